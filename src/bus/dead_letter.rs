@@ -1,0 +1,172 @@
+//! Events the bus could not deliver or a handler could not process, like Guava's `DeadEvent`.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::internal_events;
+
+/// Why an event became a dead letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeadReason {
+    /// No stage subscribes to the event's type (and topic).
+    NoSubscriber,
+    /// The subscriber is fused behind another stage and cannot take events from elsewhere.
+    Unroutable,
+    /// The handler panicked on it (the message is the panic's).
+    Panicked(String),
+    /// Its key was quarantined after an earlier panic.
+    Quarantined,
+    /// A downstream stage refused it (`full`, `timeout` or `closed`) and the emitting handler
+    /// did not take it back.
+    Refused(&'static str),
+}
+
+impl DeadReason {
+    /// The label used in metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DeadReason::NoSubscriber => "no_subscriber",
+            DeadReason::Unroutable => "unroutable",
+            DeadReason::Panicked(_) => "panicked",
+            DeadReason::Quarantined => "quarantined",
+            DeadReason::Refused(_) => "refused",
+        }
+    }
+}
+
+/// One dead letter as handed to a dead-letter handler.
+pub struct DeadLetter {
+    /// The event's Rust type name.
+    pub event_type: &'static str,
+    /// The topic it was published on.
+    pub topic: Option<&'static str>,
+    /// The stage that emitted or failed on it (`None`: an outside publisher).
+    pub stage: Option<Arc<str>>,
+    /// Why it is dead.
+    pub reason: DeadReason,
+    /// The event itself, when the bus still owned it (a panicked event was consumed).
+    pub event: Option<Box<dyn Any + Send>>,
+}
+
+impl fmt::Debug for DeadLetter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadLetter")
+            .field("event_type", &self.event_type)
+            .field("topic", &self.topic)
+            .field("stage", &self.stage)
+            .field("reason", &self.reason)
+            .field("has_event", &self.event.is_some())
+            .finish()
+    }
+}
+
+pub(crate) type DeadLetterFn = Arc<dyn Fn(DeadLetter) + Send + Sync>;
+
+/// Counts dead letters per (type, reason) and hands them to the optional handler.
+pub(crate) struct DeadLetters {
+    counts: Mutex<HashMap<(&'static str, &'static str), u64>>,
+    handler: Option<DeadLetterFn>,
+}
+
+impl DeadLetters {
+    pub(crate) fn new(handler: Option<DeadLetterFn>) -> Self {
+        DeadLetters {
+            counts: Mutex::new(HashMap::new()),
+            handler,
+        }
+    }
+
+    /// Records a run of dead events of one type (boxed one by one only if a handler wants them).
+    pub(crate) fn record<T: Send + 'static>(
+        &self,
+        events: impl ExactSizeIterator<Item = T>,
+        topic: Option<&'static str>,
+        stage: Option<&Arc<str>>,
+        reason: DeadReason,
+    ) {
+        let n = events.len() as u64;
+        self.count(std::any::type_name::<T>(), &reason, n);
+        if let Some(h) = &self.handler {
+            for e in events {
+                h(DeadLetter {
+                    event_type: std::any::type_name::<T>(),
+                    topic,
+                    stage: stage.cloned(),
+                    reason: reason.clone(),
+                    event: Some(Box::new(e)),
+                });
+            }
+        }
+    }
+
+    /// Records an event that no longer exists (it was consumed by a panicking handler).
+    pub(crate) fn record_lost(
+        &self,
+        event_type: &'static str,
+        stage: &Arc<str>,
+        reason: DeadReason,
+    ) {
+        self.count(event_type, &reason, 1);
+        if let Some(h) = &self.handler {
+            h(DeadLetter {
+                event_type,
+                topic: None,
+                stage: Some(stage.clone()),
+                reason,
+                event: None,
+            });
+        }
+    }
+
+    fn count(&self, event_type: &'static str, reason: &DeadReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        *self
+            .counts
+            .lock()
+            .entry((event_type, reason.label()))
+            .or_default() += n;
+        internal_events::bus::dead_letters(event_type, reason.label(), n);
+    }
+
+    /// Counts so far, sorted for stable reports.
+    pub(crate) fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let mut v: Vec<_> = self
+            .counts
+            .lock()
+            .iter()
+            .map(|(&(t, r), &n)| (t, r, n))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl DeadLetters {
+    /// Records `n` events of an erased type that travel as one payload (a bounced batch).
+    pub(crate) fn record_erased(
+        &self,
+        event_type: &'static str,
+        n: usize,
+        topic: Option<&'static str>,
+        stage: &Arc<str>,
+        reason: DeadReason,
+        payload: Box<dyn Any + Send>,
+    ) {
+        self.count(event_type, &reason, n as u64);
+        if let Some(h) = &self.handler {
+            h(DeadLetter {
+                event_type,
+                topic,
+                stage: Some(stage.clone()),
+                reason,
+                event: Some(payload),
+            });
+        }
+    }
+}

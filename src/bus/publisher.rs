@@ -1,0 +1,203 @@
+//! Handles for publishing into a pipeline from outside it (threads or async tasks).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::event::Event;
+use crate::queue::{OfferError, Origin, Wait};
+
+use super::dead_letter::DeadReason;
+use super::route::{Bus, Route, Target};
+
+/// Publishes events of type `T` (on one topic) to their subscriber stages, applying each
+/// receiving stage's admission policy. Cheap to clone; usable from any thread.
+///
+/// Naming follows tokio: `try_` never waits, `blocking_` parks the thread, and the `async`
+/// methods park the task, never a tokio worker.
+///
+/// With several subscribers (fan-out) every one gets a copy; if more than one refuses, the
+/// caller gets the first refusal's events and the others are dead-lettered as refused.
+pub struct Publisher<T> {
+    route: Arc<Route<T>>,
+    bus: Arc<Bus>,
+}
+
+impl<T> Clone for Publisher<T> {
+    fn clone(&self) -> Self {
+        Publisher {
+            route: self.route.clone(),
+            bus: self.bus.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("event_type", &std::any::type_name::<T>())
+            .field("topic", &self.route.topic)
+            .finish()
+    }
+}
+
+impl<T: Event> Publisher<T> {
+    pub(crate) fn new(route: Route<T>, bus: Arc<Bus>) -> Self {
+        Publisher {
+            route: Arc::new(route),
+            bus,
+        }
+    }
+
+    /// Offers one event without waiting.
+    ///
+    /// # Errors
+    /// `Full` when a receiving queue has no room (whatever its policy), `Closed` once the
+    /// pipeline stopped taking outside events. The event is handed back.
+    pub fn try_publish(&self, event: T) -> Result<(), OfferError<T>> {
+        single(self.deliver(&mut vec![event], Wait::Never))
+    }
+
+    /// Offers one event, parking the thread while a `Block` queue is full, until `timeout`.
+    ///
+    /// # Errors
+    /// `Full` from a `Reject` queue, `Timeout` when the deadline passed, `Closed` when the
+    /// pipeline stopped taking outside events.
+    pub fn blocking_publish_timeout(
+        &self,
+        event: T,
+        timeout: Duration,
+    ) -> Result<(), OfferError<T>> {
+        single(self.deliver(
+            &mut vec![event],
+            Wait::Until(Some(Instant::now() + timeout)),
+        ))
+    }
+
+    /// Offers one event, parking the thread for as long as a `Block` queue is full.
+    ///
+    /// # Errors
+    /// As [`Publisher::blocking_publish_timeout`], without `Timeout`.
+    pub fn blocking_publish(&self, event: T) -> Result<(), OfferError<T>> {
+        single(self.deliver(&mut vec![event], Wait::Until(None)))
+    }
+
+    /// Offers a batch without waiting: what fits is taken (in order), the rest handed back.
+    ///
+    /// # Errors
+    /// As [`Publisher::try_publish`], with the events not taken.
+    pub fn try_publish_batch(&self, events: &mut Vec<T>) -> Result<(), OfferError<Vec<T>>> {
+        self.deliver(events, Wait::Never)
+    }
+
+    /// Offers a batch, parking the thread while a `Block` queue is full (until `deadline`).
+    ///
+    /// # Errors
+    /// As [`Publisher::blocking_publish_timeout`], with the events not taken.
+    pub fn blocking_publish_batch(
+        &self,
+        events: &mut Vec<T>,
+        deadline: Option<Instant>,
+    ) -> Result<(), OfferError<Vec<T>>> {
+        self.deliver(events, Wait::Until(deadline))
+    }
+
+    /// Offers one event, awaiting room in a `Block` queue without blocking the executor.
+    ///
+    /// # Errors
+    /// As [`Publisher::blocking_publish`].
+    pub async fn publish(&self, event: T) -> Result<(), OfferError<T>> {
+        single(self.publish_batch(&mut vec![event]).await)
+    }
+
+    /// Offers a batch, awaiting room in `Block` queues without blocking the executor.
+    ///
+    /// # Errors
+    /// As [`Publisher::blocking_publish_batch`].
+    pub async fn publish_batch(&self, events: &mut Vec<T>) -> Result<(), OfferError<Vec<T>>> {
+        let Some((last, rest)) = self.route.targets.split_last() else {
+            return self.deliver(events, Wait::Never);
+        };
+        let mut first_err = None;
+        for target in rest {
+            let mut copy = self.route.copy(events);
+            self.offer_async(target, &mut copy, &mut first_err).await;
+        }
+        self.offer_async(last, events, &mut first_err).await;
+        first_err.map_or(Ok(()), Err)
+    }
+
+    async fn offer_async(
+        &self,
+        target: &Target<T>,
+        events: &mut Vec<T>,
+        first_err: &mut Option<OfferError<Vec<T>>>,
+    ) {
+        let result = match target {
+            Target::Queue(q, _) => q.offer_async(events, Origin::External).await,
+            Target::Direct(_) | Target::Unroutable => {
+                self.bus.dead.record(
+                    events.drain(..),
+                    self.route.topic,
+                    None,
+                    DeadReason::Unroutable,
+                );
+                Ok(())
+            }
+        };
+        self.keep_first(result, first_err);
+    }
+
+    fn keep_first(
+        &self,
+        result: Result<(), OfferError<Vec<T>>>,
+        first: &mut Option<OfferError<Vec<T>>>,
+    ) {
+        if let Err(e) = result {
+            if first.is_none() {
+                *first = Some(e);
+            } else {
+                let reason = e.reason();
+                self.bus.dead.record(
+                    e.into_inner().into_iter(),
+                    self.route.topic,
+                    None,
+                    DeadReason::Refused(reason),
+                );
+            }
+        }
+    }
+
+    fn deliver(&self, events: &mut Vec<T>, wait: Wait) -> Result<(), OfferError<Vec<T>>> {
+        let mut refused = Vec::new();
+        self.route.deliver(
+            &self.bus.dead,
+            None,
+            events,
+            wait,
+            Origin::External,
+            &mut |_, events| {
+                self.bus.dead.record(
+                    events.drain(..),
+                    self.route.topic,
+                    None,
+                    DeadReason::Unroutable,
+                )
+            },
+            &mut refused,
+        );
+        let mut first = None;
+        for (_, e) in refused {
+            self.keep_first(Err(e), &mut first);
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+fn single<T>(r: Result<(), OfferError<Vec<T>>>) -> Result<(), OfferError<T>> {
+    r.map_err(|e| {
+        e.map(|mut v| {
+            v.pop()
+                .expect("a refused single offer hands back its event")
+        })
+    })
+}

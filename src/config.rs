@@ -1,0 +1,200 @@
+//! Typed stage configuration, parsed once (TOML or code) and never as strings afterwards.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a stage's queue does with events that arrive while it is full.
+///
+/// `Block` is the default: backpressure reaches the publisher, nothing is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The producer waits for room (optionally until a deadline).
+    #[default]
+    Block,
+    /// The producer gets its events back with an error, so it can answer its client.
+    Reject,
+    /// The arriving events are dropped and counted.
+    DropNewest,
+    /// The oldest queued events make room and are dropped and counted.
+    DropOldest,
+}
+
+impl WhenFull {
+    /// The name used in metrics labels and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenFull::Block => "block",
+            WhenFull::Reject => "reject",
+            WhenFull::DropNewest => "drop_newest",
+            WhenFull::DropOldest => "drop_oldest",
+        }
+    }
+
+    /// Whether this policy may lose events (the order pipeline refuses these).
+    pub fn drops(self) -> bool {
+        matches!(self, WhenFull::DropNewest | WhenFull::DropOldest)
+    }
+}
+
+/// Bounds of a stage's adaptive thread pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolConfig {
+    /// Threads kept even when idle.
+    pub min: usize,
+    /// Threads the controller may grow to.
+    pub max: NonZeroUsize,
+    /// How long the pool must be idle before it shrinks.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Whether the controller adapts the pool; `false` pins it at `max`.
+    pub adaptive: bool,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            min: 1,
+            max: NonZeroUsize::new(4).expect("4 is non-zero"),
+            idle_timeout: Duration::from_secs(2),
+            adaptive: true,
+        }
+    }
+}
+
+impl PoolConfig {
+    /// A pool pinned at `n` threads (no adaptation).
+    pub fn fixed(n: NonZeroUsize) -> Self {
+        PoolConfig {
+            min: n.get(),
+            max: n,
+            adaptive: false,
+            ..PoolConfig::default()
+        }
+    }
+}
+
+/// Bounds of a stage's batching controller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Smallest batch limit the controller may choose.
+    pub min: NonZeroUsize,
+    /// Largest batch limit the controller may choose.
+    pub max: NonZeroUsize,
+    /// The limit a stage starts with.
+    pub initial: NonZeroUsize,
+    /// Whether the controller adapts the limit; `false` pins it at `initial`.
+    pub adaptive: bool,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            min: NonZeroUsize::MIN,
+            max: NonZeroUsize::new(1024).expect("1024 is non-zero"),
+            initial: NonZeroUsize::new(256).expect("256 is non-zero"),
+            adaptive: true,
+        }
+    }
+}
+
+/// Everything that can be configured per stage.
+///
+/// Queue settings (`capacity`, `when_full`, `lanes`) and the pool and batch bounds apply to a
+/// stage that leads its domain; a stage fused behind another runs on its domain's queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StageConfig {
+    /// Maximum number of queued events.
+    pub capacity: NonZeroUsize,
+    /// Admission policy when the queue is full.
+    pub when_full: WhenFull,
+    /// Mailboxes the queue is split into (default: a few per thread for keyed stages).
+    pub lanes: Option<NonZeroUsize>,
+    /// Pool bounds.
+    pub pool: PoolConfig,
+    /// Batch bounds.
+    pub batch: BatchConfig,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig {
+            capacity: NonZeroUsize::new(65_536).expect("non-zero"),
+            when_full: WhenFull::Block,
+            lanes: None,
+            pool: PoolConfig::default(),
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+impl StageConfig {
+    /// Checks bounds that types alone cannot express.
+    ///
+    /// # Errors
+    /// Returns a message naming the field when `pool.min > pool.max` or the batch bounds are
+    /// out of order.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.pool.min > self.pool.max.get() {
+            return Err(format!(
+                "pool.min ({}) exceeds pool.max ({})",
+                self.pool.min, self.pool.max
+            ));
+        }
+        if self.batch.min > self.batch.max {
+            return Err(format!(
+                "batch.min ({}) exceeds batch.max ({})",
+                self.batch.min, self.batch.max
+            ));
+        }
+        if self.batch.initial < self.batch.min || self.batch.initial > self.batch.max {
+            return Err(format!(
+                "batch.initial ({}) is outside batch.min..=batch.max",
+                self.batch.initial
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of lanes the stage's queue uses.
+    pub(crate) fn lane_count(&self, keyed: bool) -> usize {
+        match self.lanes {
+            Some(n) => n.get(),
+            // Keyed: several lanes per thread so one hot key does not pin a whole thread's share.
+            None if keyed => self.pool.max.get() * 4,
+            None => self.pool.max.get(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_toml_with_defaults_and_refuses_unknown_fields() {
+        let cfg: StageConfig = toml::from_str(
+            "capacity = 128\nwhen_full = \"drop_oldest\"\n[pool]\nmax = 8\nidle_timeout = \"250ms\"\n",
+        )
+        .expect("valid config");
+        assert_eq!(cfg.capacity.get(), 128);
+        assert_eq!(cfg.when_full, WhenFull::DropOldest);
+        assert_eq!(cfg.pool.max.get(), 8);
+        assert_eq!(cfg.pool.idle_timeout, Duration::from_millis(250));
+        assert_eq!(cfg.batch, BatchConfig::default());
+        assert!(toml::from_str::<StageConfig>("capacity = 1\nbogus = 2\n").is_err());
+        assert!(toml::from_str::<StageConfig>("capacity = 0\n").is_err());
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let mut cfg = StageConfig::default();
+        cfg.pool.min = 9;
+        assert!(cfg.validate().unwrap_err().contains("pool.min"));
+    }
+}

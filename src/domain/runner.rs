@@ -1,0 +1,157 @@
+//! A domain at run time: one queue, one pool, and per lane the chain of fused stages.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
+
+use crate::bus::Bus;
+use crate::queue::Queue;
+use crate::stage::stats::StageStats;
+
+/// One stage of a lane's chain, type-erased so a domain can hold stages of different types.
+pub(crate) trait LaneStage: Send {
+    /// The stage's input buffer (`VecDeque<In>`), for the queue and for fused predecessors.
+    fn inbox_any(&mut self) -> &mut dyn Any;
+    /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
+    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize);
+}
+
+/// Work figures the controllers read (deltas between ticks).
+#[derive(Default)]
+pub(crate) struct DomainLoad {
+    pub(crate) busy_ns: AtomicU64,
+    pub(crate) events: AtomicU64,
+    pub(crate) batches: AtomicU64,
+}
+
+/// The generic-free face of a domain, for its pool and the pipeline.
+pub(crate) trait DomainTask: Send + Sync {
+    fn run_lane(&self, lane: usize);
+    fn ready(&self) -> &Receiver<usize>;
+    fn lanes(&self) -> usize;
+    fn queue_len(&self) -> usize;
+    fn capacity(&self) -> usize;
+    fn queued(&self) -> usize;
+    fn oldest_age(&self) -> Duration;
+    fn is_quiet(&self) -> bool;
+    fn close(&self);
+    fn abort(&self);
+    fn send_token(&self, token: usize);
+    fn load(&self) -> &DomainLoad;
+    fn batch_limit(&self) -> &AtomicUsize;
+}
+
+/// The fused stages of one lane, entry first.
+pub(crate) type Chain = Vec<Box<dyn LaneStage>>;
+
+pub(crate) struct Domain<E> {
+    queue: Arc<Queue<E>>,
+    lanes: Box<[Mutex<Chain>]>,
+    bus: Arc<Bus>,
+    entry: Arc<StageStats>,
+    load: DomainLoad,
+    batch_limit: AtomicUsize,
+}
+
+impl<E: Send + 'static> Domain<E> {
+    pub(crate) fn new(
+        queue: Arc<Queue<E>>,
+        lanes: Vec<Chain>,
+        bus: Arc<Bus>,
+        entry: Arc<StageStats>,
+        batch_limit: usize,
+    ) -> Self {
+        Domain {
+            queue,
+            lanes: lanes.into_iter().map(Mutex::new).collect(),
+            bus,
+            entry,
+            load: DomainLoad::default(),
+            batch_limit: AtomicUsize::new(batch_limit),
+        }
+    }
+}
+
+impl<E: Send + 'static> DomainTask for Domain<E> {
+    fn run_lane(&self, lane: usize) {
+        {
+            // Uncontended: the ready channel hands a lane to one worker at a time.
+            let mut chain = self.lanes[lane].lock();
+            let limit = self.batch_limit.load(Relaxed).max(1);
+            let popped = chain[0]
+                .inbox_any()
+                .downcast_mut::<VecDeque<E>>()
+                .map(|inbox| self.queue.pop(lane, limit, inbox));
+            if let Some((n, Some(oldest))) = popped {
+                if n > 0 {
+                    let started = Instant::now();
+                    let wait = started.saturating_duration_since(oldest);
+                    self.entry.queue_wait.record(wait);
+                    self.entry.metrics.batch_taken(n, wait);
+                    for i in 0..chain.len() {
+                        let (head, tail) = chain.split_at_mut(i + 1);
+                        head[i].run(&self.bus, tail, i + 1);
+                    }
+                    let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    self.load.busy_ns.fetch_add(busy, Relaxed);
+                    self.load.events.fetch_add(n as u64, Relaxed);
+                    self.load.batches.fetch_add(1, Relaxed);
+                }
+            }
+        }
+        self.queue.release(lane);
+    }
+
+    fn ready(&self) -> &Receiver<usize> {
+        self.queue.ready()
+    }
+
+    fn lanes(&self) -> usize {
+        self.queue.lane_count()
+    }
+
+    fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.queued()
+    }
+
+    fn oldest_age(&self) -> Duration {
+        self.queue.oldest_age()
+    }
+
+    fn is_quiet(&self) -> bool {
+        self.queue.is_quiet()
+    }
+
+    fn close(&self) {
+        self.queue.close();
+    }
+
+    fn abort(&self) {
+        self.queue.abort();
+    }
+
+    fn send_token(&self, token: usize) {
+        self.queue.send_token(token);
+    }
+
+    fn load(&self) -> &DomainLoad {
+        &self.load
+    }
+
+    fn batch_limit(&self) -> &AtomicUsize {
+        &self.batch_limit
+    }
+}

@@ -1,0 +1,200 @@
+//! The Prometheus exporter: histogram buckets (not summaries) and a `/metrics` endpoint that
+//! refreshes every pipeline's gauges right before rendering, so peaks are "since last scrape".
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+use super::refresh_all;
+
+/// Bucket bounds for every `_seconds` histogram: 1 µs to 10 s.
+const SECONDS: &[f64] = &[
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
+    5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Bucket bounds for batch sizes.
+const SIZES: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
+];
+
+/// Why the exporter could not start.
+#[derive(Debug, Error)]
+pub enum ExporterError {
+    /// Another `metrics` recorder is already installed in this process.
+    #[error("a metrics recorder is already installed")]
+    RecorderInstalled,
+    /// The bucket configuration was refused.
+    #[error("invalid histogram buckets: {0}")]
+    Buckets(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The server thread could not start.
+    #[error("cannot start the metrics server: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running `/metrics` endpoint. Dropping it stops the server (the recorder stays installed).
+pub struct MetricsExporter {
+    addr: SocketAddr,
+    handle: PrometheusHandle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MetricsExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsExporter")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl MetricsExporter {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The current exposition text, as a scrape would see it.
+    pub fn render(&self) -> String {
+        refresh_all(true);
+        self.handle.render()
+    }
+}
+
+impl Drop for MetricsExporter {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Installs the Prometheus recorder process-wide and serves `GET /metrics` on `addr`
+/// (port 0 picks a free port). Install it before building pipelines: metric handles are taken
+/// at build.
+///
+/// # Errors
+/// See [`ExporterError`].
+pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterError> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full("sedaflow_stage_batch_size".into()), SIZES)
+        })
+        .map_err(|e| ExporterError::Buckets(e.to_string()))?
+        .build_recorder();
+    let handle = recorder.handle();
+    let listener =
+        TcpListener::bind(addr).map_err(|source| ExporterError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ExporterError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ExporterError::Bind { addr, source })?;
+    metrics::set_global_recorder(recorder).map_err(|_| ExporterError::RecorderInstalled)?;
+    let (stop, stopped) = oneshot::channel();
+    let served = handle.clone();
+    let thread = std::thread::Builder::new()
+        .name("sf-metrics".into())
+        .spawn(move || serve(listener, served, stopped))
+        .map_err(ExporterError::Runtime)?;
+    Ok(MetricsExporter {
+        addr,
+        handle,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+fn serve(listener: TcpListener, handle: PrometheusHandle, mut stopped: oneshot::Receiver<()>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "metrics server runtime failed to start");
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "metrics listener failed");
+                return;
+            }
+        };
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((s, _)) => s,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "metrics accept failed");
+                            continue;
+                        }
+                    };
+                    let handle = handle.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                            let response = respond(&req, &handle);
+                            async move { Ok::<_, Infallible>(response) }
+                        });
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        if let Err(e) = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await
+                        {
+                            tracing::debug!(error = %e, "metrics connection ended with an error");
+                        }
+                    });
+                }
+            }
+        }
+    });
+}
+
+fn respond(req: &Request<Incoming>, handle: &PrometheusHandle) -> Response<Full<Bytes>> {
+    let (status, body) = if req.uri().path() == "/metrics" {
+        refresh_all(true);
+        (StatusCode::OK, handle.render())
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n".to_owned())
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}

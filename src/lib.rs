@@ -1,0 +1,69 @@
+//! sedaflow: a staged event-driven (SEDA) processing engine.
+//!
+//! A pipeline is a list of **stages**. Each stage has a [`Handler`] (the business step), and
+//! each domain of stages has a bounded queue with an admission policy ([`WhenFull`]), an
+//! adaptive thread pool and an adaptive batch size. Stages talk only through the **bus**:
+//! a handler emits typed events, the bus routes them to the stages subscribed to that type.
+//! Consecutive stages can be **fused** into one domain (no queue hop between them) without
+//! changing their code.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sedaflow::{Batch, Context, Handler, Pipeline, WhenFull};
+//!
+//! struct Words;
+//! impl Handler for Words {
+//!     type In = String;
+//!     fn handle(&mut self, batch: &mut Batch<'_, String>, ctx: &mut Context<'_>) {
+//!         for line in batch {
+//!             ctx.emit(line.split_whitespace().count() as u64);
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(Default)]
+//! struct Total(u64);
+//! impl Handler for Total {
+//!     type In = u64;
+//!     fn handle(&mut self, batch: &mut Batch<'_, u64>, _ctx: &mut Context<'_>) {
+//!         self.0 += batch.sum::<u64>();
+//!     }
+//! }
+//!
+//! let mut p = Pipeline::builder();
+//! p.stage("words", || Words).capacity(1024).when_full(WhenFull::Block).threads(1, 2);
+//! p.stage("total", Total::default).threads(1, 1);
+//! let pipeline = p.build()?;
+//! let input = pipeline.publisher::<String>()?;
+//! pipeline.start();
+//! input.blocking_publish("one two three".into()).unwrap();
+//! let report = pipeline.shutdown(Duration::from_secs(5));
+//! assert!(report.is_balanced());
+//! assert_eq!(report.stage("total").unwrap().processed, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod batch;
+mod bus;
+mod config;
+mod domain;
+mod error;
+mod event;
+mod internal_events;
+mod lifecycle;
+mod pool;
+mod queue;
+mod stage;
+
+pub use batch::{Batch, BatchController, BatchObservation};
+pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
+pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
+pub use error::BuildError;
+pub use event::Event;
+pub use internal_events::{install_prometheus, ExporterError, MetricsExporter};
+pub use lifecycle::{DeadLetterCount, Pipeline, Report, StageReport};
+pub use pool::{PoolController, PoolObservation};
+pub use queue::OfferError;
+pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, PipelineBuilder, StageBuilder};

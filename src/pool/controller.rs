@@ -1,0 +1,236 @@
+//! The thread-pool controller: a pure function of what the pool observed.
+//!
+//! SEDA's controller adds a thread when a stage's queue backs up and removes idle ones. That
+//! alone grows a CPU-bound stage past the cores, where threads only add context switches, so
+//! this one also climbs the throughput hill (as .NET's pool does): every growth is a probe,
+//! kept only if throughput rose with it; a stage whose threads are mostly on-CPU is capped at
+//! the core count.
+
+use std::time::Duration;
+
+/// What a pool saw during one controller tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolObservation {
+    /// Threads running during the tick.
+    pub threads: usize,
+    /// Events queued at the end of the tick.
+    pub queue_len: usize,
+    /// Events processed during the tick.
+    pub processed: u64,
+    /// Length of the tick.
+    pub interval: Duration,
+    /// Time the threads spent in handlers, summed over threads.
+    pub busy: Duration,
+    /// CPU time the threads used, summed over threads.
+    pub cpu: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    from: usize,
+    base_rate: f64,
+    settle: u8,
+}
+
+/// Decides the pool size tick by tick. Deterministic: same observations, same decisions.
+#[derive(Debug, Clone)]
+pub struct PoolController {
+    min: usize,
+    max: usize,
+    cores: usize,
+    idle_timeout: Duration,
+    step: usize,
+    probe: Option<Probe>,
+    ceiling: Option<(usize, u64)>,
+    idle_for: Duration,
+    tick: u64,
+}
+
+/// A growth must raise throughput by this share to be kept.
+const GAIN: f64 = 0.05;
+/// Ticks a failed probe's size stays the ceiling before the controller tries again.
+const COOLDOWN_TICKS: u64 = 50;
+/// Busy share above which a non-empty queue means the pool is the bottleneck.
+const BACKLOG_UTILISATION: f64 = 0.75;
+/// CPU time per busy second above which a stage counts as CPU-bound.
+const CPU_BOUND_SHARE: f64 = 0.5;
+
+impl PoolController {
+    /// A controller for a pool of `min..=max` threads on a machine with `cores` cores.
+    pub fn new(min: usize, max: usize, cores: usize, idle_timeout: Duration) -> Self {
+        let min = min.max(1);
+        PoolController {
+            min,
+            max: max.max(min),
+            cores: cores.max(1),
+            idle_timeout,
+            step: 1,
+            probe: None,
+            ceiling: None,
+            idle_for: Duration::ZERO,
+            tick: 0,
+        }
+    }
+
+    /// The number of threads to run from now on.
+    pub fn observe(&mut self, o: &PoolObservation) -> usize {
+        self.tick += 1;
+        let threads = o.threads.max(1);
+        let secs = o.interval.as_secs_f64().max(1e-9);
+        let rate = o.processed as f64 / secs;
+        let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
+        let cpu_bound = o.busy > Duration::ZERO
+            && o.cpu.as_secs_f64() / o.busy.as_secs_f64() >= CPU_BOUND_SHARE;
+        let cap = if cpu_bound {
+            self.max.min(self.cores)
+        } else {
+            self.max
+        }
+        .max(self.min);
+        if self.ceiling.is_some_and(|(_, until)| self.tick > until) {
+            self.ceiling = None;
+        }
+
+        if threads > cap {
+            self.probe = None;
+            return cap;
+        }
+        if let Some(mut p) = self.probe.take() {
+            if p.settle > 0 {
+                // New threads are still starting: judge the probe on the next tick.
+                p.settle -= 1;
+                self.probe = Some(p);
+                return threads;
+            }
+            if rate >= p.base_rate * (1.0 + GAIN) {
+                self.step = (self.step * 2).min(self.max);
+            } else {
+                self.step = 1;
+                self.ceiling = Some((p.from, self.tick + COOLDOWN_TICKS));
+                return p.from.max(self.min);
+            }
+        }
+
+        let backlog = o.queue_len > 0 && utilisation >= BACKLOG_UTILISATION;
+        if backlog {
+            self.idle_for = Duration::ZERO;
+            let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
+            if threads < limit {
+                self.probe = Some(Probe {
+                    from: threads,
+                    base_rate: rate,
+                    settle: 1,
+                });
+                return (threads + self.step).min(limit);
+            }
+            return threads;
+        }
+        if o.queue_len == 0 && utilisation < 0.5 {
+            self.idle_for += o.interval;
+            if self.idle_for >= self.idle_timeout && threads > self.min {
+                self.idle_for = Duration::ZERO;
+                self.step = 1;
+                // Keep what the observed work needs, with headroom; idle threads go.
+                let needed = (utilisation * threads as f64 * 1.25).ceil() as usize;
+                return needed.clamp(self.min, threads - 1);
+            }
+        } else {
+            self.idle_for = Duration::ZERO;
+        }
+        threads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(100);
+
+    /// Simulates a backlogged stage whose throughput is `rate(threads)`; each thread is busy
+    /// all tick and spends `cpu_share` of that on the CPU.
+    fn run(
+        c: &mut PoolController,
+        ticks: usize,
+        cpu_share: f64,
+        rate: impl Fn(usize) -> f64,
+    ) -> Vec<usize> {
+        let mut threads = 1;
+        let mut seen = Vec::new();
+        for _ in 0..ticks {
+            let busy = TICK * threads as u32;
+            let o = PoolObservation {
+                threads,
+                queue_len: 10_000,
+                processed: (rate(threads) * TICK.as_secs_f64()) as u64,
+                interval: TICK,
+                busy,
+                cpu: busy.mul_f64(cpu_share),
+            };
+            threads = c.observe(&o);
+            seen.push(threads);
+        }
+        seen
+    }
+
+    #[test]
+    fn grows_a_blocking_stage_to_its_best_size() {
+        let mut c = PoolController::new(1, 64, 2, Duration::from_secs(1));
+        // 1 ms of blocking per event: each thread adds 1000 events/s.
+        let seen = run(&mut c, 40, 0.01, |t| t as f64 * 1000.0);
+        assert_eq!(*seen.last().unwrap(), 64, "{seen:?}");
+        // Doubling steps get there in a handful of probes, not 63 single steps.
+        assert!(seen.iter().position(|&t| t == 64).unwrap() < 20, "{seen:?}");
+    }
+
+    #[test]
+    fn stops_where_more_threads_stop_helping() {
+        let mut c = PoolController::new(1, 64, 2, Duration::from_secs(1));
+        // Blocking, but a shared resource saturates at 6 threads.
+        let seen = run(&mut c, 60, 0.01, |t| t.min(6) as f64 * 1000.0);
+        let last = *seen.last().unwrap();
+        assert!((6..=9).contains(&last), "{seen:?}");
+    }
+
+    #[test]
+    fn never_grows_a_cpu_bound_stage_past_the_cores() {
+        for cores in [1, 2, 4] {
+            let mut c = PoolController::new(1, 64, cores, Duration::from_secs(1));
+            let seen = run(&mut c, 60, 1.0, |t| t.min(cores) as f64 * 1e6);
+            assert!(seen.iter().all(|&t| t <= cores), "cores {cores}: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn shrinks_an_idle_stage_to_its_minimum() {
+        let mut c = PoolController::new(2, 64, 2, Duration::from_millis(500));
+        let mut threads = 32;
+        for _ in 0..200 {
+            threads = c.observe(&PoolObservation {
+                threads,
+                queue_len: 0,
+                processed: 0,
+                interval: TICK,
+                busy: Duration::ZERO,
+                cpu: Duration::ZERO,
+            });
+        }
+        assert_eq!(threads, 2);
+    }
+
+    #[test]
+    fn holds_a_busy_stage_without_backlog() {
+        let mut c = PoolController::new(1, 8, 2, Duration::from_millis(300));
+        for _ in 0..50 {
+            let t = c.observe(&PoolObservation {
+                threads: 4,
+                queue_len: 0,
+                processed: 1000,
+                interval: TICK,
+                busy: TICK * 3,
+                cpu: Duration::ZERO,
+            });
+            assert_eq!(t, 4);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! A pool's worker threads and the pool that owns them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::RecvTimeoutError;
+use parking_lot::Mutex;
+
+use super::cpu::CpuClock;
+use crate::domain::DomainTask;
+
+/// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.
+const WAKE: usize = usize::MAX;
+/// How long an idle worker parks before re-checking whether it should retire.
+const PARK: Duration = Duration::from_millis(200);
+
+/// The threads of one domain. Workers take lanes from the domain's ready channel; the
+/// controller moves `target` and workers above it retire themselves.
+pub(crate) struct Pool {
+    name: Arc<str>,
+    domain: Arc<dyn DomainTask>,
+    target: AtomicUsize,
+    live: AtomicUsize,
+    stopping: AtomicBool,
+    next_id: AtomicUsize,
+    clocks: Mutex<HashMap<usize, CpuClock>>,
+    retired_cpu_ns: AtomicU64,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Pool {
+    pub(crate) fn new(name: Arc<str>, domain: Arc<dyn DomainTask>) -> Arc<Pool> {
+        Arc::new(Pool {
+            name,
+            domain,
+            target: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            next_id: AtomicUsize::new(0),
+            clocks: Mutex::new(HashMap::new()),
+            retired_cpu_ns: AtomicU64::new(0),
+            handles: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn threads(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Sets the number of threads: spawns up to it at once, or lets the surplus retire.
+    pub(crate) fn resize(self: &Arc<Self>, n: usize) {
+        if self.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        self.target.store(n, Ordering::Release);
+        let live = self.live.load(Ordering::Acquire);
+        for _ in live..n {
+            self.spawn();
+        }
+        for _ in n..live {
+            self.domain.send_token(WAKE);
+        }
+    }
+
+    fn spawn(self: &Arc<Self>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.live.fetch_add(1, Ordering::AcqRel);
+        let pool = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("sf-{}-{id}", self.name))
+            .spawn(move || pool.work(id));
+        match spawned {
+            Ok(h) => {
+                let mut handles = self.handles.lock();
+                handles.retain(|h| !h.is_finished());
+                handles.push(h);
+            }
+            Err(e) => {
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                tracing::error!(pool = %self.name, error = %e, "could not spawn a worker thread");
+            }
+        }
+    }
+
+    /// CPU time used by all workers, live and retired.
+    pub(crate) fn cpu_time(&self) -> Duration {
+        let live: Duration = self.clocks.lock().values().map(|c| c.elapsed()).sum();
+        live + Duration::from_nanos(self.retired_cpu_ns.load(Ordering::Relaxed))
+    }
+
+    fn work(self: Arc<Self>, id: usize) {
+        let clock = CpuClock::current();
+        if let Some(c) = clock {
+            self.clocks.lock().insert(id, c);
+        }
+        let lanes = self.domain.lanes();
+        let ready = self.domain.ready().clone();
+        loop {
+            if self.should_leave() {
+                break;
+            }
+            match ready.recv_timeout(PARK) {
+                Ok(lane) if lane < lanes => self.domain.run_lane(lane),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.live.fetch_sub(1, Ordering::AcqRel);
+                    break;
+                }
+            }
+        }
+        let mut clocks = self.clocks.lock();
+        if let Some(c) = clocks.remove(&id) {
+            let ns = u64::try_from(c.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.retired_cpu_ns.fetch_add(ns, Ordering::Relaxed);
+        }
+    }
+
+    /// Retires this worker if the pool is stopping or above target (claiming the slot by CAS so
+    /// exactly the surplus leaves).
+    fn should_leave(&self) -> bool {
+        let mut live = self.live.load(Ordering::Acquire);
+        loop {
+            let over =
+                self.stopping.load(Ordering::Acquire) || live > self.target.load(Ordering::Acquire);
+            if !over {
+                return false;
+            }
+            match self
+                .live
+                .compare_exchange(live, live - 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => live = now,
+            }
+        }
+    }
+
+    /// Stops every worker and waits for them.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for _ in 0..self.live.load(Ordering::Acquire) {
+            self.domain.send_token(WAKE);
+        }
+        let handles: Vec<_> = std::mem::take(&mut *self.handles.lock());
+        for h in handles {
+            if h.join().is_err() {
+                tracing::error!(pool = %self.name, "a worker thread panicked outside a handler");
+            }
+        }
+    }
+}

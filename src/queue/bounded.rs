@@ -1,0 +1,401 @@
+//! The bounded, laned queue in front of every domain.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam::utils::CachePadded;
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use super::error::OfferError;
+use super::lane::LaneBuf;
+use super::room::Room;
+use crate::config::WhenFull;
+use crate::event::KeyFn;
+use crate::stage::stats::StageStats;
+
+/// Who is offering: outside publishers are refused once sources are stopped; stages inside the
+/// pipeline keep delivering so a drain can finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    External,
+    Internal,
+}
+
+/// How long a `Block` queue may make the caller wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    Never,
+    Until(Option<Instant>),
+}
+
+struct Lane<T> {
+    buf: Mutex<LaneBuf<T>>,
+    /// Set while the lane is in the ready channel or being run: at most one worker owns it.
+    scheduled: AtomicBool,
+}
+
+/// One round of an offer: either finished, or the rest must wait for room.
+enum Step<T> {
+    Done(Result<(), OfferError<Vec<T>>>),
+    MustWait,
+}
+
+/// A bounded multi-producer queue split into lanes. Keyed queues pick the lane by key so one
+/// key's events stay in one FIFO; unkeyed queues spread whole batches round-robin. A lane with
+/// events is in the ready channel (or being run) exactly once.
+pub(crate) struct Queue<T> {
+    lanes: Box<[Lane<T>]>,
+    key: Option<KeyFn<T>>,
+    capacity: usize,
+    when_full: WhenFull,
+    len: CachePadded<AtomicUsize>,
+    next_lane: AtomicUsize,
+    ready_tx: Sender<usize>,
+    ready_rx: Receiver<usize>,
+    room: Room,
+    closed: AtomicBool,
+    aborted: AtomicBool,
+    stats: Arc<StageStats>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    pub(crate) fn new(
+        capacity: usize,
+        when_full: WhenFull,
+        lanes: usize,
+        key: Option<KeyFn<T>>,
+        stats: Arc<StageStats>,
+    ) -> Self {
+        let lanes = lanes.max(1);
+        // Room for every lane plus one stop token per possible worker: sends never block.
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(lanes + 1024);
+        Queue {
+            lanes: (0..lanes)
+                .map(|_| Lane {
+                    buf: Mutex::new(LaneBuf::new()),
+                    scheduled: AtomicBool::new(false),
+                })
+                .collect(),
+            key,
+            capacity,
+            when_full,
+            len: CachePadded::new(AtomicUsize::new(0)),
+            next_lane: AtomicUsize::new(0),
+            ready_tx,
+            ready_rx,
+            room: Room::default(),
+            closed: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            stats,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn lane_count(&self) -> usize {
+        self.lanes.len()
+    }
+
+    pub(crate) fn ready(&self) -> &Receiver<usize> {
+        &self.ready_rx
+    }
+
+    /// Wakes a worker parked on the ready channel without giving it a lane.
+    pub(crate) fn send_token(&self, token: usize) {
+        let _ = self.ready_tx.try_send(token);
+    }
+
+    /// Stops taking events from outside publishers.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.room.wake();
+    }
+
+    /// Refuses everyone and releases blocked producers (forced stop after a deadline).
+    pub(crate) fn abort(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.aborted.store(true, Ordering::SeqCst);
+        self.room.wake();
+    }
+
+    fn refuses(&self, origin: Origin) -> bool {
+        self.aborted.load(Ordering::Acquire)
+            || (origin == Origin::External && self.closed.load(Ordering::Acquire))
+    }
+
+    /// Enqueue time of the oldest queued event.
+    pub(crate) fn oldest(&self) -> Option<Instant> {
+        self.lanes
+            .iter()
+            .filter_map(|l| l.buf.lock().oldest())
+            .min()
+    }
+
+    /// Whether no events are queued and no lane is scheduled or running.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.len() == 0
+            && self
+                .lanes
+                .iter()
+                .all(|l| !l.scheduled.load(Ordering::Acquire))
+    }
+
+    /// Offers `events`, waiting for room as `wait` allows when the policy is `Block`. On
+    /// success `events` is empty; on error the events not taken are handed back and `events`
+    /// is empty too.
+    pub(crate) fn offer(
+        &self,
+        events: &mut Vec<T>,
+        wait: Wait,
+        origin: Origin,
+    ) -> Result<(), OfferError<Vec<T>>> {
+        self.begin(events);
+        let mut blocked: Option<Instant> = None;
+        let outcome = loop {
+            match self.step(events, origin, wait) {
+                Step::Done(r) => break r,
+                Step::MustWait => {
+                    let deadline = match wait {
+                        Wait::Until(d) => d,
+                        Wait::Never => None,
+                    };
+                    blocked.get_or_insert_with(Instant::now);
+                    let fits = self
+                        .room
+                        .wait_until(deadline, || self.has_room() || self.refuses(origin));
+                    if !fits {
+                        break Err(OfferError::Timeout(std::mem::take(events)));
+                    }
+                }
+            }
+        };
+        self.finish(blocked, &outcome);
+        outcome
+    }
+
+    /// As [`Queue::offer`] with an unbounded wait, parking the task instead of the thread.
+    pub(crate) async fn offer_async(
+        &self,
+        events: &mut Vec<T>,
+        origin: Origin,
+    ) -> Result<(), OfferError<Vec<T>>> {
+        self.begin(events);
+        let mut blocked: Option<Instant> = None;
+        let outcome = loop {
+            match self.step(events, origin, Wait::Until(None)) {
+                Step::Done(r) => break r,
+                Step::MustWait => {
+                    blocked.get_or_insert_with(Instant::now);
+                    self.room
+                        .wait_async(|| self.has_room() || self.refuses(origin))
+                        .await;
+                }
+            }
+        };
+        self.finish(blocked, &outcome);
+        outcome
+    }
+
+    fn begin(&self, events: &[T]) {
+        self.stats
+            .produce
+            .offered
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+    }
+
+    fn finish(&self, blocked: Option<Instant>, outcome: &Result<(), OfferError<Vec<T>>>) {
+        if let Some(since) = blocked {
+            let d = since.elapsed();
+            let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            self.stats
+                .produce
+                .blocked_ns
+                .fetch_add(ns, Ordering::Relaxed);
+            self.stats.metrics.producer_blocked(d);
+        }
+        if let Err(e) = outcome {
+            let n = match e {
+                OfferError::Full(v) | OfferError::Timeout(v) | OfferError::Closed(v) => v.len(),
+            };
+            self.stats
+                .produce
+                .rejected
+                .fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.len() < self.capacity
+    }
+
+    /// Admits as much of `events` as fits, then applies the policy to the rest.
+    fn step(&self, events: &mut Vec<T>, origin: Origin, wait: Wait) -> Step<T> {
+        loop {
+            if self.refuses(origin) {
+                return Step::Done(Err(OfferError::Closed(std::mem::take(events))));
+            }
+            let k = self.reserve(events.len());
+            if k > 0 {
+                self.push(events.drain(..k));
+            }
+            if events.is_empty() {
+                return Step::Done(Ok(()));
+            }
+            match (self.when_full, wait) {
+                (WhenFull::Block, Wait::Until(_)) => return Step::MustWait,
+                (WhenFull::Block | WhenFull::Reject, _) => {
+                    return Step::Done(Err(OfferError::Full(std::mem::take(events))))
+                }
+                (WhenFull::DropNewest, _) => {
+                    self.stats
+                        .produce
+                        .dropped_newest
+                        .fetch_add(events.len() as u64, Ordering::Relaxed);
+                    events.clear();
+                    return Step::Done(Ok(()));
+                }
+                (WhenFull::DropOldest, _) => self.make_room(events),
+            }
+        }
+    }
+
+    /// `DropOldest`: evicts queued events so the rest of `events` fits. Events of a batch larger
+    /// than the whole queue count as enqueued and at once evicted: the batch's own oldest.
+    fn make_room(&self, events: &mut Vec<T>) {
+        let produce = &self.stats.produce;
+        if events.len() > self.capacity {
+            let excess = events.len() - self.capacity;
+            events.drain(..excess);
+            produce.enqueued.fetch_add(excess as u64, Ordering::Relaxed);
+            produce
+                .dropped_oldest
+                .fetch_add(excess as u64, Ordering::Relaxed);
+        }
+        let mut need = events.len();
+        let start = self.lane_for(&events[0]);
+        for i in 0..self.lanes.len() {
+            if need == 0 {
+                break;
+            }
+            let lane = &self.lanes[(start + i) % self.lanes.len()];
+            let evicted = lane.buf.lock().evict(need);
+            if evicted > 0 {
+                need -= evicted;
+                self.len.fetch_sub(evicted, Ordering::AcqRel);
+                produce
+                    .dropped_oldest
+                    .fetch_add(evicted as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Claims room for up to `n` events and returns how many fit.
+    fn reserve(&self, n: usize) -> usize {
+        let mut cur = self.len.load(Ordering::Acquire);
+        loop {
+            let k = n.min(self.capacity.saturating_sub(cur));
+            if k == 0 {
+                return 0;
+            }
+            match self
+                .len
+                .compare_exchange_weak(cur, cur + k, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    self.stats.note_depth(cur + k);
+                    return k;
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    fn lane_for(&self, event: &T) -> usize {
+        match &self.key {
+            Some(key) => (key(event) % self.lanes.len() as u64) as usize,
+            None => self.next_lane.load(Ordering::Relaxed) % self.lanes.len(),
+        }
+    }
+
+    /// Pushes reserved events: runs of one lane go in under one lock.
+    fn push(&self, events: std::vec::Drain<'_, T>) {
+        let n = events.len();
+        let now = Instant::now();
+        match &self.key {
+            None => {
+                let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
+                self.lanes[lane].buf.lock().push_run(events, now);
+                self.schedule(lane);
+            }
+            Some(key) => {
+                let lanes = self.lanes.len() as u64;
+                let mut events = events.peekable();
+                while let Some(first) = events.next() {
+                    let lane = (key(&first) % lanes) as usize;
+                    let run = std::iter::once(first).chain(std::iter::from_fn(|| {
+                        events.next_if(|e| (key(e) % lanes) as usize == lane)
+                    }));
+                    self.lanes[lane].buf.lock().push_run(run, now);
+                    self.schedule(lane);
+                }
+            }
+        }
+        self.stats
+            .produce
+            .enqueued
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn schedule(&self, lane: usize) {
+        if !self.lanes[lane].scheduled.swap(true, Ordering::AcqRel) {
+            let _ = self.ready_tx.try_send(lane);
+        }
+    }
+
+    /// Takes up to `max` events of a lane the caller owns (it received the lane from the ready
+    /// channel). Returns the count and the oldest event's enqueue time.
+    pub(crate) fn pop(
+        &self,
+        lane: usize,
+        max: usize,
+        into: &mut VecDeque<T>,
+    ) -> (usize, Option<Instant>) {
+        let (n, oldest) = self.lanes[lane].buf.lock().pop_into(max, into);
+        if n > 0 {
+            self.len.fetch_sub(n, Ordering::AcqRel);
+            self.room.wake();
+        }
+        (n, oldest)
+    }
+
+    /// Hands a lane back after a batch: re-queued behind other ready lanes if it has more.
+    pub(crate) fn release(&self, lane: usize) {
+        let l = &self.lanes[lane];
+        let buf = l.buf.lock();
+        if buf.is_empty() {
+            l.scheduled.store(false, Ordering::Release);
+        } else {
+            drop(buf);
+            let _ = self.ready_tx.try_send(lane);
+        }
+    }
+
+    /// Events still queued in each lane (for reports after a forced stop).
+    pub(crate) fn queued(&self) -> usize {
+        self.lanes.iter().map(|l| l.buf.lock().len()).sum()
+    }
+
+    /// How long ago the oldest queued event was enqueued.
+    pub(crate) fn oldest_age(&self) -> Duration {
+        self.oldest().map(|t| t.elapsed()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,24 @@
+//! Bounded stage queues.
+//!
+//! # Backpressure
+//! Every queue is bounded in events. When it is full its [`WhenFull`](crate::WhenFull) policy
+//! decides: `Block` parks the producer (thread or task) until there is room or a deadline
+//! passes, `Reject` hands the events back, `DropNewest`/`DropOldest` drop and count. Time spent
+//! blocked is counted per stage: it is the backpressure signal.
+//!
+//! # Ordering
+//! A queue is split into lanes. A keyed queue puts all events of a key in one lane; a lane is
+//! run by one worker at a time, so a key's events are handled in arrival order. Unkeyed queues
+//! spread whole batches over lanes.
+//!
+//! # Shutdown
+//! Closing a queue refuses outside publishers while stages keep delivering, so a drain can
+//! finish; aborting refuses everyone and releases blocked producers.
+
+mod bounded;
+mod error;
+mod lane;
+mod room;
+
+pub(crate) use bounded::{Origin, Queue, Wait};
+pub use error::OfferError;

@@ -1,0 +1,66 @@
+//! What a handler can do besides reading its batch: emit events, dead-letter them.
+
+use std::sync::Arc;
+
+use crate::bus::{Bounced, DeadLetters, DeadReason, Outbox};
+use crate::event::Event;
+
+/// A handler's view of the bus during one batch. Emitted events are buffered per type and
+/// routed once when the batch ends, so `emit` costs about a `Vec::push`.
+pub struct Context<'a> {
+    pub(crate) outbox: &'a mut Outbox,
+    pub(crate) stage: &'a Arc<str>,
+    pub(crate) dead: &'a DeadLetters,
+    pub(crate) lane: usize,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("stage", &self.stage)
+            .field("lane", &self.lane)
+            .finish()
+    }
+}
+
+impl Context<'_> {
+    /// Publishes `event` to the subscribers of its type.
+    pub fn emit<T: Event>(&mut self, event: T) {
+        self.outbox.push(None, event);
+    }
+
+    /// Publishes `event` to the subscribers of its type on `topic`.
+    pub fn emit_to<T: Event>(&mut self, topic: &'static str, event: T) {
+        self.outbox.push(Some(topic), event);
+    }
+
+    /// The running stage's name.
+    pub fn stage(&self) -> &str {
+        self.stage
+    }
+
+    /// The lane being run (keyed stages: every event of a key comes through the same lane).
+    pub fn lane(&self) -> usize {
+        self.lane
+    }
+
+    /// Gives up on `event`: it is counted (and handed to the dead-letter handler, if any).
+    pub fn dead_letter<T: Event>(&mut self, event: T, reason: DeadReason) {
+        self.dead
+            .record(std::iter::once(event), None, Some(self.stage), reason);
+    }
+
+    /// Gives up on bounced events.
+    pub fn dead_letter_bounced(&mut self, bounced: Bounced) {
+        let (event_type, topic, reason) = (bounced.event_type, bounced.topic, bounced.reason);
+        let (payload, n) = bounced.into_parts();
+        self.dead.record_erased(
+            event_type,
+            n,
+            topic,
+            self.stage,
+            DeadReason::Refused(reason),
+            payload,
+        );
+    }
+}

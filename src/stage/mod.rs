@@ -1,0 +1,11 @@
+//! Stages: named handlers with their queue, pool and batching wrapped around them.
+
+mod builder;
+mod context;
+mod handler;
+pub(crate) mod runner;
+pub(crate) mod stats;
+
+pub use builder::{PipelineBuilder, StageBuilder};
+pub use context::Context;
+pub use handler::{handler_fn, FnHandler, Handler, OnPanic};

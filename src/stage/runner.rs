@@ -1,0 +1,177 @@
+//! Runs one stage's handler over a batch in one lane: panics isolated, outputs flushed.
+
+use std::any::Any;
+use std::collections::{HashSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::batch::Batch;
+use crate::bus::{Bounced, Bus, DeadReason, Delivery, Outbox};
+use crate::domain::LaneStage;
+use crate::event::KeyFn;
+use crate::stage::handler::{Handler, OnPanic};
+use crate::stage::stats::StageStats;
+use crate::stage::Context;
+
+/// What every lane of a stage shares.
+pub(crate) struct StageShared<E> {
+    pub(crate) index: usize,
+    pub(crate) name: Arc<str>,
+    pub(crate) stats: Arc<StageStats>,
+    pub(crate) key: Option<KeyFn<E>>,
+    pub(crate) on_panic: OnPanic,
+    /// Leads its domain (events arrive through the queue, already counted there).
+    pub(crate) entry: bool,
+}
+
+/// One stage's state in one lane: its handler instance and buffers.
+pub(crate) struct StageSlot<H: Handler> {
+    handler: H,
+    inbox: VecDeque<H::In>,
+    held: Vec<H::In>,
+    quarantine: HashSet<u64>,
+    outbox: Outbox,
+    bounced: Vec<Bounced>,
+    shared: Arc<StageShared<H::In>>,
+    lane: usize,
+}
+
+impl<H: Handler> StageSlot<H> {
+    pub(crate) fn new(handler: H, shared: Arc<StageShared<H::In>>, lane: usize) -> Self {
+        StageSlot {
+            handler,
+            inbox: VecDeque::new(),
+            held: Vec::new(),
+            quarantine: HashSet::new(),
+            outbox: Outbox::default(),
+            bounced: Vec::new(),
+            shared,
+            lane,
+        }
+    }
+
+    /// Calls the handler until the batch is used up, failing only the events it panics on.
+    fn handle_all(&mut self, bus: &Bus) -> u64 {
+        let shared = &*self.shared;
+        let mut ctx = Context {
+            outbox: &mut self.outbox,
+            stage: &shared.name,
+            dead: &bus.dead,
+            lane: self.lane,
+        };
+        let track_key = shared.on_panic == OnPanic::QuarantineKey;
+        let mut panicked = 0;
+        while !self.inbox.is_empty() {
+            let mut batch = Batch::new(
+                &mut self.inbox,
+                shared.key.as_ref(),
+                &self.quarantine,
+                &mut self.held,
+                track_key,
+            );
+            let handler = &mut self.handler;
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut batch, &mut ctx)));
+            let Err(payload) = outcome else { break };
+            panicked += 1;
+            let key = batch.current_key();
+            let message = panic_message(payload.as_ref());
+            tracing::warn!(stage = %shared.name, %message, "handler panicked; event dead-lettered");
+            bus.dead.record_lost(
+                std::any::type_name::<H::In>(),
+                &shared.name,
+                DeadReason::Panicked(message),
+            );
+            if let (OnPanic::QuarantineKey, Some(k)) = (shared.on_panic, key) {
+                self.quarantine.insert(k);
+            }
+        }
+        // Events the handler left in the batch count as processed: it chose not to take them.
+        self.inbox.clear();
+        for event in self.held.drain(..) {
+            let handler = &mut self.handler;
+            if catch_unwind(AssertUnwindSafe(|| handler.quarantined(event, &mut ctx))).is_err() {
+                panicked += 1;
+            }
+        }
+        panicked
+    }
+
+    /// Routes what the handler emitted; refusals go back to the handler once, then dead.
+    fn flush(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize) {
+        for round in 0..2 {
+            if self.outbox.is_empty() {
+                return;
+            }
+            let mut d = Delivery {
+                bus,
+                from: self.shared.index,
+                from_name: &self.shared.name,
+                later: &mut *later,
+                offset,
+                bounced: &mut self.bounced,
+            };
+            self.outbox.flush(&mut d);
+            let mut ctx = Context {
+                outbox: &mut self.outbox,
+                stage: &self.shared.name,
+                dead: &bus.dead,
+                lane: self.lane,
+            };
+            for b in self.bounced.drain(..) {
+                if round == 0 {
+                    let handler = &mut self.handler;
+                    if catch_unwind(AssertUnwindSafe(|| handler.bounced(b, &mut ctx))).is_err() {
+                        tracing::warn!(stage = %self.shared.name, "bounced() panicked");
+                    }
+                } else {
+                    ctx.dead_letter_bounced(b);
+                }
+            }
+        }
+    }
+}
+
+impl<H: Handler> LaneStage for StageSlot<H> {
+    fn inbox_any(&mut self) -> &mut dyn Any {
+        &mut self.inbox
+    }
+
+    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize) {
+        let n = self.inbox.len() as u64;
+        if n == 0 {
+            return;
+        }
+        let stats = self.shared.stats.clone();
+        if !self.shared.entry {
+            // A fused stage is handed its events directly: they are offered and enqueued at once.
+            stats.produce.offered.fetch_add(n, Relaxed);
+            stats.produce.enqueued.fetch_add(n, Relaxed);
+        }
+        let started = Instant::now();
+        let panicked = self.handle_all(bus);
+        let took = started.elapsed();
+        let consume = &stats.consume;
+        consume.processed.fetch_add(n - panicked, Relaxed);
+        if panicked > 0 {
+            consume.panicked.fetch_add(panicked, Relaxed);
+        }
+        consume.batches.fetch_add(1, Relaxed);
+        consume
+            .busy_ns
+            .fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        let per_event = took / u32::try_from(n).unwrap_or(u32::MAX);
+        stats.service.record(per_event);
+        stats.metrics.batch_served(n, per_event);
+        self.flush(bus, later, offset);
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}

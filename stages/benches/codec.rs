@@ -1,0 +1,60 @@
+//! Codec throughput: framing plus decoding of order lines, and encoding of fill lines.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sedaflow_stages::codec::{decode_request, encode_line, LineFramer, Response};
+use sedaflow_stages::matching::{Price, ReportKind, Side, Symbol};
+
+const LINES: usize = 1_000;
+
+fn bench_decode(c: &mut Criterion) {
+    let mut input = Vec::new();
+    for id in 1..=LINES {
+        let line = format!(
+            "{{\"op\":\"limit\",\"id\":{id},\"symbol\":\"ACME\",\"side\":\"buy\",\"price\":\"10.05\",\"qty\":100}}\n"
+        );
+        input.extend_from_slice(line.as_bytes());
+    }
+    let mut group = c.benchmark_group("codec");
+    group.throughput(Throughput::Elements(LINES as u64));
+    group.bench_function("frame_and_decode_limit", |b| {
+        let mut framer = LineFramer::new();
+        b.iter(|| {
+            let mut decoded = 0;
+            // Socket-sized reads.
+            for chunk in input.chunks(16 * 1024) {
+                framer.push(chunk);
+                while let Some(frame) = framer.next_frame() {
+                    if let Ok(frame) = frame {
+                        decoded += usize::from(decode_request(frame).is_ok());
+                    }
+                }
+            }
+            black_box(decoded)
+        })
+    });
+    let fill = Response::Report(ReportKind::Fill {
+        id: 123_456,
+        symbol: Symbol::new("ACME").expect("valid symbol"),
+        side: Side::Buy,
+        price: Price::parse("10.05").expect("valid price"),
+        qty: 40,
+        leaves: 60,
+        match_id: 987_654,
+    });
+    group.bench_function("encode_fill", |b| {
+        let mut out = Vec::with_capacity(LINES * 128);
+        b.iter(|| {
+            out.clear();
+            for _ in 0..LINES {
+                encode_line(black_box(&fill), &mut out);
+            }
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_decode);
+criterion_main!(benches);

@@ -1,0 +1,166 @@
+//! Matching engine throughput on a realistic mix: limit orders around a mid price so that
+//! about 45% of them trade, 10% cancels of recent ids, 5% market orders, 16 connections,
+//! and the caller's id-floor bookkeeping, as the matching stage does it.
+//!
+//! `mixed_*` keep the book a few thousand orders deep; `deep_book` places orders over a
+//! wider band, so fewer trade and the book grows to ~80k resting orders per batch.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use sedaflow_stages::matching::{Engine, OrderId, Price, Request, Side, Symbol, Tif};
+
+/// Requests per measured batch; each batch starts from empty books.
+const ORDERS: usize = 200_000;
+const OWNERS: usize = 16;
+/// Mid price in ticks: 100.0000.
+const MID: u64 = 1_000_000;
+/// Tick step between price levels: 0.01.
+const STEP: u64 = 100;
+
+/// xorshift64*: deterministic and dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Where limit prices fall: a buy goes `below` levels under mid plus `0..width` levels up,
+/// a sell mirrors it.
+#[derive(Clone, Copy)]
+struct Band {
+    below: u64,
+    width: u64,
+}
+
+/// About 45% of the orders trade and the book stays a few thousand orders deep (wider
+/// bands pile up, narrower ones empty the book).
+const NEAR: Band = Band {
+    below: 4,
+    width: 10,
+};
+/// About 20% trade; the book grows by ~0.4 orders per request.
+const WIDE: Band = Band {
+    below: 12,
+    width: 16,
+};
+
+fn workload(symbols: &[Symbol], band: Band) -> Vec<(u64, Request)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut next_id: OrderId = 0;
+    let mut recent: Vec<OrderId> = Vec::with_capacity(ORDERS);
+    (0..ORDERS)
+        .map(|_| {
+            let owner = rng.below(OWNERS as u64);
+            let symbol = symbols[rng.below(symbols.len() as u64) as usize];
+            let roll = rng.below(100);
+            if roll < 10 && !recent.is_empty() {
+                // Cancel one of the last thousand orders; some have traded already.
+                let back = (rng.below(1_000) as usize).min(recent.len() - 1);
+                let id = recent[recent.len() - 1 - back];
+                return (owner, Request::Cancel { id, symbol });
+            }
+            next_id += 1;
+            recent.push(next_id);
+            let side = if rng.below(2) == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            let qty = 1 + rng.below(100);
+            if roll < 15 {
+                return (
+                    owner,
+                    Request::Market {
+                        id: next_id,
+                        symbol,
+                        side,
+                        qty,
+                    },
+                );
+            }
+            let offset = rng.below(band.width) * STEP;
+            let ticks = match side {
+                Side::Buy => MID - band.below * STEP + offset,
+                Side::Sell => MID + band.below * STEP - offset,
+            };
+            let tif = if rng.below(10) == 0 {
+                Tif::Ioc
+            } else {
+                Tif::Gtc
+            };
+            let price = Price::from_ticks(ticks).expect("bench prices are valid");
+            (
+                owner,
+                Request::Limit {
+                    id: next_id,
+                    symbol,
+                    side,
+                    price,
+                    qty,
+                    tif,
+                },
+            )
+        })
+        .collect()
+}
+
+fn run(engine: &mut Engine, requests: &[(u64, Request)]) -> usize {
+    let mut floors = [0; OWNERS];
+    let mut out = Vec::with_capacity(256);
+    let mut reports = 0;
+    for (owner, request) in requests {
+        let floor = &mut floors[*owner as usize];
+        let outcome = engine.submit(*owner, request, *floor, &mut out);
+        if outcome.is_accepted() {
+            *floor = request.id().unwrap_or(*floor);
+        }
+        reports += out.len();
+        out.clear();
+    }
+    reports
+}
+
+fn bench_matching(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matching");
+    group.throughput(Throughput::Elements(ORDERS as u64));
+    let one = &["ACME"][..];
+    let eight = &["A", "B", "C", "D", "E", "F", "G", "H"][..];
+    for (name, symbols, band) in [
+        ("mixed_1_symbol", one, NEAR),
+        ("mixed_8_symbols", eight, NEAR),
+        ("deep_book", one, WIDE),
+    ] {
+        let symbols: Vec<Symbol> = symbols
+            .iter()
+            .map(|s| Symbol::new(s).expect("bench symbols are valid"))
+            .collect();
+        let requests = workload(&symbols, band);
+        let mut probe = Engine::new();
+        let reports = run(&mut probe, &requests);
+        eprintln!(
+            "{name}: {ORDERS} requests -> {reports} reports, {} resting at the end",
+            probe.resting()
+        );
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                Engine::new,
+                |engine| black_box(run(engine, black_box(&requests))),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_matching);
+criterion_main!(benches);

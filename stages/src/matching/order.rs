@@ -1,0 +1,61 @@
+/// A client-chosen order reference, `1 ..= 2^63 - 1` on the wire.
+pub type OrderId = u64;
+
+/// The identity of the connection that sent a request; reports are addressed to it.
+pub type Owner = u64;
+
+/// A quantity of the instrument, `1 ..= 1,000,000,000` on the wire.
+pub type Qty = u64;
+
+/// Which side of the book an order is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// Bids: matches resting sells priced at or below its limit.
+    Buy,
+    /// Offers: matches resting buys priced at or above its limit.
+    Sell,
+}
+
+impl Side {
+    /// The wire name: `"buy"` or `"sell"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+/// How long a limit order's unfilled remainder lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Tif {
+    /// Good till cancelled: the remainder rests on the book.
+    #[default]
+    Gtc,
+    /// Immediate or cancel: the remainder expires at once.
+    Ioc,
+}
+
+impl Tif {
+    /// The wire name: `"gtc"` or `"ioc"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Tif::Gtc => "gtc",
+            Tif::Ioc => "ioc",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names() {
+        assert_eq!(Side::Buy.as_str(), "buy");
+        assert_eq!(Side::Sell.as_str(), "sell");
+        assert_eq!(Tif::Gtc.as_str(), "gtc");
+        assert_eq!(Tif::Ioc.as_str(), "ioc");
+        assert_eq!(Tif::default(), Tif::Gtc);
+    }
+}

@@ -1,0 +1,164 @@
+use std::fmt;
+
+use super::{OrderId, Owner, Price, Qty, Side, Symbol};
+
+/// One response addressed to one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The connection the report goes to.
+    pub to: Owner,
+    /// What it says.
+    pub kind: ReportKind,
+}
+
+/// The responses that name an order: everything but `pong` and `error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    /// The order was accepted.
+    Ack {
+        /// The order.
+        id: OrderId,
+    },
+    /// The order traded; sent to the owner of each side with its own `id`, `side`, `leaves`.
+    Fill {
+        /// The order.
+        id: OrderId,
+        /// Its book.
+        symbol: Symbol,
+        /// Its side.
+        side: Side,
+        /// The trade's price: the resting order's limit.
+        price: Price,
+        /// The traded quantity.
+        qty: Qty,
+        /// The order's quantity still open after this fill.
+        leaves: Qty,
+        /// The trade's id, the same on both sides, increasing per symbol from 1.
+        match_id: u64,
+    },
+    /// The order left the book.
+    Done {
+        /// The order.
+        id: OrderId,
+        /// Why it left.
+        reason: DoneReason,
+        /// Its quantity still open when it left.
+        leaves: Qty,
+    },
+    /// The request was refused; nothing changed.
+    Reject {
+        /// The id the request named.
+        id: OrderId,
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// Why an order left the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DoneReason {
+    /// Fully traded.
+    Filled,
+    /// Removed by a `cancel`.
+    Cancelled,
+    /// The remainder of an `ioc` or `market` order.
+    Expired,
+}
+
+impl DoneReason {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DoneReason::Filled => "filled",
+            DoneReason::Cancelled => "cancelled",
+            DoneReason::Expired => "expired",
+        }
+    }
+}
+
+/// Every `reject` reason of the protocol. The matching engine produces the first four; the
+/// codec produces the ones naming a field; admission control produces `Overloaded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// A new order's id equals the id of an order resting on the same symbol.
+    DuplicateId,
+    /// A new order's id is not above every id its connection had accepted before.
+    IdNotIncreasing,
+    /// A cancel names no order resting on that symbol.
+    UnknownOrder,
+    /// The server is shedding load.
+    Overloaded,
+    /// No `op` field.
+    MissingOp,
+    /// `op` is not `limit`, `market`, `cancel` or `ping`.
+    InvalidOp,
+    /// No `symbol` field.
+    MissingSymbol,
+    /// `symbol` is not 1–16 characters of `A–Z 0–9 . _ -`.
+    InvalidSymbol,
+    /// No `side` field.
+    MissingSide,
+    /// `side` is not `buy` or `sell`.
+    InvalidSide,
+    /// A limit order without `price`.
+    MissingPrice,
+    /// `price` breaks the price rules.
+    InvalidPrice,
+    /// No `qty` field.
+    MissingQty,
+    /// `qty` is not an integer in `1 ..= 1,000,000,000`.
+    InvalidQty,
+    /// `tif` is not `gtc` or `ioc`.
+    InvalidTif,
+}
+
+impl RejectReason {
+    /// The wire text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::DuplicateId => "duplicate id",
+            RejectReason::IdNotIncreasing => "id not increasing",
+            RejectReason::UnknownOrder => "unknown order",
+            RejectReason::Overloaded => "overloaded",
+            RejectReason::MissingOp => "missing op",
+            RejectReason::InvalidOp => "invalid op",
+            RejectReason::MissingSymbol => "missing symbol",
+            RejectReason::InvalidSymbol => "invalid symbol",
+            RejectReason::MissingSide => "missing side",
+            RejectReason::InvalidSide => "invalid side",
+            RejectReason::MissingPrice => "missing price",
+            RejectReason::InvalidPrice => "invalid price",
+            RejectReason::MissingQty => "missing qty",
+            RejectReason::InvalidQty => "invalid qty",
+            RejectReason::InvalidTif => "invalid tif",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_stay_small() {
+        // Reports are copied into an output Vec per trade; keep them within two cache lines.
+        assert!(std::mem::size_of::<Report>() <= 80);
+    }
+
+    #[test]
+    fn wire_texts() {
+        assert_eq!(DoneReason::Filled.as_str(), "filled");
+        assert_eq!(DoneReason::Cancelled.as_str(), "cancelled");
+        assert_eq!(DoneReason::Expired.as_str(), "expired");
+        assert_eq!(RejectReason::DuplicateId.to_string(), "duplicate id");
+        assert_eq!(RejectReason::IdNotIncreasing.as_str(), "id not increasing");
+        assert_eq!(RejectReason::UnknownOrder.as_str(), "unknown order");
+        assert_eq!(RejectReason::InvalidTif.as_str(), "invalid tif");
+    }
+}

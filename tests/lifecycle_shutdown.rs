@@ -1,0 +1,185 @@
+//! Shutdown drains every stage in order and the accounting balances, split or fused.
+
+mod support;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sedaflow::{handler_fn, Batch, BuildError, Pipeline, PublisherError};
+
+fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
+    let mut p = Pipeline::builder();
+    p.stage("parse", || {
+        handler_fn(|b: &mut Batch<'_, String>, ctx| {
+            for s in b {
+                match s.parse::<u64>() {
+                    Ok(v) => ctx.emit(v),
+                    Err(_) => ctx.emit(s.len() as u32),
+                }
+            }
+        })
+    })
+    .capacity(64)
+    .threads(1, 2);
+    p.stage("square", || {
+        handler_fn(|b: &mut Batch<'_, u64>, ctx| {
+            for v in b {
+                ctx.emit(v as i64 * v as i64);
+            }
+        })
+    })
+    .capacity(16);
+    p.stage("sum", move || {
+        let total = total.clone();
+        handler_fn(move |b: &mut Batch<'_, i64>, _| {
+            let s: i64 = b.sum();
+            total.fetch_add(s as u64, Ordering::Relaxed);
+        })
+    })
+    .capacity(8)
+    .fixed_threads(1);
+    if fuse {
+        p.fuse(["parse", "square", "sum"]);
+    }
+    p.build().unwrap()
+}
+
+#[test]
+fn shutdown_loses_nothing_split_or_fused() {
+    for fuse in [false, true] {
+        let total = Arc::new(AtomicU64::new(0));
+        let pipeline = three_stage(fuse, total.clone());
+        let input = pipeline.publisher::<String>().unwrap();
+        pipeline.start();
+        let mut expect = 0u64;
+        for i in 0..20_000u64 {
+            let s = if i % 100 == 0 {
+                "x".to_owned()
+            } else {
+                i.to_string()
+            };
+            if i % 100 != 0 {
+                expect += i * i;
+            }
+            input.blocking_publish(s).unwrap();
+        }
+        let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+        assert_eq!(total.load(Ordering::Relaxed), expect, "fuse={fuse}");
+        assert_eq!(r.stage("sum").unwrap().processed, 19_800);
+        // The u32s nobody subscribes to are dead letters, counted by type.
+        let dead: u64 = r
+            .dead_letters
+            .iter()
+            .filter(|d| d.event_type == "u32")
+            .map(|d| d.count)
+            .sum();
+        assert_eq!(dead, 200, "fuse={fuse}");
+        let domains: Vec<&str> = r.stages.iter().map(|s| s.domain.as_str()).collect();
+        if fuse {
+            assert_eq!(domains, ["parse", "parse", "parse"]);
+        } else {
+            assert_eq!(domains, ["parse", "square", "sum"]);
+        }
+    }
+}
+
+#[test]
+fn fused_stages_take_no_outside_events() {
+    let pipeline = three_stage(true, Arc::default());
+    assert!(matches!(
+        pipeline.publisher::<u64>(),
+        Err(PublisherError::Unroutable { .. })
+    ));
+}
+
+#[test]
+fn fan_out_needs_a_cloner() {
+    let mk = |fan: bool| {
+        let mut p = Pipeline::builder();
+        p.stage("a", || {
+            handler_fn(|b: &mut Batch<'_, u64>, _| b.for_each(drop))
+        });
+        p.stage("b", || {
+            handler_fn(|b: &mut Batch<'_, u64>, _| b.for_each(drop))
+        });
+        if fan {
+            p.fan_out::<u64>();
+        }
+        p.build()
+    };
+    assert!(matches!(
+        mk(false),
+        Err(BuildError::FanOutNeedsClone { .. })
+    ));
+    let pipeline = mk(true).unwrap();
+    let input = pipeline.publisher::<u64>().unwrap();
+    pipeline.start();
+    let mut v: Vec<u64> = (0..100).collect();
+    input.blocking_publish_batch(&mut v, None).unwrap();
+    let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    assert_eq!(r.stage("a").unwrap().processed, 100);
+    assert_eq!(r.stage("b").unwrap().processed, 100);
+}
+
+#[test]
+fn bad_declarations_are_refused_with_a_reason() {
+    let mut p = Pipeline::builder();
+    p.stage("a", || {
+        handler_fn(|b: &mut Batch<'_, u64>, _| b.for_each(drop))
+    })
+    .capacity(0);
+    assert!(matches!(p.build(), Err(BuildError::Config { .. })));
+    let mut p = Pipeline::builder();
+    p.stage("a", || {
+        handler_fn(|b: &mut Batch<'_, u64>, _| b.for_each(drop))
+    });
+    p.stage("a", || {
+        handler_fn(|b: &mut Batch<'_, u32>, _| b.for_each(drop))
+    });
+    assert_eq!(
+        p.build().unwrap_err(),
+        BuildError::DuplicateStage("a".into())
+    );
+    assert_eq!(Pipeline::builder().build().unwrap_err(), BuildError::Empty);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_publishers_wait_without_blocking_the_runtime() {
+    let mut p = Pipeline::builder();
+    p.stage("slow", || {
+        handler_fn(|b: &mut Batch<'_, u64>, _| {
+            for _ in b {
+                std::thread::yield_now();
+            }
+        })
+    })
+    .capacity(2)
+    .fixed_threads(1)
+    .batch(1, 1);
+    let pipeline = p.build().unwrap();
+    let input = pipeline.publisher::<u64>().unwrap();
+    pipeline.start();
+    // On a single-threaded runtime, a blocking wait would starve this ticking task.
+    let ticker = tokio::spawn(async {
+        let mut n = 0u32;
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+            n += 1;
+        }
+        n
+    });
+    for i in 0..500 {
+        input.publish(i).await.unwrap();
+    }
+    assert_eq!(ticker.await.unwrap(), 5);
+    let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    assert_eq!(r.stage("slow").unwrap().processed, 500);
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn both<T: Send + Sync>() {}
+    both::<Pipeline>();
+    both::<sedaflow::Publisher<String>>();
+    both::<sedaflow::Report>();
+}

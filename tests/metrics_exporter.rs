@@ -1,0 +1,109 @@
+//! Recorder-level checks, in their own test binary because the recorder is process-wide.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use sedaflow::{handler_fn, install_prometheus, Batch, Pipeline};
+
+fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
+
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
+
+#[test]
+fn every_stage_series_exists_from_build_and_counts_per_pipeline() {
+    let exporter = install_prometheus("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (open, wait) = support::gate();
+    let mut p = Pipeline::builder();
+    p.stage("m_parse", || {
+        handler_fn(|b: &mut Batch<'_, u32>, ctx| b.for_each(|x| ctx.emit(u64::from(x))))
+    })
+    .capacity(4)
+    .fixed_threads(1)
+    .batch(1, 1);
+    p.stage("m_sink", move || {
+        let wait = wait.clone();
+        handler_fn(move |b: &mut Batch<'_, u64>, _| {
+            let _ = wait.recv();
+            b.for_each(drop)
+        })
+    })
+    .capacity(2)
+    .fixed_threads(1)
+    .batch(1, 1);
+    let pipeline = p.build().unwrap();
+
+    // Quiet stages already export every series, at zero.
+    let text = scrape(exporter.local_addr());
+    for series in [
+        "sedaflow_stage_events_enqueued_total{stage=\"m_parse\"}",
+        "sedaflow_stage_events_processed_total{stage=\"m_sink\"}",
+        "sedaflow_stage_events_rejected_total{stage=\"m_parse\"}",
+        "sedaflow_stage_events_dropped_total{stage=\"m_parse\",reason=\"oldest\"}",
+        "sedaflow_stage_events_panicked_total{stage=\"m_sink\"}",
+        "sedaflow_stage_queue_depth{stage=\"m_parse\"}",
+        "sedaflow_stage_queue_depth_peak{stage=\"m_sink\"}",
+    ] {
+        assert_eq!(value(&text, series), 0.0, "{series}");
+    }
+    assert_eq!(
+        value(&text, "sedaflow_stage_queue_capacity{stage=\"m_parse\"}"),
+        4.0
+    );
+    assert!(text.contains(
+        "sedaflow_stage_info{stage=\"m_sink\",position=\"1\",domain=\"m_sink\",role=\"entry\""
+    ));
+
+    let input = pipeline.publisher::<u32>().unwrap();
+    pipeline.start();
+    let producer = std::thread::spawn(move || {
+        for i in 0..20 {
+            input.blocking_publish(i).unwrap();
+        }
+    });
+    // Sink holds 1 + queues 2, parse holds 1 + queues 4: the 9th offer blocks the producer.
+    while pipeline.report().stage("m_parse").unwrap().offered < 9 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let during = scrape(exporter.local_addr());
+    assert!(value(&during, "sedaflow_stage_queue_depth_peak{stage=\"m_sink\"}") >= 1.0);
+    for _ in 0..20 {
+        open.send(()).unwrap();
+    }
+    producer.join().unwrap();
+    let report = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    let text = scrape(exporter.local_addr());
+    assert_eq!(
+        value(
+            &text,
+            "sedaflow_stage_events_processed_total{stage=\"m_sink\"}"
+        ),
+        20.0
+    );
+    assert_eq!(report.stage("m_sink").unwrap().processed, 20);
+    // Blocked producers show as seconds, as a real histogram with buckets.
+    assert!(
+        value(
+            &text,
+            "sedaflow_stage_blocked_seconds_sum{stage=\"m_parse\"}"
+        ) > 0.0
+    );
+    assert!(text.contains("sedaflow_stage_service_seconds_bucket{stage=\"m_sink\",le=\"0.001\"}"));
+    assert!(text.contains("sedaflow_stage_batch_size_bucket{stage=\"m_parse\",le=\"1\"}"));
+}

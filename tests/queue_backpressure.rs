@@ -1,0 +1,114 @@
+//! Admission policies on a full queue: block, reject, drop newest, drop oldest.
+
+mod support;
+
+use std::time::Duration;
+
+use sedaflow::{handler_fn, Batch, OfferError, Pipeline, WhenFull};
+
+/// A one-thread stage of capacity 4 whose handler waits for the gate before each batch.
+fn gated(policy: WhenFull) -> (Pipeline, crossbeam_channel::Sender<()>) {
+    let (open, wait) = support::gate();
+    let mut p = Pipeline::builder();
+    p.stage("slow", move || {
+        let wait = wait.clone();
+        handler_fn(move |batch: &mut Batch<'_, u32>, _ctx| {
+            let _ = wait.recv();
+            batch.for_each(drop);
+        })
+    })
+    .capacity(4)
+    .when_full(policy)
+    .fixed_threads(1)
+    .batch(1, 1);
+    (p.build().unwrap(), open)
+}
+
+/// Publishes until the worker holds one event and the queue holds four.
+fn fill(p: &Pipeline) -> sedaflow::Publisher<u32> {
+    let input = p.publisher::<u32>().unwrap();
+    p.start();
+    input.blocking_publish(0).unwrap();
+    // The worker takes event 0 and waits at the gate; then four more fill the queue.
+    while p.report().stage("slow").unwrap().queued > 0 {
+        std::thread::yield_now();
+    }
+    for i in 1..=4 {
+        input.try_publish(i).unwrap();
+    }
+    input
+}
+
+#[test]
+fn block_parks_the_producer_and_counts_the_time() {
+    let (p, open) = gated(WhenFull::Block);
+    let input = fill(&p);
+    assert_eq!(input.try_publish(5), Err(OfferError::Full(5)));
+    let waited = input.blocking_publish_timeout(6, Duration::from_millis(20));
+    assert_eq!(waited, Err(OfferError::Timeout(6)));
+    assert!(p.report().stage("slow").unwrap().blocked >= Duration::from_millis(20));
+    let producer = std::thread::spawn(move || input.blocking_publish(7));
+    for _ in 0..6 {
+        open.send(()).unwrap();
+    }
+    producer.join().unwrap().unwrap();
+    let r = support::assert_clean(p.shutdown(support::DRAIN));
+    let s = r.stage("slow").unwrap();
+    assert_eq!(
+        (s.offered, s.enqueued, s.rejected, s.processed),
+        (8, 6, 2, 6)
+    );
+}
+
+#[test]
+fn reject_hands_the_event_back() {
+    let (p, open) = gated(WhenFull::Reject);
+    let input = fill(&p);
+    assert_eq!(
+        input.blocking_publish_timeout(5, Duration::from_secs(5)),
+        Err(OfferError::Full(5))
+    );
+    let mut batch = vec![6, 7];
+    assert_eq!(
+        input.try_publish_batch(&mut batch),
+        Err(OfferError::Full(vec![6, 7]))
+    );
+    for _ in 0..5 {
+        open.send(()).unwrap();
+    }
+    let r = support::assert_clean(p.shutdown(support::DRAIN));
+    let s = r.stage("slow").unwrap();
+    assert_eq!((s.rejected, s.processed), (3, 5));
+}
+
+#[test]
+fn drop_newest_and_drop_oldest_are_counted() {
+    for (policy, newest, oldest) in [(WhenFull::DropNewest, 3, 0), (WhenFull::DropOldest, 0, 3)] {
+        let (p, open) = gated(policy);
+        let input = fill(&p);
+        for i in 5..8 {
+            input.try_publish(i).unwrap();
+        }
+        for _ in 0..5 {
+            open.send(()).unwrap();
+        }
+        let r = support::assert_clean(p.shutdown(support::DRAIN));
+        let s = r.stage("slow").unwrap();
+        assert_eq!(
+            (s.dropped_newest, s.dropped_oldest),
+            (newest, oldest),
+            "{policy:?}"
+        );
+        assert_eq!(s.processed, 5, "{policy:?}");
+    }
+}
+
+#[test]
+fn closed_pipeline_refuses_outside_events() {
+    let (p, open) = gated(WhenFull::Block);
+    let input = p.publisher::<u32>().unwrap();
+    drop(open);
+    let r = support::assert_clean(p.shutdown(support::DRAIN));
+    assert_eq!(r.stage("slow").unwrap().processed, 0);
+    assert_eq!(input.try_publish(1), Err(OfferError::Closed(1)));
+}
