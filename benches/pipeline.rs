@@ -21,6 +21,8 @@ mod common;
 mod latency;
 #[path = "pipeline/peers.rs"]
 mod peers;
+#[path = "pipeline/sedaflow.rs"]
+mod sedaflow;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,17 +47,22 @@ struct LatencyVariant {
     run: fn(&LatencyConfig) -> LatencyReport,
 }
 
-/// Throughput variants, in table order. Add sedaflow here.
+/// Throughput variants, in table order.
 fn variants() -> Vec<Variant> {
-    peers::all()
+    let mut all = sedaflow::variants();
+    all.extend(peers::all());
+    all
 }
 
-/// Latency variants. A sedaflow entry would be
-/// `|cfg| measure_latency(cfg, |sink| /* build, return send closure */)`.
+/// Latency variants.
 fn latency_variants() -> Vec<LatencyVariant> {
     use disruptor::{BusySpin, BusySpinWithSpinLoopHint};
     use peers::{crossbeam_latency, disruptor_latency, sleep_1us, Yield};
     vec![
+        LatencyVariant {
+            name: "latency sedaflow split",
+            run: |cfg| measure_latency(cfg, sedaflow::latency),
+        },
         LatencyVariant {
             name: "latency crossbeam per-event",
             run: |cfg| measure_latency(cfg, crossbeam_latency),

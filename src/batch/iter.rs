@@ -63,7 +63,11 @@ impl<E> std::fmt::Debug for Batch<'_, E> {
 impl<E> Iterator for Batch<'_, E> {
     type Item = E;
 
+    #[inline]
     fn next(&mut self) -> Option<E> {
+        if self.key.is_none() {
+            return self.events.pop_front();
+        }
         loop {
             let event = self.events.pop_front()?;
             if let Some(key) = self.key {

@@ -97,6 +97,7 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    #[inline]
     pub(crate) fn push<T: Event>(&mut self, topic: Option<&'static str>, event: T) {
         let id = TypeId::of::<T>();
         let i = match self.slots.get(self.last) {
@@ -111,6 +112,9 @@ impl Outbox {
         buf.events.push(event);
     }
 
+    // Cold: once per type per lane; kept out of line so `push` inlines into handlers.
+    #[cold]
+    #[inline(never)]
     fn slot_for<T: Event>(&mut self, topic: Option<&'static str>) -> usize {
         let id = TypeId::of::<T>();
         if let Some(i) = self

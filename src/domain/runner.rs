@@ -55,7 +55,6 @@ pub(crate) struct Domain<E> {
     bus: Arc<Bus>,
     entry: Arc<StageStats>,
     load: DomainLoad,
-    batch_limit: AtomicUsize,
 }
 
 impl<E: Send + 'static> Domain<E> {
@@ -64,7 +63,6 @@ impl<E: Send + 'static> Domain<E> {
         lanes: Vec<Chain>,
         bus: Arc<Bus>,
         entry: Arc<StageStats>,
-        batch_limit: usize,
     ) -> Self {
         Domain {
             queue,
@@ -72,7 +70,6 @@ impl<E: Send + 'static> Domain<E> {
             bus,
             entry,
             load: DomainLoad::default(),
-            batch_limit: AtomicUsize::new(batch_limit),
         }
     }
 }
@@ -82,7 +79,7 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
         {
             // Uncontended: the ready channel hands a lane to one worker at a time.
             let mut chain = self.lanes[lane].lock();
-            let limit = self.batch_limit.load(Relaxed).max(1);
+            let limit = self.queue.batch_limit().load(Relaxed).max(1);
             let popped = chain[0]
                 .inbox_any()
                 .downcast_mut::<VecDeque<E>>()
@@ -152,6 +149,6 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
     }
 
     fn batch_limit(&self) -> &AtomicUsize {
-        &self.batch_limit
+        self.queue.batch_limit()
     }
 }

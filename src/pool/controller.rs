@@ -21,7 +21,7 @@ pub struct PoolObservation {
     pub interval: Duration,
     /// Time the threads spent in handlers, summed over threads.
     pub busy: Duration,
-    /// CPU time the threads used, summed over threads.
+    /// CPU time the threads used or waited for (run-queue time), summed over threads.
     pub cpu: Duration,
 }
 
@@ -52,7 +52,7 @@ const GAIN: f64 = 0.05;
 const COOLDOWN_TICKS: u64 = 50;
 /// Busy share above which a non-empty queue means the pool is the bottleneck.
 const BACKLOG_UTILISATION: f64 = 0.75;
-/// CPU time per busy second above which a stage counts as CPU-bound.
+/// CPU demand per busy second above which a stage counts as CPU-bound.
 const CPU_BOUND_SHARE: f64 = 0.5;
 
 impl PoolController {
@@ -102,7 +102,10 @@ impl PoolController {
                 self.probe = Some(p);
                 return threads;
             }
-            if rate >= p.base_rate * (1.0 + GAIN) {
+            // A step must return a quarter of what linear scaling would (at least GAIN), so
+            // noise cannot pass for progress.
+            let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
+            if rate >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
                 self.step = (self.step * 2).min(self.max);
             } else {
                 self.step = 1;

@@ -1,32 +1,54 @@
-//! Per-thread CPU clocks, read by the controller from its own thread.
+//! How much CPU a worker thread wanted: time on a core plus time waiting for one.
+//!
+//! A CPU-bound thread that waits for a core (other threads, other processes) is busy but not
+//! on-CPU; counting only CPU time would make it look like blocking work and invite more
+//! threads. Linux reports both per thread in `/proc/self/task/<tid>/schedstat`; elsewhere the
+//! thread's CPU clock is the fallback.
 
 use std::time::Duration;
 
-/// A handle on one thread's CPU-time clock.
+/// A handle on one worker thread's scheduler statistics.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CpuClock(libc::clockid_t);
+pub(crate) struct CpuDemand {
+    tid: libc::pid_t,
+    clock: Option<libc::clockid_t>,
+}
 
-impl CpuClock {
-    /// The calling thread's clock, if the platform offers one.
-    pub(crate) fn current() -> Option<CpuClock> {
+impl CpuDemand {
+    /// The calling thread's handle.
+    pub(crate) fn current() -> CpuDemand {
         let mut id: libc::clockid_t = 0;
         // SAFETY: pthread_self() is the calling thread; `id` is a valid out-pointer.
         let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
-        (rc == 0).then_some(CpuClock(id))
+        CpuDemand {
+            // SAFETY: gettid has no preconditions.
+            tid: unsafe { libc::gettid() },
+            clock: (rc == 0).then_some(id),
+        }
     }
 
-    /// CPU time the thread has used. Only valid while the thread is alive: the pool removes a
-    /// worker's clock (under its lock) before the worker exits.
-    pub(crate) fn elapsed(self) -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid out-pointer; an invalid clock id yields an error, not UB.
-        let rc = unsafe { libc::clock_gettime(self.0, &mut ts) };
-        if rc != 0 {
-            return Duration::ZERO;
+    /// CPU time plus run-queue wait so far. Only valid while the thread lives: the pool drops a
+    /// worker's handle (under its lock) before the worker exits.
+    pub(crate) fn total(self) -> Duration {
+        let path = format!("/proc/self/task/{}/schedstat", self.tid);
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+            if let (Some(Some(on_cpu)), Some(Some(waiting))) = (fields.next(), fields.next()) {
+                return Duration::from_nanos(on_cpu.saturating_add(waiting));
+            }
         }
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+        self.clock.map_or(Duration::ZERO, cpu_clock)
     }
+}
+
+fn cpu_clock(id: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; an invalid clock id yields an error, not UB.
+    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

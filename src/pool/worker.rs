@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::RecvTimeoutError;
 use parking_lot::Mutex;
 
-use super::cpu::CpuClock;
+use super::cpu::CpuDemand;
 use crate::domain::DomainTask;
 
 /// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.
@@ -26,7 +26,7 @@ pub(crate) struct Pool {
     live: AtomicUsize,
     stopping: AtomicBool,
     next_id: AtomicUsize,
-    clocks: Mutex<HashMap<usize, CpuClock>>,
+    clocks: Mutex<HashMap<usize, CpuDemand>>,
     retired_cpu_ns: AtomicU64,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -85,17 +85,14 @@ impl Pool {
         }
     }
 
-    /// CPU time used by all workers, live and retired.
+    /// CPU time plus run-queue wait of all workers, live and retired.
     pub(crate) fn cpu_time(&self) -> Duration {
-        let live: Duration = self.clocks.lock().values().map(|c| c.elapsed()).sum();
+        let live: Duration = self.clocks.lock().values().map(|c| c.total()).sum();
         live + Duration::from_nanos(self.retired_cpu_ns.load(Ordering::Relaxed))
     }
 
     fn work(self: Arc<Self>, id: usize) {
-        let clock = CpuClock::current();
-        if let Some(c) = clock {
-            self.clocks.lock().insert(id, c);
-        }
+        self.clocks.lock().insert(id, CpuDemand::current());
         let lanes = self.domain.lanes();
         let ready = self.domain.ready().clone();
         loop {
@@ -113,7 +110,7 @@ impl Pool {
         }
         let mut clocks = self.clocks.lock();
         if let Some(c) = clocks.remove(&id) {
-            let ns = u64::try_from(c.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let ns = u64::try_from(c.total().as_nanos()).unwrap_or(u64::MAX);
             self.retired_cpu_ns.fetch_add(ns, Ordering::Relaxed);
         }
     }

@@ -53,6 +53,9 @@ pub(crate) struct Queue<T> {
     when_full: WhenFull,
     len: CachePadded<AtomicUsize>,
     next_lane: AtomicUsize,
+    /// Events a worker takes per batch (set by the batching controller); unkeyed offers are
+    /// spread over lanes in runs of this size so several workers can share one big offer.
+    batch_limit: AtomicUsize,
     ready_tx: Sender<usize>,
     ready_rx: Receiver<usize>,
     room: Room,
@@ -68,6 +71,7 @@ impl<T: Send + 'static> Queue<T> {
         lanes: usize,
         key: Option<KeyFn<T>>,
         stats: Arc<StageStats>,
+        batch_limit: usize,
     ) -> Self {
         let lanes = lanes.max(1);
         // Room for every lane plus one stop token per possible worker: sends never block.
@@ -84,6 +88,7 @@ impl<T: Send + 'static> Queue<T> {
             when_full,
             len: CachePadded::new(AtomicUsize::new(0)),
             next_lane: AtomicUsize::new(0),
+            batch_limit: AtomicUsize::new(batch_limit.max(1)),
             ready_tx,
             ready_rx,
             room: Room::default(),
@@ -99,6 +104,10 @@ impl<T: Send + 'static> Queue<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn batch_limit(&self) -> &AtomicUsize {
+        &self.batch_limit
     }
 
     pub(crate) fn lane_count(&self) -> usize {
@@ -327,14 +336,21 @@ impl<T: Send + 'static> Queue<T> {
     }
 
     /// Pushes reserved events: runs of one lane go in under one lock.
-    fn push(&self, events: std::vec::Drain<'_, T>) {
+    fn push(&self, mut events: std::vec::Drain<'_, T>) {
         let n = events.len();
         let now = Instant::now();
         match &self.key {
             None => {
-                let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
-                self.lanes[lane].buf.lock().push_run(events, now);
-                self.schedule(lane);
+                let run = self.batch_limit.load(Ordering::Relaxed).max(1);
+                while events.len() > 0 {
+                    let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
+                    let take = run.min(events.len());
+                    self.lanes[lane]
+                        .buf
+                        .lock()
+                        .push_run(events.by_ref().take(take), now);
+                    self.schedule(lane);
+                }
             }
             Some(key) => {
                 let lanes = self.lanes.len() as u64;
@@ -372,6 +388,8 @@ impl<T: Send + 'static> Queue<T> {
         let (n, oldest) = self.lanes[lane].buf.lock().pop_into(max, into);
         if n > 0 {
             self.len.fetch_sub(n, Ordering::AcqRel);
+            // Every pop wakes waiters (one atomic load when none): waking only at a low
+            // watermark loses wake-ups when this consumer then blocks downstream.
             self.room.wake();
         }
         (n, oldest)

@@ -95,6 +95,7 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
             c.lane_count(self.keyed()),
             self.key.clone(),
             stats.clone(),
+            c.batch.initial.get(),
         )))
     }
 
@@ -141,13 +142,7 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         stats: Arc<StageStats>,
     ) -> Option<Arc<dyn DomainTask>> {
         let queue = queue.downcast_ref::<Arc<Queue<H::In>>>()?.clone();
-        Some(Arc::new(Domain::new(
-            queue,
-            lanes,
-            bus,
-            stats,
-            self.config.batch.initial.get(),
-        )))
+        Some(Arc::new(Domain::new(queue, lanes, bus, stats)))
     }
 }
 

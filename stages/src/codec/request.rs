@@ -160,18 +160,21 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
 }
 
 fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
-    let first = frame
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
-    if first != Some(&b'{') {
+    // JSON text is UTF-8; checking it once up front is faster than serde_json checking
+    // each string of a byte slice.
+    let text = std::str::from_utf8(frame).map_err(|_| ErrorReason::InvalidJson)?;
+    if !text
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .starts_with('{')
+    {
         // Only this rare path parses twice, to tell "not JSON" from "not an object".
-        let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(frame) {
+        let reason = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             Ok(_) => ErrorReason::NotAnObject,
             Err(_) => ErrorReason::InvalidJson,
         };
         return Err(reason.into());
     }
-    serde_json::from_slice(frame).map_err(|_| ErrorReason::InvalidJson.into())
+    serde_json::from_str(text).map_err(|_| ErrorReason::InvalidJson.into())
 }
 
 fn required<T>(

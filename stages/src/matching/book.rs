@@ -30,12 +30,12 @@ use super::{
 /// assert!(book.submit(7, &sell, 0, &mut out).is_accepted());
 /// assert_eq!(book.len(), 1);
 ///
-/// let buy = Request::Market { id: 1, symbol, side: Side::Buy, qty: 5 };
-/// let _ = book.submit(8, &buy, 0, &mut out);
+/// let buy = Request::Market { id: 2, symbol, side: Side::Buy, qty: 5 };
+/// assert!(book.submit(8, &buy, 0, &mut out).is_accepted());
 /// assert!(book.is_empty());
 /// assert!(matches!(
 ///     out.last().unwrap().kind,
-///     ReportKind::Done { id: 1, reason: DoneReason::Filled, leaves: 0 }
+///     ReportKind::Done { id: 2, reason: DoneReason::Filled, leaves: 0 }
 /// ));
 /// ```
 #[derive(Debug)]
@@ -97,8 +97,8 @@ impl Book {
     /// The caller routes by symbol: the request's own symbol is not looked at, reports carry
     /// the book's. A new order whose id is at most `id_floor` (the highest id this connection
     /// had accepted) is rejected as `id not increasing`, unless its id is resting here, which
-    /// is `duplicate id`. Cancels ignore the floor. A [`Request::Ping`] is
-    /// [`Outcome::Ignored`].
+    /// is `duplicate id`. Cancels ignore the floor. A quantity of 0, which the codec never
+    /// lets through, is `invalid qty`. A [`Request::Ping`] is [`Outcome::Ignored`].
     pub fn submit(
         &mut self,
         owner: Owner,

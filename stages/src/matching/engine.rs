@@ -211,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn engine_can_move_to_another_thread() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Engine>();
+        send_sync::<Book>();
+        send_sync::<Report>();
+        send_sync::<Request>();
+    }
+
+    #[test]
     fn ping_is_ignored() {
         let mut engine = Engine::new();
         let mut out = Vec::new();

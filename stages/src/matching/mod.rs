@@ -24,9 +24,9 @@
 //!
 //! # Memory
 //!
-//! Bounded by the resting orders: filled and cancelled orders leave every index at once,
-//! empty price levels are removed, and a book that holds nothing and never traded is
-//! dropped.
+//! Bounded by the resting orders: filled and cancelled orders leave every index at once
+//! and their slots are reused, empty price levels are removed, and a book that holds
+//! nothing and never traded is dropped. Allocations keep the size of a book's peak.
 
 mod book;
 mod engine;

@@ -365,3 +365,11 @@ fn cancel_ignores_order_fields() {
         })
     );
 }
+
+#[test]
+fn escaped_keys_and_values_are_json() {
+    let frame = r#"{"\u006fp":"\u006cimit","id":5,"symbol":"ACME","side":"b\u0075y","price":"10.05","qty":100}"#;
+    assert_eq!(decode(frame), limit_ok(Tif::Gtc));
+    let frame = r#"{"op":"ping","pad":"\"}\n"}"#;
+    assert_eq!(decode(frame), Ok(Request::Ping));
+}

@@ -1,0 +1,146 @@
+//! The sedaflow variants: the same four steps as four stages, split over four queues or fused
+//! into one domain.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sedaflow::{handler_fn, Batch, Context, Pipeline, PipelineBuilder};
+
+use crate::common::{step1, step2, step3, step4, Run, Variant};
+use crate::latency::LatencySink;
+
+/// Events per publish from the producer thread.
+const PUBLISH_BATCH: usize = 1024;
+
+// Each event keeps its input value beside the transformed one: the latency harness needs the
+// stamp at the end. (The peers' throughput variants carry only the value: 8 bytes less.)
+#[derive(Clone, Copy)]
+struct S1(u64, u64);
+#[derive(Clone, Copy)]
+struct S2(u64, u64);
+#[derive(Clone, Copy)]
+pub struct S3(u64, u64);
+
+pub fn variants() -> Vec<Variant> {
+    vec![
+        Variant {
+            name: "sedaflow split (4 queues)",
+            run: |n| throughput(n, false),
+        },
+        Variant {
+            name: "sedaflow fused (1 domain)",
+            run: |n| throughput(n, true),
+        },
+    ]
+}
+
+/// The last stage's handler body.
+type Last = Box<dyn FnMut(&mut Batch<'_, S3>, &mut Context<'_>) + Send>;
+
+/// Declares the four stages; `last` makes the handler folding step-3 values into the result.
+fn declare(fused: bool, last: impl Fn() -> Last + Send + Sync + 'static) -> PipelineBuilder {
+    let mut p = Pipeline::builder();
+    p.stage("step1", || {
+        handler_fn(|b: &mut Batch<'_, u64>, ctx| b.for_each(|x| ctx.emit(S1(x, step1(x)))))
+    })
+    .fixed_threads(1);
+    p.stage("step2", || {
+        handler_fn(|b: &mut Batch<'_, S1>, ctx| b.for_each(|x| ctx.emit(S2(x.0, step2(x.1)))))
+    })
+    .fixed_threads(1);
+    p.stage("step3", || {
+        handler_fn(|b: &mut Batch<'_, S2>, ctx| b.for_each(|x| ctx.emit(S3(x.0, step3(x.1)))))
+    })
+    .fixed_threads(1);
+    p.stage("step4", move || {
+        let mut f = last();
+        handler_fn(move |b: &mut Batch<'_, S3>, ctx| f(b, ctx))
+    })
+    .fixed_threads(1);
+    if fused {
+        p.fuse(["step1", "step2", "step3", "step4"]);
+    }
+    p
+}
+
+fn throughput(events: u64, fused: bool) -> Run {
+    let sum = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let (s, d) = (sum.clone(), done.clone());
+    let pipeline = declare(fused, move || {
+        let (s, d) = (s.clone(), d.clone());
+        Box::new(move |b: &mut Batch<'_, S3>, _: &mut Context<'_>| {
+            let mut n = 0;
+            let local = b.fold(0u64, |acc, x| {
+                n += 1;
+                step4(acc, x.1)
+            });
+            s.fetch_add(local, Ordering::Relaxed);
+            d.fetch_add(n, Ordering::Release);
+        })
+    })
+    .build()
+    .expect("valid pipeline");
+    let input = pipeline.publisher::<u64>().expect("step1 has a queue");
+    pipeline.start();
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    let mut next = 0;
+    while next < events {
+        let end = (next + PUBLISH_BATCH as u64).min(events);
+        batch.extend(next..end);
+        next = end;
+        input
+            .blocking_publish_batch(&mut batch, None)
+            .expect("pipeline open");
+    }
+    while done.load(Ordering::Acquire) < events {
+        std::thread::yield_now();
+    }
+    let elapsed = start.elapsed();
+    let report = pipeline.shutdown(Duration::from_secs(10));
+    assert!(report.is_balanced(), "{report}");
+    Run {
+        events,
+        elapsed,
+        checksum: sum.load(Ordering::Relaxed),
+    }
+}
+
+/// The split pipeline for the latency harness: events carry their stamp through the stages.
+pub fn latency(sink: LatencySink) -> impl FnMut(u64) {
+    let sink = Arc::new(Mutex::new(Some(sink)));
+    let pipeline = declare(false, move || {
+        // One lane: the first (only) handler takes the sink; it is dropped with the handler.
+        let mut sink = sink.lock().ok().and_then(|mut s| s.take());
+        Box::new(move |b: &mut Batch<'_, S3>, _: &mut Context<'_>| {
+            for x in b {
+                if let Some(s) = sink.as_mut() {
+                    s.record(x.0);
+                }
+            }
+        })
+    })
+    .build()
+    .expect("valid pipeline");
+    let input = pipeline.publisher::<u64>().expect("step1 has a queue");
+    pipeline.start();
+    let mut guard = Drain(Some(pipeline));
+    move |stamp| {
+        // The closure owns the guard: dropping it drains the pipeline.
+        let _ = &mut guard;
+        input.blocking_publish(stamp).expect("pipeline open");
+    }
+}
+
+/// Shuts the pipeline down (draining it) when the harness drops the send closure.
+struct Drain(Option<Pipeline>);
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.shutdown(Duration::from_secs(10));
+        }
+    }
+}
