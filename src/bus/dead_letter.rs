@@ -110,16 +110,7 @@ impl DeadLetters {
         stage: &Arc<str>,
         reason: DeadReason,
     ) {
-        self.count(event_type, &reason, 1);
-        if let Some(h) = &self.handler {
-            h(DeadLetter {
-                event_type,
-                topic: None,
-                stage: Some(stage.clone()),
-                reason,
-                event: None,
-            });
-        }
+        self.record_one(event_type, 1, None, stage, reason, None);
     }
 
     fn count(&self, event_type: &'static str, reason: &DeadReason, n: u64) {
@@ -158,6 +149,19 @@ impl DeadLetters {
         reason: DeadReason,
         payload: Box<dyn Any + Send>,
     ) {
+        self.record_one(event_type, n, topic, stage, reason, Some(payload));
+    }
+
+    /// Counts `n` dead events and hands them to the handler as one letter.
+    fn record_one(
+        &self,
+        event_type: &'static str,
+        n: usize,
+        topic: Option<&'static str>,
+        stage: &Arc<str>,
+        reason: DeadReason,
+        event: Option<Box<dyn Any + Send>>,
+    ) {
         self.count(event_type, &reason, n as u64);
         if let Some(h) = &self.handler {
             h(DeadLetter {
@@ -165,7 +169,7 @@ impl DeadLetters {
                 topic,
                 stage: Some(stage.clone()),
                 reason,
-                event: Some(payload),
+                event,
             });
         }
     }

@@ -341,7 +341,11 @@ impl<T: Send + 'static> Queue<T> {
         let now = Instant::now();
         match &self.key {
             None => {
-                let run = self.batch_limit.load(Ordering::Relaxed).max(1);
+                // One lane: the whole offer goes in under one lock.
+                let run = match self.lanes.len() {
+                    1 => usize::MAX,
+                    _ => self.batch_limit.load(Ordering::Relaxed).max(1),
+                };
                 while events.len() > 0 {
                     let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
                     let take = run.min(events.len());
