@@ -1,4 +1,20 @@
-//! The order-stream pipeline built on the [`sedaflow`] engine.
+//! The order-stream pipeline built on the [`sedaflow`] engine: network IO (tokio) → decode →
+//! matching → encode, each a stage with its own queue and pool, wired through the bus.
+//!
+//! - [`codec`] and [`matching`] are pure logic (no IO, threads or clocks).
+//! - [`Server`] runs the whole order server; [`ServerConfig`] configures it.
+
+#![warn(missing_docs)]
 
 pub mod codec;
+mod config;
+mod internal_events;
 pub mod matching;
+mod net;
+mod pipeline;
+mod server;
+
+pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages};
+pub use net::ConnId;
+pub use pipeline::PipelineError;
+pub use server::{Server, ServerError};

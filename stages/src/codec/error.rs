@@ -34,6 +34,15 @@ pub enum ErrorReason {
     /// `id` is not an integer in `1 ..= 2^63 - 1`.
     #[error("invalid id")]
     InvalidId,
+    /// The server is at its connection limit; the connection is closed.
+    #[error("too many connections")]
+    TooManyConnections,
+    /// A frame started but did not end within the frame timeout; the connection is closed.
+    #[error("frame timeout")]
+    FrameTimeout,
+    /// Nothing arrived within the idle timeout; the connection is closed.
+    #[error("idle timeout")]
+    IdleTimeout,
 }
 
 impl ErrorReason {
@@ -47,6 +56,9 @@ impl ErrorReason {
             ErrorReason::InvalidOp => "invalid op",
             ErrorReason::MissingId => "missing id",
             ErrorReason::InvalidId => "invalid id",
+            ErrorReason::TooManyConnections => "too many connections",
+            ErrorReason::FrameTimeout => "frame timeout",
+            ErrorReason::IdleTimeout => "idle timeout",
         }
     }
 }

@@ -88,6 +88,8 @@ pub enum RejectReason {
     UnknownOrder,
     /// The server is shedding load.
     Overloaded,
+    /// The symbol's book was taken out of service after an internal failure.
+    SymbolUnavailable,
     /// No `op` field.
     MissingOp,
     /// `op` is not `limit`, `market`, `cancel` or `ping`.
@@ -120,6 +122,7 @@ impl RejectReason {
             RejectReason::IdNotIncreasing => "id not increasing",
             RejectReason::UnknownOrder => "unknown order",
             RejectReason::Overloaded => "overloaded",
+            RejectReason::SymbolUnavailable => "symbol unavailable",
             RejectReason::MissingOp => "missing op",
             RejectReason::InvalidOp => "invalid op",
             RejectReason::MissingSymbol => "missing symbol",

@@ -1,0 +1,98 @@
+//! `sedaflow serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use sedaflow_stages::{Server, ServerConfig};
+
+/// How long shutdown may take to answer and drain everything.
+const DRAIN: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Role {
+    /// Everything in one process.
+    All,
+    /// Client-facing side only (scale-out on NATS).
+    Ingress,
+    /// Matching only (scale-out on NATS).
+    Matcher,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// TOML configuration file (flags win over it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Order stream address (JSON lines over TCP).
+    #[arg(long)]
+    tcp: Option<SocketAddr>,
+    /// HTTP order entry address.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Prometheus metrics address.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Maximum open connections.
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Process role.
+    #[arg(long, value_enum, default_value = "all")]
+    role: Role,
+    /// NATS server URL (ingress and matcher roles).
+    #[arg(long)]
+    nats: Option<String>,
+    /// Order-log partitions (ingress and matcher roles).
+    #[arg(long)]
+    partitions: Option<u32>,
+}
+
+impl ServeArgs {
+    pub(crate) fn config(&self) -> Result<ServerConfig, String> {
+        let mut config = match &self.config {
+            Some(path) => ServerConfig::from_file(path).map_err(|e| e.to_string())?,
+            None => ServerConfig::default(),
+        };
+        if let Some(a) = self.tcp {
+            config.tcp = a;
+        }
+        if let Some(a) = self.http {
+            config.http = a;
+        }
+        if let Some(a) = self.metrics {
+            config.metrics = a;
+        }
+        if let Some(n) = self.max_connections {
+            config.limits.max_connections = n;
+        }
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+}
+
+pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
+    if args.role != Role::All || args.nats.is_some() || args.partitions.is_some() {
+        return Err("--role ingress|matcher, --nats and --partitions need the NATS scale-out, which this build does not have yet; run --role all".into());
+    }
+    let server = Server::start(args.config()?).map_err(|e| e.to_string())?;
+    announce(&server).map_err(|e| format!("cannot write to stdout: {e}"))?;
+    server.wait_for_signal();
+    tracing::info!("signal received: draining");
+    let report = server.shutdown(DRAIN);
+    eprint!("{report}");
+    if !report.drained {
+        return Err("shutdown deadline passed before every queue drained".into());
+    }
+    Ok(())
+}
+
+/// The contract's start-up lines, once every address is bound.
+fn announce(server: &Server) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening tcp {}", server.tcp_addr())?;
+    writeln!(out, "listening http {}", server.http_addr())?;
+    writeln!(out, "listening metrics {}", server.metrics_addr())?;
+    out.flush()
+}

@@ -1,0 +1,241 @@
+//! The server's configuration: a TOML file, overridden by flags, parsed once into types.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::time::Duration;
+
+use sedaflow::StageConfig;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a configuration was refused.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value is out of bounds; the message names it.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// Everything `sedaflow serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Order stream (JSON lines over TCP).
+    pub tcp: SocketAddr,
+    /// HTTP order entry.
+    pub http: SocketAddr,
+    /// Prometheus `/metrics`.
+    pub metrics: SocketAddr,
+    /// Per-connection limits.
+    pub limits: Limits,
+    /// Socket options of the TCP listener and its connections.
+    pub socket: SocketOptions,
+    /// Queue, pool and batch settings of each stage.
+    pub stages: Stages,
+    /// Which stages share a domain.
+    pub placement: Placement,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            tcp: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            limits: Limits::default(),
+            socket: SocketOptions::default(),
+            stages: Stages::default(),
+            placement: Placement::default(),
+        }
+    }
+}
+
+/// Per-connection limits (Netty-style framing, watermarks and idle handling).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Longest frame in bytes; longer ones are discarded to their newline and answered `error`.
+    pub max_frame: NonZeroUsize,
+    /// Open connections; one more gets an `error` line and is closed.
+    pub max_connections: usize,
+    /// A connection that sends nothing (not even `ping`) this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A frame that has started must end within this (slowloris).
+    #[serde(with = "humantime_serde")]
+    pub frame_timeout: Duration,
+    /// Unsent output (bytes) above which the server stops reading the connection.
+    pub write_high_watermark: usize,
+    /// Unsent output (bytes) below which it reads again.
+    pub write_low_watermark: usize,
+    /// Unsent output (bytes) above which the connection is closed and its output discarded.
+    pub write_hard_cap: usize,
+    /// Requests read but not yet answered, above which the server stops reading.
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame: crate::codec::DEFAULT_MAX_FRAME_LEN,
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(300),
+            frame_timeout: Duration::from_secs(30),
+            write_high_watermark: 256 * 1024,
+            write_low_watermark: 64 * 1024,
+            write_hard_cap: 16 * 1024 * 1024,
+            max_in_flight: 4096,
+        }
+    }
+}
+
+/// Socket options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocketOptions {
+    /// `TCP_NODELAY` on accepted connections.
+    pub nodelay: bool,
+    /// `SO_REUSEADDR` on the listener.
+    pub reuseaddr: bool,
+    /// Listen backlog.
+    pub backlog: u32,
+    /// `SO_RCVBUF` of accepted connections (system default when unset).
+    pub recv_buffer: Option<usize>,
+    /// `SO_SNDBUF` of accepted connections (system default when unset).
+    pub send_buffer: Option<usize>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            nodelay: true,
+            reuseaddr: true,
+            backlog: 1024,
+            recv_buffer: None,
+            send_buffer: None,
+        }
+    }
+}
+
+/// Stage settings by stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Stages {
+    /// Frames → requests (keyed by connection).
+    pub decode: StageConfig,
+    /// The matching engine (keyed by symbol).
+    #[serde(rename = "match")]
+    pub matching: StageConfig,
+    /// Reports → JSON lines → connections.
+    pub encode: StageConfig,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        let mut matching = StageConfig::default();
+        // Matching is CPU-bound: more threads than cores only add switches.
+        matching.pool.max = NonZeroUsize::new(2).expect("non-zero");
+        let mut io = StageConfig::default();
+        io.pool.max = NonZeroUsize::new(2).expect("non-zero");
+        Stages {
+            decode: io.clone(),
+            matching,
+            encode: io,
+        }
+    }
+}
+
+/// Stage placement: groups of consecutive stages fused into one domain.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Placement {
+    /// For example `[["decode", "match", "encode"]]`.
+    pub fuse: Vec<Vec<String>>,
+}
+
+impl ServerConfig {
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed, or a value is out of bounds.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let config: ServerConfig = toml::from_str(&text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    ///
+    /// # Errors
+    /// Names the first value out of bounds.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.write_low_watermark > l.write_high_watermark
+            || l.write_high_watermark > l.write_hard_cap
+        {
+            return Err(ConfigError::Invalid(
+                "limits: need write_low_watermark <= write_high_watermark <= write_hard_cap".into(),
+            ));
+        }
+        if l.max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_in_flight must be at least 1".into(),
+            ));
+        }
+        for (name, stage) in [
+            ("decode", &self.stages.decode),
+            ("match", &self.stages.matching),
+            ("encode", &self.stages.encode),
+        ] {
+            // Dropping would break "exactly one answer per request".
+            if stage.when_full.drops() {
+                return Err(ConfigError::Invalid(format!(
+                    "stages.{name}.when_full = {}: the order pipeline answers every request, use block or reject",
+                    stage.when_full.as_str()
+                )));
+            }
+            stage
+                .validate()
+                .map_err(|m| ConfigError::Invalid(format!("stages.{name}: {m}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_file_and_refuses_dropping_policies() {
+        let cfg: ServerConfig = toml::from_str(
+            "tcp = \"127.0.0.1:0\"\n[limits]\nmax_connections = 4\nidle_timeout = \"2s\"\n[stages.match]\ncapacity = 10\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.limits.max_connections, 4);
+        assert_eq!(cfg.stages.matching.capacity.get(), 10);
+        assert_eq!(cfg.placement.fuse.len(), 1);
+        assert!(cfg.validate().is_ok());
+        let dropping: ServerConfig =
+            toml::from_str("[stages.encode]\nwhen_full = \"drop_oldest\"\n").unwrap();
+        let err = dropping.validate().unwrap_err().to_string();
+        assert!(err.contains("stages.encode"), "{err}");
+        assert!(toml::from_str::<ServerConfig>("bogus = 1\n").is_err());
+    }
+}

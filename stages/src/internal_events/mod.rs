@@ -1,0 +1,110 @@
+//! Server metrics: the one place in this crate that talks to the `metrics` crate. Handles are
+//! registered when the server starts, so every series exists from then on.
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+
+use crate::codec::DecodeError;
+
+/// Cheap to clone: every field is a shared handle.
+#[derive(Clone)]
+pub(crate) struct ServerMetrics {
+    requests: Counter,
+    answered: Counter,
+    overloaded: Counter,
+    unavailable: Counter,
+    latency: Histogram,
+    connections: Gauge,
+    connections_refused: Counter,
+    discarded: Counter,
+    slow_clients: Counter,
+    frames_invalid: Counter,
+    frames_rejected: Counter,
+    frames_too_long: Counter,
+    frames_timed_out: Counter,
+    idle_closed: Counter,
+}
+
+impl ServerMetrics {
+    pub(crate) fn register() -> Self {
+        let refused =
+            |reason: &'static str| counter!("sedaflow_server_refused_total", "reason" => reason);
+        let frames = |reason: &'static str| counter!("sedaflow_server_frames_rejected_total", "reason" => reason);
+        let m = ServerMetrics {
+            requests: counter!("sedaflow_server_requests_total"),
+            answered: counter!("sedaflow_server_answered_total"),
+            overloaded: refused("overloaded"),
+            unavailable: refused("symbol_unavailable"),
+            latency: histogram!("sedaflow_server_order_latency_seconds"),
+            connections: gauge!("sedaflow_server_connections"),
+            connections_refused: refused("too_many_connections"),
+            discarded: counter!("sedaflow_server_responses_discarded_total"),
+            slow_clients: counter!("sedaflow_server_slow_clients_closed_total"),
+            frames_invalid: frames("error"),
+            frames_rejected: frames("reject"),
+            frames_too_long: frames("too_long"),
+            frames_timed_out: frames("timeout"),
+            idle_closed: counter!("sedaflow_server_idle_closed_total"),
+        };
+        m.connections.set(0.0);
+        m
+    }
+
+    /// A request reached matching.
+    pub(crate) fn request(&self) {
+        self.requests.increment(1);
+    }
+
+    /// A request was refused for `reason` (`overloaded`, `symbol unavailable`).
+    pub(crate) fn refused(&self, reason: &str) {
+        match reason {
+            "overloaded" => self.overloaded.increment(1),
+            _ => self.unavailable.increment(1),
+        }
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.increment(1);
+    }
+
+    /// `n` replies were written; `latency` from read to written for the oldest.
+    pub(crate) fn answered(&self, n: u64, latency: Duration) {
+        self.answered.increment(n);
+        self.latency.record(latency.as_secs_f64());
+    }
+
+    pub(crate) fn connections(&self, open: usize) {
+        self.connections.set(open as f64);
+    }
+
+    /// Responses that had no live connection to go to.
+    pub(crate) fn discarded(&self, n: u64) {
+        if n > 0 {
+            self.discarded.increment(n);
+        }
+    }
+
+    pub(crate) fn slow_client_closed(&self) {
+        self.slow_clients.increment(1);
+    }
+
+    pub(crate) fn frame_rejected(&self, e: &DecodeError) {
+        match e {
+            DecodeError::Error { .. } => self.frames_invalid.increment(1),
+            DecodeError::Reject { .. } => self.frames_rejected.increment(1),
+        }
+    }
+
+    pub(crate) fn frame_too_long(&self) {
+        self.frames_too_long.increment(1);
+    }
+
+    pub(crate) fn frame_timed_out(&self) {
+        self.frames_timed_out.increment(1);
+    }
+
+    pub(crate) fn idle_closed(&self) {
+        self.idle_closed.increment(1);
+    }
+}

@@ -1,0 +1,143 @@
+//! What a connection shares with the pipeline: its output channel and its bookkeeping.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, Notify};
+
+use crate::internal_events::ServerMetrics;
+use crate::pipeline::DecodeIn;
+
+/// A connection's identity; also the owner of its orders in the books.
+pub type ConnId = u64;
+
+/// Output for a connection's writer.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// Every line caused by request `seq` (written in `seq` order).
+    Reply {
+        seq: u64,
+        lines: Vec<u8>,
+        read_at: Instant,
+    },
+    /// Lines caused by other clients (fills of resting orders): written at once.
+    Notify { lines: Vec<u8> },
+    /// The reader stopped after `seqs` requests: close once they are all answered.
+    End { seqs: u64 },
+}
+
+/// One client connection (TCP, or one HTTP request), shared by its reader, its writer and the
+/// stages that answer it.
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    out: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes sent to the writer but not yet written to the socket.
+    pending: AtomicUsize,
+    hard_cap: usize,
+    /// Set when the connection is gone or was cut for exceeding the hard cap.
+    closed: AtomicBool,
+    /// Replies written, for the reader's in-flight limit.
+    pub(crate) answered: AtomicU64,
+    /// The writer signals here when output drained or a reply was written.
+    pub(crate) drained: Notify,
+    // The id rule's state; only the decode lane of this connection writes `max_sent` and
+    // `held`, matching writes `max_accepted` and `in_flight`.
+    pub(crate) max_sent: AtomicU64,
+    pub(crate) max_accepted: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) stalled: AtomicBool,
+    pub(crate) held: Mutex<Vec<DecodeIn>>,
+    /// Matching signals here when a stalled connection's last in-flight order settled.
+    pub(crate) resume: Notify,
+    /// Signalled when the connection is cut, to abandon a blocked write.
+    pub(crate) cut: Notify,
+    metrics: ServerMetrics,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("id", &self.id).finish()
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(
+        id: ConnId,
+        out: mpsc::UnboundedSender<Outgoing>,
+        hard_cap: usize,
+        metrics: ServerMetrics,
+    ) -> Self {
+        Conn {
+            id,
+            out,
+            pending: AtomicUsize::new(0),
+            hard_cap,
+            closed: AtomicBool::new(false),
+            answered: AtomicU64::new(0),
+            drained: Notify::new(),
+            max_sent: AtomicU64::new(0),
+            max_accepted: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+            held: Mutex::new(Vec::new()),
+            resume: Notify::new(),
+            cut: Notify::new(),
+            metrics,
+        }
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.drained.notify_waiters();
+        self.cut.notify_waiters();
+    }
+
+    /// Hands output to the writer without ever blocking the caller (a pool thread). Output for
+    /// a closed connection, or past the hard cap, is discarded and counted: a slow reader never
+    /// stalls the stages.
+    pub(crate) fn send(&self, msg: Outgoing) {
+        let (bytes, responses) = match &msg {
+            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => {
+                (lines.len(), count_lines(lines))
+            }
+            Outgoing::End { .. } => (0, 0),
+        };
+        if self.is_closed() {
+            self.metrics.discarded(responses);
+            return;
+        }
+        let pending = self.pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if pending > self.hard_cap {
+            tracing::warn!(
+                conn = self.id,
+                pending,
+                "client stopped reading: output over the hard cap, closing"
+            );
+            self.metrics.slow_client_closed();
+            self.metrics.discarded(responses);
+            self.close();
+            return;
+        }
+        if self.out.send(msg).is_err() {
+            self.metrics.discarded(responses);
+        }
+    }
+
+    /// The writer wrote `bytes`.
+    pub(crate) fn wrote(&self, bytes: usize) {
+        self.pending.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+fn count_lines(lines: &[u8]) -> u64 {
+    lines.iter().filter(|&&b| b == b'\n').count() as u64
+}

@@ -1,0 +1,139 @@
+//! HTTP/1.1 order entry: `POST /orders` (one request per body) and `GET /healthz`, fed into
+//! the same stages as the TCP stream. Each request is a connection of its own: its later
+//! reports (fills of a resting order) have nowhere to go and are counted as discarded.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::conn::{Conn, Outgoing};
+use super::registry::Registry;
+use super::session::SessionEnv;
+use crate::codec::{encode_response, ErrorReason, Response as Wire};
+use crate::pipeline::DecodeIn;
+
+/// Serves until the stop signal.
+pub(crate) async fn serve(listener: TcpListener, registry: Arc<Registry>, mut env: SessionEnv) {
+    loop {
+        let accepted = tokio::select! {
+            _ = env.stop.changed() => break,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let (registry, env) = (registry.clone(), env.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let (registry, env) = (registry.clone(), env.clone());
+                async move { Ok::<_, Infallible>(route(req, &registry, &env).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                tracing::debug!(error = %e, "http connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn route(
+    req: Request<Incoming>,
+    registry: &Arc<Registry>,
+    env: &SessionEnv,
+) -> Response<Full<Bytes>> {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
+        (&Method::POST, "/orders") => order(req, registry, env).await,
+        _ => reply(StatusCode::NOT_FOUND, "not found\n".into()),
+    }
+}
+
+async fn order(
+    req: Request<Incoming>,
+    registry: &Arc<Registry>,
+    env: &SessionEnv,
+) -> Response<Full<Bytes>> {
+    let body = match Limited::new(req.into_body(), env.limits.max_frame.get())
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error(ErrorReason::FrameTooLong),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Conn::new(
+        registry.next_id(),
+        tx,
+        env.limits.write_hard_cap,
+        env.metrics.clone(),
+    ));
+    registry.insert(conn.clone());
+    let mut frame = vec![DecodeIn::Frame {
+        conn: conn.clone(),
+        seq: 0,
+        frame: body.to_vec(),
+        read_at: Instant::now(),
+    }];
+    let response = match env.input.publish_batch(&mut frame).await {
+        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+        Ok(()) => loop {
+            match rx.recv().await {
+                Some(Outgoing::Reply { lines, read_at, .. }) => {
+                    env.metrics.answered(1, read_at.elapsed());
+                    break as_array(&lines);
+                }
+                Some(_) => continue,
+                None => break reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+            }
+        },
+    };
+    registry.remove(conn.id, false);
+    response
+}
+
+/// JSON lines → one JSON array; a lone `error` is the 400 answer instead.
+fn as_array(lines: &[u8]) -> Response<Full<Bytes>> {
+    let items: Vec<&[u8]> = lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let [only] = items.as_slice() {
+        if only.starts_with(br#"{"type":"error""#) {
+            return reply(StatusCode::BAD_REQUEST, only.to_vec());
+        }
+    }
+    let mut body = Vec::with_capacity(lines.len() + 2);
+    body.push(b'[');
+    body.extend_from_slice(&items.join(&b','));
+    body.push(b']');
+    reply(StatusCode::OK, body)
+}
+
+fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
+    let mut body = Vec::new();
+    encode_response(&Wire::Error(reason), &mut body);
+    reply(StatusCode::BAD_REQUEST, body)
+}
+
+fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let json = body.first() == Some(&b'{') || body.first() == Some(&b'[');
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    let ct = if json {
+        "application/json"
+    } else {
+        "text/plain"
+    };
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(ct),
+    );
+    r
+}

@@ -1,0 +1,19 @@
+//! Network IO on tokio: the TCP order stream and HTTP order entry.
+//!
+//! # Backpressure
+//! A connection's reader stops reading (so TCP pushes back on the client) while its unsent
+//! output is above the high watermark or too many of its requests are unanswered, and resumes
+//! below the low watermark. Output that still grows past the hard cap (reports caused by other
+//! clients) closes the connection and is counted as discarded: the stages never wait for a
+//! client.
+
+mod conn;
+pub(crate) mod http;
+mod registry;
+mod session;
+pub(crate) mod tcp;
+
+pub use conn::ConnId;
+pub(crate) use conn::{Conn, Outgoing};
+pub(crate) use registry::Registry;
+pub(crate) use session::SessionEnv;

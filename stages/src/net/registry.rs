@@ -1,0 +1,57 @@
+//! Live connections by id, so reports for a resting order's owner reach its writer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::conn::{Conn, ConnId};
+
+/// Connections by id. Lookups take a read lock once per notification batch.
+#[derive(Default)]
+pub(crate) struct Registry {
+    conns: RwLock<HashMap<ConnId, Arc<Conn>>>,
+    next: AtomicU64,
+    open: AtomicUsize,
+}
+
+impl Registry {
+    pub(crate) fn next_id(&self) -> ConnId {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Registers a TCP connection if there is room under `max`.
+    pub(crate) fn admit(&self, conn: Arc<Conn>, max: usize) -> bool {
+        let mut conns = self.conns.write();
+        if self.open.load(Ordering::Relaxed) >= max {
+            return false;
+        }
+        self.open.fetch_add(1, Ordering::Relaxed);
+        conns.insert(conn.id, conn);
+        true
+    }
+
+    /// Registers a connection that does not count against the limit (an HTTP request).
+    pub(crate) fn insert(&self, conn: Arc<Conn>) {
+        self.conns.write().insert(conn.id, conn);
+    }
+
+    pub(crate) fn remove(&self, id: ConnId, counted: bool) {
+        if let Some(c) = self.conns.write().remove(&id) {
+            c.close();
+            if counted {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` with the lookup table held for reading.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&HashMap<ConnId, Arc<Conn>>) -> R) -> R {
+        f(&self.conns.read())
+    }
+}

@@ -1,0 +1,256 @@
+//! One TCP connection: a reader task (framing, backpressure, timeouts) and a writer task
+//! (reply reordering, watermarks).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sedaflow::Publisher;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+
+use super::conn::{Conn, Outgoing};
+use crate::codec::{decode_request, encode_line, ErrorReason, FrameError, LineFramer, Response};
+use crate::config::Limits;
+use crate::internal_events::ServerMetrics;
+use crate::matching::{RejectReason, ReportKind, Request};
+use crate::pipeline::DecodeIn;
+
+/// What a session needs from the server.
+#[derive(Clone)]
+pub(crate) struct SessionEnv {
+    pub(crate) input: Publisher<DecodeIn>,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: ServerMetrics,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+/// Why the reader stopped.
+enum Stop {
+    Eof,
+    Server,
+    Cut,
+    Timeout(ErrorReason),
+}
+
+/// Reads frames until EOF, error, timeout or server stop; returns how many requests it read.
+pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: SessionEnv) -> u64 {
+    let limits = env.limits.clone();
+    let mut framer = LineFramer::with_max_len(limits.max_frame);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut seq = 0u64;
+    let mut batch = Vec::new();
+    let mut last_activity = Instant::now();
+    let mut partial_since: Option<Instant> = None;
+    let stop = loop {
+        if !wait_for_room(&conn, seq, &limits).await {
+            break Stop::Cut;
+        }
+        let (deadline, timeout) = match partial_since {
+            Some(t) => (t + limits.frame_timeout, ErrorReason::FrameTimeout),
+            None => (
+                last_activity + limits.idle_timeout,
+                ErrorReason::IdleTimeout,
+            ),
+        };
+        let read = tokio::select! {
+            _ = env.stop.changed() => break Stop::Server,
+            r = tokio::time::timeout_at(deadline.into(), rd.read(&mut buf)) => r,
+        };
+        let n = match read {
+            Err(_) => break Stop::Timeout(timeout),
+            Ok(Ok(0)) | Ok(Err(_)) => break Stop::Eof,
+            Ok(Ok(n)) => n,
+        };
+        let now = Instant::now();
+        let before = seq;
+        framer.push(&buf[..n]);
+        while let Some(frame) = framer.next_frame() {
+            let this = seq;
+            seq += 1;
+            match frame {
+                Ok(f) => batch.push(DecodeIn::Frame {
+                    conn: conn.clone(),
+                    seq: this,
+                    frame: f.to_vec(),
+                    read_at: now,
+                }),
+                Err(FrameError::TooLong) => {
+                    env.metrics.frame_too_long();
+                    answer(&conn, this, now, FrameError::TooLong.into());
+                }
+            }
+        }
+        if seq > before {
+            last_activity = now;
+        }
+        partial_since = match (framer.has_partial(), partial_since) {
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(now),
+            (false, _) => None,
+        };
+        if !batch.is_empty() {
+            if let Err(refused) = env.input.publish_batch(&mut batch).await {
+                refuse(refused.into_inner(), &env.metrics);
+            }
+        }
+    };
+    if let Stop::Timeout(reason) = stop {
+        match reason {
+            ErrorReason::FrameTimeout => env.metrics.frame_timed_out(),
+            _ => env.metrics.idle_closed(),
+        }
+        let mut lines = Vec::new();
+        encode_line(&Response::Error(reason), &mut lines);
+        conn.send(Outgoing::Notify { lines });
+    }
+    seq
+}
+
+/// Waits while the client is not reading its output (high/low watermarks) or has too many
+/// requests unanswered. Returns false when the connection was cut meanwhile.
+async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
+    let over = |low: bool| {
+        let bytes = if low {
+            limits.write_low_watermark
+        } else {
+            limits.write_high_watermark
+        };
+        conn.pending() > bytes
+            || seq - conn.answered.load(Ordering::Acquire) >= limits.max_in_flight as u64
+    };
+    if !over(false) {
+        return !conn.is_closed();
+    }
+    // Above the high watermark: stop reading (TCP backpressure) until below the low one.
+    loop {
+        let drained = conn.drained.notified();
+        tokio::pin!(drained);
+        drained.as_mut().enable();
+        if conn.is_closed() {
+            return false;
+        }
+        if !over(true) {
+            return true;
+        }
+        drained.await;
+    }
+}
+
+/// Frames the pipeline refused (it is closing, or decode rejects when full): answer each
+/// in place, in its sequence slot.
+fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
+    for f in frames {
+        if let DecodeIn::Frame {
+            conn,
+            seq,
+            frame,
+            read_at,
+        } = f
+        {
+            let response = match decode_request(&frame) {
+                Ok(Request::Ping) => Response::Pong,
+                Ok(req) => {
+                    metrics.refused(RejectReason::Overloaded.as_str());
+                    ReportKind::Reject {
+                        id: req.id().unwrap_or_default(),
+                        reason: RejectReason::Overloaded,
+                    }
+                    .into()
+                }
+                Err(e) => e.into(),
+            };
+            answer(&conn, seq, read_at, response);
+        }
+    }
+}
+
+fn answer(conn: &Conn, seq: u64, read_at: Instant, response: Response) {
+    let mut lines = Vec::with_capacity(64);
+    encode_line(&response, &mut lines);
+    conn.send(Outgoing::Reply {
+        seq,
+        lines,
+        read_at,
+    });
+}
+
+/// Writes replies in request order and reports as they come; ends after the reader's last
+/// request is answered, or when the connection is cut.
+pub(crate) async fn write_loop(
+    conn: Arc<Conn>,
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    env: SessionEnv,
+) {
+    let mut next = 0u64;
+    let mut waiting: BTreeMap<u64, (Vec<u8>, Instant)> = BTreeMap::new();
+    let mut end: Option<u64> = None;
+    let mut msgs = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        if end.is_some_and(|e| next >= e) || conn.is_closed() {
+            break;
+        }
+        tokio::select! {
+            n = rx.recv_many(&mut msgs, 256) => if n == 0 { break },
+            _ = conn.resume.notified() => {
+                let input = env.input.clone();
+                let c = conn.clone();
+                // Off this task: waiting for room in decode must not stop the writes.
+                tokio::spawn(async move {
+                    let _ = input.publish(DecodeIn::Resume(c)).await;
+                });
+                continue;
+            }
+        }
+        let mut replies = 0u64;
+        let mut oldest: Option<Instant> = None;
+        for m in msgs.drain(..) {
+            match m {
+                Outgoing::Reply {
+                    seq,
+                    lines,
+                    read_at,
+                } => {
+                    waiting.insert(seq, (lines, read_at));
+                }
+                Outgoing::Notify { lines } => out.extend_from_slice(&lines),
+                Outgoing::End { seqs } => end = Some(seqs),
+            }
+        }
+        while let Some((lines, read_at)) = waiting.remove(&next) {
+            out.extend_from_slice(&lines);
+            next += 1;
+            replies += 1;
+            oldest = Some(oldest.map_or(read_at, |o: Instant| o.min(read_at)));
+        }
+        if !out.is_empty() {
+            let cut = conn.cut.notified();
+            tokio::pin!(cut);
+            cut.as_mut().enable();
+            if conn.is_closed() {
+                break;
+            }
+            let written = tokio::select! {
+                r = wr.write_all(&out) => r.is_ok(),
+                _ = &mut cut => false,
+            };
+            if !written {
+                conn.close();
+                break;
+            }
+            conn.wrote(out.len());
+            out.clear();
+        }
+        if replies > 0 {
+            conn.answered.fetch_add(replies, Ordering::AcqRel);
+            env.metrics
+                .answered(replies, oldest.map_or(Duration::ZERO, |t| t.elapsed()));
+        }
+        conn.drained.notify_waiters();
+    }
+    let _ = wr.shutdown().await;
+}

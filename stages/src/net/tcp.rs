@@ -1,0 +1,97 @@
+//! The TCP listener: socket options, the accept loop and the connection limit.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::conn::{Conn, Outgoing};
+use super::registry::Registry;
+use super::session::{read_loop, write_loop, SessionEnv};
+use crate::codec::{encode_line, ErrorReason, Response};
+use crate::config::SocketOptions;
+
+/// Binds with the configured options (std listener, so the caller learns the address before
+/// any runtime exists).
+pub(crate) fn bind(addr: SocketAddr, opts: &SocketOptions) -> io::Result<std::net::TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(opts.reuseaddr)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(opts.backlog).unwrap_or(i32::MAX))?;
+    Ok(socket.into())
+}
+
+fn tune(stream: &TcpStream, opts: &SocketOptions) -> io::Result<()> {
+    stream.set_nodelay(opts.nodelay)?;
+    let sock = socket2::SockRef::from(stream);
+    if let Some(n) = opts.recv_buffer {
+        sock.set_recv_buffer_size(n)?;
+    }
+    if let Some(n) = opts.send_buffer {
+        sock.set_send_buffer_size(n)?;
+    }
+    Ok(())
+}
+
+/// Accepts until the stop signal, then waits for every session to finish its replies.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    opts: SocketOptions,
+    registry: Arc<Registry>,
+    mut env: SessionEnv,
+) {
+    let mut sessions = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = env.stop.changed() => break,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        if let Err(e) = tune(&stream, &opts) {
+            tracing::warn!(error = %e, "socket options not applied");
+        }
+        sessions.spawn(session(stream, registry.clone(), env.clone()));
+        // Reap finished sessions so the set stays as small as the open connections.
+        while sessions.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while sessions.join_next().await.is_some() {}
+}
+
+async fn session(mut stream: TcpStream, registry: Arc<Registry>, env: SessionEnv) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Conn::new(
+        registry.next_id(),
+        tx,
+        env.limits.write_hard_cap,
+        env.metrics.clone(),
+    ));
+    if !registry.admit(conn.clone(), env.limits.max_connections) {
+        env.metrics.connection_refused();
+        let mut line = Vec::new();
+        encode_line(&Response::Error(ErrorReason::TooManyConnections), &mut line);
+        let _ = stream.write_all(&line).await;
+        let _ = stream.shutdown().await;
+        return;
+    }
+    env.metrics.connections(registry.open());
+    let (rd, wr) = stream.into_split();
+    let writer = tokio::spawn(write_loop(conn.clone(), wr, rx, env.clone()));
+    let seqs = read_loop(conn.clone(), rd, env.clone()).await;
+    conn.send(Outgoing::End { seqs });
+    let _ = writer.await;
+    registry.remove(conn.id, true);
+    env.metrics.connections(registry.open());
+}

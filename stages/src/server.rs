@@ -1,0 +1,198 @@
+//! The order server: metrics exporter, pipeline, TCP and HTTP listeners, and their shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sedaflow::{install_prometheus, ExporterError, MetricsExporter, Pipeline, Report};
+use thiserror::Error;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{ConfigError, ServerConfig};
+use crate::internal_events::ServerMetrics;
+use crate::net::{http, tcp, Registry, SessionEnv};
+use crate::pipeline::{self, PipelineError};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The metrics endpoint could not start.
+    #[error("metrics: {0}")]
+    Metrics(#[from] ExporterError),
+    /// The pipeline could not be built.
+    #[error("pipeline: {0}")]
+    Pipeline(#[from] PipelineError),
+    /// A listener could not be bound.
+    #[error("cannot listen for {what} on {addr}: {source}")]
+    Bind {
+        /// `tcp` or `http`.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The network runtime could not start.
+    #[error("network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running server. [`Server::shutdown`] stops it gracefully.
+pub struct Server {
+    tcp: SocketAddr,
+    http: SocketAddr,
+    exporter: MetricsExporter,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    runtime: tokio::runtime::Runtime,
+    pipeline: Pipeline,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("tcp", &self.tcp)
+            .field("http", &self.http)
+            .field("metrics", &self.exporter.local_addr())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Binds every address, builds and starts the pipeline, and starts serving. The metrics
+    /// recorder is process-wide: one server per process.
+    ///
+    /// # Errors
+    /// See [`ServerError`].
+    pub fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        config.validate()?;
+        let exporter = install_prometheus(config.metrics)?;
+        let metrics = ServerMetrics::register();
+        let registry = Arc::new(Registry::default());
+        let order = pipeline::build(&config, registry.clone(), metrics.clone())?;
+        let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
+            let r = match what {
+                "tcp" => tcp::bind(addr, &config.socket),
+                _ => std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l)),
+            };
+            r.map_err(|source| ServerError::Bind { what, addr, source })
+        };
+        let tcp_listener = bind("tcp", config.tcp)?;
+        let http_listener = bind("http", config.http)?;
+        let addr_of = |what, l: &std::net::TcpListener, addr| {
+            l.local_addr()
+                .map_err(|source| ServerError::Bind { what, addr, source })
+        };
+        let tcp_addr = addr_of("tcp", &tcp_listener, config.tcp)?;
+        let http_addr = addr_of("http", &http_listener, config.http)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sf-net")
+            .enable_all()
+            .build()
+            .map_err(ServerError::Runtime)?;
+        let (stop, stopped) = watch::channel(false);
+        let env = SessionEnv {
+            input: order.input,
+            limits: config.limits.clone(),
+            metrics,
+            stop: stopped,
+        };
+        order.pipeline.start();
+        let tasks = runtime.block_on(async {
+            let tcp_l = tokio::net::TcpListener::from_std(tcp_listener).map_err(|source| {
+                ServerError::Bind {
+                    what: "tcp",
+                    addr: tcp_addr,
+                    source,
+                }
+            })?;
+            let http_l = tokio::net::TcpListener::from_std(http_listener).map_err(|source| {
+                ServerError::Bind {
+                    what: "http",
+                    addr: http_addr,
+                    source,
+                }
+            })?;
+            Ok::<_, ServerError>(vec![
+                tokio::spawn(tcp::serve(
+                    tcp_l,
+                    config.socket.clone(),
+                    registry.clone(),
+                    env.clone(),
+                )),
+                tokio::spawn(http::serve(http_l, registry, env)),
+            ])
+        })?;
+        Ok(Server {
+            tcp: tcp_addr,
+            http: http_addr,
+            exporter,
+            stop,
+            tasks,
+            runtime,
+            pipeline: order.pipeline,
+        })
+    }
+
+    /// The order stream's address.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp
+    }
+
+    /// The HTTP order entry's address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// The metrics endpoint's address.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.exporter.local_addr()
+    }
+
+    /// The pipeline's counts so far.
+    pub fn report(&self) -> Report {
+        self.pipeline.report()
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    pub fn wait_for_signal(&self) {
+        self.runtime.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "no SIGTERM handler; waiting for SIGINT only");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        });
+    }
+
+    /// Stops accepting and reading, answers every request already read, then drains and stops
+    /// the pipeline. Returns the pipeline's report.
+    pub fn shutdown(self, deadline: Duration) -> Report {
+        let until = Instant::now() + deadline;
+        let _ = self.stop.send(true);
+        let tasks = self.tasks;
+        self.runtime.block_on(async {
+            for t in tasks {
+                let left = until.saturating_duration_since(Instant::now());
+                let _ = tokio::time::timeout(left, t).await;
+            }
+        });
+        let report = self
+            .pipeline
+            .shutdown(until.saturating_duration_since(Instant::now()));
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        report
+    }
+}
