@@ -16,5 +16,5 @@ mod server;
 
 pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages};
 pub use net::ConnId;
-pub use pipeline::PipelineError;
-pub use server::{Server, ServerError};
+pub use pipeline::{Order, PipelineError};
+pub use server::{Server, ServerBuilder, ServerError};

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sedaflow::{install_prometheus, ExporterError, MetricsExporter, Pipeline, Report};
+use sedaflow::{
+    install_prometheus, ExporterError, Handler, MetricsExporter, Pipeline, Report, StageConfig,
+};
 use thiserror::Error;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -12,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::ServerMetrics;
 use crate::net::{http, tcp, Registry, SessionEnv};
-use crate::pipeline::{self, PipelineError};
+use crate::pipeline::{self, Extension, Order, PipelineError};
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -62,18 +64,78 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// Configures a server before it starts, including a stage of the operator's own.
+pub struct ServerBuilder {
+    config: ServerConfig,
+    extension: Option<Extension>,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("extended", &self.extension.is_some())
+            .finish()
+    }
+}
+
+impl ServerBuilder {
+    /// Adds a stage between decode and matching (a pre-trade risk check, say). It receives
+    /// every validated [`Order`], keyed by symbol (so per-symbol state needs no locks), and
+    /// passes each on with `ctx.emit(order)` or refuses it with [`Order::reject`].
+    pub fn before_matching<H, F>(
+        mut self,
+        name: impl Into<String>,
+        factory: F,
+        config: StageConfig,
+    ) -> Self
+    where
+        H: Handler<In = Order>,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let name = name.into();
+        self.extension = Some(Box::new(move |p, topic| {
+            p.stage(name, factory)
+                .config(config)
+                .topic(topic)
+                .keyed_by(|o: &Order| o.request().symbol());
+        }));
+        self
+    }
+
+    /// Starts the server.
+    ///
+    /// # Errors
+    /// See [`ServerError`].
+    pub fn start(self) -> Result<Server, ServerError> {
+        Server::launch(self.config, self.extension)
+    }
+}
+
 impl Server {
+    /// A builder, for servers with a stage of the operator's own.
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            extension: None,
+        }
+    }
+
     /// Binds every address, builds and starts the pipeline, and starts serving. The metrics
     /// recorder is process-wide: one server per process.
     ///
     /// # Errors
     /// See [`ServerError`].
     pub fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        Server::launch(config, None)
+    }
+
+    fn launch(config: ServerConfig, extension: Option<Extension>) -> Result<Server, ServerError> {
         config.validate()?;
         let exporter = install_prometheus(config.metrics)?;
         let metrics = ServerMetrics::register();
         let registry = Arc::new(Registry::default());
-        let order = pipeline::build(&config, registry.clone(), metrics.clone())?;
+        let order = pipeline::build(&config, registry.clone(), metrics.clone(), extension)?;
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
             let r = match what {
                 "tcp" => tcp::bind(addr, &config.socket),

@@ -90,6 +90,8 @@ pub enum RejectReason {
     Overloaded,
     /// The symbol's book was taken out of service after an internal failure.
     SymbolUnavailable,
+    /// Refused by a stage the operator added (a risk check), with its own reason.
+    Custom(&'static str),
     /// No `op` field.
     MissingOp,
     /// `op` is not `limit`, `market`, `cancel` or `ping`.
@@ -123,6 +125,7 @@ impl RejectReason {
             RejectReason::UnknownOrder => "unknown order",
             RejectReason::Overloaded => "overloaded",
             RejectReason::SymbolUnavailable => "symbol unavailable",
+            RejectReason::Custom(reason) => reason,
             RejectReason::MissingOp => "missing op",
             RejectReason::InvalidOp => "invalid op",
             RejectReason::MissingSymbol => "missing symbol",

@@ -7,7 +7,7 @@ use sedaflow::{Batch, Context, Handler};
 
 use super::{Engine, RejectReason, Report, ReportKind, Request};
 use crate::codec::Response;
-use crate::pipeline::{settle, EncodeIn, OrderIn};
+use crate::pipeline::{settle, EncodeIn, Order};
 
 #[derive(Default)]
 pub(crate) struct MatchStage {
@@ -16,9 +16,9 @@ pub(crate) struct MatchStage {
 }
 
 impl Handler for MatchStage {
-    type In = OrderIn;
+    type In = Order;
 
-    fn handle(&mut self, batch: &mut Batch<'_, OrderIn>, ctx: &mut Context<'_>) {
+    fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         for o in batch {
             self.reports.clear();
             let outcome = self
@@ -51,7 +51,7 @@ impl Handler for MatchStage {
     }
 
     /// A handler panic left this symbol's book in an unknown state: refuse its orders.
-    fn quarantined(&mut self, o: OrderIn, ctx: &mut Context<'_>) {
+    fn quarantined(&mut self, o: Order, ctx: &mut Context<'_>) {
         let id = match o.req {
             Request::Ping => 0,
             req => req.id().unwrap_or_default(),

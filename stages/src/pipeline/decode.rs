@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use sedaflow::{Batch, Bounced, Context, Handler};
 
-use super::events::{DecodeIn, EncodeIn, OrderIn};
+use super::events::{DecodeIn, EncodeIn, Order};
 use crate::codec::{decode_request, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, ReportKind, Request};
@@ -19,6 +19,8 @@ use crate::net::Conn;
 
 pub(crate) struct Decode {
     pub(crate) metrics: ServerMetrics,
+    /// Where validated orders go: matching directly, or a stage added before it.
+    pub(crate) topic: Option<&'static str>,
 }
 
 impl Handler for Decode {
@@ -45,7 +47,7 @@ impl Handler for Decode {
 
     /// Matching refused orders (its queue is full and set to `Reject`): answer `overloaded`.
     fn bounced(&mut self, bounced: Bounced, ctx: &mut Context<'_>) {
-        match bounced.take::<OrderIn>() {
+        match bounced.take::<Order>() {
             Ok(orders) => {
                 for o in orders {
                     let id = o.req.id().unwrap_or_default();
@@ -118,13 +120,17 @@ impl Decode {
         }
         conn.in_flight.fetch_add(1, SeqCst);
         self.metrics.request();
-        ctx.emit(OrderIn {
+        let order = Order {
             conn,
             seq,
             req,
             floor,
             read_at,
-        });
+        };
+        match self.topic {
+            Some(topic) => ctx.emit_to(topic, order),
+            None => ctx.emit(order),
+        }
     }
 
     fn resume(&self, conn: &Arc<Conn>, ctx: &mut Context<'_>) {

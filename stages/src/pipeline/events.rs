@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use sedaflow::Context;
+
+use super::decode::settle;
 use crate::codec::Response;
-use crate::matching::{ReportKind, Request};
+use crate::matching::{RejectReason, ReportKind, Request};
 use crate::net::{Conn, ConnId};
 
 /// Into decode: a frame read from a connection, or the word that its stall is over.
@@ -28,15 +31,46 @@ impl DecodeIn {
     }
 }
 
-/// Into matching: a validated order or cancel with its connection's id floor.
+/// A validated order or cancel on its way to matching. A stage added before matching (see
+/// [`ServerBuilder::before_matching`](crate::ServerBuilder::before_matching)) receives these:
+/// it passes an order on with `ctx.emit(order)` or refuses it with [`Order::reject`].
 #[derive(Debug)]
-pub(crate) struct OrderIn {
+pub struct Order {
     pub(crate) conn: Arc<Conn>,
     pub(crate) seq: u64,
     pub(crate) req: Request,
     /// Orders with an id at or below this are `id not increasing` (0: no constraint left).
     pub(crate) floor: u64,
     pub(crate) read_at: Instant,
+}
+
+impl Order {
+    /// The request (`limit`, `market` or `cancel`).
+    pub fn request(&self) -> &Request {
+        &self.req
+    }
+
+    /// The connection that sent it.
+    pub fn conn_id(&self) -> ConnId {
+        self.conn.id
+    }
+
+    /// Answers the order with `reject` and `reason` instead of matching it. The answer keeps
+    /// the connection's response order like any other.
+    pub fn reject(self, reason: &'static str, ctx: &mut Context<'_>) {
+        let id = self.req.id().unwrap_or_default();
+        settle(&self.conn);
+        ctx.emit(EncodeIn::Reply {
+            conn: self.conn,
+            seq: self.seq,
+            responses: vec![ReportKind::Reject {
+                id,
+                reason: RejectReason::Custom(reason),
+            }
+            .into()],
+            read_at: self.read_at,
+        });
+    }
 }
 
 /// Into encode: everything a request caused for its sender, or a report for another owner.

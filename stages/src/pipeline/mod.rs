@@ -11,11 +11,18 @@ mod events;
 
 use std::sync::Arc;
 
-use sedaflow::{BuildError, OnPanic, Pipeline, Publisher, PublisherError};
+use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
 use thiserror::Error;
 
 pub(crate) use decode::settle;
-pub(crate) use events::{DecodeIn, EncodeIn, OrderIn};
+pub use events::Order;
+pub(crate) use events::{DecodeIn, EncodeIn};
+
+/// The topic decode publishes orders on when a stage runs before matching.
+pub(crate) const PRE_MATCH: &str = "pre-match";
+
+/// Declares an operator's stage that takes [`Order`]s on [`PRE_MATCH`] and passes them on.
+pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) + Send>;
 
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
@@ -43,16 +50,24 @@ pub(crate) fn build(
     config: &ServerConfig,
     registry: Arc<Registry>,
     metrics: ServerMetrics,
+    extension: Option<Extension>,
 ) -> Result<OrderPipeline, PipelineError> {
     let stages = &config.stages;
     let mut p = Pipeline::builder();
     let m = metrics.clone();
-    p.stage("decode", move || decode::Decode { metrics: m.clone() })
-        .config(stages.decode.clone())
-        .keyed_by(|e: &DecodeIn| e.conn().id);
+    let topic = extension.as_ref().map(|_| PRE_MATCH);
+    p.stage("decode", move || decode::Decode {
+        metrics: m.clone(),
+        topic,
+    })
+    .config(stages.decode.clone())
+    .keyed_by(|e: &DecodeIn| e.conn().id);
+    if let Some(declare) = extension {
+        declare(&mut p, PRE_MATCH);
+    }
     p.stage("match", MatchStage::default)
         .config(stages.matching.clone())
-        .keyed_by(|o: &OrderIn| o.req.symbol())
+        .keyed_by(|o: &Order| o.req.symbol())
         .on_panic(OnPanic::QuarantineKey);
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
