@@ -95,8 +95,10 @@ impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
             min: NonZeroUsize::MIN,
-            max: NonZeroUsize::new(1024).expect("1024 is non-zero"),
-            initial: NonZeroUsize::new(256).expect("256 is non-zero"),
+            // A worker takes only what is queued, so a high limit costs latency only when the
+            // queue is deep, which is when batching pays most.
+            max: NonZeroUsize::new(8192).expect("non-zero"),
+            initial: NonZeroUsize::new(1024).expect("non-zero"),
             adaptive: true,
         }
     }

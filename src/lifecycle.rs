@@ -21,7 +21,7 @@ use crate::domain::DomainTask;
 use crate::event::Event;
 use crate::internal_events::stage::{QueueGauges, StageCounts};
 use crate::internal_events::{self, Refresh};
-use crate::pool::{Pool, PoolController, PoolObservation};
+use crate::pool::{CpuUse, Pool, PoolController, PoolObservation};
 use crate::stage::stats::StageStats;
 
 pub(crate) struct StageRt {
@@ -39,7 +39,7 @@ struct Control {
     busy_ns: u64,
     events: u64,
     batches: u64,
-    cpu: Duration,
+    cpu: CpuUse,
     utilization: f64,
 }
 
@@ -67,7 +67,7 @@ impl DomainRt {
                 busy_ns: 0,
                 events: 0,
                 batches: 0,
-                cpu: Duration::ZERO,
+                cpu: CpuUse::default(),
                 utilization: 0.0,
             }),
             config,
@@ -92,7 +92,7 @@ impl DomainRt {
         let busy_ns = load.busy_ns.load(Relaxed);
         let events = load.events.load(Relaxed);
         let batches = load.batches.load(Relaxed);
-        let cpu = self.pool.cpu_time();
+        let cpu = self.pool.cpu_use();
         let interval = now - c.at;
         let threads = self.pool.threads();
         let busy = Duration::from_nanos(busy_ns - c.busy_ns);
@@ -108,7 +108,7 @@ impl DomainRt {
                 processed: events - c.events,
                 interval,
                 busy,
-                cpu: cpu.saturating_sub(c.cpu),
+                cpu: cpu.saturating_sub(c.cpu).demand(),
             });
             if target != threads {
                 self.pool.resize(target);
@@ -118,7 +118,7 @@ impl DomainRt {
             let limit = c.batch.observe(&BatchObservation {
                 events: events - c.events,
                 batches: batches - c.batches,
-                busy,
+                cpu: cpu.saturating_sub(c.cpu).on_cpu,
             });
             self.task.batch_limit().store(limit, Relaxed);
         }

@@ -5,13 +5,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sedaflow::{handler_fn, Batch, Context, Pipeline, PipelineBuilder};
+use std::num::NonZeroUsize;
+
+use sedaflow::{handler_fn, Batch, Context, Pipeline, PipelineBuilder, PoolConfig, StageConfig};
 
 use crate::common::{step1, step2, step3, step4, Run, Variant};
 use crate::latency::LatencySink;
 
 /// Events per publish from the producer thread.
-const PUBLISH_BATCH: usize = 1024;
+const PUBLISH_BATCH: usize = 4096;
+/// Every stage: one thread, adaptive batches from 4096 within 64..=8192 (the peers buffer 64k
+/// events per hop in the disruptor's ring, 1024 × 256 in crossbeam batch256).
+fn stage_config() -> StageConfig {
+    let mut c = StageConfig {
+        pool: PoolConfig::fixed(NonZeroUsize::MIN),
+        ..StageConfig::default()
+    };
+    c.batch.min = NonZeroUsize::new(64).expect("non-zero");
+    c.batch.max = NonZeroUsize::new(8192).expect("non-zero");
+    c.batch.initial = NonZeroUsize::new(4096).expect("non-zero");
+    c
+}
 
 // Each event keeps its input value beside the transformed one: the latency harness needs the
 // stamp at the end. (The peers' throughput variants carry only the value: 8 bytes less.)
@@ -44,20 +58,20 @@ fn declare(fused: bool, last: impl Fn() -> Last + Send + Sync + 'static) -> Pipe
     p.stage("step1", || {
         handler_fn(|b: &mut Batch<'_, u64>, ctx| b.for_each(|x| ctx.emit(S1(x, step1(x)))))
     })
-    .fixed_threads(1);
+    .config(stage_config());
     p.stage("step2", || {
         handler_fn(|b: &mut Batch<'_, S1>, ctx| b.for_each(|x| ctx.emit(S2(x.0, step2(x.1)))))
     })
-    .fixed_threads(1);
+    .config(stage_config());
     p.stage("step3", || {
         handler_fn(|b: &mut Batch<'_, S2>, ctx| b.for_each(|x| ctx.emit(S3(x.0, step3(x.1)))))
     })
-    .fixed_threads(1);
+    .config(stage_config());
     p.stage("step4", move || {
         let mut f = last();
         handler_fn(move |b: &mut Batch<'_, S3>, ctx| f(b, ctx))
     })
-    .fixed_threads(1);
+    .config(stage_config());
     if fused {
         p.fuse(["step1", "step2", "step3", "step4"]);
     }
@@ -99,6 +113,15 @@ fn throughput(events: u64, fused: bool) -> Run {
         std::thread::yield_now();
     }
     let elapsed = start.elapsed();
+    let limits: Vec<usize> = pipeline
+        .report()
+        .stages
+        .iter()
+        .map(|s| s.batch_limit)
+        .collect();
+    if std::env::var_os("SF_DEBUG").is_some() {
+        eprintln!("batch limits at the end: {limits:?}");
+    }
     let report = pipeline.shutdown(Duration::from_secs(10));
     assert!(report.is_balanced(), "{report}");
     Run {

@@ -63,6 +63,12 @@ impl<T: Event> Pending for TypedBuf<T> {
                     .and_then(|i| later.get_mut(i))
                     .and_then(|s| s.inbox_any().downcast_mut::<VecDeque<T>>());
                 match inbox {
+                    // An empty inbox takes the whole buffer: no copy between fused stages.
+                    Some(inbox) if inbox.is_empty() => {
+                        let spare =
+                            std::mem::replace(inbox, VecDeque::from(std::mem::take(events)));
+                        *events = Vec::from(spare);
+                    }
                     Some(inbox) => inbox.extend(events.drain(..)),
                     None => dead.record(
                         events.drain(..),

@@ -27,17 +27,54 @@ impl CpuDemand {
         }
     }
 
-    /// CPU time plus run-queue wait so far. Only valid while the thread lives: the pool drops a
-    /// worker's handle (under its lock) before the worker exits.
-    pub(crate) fn total(self) -> Duration {
+    /// Time on a core and time waiting for one, so far. Only valid while the thread lives: the
+    /// pool drops a worker's handle (under its lock) before the worker exits.
+    pub(crate) fn read(self) -> CpuUse {
         let path = format!("/proc/self/task/{}/schedstat", self.tid);
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
             if let (Some(Some(on_cpu)), Some(Some(waiting))) = (fields.next(), fields.next()) {
-                return Duration::from_nanos(on_cpu.saturating_add(waiting));
+                return CpuUse {
+                    on_cpu: Duration::from_nanos(on_cpu),
+                    waiting: Duration::from_nanos(waiting),
+                };
             }
         }
-        self.clock.map_or(Duration::ZERO, cpu_clock)
+        CpuUse {
+            on_cpu: self.clock.map_or(Duration::ZERO, cpu_clock),
+            waiting: Duration::ZERO,
+        }
+    }
+}
+
+/// CPU time used and run-queue time waited, summed over threads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CpuUse {
+    pub(crate) on_cpu: Duration,
+    pub(crate) waiting: Duration,
+}
+
+impl std::ops::Add for CpuUse {
+    type Output = CpuUse;
+    fn add(self, o: CpuUse) -> CpuUse {
+        CpuUse {
+            on_cpu: self.on_cpu + o.on_cpu,
+            waiting: self.waiting + o.waiting,
+        }
+    }
+}
+
+impl CpuUse {
+    /// Time the threads wanted a core: on one or waiting for one.
+    pub(crate) fn demand(self) -> Duration {
+        self.on_cpu + self.waiting
+    }
+
+    pub(crate) fn saturating_sub(self, o: CpuUse) -> CpuUse {
+        CpuUse {
+            on_cpu: self.on_cpu.saturating_sub(o.on_cpu),
+            waiting: self.waiting.saturating_sub(o.waiting),
+        }
     }
 }
 

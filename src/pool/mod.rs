@@ -10,4 +10,5 @@ mod cpu;
 mod worker;
 
 pub use controller::{PoolController, PoolObservation};
+pub(crate) use cpu::CpuUse;
 pub(crate) use worker::Pool;

@@ -1,7 +1,7 @@
 //! A pool's worker threads and the pool that owns them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -9,13 +9,30 @@ use std::time::Duration;
 use crossbeam_channel::RecvTimeoutError;
 use parking_lot::Mutex;
 
-use super::cpu::CpuDemand;
+use super::cpu::{CpuDemand, CpuUse};
 use crate::domain::DomainTask;
 
 /// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.
 const WAKE: usize = usize::MAX;
 /// How long an idle worker parks before re-checking whether it should retire.
 const PARK: Duration = Duration::from_millis(200);
+/// Yields before parking: work usually comes back within microseconds under load, and a
+/// yield costs far less than a futex wake-up (the disruptor's yielding wait, bounded).
+const YIELDS: usize = 64;
+
+/// The next ready lane: a bounded round of yielding polls, then a timed park.
+fn next_lane(ready: &crossbeam_channel::Receiver<usize>) -> Result<usize, RecvTimeoutError> {
+    for _ in 0..YIELDS {
+        match ready.try_recv() {
+            Ok(lane) => return Ok(lane),
+            Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                return Err(RecvTimeoutError::Disconnected)
+            }
+        }
+    }
+    ready.recv_timeout(PARK)
+}
 
 /// The threads of one domain. Workers take lanes from the domain's ready channel; the
 /// controller moves `target` and workers above it retire themselves.
@@ -27,7 +44,7 @@ pub(crate) struct Pool {
     stopping: AtomicBool,
     next_id: AtomicUsize,
     clocks: Mutex<HashMap<usize, CpuDemand>>,
-    retired_cpu_ns: AtomicU64,
+    retired_cpu: Mutex<CpuUse>,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -41,7 +58,7 @@ impl Pool {
             stopping: AtomicBool::new(false),
             next_id: AtomicUsize::new(0),
             clocks: Mutex::new(HashMap::new()),
-            retired_cpu_ns: AtomicU64::new(0),
+            retired_cpu: Mutex::new(CpuUse::default()),
             handles: Mutex::new(Vec::new()),
         })
     }
@@ -85,10 +102,14 @@ impl Pool {
         }
     }
 
-    /// CPU time plus run-queue wait of all workers, live and retired.
-    pub(crate) fn cpu_time(&self) -> Duration {
-        let live: Duration = self.clocks.lock().values().map(|c| c.total()).sum();
-        live + Duration::from_nanos(self.retired_cpu_ns.load(Ordering::Relaxed))
+    /// CPU use of all workers, live and retired.
+    pub(crate) fn cpu_use(&self) -> CpuUse {
+        let clocks = self.clocks.lock();
+        let live = clocks
+            .values()
+            .map(|c| c.read())
+            .fold(CpuUse::default(), |a, b| a + b);
+        live + *self.retired_cpu.lock()
     }
 
     fn work(self: Arc<Self>, id: usize) {
@@ -99,7 +120,7 @@ impl Pool {
             if self.should_leave() {
                 break;
             }
-            match ready.recv_timeout(PARK) {
+            match next_lane(&ready) {
                 Ok(lane) if lane < lanes => self.domain.run_lane(lane),
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -110,8 +131,9 @@ impl Pool {
         }
         let mut clocks = self.clocks.lock();
         if let Some(c) = clocks.remove(&id) {
-            let ns = u64::try_from(c.total().as_nanos()).unwrap_or(u64::MAX);
-            self.retired_cpu_ns.fetch_add(ns, Ordering::Relaxed);
+            let used = c.read();
+            let mut retired = self.retired_cpu.lock();
+            *retired = *retired + used;
         }
     }
 

@@ -254,7 +254,7 @@ impl<T: Send + 'static> Queue<T> {
             }
             let k = self.reserve(events.len());
             if k > 0 {
-                self.push(events.drain(..k));
+                self.push(events, k);
             }
             if events.is_empty() {
                 return Step::Done(Ok(()));
@@ -335,10 +335,21 @@ impl<T: Send + 'static> Queue<T> {
         }
     }
 
-    /// Pushes reserved events: runs of one lane go in under one lock.
-    fn push(&self, mut events: std::vec::Drain<'_, T>) {
-        let n = events.len();
+    /// Pushes the first `k` (reserved) events: runs of one lane go in under one lock; a whole
+    /// offer into a one-lane queue swaps buffers instead of copying.
+    fn push(&self, all: &mut Vec<T>, k: usize) {
         let now = Instant::now();
+        if k == all.len() && self.key.is_none() && self.lanes.len() == 1 {
+            self.lanes[0].buf.lock().push_vec(all, now);
+            self.schedule(0);
+            self.stats
+                .produce
+                .enqueued
+                .fetch_add(k as u64, Ordering::Relaxed);
+            return;
+        }
+        let mut events = all.drain(..k);
+        let n = k;
         match &self.key {
             None => {
                 // One lane: the whole offer goes in under one lock.

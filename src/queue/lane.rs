@@ -36,11 +36,27 @@ impl<T> LaneBuf<T> {
         self.events.is_empty()
     }
 
+    /// Appends all of `events` (leaving it empty). Into an empty lane the buffers are swapped,
+    /// not copied: the caller gets the lane's spare allocation back.
+    pub(crate) fn push_vec(&mut self, events: &mut Vec<T>, at: Instant) {
+        if self.events.is_empty() {
+            let n = events.len();
+            let spare = std::mem::replace(&mut self.events, VecDeque::from(std::mem::take(events)));
+            *events = Vec::from(spare);
+            self.note_pushed(n as u64, at);
+        } else {
+            self.push_run(events.drain(..), at);
+        }
+    }
+
     /// Appends a run of events that arrived at `at`.
     pub(crate) fn push_run(&mut self, run: impl Iterator<Item = T>, at: Instant) {
         let before = self.events.len();
         self.events.extend(run);
-        let added = (self.events.len() - before) as u64;
+        self.note_pushed((self.events.len() - before) as u64, at);
+    }
+
+    fn note_pushed(&mut self, added: u64, at: Instant) {
         if added == 0 {
             return;
         }
