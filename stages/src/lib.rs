@@ -8,7 +8,9 @@
 
 pub mod codec;
 mod config;
+pub mod inline_server;
 mod internal_events;
+pub mod loadgen;
 pub mod matching;
 mod net;
 mod pipeline;

@@ -1,6 +1,8 @@
 //! The `sedaflow` binary: `serve` runs the order server, `loadgen` drives one, `demo` does both
 //! in one process.
 
+mod demo;
+mod loadgen;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// Run the order server (TCP JSON lines, HTTP, Prometheus metrics).
     Serve(serve::ServeArgs),
+    /// Drive a running server: open loop (--rate) or closed loop, with a latency summary.
+    Loadgen(sedaflow_stages::loadgen::LoadgenConfig),
+    /// Start the server in-process and drive it for a while: the first thing to run.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +40,8 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
+        Command::Loadgen(config) => loadgen::run(config),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
