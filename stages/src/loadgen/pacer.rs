@@ -61,7 +61,9 @@ pub(crate) fn spawn(
     thread::Builder::new()
         .name("loadgen-pacer".into())
         .spawn(move || {
-            tighten_timer_slack();
+            if std::env::var("LOADGEN_SLACK").is_err() {
+                tighten_timer_slack();
+            }
             let mut released = vec![0u64; permits.len()];
             while !stop.load(Ordering::Relaxed) {
                 let elapsed_ns = start.elapsed().as_nanos() as u64;
@@ -80,7 +82,13 @@ pub(crate) fn spawn(
                 }
                 let next_ns = schedule.due_ns(due).min(end_ns);
                 let nap = Duration::from_nanos(next_ns.saturating_sub(elapsed_ns));
-                thread::sleep(nap.min(MAX_NAP));
+                let min_nap = Duration::from_micros(
+                    std::env::var("LOADGEN_MIN_NAP_US")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                );
+                thread::sleep(nap.max(min_nap).min(MAX_NAP));
             }
         })
 }

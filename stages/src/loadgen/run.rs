@@ -40,6 +40,25 @@ enum Half {
 /// [`LoadgenError::Connect`] when a connection cannot be opened, [`LoadgenError::Io`] when
 /// one fails, [`LoadgenError::Protocol`] when the server answers out of order, answers
 /// something never asked or sends an unreadable line.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use sedaflow_stages::{inline_server::run_inline, loadgen::{self, LoadgenConfig}};
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// let server = tokio::spawn(run_inline(listener, std::future::pending::<()>()));
+///
+/// let config = LoadgenConfig { addr, duration: Duration::from_millis(200), ..Default::default() };
+/// let summary = loadgen::run(config).await.unwrap();
+/// assert!(summary.answered > 0);
+/// assert_eq!(summary.lost, 0);
+/// server.abort();
+/// # });
+/// ```
 pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> {
     config.validate()?;
     let connections = config.connections.get();

@@ -25,6 +25,24 @@ pub(crate) enum Outgoing {
     Notify { lines: Vec<u8> },
     /// The reader stopped after `seqs` requests: close once they are all answered.
     End { seqs: u64 },
+    /// Several of the above from one stage batch: one channel send, one writer wake-up.
+    Many(Vec<Outgoing>),
+}
+
+impl Outgoing {
+    /// Bytes and response lines inside.
+    fn size(&self) -> (usize, u64) {
+        match self {
+            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => {
+                (lines.len(), count_lines(lines))
+            }
+            Outgoing::End { .. } => (0, 0),
+            Outgoing::Many(all) => all
+                .iter()
+                .map(Outgoing::size)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        }
+    }
 }
 
 /// One client connection (TCP, or one HTTP request), shared by its reader, its writer and the
@@ -105,12 +123,7 @@ impl Conn {
     /// a closed connection, or past the hard cap, is discarded and counted: a slow reader never
     /// stalls the stages.
     pub(crate) fn send(&self, msg: Outgoing) {
-        let (bytes, responses) = match &msg {
-            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => {
-                (lines.len(), count_lines(lines))
-            }
-            Outgoing::End { .. } => (0, 0),
-        };
+        let (bytes, responses) = msg.size();
         if self.is_closed() {
             self.metrics.discarded(responses);
             return;

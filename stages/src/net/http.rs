@@ -84,18 +84,27 @@ async fn order(
     let response = match env.input.publish_batch(&mut frame).await {
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
         Ok(()) => loop {
-            match rx.recv().await {
-                Some(Outgoing::Reply { lines, read_at, .. }) => {
+            match rx.recv().await.map(reply_of) {
+                Some(Some((lines, read_at))) => {
                     env.metrics.answered(1, read_at.elapsed());
                     break as_array(&lines);
                 }
-                Some(_) => continue,
+                Some(None) => continue,
                 None => break reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
             }
         },
     };
     registry.remove(conn.id, false);
     response
+}
+
+/// The reply to the request, if this message carries it (reports for others are not ours).
+fn reply_of(m: Outgoing) -> Option<(Vec<u8>, Instant)> {
+    match m {
+        Outgoing::Reply { lines, read_at, .. } => Some((lines, read_at)),
+        Outgoing::Many(all) => all.into_iter().find_map(reply_of),
+        Outgoing::Notify { .. } | Outgoing::End { .. } => None,
+    }
 }
 
 /// JSON lines → one JSON array; a lone `error` is the 400 answer instead.

@@ -177,6 +177,31 @@ fn answer(conn: &Conn, seq: u64, read_at: Instant, response: Response) {
     });
 }
 
+/// Files one message: replies wait for their turn, reports go out at once.
+fn take(
+    m: Outgoing,
+    waiting: &mut BTreeMap<u64, (Vec<u8>, Instant)>,
+    out: &mut Vec<u8>,
+    end: &mut Option<u64>,
+) {
+    match m {
+        Outgoing::Reply {
+            seq,
+            lines,
+            read_at,
+        } => {
+            waiting.insert(seq, (lines, read_at));
+        }
+        Outgoing::Notify { lines } => out.extend_from_slice(&lines),
+        Outgoing::End { seqs } => *end = Some(seqs),
+        Outgoing::Many(all) => {
+            for m in all {
+                take(m, waiting, out, end);
+            }
+        }
+    }
+}
+
 /// Writes replies in request order and reports as they come; ends after the reader's last
 /// request is answered, or when the connection is cut.
 pub(crate) async fn write_loop(
@@ -209,17 +234,7 @@ pub(crate) async fn write_loop(
         let mut replies = 0u64;
         let mut oldest: Option<Instant> = None;
         for m in msgs.drain(..) {
-            match m {
-                Outgoing::Reply {
-                    seq,
-                    lines,
-                    read_at,
-                } => {
-                    waiting.insert(seq, (lines, read_at));
-                }
-                Outgoing::Notify { lines } => out.extend_from_slice(&lines),
-                Outgoing::End { seqs } => end = Some(seqs),
-            }
+            take(m, &mut waiting, &mut out, &mut end);
         }
         while let Some((lines, read_at)) = waiting.remove(&next) {
             out.extend_from_slice(&lines);

@@ -139,12 +139,11 @@ impl Decode {
         let mut rest = held.into_iter();
         while let Some(event) = rest.next() {
             if conn.stalled.load(SeqCst) {
-                // Stalled again: keep this and the rest, in order, ahead of anything newer.
+                // Stalled again: `held` now holds just the frame that stalled (it came before
+                // this one), and nothing newer can arrive meanwhile (this lane is busy here).
                 let mut held = conn.held.lock();
-                let newer = std::mem::take(&mut *held);
                 held.push(event);
                 held.extend(rest);
-                held.extend(newer);
                 return;
             }
             if let DecodeIn::Frame {

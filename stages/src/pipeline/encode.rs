@@ -8,12 +8,14 @@ use super::events::EncodeIn;
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::ReportKind;
-use crate::net::{ConnId, Outgoing, Registry};
+use crate::net::{Conn, ConnId, Outgoing, Registry};
 
 pub(crate) struct Encode {
     pub(crate) registry: Arc<Registry>,
     pub(crate) metrics: ServerMetrics,
     notices: Vec<(ConnId, ReportKind)>,
+    /// This batch's output per connection, sent as one message each at the end.
+    outputs: Vec<(Arc<Conn>, Vec<Outgoing>)>,
 }
 
 impl Encode {
@@ -22,6 +24,7 @@ impl Encode {
             registry,
             metrics,
             notices: Vec::new(),
+            outputs: Vec::new(),
         }
     }
 }
@@ -42,34 +45,52 @@ impl Handler for Encode {
                     for r in &responses {
                         encode_line(r, &mut lines);
                     }
-                    conn.send(Outgoing::Reply {
-                        seq,
-                        lines,
-                        read_at,
-                    });
+                    self.queue(
+                        conn,
+                        Outgoing::Reply {
+                            seq,
+                            lines,
+                            read_at,
+                        },
+                    );
                 }
                 EncodeIn::Notify { to, kind } => self.notices.push((to, kind)),
             }
         }
-        if self.notices.is_empty() {
-            return;
-        }
-        // One registry lookup pass per batch for reports to other owners.
-        let notices = std::mem::take(&mut self.notices);
-        let metrics = &self.metrics;
-        self.registry.with(|conns| {
-            for (to, kind) in &notices {
-                match conns.get(to) {
-                    Some(conn) => {
-                        let mut lines = Vec::with_capacity(128);
-                        encode_line(&Response::Report(*kind), &mut lines);
-                        conn.send(Outgoing::Notify { lines });
+        if !self.notices.is_empty() {
+            // One registry lookup pass per batch for reports to other owners.
+            let mut notices = std::mem::take(&mut self.notices);
+            let registry = self.registry.clone();
+            registry.with(|conns| {
+                for (to, kind) in notices.drain(..) {
+                    match conns.get(&to) {
+                        Some(conn) => {
+                            let mut lines = Vec::with_capacity(128);
+                            encode_line(&Response::Report(kind), &mut lines);
+                            self.queue(conn.clone(), Outgoing::Notify { lines });
+                        }
+                        None => self.metrics.discarded(1),
                     }
-                    None => metrics.discarded(1),
                 }
-            }
-        });
-        self.notices = notices;
-        self.notices.clear();
+            });
+            self.notices = notices;
+        }
+        for (conn, mut out) in self.outputs.drain(..) {
+            let msg = match out.len() {
+                1 => out.pop().expect("one message"),
+                _ => Outgoing::Many(out),
+            };
+            conn.send(msg);
+        }
+    }
+}
+
+impl Encode {
+    /// Adds output for `conn` to this batch (few connections per batch: a linear scan).
+    fn queue(&mut self, conn: Arc<Conn>, msg: Outgoing) {
+        match self.outputs.iter_mut().find(|(c, _)| c.id == conn.id) {
+            Some((_, out)) => out.push(msg),
+            None => self.outputs.push((conn, vec![msg])),
+        }
     }
 }
