@@ -1,0 +1,140 @@
+//! Order entry over HTTP: `POST /orders` answers 200 with the array of responses addressed to
+//! the requester, 400 with one `error` object for a body that is not a request;
+//! `GET /healthz` answers 200; the metrics port serves `GET /metrics`.
+
+mod support;
+
+use serde_json::json;
+use support::{get, post, Client, Pattern, Server};
+
+/// The body must be a JSON array fitting `expected`, element by element.
+fn assert_array(body: &serde_json::Value, expected: &[&str]) -> Vec<serde_json::Value> {
+    let items = body
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a JSON array, got: {body}"));
+    assert_eq!(
+        items.len(),
+        expected.len(),
+        "expected {expected:?}, got: {body}"
+    );
+    for (got, want) in items.iter().zip(expected) {
+        assert!(
+            Pattern::parse(want).fits(got),
+            "expected {want}, got {got} (in {body})"
+        );
+    }
+    items.clone()
+}
+
+#[test]
+fn post_orders_answers_the_requesters_responses() {
+    let server = Server::start(&[]);
+    let mut a = Client::connect(server.tcp);
+
+    // A resting order: just the ack.
+    let r = post(
+        server.http,
+        "/orders",
+        r#"{"op":"limit","id":5,"symbol":"HTTP1","side":"buy","price":"12","qty":3}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json(), json!([{"type": "ack", "id": 5}]));
+
+    // Crossing a TCP client's resting order: ack, fill, done for the requester; the fill for
+    // the TCP owner goes to its connection.
+    a.send(r#"{"op":"limit","id":1,"symbol":"HTTP2","side":"sell","price":"12.50","qty":10}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    let r = post(
+        server.http,
+        "/orders",
+        r#"{"op":"limit","id":6,"symbol":"HTTP2","side":"buy","price":"13","qty":4}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let items = assert_array(
+        &r.json(),
+        &[
+            r#"{"type":"ack","id":6}"#,
+            r#"{"type":"fill","id":6,"symbol":"HTTP2","side":"buy","price":"12.5","qty":4,"leaves":0}"#,
+            r#"{"type":"done","id":6,"reason":"filled","leaves":0}"#,
+        ],
+    );
+    let m = a.expect_fill(
+        r#"{"type":"fill","id":1,"symbol":"HTTP2","side":"sell","price":"12.5","qty":4,"leaves":6}"#,
+    );
+    assert_eq!(
+        items[1]["match"], m,
+        "both sides of a trade share its match id"
+    );
+
+    // An order entered over HTTP rests like any other: a TCP sell trades with it.
+    a.send(r#"{"op":"limit","id":2,"symbol":"HTTP1","side":"sell","price":"11","qty":1}"#);
+    a.expect(r#"{"type":"ack","id":2}"#);
+    a.expect_fill(
+        r#"{"type":"fill","id":2,"symbol":"HTTP1","side":"sell","price":"12","qty":1,"leaves":0}"#,
+    );
+    a.expect(r#"{"type":"done","id":2,"reason":"filled","leaves":0}"#);
+
+    // Cancel over HTTP of the TCP client's order: both get the done.
+    let r = post(
+        server.http,
+        "/orders",
+        r#"{"op":"cancel","id":1,"symbol":"HTTP2"}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json(),
+        json!([{"type": "done", "id": 1, "reason": "cancelled", "leaves": 6}])
+    );
+    a.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":6}"#);
+
+    // A request with a usable id but an invalid field is a request: 200 with its reject.
+    let r = post(
+        server.http,
+        "/orders",
+        r#"{"op":"limit","id":7,"symbol":"HTTP1","side":"buy","price":"-1","qty":1}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let body = r.json();
+    let reason = body[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        body.as_array().map(Vec::len) == Some(1)
+            && body[0]["type"] == "reject"
+            && body[0]["id"] == 7
+            && reason.contains("price"),
+        "expected [reject 7 naming price], got {body}"
+    );
+
+    let r = post(server.http, "/orders", r#"{"op":"ping"}"#);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json(), json!([{"type": "pong"}]));
+
+    a.expect_idle();
+}
+
+#[test]
+fn a_body_that_is_not_a_request_is_400_with_one_error() {
+    let server = Server::start(&[]);
+    for body in [
+        "not json",
+        "[1,2]",
+        r#"{"op":"limit","symbol":"HTTP3","side":"buy","price":"1","qty":1}"#,
+        r#"{"op":"limit","id":0,"symbol":"HTTP3","side":"buy","price":"1","qty":1}"#,
+    ] {
+        let r = post(server.http, "/orders", body);
+        assert_eq!(r.status, 400, "body {body:?}: {r:?}");
+        let error = r.json();
+        assert!(
+            error["type"] == "error" && error["reason"].is_string(),
+            "body {body:?}: expected one error object, got {error}"
+        );
+    }
+}
+
+#[test]
+fn healthz_and_metrics_answer_200() {
+    let server = Server::start(&[]);
+    let health = get(server.http, "/healthz");
+    assert_eq!(health.status, 200, "{health:?}");
+    let metrics = get(server.metrics, "/metrics");
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+}

@@ -1,0 +1,130 @@
+//! A tiny HTTP/1.1 client: one request per connection (`Connection: close`), body read to the
+//! end of the stream; `Content-Length` and chunked bodies both understood.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use serde_json::Value;
+
+use super::client::{READ_GUARD, WRITE_GUARD};
+
+/// Status and body of one answer.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The body as JSON.
+    ///
+    /// # Panics
+    /// If the body is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("HTTP body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// `GET path`.
+pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    request(addr, "GET", path, None)
+}
+
+/// `POST path` with a JSON body.
+pub fn post(addr: SocketAddr, path: &str, body: &str) -> HttpResponse {
+    request(addr, "POST", path, Some(body))
+}
+
+/// # Panics
+/// On any I/O failure or a malformed answer (with what was received).
+fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
+    let mut stream =
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(READ_GUARD))
+        .expect("set read timeout");
+    stream
+        .set_write_timeout(Some(WRITE_GUARD))
+        .expect("set write timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(body) = body {
+        head.push_str("Content-Type: application/json\r\n");
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default().as_bytes());
+    stream
+        .write_all(&bytes)
+        .unwrap_or_else(|e| panic!("{method} {path}: writing failed: {e}"));
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("{method} {path}: reading the answer failed: {e}"));
+    parse(&raw).unwrap_or_else(|e| {
+        panic!(
+            "{method} {path}: malformed answer ({e}): {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+fn parse(raw: &[u8]) -> Result<HttpResponse, String> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no end of headers")?;
+    let head = std::str::from_utf8(&raw[..split]).map_err(|e| e.to_string())?;
+    let rest = &raw[split + 4..];
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().ok_or("no status line")?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    let mut length = None;
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("bad header {line:?}"));
+        };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "content-length" {
+            length = Some(value.parse::<usize>().map_err(|e| e.to_string())?);
+        } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        }
+    }
+    let body = if chunked {
+        dechunk(rest)?
+    } else if let Some(length) = length {
+        rest.get(..length)
+            .ok_or("body shorter than Content-Length")?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    let body = String::from_utf8(body).map_err(|e| e.to_string())?;
+    Ok(HttpResponse { status, body })
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("unterminated chunk size")?;
+        let size = std::str::from_utf8(&rest[..end]).map_err(|e| e.to_string())?;
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16).map_err(|e| e.to_string())?;
+        rest = &rest[end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(rest.get(..size).ok_or("short chunk")?);
+        rest = rest.get(size + 2..).ok_or("chunk without CRLF")?;
+    }
+}

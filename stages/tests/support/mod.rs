@@ -1,0 +1,30 @@
+//! Shared fixtures for the black-box protocol tests (`protocol_*.rs`), written from
+//! `PROTOCOL.md` alone: the `sedaflow` server as a child process on free ports, a JSON-lines
+//! client, a tiny HTTP/1.1 client, a reference order book (the model) with a reproducible
+//! order flow, and the comparison of received responses with expected ones.
+//!
+//! # Hang guards
+//! Every wait is bounded (start-up 30 s, each read 10 s, each write 30 s) only so that a hang
+//! fails with a clear message; no test asserts a timing.
+//!
+//! # Ordering
+//! Responses are compared per request group: all responses caused by one request must arrive
+//! before any caused by the connection's next request; within a group, each order's own
+//! responses keep the contract's order (ack, fills in trade order, done), while responses of
+//! different orders may interleave.
+
+#![allow(dead_code, unused_imports)]
+
+mod check;
+mod client;
+mod flow;
+mod http;
+mod model;
+mod server;
+
+pub use check::{assign, Checker, MatchLog, Pattern, Recorded, Responses, Stats};
+pub use client::{pipeline, Client, Writer, READ_GUARD};
+pub use flow::{symbols, Flow, Rng};
+pub use http::{get, post, HttpResponse};
+pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
+pub use server::{signal, Server};

@@ -1,0 +1,434 @@
+//! A deliberately plain reference of PROTOCOL.md's matching rules: one `Vec` of resting orders
+//! per symbol, searched in full for every trade. It says which responses a request must produce
+//! and to whom; the tests compare the server's answers against it.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+/// Fixed-point steps per price unit: prices are multiples of 0.0001.
+pub const TICKS: u64 = 10_000;
+/// The highest valid price, in ticks.
+pub const MAX_PRICE: u64 = 1_000_000_000 * TICKS;
+/// The highest valid quantity.
+pub const MAX_QTY: u64 = 1_000_000_000;
+
+/// Who receives a response: the index of a connection in the test.
+pub type Owner = usize;
+
+/// `buy` or `sell`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+/// Time in force of a limit order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tif {
+    Gtc,
+    Ioc,
+}
+
+/// A request as the tests generate it: always a JSON object with a usable `id` (or a ping).
+/// `price == 0` or an out-of-range `qty` make deliberately invalid orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Req {
+    Limit {
+        id: u64,
+        symbol: String,
+        side: Side,
+        /// In ticks.
+        price: u64,
+        qty: u64,
+        tif: Tif,
+    },
+    Market {
+        id: u64,
+        symbol: String,
+        side: Side,
+        qty: u64,
+    },
+    Cancel {
+        id: u64,
+        symbol: String,
+    },
+    Ping,
+}
+
+impl Req {
+    /// The `id` the request carries, if any.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Req::Limit { id, .. } | Req::Market { id, .. } | Req::Cancel { id, .. } => Some(*id),
+            Req::Ping => None,
+        }
+    }
+
+    /// Whether this is a `limit` or `market` order (answered by `ack` or `reject`).
+    pub fn is_order(&self) -> bool {
+        matches!(self, Req::Limit { .. } | Req::Market { .. })
+    }
+
+    /// The request as one JSON line (without the newline). A `gtc` order names its `tif` only
+    /// on every third id, so the default is exercised too.
+    pub fn to_line(&self) -> String {
+        let value = match self {
+            Req::Limit {
+                id,
+                symbol,
+                side,
+                price,
+                qty,
+                tif,
+            } => {
+                let mut v = json!({
+                    "op": "limit", "id": id, "symbol": symbol, "side": side.as_str(),
+                    "price": render_price(*price), "qty": qty,
+                });
+                match tif {
+                    Tif::Ioc => v["tif"] = json!("ioc"),
+                    Tif::Gtc if id % 3 == 0 => v["tif"] = json!("gtc"),
+                    Tif::Gtc => {}
+                }
+                v
+            }
+            Req::Market {
+                id,
+                symbol,
+                side,
+                qty,
+            } => json!({
+                "op": "market", "id": id, "symbol": symbol, "side": side.as_str(), "qty": qty,
+            }),
+            Req::Cancel { id, symbol } => json!({"op": "cancel", "id": id, "symbol": symbol}),
+            Req::Ping => json!({"op": "ping"}),
+        };
+        value.to_string()
+    }
+}
+
+/// A price in ticks as PROTOCOL.md renders it: a decimal string, trailing zeros removed.
+pub fn render_price(ticks: u64) -> String {
+    let (units, frac) = (ticks / TICKS, ticks % TICKS);
+    if frac == 0 {
+        return units.to_string();
+    }
+    let frac = format!("{frac:04}");
+    format!("{units}.{}", frac.trim_end_matches('0'))
+}
+
+/// Why a request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    DuplicateId,
+    IdNotIncreasing,
+    UnknownOrder,
+    /// An invalid field: the reason must name it (wording is the server's choice).
+    Field(&'static str),
+}
+
+impl Reason {
+    /// The exact reason text, or `None` for a field reason (only required to name the field).
+    pub fn exact(self) -> Option<&'static str> {
+        match self {
+            Reason::DuplicateId => Some("duplicate id"),
+            Reason::IdNotIncreasing => Some("id not increasing"),
+            Reason::UnknownOrder => Some("unknown order"),
+            Reason::Field(_) => None,
+        }
+    }
+}
+
+/// Why an order left the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DoneReason {
+    Filled,
+    Cancelled,
+    Expired,
+}
+
+impl DoneReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DoneReason::Filled => "filled",
+            DoneReason::Cancelled => "cancelled",
+            DoneReason::Expired => "expired",
+        }
+    }
+}
+
+/// One response the model expects. `trade` numbers the symbol's trades 1, 2, 3, …; the
+/// server's `match` only has to increase with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Report {
+    Ack {
+        id: u64,
+    },
+    Reject {
+        id: u64,
+        reason: Reason,
+    },
+    Fill {
+        id: u64,
+        symbol: String,
+        side: Side,
+        price: u64,
+        qty: u64,
+        leaves: u64,
+        trade: u64,
+    },
+    Done {
+        id: u64,
+        reason: DoneReason,
+        leaves: u64,
+    },
+    Pong,
+}
+
+impl Report {
+    /// The response as the server must write it; a fill gets `match` as given.
+    pub fn to_value(&self, matched: u64) -> Value {
+        match self {
+            Report::Ack { id } => json!({"type": "ack", "id": id}),
+            Report::Reject { id, reason } => {
+                json!({"type": "reject", "id": id, "reason": reason.exact().unwrap_or("?")})
+            }
+            Report::Fill {
+                id,
+                symbol,
+                side,
+                price,
+                qty,
+                leaves,
+                ..
+            } => json!({
+                "type": "fill", "id": id, "symbol": symbol, "side": side.as_str(),
+                "price": render_price(*price), "qty": qty, "leaves": leaves, "match": matched,
+            }),
+            Report::Done { id, reason, leaves } => {
+                json!({"type": "done", "id": id, "reason": reason.as_str(), "leaves": leaves})
+            }
+            Report::Pong => json!({"type": "pong"}),
+        }
+    }
+}
+
+/// An order resting on a book.
+#[derive(Clone, Debug)]
+struct Resting {
+    id: u64,
+    owner: Owner,
+    side: Side,
+    price: u64,
+    leaves: u64,
+    arrival: u64,
+}
+
+/// One symbol's book.
+#[derive(Default)]
+struct Book {
+    resting: Vec<Resting>,
+    arrivals: u64,
+    trades: u64,
+}
+
+impl Book {
+    /// The index of the resting order an incoming order trades with next, if any crosses:
+    /// best price first, then earliest arrival. `limit == None` is a market order.
+    fn best_against(&self, side: Side, limit: Option<u64>) -> Option<usize> {
+        let crosses = |r: &Resting| match side {
+            Side::Buy => r.side == Side::Sell && limit.is_none_or(|l| r.price <= l),
+            Side::Sell => r.side == Side::Buy && limit.is_none_or(|l| r.price >= l),
+        };
+        let better = |a: &Resting, b: &Resting| {
+            let price_better = match side {
+                Side::Buy => a.price < b.price,
+                Side::Sell => a.price > b.price,
+            };
+            price_better || (a.price == b.price && a.arrival < b.arrival)
+        };
+        let mut best: Option<usize> = None;
+        for (i, r) in self.resting.iter().enumerate() {
+            if crosses(r) && best.is_none_or(|b| better(r, &self.resting[b])) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+}
+
+/// An incoming `limit` or `market` order.
+struct Entry<'a> {
+    id: u64,
+    symbol: &'a str,
+    side: Side,
+    /// `None` for a market order.
+    limit: Option<u64>,
+    qty: u64,
+    tif: Tif,
+}
+
+/// The reference exchange: books per symbol and each connection's highest accepted id.
+#[derive(Default)]
+pub struct Model {
+    books: HashMap<String, Book>,
+    last_accepted: HashMap<Owner, u64>,
+}
+
+impl Model {
+    pub fn new() -> Model {
+        Model::default()
+    }
+
+    /// Applies `req` sent by `owner`; returns every response it causes, with its addressee, in
+    /// the order the contract allows (per order: ack, fills in trade order, done).
+    pub fn apply(&mut self, owner: Owner, req: &Req) -> Vec<(Owner, Report)> {
+        let mut out = Vec::new();
+        match req {
+            Req::Ping => out.push((owner, Report::Pong)),
+            Req::Cancel { id, symbol } => self.cancel(owner, *id, symbol, &mut out),
+            Req::Limit {
+                id,
+                symbol,
+                side,
+                price,
+                qty,
+                tif,
+            } => {
+                let entry = Entry {
+                    id: *id,
+                    symbol,
+                    side: *side,
+                    limit: Some(*price),
+                    qty: *qty,
+                    tif: *tif,
+                };
+                self.enter(owner, entry, &mut out);
+            }
+            Req::Market {
+                id,
+                symbol,
+                side,
+                qty,
+            } => {
+                let entry = Entry {
+                    id: *id,
+                    symbol,
+                    side: *side,
+                    limit: None,
+                    qty: *qty,
+                    tif: Tif::Ioc,
+                };
+                self.enter(owner, entry, &mut out);
+            }
+        }
+        out
+    }
+
+    fn cancel(&mut self, owner: Owner, id: u64, symbol: &str, out: &mut Vec<(Owner, Report)>) {
+        let found = self.books.get_mut(symbol).and_then(|book| {
+            let at = book.resting.iter().position(|r| r.id == id)?;
+            Some(book.resting.remove(at))
+        });
+        let Some(order) = found else {
+            let reason = Reason::UnknownOrder;
+            out.push((owner, Report::Reject { id, reason }));
+            return;
+        };
+        let done = Report::Done {
+            id,
+            reason: DoneReason::Cancelled,
+            leaves: order.leaves,
+        };
+        out.push((owner, done.clone()));
+        if order.owner != owner {
+            out.push((order.owner, done));
+        }
+    }
+
+    fn enter(&mut self, owner: Owner, e: Entry<'_>, out: &mut Vec<(Owner, Report)>) {
+        let reject = |out: &mut Vec<(Owner, Report)>, reason| {
+            out.push((owner, Report::Reject { id: e.id, reason }));
+        };
+        if e.limit.is_some_and(|p| p == 0 || p > MAX_PRICE) {
+            return reject(out, Reason::Field("price"));
+        }
+        if e.qty == 0 || e.qty > MAX_QTY {
+            return reject(out, Reason::Field("qty"));
+        }
+        let book = self.books.entry(e.symbol.to_owned()).or_default();
+        if book.resting.iter().any(|r| r.id == e.id) {
+            return reject(out, Reason::DuplicateId);
+        }
+        let last = self.last_accepted.entry(owner).or_insert(0);
+        if e.id <= *last {
+            return reject(out, Reason::IdNotIncreasing);
+        }
+        *last = e.id;
+        out.push((owner, Report::Ack { id: e.id }));
+
+        let mut leaves = e.qty;
+        while leaves > 0 {
+            let Some(at) = book.best_against(e.side, e.limit) else {
+                break;
+            };
+            book.trades += 1;
+            let trade = book.trades;
+            let maker = &mut book.resting[at];
+            let qty = leaves.min(maker.leaves);
+            leaves -= qty;
+            maker.leaves -= qty;
+            let fill = |id, side, leaves| Report::Fill {
+                id,
+                symbol: e.symbol.to_owned(),
+                side,
+                price: maker.price,
+                qty,
+                leaves,
+                trade,
+            };
+            out.push((owner, fill(e.id, e.side, leaves)));
+            out.push((maker.owner, fill(maker.id, maker.side, maker.leaves)));
+            if maker.leaves == 0 {
+                let maker = book.resting.remove(at);
+                let done = Report::Done {
+                    id: maker.id,
+                    reason: DoneReason::Filled,
+                    leaves: 0,
+                };
+                out.push((maker.owner, done));
+            }
+        }
+
+        let done = |reason, leaves| Report::Done {
+            id: e.id,
+            reason,
+            leaves,
+        };
+        match e.limit {
+            _ if leaves == 0 => out.push((owner, done(DoneReason::Filled, 0))),
+            Some(price) if e.tif == Tif::Gtc => {
+                book.arrivals += 1;
+                book.resting.push(Resting {
+                    id: e.id,
+                    owner,
+                    side: e.side,
+                    price,
+                    leaves,
+                    arrival: book.arrivals,
+                });
+            }
+            _ => out.push((owner, done(DoneReason::Expired, leaves))),
+        }
+    }
+}

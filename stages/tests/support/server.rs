@@ -1,0 +1,203 @@
+//! The `sedaflow` server under test, as a child process on free ports.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Hang guard for start-up: how long the server may take to print its `listening` lines.
+pub const START_GUARD: Duration = Duration::from_secs(30);
+
+/// How many lines of the server's standard error a failing test shows.
+const LOG_TAIL: usize = 40;
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// A running `sedaflow serve`. Dropping it kills the process if it still runs.
+pub struct Server {
+    child: Child,
+    /// The order stream (TCP, JSON lines).
+    pub tcp: SocketAddr,
+    /// Order entry over HTTP/1.1.
+    pub http: SocketAddr,
+    /// Prometheus metrics.
+    pub metrics: SocketAddr,
+    /// Where the server's standard error goes.
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `sedaflow serve` on free loopback ports (plus `extra_args`) and waits for its
+    /// three `listening <name> <ip:port>` lines.
+    ///
+    /// # Panics
+    /// If the server cannot be spawned, exits, or prints no `listening` lines within
+    /// [`START_GUARD`]; the message carries the tail of its standard error.
+    pub fn start(extra_args: &[&str]) -> Server {
+        let log = log_path();
+        let stderr = File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create the server log {}: {e}", log.display()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sedaflow"))
+            .args(["serve", "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--metrics", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn sedaflow: {e}"));
+
+        // Standard output is read to its end on a thread of its own, so the server can never
+        // block on a full pipe; lines after start-up are dropped.
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (lines_tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = lines_tx.send(line);
+            }
+        });
+
+        let deadline = Instant::now() + START_GUARD;
+        let (mut tcp, mut http, mut metrics) = (None, None, None);
+        let mut seen = Vec::new();
+        while tcp.is_none() || http.is_none() || metrics.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match lines.recv_timeout(left) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "sedaflow printed no `listening tcp|http|metrics` lines within \
+                         {START_GUARD:?} (hang guard); stdout so far: {seen:?}\n{}",
+                        log_tail(&log)
+                    );
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    panic!(
+                        "sedaflow exited ({status}) before printing its `listening` lines; \
+                         stdout: {seen:?}\n{}",
+                        log_tail(&log)
+                    );
+                }
+            };
+            let mut words = line.split_whitespace();
+            if let (Some("listening"), Some(name), Some(addr), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            {
+                let addr: SocketAddr = addr
+                    .parse()
+                    .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                match name {
+                    "tcp" => tcp = Some(addr),
+                    "http" => http = Some(addr),
+                    "metrics" => metrics = Some(addr),
+                    _ => {}
+                }
+            }
+            seen.push(line);
+        }
+        let (Some(tcp), Some(http), Some(metrics)) = (tcp, http, metrics) else {
+            unreachable!("the loop ends only with all three addresses");
+        };
+        Server {
+            child,
+            tcp,
+            http,
+            metrics,
+            log,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        signal(self.pid(), libc::SIGTERM);
+    }
+
+    /// Sends SIGINT.
+    pub fn sigint(&self) {
+        signal(self.pid(), libc::SIGINT);
+    }
+
+    /// Waits for the process to exit.
+    ///
+    /// # Panics
+    /// If it still runs after `guard` (a hang guard).
+    pub fn wait_exit(&mut self, guard: Duration) -> ExitStatus {
+        let deadline = Instant::now() + guard;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => panic!(
+                    "sedaflow did not exit within {guard:?} (hang guard)\n{}",
+                    log_tail(&self.log)
+                ),
+                Err(e) => panic!("waiting for sedaflow failed: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("{}", log_tail(&self.log));
+        } else {
+            let _ = fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Sends `signal` to process `pid`.
+///
+/// # Panics
+/// If the signal cannot be sent.
+pub fn signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {signal}) failed: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A fresh log file under the test target's scratch directory, named after the test.
+fn log_path() -> PathBuf {
+    let test = thread::current()
+        .name()
+        .unwrap_or("test")
+        .replace("::", "-");
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sedaflow-{}-{n}-{test}.log", std::process::id()))
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+    format!(
+        "--- sedaflow stderr ({}), last {} lines ---\n{}",
+        log.display(),
+        tail.len(),
+        tail.join("\n")
+    )
+}
