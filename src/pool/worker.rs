@@ -16,24 +16,6 @@ use crate::domain::DomainTask;
 const WAKE: usize = usize::MAX;
 /// How long an idle worker parks before re-checking whether it should retire.
 const PARK: Duration = Duration::from_millis(200);
-/// Yields before parking: work usually comes back within microseconds under load, and a
-/// yield costs far less than a futex wake-up (the disruptor's yielding wait, bounded).
-const YIELDS: usize = 64;
-
-/// The next ready lane: a bounded round of yielding polls, then a timed park.
-fn next_lane(ready: &crossbeam_channel::Receiver<usize>) -> Result<usize, RecvTimeoutError> {
-    for _ in 0..YIELDS {
-        match ready.try_recv() {
-            Ok(lane) => return Ok(lane),
-            Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
-            Err(crossbeam_channel::TryRecvError::Disconnected) => {
-                return Err(RecvTimeoutError::Disconnected)
-            }
-        }
-    }
-    ready.recv_timeout(PARK)
-}
-
 /// The threads of one domain. Workers take lanes from the domain's ready channel; the
 /// controller moves `target` and workers above it retire themselves.
 pub(crate) struct Pool {
@@ -120,7 +102,7 @@ impl Pool {
             if self.should_leave() {
                 break;
             }
-            match next_lane(&ready) {
+            match ready.recv_timeout(PARK) {
                 Ok(lane) if lane < lanes => self.domain.run_lane(lane),
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {

@@ -37,19 +37,27 @@ impl Drop for Running {
 }
 
 fn start(t: &Target) -> Running {
+    // Kept for a post-mortem when a run fails (named by server).
+    let log = std::env::temp_dir().join(format!(
+        "sedaflow-bench-{}.log",
+        t.name.replace([' ', '(', ')'], "_")
+    ));
+    let stderr = std::fs::File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from);
     let mut child = Command::new(t.bin)
         .args(&t.args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", t.bin));
     let stdout = child.stdout.take().expect("piped stdout");
-    let addr = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let addr = lines
+        .by_ref()
         .find_map(|l| l.strip_prefix("listening tcp ").map(str::to_owned))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("{} printed no `listening tcp` line", t.name));
+    // Keep reading: a server whose stdout pipe closes may fail its later writes.
+    std::thread::spawn(move || lines.for_each(drop));
     Running { child, addr }
 }
 

@@ -77,7 +77,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         return Err("--role ingress|matcher, --nats and --partitions need the NATS scale-out, which this build does not have yet; run --role all".into());
     }
     let server = Server::start(args.config()?).map_err(|e| e.to_string())?;
-    announce(&server).map_err(|e| format!("cannot write to stdout: {e}"))?;
+    if let Err(e) = announce(&server) {
+        // Nobody reads our stdout (`serve | head -1`): serving goes on regardless.
+        tracing::warn!(error = %e, "could not print the listening lines");
+    }
     server.wait_for_signal();
     tracing::info!("signal received: draining");
     let report = server.shutdown(DRAIN);
