@@ -8,6 +8,7 @@
 
 pub mod codec;
 mod config;
+pub mod graph;
 pub mod inline_server;
 mod internal_events;
 pub mod loadgen;
@@ -15,6 +16,7 @@ pub mod matching;
 mod net;
 mod pipeline;
 mod server;
+pub mod top;
 
 pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages};
 pub use net::ConnId;

@@ -1,9 +1,11 @@
 //! The `sedaflow` binary: `serve` runs the order server, `loadgen` drives one, `demo` does both
-//! in one process.
+//! in one process; `top` watches a running server, `graph` prints the pipeline's topology.
 
 mod demo;
+mod graph;
 mod loadgen;
 mod serve;
+mod top;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,10 @@ enum Command {
     Loadgen(sedaflow_stages::loadgen::LoadgenConfig),
     /// Start the server in-process and drive it for a while: the first thing to run.
     Demo(demo::DemoArgs),
+    /// Live terminal view of a running server, read from its /metrics.
+    Top(top::TopArgs),
+    /// Print the pipeline's topology (Mermaid or Graphviz dot) from the serve configuration.
+    Graph(graph::GraphArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +48,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Loadgen(config) => loadgen::run(config),
         Command::Demo(args) => demo::run(args),
+        Command::Top(args) => top::run(args),
+        Command::Graph(args) => graph::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

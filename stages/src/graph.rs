@@ -1,0 +1,242 @@
+//! `sedaflow graph`: the order pipeline's topology (stages, domains, bus routes, queue bounds
+//! and policies) drawn from the same [`ServerConfig`] `serve` uses, as Mermaid or Graphviz
+//! dot. Pure: a config in, text out.
+//!
+//! # Examples
+//! ```
+//! use sedaflow_stages::graph::{render, Format};
+//! use sedaflow_stages::ServerConfig;
+//! let text = render(&ServerConfig::default(), Format::Mermaid);
+//! assert!(text.starts_with("flowchart LR"));
+//! assert!(text.contains("s_decode -->|\"Order\"| s_match"));
+//! ```
+
+use std::fmt::Write;
+
+use sedaflow::StageConfig;
+
+use crate::config::ServerConfig;
+
+/// Output language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Mermaid `flowchart LR` (renders on GitHub).
+    Mermaid,
+    /// Graphviz `digraph`.
+    Dot,
+}
+
+/// One stage of the order pipeline as configured.
+struct Node<'a> {
+    name: &'static str,
+    key: &'static str,
+    config: &'a StageConfig,
+    /// First stage of its domain (owns queue and pool).
+    entry: bool,
+}
+
+/// A bus route: from, to, what travels.
+const ROUTES: [(&str, &str, &str); 5] = [
+    ("network", "decode", "DecodeIn frames"),
+    ("decode", "match", "Order"),
+    ("decode", "encode", "Reply: errors, pongs"),
+    ("match", "encode", "Reply, Notify"),
+    ("encode", "writers", "JSON lines"),
+];
+
+const EDGE_NODES: [(&str, &str); 2] = [
+    ("network", "network: tokio readers"),
+    ("writers", "connection writers: tokio"),
+];
+
+/// The pipeline's topology under `config`.
+pub fn render(config: &ServerConfig, format: Format) -> String {
+    let domains = domains(config);
+    match format {
+        Format::Mermaid => mermaid(&domains),
+        Format::Dot => dot(&domains),
+    }
+}
+
+/// Stages grouped into domains, in pipeline order, as `placement.fuse` places them.
+fn domains(config: &ServerConfig) -> Vec<Vec<Node<'_>>> {
+    let s = &config.stages;
+    let stages = [
+        ("decode", "keyed by connection", &s.decode),
+        ("match", "keyed by symbol", &s.matching),
+        ("encode", "unkeyed", &s.encode),
+    ];
+    let group = |name: &str| {
+        config
+            .placement
+            .fuse
+            .iter()
+            .position(|g| g.iter().any(|n| n == name))
+    };
+    let mut out: Vec<Vec<Node<'_>>> = Vec::new();
+    let mut previous_group = None;
+    for (name, key, stage_config) in stages {
+        let g = group(name);
+        let fused = g.is_some() && g == previous_group;
+        previous_group = g;
+        let node = Node {
+            name,
+            key,
+            config: stage_config,
+            entry: !fused,
+        };
+        match out.last_mut() {
+            Some(domain) if fused => domain.push(node),
+            _ => out.push(vec![node]),
+        }
+    }
+    out
+}
+
+fn label(n: &Node<'_>, newline: &str) -> String {
+    let c = n.config;
+    let mut l = format!("{}{newline}{}", n.name, n.key);
+    if n.entry {
+        let _ = write!(
+            l,
+            "{newline}queue {}, when_full {}",
+            c.capacity,
+            c.when_full.as_str()
+        );
+        if let Some(lanes) = c.lanes {
+            let _ = write!(l, ", lanes {lanes}");
+        }
+        let _ = write!(l, "{newline}threads {}..{}", c.pool.min, c.pool.max);
+    } else {
+        let _ = write!(l, "{newline}fused: direct call, no queue");
+    }
+    l
+}
+
+fn route_label(domains: &[Vec<Node<'_>>], from: &str, to: &str, what: &str) -> String {
+    let same = domains
+        .iter()
+        .any(|d| d.iter().any(|n| n.name == from) && d.iter().any(|n| n.name == to && !n.entry));
+    if same {
+        format!("{what} (direct call)")
+    } else {
+        what.to_owned()
+    }
+}
+
+fn id(name: &str) -> String {
+    match name {
+        "network" | "writers" => name.to_owned(),
+        _ => format!("s_{name}"),
+    }
+}
+
+fn mermaid(domains: &[Vec<Node<'_>>]) -> String {
+    let mut out = String::from("flowchart LR\n");
+    let _ = writeln!(out, "    network([\"{}\"])", EDGE_NODES[0].1);
+    for d in domains {
+        let _ = writeln!(out, "    subgraph d_{0}[\"domain {0}\"]", d[0].name);
+        for n in d {
+            let _ = writeln!(out, "        {}[\"{}\"]", id(n.name), label(n, "<br/>"));
+        }
+        out.push_str("    end\n");
+    }
+    let _ = writeln!(out, "    writers([\"{}\"])", EDGE_NODES[1].1);
+    for (from, to, what) in ROUTES {
+        let _ = writeln!(
+            out,
+            "    {} -->|\"{}\"| {}",
+            id(from),
+            route_label(domains, from, to, what),
+            id(to)
+        );
+    }
+    out
+}
+
+fn dot(domains: &[Vec<Node<'_>>]) -> String {
+    let mut out = String::from(
+        "digraph sedaflow {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n",
+    );
+    let _ = writeln!(
+        out,
+        "    network [shape=ellipse, label=\"{}\"];",
+        EDGE_NODES[0].1
+    );
+    for d in domains {
+        let _ = writeln!(
+            out,
+            "    subgraph cluster_{0} {{\n        label=\"domain {0}\";",
+            d[0].name
+        );
+        for n in d {
+            let _ = writeln!(
+                out,
+                "        {} [label=\"{}\"];",
+                id(n.name),
+                label(n, "\\n")
+            );
+        }
+        out.push_str("    }\n");
+    }
+    let _ = writeln!(
+        out,
+        "    writers [shape=ellipse, label=\"{}\"];",
+        EDGE_NODES[1].1
+    );
+    for (from, to, what) in ROUTES {
+        let _ = writeln!(
+            out,
+            "    {} -> {} [label=\"{}\"];",
+            id(from),
+            id(to),
+            route_label(domains, from, to, what)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sedaflow::WhenFull;
+    use std::num::NonZeroUsize;
+
+    #[test]
+    fn default_config_has_a_domain_per_stage_and_every_route() {
+        let text = render(&ServerConfig::default(), Format::Mermaid);
+        for d in ["decode", "match", "encode"] {
+            assert!(
+                text.contains(&format!("subgraph d_{d}[\"domain {d}\"]")),
+                "{text}"
+            );
+        }
+        assert!(text.contains(
+            "s_match[\"match<br/>keyed by symbol<br/>queue 65536, when_full block<br/>threads 1..2\"]"
+        ));
+        assert!(text.contains("network -->|\"DecodeIn frames\"| s_decode"));
+        assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
+        assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
+        assert!(text.contains("s_encode -->|\"JSON lines\"| writers"));
+    }
+
+    #[test]
+    fn fused_stages_share_a_subgraph_and_config_values_show() {
+        let mut c = ServerConfig::default();
+        c.placement.fuse = vec![vec!["match".into(), "encode".into()]];
+        c.stages.matching.capacity = NonZeroUsize::new(1024).unwrap();
+        c.stages.matching.when_full = WhenFull::Reject;
+        let text = render(&c, Format::Dot);
+        assert!(text.starts_with("digraph sedaflow {"));
+        assert!(text.contains("subgraph cluster_match {"));
+        assert!(!text.contains("cluster_encode"));
+        assert!(text.contains("queue 1024, when_full reject"));
+        assert!(
+            text.contains("s_encode [label=\"encode\\nunkeyed\\nfused: direct call, no queue\"]")
+        );
+        assert!(text.contains("s_match -> s_encode [label=\"Reply, Notify (direct call)\"]"));
+        // decode is in another domain: a queue hop
+        assert!(text.contains("s_decode -> s_encode [label=\"Reply: errors, pongs\"]"));
+    }
+}
