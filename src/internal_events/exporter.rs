@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
-use super::refresh_all;
+use super::{bus, refresh_all, stage};
 
 /// Bucket bounds for every `_seconds` histogram: 1 µs to 10 s.
 const SECONDS: &[f64] = &[
@@ -111,6 +111,8 @@ pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterE
         .set_nonblocking(true)
         .map_err(|source| ExporterError::Bind { addr, source })?;
     metrics::set_global_recorder(recorder).map_err(|_| ExporterError::RecorderInstalled)?;
+    stage::describe();
+    bus::describe();
     let (stop, stopped) = oneshot::channel();
     let served = handle.clone();
     let thread = std::thread::Builder::new()

@@ -5,7 +5,79 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+    Gauge, Histogram,
+};
+
+/// `# HELP` texts of every stage metric (the README's Metrics table), for the recorder just
+/// installed.
+pub(crate) fn describe() {
+    describe_gauge!(
+        "sedaflow_stage_info",
+        "Pipeline order, domain and admission policy of each stage (always 1)."
+    );
+    describe_counter!(
+        "sedaflow_stage_events_enqueued_total",
+        "Events taken into the stage (its queue, or a direct call when fused)."
+    );
+    describe_counter!(
+        "sedaflow_stage_events_processed_total",
+        "Events the stage's handler processed."
+    );
+    describe_counter!(
+        "sedaflow_stage_events_rejected_total",
+        "Events handed back to producers (full queue with reject, try_ call, deadline, closed)."
+    );
+    describe_counter!(
+        "sedaflow_stage_events_dropped_total",
+        "Events dropped by the drop_newest or drop_oldest policy."
+    );
+    describe_counter!(
+        "sedaflow_stage_events_panicked_total",
+        "Events whose handling panicked."
+    );
+    describe_gauge!("sedaflow_stage_queue_depth", "Events queued now.");
+    describe_gauge!("sedaflow_stage_queue_capacity", "The queue's bound.");
+    describe_gauge!(
+        "sedaflow_stage_queue_depth_peak",
+        "Highest queue depth since the last scrape."
+    );
+    describe_gauge!(
+        "sedaflow_stage_queue_oldest_age_seconds",
+        "Age of the oldest queued event."
+    );
+    describe_histogram!(
+        "sedaflow_stage_blocked_seconds",
+        "How long producers waited for room in the full queue."
+    );
+    describe_histogram!(
+        "sedaflow_stage_queue_wait_seconds",
+        "Queue wait of the oldest event of each batch."
+    );
+    describe_histogram!(
+        "sedaflow_stage_service_seconds",
+        "Handler time per event (one sample per batch: batch time divided by its size)."
+    );
+    describe_histogram!("sedaflow_stage_batch_size", "Events per batch taken.");
+    describe_gauge!(
+        "sedaflow_stage_batch_limit",
+        "Batch size limit chosen by the batch controller."
+    );
+    describe_gauge!("sedaflow_stage_threads", "Pool threads now.");
+    describe_gauge!(
+        "sedaflow_stage_threads_min",
+        "Lower bound of the pool size."
+    );
+    describe_gauge!(
+        "sedaflow_stage_threads_max",
+        "Upper bound of the pool size."
+    );
+    describe_gauge!(
+        "sedaflow_stage_utilization_ratio",
+        "Share of the pool's thread time spent in handlers over the last controller tick."
+    );
+}
 
 /// Static facts about a stage, exported as `sedaflow_stage_info`.
 #[derive(Debug, Clone)]

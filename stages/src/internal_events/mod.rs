@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+    Gauge, Histogram,
+};
 
 use crate::codec::DecodeError;
 
@@ -28,6 +31,7 @@ pub(crate) struct ServerMetrics {
 
 impl ServerMetrics {
     pub(crate) fn register() -> Self {
+        describe();
         let refused =
             |reason: &'static str| counter!("sedaflow_server_refused_total", "reason" => reason);
         let frames = |reason: &'static str| counter!("sedaflow_server_frames_rejected_total", "reason" => reason);
@@ -107,4 +111,41 @@ impl ServerMetrics {
     pub(crate) fn idle_closed(&self) {
         self.idle_closed.increment(1);
     }
+}
+
+/// `# HELP` texts of the server metrics (the README's Server metrics table).
+fn describe() {
+    describe_counter!(
+        "sedaflow_server_requests_total",
+        "Requests that reached matching."
+    );
+    describe_counter!(
+        "sedaflow_server_answered_total",
+        "Replies written (one per request)."
+    );
+    describe_counter!(
+        "sedaflow_server_refused_total",
+        "Requests or connections refused, by reason."
+    );
+    describe_histogram!(
+        "sedaflow_server_order_latency_seconds",
+        "Time from reading a request to writing its reply."
+    );
+    describe_gauge!("sedaflow_server_connections", "Open TCP connections.");
+    describe_counter!(
+        "sedaflow_server_responses_discarded_total",
+        "Responses for connections that were gone."
+    );
+    describe_counter!(
+        "sedaflow_server_slow_clients_closed_total",
+        "Connections cut at the write hard cap."
+    );
+    describe_counter!(
+        "sedaflow_server_frames_rejected_total",
+        "Frames answered with an error or a reject, or cut as too long or timed out, by reason."
+    );
+    describe_counter!(
+        "sedaflow_server_idle_closed_total",
+        "Connections closed by the idle timeout."
+    );
 }
