@@ -121,6 +121,10 @@ pub struct StageConfig {
     pub pool: PoolConfig,
     /// Batch bounds.
     pub batch: BatchConfig,
+    /// Lets a worker of an upstream stage run this stage's lanes when its own output makes
+    /// them ready, instead of waking this stage's pool (no thread switch per hop). Only for
+    /// handlers that never block: a blocking handler would hold the upstream thread.
+    pub handoff: bool,
 }
 
 impl Default for StageConfig {
@@ -131,6 +135,7 @@ impl Default for StageConfig {
             lanes: None,
             pool: PoolConfig::default(),
             batch: BatchConfig::default(),
+            handoff: false,
         }
     }
 }

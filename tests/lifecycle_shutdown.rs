@@ -7,7 +7,17 @@ use std::sync::Arc;
 
 use sedaflow::{handler_fn, Batch, BuildError, Pipeline, PublisherError};
 
-fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
+/// Parse (64) → square (16) → sum (8), all `Block`: small queues so backpressure and, with
+/// `handoff`, workers giving kept lanes back before they block are exercised.
+fn three_stage(fuse: bool, handoff: bool, total: Arc<AtomicU64>) -> Pipeline {
+    let with_handoff = |capacity: usize| {
+        let mut c = sedaflow::StageConfig {
+            handoff,
+            ..sedaflow::StageConfig::default()
+        };
+        c.capacity = std::num::NonZeroUsize::new(capacity).expect("non-zero");
+        c
+    };
     let mut p = Pipeline::builder();
     p.stage("parse", || {
         handler_fn(|b: &mut Batch<'_, String>, ctx| {
@@ -19,7 +29,7 @@ fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
             }
         })
     })
-    .capacity(64)
+    .config(with_handoff(64))
     .threads(1, 2);
     p.stage("square", || {
         handler_fn(|b: &mut Batch<'_, u64>, ctx| {
@@ -28,7 +38,7 @@ fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
             }
         })
     })
-    .capacity(16);
+    .config(with_handoff(16));
     p.stage("sum", move || {
         let total = total.clone();
         handler_fn(move |b: &mut Batch<'_, i64>, _| {
@@ -36,7 +46,7 @@ fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
             total.fetch_add(s as u64, Ordering::Relaxed);
         })
     })
-    .capacity(8)
+    .config(with_handoff(8))
     .fixed_threads(1);
     if fuse {
         p.fuse(["parse", "square", "sum"]);
@@ -45,10 +55,10 @@ fn three_stage(fuse: bool, total: Arc<AtomicU64>) -> Pipeline {
 }
 
 #[test]
-fn shutdown_loses_nothing_split_or_fused() {
-    for fuse in [false, true] {
+fn shutdown_loses_nothing_split_fused_or_handed_off() {
+    for (fuse, handoff) in [(false, false), (true, false), (false, true)] {
         let total = Arc::new(AtomicU64::new(0));
-        let pipeline = three_stage(fuse, total.clone());
+        let pipeline = three_stage(fuse, handoff, total.clone());
         let input = pipeline.publisher::<String>().unwrap();
         pipeline.start();
         let mut expect = 0u64;
@@ -85,7 +95,7 @@ fn shutdown_loses_nothing_split_or_fused() {
 
 #[test]
 fn fused_stages_take_no_outside_events() {
-    let pipeline = three_stage(true, Arc::default());
+    let pipeline = three_stage(true, false, Arc::default());
     assert!(matches!(
         pipeline.publisher::<u64>(),
         Err(PublisherError::Unroutable { .. })

@@ -19,6 +19,8 @@ const PUBLISH_BATCH: usize = 4096;
 fn stage_config() -> StageConfig {
     let mut c = StageConfig {
         pool: PoolConfig::fixed(NonZeroUsize::MIN),
+        // Trivial handlers never block: upstream workers may carry batches on.
+        handoff: true,
         ..StageConfig::default()
     };
     c.batch.min = NonZeroUsize::new(64).expect("non-zero");

@@ -10,7 +10,7 @@ use crossbeam_channel::RecvTimeoutError;
 use parking_lot::Mutex;
 
 use super::cpu::{CpuDemand, CpuUse};
-use crate::domain::DomainTask;
+use crate::domain::{handoff, DomainTask};
 
 /// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.
 const WAKE: usize = usize::MAX;
@@ -98,12 +98,16 @@ impl Pool {
         self.clocks.lock().insert(id, CpuDemand::current());
         let lanes = self.domain.lanes();
         let ready = self.domain.ready().clone();
+        handoff::enable();
         loop {
             if self.should_leave() {
                 break;
             }
             match ready.recv_timeout(PARK) {
-                Ok(lane) if lane < lanes => self.domain.run_lane(lane),
+                Ok(lane) if lane < lanes => {
+                    self.domain.run_lane(lane);
+                    handoff::run_kept();
+                }
                 Ok(_) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     self.live.fetch_sub(1, Ordering::AcqRel);

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crossbeam::utils::CachePadded;
@@ -13,6 +13,7 @@ use super::error::OfferError;
 use super::lane::LaneBuf;
 use super::room::Room;
 use crate::config::WhenFull;
+use crate::domain::{handoff, DomainTask};
 use crate::event::KeyFn;
 use crate::stage::stats::StageStats;
 
@@ -62,6 +63,9 @@ pub(crate) struct Queue<T> {
     closed: AtomicBool,
     aborted: AtomicBool,
     stats: Arc<StageStats>,
+    domain: OnceLock<Weak<dyn DomainTask>>,
+    /// Upstream pool workers may run this queue's lanes (see `domain::handoff`).
+    handoff: bool,
 }
 
 impl<T: Send + 'static> Queue<T> {
@@ -95,6 +99,8 @@ impl<T: Send + 'static> Queue<T> {
             closed: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
             stats,
+            domain: OnceLock::new(),
+            handoff: false,
         }
     }
 
@@ -173,6 +179,7 @@ impl<T: Send + 'static> Queue<T> {
             match self.step(events, origin, wait) {
                 Step::Done(r) => break r,
                 Step::MustWait => {
+                    handoff::give_back();
                     let deadline = match wait {
                         Wait::Until(d) => d,
                         Wait::Never => None,
@@ -388,8 +395,22 @@ impl<T: Send + 'static> Queue<T> {
 
     fn schedule(&self, lane: usize) {
         if !self.lanes[lane].scheduled.swap(true, Ordering::AcqRel) {
-            let _ = self.ready_tx.try_send(lane);
+            let kept = self.handoff && self.domain.get().is_some_and(|d| handoff::keep(d, lane));
+            if !kept {
+                let _ = self.ready_tx.try_send(lane);
+            }
         }
+    }
+
+    /// Tells the queue which domain runs it, so pool workers can run its lanes by hand-off.
+    pub(crate) fn set_domain(&self, domain: Weak<dyn DomainTask>) {
+        let _ = self.domain.set(domain);
+    }
+
+    /// Allows hand-off of this queue's lanes to upstream workers.
+    pub(crate) fn with_handoff(mut self, on: bool) -> Self {
+        self.handoff = on;
+        self
     }
 
     /// Takes up to `max` events of a lane the caller owns (it received the lane from the ready

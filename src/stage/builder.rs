@@ -89,14 +89,17 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
 
     fn make_queue(&self, stats: &Arc<StageStats>) -> AnyArc {
         let c = &self.config;
-        Arc::new(Arc::new(Queue::<H::In>::new(
-            c.capacity.get(),
-            c.when_full,
-            c.lane_count(self.keyed()),
-            self.key.clone(),
-            stats.clone(),
-            c.batch.initial.get(),
-        )))
+        Arc::new(Arc::new(
+            Queue::<H::In>::new(
+                c.capacity.get(),
+                c.when_full,
+                c.lane_count(self.keyed()),
+                self.key.clone(),
+                stats.clone(),
+                c.batch.initial.get(),
+            )
+            .with_handoff(c.handoff),
+        ))
     }
 
     fn add_route(
@@ -142,7 +145,9 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         stats: Arc<StageStats>,
     ) -> Option<Arc<dyn DomainTask>> {
         let queue = queue.downcast_ref::<Arc<Queue<H::In>>>()?.clone();
-        Some(Arc::new(Domain::new(queue, lanes, bus, stats)))
+        let domain: Arc<dyn DomainTask> = Arc::new(Domain::new(queue.clone(), lanes, bus, stats));
+        queue.set_domain(Arc::downgrade(&domain));
+        Some(domain)
     }
 }
 

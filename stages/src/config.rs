@@ -144,15 +144,21 @@ pub struct Stages {
 
 impl Default for Stages {
     fn default() -> Self {
-        let mut matching = StageConfig::default();
-        // Matching is CPU-bound: more threads than cores only add switches.
-        matching.pool.max = NonZeroUsize::new(2).expect("non-zero");
-        let mut io = StageConfig::default();
-        io.pool.max = NonZeroUsize::new(2).expect("non-zero");
+        // Every stage here is CPU-bound and never blocks: more threads than cores only add
+        // switches, and a decode worker may carry its batch on through match and encode
+        // (hand-off) instead of waking their pools.
+        let stage = StageConfig {
+            handoff: true,
+            pool: sedaflow::PoolConfig {
+                max: NonZeroUsize::new(2).expect("non-zero"),
+                ..sedaflow::PoolConfig::default()
+            },
+            ..StageConfig::default()
+        };
         Stages {
-            decode: io.clone(),
-            matching,
-            encode: io,
+            decode: stage.clone(),
+            matching: stage.clone(),
+            encode: stage,
         }
     }
 }

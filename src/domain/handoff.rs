@@ -1,0 +1,73 @@
+//! Hand-off: a worker runs the downstream lanes its own output made ready.
+//!
+//! A queue per stage costs a thread switch per hop when every stage waits on its own pool: the
+//! producer wakes a parked worker and goes idle itself. Instead, when a pool worker's delivery
+//! turns an idle lane of another (or its own) domain ready, the worker keeps that lane and runs
+//! it right after releasing its own, so a batch can travel decode → match → encode on one
+//! thread, through the same queues, with the same per-stage accounting. A lane still busy after
+//! its turn goes back to its own pool's ready channel, where that pool's workers take over: the
+//! pools still add parallelism when one thread is not enough. Producers outside the pools
+//! (threads, async tasks) always use the ready channels.
+
+use std::cell::RefCell;
+use std::sync::Weak;
+
+use super::DomainTask;
+
+/// Lanes a worker may run in one round before handing the rest to their pools (a cycle of
+/// stages must not keep one thread forever).
+const ROUND: usize = 64;
+
+type Pending = Vec<(Weak<dyn DomainTask>, usize)>;
+
+thread_local! {
+    /// `Some` on pool worker threads only.
+    static KEPT: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// Marks the calling thread as a pool worker that runs kept lanes.
+pub(crate) fn enable() {
+    KEPT.with(|k| *k.borrow_mut() = Some(Vec::new()));
+}
+
+/// Keeps a lane that just became ready for this worker to run. Returns false on threads that
+/// are not pool workers (the caller then uses the ready channel).
+pub(crate) fn keep(domain: &Weak<dyn DomainTask>, lane: usize) -> bool {
+    KEPT.with(|k| match k.borrow_mut().as_mut() {
+        Some(kept) => {
+            kept.push((domain.clone(), lane));
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs the kept lanes (and the ones they make ready), up to a round's worth; the rest go to
+/// their pools.
+pub(crate) fn run_kept() {
+    for _ in 0..ROUND {
+        let Some((domain, lane)) = KEPT.with(|k| k.borrow_mut().as_mut().and_then(Vec::pop)) else {
+            return;
+        };
+        if let Some(d) = domain.upgrade() {
+            d.run_lane(lane);
+        }
+    }
+    give_back();
+}
+
+/// Hands every kept lane to its own pool. A worker must do this before it blocks on a full
+/// queue: the lane it keeps may be the only one that can make room there.
+pub(crate) fn give_back() {
+    let kept = KEPT.with(|k| {
+        k.borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    });
+    for (domain, lane) in kept {
+        if let Some(d) = domain.upgrade() {
+            d.send_token(lane);
+        }
+    }
+}
