@@ -83,6 +83,13 @@ fn main() {
             )
         })
         .expect("fused config");
+    let no_handoff =
+        std::env::temp_dir().join(format!("sedaflow-nohandoff-{}.toml", std::process::id()));
+    std::fs::File::create(&no_handoff)
+        .and_then(|mut f| {
+            f.write_all(b"[stages.decode]\nhandoff = false\n[stages.match]\nhandoff = false\n[stages.encode]\nhandoff = false\n")
+        })
+        .expect("no hand-off config");
     let sedaflow = env!("CARGO_BIN_EXE_sedaflow");
     let serve = |extra: &[&str]| {
         let mut args: Vec<String> = [
@@ -109,6 +116,11 @@ fn main() {
             name: "sedaflow (stage per queue)",
             bin: sedaflow,
             args: serve(&[]),
+        },
+        Target {
+            name: "sedaflow (no hand-off)",
+            bin: sedaflow,
+            args: serve(&["--config", no_handoff.to_str().expect("utf-8 temp path")]),
         },
         Target {
             name: "sedaflow (fused domain)",
@@ -152,6 +164,7 @@ fn main() {
         rows.push((t.name, closed.throughput, half, open));
     }
     let _ = std::fs::remove_file(&fused);
+    let _ = std::fs::remove_file(&no_handoff);
     let (_, inline_max, _, inline_open) = &rows[0];
     println!();
     println!(
