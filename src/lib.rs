@@ -63,7 +63,7 @@ pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::Event;
 pub use internal_events::{install_prometheus, ExporterError, MetricsExporter};
-pub use lifecycle::{DeadLetterCount, Pipeline, Report, StageReport};
+pub use lifecycle::{DeadLetterCount, Pipeline, QueueProbe, Report, StageReport};
 pub use pool::{PoolController, PoolObservation};
 pub use queue::OfferError;
 pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, PipelineBuilder, StageBuilder};

@@ -176,6 +176,38 @@ impl Refresh for Shared {
     }
 }
 
+/// Reads one queue's depth: one atomic load, cheap enough to call per batch from any thread.
+#[derive(Clone)]
+pub struct QueueProbe {
+    task: Arc<dyn DomainTask>,
+}
+
+impl QueueProbe {
+    /// Events queued now.
+    pub fn len(&self) -> usize {
+        self.task.queue_len()
+    }
+
+    /// Whether the queue is empty now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The queue's capacity.
+    pub fn capacity(&self) -> usize {
+        self.task.capacity()
+    }
+}
+
+impl fmt::Debug for QueueProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueProbe")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
 /// A built pipeline: publish into it, start it, shut it down.
 ///
 /// # Examples
@@ -284,6 +316,20 @@ impl Pipeline {
             });
         }
         Ok(Publisher::new(route, self.shared.bus.clone()))
+    }
+
+    /// A live reading of the queue `stage` leads, for admission control outside the
+    /// pipeline; `None` for an unknown stage or one fused behind another (it has no queue of
+    /// its own: its events wait in its domain's queue).
+    pub fn queue_probe(&self, stage: &str) -> Option<QueueProbe> {
+        let st = self
+            .shared
+            .stages
+            .iter()
+            .find(|s| &*s.name == stage && s.entry)?;
+        Some(QueueProbe {
+            task: self.shared.domains[st.domain].task.clone(),
+        })
     }
 
     /// Starts every pool and the controller. Calling it again does nothing.

@@ -9,6 +9,8 @@ use sedaflow::StageConfig;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::admission::AdmissionConfig;
+
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -46,6 +48,10 @@ pub struct ServerConfig {
     pub stages: Stages,
     /// Which stages share a domain.
     pub placement: Placement,
+    /// Admission control at ingress.
+    pub admission: AdmissionConfig,
+    /// Artificial work, for load experiments.
+    pub synthetic: Synthetic,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +64,8 @@ impl Default for ServerConfig {
             socket: SocketOptions::default(),
             stages: Stages::default(),
             placement: Placement::default(),
+            admission: AdmissionConfig::default(),
+            synthetic: Synthetic::default(),
         }
     }
 }
@@ -171,6 +179,17 @@ pub struct Placement {
     pub fuse: Vec<Vec<String>>,
 }
 
+/// Artificial work, so a load generator on the same small machine can offer several times
+/// what the server can do (`sedaflow sweep`). Off by default.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Synthetic {
+    /// Each matching lane waits this long per order (sleeping, so it costs no CPU): with
+    /// `n` lanes and a fixed pool of `n` threads, capacity is `n / match_delay`.
+    #[serde(with = "humantime_serde")]
+    pub match_delay: Duration,
+}
+
 impl ServerConfig {
     /// Reads a TOML file.
     ///
@@ -204,6 +223,7 @@ impl ServerConfig {
                 "limits.max_in_flight must be at least 1".into(),
             ));
         }
+        self.admission.validate().map_err(ConfigError::Invalid)?;
         for (name, stage) in [
             ("decode", &self.stages.decode),
             ("match", &self.stages.matching),

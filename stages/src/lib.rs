@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod codec;
 mod config;
 pub mod graph;
@@ -16,9 +17,10 @@ pub mod matching;
 mod net;
 mod pipeline;
 mod server;
+pub mod sweep;
 pub mod top;
 
-pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages};
+pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages, Synthetic};
 pub use net::ConnId;
 pub use pipeline::{Order, PipelineError};
 pub use server::{Server, ServerBuilder, ServerError};

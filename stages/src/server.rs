@@ -11,8 +11,9 @@ use thiserror::Error;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admission::Admission;
 use crate::config::{ConfigError, ServerConfig};
-use crate::internal_events::ServerMetrics;
+use crate::internal_events::{AdmissionMetrics, ServerMetrics};
 use crate::net::{http, tcp, Registry, SessionEnv};
 use crate::pipeline::{self, Extension, Order, PipelineError};
 
@@ -135,7 +136,17 @@ impl Server {
         let exporter = install_prometheus(config.metrics)?;
         let metrics = ServerMetrics::register();
         let registry = Arc::new(Registry::default());
-        let order = pipeline::build(&config, registry.clone(), metrics.clone(), extension)?;
+        let admission = Arc::new(Admission::new(
+            &config.admission,
+            AdmissionMetrics::register(config.admission.target),
+        ));
+        let order = pipeline::build(
+            &config,
+            registry.clone(),
+            metrics.clone(),
+            admission.clone(),
+            extension,
+        )?;
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
             let r = match what {
                 "tcp" => tcp::bind(addr, &config.socket),
@@ -159,8 +170,10 @@ impl Server {
             .build()
             .map_err(ServerError::Runtime)?;
         let (stop, stopped) = watch::channel(false);
+        let stopped_for_ticker = stopped.clone();
         let env = SessionEnv {
             input: order.input,
+            admission: admission.clone(),
             limits: config.limits.clone(),
             metrics,
             stop: stopped,
@@ -182,6 +195,11 @@ impl Server {
                 }
             })?;
             Ok::<_, ServerError>(vec![
+                tokio::spawn(steer(
+                    admission,
+                    config.admission.interval,
+                    stopped_for_ticker,
+                )),
                 tokio::spawn(tcp::serve(
                     tcp_l,
                     config.socket.clone(),
@@ -256,5 +274,17 @@ impl Server {
             .shutdown(until.saturating_duration_since(Instant::now()));
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         report
+    }
+}
+
+/// Ticks the admission controller until the server stops.
+async fn steer(admission: Arc<Admission>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => admission.tick(),
+        }
     }
 }

@@ -113,6 +113,72 @@ impl ServerMetrics {
     }
 }
 
+/// The admission controller's decisions and what it steers by.
+#[derive(Clone)]
+pub(crate) struct AdmissionMetrics {
+    admitted: Counter,
+    refused: Counter,
+    limit: Gauge,
+    p90: Gauge,
+    queued: Gauge,
+}
+
+impl AdmissionMetrics {
+    pub(crate) fn register(target: Duration) -> Self {
+        describe_counter!(
+            "sedaflow_admission_admitted_total",
+            "Requests the admission controller let into the pipeline."
+        );
+        describe_gauge!(
+            "sedaflow_admission_limit",
+            "The controller's limit on requests queued before matching."
+        );
+        describe_gauge!(
+            "sedaflow_admission_response_time_p90_seconds",
+            "P90 read-to-matched time of the last tick, the value the controller steers by."
+        );
+        describe_gauge!(
+            "sedaflow_admission_target_seconds",
+            "The P90 response time the controller steers to."
+        );
+        describe_gauge!(
+            "sedaflow_admission_queued",
+            "Requests queued before matching at the last tick."
+        );
+        let m = AdmissionMetrics {
+            admitted: counter!("sedaflow_admission_admitted_total"),
+            refused: counter!("sedaflow_server_refused_total", "reason" => "admission"),
+            limit: gauge!("sedaflow_admission_limit"),
+            p90: gauge!("sedaflow_admission_response_time_p90_seconds"),
+            queued: gauge!("sedaflow_admission_queued"),
+        };
+        m.p90.set(0.0);
+        m.queued.set(0.0);
+        gauge!("sedaflow_admission_target_seconds").set(target.as_secs_f64());
+        m
+    }
+
+    pub(crate) fn admitted(&self, n: usize) {
+        self.admitted.increment(n as u64);
+    }
+
+    pub(crate) fn refused(&self, n: usize) {
+        self.refused.increment(n as u64);
+    }
+
+    pub(crate) fn limit(&self, limit: usize) {
+        self.limit.set(limit as f64);
+    }
+
+    /// A tick's P90 (unchanged when no order finished) and queue.
+    pub(crate) fn observed(&self, p90: Option<Duration>, queued: usize) {
+        if let Some(p) = p90 {
+            self.p90.set(p.as_secs_f64());
+        }
+        self.queued.set(queued as f64);
+    }
+}
+
 /// `# HELP` texts of the server metrics (the README's Server metrics table).
 fn describe() {
     describe_counter!(

@@ -6,6 +6,9 @@ use hdrhistogram::Histogram;
 
 use super::tracker::{Event, Outcome};
 
+/// The reject reason of requests the server refused for load.
+const OVERLOADED: &str = "overloaded";
+
 /// The longest latency told apart: longer ones count as this.
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
@@ -21,6 +24,8 @@ pub(crate) struct Tally {
     errors: u64,
     /// Answer time minus intended send time, in nanoseconds.
     latency: Histogram<u64>,
+    /// The same, of answers other than `reject`/`overloaded` (admitted requests).
+    admitted: Histogram<u64>,
     /// Open loop: actual minus intended send time, in nanoseconds.
     send_lag: Histogram<u64>,
     /// When the last measured answer arrived, in nanoseconds since the run's start.
@@ -38,6 +43,7 @@ impl Tally {
             fills: 0,
             errors: 0,
             latency: histogram(),
+            admitted: histogram(),
             send_lag: histogram(),
             last_answer_ns: 0,
         }
@@ -58,8 +64,11 @@ impl Tally {
                 }
                 self.answered += 1;
                 self.last_answer_ns = self.last_answer_ns.max(now_ns);
-                self.latency
-                    .saturating_record(now_ns.saturating_sub(pending.intended_ns));
+                let latency = now_ns.saturating_sub(pending.intended_ns);
+                self.latency.saturating_record(latency);
+                if outcome != Outcome::Rejected(OVERLOADED) {
+                    self.admitted.saturating_record(latency);
+                }
                 match outcome {
                     Outcome::Acked => self.acks += 1,
                     Outcome::Cancelled => self.cancelled += 1,
@@ -92,6 +101,7 @@ impl Tally {
         self.errors += other.errors;
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
+        let _ = self.admitted.add(&other.admitted);
         let _ = self.send_lag.add(&other.send_lag);
         self.last_answer_ns = self.last_answer_ns.max(other.last_answer_ns);
     }
@@ -172,6 +182,8 @@ pub struct LoadgenSummary {
     pub throughput: f64,
     /// Latency from intended send time to answer.
     pub latency: Latency,
+    /// The same, of admitted requests only (answers other than `reject`/`overloaded`).
+    pub admitted_latency: Latency,
     /// Open loop: how late requests left against their schedule (pacer and scheduler
     /// wake-ups, a busy sender), a part of `latency`; empty in closed loop.
     pub send_lag: Latency,
@@ -196,8 +208,15 @@ impl LoadgenSummary {
                 0.0
             },
             latency: Latency::of(&tally.latency),
+            admitted_latency: Latency::of(&tally.admitted),
             send_lag: Latency::of(&tally.send_lag),
         }
+    }
+
+    /// Answers `reject`/`overloaded`: refused by the server's admission control or a full
+    /// queue.
+    pub fn overloaded(&self) -> u64 {
+        self.rejects.get(OVERLOADED).copied().unwrap_or(0)
     }
 
     /// All rejects, whatever the reason.

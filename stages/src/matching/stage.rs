@@ -2,24 +2,66 @@
 //! lane's engine owns its symbols' books and touches them from one thread at a time.
 
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sedaflow::{Batch, Context, Handler};
 
 use super::{Engine, RejectReason, Report, ReportKind, Request};
+use crate::admission::Admission;
 use crate::codec::Response;
 use crate::pipeline::{settle, EncodeIn, Order};
 
-#[derive(Default)]
 pub(crate) struct MatchStage {
     engine: Engine,
     reports: Vec<Report>,
+    /// When each order of the batch was read, for the admission controller.
+    read_at: Vec<Instant>,
+    admission: Arc<Admission>,
+    pace: Pace,
+}
+
+impl MatchStage {
+    pub(crate) fn new(admission: Arc<Admission>, delay: Duration) -> Self {
+        MatchStage {
+            engine: Engine::default(),
+            reports: Vec::new(),
+            read_at: Vec::new(),
+            admission,
+            pace: Pace {
+                delay,
+                free_at: Instant::now(),
+            },
+        }
+    }
+}
+
+/// The synthetic per-order delay: this lane is busy until `free_at`. Kept as a deadline
+/// rather than one sleep per order, so timer slack does not add up and capacity stays
+/// exactly lanes / delay.
+struct Pace {
+    delay: Duration,
+    free_at: Instant,
+}
+
+impl Pace {
+    fn after(&mut self, orders: usize) {
+        if self.delay.is_zero() || orders == 0 {
+            return;
+        }
+        let now = Instant::now();
+        self.free_at = self.free_at.max(now) + self.delay * orders as u32;
+        std::thread::sleep(self.free_at - now);
+    }
 }
 
 impl Handler for MatchStage {
     type In = Order;
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
+        self.read_at.clear();
         for o in batch {
+            self.read_at.push(o.read_at);
             self.reports.clear();
             let outcome = self
                 .engine
@@ -48,6 +90,8 @@ impl Handler for MatchStage {
                 read_at: o.read_at,
             });
         }
+        self.pace.after(self.read_at.len());
+        self.admission.matched(&self.read_at);
     }
 
     /// A handler panic left this symbol's book in an unknown state: refuse its orders.

@@ -81,7 +81,14 @@ async fn order(
         frame: body.to_vec(),
         read_at: Instant::now(),
     }];
-    let response = match env.input.publish_batch(&mut frame).await {
+    super::session::admit(&env.admission, &mut frame);
+    // Refused by admission control: the answer is already on its way through `rx`.
+    let published = if frame.is_empty() {
+        Ok(())
+    } else {
+        env.input.publish_batch(&mut frame).await
+    };
+    let response = match published {
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
         Ok(()) => loop {
             match rx.recv().await.map(reply_of) {

@@ -12,6 +12,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 
 use super::conn::{Conn, Outgoing};
+use crate::admission::Admission;
 use crate::codec::{decode_request, encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
 use crate::internal_events::ServerMetrics;
@@ -22,6 +23,7 @@ use crate::pipeline::DecodeIn;
 #[derive(Clone)]
 pub(crate) struct SessionEnv {
     pub(crate) input: Publisher<DecodeIn>,
+    pub(crate) admission: Arc<Admission>,
     pub(crate) limits: Limits,
     pub(crate) metrics: ServerMetrics,
     pub(crate) stop: watch::Receiver<bool>,
@@ -92,6 +94,7 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
             (false, _) => None,
         };
         if !batch.is_empty() {
+            admit(&env.admission, &mut batch);
             if let Err(refused) = env.input.publish_batch(&mut batch).await {
                 refuse(refused.into_inner(), &env.metrics);
             }
@@ -139,6 +142,40 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
     }
 }
 
+/// Admission control: new orders beyond the controller's room are answered `overloaded`
+/// here, each in its sequence slot, instead of entering the queues. Only those are parsed.
+pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
+    let room = admission.room(batch.len());
+    let mut refused = 0;
+    if room < batch.len() {
+        let mut seen = 0;
+        batch.retain(|f| {
+            seen += 1;
+            let DecodeIn::Frame {
+                conn,
+                seq,
+                frame,
+                read_at,
+            } = f
+            else {
+                return true;
+            };
+            if seen <= room {
+                return true;
+            }
+            match decode_request(frame) {
+                Ok(req @ (Request::Limit { .. } | Request::Market { .. })) => {
+                    refused += 1;
+                    answer(conn, *seq, *read_at, overloaded(&req));
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+    admission.counted(batch.len(), refused);
+}
+
 /// Frames the pipeline refused (it is closing, or decode rejects when full): answer each
 /// in place, in its sequence slot.
 fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
@@ -154,17 +191,21 @@ fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
                 Ok(Request::Ping) => Response::Pong,
                 Ok(req) => {
                     metrics.refused(RejectReason::Overloaded.as_str());
-                    ReportKind::Reject {
-                        id: req.id().unwrap_or_default(),
-                        reason: RejectReason::Overloaded,
-                    }
-                    .into()
+                    overloaded(&req)
                 }
                 Err(e) => e.into(),
             };
             answer(&conn, seq, read_at, response);
         }
     }
+}
+
+fn overloaded(req: &Request) -> Response {
+    ReportKind::Reject {
+        id: req.id().unwrap_or_default(),
+        reason: RejectReason::Overloaded,
+    }
+    .into()
 }
 
 fn answer(conn: &Conn, seq: u64, read_at: Instant, response: Response) {

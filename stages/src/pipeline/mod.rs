@@ -24,6 +24,7 @@ pub(crate) const PRE_MATCH: &str = "pre-match";
 /// Declares an operator's stage that takes [`Order`]s on [`PRE_MATCH`] and passes them on.
 pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) + Send>;
 
+use crate::admission::Admission;
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
 use crate::matching::MatchStage;
@@ -50,6 +51,7 @@ pub(crate) fn build(
     config: &ServerConfig,
     registry: Arc<Registry>,
     metrics: ServerMetrics,
+    admission: Arc<Admission>,
     extension: Option<Extension>,
 ) -> Result<OrderPipeline, PipelineError> {
     let stages = &config.stages;
@@ -65,7 +67,9 @@ pub(crate) fn build(
     if let Some(declare) = extension {
         declare(&mut p, PRE_MATCH);
     }
-    p.stage("match", MatchStage::default)
+    let delay = config.synthetic.match_delay;
+    let a = admission.clone();
+    p.stage("match", move || MatchStage::new(a.clone(), delay))
         .config(stages.matching.clone())
         .keyed_by(|o: &Order| o.req.symbol())
         .on_panic(OnPanic::QuarantineKey);
@@ -78,5 +82,14 @@ pub(crate) fn build(
     }
     let pipeline = p.build()?;
     let input = pipeline.publisher::<DecodeIn>()?;
+    // Every queue up to matching holds admitted orders; encode's holds answers.
+    let ahead_of_matching = pipeline
+        .report()
+        .stages
+        .iter()
+        .filter(|s| s.name != "encode")
+        .filter_map(|s| pipeline.queue_probe(&s.name))
+        .collect();
+    admission.watch(ahead_of_matching);
     Ok(OrderPipeline { pipeline, input })
 }

@@ -1,6 +1,17 @@
 //! `sedaflow loadgen`: drives a running server and prints a `wrk --latency`-style summary.
 
+use clap::Args;
 use sedaflow_stages::loadgen::{self, LoadgenConfig, LoadgenSummary};
+
+use super::sweep::{self, SweepArgs};
+
+#[derive(Args)]
+pub(crate) struct LoadgenArgs {
+    #[command(flatten)]
+    config: LoadgenConfig,
+    #[command(flatten)]
+    sweep: SweepArgs,
+}
 
 /// Runs the load generator on its own runtime.
 pub(crate) fn run_to_summary(config: LoadgenConfig) -> Result<LoadgenSummary, String> {
@@ -15,8 +26,11 @@ pub(crate) fn run_to_summary(config: LoadgenConfig) -> Result<LoadgenSummary, St
         .map_err(|e| e.to_string())
 }
 
-pub(crate) fn run(config: LoadgenConfig) -> Result<(), String> {
-    let summary = run_to_summary(config)?;
+pub(crate) fn run(args: LoadgenArgs) -> Result<(), String> {
+    if args.sweep.requested() {
+        return sweep::run(args.sweep, args.config);
+    }
+    let summary = run_to_summary(args.config)?;
     println!("{summary}");
     if summary.lost > 0 {
         return Err(format!("{} requests were never answered", summary.lost));

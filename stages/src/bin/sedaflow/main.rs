@@ -5,6 +5,7 @@ mod demo;
 mod graph;
 mod loadgen;
 mod serve;
+mod sweep;
 mod top;
 
 use std::process::ExitCode;
@@ -26,8 +27,9 @@ struct Cli {
 enum Command {
     /// Run the order server (TCP JSON lines, HTTP, Prometheus metrics).
     Serve(serve::ServeArgs),
-    /// Drive a running server: open loop (--rate) or closed loop, with a latency summary.
-    Loadgen(sedaflow_stages::loadgen::LoadgenConfig),
+    /// Drive a running server: open loop (--rate) or closed loop, with a latency summary;
+    /// or, with --sweep, sweep offered load over fresh servers and plot the curve.
+    Loadgen(loadgen::LoadgenArgs),
     /// Start the server in-process and drive it for a while: the first thing to run.
     Demo(demo::DemoArgs),
     /// Live terminal view of a running server, read from its /metrics.
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
-        Command::Loadgen(config) => loadgen::run(config),
+        Command::Loadgen(args) => loadgen::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Top(args) => top::run(args),
         Command::Graph(args) => graph::run(args),

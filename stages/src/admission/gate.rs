@@ -1,0 +1,137 @@
+//! The controller's adapter: readers ask it per batch how many new orders may enter,
+//! matching reports per batch how long its orders took, and a tick joins the two.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use sedaflow::QueueProbe;
+
+use super::controller::{AdmissionConfig, AdmissionController, Observation};
+use crate::internal_events::AdmissionMetrics;
+
+/// Response times of the current tick.
+struct Window {
+    /// Nanoseconds, of orders read since the last decrease.
+    latency: Histogram<u64>,
+    /// Every order matched this tick.
+    matched: u64,
+}
+
+/// Shared by the readers, the matching stage and the ticker.
+pub(crate) struct Admission {
+    enabled: bool,
+    limit: AtomicUsize,
+    /// The queues in front of matching, set once the pipeline is built.
+    queues: OnceLock<Vec<QueueProbe>>,
+    base: Instant,
+    /// Nanoseconds after `base` of the last decrease: orders read before it no longer count.
+    since_ns: AtomicU64,
+    window: Mutex<Window>,
+    refused: AtomicU64,
+    ticker: Mutex<(AdmissionController, Instant)>,
+    metrics: AdmissionMetrics,
+}
+
+impl Admission {
+    pub(crate) fn new(config: &AdmissionConfig, metrics: AdmissionMetrics) -> Self {
+        let controller = AdmissionController::new(config.clone());
+        let now = Instant::now();
+        metrics.limit(controller.limit());
+        Admission {
+            enabled: config.enabled,
+            limit: AtomicUsize::new(controller.limit()),
+            queues: OnceLock::new(),
+            base: now,
+            since_ns: AtomicU64::new(0),
+            window: Mutex::new(Window {
+                // 1 µs ..= 1 h at 2 significant digits: valid constants.
+                latency: Histogram::new_with_bounds(1_000, 3_600_000_000_000, 2)
+                    .unwrap_or_else(|_| unreachable!("valid histogram bounds")),
+                matched: 0,
+            }),
+            refused: AtomicU64::new(0),
+            ticker: Mutex::new((controller, now)),
+            metrics,
+        }
+    }
+
+    /// Tells which queues hold admitted orders that matching has not taken yet.
+    pub(crate) fn watch(&self, queues: Vec<QueueProbe>) {
+        let _ = self.queues.set(queues);
+    }
+
+    fn queued(&self) -> usize {
+        self.queues
+            .get()
+            .map_or(0, |qs| qs.iter().map(QueueProbe::len).sum())
+    }
+
+    /// How many of `wanted` new requests may enter now; the rest are to be refused.
+    pub(crate) fn room(&self, wanted: usize) -> usize {
+        if !self.enabled {
+            return wanted;
+        }
+        let room = self.limit.load(Relaxed).saturating_sub(self.queued());
+        room.min(wanted)
+    }
+
+    /// `admitted` requests went in and `refused` orders were turned away, in one batch.
+    pub(crate) fn counted(&self, admitted: usize, refused: usize) {
+        self.metrics.admitted(admitted);
+        if refused > 0 {
+            self.refused.fetch_add(refused as u64, Relaxed);
+            self.metrics.refused(refused);
+        }
+    }
+
+    /// Matching finished orders read at `read_at` (one call per batch).
+    pub(crate) fn matched(&self, read_at: &[Instant]) {
+        if !self.enabled || read_at.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let since = self.base + Duration::from_nanos(self.since_ns.load(Relaxed));
+        let mut w = self.window.lock();
+        w.matched += read_at.len() as u64;
+        for &t in read_at.iter().filter(|&&t| t >= since) {
+            let ns = u64::try_from(now.duration_since(t).as_nanos()).unwrap_or(u64::MAX);
+            w.latency.saturating_record(ns);
+        }
+    }
+
+    /// One controller step: observe, decide, publish the new limit.
+    pub(crate) fn tick(&self) {
+        if !self.enabled {
+            return;
+        }
+        let mut guard = self.ticker.lock();
+        let (controller, last) = &mut *guard;
+        let now = Instant::now();
+        let (p90, matched) = {
+            let mut w = self.window.lock();
+            let p90 = (!w.latency.is_empty())
+                .then(|| Duration::from_nanos(w.latency.value_at_quantile(0.9)));
+            w.latency.reset();
+            (p90, std::mem::take(&mut w.matched))
+        };
+        let queued = self.queued();
+        let decision = controller.observe(&Observation {
+            p90,
+            matched,
+            interval: now - *last,
+            queued,
+            refused: self.refused.swap(0, Relaxed),
+        });
+        *last = now;
+        self.limit.store(decision.limit, Relaxed);
+        if decision.decreased {
+            let ns = u64::try_from((now - self.base).as_nanos()).unwrap_or(u64::MAX);
+            self.since_ns.store(ns, Relaxed);
+        }
+        self.metrics.limit(decision.limit);
+        self.metrics.observed(p90, queued);
+    }
+}
