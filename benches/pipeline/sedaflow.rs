@@ -58,15 +58,15 @@ type Last = Box<dyn FnMut(&mut Batch<'_, S3>, &mut Context<'_>) + Send>;
 fn declare(fused: bool, last: impl Fn() -> Last + Send + Sync + 'static) -> PipelineBuilder {
     let mut p = Pipeline::builder();
     p.stage("step1", || {
-        handler_fn(|b: &mut Batch<'_, u64>, ctx| b.for_each(|x| ctx.emit(S1(x, step1(x)))))
+        handler_fn(|b: &mut Batch<'_, u64>, ctx| ctx.emit_all(b.map(|x| S1(x, step1(x)))))
     })
     .config(stage_config());
     p.stage("step2", || {
-        handler_fn(|b: &mut Batch<'_, S1>, ctx| b.for_each(|x| ctx.emit(S2(x.0, step2(x.1)))))
+        handler_fn(|b: &mut Batch<'_, S1>, ctx| ctx.emit_all(b.map(|x| S2(x.0, step2(x.1)))))
     })
     .config(stage_config());
     p.stage("step3", || {
-        handler_fn(|b: &mut Batch<'_, S2>, ctx| b.for_each(|x| ctx.emit(S3(x.0, step3(x.1)))))
+        handler_fn(|b: &mut Batch<'_, S2>, ctx| ctx.emit_all(b.map(|x| S3(x.0, step3(x.1)))))
     })
     .config(stage_config());
     p.stage("step4", move || {

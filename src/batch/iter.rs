@@ -1,6 +1,6 @@
 //! The batch a handler iterates.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 use crate::event::KeyFn;
 
@@ -8,9 +8,17 @@ use crate::event::KeyFn;
 /// at a time, so if the handler panics the runner knows which event failed and hands the rest
 /// in again.
 ///
+/// It walks the stage's inbox in place, like [`Vec::drain`]: taking an event is a pointer
+/// read and an index bump (no per-event bookkeeping), and whatever is left when the batch
+/// ends, normally or by a panic, moves back to the front of the inbox.
+///
 /// [`Handler::handle`]: crate::Handler::handle
 pub struct Batch<'a, E> {
-    events: &'a mut VecDeque<E>,
+    /// Its length is zero while the batch lives: slots `next..end` belong to the batch, the
+    /// ones before `next` were moved out. A leaked batch leaks events, never drops one twice.
+    events: &'a mut Vec<E>,
+    next: usize,
+    end: usize,
     key: Option<&'a KeyFn<E>>,
     quarantine: &'a HashSet<u64>,
     held: &'a mut Vec<E>,
@@ -20,14 +28,20 @@ pub struct Batch<'a, E> {
 
 impl<'a, E> Batch<'a, E> {
     pub(crate) fn new(
-        events: &'a mut VecDeque<E>,
+        events: &'a mut Vec<E>,
         key: Option<&'a KeyFn<E>>,
         quarantine: &'a HashSet<u64>,
         held: &'a mut Vec<E>,
         track_key: bool,
     ) -> Self {
+        let end = events.len();
+        // SAFETY: shrinking the length never exposes uninitialised slots; the batch owns the
+        // elements `0..end` from here on and gives back the untaken ones on drop.
+        unsafe { events.set_len(0) };
         Batch {
             events,
+            next: 0,
+            end,
             key,
             quarantine,
             held,
@@ -38,25 +52,67 @@ impl<'a, E> Batch<'a, E> {
 
     /// Events not yet taken.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.end - self.next
     }
 
     /// Whether every event has been taken.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.next == self.end
     }
 
     /// Key digest of the event most recently taken (keyed stages that track keys only).
     pub(crate) fn current_key(&self) -> Option<u64> {
         self.current_key
     }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<E> {
+        if self.next == self.end {
+            return None;
+        }
+        // SAFETY: `next < end`, the slot is initialised and owned by the batch; bumping
+        // `next` hands its ownership to the caller.
+        let event = unsafe { std::ptr::read(self.events.as_ptr().add(self.next)) };
+        self.next += 1;
+        Some(event)
+    }
+
+    /// Keyed stages that track keys or hold quarantined ones: out of the common path.
+    #[inline(never)]
+    fn take_keyed(&mut self, key: &KeyFn<E>) -> Option<E> {
+        loop {
+            let event = self.take()?;
+            if self.track_key || !self.quarantine.is_empty() {
+                let k = key(&event);
+                if self.quarantine.contains(&k) {
+                    self.held.push(event);
+                    continue;
+                }
+                self.current_key = Some(k);
+            }
+            return Some(event);
+        }
+    }
+}
+
+impl<E> Drop for Batch<'_, E> {
+    fn drop(&mut self) {
+        let left = self.end - self.next;
+        let base = self.events.as_mut_ptr();
+        // SAFETY: slots `next..end` are initialised and still the batch's; moving them to the
+        // front (overlapping regions allowed) and setting the length hands them back.
+        unsafe {
+            if left > 0 && self.next > 0 {
+                std::ptr::copy(base.add(self.next), base, left);
+            }
+            self.events.set_len(left);
+        }
+    }
 }
 
 impl<E> std::fmt::Debug for Batch<'_, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch")
-            .field("len", &self.events.len())
-            .finish()
+        f.debug_struct("Batch").field("len", &self.len()).finish()
     }
 }
 
@@ -65,26 +121,71 @@ impl<E> Iterator for Batch<'_, E> {
 
     #[inline]
     fn next(&mut self) -> Option<E> {
-        if self.key.is_none() {
-            return self.events.pop_front();
-        }
-        loop {
-            let event = self.events.pop_front()?;
-            if let Some(key) = self.key {
-                if self.track_key || !self.quarantine.is_empty() {
-                    let k = key(&event);
-                    if self.quarantine.contains(&k) {
-                        self.held.push(event);
-                        continue;
-                    }
-                    self.current_key = Some(k);
-                }
-            }
-            return Some(event);
+        match self.key {
+            Some(key) if self.track_key || !self.quarantine.is_empty() => self.take_keyed(key),
+            _ => self.take(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.events.len()))
+        let left = self.len();
+        if self.key.is_some() && !self.quarantine.is_empty() {
+            (0, Some(left))
+        } else {
+            (left, Some(left))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::rc::Rc;
+
+    use super::*;
+
+    #[test]
+    fn untaken_events_go_back_to_the_front_and_none_is_dropped_twice() {
+        let marker = Rc::new(());
+        let mut inbox: Vec<(u32, Rc<()>)> = (0..6).map(|i| (i, marker.clone())).collect();
+        let (quarantine, mut held) = (HashSet::new(), Vec::new());
+        {
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false);
+            assert_eq!(batch.len(), 6);
+            assert_eq!(batch.next().map(|e| e.0), Some(0));
+            assert_eq!(batch.next().map(|e| e.0), Some(1));
+            assert_eq!(batch.len(), 4);
+        }
+        assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [2, 3, 4, 5]);
+        assert_eq!(Rc::strong_count(&marker), 5);
+
+        // A panic mid-batch: the taken event is gone, the rest stay.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false);
+            let _first = batch.next();
+            panic!("handler failed");
+        }));
+        assert!(result.is_err());
+        assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(Rc::strong_count(&marker), 4);
+
+        let all: Vec<u32> = Batch::new(&mut inbox, None, &quarantine, &mut held, false)
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(all, [3, 4, 5]);
+        assert!(inbox.is_empty());
+        assert_eq!(Rc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn quarantined_keys_are_held_back() {
+        let key: KeyFn<u64> = std::sync::Arc::new(|e: &u64| *e % 2);
+        let quarantine: HashSet<u64> = [1].into();
+        let mut held = Vec::new();
+        let mut inbox: Vec<u64> = (0..6).collect();
+        let taken: Vec<u64> =
+            Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, true).collect();
+        assert_eq!(taken, [0, 2, 4]);
+        assert_eq!(held, [1, 3, 5]);
     }
 }

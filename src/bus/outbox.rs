@@ -1,7 +1,6 @@
 //! A stage's outgoing events, buffered per type and delivered once per batch.
 
 use std::any::TypeId;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::domain::LaneStage;
@@ -61,15 +60,11 @@ impl<T: Event> Pending for TypedBuf<T> {
                 let inbox = pos
                     .checked_sub(offset)
                     .and_then(|i| later.get_mut(i))
-                    .and_then(|s| s.inbox_any().downcast_mut::<VecDeque<T>>());
+                    .and_then(|s| s.inbox_any().downcast_mut::<Vec<T>>());
                 match inbox {
                     // An empty inbox takes the whole buffer: no copy between fused stages.
-                    Some(inbox) if inbox.is_empty() => {
-                        let spare =
-                            std::mem::replace(inbox, VecDeque::from(std::mem::take(events)));
-                        *events = Vec::from(spare);
-                    }
-                    Some(inbox) => inbox.extend(events.drain(..)),
+                    Some(inbox) if inbox.is_empty() => std::mem::swap(inbox, events),
+                    Some(inbox) => inbox.append(events),
                     None => dead.record(
                         events.drain(..),
                         topic,
@@ -105,6 +100,12 @@ pub(crate) struct Outbox {
 impl Outbox {
     #[inline]
     pub(crate) fn push<T: Event>(&mut self, topic: Option<&'static str>, event: T) {
+        self.buffer::<T>(topic).push(event);
+    }
+
+    /// The buffer of `T` events on `topic`.
+    #[inline]
+    pub(crate) fn buffer<T: Event>(&mut self, topic: Option<&'static str>) -> &mut Vec<T> {
         let id = TypeId::of::<T>();
         let i = match self.slots.get(self.last) {
             Some(s) if s.type_id == id && s.topic == topic => self.last,
@@ -115,7 +116,7 @@ impl Outbox {
         // SAFETY: slot `i` carries `TypeId::of::<T>()`, and `slot_for::<T>` is the only place
         // that creates slots, always boxing a `TypedBuf<T>` with that id.
         let buf = unsafe { &mut *(pending as *mut dyn Pending as *mut TypedBuf<T>) };
-        buf.events.push(event);
+        &mut buf.events
     }
 
     // Cold: once per type per lane; kept out of line so `push` inlines into handlers.

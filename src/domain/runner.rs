@@ -1,7 +1,6 @@
 //! A domain at run time: one queue, one pool, and per lane the chain of fused stages.
 
 use std::any::Any;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use crate::stage::stats::StageStats;
 
 /// One stage of a lane's chain, type-erased so a domain can hold stages of different types.
 pub(crate) trait LaneStage: Send {
-    /// The stage's input buffer (`VecDeque<In>`), for the queue and for fused predecessors.
+    /// The stage's input buffer (`Vec<In>`), for the queue and for fused predecessors.
     fn inbox_any(&mut self) -> &mut dyn Any;
     /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
     fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize);
@@ -82,7 +81,7 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
             let limit = self.queue.batch_limit().load(Relaxed).max(1);
             let popped = chain[0]
                 .inbox_any()
-                .downcast_mut::<VecDeque<E>>()
+                .downcast_mut::<Vec<E>>()
                 .map(|inbox| self.queue.pop(lane, limit, inbox));
             if let Some((n, Some(oldest))) = popped {
                 if n > 0 {

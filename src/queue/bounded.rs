@@ -1,6 +1,5 @@
 //! The bounded, laned queue in front of every domain.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -419,7 +418,7 @@ impl<T: Send + 'static> Queue<T> {
         &self,
         lane: usize,
         max: usize,
-        into: &mut VecDeque<T>,
+        into: &mut Vec<T>,
     ) -> (usize, Option<Instant>) {
         let (n, oldest) = self.lanes[lane].buf.lock().pop_into(max, into);
         if n > 0 {

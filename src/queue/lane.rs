@@ -78,16 +78,14 @@ impl<T> LaneBuf<T> {
 
     /// Moves up to `max` events into `into` (which must be empty) and returns how many moved and
     /// when the oldest of them was enqueued.
-    pub(crate) fn pop_into(
-        &mut self,
-        max: usize,
-        into: &mut VecDeque<T>,
-    ) -> (usize, Option<Instant>) {
+    pub(crate) fn pop_into(&mut self, max: usize, into: &mut Vec<T>) -> (usize, Option<Instant>) {
         debug_assert!(into.is_empty());
         let oldest = self.oldest();
         let n = if self.events.len() <= max {
-            // Swap buffers instead of copying: the lane keeps the caller's spare allocation.
-            std::mem::swap(&mut self.events, into);
+            // Swap buffers instead of copying: the lane keeps the caller's spare allocation
+            // (both conversions reuse the allocation; a wrapped ring is rotated in place).
+            let spare = VecDeque::from(std::mem::take(into));
+            *into = Vec::from(std::mem::replace(&mut self.events, spare));
             into.len()
         } else {
             into.extend(self.events.drain(..max));
@@ -125,7 +123,7 @@ mod tests {
         let mut lane = LaneBuf::new();
         lane.push_run(0..3, t0);
         lane.push_run(3..5, t1);
-        let mut out = VecDeque::new();
+        let mut out = Vec::new();
         assert_eq!(lane.pop_into(2, &mut out), (2, Some(t0)));
         assert_eq!(out, [0, 1]);
         out.clear();

@@ -29,6 +29,13 @@ impl Context<'_> {
         self.outbox.push(None, event);
     }
 
+    /// Publishes every event of `events` to the subscribers of their type: one type check for
+    /// all of them, then a plain `Vec::extend`, which is what a batch-at-a-time handler wants
+    /// (`ctx.emit_all(batch.map(transform))`).
+    pub fn emit_all<T: Event>(&mut self, events: impl IntoIterator<Item = T>) {
+        self.outbox.buffer::<T>(None).extend(events);
+    }
+
     /// Publishes `event` to the subscribers of its type on `topic`.
     pub fn emit_to<T: Event>(&mut self, topic: &'static str, event: T) {
         self.outbox.push(Some(topic), event);

@@ -1,7 +1,7 @@
 //! Runs one stage's handler over a batch in one lane: panics isolated, outputs flushed.
 
 use std::any::Any;
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub(crate) struct StageShared<E> {
 /// One stage's state in one lane: its handler instance and buffers.
 pub(crate) struct StageSlot<H: Handler> {
     handler: H,
-    inbox: VecDeque<H::In>,
+    inbox: Vec<H::In>,
     held: Vec<H::In>,
     quarantine: HashSet<u64>,
     outbox: Outbox,
@@ -42,7 +42,7 @@ impl<H: Handler> StageSlot<H> {
     pub(crate) fn new(handler: H, shared: Arc<StageShared<H::In>>, lane: usize) -> Self {
         StageSlot {
             handler,
-            inbox: VecDeque::new(),
+            inbox: Vec::new(),
             held: Vec::new(),
             quarantine: HashSet::new(),
             outbox: Outbox::default(),
@@ -73,9 +73,11 @@ impl<H: Handler> StageSlot<H> {
             );
             let handler = &mut self.handler;
             let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut batch, &mut ctx)));
+            let key = batch.current_key();
+            // Gives the untaken events back to the inbox.
+            drop(batch);
             let Err(payload) = outcome else { break };
             panicked += 1;
-            let key = batch.current_key();
             let message = panic_message(payload.as_ref());
             tracing::warn!(stage = %shared.name, %message, "handler panicked; event dead-lettered");
             bus.dead.record_lost(
