@@ -9,10 +9,22 @@ struct Mark {
     at: Instant,
 }
 
-/// The events of one lane. Timestamps are kept per pushed run, not per event, so a batch
+/// Runs shorter than this are copied onto the previous run instead of queued on their own:
+/// for a few events a copy is cheaper than a run's bookkeeping.
+const SMALL_RUN: usize = 64;
+
+/// Emptied buffers a lane keeps for reuse, so steady traffic allocates nothing.
+const SPARES: usize = 4;
+
+/// The events of one lane, as the runs they were pushed in: a pushed `Vec` is queued as it
+/// is and, when a pop takes it whole, handed on as it is, so a batch crosses a queue without
+/// its events being copied. Timestamps are kept per pushed run, not per event, so a batch
 /// costs one clock read however many events it holds.
 pub(crate) struct LaneBuf<T> {
-    events: VecDeque<T>,
+    /// In arrival order; the front run may be partly taken.
+    runs: VecDeque<VecDeque<T>>,
+    len: usize,
+    spare: Vec<Vec<T>>,
     marks: VecDeque<Mark>,
     pushed: u64,
     popped: u64,
@@ -21,7 +33,9 @@ pub(crate) struct LaneBuf<T> {
 impl<T> LaneBuf<T> {
     pub(crate) fn new() -> Self {
         LaneBuf {
-            events: VecDeque::new(),
+            runs: VecDeque::new(),
+            len: 0,
+            spare: Vec::new(),
             marks: VecDeque::new(),
             pushed: 0,
             popped: 0,
@@ -29,31 +43,44 @@ impl<T> LaneBuf<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.events.len()
+        self.len
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len == 0
     }
 
-    /// Appends all of `events` (leaving it empty). Into an empty lane the buffers are swapped,
-    /// not copied: the caller gets the lane's spare allocation back.
+    /// Appends all of `events` (leaving it empty, with a spare allocation when the lane has
+    /// one): queued as its own run, not copied, unless it is small.
     pub(crate) fn push_vec(&mut self, events: &mut Vec<T>, at: Instant) {
-        if self.events.is_empty() {
-            let n = events.len();
-            let spare = std::mem::replace(&mut self.events, VecDeque::from(std::mem::take(events)));
-            *events = Vec::from(spare);
-            self.note_pushed(n as u64, at);
-        } else {
+        let n = events.len();
+        if n < SMALL_RUN && !self.runs.is_empty() {
             self.push_run(events.drain(..), at);
+            return;
         }
+        if n == 0 {
+            return;
+        }
+        let run = std::mem::replace(events, self.spare.pop().unwrap_or_default());
+        self.runs.push_back(VecDeque::from(run));
+        self.len += n;
+        self.note_pushed(n as u64, at);
     }
 
-    /// Appends a run of events that arrived at `at`.
+    /// Appends a run of events that arrived at `at` (onto the last run).
     pub(crate) fn push_run(&mut self, run: impl Iterator<Item = T>, at: Instant) {
-        let before = self.events.len();
-        self.events.extend(run);
-        self.note_pushed((self.events.len() - before) as u64, at);
+        if self.runs.is_empty() {
+            let buf = self.spare.pop().unwrap_or_default();
+            self.runs.push_back(VecDeque::from(buf));
+        }
+        let Some(last) = self.runs.back_mut() else {
+            return;
+        };
+        let before = last.len();
+        last.extend(run);
+        let added = last.len() - before;
+        self.len += added;
+        self.note_pushed(added as u64, at);
     }
 
     fn note_pushed(&mut self, added: u64, at: Instant) {
@@ -77,30 +104,69 @@ impl<T> LaneBuf<T> {
     }
 
     /// Moves up to `max` events into `into` (which must be empty) and returns how many moved and
-    /// when the oldest of them was enqueued.
+    /// when the oldest of them was enqueued. A first run that fits whole becomes `into`.
     pub(crate) fn pop_into(&mut self, max: usize, into: &mut Vec<T>) -> (usize, Option<Instant>) {
         debug_assert!(into.is_empty());
         let oldest = self.oldest();
-        let n = if self.events.len() <= max {
-            // Swap buffers instead of copying: the lane keeps the caller's spare allocation
-            // (both conversions reuse the allocation; a wrapped ring is rotated in place).
-            let spare = VecDeque::from(std::mem::take(into));
-            *into = Vec::from(std::mem::replace(&mut self.events, spare));
-            into.len()
-        } else {
-            into.extend(self.events.drain(..max));
-            max
-        };
+        let mut n = 0;
+        while n < max {
+            let Some(front) = self.runs.front_mut() else {
+                break;
+            };
+            let room = max - n;
+            if front.len() > room {
+                into.extend(front.drain(..room));
+                n += room;
+                break;
+            }
+            let Some(mut run) = self.runs.pop_front() else {
+                break;
+            };
+            n += run.len();
+            if into.is_empty() {
+                // The whole run becomes the batch (a run never taken from is contiguous, so
+                // this is a move, not a copy); the caller's empty buffer becomes a spare.
+                let empty = std::mem::replace(into, Vec::from(run));
+                self.recycle(empty);
+            } else {
+                into.extend(run.drain(..));
+                self.recycle(Vec::from(run));
+            }
+        }
+        self.len -= n;
         self.forget(n);
         (n, oldest)
     }
 
     /// Removes up to `max` of the oldest events (the `DropOldest` policy) and returns them.
     pub(crate) fn evict(&mut self, max: usize) -> usize {
-        let n = max.min(self.events.len());
-        self.events.drain(..n);
+        let mut n = 0;
+        while n < max {
+            let Some(front) = self.runs.front_mut() else {
+                break;
+            };
+            let room = max - n;
+            if front.len() > room {
+                front.drain(..room);
+                n += room;
+                break;
+            }
+            n += front.len();
+            if let Some(mut run) = self.runs.pop_front() {
+                run.clear();
+                self.recycle(Vec::from(run));
+            }
+        }
+        self.len -= n;
         self.forget(n);
         n
+    }
+
+    fn recycle(&mut self, buf: Vec<T>) {
+        debug_assert!(buf.is_empty());
+        if self.spare.len() < SPARES && buf.capacity() > 0 {
+            self.spare.push(buf);
+        }
     }
 
     fn forget(&mut self, n: usize) {
@@ -131,6 +197,35 @@ mod tests {
         assert_eq!(lane.oldest(), Some(t1));
         assert_eq!(lane.evict(10), 1);
         assert_eq!(lane.oldest(), None);
+        assert!(lane.is_empty());
+    }
+
+    #[test]
+    fn runs_cross_whole_and_split_in_order() {
+        let t = Instant::now();
+        let mut lane = LaneBuf::new();
+        let mut big: Vec<u32> = Vec::with_capacity(128);
+        big.extend(0..100);
+        let ptr = big.as_ptr();
+        lane.push_vec(&mut big, t);
+        assert!(big.is_empty());
+        lane.push_vec(&mut (100..110).collect(), t); // small: copied onto the last run
+        lane.push_vec(&mut (110..300).collect(), t);
+        assert_eq!(lane.len(), 300);
+
+        // The first run fits whole: it becomes the batch, same allocation.
+        let mut out = Vec::new();
+        assert_eq!(lane.pop_into(110, &mut out).0, 110);
+        assert_eq!(out.as_ptr(), ptr);
+        assert_eq!(out, (0..110).collect::<Vec<_>>());
+        // Split runs keep order.
+        out.clear();
+        assert_eq!(lane.pop_into(50, &mut out).0, 50);
+        assert_eq!(out, (110..160).collect::<Vec<_>>());
+        assert_eq!(lane.evict(40), 40);
+        out.clear();
+        assert_eq!(lane.pop_into(1000, &mut out).0, 100);
+        assert_eq!(out, (200..300).collect::<Vec<_>>());
         assert!(lane.is_empty());
     }
 }
