@@ -193,3 +193,58 @@ fn public_types_are_send_and_sync() {
     both::<sedaflow::Publisher<String>>();
     both::<sedaflow::Report>();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn caller_runs_publishers_run_handed_off_stages_here_and_lose_nothing() {
+    let caller = std::thread::current().id();
+    let ran_here = Arc::new(AtomicU64::new(0));
+    let total = Arc::new(AtomicU64::new(0));
+    let config = |capacity: usize| {
+        let mut c = sedaflow::StageConfig {
+            handoff: true,
+            ..sedaflow::StageConfig::default()
+        };
+        // Small queues: some offers find them full and take the waiting path.
+        c.capacity = std::num::NonZeroUsize::new(capacity).expect("non-zero");
+        c
+    };
+    let mut p = Pipeline::builder();
+    let here = ran_here.clone();
+    p.stage("double", move || {
+        let here = here.clone();
+        handler_fn(move |b: &mut Batch<'_, u64>, ctx| {
+            if std::thread::current().id() == caller {
+                here.fetch_add(1, Ordering::Relaxed);
+            }
+            ctx.emit_all(b.map(|v| v as i64 * 2));
+        })
+    })
+    .config(config(64));
+    let t = total.clone();
+    p.stage("sum", move || {
+        let t = t.clone();
+        handler_fn(move |b: &mut Batch<'_, i64>, _| {
+            t.fetch_add(b.sum::<i64>() as u64, Ordering::Relaxed);
+        })
+    })
+    .config(config(16));
+    let pipeline = p.build().unwrap();
+    let input = pipeline.publisher::<u64>().unwrap().caller_runs(true);
+    pipeline.start();
+    let mut batch = Vec::new();
+    for chunk in (0..10_000u64).collect::<Vec<_>>().chunks(50) {
+        batch.extend_from_slice(chunk);
+        input.publish_batch(&mut batch).await.unwrap();
+        assert!(batch.is_empty());
+    }
+    let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    assert_eq!(r.stage("sum").unwrap().processed, 10_000);
+    assert_eq!(
+        total.load(Ordering::Relaxed),
+        2 * (0..10_000u64).sum::<u64>()
+    );
+    assert!(
+        ran_here.load(Ordering::Relaxed) > 0,
+        "the publishing thread ran no batch itself"
+    );
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::domain::handoff;
 use crate::event::Event;
 use crate::queue::{OfferError, Origin, Wait};
 
@@ -20,6 +21,7 @@ use super::route::{Bus, Route, Target};
 pub struct Publisher<T> {
     route: Arc<Route<T>>,
     bus: Arc<Bus>,
+    caller_runs: bool,
 }
 
 impl<T> Clone for Publisher<T> {
@@ -27,6 +29,7 @@ impl<T> Clone for Publisher<T> {
         Publisher {
             route: self.route.clone(),
             bus: self.bus.clone(),
+            caller_runs: self.caller_runs,
         }
     }
 }
@@ -45,7 +48,18 @@ impl<T: Event> Publisher<T> {
         Publisher {
             route: Arc::new(route),
             bus,
+            caller_runs: false,
         }
+    }
+
+    /// With `on`, the async publish methods run the batch through the stages that allow
+    /// hand-off (`StageConfig::handoff`) on the calling thread, as a pool worker would,
+    /// instead of waking a pool: one thread switch less per hop. For async producers whose
+    /// downstream handlers never block (they would block the executor's thread); a full
+    /// queue still makes the task wait, not the thread.
+    pub fn caller_runs(mut self, on: bool) -> Self {
+        self.caller_runs = on;
+        self
     }
 
     /// Offers one event without waiting.
@@ -117,6 +131,13 @@ impl<T: Event> Publisher<T> {
         let Some((last, rest)) = self.route.targets.split_last() else {
             return self.deliver(events, Wait::Never);
         };
+        if self.caller_runs && rest.is_empty() {
+            // What fits goes in and runs here; the rest (a full queue) takes the waiting path.
+            match handoff::caller_runs(|| self.deliver(events, Wait::Never)) {
+                Err(OfferError::Full(mut left)) => *events = std::mem::take(&mut left),
+                done => return done,
+            }
+        }
         let mut first_err = None;
         for target in rest {
             let mut copy = self.route.copy(events);

@@ -6,8 +6,8 @@
 //! it right after releasing its own, so a batch can travel decode → match → encode on one
 //! thread, through the same queues, with the same per-stage accounting. A lane still busy after
 //! its turn goes back to its own pool's ready channel, where that pool's workers take over: the
-//! pools still add parallelism when one thread is not enough. Producers outside the pools
-//! (threads, async tasks) always use the ready channels.
+//! pools still add parallelism when one thread is not enough. Producers outside the pools use
+//! the ready channels, unless their publisher asks the caller to run ([`caller_runs`]).
 
 use std::cell::RefCell;
 use std::sync::Weak;
@@ -40,6 +40,21 @@ pub(crate) fn keep(domain: &Weak<dyn DomainTask>, lane: usize) -> bool {
         }
         None => false,
     })
+}
+
+/// Runs `publish` with the calling thread acting as a worker for the lanes it makes ready,
+/// then runs them here: an outside producer pays for its batch's work instead of waking a
+/// pool thread (and a thread switch per hop). On a pool worker it only publishes: the
+/// worker's own loop runs what it keeps.
+pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
+    if KEPT.with(|k| k.borrow().is_some()) {
+        return publish();
+    }
+    enable();
+    let result = publish();
+    run_kept();
+    KEPT.with(|k| *k.borrow_mut() = None);
+    result
 }
 
 /// Runs the kept lanes (and the ones they make ready), up to a round's worth; the rest go to

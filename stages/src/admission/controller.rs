@@ -11,8 +11,8 @@
 //! - **Under target** (P90 below three quarters of it) while the limit binds: additive increase,
 //!   a step that is a fixed share of the limit at the last decrease, so it climbs back in a
 //!   known number of ticks without overshooting by much.
-//! - In between, or when the limit does not bind (nothing refused, queue under half the
-//!   limit): hold. An idle server does not grow a limit it never tested, and a slow tick
+//! - In between, or when no queue is to blame (nothing refused, the queue under half the
+//!   limit and under what drains within the target): hold. An idle server does not grow a limit it never tested, and a slow tick
 //!   with short queues (service time, a busy machine) does not cut a limit that was not the
 //!   cause.
 //!
@@ -135,16 +135,18 @@ impl AdmissionController {
         let c = &self.config;
         let (min, max) = (c.min_limit as f64, c.max_limit as f64);
         let target = c.target.as_secs_f64();
-        // Only a limit that binds can be blamed for latency (or credited with room): a slow
-        // tick with short queues is service time, and cutting the limit would refuse for
-        // nothing.
-        let binds = o.refused > 0 || o.queued as f64 >= self.limit * 0.5;
+        let rate = o.matched as f64 / o.interval.as_secs_f64().max(1e-9);
+        let drains_in_target = rate * target;
+        // Only a queue can be blamed for latency (or credited with room): the limit binds,
+        // or more is queued than drains within the target. A slow tick with short queues is
+        // service time, and cutting the limit would refuse for nothing.
+        let binds = o.refused > 0
+            || o.queued as f64 >= self.limit * 0.5
+            || o.queued as f64 > drains_in_target;
         let Some(p90) = o.p90.map(|d| d.as_secs_f64()).filter(|_| binds) else {
             return self.hold();
         };
         if p90 > target {
-            let rate = o.matched as f64 / o.interval.as_secs_f64().max(1e-9);
-            let drains_in_target = rate * target;
             let mut next = self.limit * c.decrease;
             // With the queue fuller than what drains in time, throughput is capacity: go
             // straight to the queue that drains within the target.
@@ -218,7 +220,8 @@ mod tests {
     #[test]
     fn a_slow_tick_with_short_queues_is_not_the_limit_s_fault() {
         let mut c = AdmissionController::new(config());
-        // Latency over target, but 10 queued under a limit of 1000 and nothing refused.
+        // Latency over target, but 10 queued (3k/s drains 30 in 10 ms) under a limit of 1000
+        // and nothing refused.
         let d = c.observe(&obs(Some(200), 300, 10, 0));
         assert_eq!(
             d,
@@ -230,6 +233,10 @@ mod tests {
         // Refusing, though, it binds: cut, multiplicatively when the queue is short.
         let d = c.observe(&obs(Some(200), 300, 10, 5));
         assert_eq!(d.limit, 700);
+        // A queue well under the limit but longer than drains in time (10k/s: 100 in 10 ms)
+        // is to blame: straight to what drains.
+        let d = c.observe(&obs(Some(200), 1000, 300, 0));
+        assert_eq!(d.limit, 100);
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub(crate) fn build(
         p.fuse(group.iter().cloned());
     }
     let pipeline = p.build()?;
-    let input = pipeline.publisher::<DecodeIn>()?;
+    // A reader task runs its frames through decode (and the stages decode hands off to) on
+    // its own thread when decode allows hand-off, instead of waking decode's pool.
+    let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
     // Every queue up to matching holds admitted orders; encode's holds answers.
     let ahead_of_matching = pipeline
         .report()

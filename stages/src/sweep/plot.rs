@@ -29,11 +29,7 @@ pub fn plot(rows: &[Row], capacity: f64, note: &str, path: &Path) -> Result<(), 
         .map_err(|e| err(&e))?;
     let (top, bottom) = root.split_vertically(450);
     let max_offered = rows.iter().map(|r| r.offered).fold(1.0, f64::max) * 1.05;
-    let max_goodput = rows
-        .iter()
-        .map(|r| r.goodput.max(r.refused))
-        .fold(1.0, f64::max)
-        * 1.1;
+    let max_goodput = rows.iter().map(|r| r.goodput).fold(1.0, f64::max) * 1.2;
 
     let mut chart = ChartBuilder::on(&top)
         .margin(15)
@@ -54,8 +50,9 @@ pub fn plot(rows: &[Row], capacity: f64, note: &str, path: &Path) -> Result<(), 
     legend(&mut chart).map_err(|e| err(&e))?;
 
     let lat = |r: &Row| ms(r.admitted_p99).max(0.01);
-    let max_latency = rows.iter().map(lat).fold(1.0, f64::max) * 2.0;
-    let min_latency = rows.iter().map(lat).fold(f64::INFINITY, f64::min).min(1.0) / 2.0;
+    let shown = || rows.iter().filter(|r| !r.admitted_p99.is_zero()).map(lat);
+    let max_latency = shown().fold(1.0, f64::max) * 2.0;
+    let min_latency = shown().fold(f64::INFINITY, f64::min).min(1.0) / 2.0;
     let mut chart = ChartBuilder::on(&bottom)
         .margin(15)
         .x_label_area_size(40)
@@ -69,7 +66,11 @@ pub fn plot(rows: &[Row], capacity: f64, note: &str, path: &Path) -> Result<(), 
         .draw()
         .map_err(|e| err(&e))?;
     for (variant, color) in VARIANTS {
-        let points: Vec<(f64, f64)> = of(rows, variant).map(|r| (r.offered, lat(r))).collect();
+        // A step where nothing was answered in time has no latency to show.
+        let points: Vec<(f64, f64)> = of(rows, variant)
+            .filter(|r| r.goodput > 0.0 && !r.admitted_p99.is_zero())
+            .map(|r| (r.offered, lat(r)))
+            .collect();
         draw(&mut chart, points, color, variant.name()).map_err(|e| err(&e))?;
     }
     legend(&mut chart).map_err(|e| err(&e))?;
