@@ -224,6 +224,12 @@ impl ServerConfig {
             ));
         }
         self.admission.validate().map_err(ConfigError::Invalid)?;
+        if !self.synthetic.match_delay.is_zero() && self.stages.matching.handoff {
+            // Hand-off would run the sleeping lanes on decode's threads, or a network thread.
+            return Err(ConfigError::Invalid(
+                "synthetic.match_delay needs stages.match.handoff = false".into(),
+            ));
+        }
         for (name, stage) in [
             ("decode", &self.stages.decode),
             ("match", &self.stages.matching),
@@ -262,6 +268,10 @@ mod tests {
             toml::from_str("[stages.encode]\nwhen_full = \"drop_oldest\"\n").unwrap();
         let err = dropping.validate().unwrap_err().to_string();
         assert!(err.contains("stages.encode"), "{err}");
+        let sleeping_handoff: ServerConfig =
+            toml::from_str("[synthetic]\nmatch_delay = \"1ms\"\n").unwrap();
+        let err = sleeping_handoff.validate().unwrap_err().to_string();
+        assert!(err.contains("handoff"), "{err}");
         assert!(toml::from_str::<ServerConfig>("bogus = 1\n").is_err());
     }
 }
