@@ -138,28 +138,11 @@ impl<T> LaneBuf<T> {
         (n, oldest)
     }
 
-    /// Removes up to `max` of the oldest events (the `DropOldest` policy) and returns them.
+    /// Removes up to `max` of the oldest events (the `DropOldest` policy) and returns how
+    /// many went.
     pub(crate) fn evict(&mut self, max: usize) -> usize {
-        let mut n = 0;
-        while n < max {
-            let Some(front) = self.runs.front_mut() else {
-                break;
-            };
-            let room = max - n;
-            if front.len() > room {
-                front.drain(..room);
-                n += room;
-                break;
-            }
-            n += front.len();
-            if let Some(mut run) = self.runs.pop_front() {
-                run.clear();
-                self.recycle(Vec::from(run));
-            }
-        }
-        self.len -= n;
-        self.forget(n);
-        n
+        let mut gone = Vec::new();
+        self.pop_into(max, &mut gone).0
     }
 
     fn recycle(&mut self, buf: Vec<T>) {
