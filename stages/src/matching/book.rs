@@ -6,7 +6,7 @@ use super::ladder::{Ladder, Level};
 use super::slab::{Node, Slab, NIL};
 use super::{
     DoneReason, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind, Request,
-    Side, Symbol, Tif,
+    RestoreError, Resting, Side, Symbol, Tif,
 };
 
 /// The order book of one symbol: price–time priority, trades at the resting order's price.
@@ -137,6 +137,66 @@ impl Book {
             Request::Cancel { id, .. } => self.cancel(owner, id, out),
             Request::Ping => Outcome::Ignored,
         }
+    }
+
+    /// The resting orders: bids then asks, each side best level first, each level in time
+    /// priority. [`Book::restore`] with this list and [`Book::last_match`] rebuilds the book.
+    pub fn resting(&self) -> impl Iterator<Item = Resting> + '_ {
+        [&self.bids, &self.asks].into_iter().flat_map(move |ladder| {
+            ladder.levels().iter().rev().flat_map(move |level| {
+                let price = ladder.price(level.key);
+                let first = (level.head != NIL).then_some(level.head);
+                std::iter::successors(first, move |&slot| {
+                    let next = self.orders.get(slot).next;
+                    (next != NIL).then_some(next)
+                })
+                .map(move |slot| {
+                    let node = self.orders.get(slot);
+                    Resting {
+                        id: node.id,
+                        owner: node.owner,
+                        side: node.side,
+                        price,
+                        leaves: node.leaves,
+                    }
+                })
+            })
+        })
+    }
+
+    /// Rebuilds a book whose latest trade was `last_match` from its resting orders, each
+    /// price level's orders in time priority (as [`Book::resting`] lists them). The orders
+    /// are put on the book as they are, without matching: a list taken from a book never
+    /// crosses.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError`] for an id listed twice or an order without quantity.
+    pub fn restore(
+        symbol: Symbol,
+        last_match: u64,
+        orders: impl IntoIterator<Item = Resting>,
+    ) -> Result<Book, RestoreError> {
+        let mut book = Book::new(symbol);
+        book.last_match = last_match;
+        let mut unused = Vec::new();
+        for o in orders {
+            if o.leaves == 0 {
+                return Err(RestoreError::NoQuantity(o.id));
+            }
+            if book.index.contains_key(&o.id) {
+                return Err(RestoreError::DuplicateId(o.id));
+            }
+            let order = Incoming {
+                id: o.id,
+                side: o.side,
+                qty: o.leaves,
+                limit: Some(o.price),
+                tif: Tif::Gtc,
+            };
+            book.rest(o.owner, order, o.price, o.leaves, &mut unused);
+        }
+        Ok(book)
     }
 
     /// No resting order and no trade yet, so dropping the book loses nothing.

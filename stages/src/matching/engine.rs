@@ -87,6 +87,22 @@ impl Engine {
         self.books.get(&symbol)
     }
 
+    /// Every book, in no particular order.
+    pub fn books(&self) -> impl Iterator<Item = &Book> {
+        self.books.values()
+    }
+
+    /// Puts `book` in, replacing any book of its symbol (recovery hands books to the shard
+    /// that serves their symbol).
+    pub fn insert_book(&mut self, book: Book) {
+        self.books.insert(book.symbol(), book);
+    }
+
+    /// Takes every book out.
+    pub fn into_books(self) -> impl Iterator<Item = Book> {
+        self.books.into_values()
+    }
+
     /// The number of resting orders over all books.
     pub fn resting(&self) -> usize {
         self.books.values().map(Book::len).sum()

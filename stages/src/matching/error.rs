@@ -24,3 +24,14 @@ pub enum SymbolError {
     #[error("symbol has a character outside A-Z 0-9 . _ -")]
     Character,
 }
+
+/// Why [`Book::restore`](super::Book::restore) refused an order list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum RestoreError {
+    /// Two orders share an id.
+    #[error("order {0} is listed twice")]
+    DuplicateId(super::OrderId),
+    /// An order has nothing left to trade.
+    #[error("order {0} has no quantity left")]
+    NoQuantity(super::OrderId),
+}

@@ -89,7 +89,6 @@ impl Ladder {
     }
 
     /// Levels, worst first.
-    #[cfg(test)]
     pub(crate) fn levels(&self) -> &[Level] {
         &self.levels
     }

@@ -43,8 +43,8 @@ mod symbol;
 
 pub use book::Book;
 pub use engine::Engine;
-pub use error::{PriceError, SymbolError};
-pub use order::{OrderId, Owner, Qty, Side, Tif};
+pub use error::{PriceError, RestoreError, SymbolError};
+pub use order::{OrderId, Owner, Qty, Resting, Side, Tif};
 pub use outcome::Outcome;
 pub use price::{Price, PriceText};
 pub use report::{DoneReason, RejectReason, Report, ReportKind};

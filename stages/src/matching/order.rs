@@ -7,6 +7,22 @@ pub type Owner = u64;
 /// A quantity of the instrument, `1 ..= 1,000,000,000` on the wire.
 pub type Qty = u64;
 
+/// An order resting on a book, as [`Book::resting`](super::Book::resting) lists it and
+/// [`Book::restore`](super::Book::restore) puts it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resting {
+    /// The order's id.
+    pub id: OrderId,
+    /// The connection that placed it; its fills and `done` go there.
+    pub owner: Owner,
+    /// Its side.
+    pub side: Side,
+    /// Its limit, which is also its price level.
+    pub price: super::Price,
+    /// Its quantity still open.
+    pub leaves: Qty,
+}
+
 /// Which side of the book an order is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {

@@ -447,3 +447,45 @@ fn freed_memory_is_reused() {
     assert!(h.depth(Side::Sell).is_empty());
     assert_eq!(h.book.last_match(), 100);
 }
+
+#[test]
+fn restore_from_resting_keeps_priority_and_match_ids() {
+    let mut h = Harness::new();
+    h.limit(A, 1, Side::Sell, "10", 5);
+    h.limit(B, 2, Side::Sell, "10", 7);
+    h.limit(A, 3, Side::Sell, "11", 4);
+    h.limit(C, 4, Side::Buy, "9", 3);
+    h.limit(C, 5, Side::Buy, "10", 2);
+    let listed: Vec<Resting> = h.book.resting().collect();
+    let ids: Vec<OrderId> = listed.iter().map(|o| o.id).collect();
+    // Bids then asks, best level first, time priority within a level.
+    assert_eq!(ids, [4, 1, 2, 3]);
+    assert_eq!(listed[1].leaves, 3);
+
+    let mut restored = Harness::new();
+    restored.book = Book::restore(h.book.symbol(), h.book.last_match(), listed).unwrap();
+    let sweep = |h: &mut Harness| h.limit(C, 6, Side::Buy, "11", 20);
+    assert_eq!(sweep(&mut restored), sweep(&mut h));
+    assert_eq!(restored.book.last_match(), h.book.last_match());
+}
+
+#[test]
+fn restore_refuses_duplicates_and_empty_orders() {
+    let symbol = Symbol::new("ACME").unwrap();
+    let order = Resting {
+        id: 1,
+        owner: A,
+        side: Side::Buy,
+        price: Price::from_ticks(100).unwrap(),
+        leaves: 5,
+    };
+    assert_eq!(
+        Book::restore(symbol, 0, [order, order]).err(),
+        Some(RestoreError::DuplicateId(1))
+    );
+    let empty = Resting { leaves: 0, ..order };
+    assert_eq!(
+        Book::restore(symbol, 0, [empty]).err(),
+        Some(RestoreError::NoQuantity(1))
+    );
+}
