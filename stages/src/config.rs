@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sedaflow::StageConfig;
@@ -52,6 +52,11 @@ pub struct ServerConfig {
     pub admission: AdmissionConfig,
     /// Artificial work, for load experiments.
     pub synthetic: Synthetic,
+    /// The journal directory: when set, matching is durable and a restart recovers the
+    /// books from it (README, "Journal and recovery").
+    pub journal: Option<PathBuf>,
+    /// A journal segment is closed and folded into a snapshot once it passes this size.
+    pub journal_segment_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +71,8 @@ impl Default for ServerConfig {
             placement: Placement::default(),
             admission: AdmissionConfig::default(),
             synthetic: Synthetic::default(),
+            journal: None,
+            journal_segment_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -218,6 +225,11 @@ impl ServerConfig {
                 "limits: need write_low_watermark <= write_high_watermark <= write_hard_cap".into(),
             ));
         }
+        if self.journal_segment_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "journal_segment_bytes must be at least 1".into(),
+            ));
+        }
         if l.max_in_flight == 0 {
             return Err(ConfigError::Invalid(
                 "limits.max_in_flight must be at least 1".into(),
@@ -273,5 +285,10 @@ mod tests {
         let err = sleeping_handoff.validate().unwrap_err().to_string();
         assert!(err.contains("handoff"), "{err}");
         assert!(toml::from_str::<ServerConfig>("bogus = 1\n").is_err());
+        let journaled: ServerConfig =
+            toml::from_str("journal = \"/var/lib/sedaflow\"\njournal_segment_bytes = 4096\n")
+                .unwrap();
+        assert_eq!(journaled.journal, Some(PathBuf::from("/var/lib/sedaflow")));
+        assert_eq!(journaled.journal_segment_bytes, 4096);
     }
 }

@@ -2,6 +2,7 @@
 //! matching → encode, each a stage with its own queue and pool, wired through the bus.
 //!
 //! - [`codec`] and [`matching`] are pure logic (no IO, threads or clocks).
+//! - [`journal`] makes matching durable; [`journal::format`] is its pure record codec.
 //! - [`Server`] runs the whole order server; [`ServerConfig`] configures it.
 
 #![warn(missing_docs)]
@@ -12,6 +13,7 @@ mod config;
 pub mod graph;
 pub mod inline_server;
 mod internal_events;
+pub mod journal;
 pub mod loadgen;
 pub mod matching;
 mod net;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::admission::Admission;
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{AdmissionMetrics, ServerMetrics};
+use crate::journal::{Journal, JournalError};
 use crate::net::{http, tcp, Registry, SessionEnv};
 use crate::pipeline::{self, Extension, Order, PipelineError};
 
@@ -39,6 +40,9 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The journal could not be recovered or opened.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The network runtime could not start.
     #[error("network runtime: {0}")]
     Runtime(std::io::Error),
@@ -135,7 +139,12 @@ impl Server {
         config.validate()?;
         let exporter = install_prometheus(config.metrics)?;
         let metrics = ServerMetrics::register();
-        let registry = Arc::new(Registry::default());
+        let journal = match &config.journal {
+            Some(dir) => Some(Arc::new(Journal::open(dir, config.journal_segment_bytes)?)),
+            None => None,
+        };
+        let conn_base = journal.as_ref().map_or(0, |j| j.conn_base());
+        let registry = Arc::new(Registry::numbering_after(conn_base));
         let admission = Arc::new(Admission::new(
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
@@ -146,6 +155,7 @@ impl Server {
             metrics.clone(),
             admission.clone(),
             extension,
+            journal,
         )?;
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
             let r = match what {

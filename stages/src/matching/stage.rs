@@ -10,6 +10,7 @@ use sedaflow::{Batch, Context, Handler};
 use super::{Engine, RejectReason, Report, ReportKind, Request};
 use crate::admission::Admission;
 use crate::codec::Response;
+use crate::journal::{Journal, Lane};
 use crate::pipeline::{settle, EncodeIn, Order};
 
 pub(crate) struct MatchStage {
@@ -19,10 +20,15 @@ pub(crate) struct MatchStage {
     read_at: Vec<Instant>,
     admission: Arc<Admission>,
     pace: Pace,
+    journal: Option<Lane>,
 }
 
 impl MatchStage {
-    pub(crate) fn new(admission: Arc<Admission>, delay: Duration) -> Self {
+    pub(crate) fn new(
+        admission: Arc<Admission>,
+        delay: Duration,
+        journal: Option<Arc<Journal>>,
+    ) -> Self {
         MatchStage {
             engine: Engine::default(),
             reports: Vec::new(),
@@ -32,6 +38,7 @@ impl MatchStage {
                 delay,
                 free_at: Instant::now(),
             },
+            journal: journal.map(Lane::new),
         }
     }
 }
@@ -60,12 +67,18 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
+        // Journaling: each request that changed a book is recorded, and the batch committed
+        // below (or, if a handler panic unwinds, when `journal` drops), before the reports
+        // emitted here leave the stage.
+        let mut journal = self.journal.as_mut().map(Lane::batch);
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
-            let outcome = self
-                .engine
-                .submit(o.conn.id, &o.req, o.floor, &mut self.reports);
+            let (owner, floor, out) = (o.conn.id, o.floor, &mut self.reports);
+            let outcome = match &mut journal {
+                Some(j) => j.submit(&mut self.engine, owner, &o.req, floor, out),
+                None => self.engine.submit(owner, &o.req, floor, out),
+            };
             if outcome.is_accepted() {
                 if let Some(id) = o.req.id() {
                     o.conn.max_accepted.fetch_max(id, SeqCst);
@@ -89,6 +102,9 @@ impl Handler for MatchStage {
                 responses: mine,
                 read_at: o.read_at,
             });
+        }
+        if let Some(j) = journal {
+            j.commit();
         }
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);

@@ -17,6 +17,14 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
+    /// A registry whose connection ids start above `base` (ids a journal already names).
+    pub(crate) fn numbering_after(base: ConnId) -> Registry {
+        Registry {
+            next: AtomicU64::new(base),
+            ..Registry::default()
+        }
+    }
+
     pub(crate) fn next_id(&self) -> ConnId {
         self.next.fetch_add(1, Ordering::Relaxed) + 1
     }

@@ -27,6 +27,7 @@ pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) +
 use crate::admission::Admission;
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
+use crate::journal::Journal;
 use crate::matching::MatchStage;
 use crate::net::Registry;
 
@@ -53,6 +54,7 @@ pub(crate) fn build(
     metrics: ServerMetrics,
     admission: Arc<Admission>,
     extension: Option<Extension>,
+    journal: Option<Arc<Journal>>,
 ) -> Result<OrderPipeline, PipelineError> {
     let stages = &config.stages;
     let mut p = Pipeline::builder();
@@ -69,10 +71,12 @@ pub(crate) fn build(
     }
     let delay = config.synthetic.match_delay;
     let a = admission.clone();
-    p.stage("match", move || MatchStage::new(a.clone(), delay))
-        .config(stages.matching.clone())
-        .keyed_by(|o: &Order| o.req.symbol())
-        .on_panic(OnPanic::QuarantineKey);
+    p.stage("match", move || {
+        MatchStage::new(a.clone(), delay, journal.clone())
+    })
+    .config(stages.matching.clone())
+    .keyed_by(|o: &Order| o.req.symbol())
+    .on_panic(OnPanic::QuarantineKey);
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })

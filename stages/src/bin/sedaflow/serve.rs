@@ -38,6 +38,9 @@ pub(crate) struct ServeArgs {
     /// Maximum open connections.
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Journal directory: matching becomes durable, and a restart recovers from it.
+    #[arg(long)]
+    journal: Option<PathBuf>,
     /// Process role.
     #[arg(long, value_enum, default_value = "all")]
     role: Role,
@@ -63,6 +66,9 @@ impl ServeArgs {
         }
         if let Some(a) = self.metrics {
             config.metrics = a;
+        }
+        if let Some(dir) = &self.journal {
+            config.journal = Some(dir.clone());
         }
         if let Some(n) = self.max_connections {
             config.limits.max_connections = n;

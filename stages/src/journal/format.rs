@@ -1,0 +1,570 @@
+//! The journal's on-disk records: pure encoding and decoding, no IO.
+//!
+//! # Files
+//!
+//! A journal directory holds segment files `segment-<n>.log` and snapshot files
+//! `snapshot-<n>.snap` (`<n>` zero-padded to 20 digits, segments numbered from 1). Each file
+//! starts with an 8-byte magic ([`SEGMENT_MAGIC`] or [`SNAPSHOT_MAGIC`], whose last byte is the
+//! format version) followed by framed records.
+//!
+//! # Framing
+//!
+//! Every record is `len: u32 LE | crc: u32 LE | payload (len bytes)`, where `crc` is the
+//! CRC-32 (IEEE) of the four `len` bytes followed by the payload, and `len` is at most
+//! [`MAX_PAYLOAD`]. Covering the length makes a zero-filled tail (a file extended but never
+//! written before a power cut) fail the check. The first record whose frame is short, whose
+//! length is out of range, whose checksum fails or whose payload does not parse ends the
+//! valid part of a file: [`decode_records`] reports where.
+//!
+//! # Payloads
+//!
+//! The first payload byte is a tag; integers are little-endian `u64`, a symbol is one length
+//! byte and its ASCII text, a side is `0` buy / `1` sell, a tif `0` gtc / `1` ioc, a price is
+//! its count of 0.0001 ticks.
+//!
+//! | tag | record | fields after the tag |
+//! |---|---|---|
+//! | 1 | limit request | owner, floor, id, symbol, side, price, qty, tif |
+//! | 2 | market request | owner, floor, id, symbol, side, qty |
+//! | 3 | cancel request | owner, floor, id, symbol |
+//! | 16 | snapshot header | segment covered, connection-id base, book count |
+//! | 17 | book | symbol, last match id, resting order count |
+//! | 18 | resting order | owner, id, side, price, leaves |
+//!
+//! A segment holds request records in the order the matching stage applied them (per symbol,
+//! the order that reproduces every decision: `owner` is the sending connection, `floor` the id
+//! floor decode gave the request). A snapshot holds one header, then per book its book
+//! record followed by its resting orders in time priority.
+
+use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
+
+/// The first bytes of a segment file (format version 1).
+pub const SEGMENT_MAGIC: [u8; 8] = *b"SFJRNL\x00\x01";
+/// The first bytes of a snapshot file (format version 1).
+pub const SNAPSHOT_MAGIC: [u8; 8] = *b"SFSNAP\x00\x01";
+/// The largest payload a frame may announce; real records are far smaller.
+pub const MAX_PAYLOAD: usize = 256;
+/// Bytes of a frame before its payload.
+const HEADER: usize = 8;
+
+const TAG_LIMIT: u8 = 1;
+const TAG_MARKET: u8 = 2;
+const TAG_CANCEL: u8 = 3;
+const TAG_SNAPSHOT: u8 = 16;
+const TAG_BOOK: u8 = 17;
+const TAG_RESTING: u8 = 18;
+
+/// One journal or snapshot record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A request the matching stage applied: replaying it with `Engine::submit(owner, &req,
+    /// floor, ..)` makes the same decision again. Never [`Request::Ping`].
+    Request {
+        /// The connection that sent it.
+        owner: Owner,
+        /// The id floor it was matched with.
+        floor: OrderId,
+        /// The request.
+        req: Request,
+    },
+    /// Opens a snapshot: the state after every segment up to `segment`.
+    Snapshot {
+        /// The last segment the snapshot covers.
+        segment: u64,
+        /// Every connection id ever journaled is at most this.
+        conn_base: u64,
+        /// How many books follow.
+        books: u64,
+    },
+    /// A book in a snapshot; its resting orders follow.
+    Book {
+        /// Its symbol.
+        symbol: Symbol,
+        /// The `match` id of its latest trade.
+        last_match: u64,
+        /// How many resting orders follow.
+        orders: u64,
+    },
+    /// A resting order in a snapshot.
+    Resting(Resting),
+}
+
+/// Why decoding stopped before the end of the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The bytes end inside a frame.
+    #[error("record at byte {offset} is cut short")]
+    Truncated {
+        /// Where the frame starts.
+        offset: usize,
+    },
+    /// The frame announces a length above [`MAX_PAYLOAD`].
+    #[error("record at byte {offset} announces {len} bytes")]
+    Length {
+        /// Where the frame starts.
+        offset: usize,
+        /// The announced length.
+        len: usize,
+    },
+    /// The checksum does not match.
+    #[error("record at byte {offset} fails its checksum")]
+    Checksum {
+        /// Where the frame starts.
+        offset: usize,
+    },
+    /// The checksum matches but the payload is not a record.
+    #[error("record at byte {offset} is malformed")]
+    Payload {
+        /// Where the frame starts.
+        offset: usize,
+    },
+}
+
+/// The records decoded from a byte string and how far they reach.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    /// The records of the valid prefix, in order.
+    pub records: Vec<Record>,
+    /// The length of the valid prefix: the bytes after it are a torn or corrupt tail.
+    pub valid_len: usize,
+    /// Why decoding stopped early; `None` when all bytes were records.
+    pub error: Option<FormatError>,
+}
+
+/// Appends `record`, framed, to `out`. A [`Request::Ping`] changes nothing and is not
+/// recorded: nothing is appended for it.
+///
+/// # Examples
+///
+/// ```
+/// use sedaflow_stages::journal::format::{decode_records, encode_record, Record};
+/// use sedaflow_stages::matching::{Request, Symbol};
+///
+/// let record = Record::Request {
+///     owner: 3,
+///     floor: 0,
+///     req: Request::Cancel { id: 7, symbol: Symbol::new("ACME").unwrap() },
+/// };
+/// let mut bytes = Vec::new();
+/// encode_record(&record, &mut bytes);
+/// let decoded = decode_records(&bytes);
+/// assert_eq!(decoded.records, [record]);
+/// assert_eq!(decoded.valid_len, bytes.len());
+/// ```
+pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
+    let mut w = Writer(out);
+    match *record {
+        Record::Request { owner, floor, req } => match req {
+            Request::Limit {
+                id,
+                symbol,
+                side,
+                price,
+                qty,
+                tif,
+            } => {
+                w.head(TAG_LIMIT, owner, floor, id, symbol);
+                w.side(side);
+                w.u64(price.ticks());
+                w.u64(qty);
+                w.u8(match tif {
+                    Tif::Gtc => 0,
+                    Tif::Ioc => 1,
+                });
+            }
+            Request::Market {
+                id,
+                symbol,
+                side,
+                qty,
+            } => {
+                w.head(TAG_MARKET, owner, floor, id, symbol);
+                w.side(side);
+                w.u64(qty);
+            }
+            Request::Cancel { id, symbol } => w.head(TAG_CANCEL, owner, floor, id, symbol),
+            Request::Ping => {
+                out.truncate(start);
+                return;
+            }
+        },
+        Record::Snapshot {
+            segment,
+            conn_base,
+            books,
+        } => {
+            w.u8(TAG_SNAPSHOT);
+            w.u64(segment);
+            w.u64(conn_base);
+            w.u64(books);
+        }
+        Record::Book {
+            symbol,
+            last_match,
+            orders,
+        } => {
+            w.u8(TAG_BOOK);
+            w.symbol(symbol);
+            w.u64(last_match);
+            w.u64(orders);
+        }
+        Record::Resting(o) => {
+            w.u8(TAG_RESTING);
+            w.u64(o.owner);
+            w.u64(o.id);
+            w.side(o.side);
+            w.u64(o.price.ticks());
+            w.u64(o.leaves);
+        }
+    }
+    // Payloads are at most 1 + 8 * 6 + 17 + 1 bytes, far below `MAX_PAYLOAD`.
+    let len = (out.len() - start - HEADER) as u32;
+    let len_bytes = len.to_le_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len_bytes);
+    crc.update(&out[start + HEADER..]);
+    out[start..start + 4].copy_from_slice(&len_bytes);
+    out[start + 4..start + HEADER].copy_from_slice(&crc.finalize().to_le_bytes());
+}
+
+/// Decodes framed records (a file's bytes after its magic) up to the first that is torn,
+/// corrupt or malformed. Never panics, whatever the input: the entry point for fuzzing the
+/// reader.
+///
+/// # Examples
+///
+/// ```
+/// use sedaflow_stages::journal::format::{decode_records, FormatError};
+///
+/// // Eight zero bytes: a length of 0 whose checksum (over the length) is not 0.
+/// let decoded = decode_records(&[0; 8]);
+/// assert!(decoded.records.is_empty());
+/// assert_eq!(decoded.valid_len, 0);
+/// assert_eq!(decoded.error, Some(FormatError::Checksum { offset: 0 }));
+/// ```
+pub fn decode_records(bytes: &[u8]) -> Decoded {
+    let mut decoded = Decoded::default();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match decode_one(rest, decoded.valid_len) {
+            Ok((record, used)) => {
+                decoded.records.push(record);
+                decoded.valid_len += used;
+                rest = &rest[used..];
+            }
+            Err(e) => {
+                decoded.error = Some(e);
+                break;
+            }
+        }
+    }
+    decoded
+}
+
+/// One frame at the start of `bytes` (found at `offset` in the file): the record and the
+/// bytes it takes.
+fn decode_one(bytes: &[u8], offset: usize) -> Result<(Record, usize), FormatError> {
+    let (Some(len_bytes), Some(crc_bytes)) = (bytes.get(..4), bytes.get(4..HEADER)) else {
+        return Err(FormatError::Truncated { offset });
+    };
+    let len_bytes: [u8; 4] = len_bytes.try_into().unwrap_or_default();
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    if len > MAX_PAYLOAD {
+        return Err(FormatError::Length { offset, len });
+    }
+    let Some(payload) = bytes.get(HEADER..HEADER + len) else {
+        return Err(FormatError::Truncated { offset });
+    };
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len_bytes);
+    crc.update(payload);
+    if crc_bytes != crc.finalize().to_le_bytes() {
+        return Err(FormatError::Checksum { offset });
+    }
+    let record = parse(payload).ok_or(FormatError::Payload { offset })?;
+    Ok((record, HEADER + len))
+}
+
+/// A payload, or `None` when it is not exactly one record.
+fn parse(payload: &[u8]) -> Option<Record> {
+    let mut r = Reader(payload);
+    let record = match r.u8()? {
+        tag @ (TAG_LIMIT | TAG_MARKET | TAG_CANCEL) => {
+            let (owner, floor, id, symbol) = (r.u64()?, r.u64()?, r.u64()?, r.symbol()?);
+            let req = match tag {
+                TAG_LIMIT => Request::Limit {
+                    id,
+                    symbol,
+                    side: r.side()?,
+                    price: Price::from_ticks(r.u64()?)?,
+                    qty: r.u64()?,
+                    tif: match r.u8()? {
+                        0 => Tif::Gtc,
+                        1 => Tif::Ioc,
+                        _ => return None,
+                    },
+                },
+                TAG_MARKET => Request::Market {
+                    id,
+                    symbol,
+                    side: r.side()?,
+                    qty: r.u64()?,
+                },
+                _ => Request::Cancel { id, symbol },
+            };
+            Record::Request { owner, floor, req }
+        }
+        TAG_SNAPSHOT => Record::Snapshot {
+            segment: r.u64()?,
+            conn_base: r.u64()?,
+            books: r.u64()?,
+        },
+        TAG_BOOK => Record::Book {
+            symbol: r.symbol()?,
+            last_match: r.u64()?,
+            orders: r.u64()?,
+        },
+        TAG_RESTING => Record::Resting(Resting {
+            owner: r.u64()?,
+            id: r.u64()?,
+            side: r.side()?,
+            price: Price::from_ticks(r.u64()?)?,
+            leaves: r.u64()?,
+        }),
+        _ => return None,
+    };
+    r.0.is_empty().then_some(record)
+}
+
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl Writer<'_> {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn side(&mut self, side: Side) {
+        self.u8(match side {
+            Side::Buy => 0,
+            Side::Sell => 1,
+        });
+    }
+
+    fn symbol(&mut self, symbol: Symbol) {
+        let text = symbol.as_str().as_bytes();
+        // A symbol is at most 16 bytes.
+        self.u8(text.len() as u8);
+        self.0.extend_from_slice(text);
+    }
+
+    /// What every request record starts with.
+    fn head(&mut self, tag: u8, owner: Owner, floor: OrderId, id: OrderId, symbol: Symbol) {
+        self.u8(tag);
+        self.u64(owner);
+        self.u64(floor);
+        self.u64(id);
+        self.symbol(symbol);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)?.try_into().ok().map(u64::from_le_bytes)
+    }
+
+    fn side(&mut self) -> Option<Side> {
+        match self.u8()? {
+            0 => Some(Side::Buy),
+            1 => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    fn symbol(&mut self) -> Option<Symbol> {
+        let len = usize::from(self.u8()?);
+        let text = std::str::from_utf8(self.take(len)?).ok()?;
+        Symbol::new(text).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbol() -> Symbol {
+        Symbol::new("BRK.B").unwrap()
+    }
+
+    fn samples() -> Vec<Record> {
+        let price = Price::parse("10.05").unwrap();
+        vec![
+            Record::Request {
+                owner: 1,
+                floor: 0,
+                req: Request::Limit {
+                    id: 1,
+                    symbol: symbol(),
+                    side: Side::Sell,
+                    price,
+                    qty: 100,
+                    tif: Tif::Gtc,
+                },
+            },
+            Record::Request {
+                owner: u64::MAX,
+                floor: 41,
+                req: Request::Limit {
+                    id: (1 << 63) - 1,
+                    symbol: Symbol::new("0123456789ABCDEF").unwrap(),
+                    side: Side::Buy,
+                    price: Price::MAX,
+                    qty: 1_000_000_000,
+                    tif: Tif::Ioc,
+                },
+            },
+            Record::Request {
+                owner: 2,
+                floor: 5,
+                req: Request::Market {
+                    id: 6,
+                    symbol: symbol(),
+                    side: Side::Buy,
+                    qty: 3,
+                },
+            },
+            Record::Request {
+                owner: 2,
+                floor: 0,
+                req: Request::Cancel {
+                    id: 1,
+                    symbol: symbol(),
+                },
+            },
+            Record::Snapshot {
+                segment: 9,
+                conn_base: 77,
+                books: 1,
+            },
+            Record::Book {
+                symbol: symbol(),
+                last_match: 12,
+                orders: 1,
+            },
+            Record::Resting(Resting {
+                id: 1,
+                owner: 1,
+                side: Side::Sell,
+                price,
+                leaves: 60,
+            }),
+        ]
+    }
+
+    fn encode_all(records: &[Record]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for r in records {
+            encode_record(r, &mut bytes);
+        }
+        bytes
+    }
+
+    #[test]
+    fn round_trip() {
+        let records = samples();
+        let bytes = encode_all(&records);
+        let decoded = decode_records(&bytes);
+        assert_eq!(decoded.records, records);
+        assert_eq!(decoded.valid_len, bytes.len());
+        assert_eq!(decoded.error, None);
+    }
+
+    #[test]
+    fn pings_are_not_recorded() {
+        let mut bytes = vec![1, 2];
+        let ping = Record::Request {
+            owner: 1,
+            floor: 0,
+            req: Request::Ping,
+        };
+        encode_record(&ping, &mut bytes);
+        assert_eq!(bytes, [1, 2]);
+    }
+
+    #[test]
+    fn every_cut_inside_the_last_record_is_a_torn_tail() {
+        let records = samples();
+        let bytes = encode_all(&records);
+        let good = encode_all(&records[..records.len() - 1]).len();
+        for cut in good + 1..bytes.len() {
+            let decoded = decode_records(&bytes[..cut]);
+            assert_eq!(decoded.records, records[..records.len() - 1], "cut {cut}");
+            assert_eq!(decoded.valid_len, good);
+            assert_eq!(
+                decoded.error,
+                Some(FormatError::Truncated { offset: good }),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_flipped_bit_or_garbage_ends_the_valid_part() {
+        let records = samples();
+        let bytes = encode_all(&records);
+        let second = encode_all(&records[..1]).len();
+        let third = encode_all(&records[..2]).len();
+        for at in second..third {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            let decoded = decode_records(&flipped);
+            assert_eq!(decoded.records, records[..1], "flip at {at}");
+            assert_eq!(decoded.valid_len, second);
+            assert!(decoded.error.is_some());
+        }
+        let mut garbage = bytes.clone();
+        garbage.extend_from_slice(b"\xff\xff\xff\x7fnot a record");
+        let decoded = decode_records(&garbage);
+        assert_eq!(decoded.records, records);
+        assert_eq!(
+            decoded.error,
+            Some(FormatError::Length {
+                offset: bytes.len(),
+                len: 0x7fff_ffff
+            })
+        );
+    }
+
+    #[test]
+    fn a_valid_frame_with_a_bad_payload_is_malformed() {
+        let payload = [TAG_BOOK, 0];
+        let len = (payload.len() as u32).to_le_bytes();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&len);
+        crc.update(&payload);
+        let mut bytes = len.to_vec();
+        bytes.extend_from_slice(&crc.finalize().to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        assert_eq!(
+            decode_records(&bytes).error,
+            Some(FormatError::Payload { offset: 0 })
+        );
+    }
+}

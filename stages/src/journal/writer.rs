@@ -1,0 +1,252 @@
+//! The group-committing writer every matching lane shares, segment rotation, and the
+//! compactor thread that folds closed segments into snapshots.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::format::SEGMENT_MAGIC;
+use super::reader::{self, segment_path, sync_dir};
+use super::recovery::{self, State};
+use super::JournalError;
+use crate::matching::{Book, Engine, Symbol};
+
+/// An open journal: recovered state waiting to be adopted, and the writer lanes commit to.
+///
+/// Commits follow the LMAX journaller's group commit: a lane appends its batch's records to a
+/// shared buffer and waits until they are durable; whichever lane finds no write under way
+/// writes everything buffered so far with one `write` and one `fdatasync`, so batches of
+/// several lanes that arrive while a sync runs share the next one.
+pub(crate) struct Journal {
+    dir: PathBuf,
+    pending: Mutex<Pending>,
+    synced: Condvar,
+    /// Held only by the lane writing, outside `pending`, so others can keep appending.
+    segment: Mutex<Segment>,
+    recovered: Mutex<HashMap<Symbol, Book>>,
+    /// Whether `recovered` still holds books (checked without the lock on every order).
+    adopting: AtomicBool,
+    conn_base: u64,
+    compactor: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    /// The previous write's buffer, kept for its allocation.
+    spare: Vec<u8>,
+    /// Bytes ever appended, and how many of them are durable.
+    appended: u64,
+    durable: u64,
+    writing: bool,
+    failed: Option<String>,
+}
+
+struct Segment {
+    dir: PathBuf,
+    file: File,
+    number: u64,
+    len: u64,
+    max_len: u64,
+    /// Closed segment numbers, for the compactor.
+    closed: Option<mpsc::Sender<u64>>,
+}
+
+impl Journal {
+    /// Opens the journal in `dir` (created if missing): replays what it holds, folds it into
+    /// one snapshot, and starts a new segment. Segments are closed once they pass
+    /// `segment_bytes` and folded into a snapshot in the background.
+    pub(crate) fn open(dir: &Path, segment_bytes: u64) -> Result<Journal, JournalError> {
+        let started = Instant::now();
+        std::fs::create_dir_all(dir).map_err(JournalError::io("create", dir))?;
+        let state = recovery::load(dir, None)?;
+        let had_segments = !reader::list(dir)?.segments.is_empty();
+        if had_segments {
+            recovery::write_snapshot(dir, &state)?;
+            recovery::prune(dir, state.segment)?;
+        }
+        let State {
+            engine,
+            conn_base,
+            segment,
+            replayed,
+        } = state;
+        let books: HashMap<Symbol, Book> = engine.into_books().map(|b| (b.symbol(), b)).collect();
+        tracing::info!(
+            dir = %dir.display(),
+            books = books.len(),
+            resting = books.values().map(Book::len).sum::<usize>(),
+            replayed,
+            conn_base,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "journal recovered"
+        );
+        let (closed, to_compact) = mpsc::channel();
+        let mut segment = Segment::create(dir, segment + 1, segment_bytes)?;
+        segment.closed = Some(closed);
+        let compact_dir = dir.to_owned();
+        let compactor = std::thread::Builder::new()
+            .name("sf-journal".into())
+            .spawn(move || compact_loop(&compact_dir, &to_compact))
+            .map_err(JournalError::io("spawn compactor for", dir))?;
+        Ok(Journal {
+            dir: dir.to_owned(),
+            pending: Mutex::new(Pending::default()),
+            synced: Condvar::new(),
+            segment: Mutex::new(segment),
+            adopting: AtomicBool::new(!books.is_empty()),
+            recovered: Mutex::new(books),
+            conn_base,
+            compactor: Some(compactor),
+        })
+    }
+
+    /// Every connection id the journal names is at most this.
+    pub(crate) fn conn_base(&self) -> u64 {
+        self.conn_base
+    }
+
+    /// Moves the recovered book of `symbol` into `engine` if no lane took it yet: a book
+    /// goes to the lane that serves its symbol when that symbol's first order arrives.
+    pub(crate) fn adopt(&self, symbol: Symbol, engine: &mut Engine) {
+        if !self.adopting.load(Ordering::Acquire) || engine.book(symbol).is_some() {
+            return;
+        }
+        let mut books = self.recovered.lock();
+        if let Some(book) = books.remove(&symbol) {
+            engine.insert_book(book);
+        }
+        if books.is_empty() {
+            self.adopting.store(false, Ordering::Release);
+        }
+    }
+
+    /// Appends `records` (framed, taken out of the Vec) and returns once they are durable.
+    ///
+    /// # Errors
+    /// The write or sync error, or [`JournalError::Failed`] for every commit after one failed.
+    pub(crate) fn commit(&self, records: &mut Vec<u8>) -> Result<(), JournalError> {
+        let mut p = self.pending.lock();
+        p.appended += records.len() as u64;
+        p.buf.append(records);
+        let mine = p.appended;
+        loop {
+            if let Some(reason) = &p.failed {
+                return Err(JournalError::Failed(reason.clone()));
+            }
+            if p.durable >= mine {
+                return Ok(());
+            }
+            if p.writing {
+                self.synced.wait(&mut p);
+                continue;
+            }
+            self.write_pending(&mut p);
+        }
+    }
+
+    /// Writes and syncs everything appended so far, with `pending` unlocked meanwhile.
+    fn write_pending(&self, p: &mut MutexGuard<'_, Pending>) {
+        p.writing = true;
+        let mut buf = std::mem::take(&mut p.spare);
+        std::mem::swap(&mut buf, &mut p.buf);
+        let end = p.appended;
+        let result = MutexGuard::unlocked(p, || self.segment.lock().append(&buf));
+        buf.clear();
+        p.spare = buf;
+        p.writing = false;
+        match result {
+            Ok(()) => p.durable = end,
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), error = %e, "journal write failed");
+                p.failed = Some(e.to_string());
+            }
+        }
+        self.synced.notify_all();
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Closing the channel ends the compactor once it finishes its current snapshot.
+        self.segment.get_mut().closed = None;
+        if let Some(compactor) = self.compactor.take() {
+            let _ = compactor.join();
+        }
+    }
+}
+
+impl Segment {
+    /// Creates segment `number`, its magic durable and its name in the directory.
+    fn create(dir: &Path, number: u64, max_len: u64) -> Result<Segment, JournalError> {
+        let path = segment_path(dir, number);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(JournalError::io("create", &path))?;
+        file.write_all(&SEGMENT_MAGIC)
+            .and_then(|()| file.sync_all())
+            .map_err(JournalError::io("write", &path))?;
+        sync_dir(dir)?;
+        Ok(Segment {
+            dir: dir.to_owned(),
+            file,
+            number,
+            len: SEGMENT_MAGIC.len() as u64,
+            max_len,
+            closed: None,
+        })
+    }
+
+    /// One write and one `fdatasync`; then, past the size limit, the next segment.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
+        let path = || segment_path(&self.dir, self.number);
+        self.file
+            .write_all(bytes)
+            .map_err(JournalError::io("write", path()))?;
+        self.file
+            .sync_data()
+            .map_err(JournalError::io("sync", path()))?;
+        self.len += bytes.len() as u64;
+        if self.len >= self.max_len {
+            let next = Segment::create(&self.dir, self.number + 1, self.max_len)?;
+            let closed = self.number;
+            let old = std::mem::replace(self, next);
+            self.closed = old.closed;
+            if let Some(tx) = &self.closed {
+                let _ = tx.send(closed);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Folds closed segments into snapshots until the journal closes. A failure only leaves the
+/// journal longer (recovery replays the segments instead), so it is logged, not fatal.
+fn compact_loop(dir: &Path, closed: &mpsc::Receiver<u64>) {
+    while let Ok(mut upto) = closed.recv() {
+        // Segments closed meanwhile go into the same snapshot.
+        while let Ok(later) = closed.try_recv() {
+            upto = later;
+        }
+        let started = Instant::now();
+        match recovery::compact(dir, upto) {
+            Ok(()) => tracing::info!(
+                segment = upto,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "journal snapshot written"
+            ),
+            Err(e) => tracing::warn!(segment = upto, error = %e, "journal snapshot failed"),
+        }
+    }
+}
+
