@@ -41,7 +41,10 @@ pub enum JournalError {
 }
 
 impl JournalError {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> JournalError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> JournalError {
         let path = path.into();
         move |source| JournalError::Io { op, path, source }
     }

@@ -51,7 +51,10 @@ pub(crate) fn load(dir: &Path, upto: Option<u64>) -> Result<State, JournalError>
         let newest = upto.is_none() && i + 1 == segments.len();
         for record in read_segment(&path, newest)? {
             let Record::Request { owner, floor, req } = record else {
-                return Err(JournalError::corrupt(&path, "a snapshot record in a segment"));
+                return Err(JournalError::corrupt(
+                    &path,
+                    "a snapshot record in a segment",
+                ));
             };
             out.clear();
             let _ = state.engine.submit(owner, &req, floor, &mut out);

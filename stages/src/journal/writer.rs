@@ -249,4 +249,3 @@ fn compact_loop(dir: &Path, closed: &mpsc::Receiver<u64>) {
         }
     }
 }
-

@@ -6,7 +6,7 @@ use super::ladder::{Ladder, Level};
 use super::slab::{Node, Slab, NIL};
 use super::{
     DoneReason, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind, Request,
-    RestoreError, Resting, Side, Symbol, Tif,
+    Resting, RestoreError, Side, Symbol, Tif,
 };
 
 /// The order book of one symbol: price–time priority, trades at the resting order's price.
@@ -142,26 +142,28 @@ impl Book {
     /// The resting orders: bids then asks, each side best level first, each level in time
     /// priority. [`Book::restore`] with this list and [`Book::last_match`] rebuilds the book.
     pub fn resting(&self) -> impl Iterator<Item = Resting> + '_ {
-        [&self.bids, &self.asks].into_iter().flat_map(move |ladder| {
-            ladder.levels().iter().rev().flat_map(move |level| {
-                let price = ladder.price(level.key);
-                let first = (level.head != NIL).then_some(level.head);
-                std::iter::successors(first, move |&slot| {
-                    let next = self.orders.get(slot).next;
-                    (next != NIL).then_some(next)
-                })
-                .map(move |slot| {
-                    let node = self.orders.get(slot);
-                    Resting {
-                        id: node.id,
-                        owner: node.owner,
-                        side: node.side,
-                        price,
-                        leaves: node.leaves,
-                    }
+        [&self.bids, &self.asks]
+            .into_iter()
+            .flat_map(move |ladder| {
+                ladder.levels().iter().rev().flat_map(move |level| {
+                    let price = ladder.price(level.key);
+                    let first = (level.head != NIL).then_some(level.head);
+                    std::iter::successors(first, move |&slot| {
+                        let next = self.orders.get(slot).next;
+                        (next != NIL).then_some(next)
+                    })
+                    .map(move |slot| {
+                        let node = self.orders.get(slot);
+                        Resting {
+                            id: node.id,
+                            owner: node.owner,
+                            side: node.side,
+                            price,
+                            leaves: node.leaves,
+                        }
+                    })
                 })
             })
-        })
     }
 
     /// Rebuilds a book whose latest trade was `last_match` from its resting orders, each

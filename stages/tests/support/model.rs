@@ -335,6 +335,22 @@ impl Model {
         out
     }
 
+    /// The orders resting on `symbol` as `(id, leaves)`, sorted by id.
+    pub fn resting(&self, symbol: &str) -> Vec<(u64, u64)> {
+        let mut resting: Vec<(u64, u64)> = self
+            .books
+            .get(symbol)
+            .map(|b| b.resting.iter().map(|r| (r.id, r.leaves)).collect())
+            .unwrap_or_default();
+        resting.sort_unstable();
+        resting
+    }
+
+    /// How many trades `symbol` has had.
+    pub fn trades(&self, symbol: &str) -> u64 {
+        self.books.get(symbol).map_or(0, |b| b.trades)
+    }
+
     fn cancel(&mut self, owner: Owner, id: u64, symbol: &str, out: &mut Vec<(Owner, Report)>) {
         let found = self.books.get_mut(symbol).and_then(|book| {
             let at = book.resting.iter().position(|r| r.id == id)?;

@@ -121,6 +121,17 @@ impl Server {
         self.child.id()
     }
 
+    /// The server's standard error so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGKILL and waits for the process to be gone.
+    pub fn kill(&mut self) {
+        signal(self.pid(), libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM.
     pub fn sigterm(&self) {
         signal(self.pid(), libc::SIGTERM);

@@ -12,7 +12,12 @@ type Books = BTreeMap<String, (u64, Vec<Resting>)>;
 fn books(engine: &Engine) -> Books {
     engine
         .books()
-        .map(|b| (b.symbol().to_string(), (b.last_match(), b.resting().collect())))
+        .map(|b| {
+            (
+                b.symbol().to_string(),
+                (b.last_match(), b.resting().collect()),
+            )
+        })
         .collect()
 }
 
@@ -72,7 +77,10 @@ impl Live {
             let mut out = Vec::new();
             for (owner, req) in requests {
                 let floor = self.floors.get(&owner).copied().unwrap_or(0);
-                if batch.submit(engine, owner, &req, floor, &mut out).is_accepted() {
+                if batch
+                    .submit(engine, owner, &req, floor, &mut out)
+                    .is_accepted()
+                {
                     self.floors.insert(owner, req.id().unwrap_or(0));
                 }
             }
@@ -111,7 +119,11 @@ impl Live {
                 side,
                 price: Price::from_ticks(95 + self.random(10)).unwrap(),
                 qty: 1 + self.random(20),
-                tif: if self.random(8) == 0 { Tif::Ioc } else { Tif::Gtc },
+                tif: if self.random(8) == 0 {
+                    Tif::Ioc
+                } else {
+                    Tif::Gtc
+                },
             },
         };
         (owner, req)
@@ -133,7 +145,9 @@ impl Live {
 fn newest_segment(dir: &Path) -> (u64, u64) {
     let listing = reader::list(dir).unwrap();
     let newest = *listing.segments.last().unwrap();
-    let len = fs::metadata(reader::segment_path(dir, newest)).unwrap().len();
+    let len = fs::metadata(reader::segment_path(dir, newest))
+        .unwrap()
+        .len();
     (newest, len)
 }
 
@@ -222,7 +236,14 @@ fn corruption_before_the_newest_segment_is_an_error() {
     for n in 1..=2 {
         let mut bytes = crate::journal::format::SEGMENT_MAGIC.to_vec();
         let req = Request::Cancel { id: n, symbol };
-        encode_record(&Record::Request { owner: n, floor: 0, req }, &mut bytes);
+        encode_record(
+            &Record::Request {
+                owner: n,
+                floor: 0,
+                req,
+            },
+            &mut bytes,
+        );
         fs::write(reader::segment_path(dir.path(), n), bytes).unwrap();
     }
     let state = load(dir.path(), None).unwrap();

@@ -1,0 +1,323 @@
+//! The journal over the real binary: `sedaflow serve --journal DIR`, killed with SIGKILL in
+//! the middle of a load and restarted on the same directory, serves the state every answered
+//! request left; a torn or corrupt journal tail is cut off with a warning.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Client, Model, Req, Rng, Server, Side, Tif, TICKS};
+
+/// Requests a load client keeps unanswered at most: bounds how far the journal may run ahead
+/// of what the client saw, so few candidate states need checking after the restart.
+const WINDOW: usize = 16;
+/// Load clients, one symbol each (so each symbol's requests come from one client).
+const CLIENTS: usize = 4;
+/// Answers (all clients) after which the server is killed.
+const KILL_AFTER: usize = 4_000;
+/// A load client stops after this many requests if the kill has not come (it always should).
+const MAX_REQUESTS: usize = 1_000_000;
+
+fn journal_args(dir: &Path) -> Vec<String> {
+    vec!["--journal".into(), dir.display().to_string()]
+}
+
+fn start(dir: &Path) -> Server {
+    let args = journal_args(dir);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start(&args)
+}
+
+/// The contract's fixed opening on ACME: two resting sells (one partly filled), a resting buy.
+fn opening(server: &Server) {
+    let mut a = Client::connect(server.tcp);
+    let mut b = Client::connect(server.tcp);
+    a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":100}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    b.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"buy","price":"10.10","qty":40}"#);
+    b.expect(r#"{"type":"ack","id":2}"#);
+    b.expect(r#"{"type":"fill","id":2,"symbol":"ACME","side":"buy","price":"10.05","qty":40,"leaves":0,"match":1}"#);
+    b.expect(r#"{"type":"done","id":2,"reason":"filled","leaves":0}"#);
+    a.expect(r#"{"type":"fill","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":40,"leaves":60,"match":1}"#);
+    a.send(r#"{"op":"limit","id":3,"symbol":"ACME","side":"sell","price":"10.20","qty":50}"#);
+    a.expect(r#"{"type":"ack","id":3}"#);
+    b.send(r#"{"op":"limit","id":4,"symbol":"ACME","side":"buy","price":"9.90","qty":30}"#);
+    b.expect(r#"{"type":"ack","id":4}"#);
+}
+
+/// What a load client sent and how many of its requests were answered before the kill.
+struct Sent {
+    symbol: String,
+    reqs: Vec<Req>,
+    answered: usize,
+}
+
+/// Limits (some `ioc`) and markets around a mid price, crossing often, and cancels of recent
+/// ids: every request is valid, so each gets exactly one first answer (`ack`, or for a cancel
+/// `done` or `reject`), in request order.
+fn next_req(rng: &mut Rng, symbol: &str, id: u64) -> Req {
+    let side = if rng.below(2) == 0 {
+        Side::Buy
+    } else {
+        Side::Sell
+    };
+    let symbol = symbol.to_owned();
+    match rng.below(20) {
+        0 => Req::Market {
+            id,
+            symbol,
+            side,
+            qty: 1 + rng.below(50),
+        },
+        1..=2 => Req::Cancel {
+            id: id.saturating_sub(1 + rng.below(20)).max(1),
+            symbol,
+        },
+        roll => Req::Limit {
+            id,
+            symbol,
+            side,
+            price: 100 * TICKS - 10 + rng.below(21),
+            qty: 1 + rng.below(100),
+            tif: if roll == 3 { Tif::Ioc } else { Tif::Gtc },
+        },
+    }
+}
+
+/// A first answer: the one response each request gets that tells it was taken.
+fn is_first_answer(v: &Value) -> bool {
+    match v["type"].as_str() {
+        Some("ack" | "reject") => true,
+        Some("done") => v["reason"] == "cancelled",
+        _ => false,
+    }
+}
+
+/// Sends requests with at most [`WINDOW`] unanswered until the connection breaks.
+fn load_client(addr: std::net::SocketAddr, k: usize, answers: &AtomicUsize) -> Sent {
+    let symbol = format!("J{k}");
+    let mut rng = Rng::new(0x5eda + k as u64);
+    let mut client = Client::connect(addr);
+    let mut sent = Sent {
+        symbol,
+        reqs: Vec::new(),
+        answered: 0,
+    };
+    'run: while sent.reqs.len() < MAX_REQUESTS {
+        while sent.reqs.len() < sent.answered + WINDOW {
+            let req = next_req(&mut rng, &sent.symbol, sent.reqs.len() as u64 + 1);
+            if client.try_send(&req.to_line()).is_err() {
+                break 'run;
+            }
+            sent.reqs.push(req);
+        }
+        let line = match client.try_recv_line() {
+            Ok(Some(line)) => line,
+            // Killed: end of stream or reset.
+            Ok(None) | Err(_) => break,
+        };
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {line}"));
+        if is_first_answer(&v) {
+            sent.answered += 1;
+            answers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    sent
+}
+
+/// The resting `(id, leaves)` and the trade count of every state the journal may hold for
+/// this client: its requests applied up to any point between the last answered and the last
+/// sent.
+fn candidates(sent: &Sent) -> Vec<(Vec<(u64, u64)>, u64)> {
+    let mut model = Model::new();
+    let mut out = Vec::new();
+    for (i, req) in sent.reqs.iter().enumerate() {
+        if i >= sent.answered {
+            out.push((model.resting(&sent.symbol), model.trades(&sent.symbol)));
+        }
+        let _ = model.apply(0, req);
+    }
+    out.push((model.resting(&sent.symbol), model.trades(&sent.symbol)));
+    out
+}
+
+/// Probes the restarted server's book of `sent.symbol` and checks it is one of the states
+/// the journal may hold: cancels every order resting in any of them (reading each one's
+/// leaves), checks nothing else rests, and that the next trade's `match` follows on.
+fn check_recovered(server: &Server, sent: &Sent, probe_id: &mut u64) {
+    let candidates = candidates(sent);
+    let mut ids: Vec<u64> = candidates
+        .iter()
+        .flat_map(|(resting, _)| resting.iter().map(|&(id, _)| id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut probe = Client::connect(server.tcp);
+    let symbol = &sent.symbol;
+    let mut found = Vec::new();
+    for &id in &ids {
+        probe.send(&format!(
+            r#"{{"op":"cancel","id":{id},"symbol":"{symbol}"}}"#
+        ));
+        let v = probe.recv();
+        match v["type"].as_str() {
+            Some("done") => found.push((id, v["leaves"].as_u64().unwrap_or(0))),
+            Some("reject") => assert_eq!(v["reason"], "unknown order", "{v}"),
+            _ => panic!("unexpected answer to a cancel: {v}"),
+        }
+    }
+    let matching = candidates.iter().position(|(resting, _)| *resting == found);
+    let Some(at) = matching else {
+        panic!(
+            "{symbol}: the recovered book {found:?} is none of the states between the last \
+             answered request ({}) and the last sent ({}): an answered order was lost or a \
+             trade replayed twice",
+            sent.answered,
+            sent.reqs.len()
+        );
+    };
+    // Nothing else rests: market orders both ways sweep nothing.
+    for side in ["buy", "sell"] {
+        *probe_id += 1;
+        let id = *probe_id;
+        probe.send(&format!(
+            r#"{{"op":"market","id":{id},"symbol":"{symbol}","side":"{side}","qty":1000000000}}"#
+        ));
+        probe.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+        probe.expect(&format!(
+            r#"{{"type":"done","id":{id},"reason":"expired","leaves":1000000000}}"#
+        ));
+    }
+    // The next trade's match id follows the journaled trades: none was lost or repeated.
+    let trades = candidates[at].1;
+    *probe_id += 2;
+    let (sell, buy) = (*probe_id - 1, *probe_id);
+    probe.send(&format!(
+        r#"{{"op":"limit","id":{sell},"symbol":"{symbol}","side":"sell","price":"7","qty":1}}"#
+    ));
+    probe.expect(&format!(r#"{{"type":"ack","id":{sell}}}"#));
+    probe.send(&format!(
+        r#"{{"op":"limit","id":{buy},"symbol":"{symbol}","side":"buy","price":"7","qty":1}}"#
+    ));
+    let answers = probe.recv_n(5);
+    let fill = answers
+        .iter()
+        .find(|v| v["type"] == "fill" && v["id"] == buy)
+        .unwrap_or_else(|| panic!("no fill for the crossing buy: {answers:?}"));
+    assert_eq!(fill["match"], trades + 1, "{symbol}: {fill}");
+}
+
+#[test]
+fn answered_orders_survive_sigkill_mid_load() {
+    let dir = tempfile::tempdir().expect("a temporary journal directory");
+    let mut server = start(dir.path());
+    opening(&server);
+
+    let answers = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|k| {
+            let (addr, answers) = (server.tcp, answers.clone());
+            thread::spawn(move || load_client(addr, k, &answers))
+        })
+        .collect();
+    while answers.load(Ordering::Relaxed) < KILL_AFTER {
+        assert!(
+            !clients.iter().any(|c| c.is_finished()),
+            "a load client stopped before the kill"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    server.kill();
+    let sent: Vec<Sent> = clients
+        .into_iter()
+        .map(|c| c.join().expect("load client"))
+        .collect();
+
+    let server = start(dir.path());
+    // The first connection after the restart must not inherit a journaled owner's id: if it
+    // did, the fill of client A's resting order 3 would come here too.
+    let mut c = Client::connect(server.tcp);
+    c.send(r#"{"op":"limit","id":100,"symbol":"ACME","side":"buy","price":"10.20","qty":50}"#);
+    c.expect(r#"{"type":"ack","id":100}"#);
+    c.expect(r#"{"type":"fill","id":100,"symbol":"ACME","side":"buy","price":"10.05","qty":50,"leaves":0,"match":2}"#);
+    c.expect(r#"{"type":"done","id":100,"reason":"filled","leaves":0}"#);
+    c.expect_idle();
+    // Order 4 still rests: its id is a duplicate on ACME, and cancelling it finds 30 open.
+    c.send(r#"{"op":"limit","id":4,"symbol":"ACME","side":"sell","price":"11","qty":1}"#);
+    c.expect(r#"{"type":"reject","id":4,"reason":"duplicate id"}"#);
+    c.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":10}"#);
+    c.send(r#"{"op":"cancel","id":3,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"done","id":3,"reason":"cancelled","leaves":50}"#);
+    c.send(r#"{"op":"cancel","id":4,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"done","id":4,"reason":"cancelled","leaves":30}"#);
+
+    let mut probe_id = 10_000_000;
+    for s in &sent {
+        assert!(s.answered > 0, "{}: no answer before the kill", s.symbol);
+        check_recovered(&server, s, &mut probe_id);
+    }
+}
+
+/// The newest segment file of a journal directory.
+fn newest_segment(dir: &Path) -> PathBuf {
+    let mut segments: Vec<PathBuf> = fs::read_dir(dir)
+        .expect("read the journal directory")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    segments
+        .pop()
+        .unwrap_or_else(|| panic!("no journal segment in {}", dir.display()))
+}
+
+const TORN_WARNING: &str = "torn or corrupt tail truncated";
+
+#[test]
+fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
+    let dir = tempfile::tempdir().expect("a temporary journal directory");
+    let mut server = start(dir.path());
+    let mut a = Client::connect(server.tcp);
+    a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10","qty":100}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    a.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"sell","price":"11","qty":50}"#);
+    a.expect(r#"{"type":"ack","id":2}"#);
+    server.kill();
+
+    // Garbage after the last record (a write that never completed): nothing is lost.
+    let segment = newest_segment(dir.path());
+    let mut bytes = fs::read(&segment).expect("read the segment");
+    bytes.extend_from_slice(b"\x17\x00\x00\x00garbage after the last record");
+    fs::write(&segment, &bytes).expect("append garbage");
+    let mut server = start(dir.path());
+    let log = server.stderr();
+    assert!(log.contains(TORN_WARNING), "no warning in:\n{log}");
+    assert!(log.contains("WARN"), "not a warning:\n{log}");
+    let mut b = Client::connect(server.tcp);
+    b.send(r#"{"op":"limit","id":3,"symbol":"ACME","side":"sell","price":"12","qty":7}"#);
+    b.expect(r#"{"type":"ack","id":3}"#);
+    server.kill();
+
+    // The last record cut in the middle: it is lost, everything before it kept.
+    let segment = newest_segment(dir.path());
+    let bytes = fs::read(&segment).expect("read the segment");
+    assert!(bytes.len() > 8, "order 3 was journaled in a new segment");
+    fs::write(&segment, &bytes[..bytes.len() - 5]).expect("truncate the segment");
+    let server = start(dir.path());
+    assert!(server.stderr().contains(TORN_WARNING));
+    let mut c = Client::connect(server.tcp);
+    c.send(r#"{"op":"cancel","id":3,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"reject","id":3,"reason":"unknown order"}"#);
+    c.send(r#"{"op":"cancel","id":2,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"done","id":2,"reason":"cancelled","leaves":50}"#);
+    c.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
+    c.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":100}"#);
+}
