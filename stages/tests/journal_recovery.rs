@@ -24,14 +24,22 @@ const KILL_AFTER: usize = 4_000;
 /// A load client stops after this many requests if the kill has not come (it always should).
 const MAX_REQUESTS: usize = 1_000_000;
 
-fn journal_args(dir: &Path) -> Vec<String> {
-    vec!["--journal".into(), dir.display().to_string()]
+/// Starts the server on the journal in `dir`, with a config file that sets a segment size
+/// when `segment_bytes` is given (small segments rotate and snapshot during the test).
+fn start_with(dir: &Path, segment_bytes: Option<u64>) -> Server {
+    let mut args = vec!["--journal".to_owned(), dir.display().to_string()];
+    if let Some(bytes) = segment_bytes {
+        let config = dir.join("server.toml"); // the journal leaves files it does not name alone
+        fs::write(&config, format!("journal_segment_bytes = {bytes}\n"))
+            .expect("write the config file");
+        args.extend(["--config".to_owned(), config.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start(&args)
 }
 
 fn start(dir: &Path) -> Server {
-    let args = journal_args(dir);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Server::start(&args)
+    start_with(dir, None)
 }
 
 /// The contract's fixed opening on ACME: two resting sells (one partly filled), a resting buy.
@@ -216,8 +224,17 @@ fn check_recovered(server: &Server, sent: &Sent, probe_id: &mut u64) {
 
 #[test]
 fn answered_orders_survive_sigkill_mid_load() {
+    sigkill_mid_load(None);
+}
+
+#[test]
+fn answered_orders_survive_sigkill_mid_load_across_segments_and_snapshots() {
+    sigkill_mid_load(Some(8 * 1024));
+}
+
+fn sigkill_mid_load(segment_bytes: Option<u64>) {
     let dir = tempfile::tempdir().expect("a temporary journal directory");
-    let mut server = start(dir.path());
+    let mut server = start_with(dir.path(), segment_bytes);
     opening(&server);
 
     let answers = Arc::new(AtomicUsize::new(0));
@@ -235,12 +252,22 @@ fn answered_orders_survive_sigkill_mid_load() {
         thread::sleep(Duration::from_millis(5));
     }
     server.kill();
+    if segment_bytes.is_some() {
+        let names = fs::read_dir(dir.path())
+            .expect("read the journal directory")
+            .map(|e| e.expect("a directory entry").file_name())
+            .collect::<Vec<_>>();
+        assert!(
+            names.iter().any(|n| n.to_string_lossy().ends_with(".snap")),
+            "segments rotated into a snapshot during the load: {names:?}"
+        );
+    }
     let sent: Vec<Sent> = clients
         .into_iter()
         .map(|c| c.join().expect("load client"))
         .collect();
 
-    let server = start(dir.path());
+    let server = start_with(dir.path(), segment_bytes);
     // The first connection after the restart must not inherit a journaled owner's id: if it
     // did, the fill of client A's resting order 3 would come here too.
     let mut c = Client::connect(server.tcp);

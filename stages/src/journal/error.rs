@@ -2,9 +2,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::format::FormatError;
-use crate::matching::RestoreError;
-
 /// Why the journal could not be recovered, written or compacted.
 #[derive(Debug, Error)]
 pub enum JournalError {
@@ -54,17 +51,5 @@ impl JournalError {
             path: path.into(),
             reason: reason.to_string(),
         }
-    }
-}
-
-impl From<(PathBuf, FormatError)> for JournalError {
-    fn from((path, e): (PathBuf, FormatError)) -> JournalError {
-        JournalError::corrupt(path, e)
-    }
-}
-
-impl From<(PathBuf, RestoreError)> for JournalError {
-    fn from((path, e): (PathBuf, RestoreError)) -> JournalError {
-        JournalError::corrupt(path, e)
     }
 }

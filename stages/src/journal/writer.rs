@@ -148,12 +148,13 @@ impl Journal {
                 self.synced.wait(&mut p);
                 continue;
             }
-            self.write_pending(&mut p);
+            self.write_pending(&mut p)?;
         }
     }
 
-    /// Writes and syncs everything appended so far, with `pending` unlocked meanwhile.
-    fn write_pending(&self, p: &mut MutexGuard<'_, Pending>) {
+    /// Writes and syncs everything appended so far, with `pending` unlocked meanwhile; a
+    /// failure is kept for every later commit.
+    fn write_pending(&self, p: &mut MutexGuard<'_, Pending>) -> Result<(), JournalError> {
         p.writing = true;
         let mut buf = std::mem::take(&mut p.spare);
         std::mem::swap(&mut buf, &mut p.buf);
@@ -162,7 +163,7 @@ impl Journal {
         buf.clear();
         p.spare = buf;
         p.writing = false;
-        match result {
+        match &result {
             Ok(()) => p.durable = end,
             Err(e) => {
                 tracing::error!(dir = %self.dir.display(), error = %e, "journal write failed");
@@ -170,6 +171,7 @@ impl Journal {
             }
         }
         self.synced.notify_all();
+        result
     }
 }
 
@@ -188,8 +190,7 @@ impl Segment {
     fn create(dir: &Path, number: u64, max_len: u64) -> Result<Segment, JournalError> {
         let path = segment_path(dir, number);
         let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .write(true)
             .open(&path)
             .map_err(JournalError::io("create", &path))?;
@@ -247,5 +248,76 @@ fn compact_loop(dir: &Path, closed: &mpsc::Receiver<u64>) {
             ),
             Err(e) => tracing::warn!(segment = upto, error = %e, "journal snapshot failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::format::{decode_records, encode_record, Record};
+    use crate::matching::Request;
+
+    fn cancel_record(owner: u64) -> Vec<u8> {
+        let req = Request::Cancel {
+            id: owner,
+            symbol: Symbol::new("ACME").unwrap(),
+        };
+        let mut bytes = Vec::new();
+        encode_record(
+            &Record::Request {
+                owner,
+                floor: 0,
+                req,
+            },
+            &mut bytes,
+        );
+        bytes
+    }
+
+    #[test]
+    fn concurrent_commits_all_land_whole_and_in_each_lanes_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path(), 1 << 30).unwrap();
+        std::thread::scope(|s| {
+            for lane in 0..4u64 {
+                let journal = &journal;
+                s.spawn(move || {
+                    for i in 0..200 {
+                        let mut records = cancel_record(lane * 1_000 + i);
+                        journal.commit(&mut records).unwrap();
+                        assert!(records.is_empty(), "commit takes the records");
+                    }
+                });
+            }
+        });
+        let bytes = std::fs::read(segment_path(dir.path(), 1)).unwrap();
+        let decoded = decode_records(&bytes[SEGMENT_MAGIC.len()..]);
+        assert_eq!(decoded.error, None);
+        assert_eq!(decoded.records.len(), 800);
+        for lane in 0..4u64 {
+            let owners: Vec<u64> = decoded
+                .records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Request { owner, .. } if owner / 1_000 == lane => Some(*owner),
+                    _ => None,
+                })
+                .collect();
+            let expected: Vec<u64> = (0..200).map(|i| lane * 1_000 + i).collect();
+            assert_eq!(owners, expected);
+        }
+    }
+
+    #[test]
+    fn a_failed_write_fails_this_and_every_later_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path(), 1 << 30).unwrap();
+        let path = segment_path(dir.path(), 1);
+        // A read-only handle: the next write fails as a full or broken disk would.
+        journal.segment.lock().file = File::open(&path).unwrap();
+        let err = journal.commit(&mut cancel_record(1)).unwrap_err();
+        assert!(matches!(err, JournalError::Io { op: "write", .. }), "{err}");
+        let err = journal.commit(&mut cancel_record(2)).unwrap_err();
+        assert!(matches!(err, JournalError::Failed(_)), "{err}");
     }
 }
