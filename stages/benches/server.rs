@@ -1,9 +1,10 @@
 //! The order server against the plain tokio server that decodes, matches and encodes inline
 //! per connection, side by side in one run, with the same load generator.
 //!
-//! `cargo bench -p sedaflow-stages --bench server [-- --quick]`
+//! `cargo bench -p sedaflow-stages --bench server [-- --quick] [NAME ...]`
 //!
-//! For each server: closed loop (8 connections × 16 requests in flight) for the maximum
+//! `NAME`s pick the servers whose names contain one of them (the inline baseline always
+//! runs): `-- "stage per queue" journal` compares journaling off and on. For each server: closed loop (8 connections × 16 requests in flight) for the maximum
 //! orders/s, then open loop at half of that server's own maximum for latency. Servers run as
 //! separate processes (the real binaries); the load generator runs in this process.
 
@@ -74,6 +75,11 @@ fn drive(config: LoadgenConfig) -> LoadgenSummary {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // Cargo passes `--bench` itself; other words pick servers.
+    let picks: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let secs = if quick { 2 } else { 5 };
     let fused = std::env::temp_dir().join(format!("sedaflow-fused-{}.toml", std::process::id()));
     std::fs::File::create(&fused)
@@ -90,6 +96,9 @@ fn main() {
             f.write_all(b"[stages.decode]\nhandoff = false\n[stages.match]\nhandoff = false\n[stages.encode]\nhandoff = false\n")
         })
         .expect("no hand-off config");
+    // On the target's disk, not a tmpfs: every batch pays a real fdatasync.
+    let journal = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sedaflow-bench-journal-{}", std::process::id()));
     let sedaflow = env!("CARGO_BIN_EXE_sedaflow");
     let serve = |extra: &[&str]| {
         let mut args: Vec<String> = [
@@ -118,6 +127,11 @@ fn main() {
             args: serve(&[]),
         },
         Target {
+            name: "sedaflow (journal)",
+            bin: sedaflow,
+            args: serve(&["--journal", journal.to_str().expect("utf-8 target path")]),
+        },
+        Target {
             name: "sedaflow (no hand-off)",
             bin: sedaflow,
             args: serve(&["--config", no_handoff.to_str().expect("utf-8 temp path")]),
@@ -134,7 +148,10 @@ fn main() {
         ..LoadgenConfig::default()
     };
     let mut rows = Vec::new();
-    for t in &targets {
+    let picked = |t: &&Target| {
+        t.name == "inline tokio" || picks.is_empty() || picks.iter().any(|p| t.name.contains(p))
+    };
+    for t in targets.iter().filter(picked) {
         let server = start(t);
         // Warm-up: books and connections reach their working size.
         drive(LoadgenConfig {
@@ -165,6 +182,7 @@ fn main() {
     }
     let _ = std::fs::remove_file(&fused);
     let _ = std::fs::remove_file(&no_handoff);
+    let _ = std::fs::remove_dir_all(&journal);
     let (_, inline_max, _, inline_open) = &rows[0];
     println!();
     println!(
