@@ -552,6 +552,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_to_a_valid_prefix(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            keep in 0usize..8,
+        ) {
+            // Real records first, so the checksum passes and payload parsing is reached too.
+            let records = samples();
+            let mut input = encode_all(&records[..keep.min(records.len())]);
+            input.extend_from_slice(&bytes);
+            let decoded = decode_records(&input);
+            proptest::prop_assert!(decoded.valid_len <= input.len());
+            proptest::prop_assert_eq!(decoded.error.is_none(), decoded.valid_len == input.len());
+            let again = decode_records(&input[..decoded.valid_len]);
+            proptest::prop_assert_eq!(again.records, decoded.records);
+            proptest::prop_assert_eq!(again.error, None);
+        }
+    }
+
     #[test]
     fn a_valid_frame_with_a_bad_payload_is_malformed() {
         let payload = [TAG_BOOK, 0];
