@@ -24,18 +24,20 @@ const KILL_AFTER: usize = 4_000;
 /// A load client stops after this many requests if the kill has not come (it always should).
 const MAX_REQUESTS: usize = 1_000_000;
 
-/// Starts the server on the journal in `dir`, with a config file that sets a segment size
-/// when `segment_bytes` is given (small segments rotate and snapshot during the test).
+/// Starts the server on the journal in `dir`, with segments of `segment_bytes` when given
+/// (small segments rotate and snapshot during the test). Admission control is off: a slow
+/// disk under a busy machine must not turn orders into `overloaded` refusals here.
 fn start_with(dir: &Path, segment_bytes: Option<u64>) -> Server {
-    let mut args = vec!["--journal".to_owned(), dir.display().to_string()];
+    let mut config = String::new();
     if let Some(bytes) = segment_bytes {
-        let config = dir.join("server.toml"); // the journal leaves files it does not name alone
-        fs::write(&config, format!("journal_segment_bytes = {bytes}\n"))
-            .expect("write the config file");
-        args.extend(["--config".to_owned(), config.display().to_string()]);
+        config.push_str(&format!("journal_segment_bytes = {bytes}\n"));
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Server::start(&args)
+    config.push_str("[admission]\nenabled = false\n");
+    // Inside the journal directory, which leaves files it does not name alone.
+    let path = dir.join("server.toml");
+    fs::write(&path, config).expect("write the config file");
+    let (dir, path) = (dir.display().to_string(), path.display().to_string());
+    Server::start(&["--journal", &dir, "--config", &path])
 }
 
 fn start(dir: &Path) -> Server {
