@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::admission::Admission;
 use crate::config::{ConfigError, ServerConfig};
-use crate::internal_events::{AdmissionMetrics, ServerMetrics};
+use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics};
 use crate::journal::{Journal, JournalError};
 use crate::net::{http, tcp, Registry, SessionEnv};
 use crate::pipeline::{self, Extension, Order, PipelineError};
@@ -140,7 +140,11 @@ impl Server {
         let exporter = install_prometheus(config.metrics)?;
         let metrics = ServerMetrics::register();
         let journal = match &config.journal {
-            Some(dir) => Some(Arc::new(Journal::open(dir, config.journal_segment_bytes)?)),
+            Some(dir) => {
+                let metrics = JournalMetrics::register();
+                let journal = Journal::open(dir, config.journal_segment_bytes, metrics)?;
+                Some(Arc::new(journal))
+            }
             None => None,
         };
         let conn_base = journal.as_ref().map_or(0, |j| j.conn_base());

@@ -319,6 +319,15 @@ fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
     a.expect(r#"{"type":"ack","id":1}"#);
     a.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"sell","price":"11","qty":50}"#);
     a.expect(r#"{"type":"ack","id":2}"#);
+    // The journal's metrics: group commits happened, each with its sync time.
+    let page = support::get(server.metrics, "/metrics").body;
+    let commits = page
+        .lines()
+        .find_map(|l| l.strip_prefix("sedaflow_journal_writes_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no sedaflow_journal_writes_total in:\n{page}"));
+    assert!(commits >= 1.0, "{commits} commits");
+    assert!(page.contains("# HELP sedaflow_journal_sync_seconds"), "{page}");
     server.kill();
 
     // Garbage after the last record (a write that never completed): nothing is lost.

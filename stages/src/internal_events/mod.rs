@@ -10,6 +10,10 @@ use metrics::{
 
 use crate::codec::DecodeError;
 
+mod journal;
+
+pub(crate) use journal::JournalMetrics;
+
 /// Cheap to clone: every field is a shared handle.
 #[derive(Clone)]
 pub(crate) struct ServerMetrics {

@@ -16,6 +16,7 @@ use super::format::SEGMENT_MAGIC;
 use super::reader::{self, segment_path, sync_dir};
 use super::recovery::{self, State};
 use super::JournalError;
+use crate::internal_events::JournalMetrics;
 use crate::matching::{Book, Engine, Symbol};
 
 /// An open journal: recovered state waiting to be adopted, and the writer lanes commit to.
@@ -35,6 +36,7 @@ pub(crate) struct Journal {
     adopting: AtomicBool,
     conn_base: u64,
     compactor: Option<JoinHandle<()>>,
+    metrics: JournalMetrics,
 }
 
 #[derive(Default)]
@@ -63,7 +65,11 @@ impl Journal {
     /// Opens the journal in `dir` (created if missing): replays what it holds, folds it into
     /// one snapshot, and starts a new segment. Segments are closed once they pass
     /// `segment_bytes` and folded into a snapshot in the background.
-    pub(crate) fn open(dir: &Path, segment_bytes: u64) -> Result<Journal, JournalError> {
+    pub(crate) fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        metrics: JournalMetrics,
+    ) -> Result<Journal, JournalError> {
         let started = Instant::now();
         std::fs::create_dir_all(dir).map_err(JournalError::io("create", dir))?;
         let state = recovery::load(dir, None)?;
@@ -91,10 +97,10 @@ impl Journal {
         let (closed, to_compact) = mpsc::channel();
         let mut segment = Segment::create(dir, segment + 1, segment_bytes)?;
         segment.closed = Some(closed);
-        let compact_dir = dir.to_owned();
+        let (compact_dir, compact_metrics) = (dir.to_owned(), metrics.clone());
         let compactor = std::thread::Builder::new()
             .name("sf-journal".into())
-            .spawn(move || compact_loop(&compact_dir, &to_compact))
+            .spawn(move || compact_loop(&compact_dir, &to_compact, &compact_metrics))
             .map_err(JournalError::io("spawn compactor for", dir))?;
         Ok(Journal {
             dir: dir.to_owned(),
@@ -105,6 +111,7 @@ impl Journal {
             recovered: Mutex::new(books),
             conn_base,
             compactor: Some(compactor),
+            metrics,
         })
     }
 
@@ -159,7 +166,11 @@ impl Journal {
         let mut buf = std::mem::take(&mut p.spare);
         std::mem::swap(&mut buf, &mut p.buf);
         let end = p.appended;
+        let started = Instant::now();
         let result = MutexGuard::unlocked(p, || self.segment.lock().append(&buf));
+        if result.is_ok() {
+            self.metrics.committed(buf.len(), started.elapsed());
+        }
         buf.clear();
         p.spare = buf;
         p.writing = false;
@@ -233,14 +244,16 @@ impl Segment {
 
 /// Folds closed segments into snapshots until the journal closes. A failure only leaves the
 /// journal longer (recovery replays the segments instead), so it is logged, not fatal.
-fn compact_loop(dir: &Path, closed: &mpsc::Receiver<u64>) {
+fn compact_loop(dir: &Path, closed: &mpsc::Receiver<u64>, metrics: &JournalMetrics) {
     while let Ok(mut upto) = closed.recv() {
         // Segments closed meanwhile go into the same snapshot.
         while let Ok(later) = closed.try_recv() {
             upto = later;
         }
         let started = Instant::now();
-        match recovery::compact(dir, upto) {
+        let result = recovery::compact(dir, upto);
+        metrics.snapshot(result.is_ok());
+        match result {
             Ok(()) => tracing::info!(
                 segment = upto,
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -277,7 +290,7 @@ mod tests {
     #[test]
     fn concurrent_commits_all_land_whole_and_in_each_lanes_order() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(dir.path(), 1 << 30).unwrap();
+        let journal = Journal::open(dir.path(), 1 << 30, JournalMetrics::register()).unwrap();
         std::thread::scope(|s| {
             for lane in 0..4u64 {
                 let journal = &journal;
@@ -311,7 +324,7 @@ mod tests {
     #[test]
     fn a_failed_write_fails_this_and_every_later_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(dir.path(), 1 << 30).unwrap();
+        let journal = Journal::open(dir.path(), 1 << 30, JournalMetrics::register()).unwrap();
         let path = segment_path(dir.path(), 1);
         // A read-only handle: the next write fails as a full or broken disk would.
         journal.segment.lock().file = File::open(&path).unwrap();

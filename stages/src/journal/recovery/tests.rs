@@ -3,6 +3,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::*;
+use crate::internal_events::JournalMetrics;
 use crate::journal::{Journal, Lane};
 use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
 
@@ -35,7 +36,8 @@ const SYMBOLS: [&str; 3] = ["AAA", "BBB", "CCC"];
 
 impl Live {
     fn open(dir: &Path, segment_bytes: u64) -> Live {
-        let journal = Arc::new(Journal::open(dir, segment_bytes).unwrap());
+        let journal =
+            Arc::new(Journal::open(dir, segment_bytes, JournalMetrics::register()).unwrap());
         let lanes = (0..2)
             .map(|_| (Lane::new(journal.clone()), Engine::new()))
             .collect();
