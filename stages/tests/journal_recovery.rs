@@ -327,7 +327,10 @@ fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no sedaflow_journal_writes_total in:\n{page}"));
     assert!(commits >= 1.0, "{commits} commits");
-    assert!(page.contains("# HELP sedaflow_journal_sync_seconds"), "{page}");
+    assert!(
+        page.contains("# HELP sedaflow_journal_sync_seconds"),
+        "{page}"
+    );
     server.kill();
 
     // Garbage after the last record (a write that never completed): nothing is lost.

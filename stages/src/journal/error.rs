@@ -31,6 +31,14 @@ pub enum JournalError {
         /// The first missing segment number.
         missing: u64,
     },
+    /// Another process holds the journal.
+    #[error("journal {dir} is in use by another process: {source}")]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// An earlier write or sync failed: the journal takes nothing more (after a failed
     /// `fsync` the kernel may have dropped the dirty pages, so retrying proves nothing).
     #[error("journal failed earlier: {0}")]

@@ -10,6 +10,7 @@ const SEGMENT_PREFIX: &str = "segment-";
 const SEGMENT_SUFFIX: &str = ".log";
 const SNAPSHOT_PREFIX: &str = "snapshot-";
 const SNAPSHOT_SUFFIX: &str = ".snap";
+const LOCK_FILE: &str = "lock";
 /// A snapshot being written; renamed into place once durable.
 pub(crate) const TMP_SUFFIX: &str = ".tmp";
 
@@ -75,23 +76,21 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<Vec<Record>, JournalError> {
 /// records before it are kept. Anywhere else that is corruption, and an error.
 pub(crate) fn read_segment(path: &Path, newest: bool) -> Result<Vec<Record>, JournalError> {
     let bytes = fs::read(path).map_err(JournalError::io("read", path))?;
-    let (body, problem) = match bytes.strip_prefix(&SEGMENT_MAGIC[..]) {
+    let (records, keep, reason) = match bytes.strip_prefix(&SEGMENT_MAGIC[..]) {
         Some(body) => {
             let decoded = decode_records(body);
             match decoded.error {
                 None => return Ok(decoded.records),
-                Some(e) => {
-                    let keep = SEGMENT_MAGIC.len() + decoded.valid_len;
-                    (decoded.records, Some((keep, e.to_string())))
-                }
+                Some(e) => (
+                    decoded.records,
+                    SEGMENT_MAGIC.len() + decoded.valid_len,
+                    e.to_string(),
+                ),
             }
         }
-        // Created but its magic never reached the disk: nothing was written after it.
-        None if newest && bytes.len() < SEGMENT_MAGIC.len() => (Vec::new(), None),
-        None => (Vec::new(), Some((0, "not a version 1 segment".to_owned()))),
-    };
-    let Some((keep, reason)) = problem else {
-        return Ok(body);
+        // Created, but the crash came before its magic was on disk: nothing follows it.
+        None if newest && SEGMENT_MAGIC.starts_with(&bytes) => return Ok(Vec::new()),
+        None => (Vec::new(), 0, "not a version 1 segment".to_owned()),
     };
     if !newest {
         return Err(JournalError::corrupt(path, reason));
@@ -100,7 +99,7 @@ pub(crate) fn read_segment(path: &Path, newest: bool) -> Result<Vec<Record>, Jou
         path = %path.display(),
         kept_bytes = keep,
         dropped_bytes = bytes.len() - keep,
-        records_kept = body.len(),
+        records_kept = records.len(),
         %reason,
         "journal: torn or corrupt tail truncated"
     );
@@ -111,7 +110,29 @@ pub(crate) fn read_segment(path: &Path, newest: bool) -> Result<Vec<Record>, Jou
     file.set_len(keep as u64)
         .map_err(JournalError::io("truncate", path))?;
     file.sync_all().map_err(JournalError::io("sync", path))?;
-    Ok(body)
+    Ok(records)
+}
+
+/// Takes the directory's lock file, held while the returned file is open, so two servers
+/// never write one journal.
+pub(crate) fn lock(dir: &Path) -> Result<fs::File, JournalError> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(JournalError::io("open", &path))?;
+    // SAFETY: flock(2) takes the descriptor of a file we own and an integer flag.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(JournalError::Locked {
+            dir: dir.to_owned(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(file)
 }
 
 /// Makes `dir`'s entries (created, renamed, removed files) durable.

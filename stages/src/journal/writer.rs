@@ -37,6 +37,8 @@ pub(crate) struct Journal {
     conn_base: u64,
     compactor: Option<JoinHandle<()>>,
     metrics: JournalMetrics,
+    /// Held open: the directory's lock.
+    _lock: File,
 }
 
 #[derive(Default)]
@@ -72,6 +74,7 @@ impl Journal {
     ) -> Result<Journal, JournalError> {
         let started = Instant::now();
         std::fs::create_dir_all(dir).map_err(JournalError::io("create", dir))?;
+        let lock = reader::lock(dir)?;
         let state = recovery::load(dir, None)?;
         let had_segments = !reader::list(dir)?.segments.is_empty();
         if had_segments {
@@ -112,6 +115,7 @@ impl Journal {
             conn_base,
             compactor: Some(compactor),
             metrics,
+            _lock: lock,
         })
     }
 
@@ -319,6 +323,16 @@ mod tests {
             let expected: Vec<u64> = (0..200).map(|i| lane * 1_000 + i).collect();
             assert_eq!(owners, expected);
         }
+    }
+
+    #[test]
+    fn one_journal_per_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path(), 1 << 30, JournalMetrics::register()).unwrap();
+        let second = Journal::open(dir.path(), 1 << 30, JournalMetrics::register());
+        assert!(matches!(second, Err(JournalError::Locked { .. })));
+        drop(journal);
+        assert!(Journal::open(dir.path(), 1 << 30, JournalMetrics::register()).is_ok());
     }
 
     #[test]
