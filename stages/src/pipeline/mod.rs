@@ -71,12 +71,11 @@ pub(crate) fn build(
     }
     let delay = config.synthetic.match_delay;
     let a = admission.clone();
-    p.stage("match", move || {
-        MatchStage::new(a.clone(), delay, journal.clone())
-    })
-    .config(stages.matching.clone())
-    .keyed_by(|o: &Order| o.req.symbol())
-    .on_panic(OnPanic::QuarantineKey);
+    let matching = move || MatchStage::new(a.clone(), delay, journal.clone());
+    p.stage("match", matching)
+        .config(stages.matching.clone())
+        .keyed_by(|o: &Order| o.req.symbol())
+        .on_panic(OnPanic::QuarantineKey);
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })
