@@ -225,13 +225,15 @@ impl Segment {
 
     /// One write and one `fdatasync`; then, past the size limit, the next segment.
     fn append(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
-        let path = || segment_path(&self.dir, self.number);
-        self.file
-            .write_all(bytes)
-            .map_err(JournalError::io("write", path()))?;
-        self.file
-            .sync_data()
-            .map_err(JournalError::io("sync", path()))?;
+        let written = match self.file.write_all(bytes) {
+            Ok(()) => self.file.sync_data().map_err(|e| ("sync", e)),
+            Err(e) => Err(("write", e)),
+        };
+        if let Err((op, e)) = written {
+            return Err(JournalError::io(op, segment_path(&self.dir, self.number))(
+                e,
+            ));
+        }
         self.len += bytes.len() as u64;
         if self.len >= self.max_len {
             let next = Segment::create(&self.dir, self.number + 1, self.max_len)?;
