@@ -3,15 +3,18 @@
 //!
 //! - [`format`]: the on-disk records, pure (encode, [`decode_records`](format::decode_records)).
 //! - `reader`, `recovery`: the directory's files, replay, snapshots.
-//! - `writer`, `lane`: the group-committing writer the matching lanes share.
+//! - `writer`: the open journal (recovered books, the current segment, rotation, compactor).
+//! - `stage`: the journal stage between matching and encode.
 //!
 //! # Ordering
 //!
-//! The matching stage is keyed by symbol: each lane applies its batch to its books, records
-//! each request that changed a book (with its owner and id floor), and commits the batch
-//! before returning, so its reports are flushed after the records are durable. Lanes append
-//! to one shared segment; a symbol's records keep its lane's order, which is all replay needs
-//! (books are independent, and each record carries the id floor its decision used).
+//! The matching stage is keyed by symbol: each lane applies requests to its books and sends
+//! the journal stage, in order, the record of each request that changed a book (with its
+//! owner and id floor) and the reports it caused. The journal stage, one lane on one thread,
+//! writes and syncs each batch's records once, then passes the reports on: none leaves before
+//! its record is durable. A symbol's records keep its matching lane's order, which is all
+//! replay needs (books are independent, and each record carries the id floor its decision
+//! used).
 //!
 //! # Recovery
 //!
@@ -23,15 +26,15 @@
 //! # Failure
 //!
 //! A failed write or `fdatasync` aborts the process before the batch's reports leave (see
-//! `lane.rs`); a restart recovers up to the last durable record.
+//! `stage.rs`); a restart recovers up to the last durable record.
 
 mod error;
 pub mod format;
-mod lane;
 mod reader;
 mod recovery;
+mod stage;
 mod writer;
 
 pub use error::JournalError;
-pub(crate) use lane::Lane;
+pub(crate) use stage::{record, JournalStage, ToJournal};
 pub(crate) use writer::Journal;

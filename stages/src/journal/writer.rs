@@ -1,5 +1,5 @@
-//! The group-committing writer every matching lane shares, segment rotation, and the
-//! compactor thread that folds closed segments into snapshots.
+//! The open journal: recovered books for the matching lanes, the segment the journal stage
+//! writes, rotation, and the compactor thread that folds closed segments into snapshots.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use super::format::SEGMENT_MAGIC;
 use super::reader::{self, segment_path, sync_dir};
@@ -19,17 +19,11 @@ use super::JournalError;
 use crate::internal_events::JournalMetrics;
 use crate::matching::{Book, Engine, Symbol};
 
-/// An open journal: recovered state waiting to be adopted, and the writer lanes commit to.
-///
-/// Commits follow the LMAX journaller's group commit: a lane appends its batch's records to a
-/// shared buffer and waits until they are durable; whichever lane finds no write under way
-/// writes everything buffered so far with one `write` and one `fdatasync`, so batches of
-/// several lanes that arrive while a sync runs share the next one.
+/// An open journal: recovered books waiting for the matching lane that serves their symbol,
+/// and the segment the journal stage commits to.
 pub(crate) struct Journal {
     dir: PathBuf,
-    pending: Mutex<Pending>,
-    synced: Condvar,
-    /// Held only by the lane writing, outside `pending`, so others can keep appending.
+    /// Locked by the journal stage's one thread (and tests), so never contended.
     segment: Mutex<Segment>,
     recovered: Mutex<HashMap<Symbol, Book>>,
     /// Whether `recovered` still holds books (checked without the lock on every order).
@@ -41,18 +35,6 @@ pub(crate) struct Journal {
     _lock: File,
 }
 
-#[derive(Default)]
-struct Pending {
-    buf: Vec<u8>,
-    /// The previous write's buffer, kept for its allocation.
-    spare: Vec<u8>,
-    /// Bytes ever appended, and how many of them are durable.
-    appended: u64,
-    durable: u64,
-    writing: bool,
-    failed: Option<String>,
-}
-
 struct Segment {
     dir: PathBuf,
     file: File,
@@ -61,6 +43,8 @@ struct Segment {
     max_len: u64,
     /// Closed segment numbers, for the compactor.
     closed: Option<mpsc::Sender<u64>>,
+    /// Why a write failed: nothing is written after that.
+    failed: Option<String>,
 }
 
 impl Journal {
@@ -107,8 +91,6 @@ impl Journal {
             .map_err(JournalError::io("spawn compactor for", dir))?;
         Ok(Journal {
             dir: dir.to_owned(),
-            pending: Mutex::new(Pending::default()),
-            synced: Condvar::new(),
             segment: Mutex::new(segment),
             adopting: AtomicBool::new(!books.is_empty()),
             recovered: Mutex::new(books),
@@ -139,53 +121,28 @@ impl Journal {
         }
     }
 
-    /// Appends `records` (framed, taken out of the Vec) and returns once they are durable.
+    /// Appends `records` (framed; the Vec is emptied) with one `write` and one `fdatasync`.
     ///
     /// # Errors
     /// The write or sync error, or [`JournalError::Failed`] for every commit after one failed.
     pub(crate) fn commit(&self, records: &mut Vec<u8>) -> Result<(), JournalError> {
-        let mut p = self.pending.lock();
-        p.appended += records.len() as u64;
-        p.buf.append(records);
-        let mine = p.appended;
-        loop {
-            if let Some(reason) = &p.failed {
-                return Err(JournalError::Failed(reason.clone()));
-            }
-            if p.durable >= mine {
-                return Ok(());
-            }
-            if p.writing {
-                self.synced.wait(&mut p);
-                continue;
-            }
-            self.write_pending(&mut p)?;
+        if records.is_empty() {
+            return Ok(());
         }
-    }
-
-    /// Writes and syncs everything appended so far, with `pending` unlocked meanwhile; a
-    /// failure is kept for every later commit.
-    fn write_pending(&self, p: &mut MutexGuard<'_, Pending>) -> Result<(), JournalError> {
-        p.writing = true;
-        let mut buf = std::mem::take(&mut p.spare);
-        std::mem::swap(&mut buf, &mut p.buf);
-        let end = p.appended;
+        let mut segment = self.segment.lock();
+        if let Some(reason) = &segment.failed {
+            return Err(JournalError::Failed(reason.clone()));
+        }
         let started = Instant::now();
-        let result = MutexGuard::unlocked(p, || self.segment.lock().append(&buf));
-        if result.is_ok() {
-            self.metrics.committed(buf.len(), started.elapsed());
-        }
-        buf.clear();
-        p.spare = buf;
-        p.writing = false;
+        let result = segment.append(records);
         match &result {
-            Ok(()) => p.durable = end,
+            Ok(()) => self.metrics.committed(records.len(), started.elapsed()),
             Err(e) => {
                 tracing::error!(dir = %self.dir.display(), error = %e, "journal write failed");
-                p.failed = Some(e.to_string());
+                segment.failed = Some(e.to_string());
             }
         }
-        self.synced.notify_all();
+        records.clear();
         result
     }
 }
@@ -220,6 +177,7 @@ impl Segment {
             len: SEGMENT_MAGIC.len() as u64,
             max_len,
             closed: None,
+            failed: None,
         })
     }
 
@@ -294,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_commits_all_land_whole_and_in_each_lanes_order() {
+    fn concurrent_commits_all_land_whole_and_in_each_threads_order() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path(), 1 << 30, JournalMetrics::register()).unwrap();
         std::thread::scope(|s| {
@@ -304,7 +262,7 @@ mod tests {
                     for i in 0..200 {
                         let mut records = cancel_record(lane * 1_000 + i);
                         journal.commit(&mut records).unwrap();
-                        assert!(records.is_empty(), "commit takes the records");
+                        assert!(records.is_empty(), "commit empties the records");
                     }
                 });
             }

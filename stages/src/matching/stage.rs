@@ -10,7 +10,7 @@ use sedaflow::{Batch, Context, Handler};
 use super::{Engine, RejectReason, Report, ReportKind, Request};
 use crate::admission::Admission;
 use crate::codec::Response;
-use crate::journal::{Journal, Lane};
+use crate::journal::{self, Journal, ToJournal};
 use crate::pipeline::{settle, EncodeIn, Order};
 
 pub(crate) struct MatchStage {
@@ -20,7 +20,8 @@ pub(crate) struct MatchStage {
     read_at: Vec<Instant>,
     admission: Arc<Admission>,
     pace: Pace,
-    journal: Option<Lane>,
+    /// With a journal, output goes through the journal stage, records first.
+    journal: Option<Arc<Journal>>,
 }
 
 impl MatchStage {
@@ -38,7 +39,15 @@ impl MatchStage {
                 delay,
                 free_at: Instant::now(),
             },
-            journal: journal.map(Lane::new),
+            journal,
+        }
+    }
+
+    /// Sends output on to encode, through the journal stage when there is one.
+    fn emit(&self, ctx: &mut Context<'_>, out: EncodeIn) {
+        match self.journal {
+            Some(_) => ctx.emit(ToJournal::Out(out)),
+            None => ctx.emit(out),
         }
     }
 }
@@ -67,18 +76,20 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
-        // Journaling: each request that changed a book is recorded, and the batch committed
-        // below (or, if a handler panic unwinds, when `journal` drops), before the reports
-        // emitted here leave the stage.
-        let mut journal = self.journal.as_mut().map(Lane::batch);
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
-            let (owner, floor, out) = (o.conn.id, o.floor, &mut self.reports);
-            let outcome = match &mut journal {
-                Some(j) => j.submit(&mut self.engine, owner, &o.req, floor, out),
-                None => self.engine.submit(owner, &o.req, floor, out),
-            };
+            if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
+                j.adopt(symbol, &mut self.engine);
+            }
+            let outcome = self
+                .engine
+                .submit(o.conn.id, &o.req, o.floor, &mut self.reports);
+            if self.journal.is_some() {
+                if let Some(r) = journal::record(outcome, o.conn.id, o.floor, &o.req) {
+                    ctx.emit(ToJournal::Record(r));
+                }
+            }
             if outcome.is_accepted() {
                 if let Some(id) = o.req.id() {
                     o.conn.max_accepted.fetch_max(id, SeqCst);
@@ -89,22 +100,21 @@ impl Handler for MatchStage {
                 if r.to == o.conn.id {
                     mine.push(Response::Report(r.kind));
                 } else {
-                    ctx.emit(EncodeIn::Notify {
+                    let notify = EncodeIn::Notify {
                         to: r.to,
                         kind: r.kind,
-                    });
+                    };
+                    self.emit(ctx, notify);
                 }
             }
             settle(&o.conn);
-            ctx.emit(EncodeIn::Reply {
+            let reply = EncodeIn::Reply {
                 conn: o.conn,
                 seq: o.seq,
                 responses: mine,
                 read_at: o.read_at,
-            });
-        }
-        if let Some(j) = journal {
-            j.commit();
+            };
+            self.emit(ctx, reply);
         }
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);

@@ -27,7 +27,7 @@ pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) +
 use crate::admission::Admission;
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalStage};
 use crate::matching::MatchStage;
 use crate::net::Registry;
 
@@ -71,11 +71,16 @@ pub(crate) fn build(
     }
     let delay = config.synthetic.match_delay;
     let a = admission.clone();
-    let matching = move || MatchStage::new(a.clone(), delay, journal.clone());
+    let j = journal.clone();
+    let matching = move || MatchStage::new(a.clone(), delay, j.clone());
     p.stage("match", matching)
         .config(stages.matching.clone())
         .keyed_by(|o: &Order| o.req.symbol())
         .on_panic(OnPanic::QuarantineKey);
+    if let Some(journal) = journal {
+        p.stage("journal", move || JournalStage::new(journal.clone()))
+            .config(JournalStage::config());
+    }
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::internal_events::JournalMetrics;
-use crate::journal::{Journal, Lane};
+use crate::journal::{record, Journal};
 use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
 
 /// Every book's last match id and resting orders in time priority, by symbol.
@@ -23,10 +23,11 @@ fn books(engine: &Engine) -> Books {
 }
 
 /// A deterministic mix of limits, markets and cancels over a few symbols and owners, applied
-/// live through journal lanes (one per symbol group, as the keyed stage would).
+/// live by two matching lanes (each serving its own symbols, as the keyed stage would), each
+/// batch's records committed as the journal stage does.
 struct Live {
     journal: Arc<Journal>,
-    lanes: Vec<(Lane, Engine)>,
+    lanes: Vec<Engine>,
     floors: HashMap<Owner, OrderId>,
     next_id: OrderId,
     seed: u64,
@@ -38,9 +39,7 @@ impl Live {
     fn open(dir: &Path, segment_bytes: u64) -> Live {
         let journal =
             Arc::new(Journal::open(dir, segment_bytes, JournalMetrics::register()).unwrap());
-        let lanes = (0..2)
-            .map(|_| (Lane::new(journal.clone()), Engine::new()))
-            .collect();
+        let lanes = (0..2).map(|_| Engine::new()).collect();
         Live {
             journal,
             lanes,
@@ -74,18 +73,22 @@ impl Live {
                 };
                 requests.push(self.request(symbol));
             }
-            let (j, engine) = &mut self.lanes[lane];
-            let mut batch = j.batch();
-            let mut out = Vec::new();
+            let engine = &mut self.lanes[lane];
+            let (mut out, mut records) = (Vec::new(), Vec::new());
             for (owner, req) in requests {
                 let floor = self.floors.get(&owner).copied().unwrap_or(0);
-                if batch
-                    .submit(engine, owner, &req, floor, &mut out)
-                    .is_accepted()
-                {
+                if let Some(symbol) = req.symbol() {
+                    self.journal.adopt(symbol, engine);
+                }
+                let outcome = engine.submit(owner, &req, floor, &mut out);
+                if outcome.is_accepted() {
                     self.floors.insert(owner, req.id().unwrap_or(0));
                 }
+                if let Some(r) = record(outcome, owner, floor, &req) {
+                    encode_record(&r, &mut records);
+                }
             }
+            self.journal.commit(&mut records).unwrap();
         }
     }
 
@@ -134,7 +137,7 @@ impl Live {
     /// The live books of every lane, recovered books not yet adopted included.
     fn books(&mut self) -> Books {
         let mut all = Books::new();
-        for (_, engine) in &mut self.lanes {
+        for engine in &mut self.lanes {
             for s in SYMBOLS {
                 self.journal.adopt(Symbol::new(s).unwrap(), engine);
             }

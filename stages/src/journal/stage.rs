@@ -1,0 +1,100 @@
+//! The journal stage: between matching and encode, it makes the records of everything
+//! matching changed durable, one `write` and one `fdatasync` per batch, then releases the
+//! reports those requests caused, as the LMAX journaller gates the output of its business
+//! logic.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use sedaflow::{Batch, BatchConfig, Context, Handler, PoolConfig, StageConfig};
+
+use super::format::{encode_record, Record};
+use super::Journal;
+use crate::matching::{OrderId, Outcome, Owner, Request};
+use crate::pipeline::EncodeIn;
+
+/// From matching: a record to make durable, or output to release once every record sent
+/// before it is durable.
+#[derive(Debug)]
+pub(crate) enum ToJournal {
+    Record(Record),
+    Out(EncodeIn),
+}
+
+/// The record of a request matching applied, if it changed a book (an accepted order or a
+/// cancel); a rejection changes nothing, so replay needs none.
+pub(crate) fn record(
+    outcome: Outcome,
+    owner: Owner,
+    floor: OrderId,
+    req: &Request,
+) -> Option<Record> {
+    matches!(outcome, Outcome::Accepted | Outcome::Cancelled).then_some(Record::Request {
+        owner,
+        floor,
+        req: *req,
+    })
+}
+
+pub(crate) struct JournalStage {
+    journal: Arc<Journal>,
+    records: Vec<u8>,
+    held: Vec<EncodeIn>,
+}
+
+impl JournalStage {
+    pub(crate) fn new(journal: Arc<Journal>) -> JournalStage {
+        JournalStage {
+            journal,
+            records: Vec::new(),
+            held: Vec::new(),
+        }
+    }
+
+    /// One lane and one thread, so records keep matching's order (per symbol, each matching
+    /// lane's), and a worker takes everything queued: all of it shares one sync. It blocks
+    /// on the disk, so no other stage's worker may run it (no hand-off).
+    pub(crate) fn config() -> StageConfig {
+        let one = NonZeroUsize::MIN;
+        let most = NonZeroUsize::new(8192).expect("non-zero");
+        StageConfig {
+            lanes: Some(one),
+            pool: PoolConfig {
+                min: 1,
+                max: one,
+                ..PoolConfig::default()
+            },
+            batch: BatchConfig {
+                max: most,
+                initial: most,
+                adaptive: false,
+                ..BatchConfig::default()
+            },
+            handoff: false,
+            ..StageConfig::default()
+        }
+    }
+}
+
+impl Handler for JournalStage {
+    type In = ToJournal;
+
+    fn handle(&mut self, batch: &mut Batch<'_, ToJournal>, ctx: &mut Context<'_>) {
+        for event in batch {
+            match event {
+                ToJournal::Record(r) => encode_record(&r, &mut self.records),
+                ToJournal::Out(out) => self.held.push(out),
+            }
+        }
+        // A journal that cannot be written stops the process before any report of this batch
+        // leaves: the books are already ahead of the disk, and after a failed `fsync`
+        // retrying proves nothing (the kernel may have dropped the pages).
+        if let Err(e) = self.journal.commit(&mut self.records) {
+            tracing::error!(error = %e, "journal: batch not durable; aborting before its reports leave");
+            std::process::abort();
+        }
+        for out in self.held.drain(..) {
+            ctx.emit(out);
+        }
+    }
+}
