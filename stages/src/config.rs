@@ -225,6 +225,16 @@ impl ServerConfig {
                 "limits: need write_low_watermark <= write_high_watermark <= write_hard_cap".into(),
             ));
         }
+        let fuses = |a: &str, b: &str| {
+            let has = |g: &Vec<String>, n: &str| g.iter().any(|x| x == n);
+            self.placement.fuse.iter().any(|g| has(g, a) && has(g, b))
+        };
+        if self.journal.is_some() && fuses("match", "encode") {
+            // The journal stage sits between them and waits for the disk on its own thread.
+            return Err(ConfigError::Invalid(
+                "placement.fuse: with a journal, `match` and `encode` cannot share a domain (the journal stage runs between them)".into(),
+            ));
+        }
         if self.journal_segment_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "journal_segment_bytes must be at least 1".into(),
@@ -290,5 +300,10 @@ mod tests {
                 .unwrap();
         assert_eq!(journaled.journal, Some(PathBuf::from("/var/lib/sedaflow")));
         assert_eq!(journaled.journal_segment_bytes, 4096);
+        let fused_journal: ServerConfig =
+            toml::from_str("journal = \"j\"\n[placement]\nfuse = [[\"match\", \"encode\"]]\n")
+                .unwrap();
+        let err = fused_journal.validate().unwrap_err().to_string();
+        assert!(err.contains("journal"), "{err}");
     }
 }
