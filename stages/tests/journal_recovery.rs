@@ -362,3 +362,28 @@ fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
     c.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
     c.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":100}"#);
 }
+
+#[test]
+fn a_graceful_stop_drains_through_the_journal_and_a_restart_resumes() {
+    let dir = tempfile::tempdir().expect("a temporary journal directory");
+    let mut server = start(dir.path());
+    opening(&server);
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "serve exited with {status}");
+
+    let server = start(dir.path());
+    let mut c = Client::connect(server.tcp);
+    for (id, leaves) in [(1, 60), (3, 50), (4, 30)] {
+        c.send(&format!(r#"{{"op":"cancel","id":{id},"symbol":"ACME"}}"#));
+        c.expect(&format!(
+            r#"{{"type":"done","id":{id},"reason":"cancelled","leaves":{leaves}}}"#
+        ));
+    }
+    // Match ids go on from the one trade before the stop.
+    c.send(r#"{"op":"limit","id":5,"symbol":"ACME","side":"sell","price":"5","qty":1}"#);
+    c.expect(r#"{"type":"ack","id":5}"#);
+    c.send(r#"{"op":"limit","id":6,"symbol":"ACME","side":"buy","price":"5","qty":1}"#);
+    c.expect(r#"{"type":"ack","id":6}"#);
+    c.expect(r#"{"type":"fill","id":6,"symbol":"ACME","side":"buy","price":"5","qty":1,"leaves":0,"match":2}"#);
+}
