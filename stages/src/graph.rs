@@ -16,6 +16,7 @@ use std::fmt::Write;
 use sedaflow::StageConfig;
 
 use crate::config::ServerConfig;
+use crate::journal::JournalStage;
 
 /// Output language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,13 +37,30 @@ struct Node<'a> {
 }
 
 /// A bus route: from, to, what travels.
-const ROUTES: [(&str, &str, &str); 5] = [
+type Route = (&'static str, &'static str, &'static str);
+
+const ROUTES: [Route; 5] = [
     ("network", "decode", "DecodeIn frames"),
     ("decode", "match", "Order"),
     ("decode", "encode", "Reply: errors, pongs"),
     ("match", "encode", "Reply, Notify"),
     ("encode", "writers", "JSON lines"),
 ];
+
+/// With a journal, matching's output takes this way to encode instead.
+const JOURNAL_ROUTES: [Route; 2] = [
+    ("match", "journal", "records, Reply, Notify"),
+    ("journal", "encode", "Reply, Notify (durable)"),
+];
+
+fn routes(config: &ServerConfig) -> Vec<Route> {
+    let mut routes = ROUTES.to_vec();
+    if config.journal.is_some() {
+        routes.retain(|&(from, to, _)| (from, to) != ("match", "encode"));
+        routes.extend(JOURNAL_ROUTES);
+    }
+    routes
+}
 
 const EDGE_NODES: [(&str, &str); 2] = [
     ("network", "network: tokio readers"),
@@ -51,21 +69,26 @@ const EDGE_NODES: [(&str, &str); 2] = [
 
 /// The pipeline's topology under `config`.
 pub fn render(config: &ServerConfig, format: Format) -> String {
-    let domains = domains(config);
+    let journal = JournalStage::config();
+    let journal = config.journal.is_some().then_some(&journal);
+    let domains = domains(config, journal);
+    let routes = routes(config);
     match format {
-        Format::Mermaid => mermaid(&domains),
-        Format::Dot => dot(&domains),
+        Format::Mermaid => mermaid(&domains, &routes),
+        Format::Dot => dot(&domains, &routes),
     }
 }
 
-/// Stages grouped into domains, in pipeline order, as `placement.fuse` places them.
-fn domains(config: &ServerConfig) -> Vec<Vec<Node<'_>>> {
+/// Stages grouped into domains, in pipeline order, as `placement.fuse` places them; the
+/// journal stage (its `journal` config) after matching when there is one.
+fn domains<'a>(config: &'a ServerConfig, journal: Option<&'a StageConfig>) -> Vec<Vec<Node<'a>>> {
     let s = &config.stages;
-    let stages = [
+    let mut stages = vec![
         ("decode", "keyed by connection", &s.decode),
         ("match", "keyed by symbol", &s.matching),
-        ("encode", "unkeyed", &s.encode),
     ];
+    stages.extend(journal.map(|j| ("journal", "one lane: write + fdatasync per batch", j)));
+    stages.push(("encode", "unkeyed", &s.encode));
     let group = |name: &str| {
         config
             .placement
@@ -131,7 +154,7 @@ fn id(name: &str) -> String {
     }
 }
 
-fn mermaid(domains: &[Vec<Node<'_>>]) -> String {
+fn mermaid(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
     let mut out = String::from("flowchart LR\n");
     let _ = writeln!(out, "    network([\"{}\"])", EDGE_NODES[0].1);
     for d in domains {
@@ -142,7 +165,7 @@ fn mermaid(domains: &[Vec<Node<'_>>]) -> String {
         out.push_str("    end\n");
     }
     let _ = writeln!(out, "    writers([\"{}\"])", EDGE_NODES[1].1);
-    for (from, to, what) in ROUTES {
+    for &(from, to, what) in routes {
         let _ = writeln!(
             out,
             "    {} -->|\"{}\"| {}",
@@ -154,7 +177,7 @@ fn mermaid(domains: &[Vec<Node<'_>>]) -> String {
     out
 }
 
-fn dot(domains: &[Vec<Node<'_>>]) -> String {
+fn dot(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
     let mut out = String::from(
         "digraph sedaflow {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n",
     );
@@ -184,7 +207,7 @@ fn dot(domains: &[Vec<Node<'_>>]) -> String {
         "    writers [shape=ellipse, label=\"{}\"];",
         EDGE_NODES[1].1
     );
-    for (from, to, what) in ROUTES {
+    for &(from, to, what) in routes {
         let _ = writeln!(
             out,
             "    {} -> {} [label=\"{}\"];",
@@ -219,6 +242,23 @@ mod tests {
         assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
         assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
         assert!(text.contains("s_encode -->|\"JSON lines\"| writers"));
+    }
+
+    #[test]
+    fn a_journal_stage_sits_between_match_and_encode() {
+        let c = ServerConfig {
+            journal: Some("j".into()),
+            ..ServerConfig::default()
+        };
+        let text = render(&c, Format::Mermaid);
+        assert!(
+            text.contains("subgraph d_journal[\"domain journal\"]"),
+            "{text}"
+        );
+        assert!(text.contains("lanes 1<br/>threads 1..1"), "{text}");
+        assert!(text.contains("s_match -->|\"records, Reply, Notify\"| s_journal"));
+        assert!(text.contains("s_journal -->|\"Reply, Notify (durable)\"| s_encode"));
+        assert!(!text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
     }
 
     #[test]
