@@ -1,6 +1,8 @@
 //! The journal over the real binary: `sedaflow serve --journal DIR`, killed with SIGKILL in
 //! the middle of a load and restarted on the same directory, serves the state every answered
-//! request left; a torn or corrupt journal tail is cut off with a warning.
+//! request left; a torn or corrupt journal tail is cut off with a warning; a graceful stop
+//! loses nothing; a write that fails (file size limit, as a full disk) aborts the server
+//! before it acks, and everything it acked is recovered.
 
 mod support;
 
@@ -42,6 +44,10 @@ fn start_with(dir: &Path, segment_bytes: Option<u64>) -> Server {
 
 fn start(dir: &Path) -> Server {
     start_with(dir, None)
+}
+
+fn journal_args(dir: &Path) -> [String; 2] {
+    ["--journal".to_owned(), dir.display().to_string()]
 }
 
 /// The contract's fixed opening on ACME: two resting sells (one partly filled), a resting buy.
@@ -386,4 +392,82 @@ fn a_graceful_stop_drains_through_the_journal_and_a_restart_resumes() {
     c.send(r#"{"op":"limit","id":6,"symbol":"ACME","side":"buy","price":"5","qty":1}"#);
     c.expect(r#"{"type":"ack","id":6}"#);
     c.expect(r#"{"type":"fill","id":6,"symbol":"ACME","side":"buy","price":"5","qty":1,"leaves":0,"match":2}"#);
+}
+
+/// Largest file the server may write in the disk-failure test: its journal segment soon
+/// reaches it, and the next write fails (`EFBIG`) as on a full disk.
+const FILE_SIZE_LIMIT: libc::rlim_t = 16 * 1024;
+
+#[test]
+fn a_journal_write_failure_stops_the_server_before_it_acks() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("a temporary journal directory");
+    let args = journal_args(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut server = Server::start_with(&args, |command| {
+        // SAFETY: between fork and exec only async-signal-safe calls: signal(2), setrlimit(2).
+        unsafe {
+            command.pre_exec(|| {
+                // Ignored, SIGXFSZ does not kill: the write fails with EFBIG instead.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit {
+                    rlim_cur: FILE_SIZE_LIMIT,
+                    rlim_max: FILE_SIZE_LIMIT,
+                };
+                // No core file from the abort in the working directory.
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                    || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let mut a = Client::connect(server.tcp);
+    let mut acked = Vec::new();
+    for id in 1..=10_000u64 {
+        let price = 1 + id % 50;
+        let line = format!(
+            r#"{{"op":"limit","id":{id},"symbol":"FULL","side":"buy","price":"{price}","qty":{id}}}"#
+        );
+        if a.try_send(&line).is_err() {
+            break;
+        }
+        match a.try_recv_line() {
+            Ok(Some(reply)) => {
+                assert_eq!(reply, format!(r#"{{"type":"ack","id":{id}}}"#));
+                acked.push(id);
+            }
+            // The server stopped: no answer to this order.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    assert!(
+        acked.len() < 10_000,
+        "the server never hit the file size limit"
+    );
+    let status = server.wait_exit(Duration::from_secs(30));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGABRT), "{status}");
+    let log = server.stderr();
+    assert!(log.contains("batch not durable"), "{log}");
+
+    // Everything acked is durable: each order still rests with its whole quantity.
+    let server = start(dir.path());
+    let mut c = Client::connect(server.tcp);
+    assert!(
+        !acked.is_empty(),
+        "some orders were acked before the failure"
+    );
+    for id in acked {
+        c.send(&format!(r#"{{"op":"cancel","id":{id},"symbol":"FULL"}}"#));
+        c.expect(&format!(
+            r#"{{"type":"done","id":{id},"reason":"cancelled","leaves":{id}}}"#
+        ));
+    }
 }

@@ -39,10 +39,20 @@ impl Server {
     /// If the server cannot be spawned, exits, or prints no `listening` lines within
     /// [`START_GUARD`]; the message carries the tail of its standard error.
     pub fn start(extra_args: &[&str]) -> Server {
+        Server::start_with(extra_args, |_| {})
+    }
+
+    /// [`Server::start`], with `configure` applied to the command before it is spawned.
+    ///
+    /// # Panics
+    /// As [`Server::start`].
+    pub fn start_with(extra_args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
         let log = log_path();
         let stderr = File::create(&log)
             .unwrap_or_else(|e| panic!("cannot create the server log {}: {e}", log.display()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sedaflow"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sedaflow"));
+        configure(&mut command);
+        let mut child = command
             .args(["serve", "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .args(["--metrics", "127.0.0.1:0"])
             .args(extra_args)
