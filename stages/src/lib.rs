@@ -2,7 +2,8 @@
 //! matching → encode, each a stage with its own queue and pool, wired through the bus.
 //!
 //! - [`codec`] and [`matching`] are pure logic (no IO, threads or clocks).
-//! - [`journal`] makes matching durable; [`journal::format`] is its pure record codec.
+//! - [`journal`] makes matching durable; [`journal::format`](mod@journal::format) is its pure
+//!   record codec.
 //! - [`Server`] runs the whole order server; [`ServerConfig`] configures it.
 
 #![warn(missing_docs)]
