@@ -18,7 +18,7 @@ impl JournalMetrics {
     pub(crate) fn register() -> Self {
         describe_counter!(
             "sedaflow_journal_writes_total",
-            "Group commits: one write and one fdatasync each, covering every batch appended meanwhile."
+            "Group commits: one write and one fdatasync per journal-stage batch."
         );
         describe_counter!(
             "sedaflow_journal_bytes_total",

@@ -1,7 +1,8 @@
 //! The order journal: every request that changes a book is on disk before any report it
 //! causes leaves the server, and a restart rebuilds the books from it.
 //!
-//! - [`format`](mod@format): the on-disk records, pure (encode, [`decode_records`](format::decode_records)).
+//! - [`format`](mod@format): the on-disk records, pure (encode, and
+//!   [`decode_records`](format::decode_records), which never panics).
 //! - `reader`, `recovery`: the directory's files, replay, snapshots.
 //! - `writer`: the open journal (recovered books, the current segment, rotation, compactor).
 //! - `stage`: the journal stage between matching and encode.

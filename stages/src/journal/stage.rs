@@ -90,7 +90,8 @@ impl Handler for JournalStage {
         // leaves: the books are already ahead of the disk, and after a failed `fsync`
         // retrying proves nothing (the kernel may have dropped the pages).
         if let Err(e) = self.journal.commit(&mut self.records) {
-            tracing::error!(error = %e, "journal: batch not durable; aborting before its reports leave");
+            let what = "journal: batch not durable; aborting before its reports leave";
+            tracing::error!(error = %e, "{what}");
             std::process::abort();
         }
         for out in self.held.drain(..) {
