@@ -90,7 +90,8 @@ pub(crate) fn read_segment(path: &Path, newest: bool) -> Result<Vec<Record>, Jou
         }
         // Created, but the crash came before its magic was on disk: nothing follows it.
         None if newest && SEGMENT_MAGIC.starts_with(&bytes) => return Ok(Vec::new()),
-        None => (Vec::new(), 0, "not a version 1 segment".to_owned()),
+        // Another format version (or another file): never cut, whichever segment it is.
+        None => return Err(JournalError::corrupt(path, "not a version 1 segment")),
     };
     if !newest {
         return Err(JournalError::corrupt(path, reason));

@@ -265,3 +265,17 @@ fn corruption_before_the_newest_segment_is_an_error() {
     let err = load(dir.path(), None).unwrap_err();
     assert!(matches!(err, JournalError::Gap { missing: 1, .. }), "{err}");
 }
+
+#[test]
+fn a_newest_segment_of_another_version_is_refused_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = reader::segment_path(dir.path(), 1);
+    let other = b"SFJRNL\x00\x02 records of a later version";
+    fs::write(&path, other).unwrap();
+    let err = load(dir.path(), None).unwrap_err();
+    assert!(matches!(err, JournalError::Corrupt { .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), other, "left as it was");
+    // A magic cut short is a segment created just before a crash: empty.
+    fs::write(&path, b"SFJR").unwrap();
+    assert_eq!(load(dir.path(), None).unwrap().segment, 1);
+}
