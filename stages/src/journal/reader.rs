@@ -76,26 +76,22 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<Vec<Record>, JournalError> {
 /// records before it are kept. Anywhere else that is corruption, and an error.
 pub(crate) fn read_segment(path: &Path, newest: bool) -> Result<Vec<Record>, JournalError> {
     let bytes = fs::read(path).map_err(JournalError::io("read", path))?;
-    let (records, keep, reason) = match bytes.strip_prefix(&SEGMENT_MAGIC[..]) {
-        Some(body) => {
-            let decoded = decode_records(body);
-            match decoded.error {
-                None => return Ok(decoded.records),
-                Some(e) => (
-                    decoded.records,
-                    SEGMENT_MAGIC.len() + decoded.valid_len,
-                    e.to_string(),
-                ),
-            }
-        }
+    let Some(body) = bytes.strip_prefix(&SEGMENT_MAGIC[..]) else {
         // Created, but the crash came before its magic was on disk: nothing follows it.
-        None if newest && SEGMENT_MAGIC.starts_with(&bytes) => return Ok(Vec::new()),
+        if newest && SEGMENT_MAGIC.starts_with(&bytes) {
+            return Ok(Vec::new());
+        }
         // Another format version (or another file): never cut, whichever segment it is.
-        None => return Err(JournalError::corrupt(path, "not a version 1 segment")),
+        return Err(JournalError::corrupt(path, "not a version 1 segment"));
+    };
+    let decoded = decode_records(body);
+    let Some(reason) = decoded.error else {
+        return Ok(decoded.records);
     };
     if !newest {
         return Err(JournalError::corrupt(path, reason));
     }
+    let (records, keep) = (decoded.records, SEGMENT_MAGIC.len() + decoded.valid_len);
     tracing::warn!(
         path = %path.display(),
         kept_bytes = keep,
