@@ -7,7 +7,8 @@
 //! free, so they always go on (the queues' own bounds still hold them back); malformed
 //! frames go on to decode for their own answer.
 //!
-//! [`controller`] is the pure decision; [`gate`](self) shares it with readers and matching.
+//! `controller` is the pure decision ([`AdmissionController`]); `gate` shares it with readers
+//! and matching.
 
 mod controller;
 mod gate;
