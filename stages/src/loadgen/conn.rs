@@ -131,7 +131,17 @@ pub(crate) async fn write_requests(
     let mut sent = Tally::new();
     // Requests this connection has generated: its k for the open-loop schedule.
     let mut k = 0u64;
-    let mut finished = false;
+    // Open loop: this connection's share of the schedule before the end, sent however late
+    // the pacer releases it (a busy machine must not shorten the run). Closed loop: the
+    // clock ends it.
+    let (share, end_ns) = match schedule {
+        Some(s) => (
+            s.share(s.due_by(clock.send_end_ns.saturating_sub(1)), conn.index),
+            clock.give_up_ns,
+        ),
+        None => (u64::MAX, clock.send_end_ns),
+    };
+    let mut finished = share == 0;
     while !finished {
         let mut ready = conn.permits.available_permits().min(BATCH);
         if ready == 0 {
@@ -144,7 +154,7 @@ pub(crate) async fn write_requests(
                     Ok(permit) => permit.forget(),
                     Err(_) => break,
                 },
-                () = sleep_until(clock.at(clock.send_end_ns)) => break,
+                () = sleep_until(clock.at(end_ns)) => break,
             }
             ready = 1 + conn.permits.available_permits().min(BATCH - 1);
             if let Ok(permits) = conn.permits.try_acquire_many(ready as u32 - 1) {
@@ -179,6 +189,10 @@ pub(crate) async fn write_requests(
                     }
                 }
                 k += 1;
+                if k >= share {
+                    finished = true;
+                    break;
+                }
             }
         }
         conn.progress
