@@ -47,6 +47,10 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
     let stop = loop {
+        // Registered before the checks below, so a cut after them still wakes the read.
+        let cut = conn.cut.notified();
+        tokio::pin!(cut);
+        cut.as_mut().enable();
         if !wait_for_room(&conn, seq, &limits).await {
             break Stop::Cut;
         }
@@ -59,6 +63,7 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
         };
         let read = tokio::select! {
             _ = env.stop.changed() => break Stop::Server,
+            _ = &mut cut => break Stop::Cut,
             r = tokio::time::timeout_at(deadline.into(), rd.read(&mut buf)) => r,
         };
         let n = match read {
@@ -88,9 +93,11 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
         if seq > before {
             last_activity = now;
         }
+        // The frame timeout runs from the start of the frame now pending: once a frame
+        // ended in this read, what is pending started here.
         partial_since = match (framer.has_partial(), partial_since) {
-            (true, Some(t)) => Some(t),
-            (true, None) => Some(now),
+            (true, Some(t)) if seq == before => Some(t),
+            (true, _) => Some(now),
             (false, _) => None,
         };
         if !batch.is_empty() {
@@ -257,11 +264,17 @@ pub(crate) async fn write_loop(
     let mut msgs = Vec::with_capacity(256);
     let mut out = Vec::with_capacity(64 * 1024);
     loop {
+        // A cut while waiting for output must end the writer too: output for a closed
+        // connection is discarded, so none may ever come.
+        let cut = conn.cut.notified();
+        tokio::pin!(cut);
+        cut.as_mut().enable();
         if end.is_some_and(|e| next >= e) || conn.is_closed() {
             break;
         }
         tokio::select! {
             n = rx.recv_many(&mut msgs, 256) => if n == 0 { break },
+            _ = &mut cut => break,
             _ = conn.resume.notified() => {
                 let input = env.input.clone();
                 let c = conn.clone();
@@ -284,9 +297,6 @@ pub(crate) async fn write_loop(
             oldest = Some(oldest.map_or(read_at, |o: Instant| o.min(read_at)));
         }
         if !out.is_empty() {
-            let cut = conn.cut.notified();
-            tokio::pin!(cut);
-            cut.as_mut().enable();
             if conn.is_closed() {
                 break;
             }

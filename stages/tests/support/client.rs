@@ -274,6 +274,14 @@ impl Writer {
         self.out.write_all(b"\n")
     }
 
+    /// Buffers `bytes` as they are.
+    ///
+    /// # Errors
+    /// The write error.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
     /// # Errors
     /// The write error.
     pub fn flush(&mut self) -> io::Result<()> {

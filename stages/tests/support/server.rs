@@ -10,6 +10,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::http::get;
+
 /// Hang guard for start-up: how long the server may take to print its `listening` lines.
 pub const START_GUARD: Duration = Duration::from_secs(30);
 
@@ -47,7 +49,7 @@ impl Server {
     /// # Panics
     /// As [`Server::start`].
     pub fn start_with(extra_args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
-        let log = log_path();
+        let log = scratch_path("log");
         let stderr = File::create(&log)
             .unwrap_or_else(|e| panic!("cannot create the server log {}: {e}", log.display()));
         let mut command = Command::new(env!("CARGO_BIN_EXE_sedaflow"));
@@ -126,6 +128,18 @@ impl Server {
         }
     }
 
+    /// Starts `sedaflow serve` as [`Server::start`] does, with `toml` as its `--config` file.
+    ///
+    /// # Panics
+    /// As [`Server::start`], or if the file cannot be written.
+    pub fn start_with_config(toml: &str) -> Server {
+        let path = scratch_path("toml");
+        fs::write(&path, toml)
+            .unwrap_or_else(|e| panic!("cannot write the config {}: {e}", path.display()));
+        let path = path.to_str().expect("the scratch path is UTF-8");
+        Server::start(&["--config", path])
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -140,6 +154,61 @@ impl Server {
     pub fn kill(&mut self) {
         signal(self.pid(), libc::SIGKILL);
         let _ = self.child.wait();
+    }
+
+    /// The server's resident memory (`VmRSS` of `/proc/<pid>/status`), in bytes.
+    ///
+    /// # Panics
+    /// If the process has no such entry (it exited).
+    pub fn rss_bytes(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {path} (did sedaflow exit?): {e}"));
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no VmRSS line in {path}"));
+        kib * 1024
+    }
+
+    /// The sum of every series of metric `name` on the server's `/metrics` (0 when absent).
+    ///
+    /// # Panics
+    /// If the scrape fails or a value is not a number.
+    pub fn metric(&self, name: &str) -> f64 {
+        let page = get(self.metrics, "/metrics");
+        assert_eq!(page.status, 200, "GET /metrics: {page:?}");
+        page.body
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .map(|line| {
+                let value = line.rsplit(' ').next().unwrap_or_default();
+                value
+                    .parse::<f64>()
+                    .unwrap_or_else(|e| panic!("bad value in {line:?}: {e}"))
+            })
+            .sum()
+    }
+
+    /// The server must still be running.
+    ///
+    /// # Panics
+    /// If it exited, with its exit status and the tail of its log.
+    #[track_caller]
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("sedaflow exited ({status})\n{}", log_tail(&self.log));
+        }
     }
 
     /// Sends SIGTERM.
@@ -200,15 +269,17 @@ pub fn signal(pid: u32, signal: libc::c_int) {
     );
 }
 
-/// A fresh log file under the test target's scratch directory, named after the test.
-fn log_path() -> PathBuf {
+/// A fresh file under the test target's scratch directory, named after the test.
+fn scratch_path(extension: &str) -> PathBuf {
     let test = thread::current()
         .name()
         .unwrap_or("test")
         .replace("::", "-");
     let n = STARTED.fetch_add(1, Ordering::Relaxed);
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sedaflow-{}-{n}-{test}.log", std::process::id()))
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sedaflow-{}-{n}-{test}.{extension}",
+        std::process::id()
+    ))
 }
 
 fn log_tail(log: &Path) -> String {
