@@ -6,11 +6,14 @@
 #
 #   scripts/soak.sh [--duration 10m] [--interval 5s] [--warmup 1m] [--rate 20000]
 #                   [--connections 8] [--csv soak.csv] [--rss-tolerance 10] [--fd-slack 4]
+#   scripts/soak.sh --judge soak.csv [--warmup 1m] [--rss-tolerance 10] [--fd-slack 4]
 #
-# Verdict: among the samples after warm-up, the peak of the second half may exceed the peak of
-# the first half by at most --rss-tolerance percent (RSS) and --fd-slack descriptors (fds).
-# Exits 0 when flat, 1 when not (or when the server or the load generator failed), 2 on bad
-# usage. Honours CARGO_TARGET_DIR.
+# Verdict, over the samples after warm-up split into two halves by time: the median RSS of the
+# second half may exceed that of the first by at most --rss-tolerance percent (a leak moves the
+# median; a burst of load that is absorbed again does not), and the peak fd count of the second
+# half that of the first by at most --fd-slack. --judge only judges an existing CSV. Exits 0
+# when flat, 1 when not (or when the server or the load generator failed), 2 on bad usage.
+# Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 duration=10m
@@ -21,6 +24,7 @@ connections=8
 csv=soak.csv
 rss_tolerance=10
 fd_slack=4
+judge_only=
 
 usage() {
     sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
@@ -39,6 +43,7 @@ while [[ $# -gt 0 ]]; do
         --csv) csv=$2 ;;
         --rss-tolerance) rss_tolerance=$2 ;;
         --fd-slack) fd_slack=$2 ;;
+        --judge) judge_only=$2 ;;
         *) echo "unknown argument: $1" >&2; usage ;;
     esac
     shift 2
@@ -62,6 +67,53 @@ for n in "$duration_s" "$interval_s" "$warmup_s" "$rate" "$connections" "$rss_to
 done
 (( interval_s > 0 )) || { echo "--interval must be at least 1s" >&2; exit 2; }
 (( warmup_s < duration_s )) || { echo "--warmup must be shorter than --duration" >&2; exit 2; }
+
+# The verdict on a CSV (see the header).
+judge() {
+    awk -F, -v warmup="$warmup_s" -v tol="$rss_tolerance" -v slack="$fd_slack" '
+        function median(a, from, to,    m, i, j, v, k) {
+            m = 0
+            for (i = from; i < to; i++) {
+                v = a[i]
+                for (j = m; j > 0 && s[j - 1] > v; j--) s[j] = s[j - 1]
+                s[j] = v
+                m++
+            }
+            k = int(m / 2)
+            return m % 2 ? s[k] : (s[k - 1] + s[k]) / 2
+        }
+        BEGIN { n = 0 }
+        NR == 1 { next }
+        $1 >= warmup { t[n] = $1; rss[n] = $2; fds[n] = $3; thr[n] = $4; n++ }
+        END {
+            if (n < 4) { print "verdict: too few samples after warm-up (" n ")"; exit 1 }
+            half = int(n / 2)
+            for (i = 0; i < n; i++) {
+                if (i == 0 || rss[i] < rss_min) rss_min = rss[i]
+                if (i == 0 || rss[i] > rss_max) rss_max = rss[i]
+                if (i == 0 || thr[i] < thr_min) thr_min = thr[i]
+                if (i == 0 || thr[i] > thr_max) thr_max = thr[i]
+                if (i == 0 || fds[i] < fd_min) fd_min = fds[i]
+                if (i == 0 || fds[i] > fd_max) fd_max = fds[i]
+                if (i < half) { if (fds[i] > fd1) fd1 = fds[i] } else { if (fds[i] > fd2) fd2 = fds[i] }
+            }
+            rss1 = median(rss, 0, half)
+            rss2 = median(rss, half, n)
+            printf "after warm-up (%d samples, %ds..%ds): rss %d..%d KiB, fds %d..%d, threads %d..%d\n",
+                n, t[0], t[n - 1], rss_min, rss_max, fd_min, fd_max, thr_min, thr_max
+            printf "median rss: first half %d KiB, second half %d KiB (%+.1f%%, tolerance %d%%)\n",
+                rss1, rss2, (rss2 / rss1 - 1) * 100, tol
+            printf "peak fds: first half %d, second half %d (slack %d)\n", fd1, fd2, slack
+            flat = rss2 <= rss1 * (1 + tol / 100) && fd2 <= fd1 + slack
+            print "verdict: " (flat ? "FLAT" : "GROWING")
+            exit flat ? 0 : 1
+        }' "$1"
+}
+
+if [[ -n $judge_only ]]; then
+    judge "$judge_only"
+    exit
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -153,29 +205,4 @@ if (( loadgen_status != 0 || server_status != 0 )); then
     exit 1
 fi
 
-# The verdict, from the samples after warm-up, split into two halves by time.
-awk -F, -v warmup="$warmup_s" -v tol="$rss_tolerance" -v slack="$fd_slack" '
-    BEGIN { n = 0 }
-    NR == 1 { next }
-    $1 >= warmup { t[n] = $1; rss[n] = $2; fds[n] = $3; thr[n] = $4; n++ }
-    END {
-        if (n < 4) { print "verdict: too few samples after warm-up (" n ")"; exit 1 }
-        half = int(n / 2)
-        for (i = 0; i < n; i++) {
-            if (i == 0 || rss[i] < rss_min) rss_min = rss[i]
-            if (i == 0 || rss[i] > rss_max) rss_max = rss[i]
-            if (i == 0 || thr[i] < thr_min) thr_min = thr[i]
-            if (i == 0 || thr[i] > thr_max) thr_max = thr[i]
-            if (i == 0 || fds[i] < fd_min) fd_min = fds[i]
-            if (i == 0 || fds[i] > fd_max) fd_max = fds[i]
-            if (i < half) { if (rss[i] > rss1) rss1 = rss[i]; if (fds[i] > fd1) fd1 = fds[i] }
-            else { if (rss[i] > rss2) rss2 = rss[i]; if (fds[i] > fd2) fd2 = fds[i] }
-        }
-        printf "after warm-up (%d samples, %ds..%ds): rss %d..%d KiB, fds %d..%d, threads %d..%d\n",
-            n, t[0], t[n - 1], rss_min, rss_max, fd_min, fd_max, thr_min, thr_max
-        printf "peak rss: first half %d KiB, second half %d KiB (tolerance %d%%)\n", rss1, rss2, tol
-        printf "peak fds: first half %d, second half %d (slack %d)\n", fd1, fd2, slack
-        flat = rss2 <= rss1 * (1 + tol / 100) && fd2 <= fd1 + slack
-        print "verdict: " (flat ? "FLAT" : "GROWING")
-        exit flat ? 0 : 1
-    }' "$csv"
+judge "$csv"

@@ -97,7 +97,7 @@ impl Bystander {
 
     /// Stops after the current round; every request must have been answered.
     #[track_caller]
-    fn finish(self) -> Stats {
+    fn finish(self) {
         self.stop.store(true, Ordering::Release);
         let stats = self
             .thread
@@ -108,7 +108,6 @@ impl Bystander {
             stats.answered, stats.requests,
             "the well-behaved client must get every answer: {stats:?}"
         );
-        stats
     }
 }
 
