@@ -9,8 +9,8 @@
 //!   measured throughput drains within the target, so one step reaches a sane limit even
 //!   from a queue that grew long before the controller saw it.
 //! - **Under target** (P90 below three quarters of it) while the limit binds: additive increase,
-//!   a step that is a fixed share of the limit at the last decrease, so it climbs back in a
-//!   known number of ticks without overshooting by much.
+//!   a step that is a fixed share of the limit the last decrease settled on, so it probes
+//!   upwards gently from a level known to be safe.
 //! - In between, or when no queue is to blame (nothing refused, the queue under half the
 //!   limit and under what drains within the target): hold. An idle server does not grow a limit it never tested, and a slow tick
 //!   with short queues (service time, a busy machine) does not cut a limit that was not the
@@ -41,7 +41,7 @@ pub struct AdmissionConfig {
     pub max_limit: usize,
     /// Multiplicative decrease factor (0 < decrease < 1).
     pub decrease: f64,
-    /// Additive increase per tick, as a share of the limit at the last decrease.
+    /// Additive increase per tick, as a share of the limit the last decrease settled on.
     pub increase: f64,
 }
 
@@ -110,7 +110,8 @@ pub struct Decision {
 pub struct AdmissionController {
     config: AdmissionConfig,
     limit: f64,
-    /// The limit just before the last decrease: the additive step is a share of it.
+    /// The limit the last decrease settled on: the additive step is a share of it, so the
+    /// climb back is paced by the level that was found safe, not by the one that was not.
     anchor: f64,
 }
 
@@ -153,8 +154,8 @@ impl AdmissionController {
             if o.queued as f64 > drains_in_target {
                 next = next.min(drains_in_target);
             }
-            self.anchor = self.limit;
             self.limit = next.clamp(min, max);
+            self.anchor = self.limit;
             return Decision {
                 limit: self.limit(),
                 decreased: true,
@@ -242,14 +243,14 @@ mod tests {
     #[test]
     fn grows_additively_only_while_the_limit_binds_and_latency_is_low() {
         let mut c = AdmissionController::new(config());
-        c.observe(&obs(Some(200), 1000, 1000, 0)); // 100, anchor 1000
+        c.observe(&obs(Some(200), 1000, 1000, 0)); // 100, anchor 100
         c.observe(&obs(Some(3), 1000, 10, 0)); // not binding: hold
         assert_eq!(c.limit(), 100);
         c.observe(&obs(Some(8), 1000, 100, 9)); // binding but P90 near target: hold
         assert_eq!(c.limit(), 100);
-        c.observe(&obs(Some(7), 1000, 100, 9)); // binding and under 3/4: + 5% of 1000
-        assert_eq!(c.limit(), 150);
-        for _ in 0..100 {
+        c.observe(&obs(Some(7), 1000, 100, 9)); // binding and under 3/4: + 5% of 100
+        assert_eq!(c.limit(), 105);
+        for _ in 0..200 {
             c.observe(&obs(Some(1), 1000, 0, 1));
         }
         assert_eq!(c.limit(), 1000, "capped at the maximum");

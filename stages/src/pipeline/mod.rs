@@ -92,12 +92,15 @@ pub(crate) fn build(
     // A reader task runs its frames through decode (and the stages decode hands off to) on
     // its own thread when decode allows hand-off, instead of waking decode's pool.
     let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
-    // Every queue up to matching holds admitted orders; encode's holds answers.
-    let ahead_of_matching = pipeline
-        .report()
-        .stages
+    // Every queue up to matching (in pipeline order) holds admitted orders; the ones after
+    // it (journal, encode) hold answers.
+    let stages = pipeline.report().stages;
+    let through_match = stages
         .iter()
-        .filter(|s| s.name != "encode")
+        .position(|s| s.name == "match")
+        .map_or(stages.len(), |i| i + 1);
+    let ahead_of_matching = stages[..through_match]
+        .iter()
         .filter_map(|s| pipeline.queue_probe(&s.name))
         .collect();
     admission.watch(ahead_of_matching);

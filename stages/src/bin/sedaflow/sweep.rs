@@ -41,7 +41,7 @@ pub(crate) struct SweepArgs {
     #[arg(long, default_value = "400us", value_parser = humantime::parse_duration)]
     delay: Duration,
     /// The admission controller's P90 target.
-    #[arg(long, default_value = "5ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "3ms", value_parser = humantime::parse_duration)]
     target: Duration,
     /// Where the CSV, the plot and the servers' configurations go.
     #[arg(long, default_value = "sweep")]
