@@ -25,6 +25,7 @@ pub(crate) const PRE_MATCH: &str = "pre-match";
 pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) + Send>;
 
 use crate::admission::Admission;
+use crate::cluster::ingress::{Forward, IngressLink};
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
 use crate::journal::{Journal, JournalStage};
@@ -48,6 +49,7 @@ pub(crate) struct OrderPipeline {
     pub(crate) input: Publisher<DecodeIn>,
 }
 
+/// `forward`: an ingress's link to the order log, which then takes matching's place.
 pub(crate) fn build(
     config: &ServerConfig,
     registry: Arc<Registry>,
@@ -55,6 +57,7 @@ pub(crate) fn build(
     admission: Arc<Admission>,
     extension: Option<Extension>,
     journal: Option<Arc<Journal>>,
+    forward: Option<Arc<IngressLink>>,
 ) -> Result<OrderPipeline, PipelineError> {
     let stages = &config.stages;
     let mut p = Pipeline::builder();
@@ -69,17 +72,25 @@ pub(crate) fn build(
     if let Some(declare) = extension {
         declare(&mut p, PRE_MATCH);
     }
-    let delay = config.synthetic.match_delay;
-    let a = admission.clone();
-    let j = journal.clone();
-    let matching = move || MatchStage::new(a.clone(), delay, j.clone());
-    p.stage("match", matching)
-        .config(stages.matching.clone())
-        .keyed_by(|o: &Order| o.req.symbol())
-        .on_panic(OnPanic::QuarantineKey);
-    if let Some(journal) = journal {
-        p.stage("journal", move || JournalStage::new(journal.clone()))
-            .config(JournalStage::config());
+    match forward {
+        None => {
+            let delay = config.synthetic.match_delay;
+            let a = admission.clone();
+            let j = journal.clone();
+            let matching = move || MatchStage::new(a.clone(), delay, j.clone());
+            p.stage("match", matching)
+                .config(stages.matching.clone())
+                .keyed_by(|o: &Order| o.req.symbol())
+                .on_panic(OnPanic::QuarantineKey);
+            if let Some(journal) = journal {
+                p.stage("journal", move || JournalStage::new(journal.clone()))
+                    .config(JournalStage::config());
+            }
+        }
+        Some(link) => {
+            p.stage("publish", move || Forward { link: link.clone() })
+                .config(stages.matching.clone());
+        }
     }
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())

@@ -1,0 +1,36 @@
+//! The contract's example through one ingress and two matchers on NATS JetStream: the same
+//! responses, line for line, as the single process gives.
+
+mod support;
+
+use std::net::SocketAddr;
+
+use support::{Client, Cluster, Server};
+
+/// Plays PROTOCOL.md's example against `tcp`, asserting every response as written.
+fn the_example(tcp: SocketAddr) {
+    let mut a = Client::connect(tcp);
+    let mut b = Client::connect(tcp);
+
+    a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":100}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    b.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"buy","price":"10.10","qty":40}"#);
+    b.expect(r#"{"type":"ack","id":2}"#);
+    b.expect(r#"{"type":"fill","id":2,"symbol":"ACME","side":"buy","price":"10.05","qty":40,"leaves":0,"match":1}"#);
+    a.expect(r#"{"type":"fill","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":40,"leaves":60,"match":1}"#);
+    b.expect(r#"{"type":"done","id":2,"reason":"filled","leaves":0}"#);
+    a.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
+    a.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":60}"#);
+
+    a.expect_idle();
+    b.expect_idle();
+}
+
+#[test]
+fn the_contract_example_through_ingress_and_two_matchers() {
+    let single = Server::start(&[]);
+    the_example(single.tcp);
+
+    let cluster = Cluster::start(2);
+    the_example(cluster.ingress.tcp);
+}
