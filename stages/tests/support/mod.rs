@@ -21,6 +21,7 @@ mod client;
 mod cluster;
 mod flow;
 mod http;
+mod load;
 mod model;
 mod server;
 
@@ -29,5 +30,6 @@ pub use client::{pipeline, Client, Writer, READ_GUARD};
 pub use cluster::{metric, wait_until, Cluster, Matcher, Nats, PARTITIONS};
 pub use flow::{symbols, Flow, Rng};
 pub use http::{get, post, HttpResponse};
+pub use load::{assert_same_responses, drive, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
 pub use server::{signal, spawn_serve, Server};
