@@ -191,7 +191,6 @@ impl Server {
                 .pipeline
                 .publisher::<EncodeIn>()
                 .map_err(PipelineError::from)?;
-            // They run until the runtime stops: after the pipeline drained.
             runtime.block_on(tasks.spawn(encode))?;
         }
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {

@@ -5,10 +5,11 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{Client, Cluster, Server};
+use support::{post, Client, Cluster, Server};
 
-/// Plays PROTOCOL.md's example against `tcp`, asserting every response as written.
-fn the_example(tcp: SocketAddr) {
+/// Plays PROTOCOL.md's example against `tcp`, asserting every response as written, then one
+/// order over HTTP (`http`).
+fn the_example(tcp: SocketAddr, http: SocketAddr) {
     let mut a = Client::connect(tcp);
     let mut b = Client::connect(tcp);
 
@@ -24,13 +25,21 @@ fn the_example(tcp: SocketAddr) {
 
     a.expect_idle();
     b.expect_idle();
+
+    let answer = post(
+        http,
+        "/orders",
+        r#"{"op":"limit","id":3,"symbol":"ACME","side":"buy","price":"9","qty":5}"#,
+    );
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json(), serde_json::json!([{"type":"ack","id":3}]));
 }
 
 #[test]
 fn the_contract_example_through_ingress_and_two_matchers() {
     let single = Server::start(&[]);
-    the_example(single.tcp);
+    the_example(single.tcp, single.http);
 
     let cluster = Cluster::start(2);
-    the_example(cluster.ingress.tcp);
+    the_example(cluster.ingress.tcp, cluster.ingress.http);
 }

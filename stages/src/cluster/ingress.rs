@@ -26,7 +26,6 @@ use futures_util::StreamExt;
 use parking_lot::Mutex;
 use sedaflow::{Batch, Context, Handler, Publisher};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::wire::{ConnRef, LogRecord, ResponseBatch};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
@@ -92,11 +91,9 @@ pub(crate) async fn connect(
 }
 
 impl IngressTasks {
-    /// Starts appending orders and routing responses; call from inside the runtime.
-    pub(crate) async fn spawn(
-        self,
-        encode: Publisher<EncodeIn>,
-    ) -> Result<Vec<JoinHandle<()>>, ClusterError> {
+    /// Starts appending orders and routing responses; call from inside the runtime. The
+    /// tasks run until the runtime stops, after the pipeline has drained.
+    pub(crate) async fn spawn(self, encode: Publisher<EncodeIn>) -> Result<(), ClusterError> {
         let stream = self
             .log
             .js
@@ -120,10 +117,9 @@ impl IngressTasks {
             last: HashMap::new(),
             metrics: self.metrics.clone(),
         };
-        Ok(vec![
-            tokio::spawn(router.run(messages)),
-            tokio::spawn(append(self.log, self.orders, self.metrics)),
-        ])
+        tokio::spawn(router.run(messages));
+        tokio::spawn(append(self.log, self.orders, self.metrics));
+        Ok(())
     }
 }
 
@@ -278,6 +274,7 @@ impl Router {
             return;
         }
         *last = batch.log_seq;
+        let mut events = Vec::with_capacity(1 + batch.notices.len());
         if let Some(reply) = batch.reply {
             let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
             match pending {
@@ -289,13 +286,12 @@ impl Router {
                     }
                     settle(&conn);
                     let responses = reply.kinds.into_iter().map(Response::Report).collect();
-                    self.send(EncodeIn::Reply {
+                    events.push(EncodeIn::Reply {
                         conn,
                         seq: reply.seq,
                         responses,
                         read_at,
-                    })
-                    .await;
+                    });
                 }
                 None => tracing::warn!(
                     conn = reply.conn,
@@ -304,14 +300,15 @@ impl Router {
                 ),
             }
         }
-        for (to, kind) in batch.notices {
-            self.send(EncodeIn::Notify { to, kind }).await;
-        }
-    }
-
-    async fn send(&self, event: EncodeIn) {
-        if self.encode.publish(event).await.is_err() {
-            tracing::debug!("encode closed: response dropped during shutdown");
+        events.extend(
+            batch
+                .notices
+                .into_iter()
+                .map(|(to, kind)| EncodeIn::Notify { to, kind }),
+        );
+        // One offer: encode's single lane keeps these in order.
+        if self.encode.publish_batch(&mut events).await.is_err() {
+            tracing::debug!("encode closed: responses dropped during shutdown");
         }
     }
 }

@@ -9,6 +9,7 @@ mod decode;
 mod encode;
 mod events;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
@@ -72,7 +73,7 @@ pub(crate) fn build(
     if let Some(declare) = extension {
         declare(&mut p, PRE_MATCH);
     }
-    match forward {
+    match forward.clone() {
         None => {
             let delay = config.synthetic.match_delay;
             let a = admission.clone();
@@ -92,10 +93,16 @@ pub(crate) fn build(
                 .config(stages.matching.clone());
         }
     }
+    let mut encode_config = stages.encode.clone();
+    if forward.is_some() {
+        // An ingress's responses reach encode from one router task in log order; one lane keeps
+        // that order (a resting order's fill before its done), as matching's batches do here.
+        encode_config.lanes = NonZeroUsize::new(1);
+    }
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })
-    .config(stages.encode.clone());
+    .config(encode_config);
     for group in &config.placement.fuse {
         p.fuse(group.iter().cloned());
     }

@@ -88,6 +88,30 @@ impl Matcher {
         metric(self.metrics, name)
     }
 
+    /// Sends `signal` (SIGSTOP, SIGCONT, SIGTERM...).
+    pub fn signal(&self, signal: libc::c_int) {
+        super::server::signal(self.child.id(), signal);
+    }
+
+    /// Waits for the process to exit; true when it exited with status 0.
+    ///
+    /// # Panics
+    /// If it still runs after [`SETTLE_GUARD`] (a hang guard).
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + SETTLE_GUARD;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "matcher did not exit (hang guard)\n{}",
+                log_tail(&self.log)
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `kill -9`.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
