@@ -18,9 +18,11 @@
 //! ids the old owner used, which JetStream's duplicate window drops if they got through.
 //!
 //! # Backpressure
-//! A partition pulls at most `max_batch` entries, and pulls again only once their responses
-//! are confirmed: a slow matcher leaves entries in the log (consumer pending grows), never in
-//! its memory. Log entries are acknowledged only after their responses are published.
+//! Entries pulled but not yet answered count against the matcher's queue, as large as the
+//! match stage's `capacity` and shared by its partitions. A partition pulls a batch sized by
+//! the room left (at most `max_batch`), and pulls again only once the batch's responses are
+//! confirmed: a slow matcher leaves entries in the log (consumer pending grows), never in its
+//! memory. Log entries are acknowledged only after their responses are published.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +33,7 @@ use async_nats::jetstream::kv;
 use async_nats::jetstream::message::PublishMessage;
 use futures_util::StreamExt;
 use sedaflow::{install_prometheus, MetricsExporter};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::kv::{now_ms, renew, try_claim, view};
@@ -77,6 +79,7 @@ impl Matcher {
             .build()
             .map_err(crate::ServerError::Runtime)?;
         let cluster = config.cluster.clone();
+        let room = Arc::new(Semaphore::new(config.stages.matching.capacity.get()));
         let (log, leases, members) = runtime.block_on(async {
             let log = Log::open(&cluster).await?;
             let leases = log.bucket("leases").await?;
@@ -90,6 +93,7 @@ impl Matcher {
             log,
             metrics: ClusterMetrics::register(),
             owned: HashMap::new(),
+            room,
         };
         let coordinator = runtime.spawn(coordinator.run(leases, members, stopped));
         Ok(Matcher {
@@ -134,6 +138,8 @@ struct Coordinator {
     log: Log,
     metrics: ClusterMetrics,
     owned: HashMap<Partition, Owned>,
+    /// The matcher's queue: one permit per entry pulled and not yet answered.
+    room: Arc<Semaphore>,
 }
 
 impl Coordinator {
@@ -264,6 +270,7 @@ impl Coordinator {
             revision,
             committed,
             metrics: Arc::new(PartitionMetrics::register(p)),
+            room: self.room.clone(),
         };
         let task = tokio::spawn(async move {
             let metrics = worker.metrics.clone();
@@ -293,6 +300,7 @@ struct Worker {
     /// Every response up to this log sequence is published.
     committed: u64,
     metrics: Arc<PartitionMetrics>,
+    room: Arc<Semaphore>,
 }
 
 impl Worker {
@@ -324,9 +332,22 @@ impl Worker {
             if *release.borrow_and_update() {
                 break;
             }
+            let want = self
+                .room
+                .available_permits()
+                .clamp(1, self.config.max_batch.get());
+            // Waits while the queue is full; held until this batch is answered.
+            let Ok(_room) = self
+                .room
+                .clone()
+                .acquire_many_owned(u32::try_from(want).unwrap_or(u32::MAX))
+                .await
+            else {
+                break;
+            };
             let mut batch = consumer
                 .fetch()
-                .max_messages(self.config.max_batch.get())
+                .max_messages(want)
                 .expires(wait)
                 .messages()
                 .await
