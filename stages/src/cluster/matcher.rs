@@ -192,11 +192,12 @@ impl Coordinator {
         let now = Instant::now();
         let mut live = 0;
         for key in &keys {
-            if let Some(entry) = members
+            let entry = members
                 .entry(key.as_str())
                 .await
-                .map_err(ClusterError::js("member read"))?
-            {
+                .map_err(ClusterError::js("member read"))?;
+            // A matcher that stopped cleanly deleted its entry.
+            if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
                 let stale = age.observe(key, entry.revision, now);
                 live += usize::from(key == &self.id || !stale);
             }
