@@ -12,7 +12,8 @@
 //! # Duplicates
 //! Responses carry their (partition, log sequence); a matcher publishes a partition's in log
 //! order, so anything at or below the last sequence seen from a partition is a re-publication
-//! after fail-over that slipped past JetStream's duplicate window, and is dropped.
+//! after fail-over that JetStream's duplicate window did not catch (another span, or older than
+//! the window), and is dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::SeqCst;
@@ -259,22 +260,33 @@ impl Router {
                     continue;
                 }
             };
-            match ResponseBatch::decode(&message.payload) {
-                Ok(batch) => self.route(batch).await,
-                Err(e) => tracing::error!(error = %e, "unreadable response batch dropped"),
+            let batches = match ResponseBatch::read_all(&message.payload) {
+                Ok(batches) => batches,
+                Err(e) => {
+                    tracing::error!(error = %e, "unreadable response message dropped");
+                    continue;
+                }
+            };
+            let mut events = Vec::new();
+            for batch in batches {
+                self.route(batch, &mut events);
+            }
+            // One offer: encode's single lane keeps these in order.
+            if self.encode.publish_batch(&mut events).await.is_err() {
+                tracing::debug!("encode closed: responses dropped during shutdown");
             }
         }
         tracing::warn!("response stream ended");
     }
 
-    async fn route(&mut self, batch: ResponseBatch) {
+    /// Appends what `batch` holds for this ingress's connections to `events`.
+    fn route(&mut self, batch: ResponseBatch, events: &mut Vec<EncodeIn>) {
         let last = self.last.entry(batch.partition).or_default();
         if batch.log_seq <= *last {
             self.metrics.duplicate_response();
             return;
         }
         *last = batch.log_seq;
-        let mut events = Vec::with_capacity(1 + batch.notices.len());
         if let Some(reply) = batch.reply {
             let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
             match pending {
@@ -306,9 +318,5 @@ impl Router {
                 .into_iter()
                 .map(|(to, kind)| EncodeIn::Notify { to, kind }),
         );
-        // One offer: encode's single lane keeps these in order.
-        if self.encode.publish_batch(&mut events).await.is_err() {
-            tracing::debug!("encode closed: responses dropped during shutdown");
-        }
     }
 }

@@ -108,8 +108,9 @@ pub(crate) fn lease_key(p: Partition) -> String {
     format!("p{p}")
 }
 
-/// The stable id of the responses log entry `log_seq` of `p` caused for `ingress`: a new owner
-/// re-publishing it after a fail-over is dropped by JetStream's duplicate window.
-pub(crate) fn response_msg_id(p: Partition, log_seq: u64, ingress: u64) -> String {
-    format!("{p}.{log_seq}.{ingress:016x}")
+/// The id of the response message for `ingress` covering log entries `first ..= last` of `p`:
+/// a new owner re-publishing the same span after a fail-over is dropped by JetStream's
+/// duplicate window (spans cut differently are caught by the ingress's sequence check).
+pub(crate) fn response_msg_id(p: Partition, first: u64, last: u64, ingress: u64) -> String {
+    format!("{p}.{first}-{last}.{ingress:016x}")
 }

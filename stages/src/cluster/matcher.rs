@@ -28,9 +28,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::kv;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use sedaflow::{install_prometheus, MetricsExporter};
 use tokio::sync::{watch, Semaphore};
@@ -40,10 +41,14 @@ use super::kv::{now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, response_msg_id};
 use super::shard::Shard;
-use super::wire::LogRecord;
+use super::wire::{LogRecord, ResponseBatch};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::ServerConfig;
+
+/// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
+/// default).
+const MAX_MESSAGE: usize = 256 * 1024;
 
 /// How long a stopping matcher waits for its partitions to hand their leases back.
 const RELEASE_GUARD: Duration = Duration::from_secs(5);
@@ -289,6 +294,41 @@ impl Coordinator {
     }
 }
 
+/// Up to `want` log entries: what is waiting now, or else the next one to arrive within
+/// `wait` (a blocking pull instead of polling an idle partition).
+async fn pull(
+    consumer: &PullConsumer,
+    want: usize,
+    wait: Duration,
+) -> Result<Vec<jetstream::Message>, ClusterError> {
+    let ready = consumer.fetch().max_messages(want).messages().await;
+    let mut got: Vec<_> = collect(ready).await?;
+    if got.is_empty() {
+        let next = consumer
+            .batch()
+            .max_messages(1)
+            .expires(wait)
+            .messages()
+            .await;
+        got = collect(next).await?;
+    }
+    Ok(got)
+}
+
+async fn collect<S, E1, E2>(batch: Result<S, E1>) -> Result<Vec<jetstream::Message>, ClusterError>
+where
+    S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
+    E1: std::fmt::Display,
+    E2: std::fmt::Display,
+{
+    let mut batch = batch.map_err(ClusterError::js("order fetch"))?;
+    let mut got = Vec::new();
+    while let Some(message) = batch.next().await {
+        got.push(message.map_err(ClusterError::js("order fetch"))?);
+    }
+    Ok(got)
+}
+
 /// One owned partition: its consumer, books and lease.
 struct Worker {
     partition: Partition,
@@ -346,17 +386,10 @@ impl Worker {
             else {
                 break;
             };
-            let mut batch = consumer
-                .fetch()
-                .max_messages(want)
-                .expires(wait)
-                .messages()
-                .await
-                .map_err(ClusterError::js("order fetch"))?;
+            let batch = pull(&consumer, want, wait).await?;
             let mut last = None;
             let mut applied = 0;
-            while let Some(message) = batch.next().await {
-                let message = message.map_err(ClusterError::js("order fetch"))?;
+            for message in batch {
                 let (seq, pending) = match message.info() {
                     Ok(info) => (info.stream_sequence, info.pending),
                     Err(e) => return Err(ClusterError::js("order metadata")(e)),
@@ -430,26 +463,30 @@ impl Worker {
         Ok(())
     }
 
-    /// Publishes `out` (emptied) and waits for every confirmation; returns how many.
-    async fn publish(
-        &self,
-        out: &mut Vec<(u64, super::wire::ResponseBatch)>,
-    ) -> Result<u64, ClusterError> {
-        let mut acks = Vec::with_capacity(out.len());
-        let mut payload = Vec::new();
+    /// Publishes `out` (emptied), one message per ingress (split past [`MAX_MESSAGE`]), and
+    /// waits for every confirmation; returns how many messages.
+    async fn publish(&self, out: &mut Vec<(u64, ResponseBatch)>) -> Result<u64, ClusterError> {
+        // (ingress, message, first and last log sequence in it)
+        let mut open: Vec<(u64, Vec<u8>, u64, u64)> = Vec::new();
+        let mut acks = Vec::new();
         for (ingress, batch) in out.drain(..) {
-            payload.clear();
-            batch.encode(&mut payload)?;
-            let message = PublishMessage::build()
-                .payload(payload.clone().into())
-                .message_id(response_msg_id(self.partition, batch.log_seq, ingress));
-            let ack = self
-                .log
-                .js
-                .send_publish(self.log.response_subject(ingress), message)
-                .await
-                .map_err(ClusterError::js("response publish"))?;
-            acks.push(ack);
+            let at = match open.iter().position(|(i, ..)| *i == ingress) {
+                Some(at) => at,
+                None => {
+                    open.push((ingress, Vec::new(), batch.log_seq, batch.log_seq));
+                    open.len() - 1
+                }
+            };
+            let (_, message, _, last) = &mut open[at];
+            batch.append_to(message)?;
+            *last = batch.log_seq;
+            if message.len() >= MAX_MESSAGE {
+                let full = open.swap_remove(at);
+                acks.push(self.send(full).await?);
+            }
+        }
+        for message in open {
+            acks.push(self.send(message).await?);
         }
         let n = acks.len() as u64;
         for ack in acks {
@@ -457,5 +494,19 @@ impl Worker {
                 .map_err(ClusterError::js("response confirmation"))?;
         }
         Ok(n)
+    }
+
+    async fn send(
+        &self,
+        (ingress, message, first, last): (u64, Vec<u8>, u64, u64),
+    ) -> Result<PublishAckFuture, ClusterError> {
+        let message = PublishMessage::build()
+            .payload(message.into())
+            .message_id(response_msg_id(self.partition, first, last, ingress));
+        self.log
+            .js
+            .send_publish(self.log.response_subject(ingress), message)
+            .await
+            .map_err(ClusterError::js("response publish"))
     }
 }

@@ -172,6 +172,36 @@ impl ResponseBatch {
         Ok(())
     }
 
+    /// Appends this batch to a response message: several batches, each length-prefixed, so
+    /// one message carries what a pull of log entries caused for one ingress.
+    pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
+        let at = message.len();
+        message.extend_from_slice(&[0; 4]);
+        self.encode(message)?;
+        let len = u32::try_from(message.len() - at - 4)
+            .map_err(|_| WireError::Unencodable("response batch over 4 GiB"))?;
+        message[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        Ok(())
+    }
+
+    /// Every batch of a response message, in order.
+    pub(crate) fn read_all(mut message: &[u8]) -> Result<Vec<ResponseBatch>, WireError> {
+        let mut all = Vec::new();
+        while !message.is_empty() {
+            let (len, rest) = message
+                .split_first_chunk::<4>()
+                .ok_or(WireError::Truncated)?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if rest.len() < len {
+                return Err(WireError::Truncated);
+            }
+            let (one, rest) = rest.split_at(len);
+            all.push(ResponseBatch::decode(one)?);
+            message = rest;
+        }
+        Ok(all)
+    }
+
     pub(crate) fn decode(bytes: &[u8]) -> Result<ResponseBatch, WireError> {
         let mut r = Reader::new(bytes)?;
         let partition = u32::from_le_bytes(r.array()?);
@@ -513,6 +543,22 @@ mod tests {
         let mut bytes = Vec::new();
         batch.encode(&mut bytes).unwrap();
         assert_eq!(ResponseBatch::decode(&bytes), Ok(batch.clone()));
+        let mut message = Vec::new();
+        let second = ResponseBatch {
+            log_seq: 1235,
+            reply: None,
+            ..batch.clone()
+        };
+        batch.append_to(&mut message).unwrap();
+        second.append_to(&mut message).unwrap();
+        assert_eq!(
+            ResponseBatch::read_all(&message),
+            Ok(vec![batch.clone(), second])
+        );
+        assert_eq!(
+            ResponseBatch::read_all(&message[..message.len() - 1]),
+            Err(WireError::Truncated)
+        );
         bytes.push(0);
         assert_eq!(ResponseBatch::decode(&bytes), Err(WireError::Trailing(1)));
         bytes[0] = 9;

@@ -68,7 +68,7 @@ impl PartitionMetrics {
         self.pending.set(pending as f64);
     }
 
-    /// A batch of `entries` was matched, causing `published` response batches; `resting`
+    /// A pull of `entries` was matched, causing `published` response messages; `resting`
     /// orders are on the partition's books now.
     pub(crate) fn applied(&self, entries: u64, published: u64, resting: usize) {
         self.applied.increment(entries);
@@ -107,7 +107,7 @@ fn describe() {
     );
     describe_counter!(
         "sedaflow_cluster_responses_published_total",
-        "Response batches published to ingresses, per partition."
+        "Response messages published to ingresses (one per ingress per pull), per partition."
     );
     describe_gauge!(
         "sedaflow_cluster_replay_remaining",
