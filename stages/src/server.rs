@@ -191,7 +191,7 @@ impl Server {
                 .pipeline
                 .publisher::<EncodeIn>()
                 .map_err(PipelineError::from)?;
-            runtime.block_on(tasks.spawn(encode))?;
+            runtime.block_on(tasks.spawn(encode, admission.clone()))?;
         }
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
             let r = match what {

@@ -7,7 +7,7 @@ mod support;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use support::{assert_same_responses, drive, Cluster, Server, Session};
+use support::{assert_same_responses, drive, exact_config, Cluster, Server, Session};
 
 /// Connections, each trading symbols of its own, so the outcome does not depend on how the
 /// connections interleave.
@@ -22,7 +22,8 @@ fn twenty_thousand_orders_match_the_single_process() {
     let progress = Arc::new(AtomicUsize::new(0));
     let flows = |s: &Session| Session::orders(s.index, ORDERS, SYMBOLS);
 
-    let single = Server::start(&[]);
+    let config = exact_config("");
+    let single = Server::start(&["--config", config.to_str().expect("utf-8 path")]);
     let reference = drive(Session::open(single.tcp, CLIENTS), flows, &progress);
     let reference = drive(reference, Session::sweep, &progress);
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use support::{assert_same_responses, drive, wait_until, Cluster, Server, Session, PARTITIONS};
+use support::{
+    assert_same_responses, drive, exact_config, wait_until, Cluster, Server, Session, PARTITIONS,
+};
 
 const CLIENTS: usize = 8;
 const ORDERS: usize = 2_500;
@@ -19,7 +21,8 @@ const SYMBOLS: usize = 8;
 fn a_killed_matcher_loses_and_doubles_nothing() {
     let flows = |s: &Session| Session::orders(s.index, ORDERS, SYMBOLS);
     let reference = {
-        let single = Server::start(&[]);
+        let config = exact_config("");
+        let single = Server::start(&["--config", config.to_str().expect("utf-8 path")]);
         let progress = Arc::new(AtomicUsize::new(0));
         let sessions = drive(Session::open(single.tcp, CLIENTS), flows, &progress);
         drive(sessions, Session::sweep, &progress)

@@ -30,6 +30,7 @@ use tokio::sync::mpsc;
 
 use super::wire::{ConnRef, LogRecord, ResponseBatch};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
+use crate::admission::Admission;
 use crate::codec::Response;
 use crate::internal_events::ClusterMetrics;
 use crate::matching::{RejectReason, ReportKind};
@@ -94,7 +95,11 @@ pub(crate) async fn connect(
 impl IngressTasks {
     /// Starts appending orders and routing responses; call from inside the runtime. The
     /// tasks run until the runtime stops, after the pipeline has drained.
-    pub(crate) async fn spawn(self, encode: Publisher<EncodeIn>) -> Result<(), ClusterError> {
+    pub(crate) async fn spawn(
+        self,
+        encode: Publisher<EncodeIn>,
+        admission: Arc<Admission>,
+    ) -> Result<(), ClusterError> {
         let stream = self
             .log
             .js
@@ -115,6 +120,7 @@ impl IngressTasks {
         let router = Router {
             link: self.link.clone(),
             encode,
+            admission,
             last: HashMap::new(),
             metrics: self.metrics.clone(),
         };
@@ -245,6 +251,8 @@ async fn append(log: Log, mut orders: mpsc::UnboundedReceiver<Entry>, metrics: C
 struct Router {
     link: Arc<IngressLink>,
     encode: Publisher<EncodeIn>,
+    /// Fed, as matching feeds it in one process, with when each answered order was read.
+    admission: Arc<Admission>,
     /// Last log sequence routed per partition.
     last: HashMap<u32, u64>,
     metrics: ClusterMetrics,
@@ -268,9 +276,11 @@ impl Router {
                 }
             };
             let mut events = Vec::new();
+            let mut read_at = Vec::new();
             for batch in batches {
-                self.route(batch, &mut events);
+                self.route(batch, &mut events, &mut read_at);
             }
+            self.admission.matched(&read_at);
             // One offer: encode's single lane keeps these in order.
             if self.encode.publish_batch(&mut events).await.is_err() {
                 tracing::debug!("encode closed: responses dropped during shutdown");
@@ -279,8 +289,14 @@ impl Router {
         tracing::warn!("response stream ended");
     }
 
-    /// Appends what `batch` holds for this ingress's connections to `events`.
-    fn route(&mut self, batch: ResponseBatch, events: &mut Vec<EncodeIn>) {
+    /// Appends what `batch` holds for this ingress's connections to `events`, and when its
+    /// request was read to `read_at`.
+    fn route(
+        &mut self,
+        batch: ResponseBatch,
+        events: &mut Vec<EncodeIn>,
+        read_at: &mut Vec<Instant>,
+    ) {
         let last = self.last.entry(batch.partition).or_default();
         if batch.log_seq <= *last {
             self.metrics.duplicate_response();
@@ -290,7 +306,11 @@ impl Router {
         if let Some(reply) = batch.reply {
             let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
             match pending {
-                Some(Pending { conn, read_at }) => {
+                Some(Pending {
+                    conn,
+                    read_at: read,
+                }) => {
+                    read_at.push(read);
                     if reply.accepted {
                         if let Some(ReportKind::Ack { id }) = reply.kinds.first() {
                             conn.max_accepted.fetch_max(*id, SeqCst);
@@ -302,7 +322,7 @@ impl Router {
                         conn,
                         seq: reply.seq,
                         responses,
-                        read_at,
+                        read_at: read,
                     });
                 }
                 None => tracing::warn!(

@@ -83,6 +83,16 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// A configuration file (under the test target's scratch directory) for servers whose answers
+    /// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
+    /// `extra` is appended.
+    pub fn exact_config(extra: &str) -> PathBuf {
+        let path = scratch("config").with_extension("toml");
+        fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
+            .expect("write the config file");
+        path
+    }
+
     /// The sum of the samples of metric `name` (over all label sets) it reports now.
     pub fn metric(&self, name: &str) -> f64 {
         metric(self.metrics, name)
@@ -146,12 +156,7 @@ impl Cluster {
     /// at least one.
     pub fn start(matchers: usize) -> Cluster {
         let nats = Nats::start();
-        let config = scratch("cluster").with_extension("toml");
-        fs::write(
-            &config,
-            "[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n",
-        )
-        .expect("write the cluster config");
+        let config = exact_config("[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n");
         let partitions = PARTITIONS.to_string();
         let common = [
             "--config",
@@ -202,6 +207,16 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.config);
     }
+}
+
+/// A configuration file (under the test target's scratch directory) for servers whose answers
+/// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
+/// `extra` is appended.
+pub fn exact_config(extra: &str) -> PathBuf {
+    let path = scratch("config").with_extension("toml");
+    fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
+        .expect("write the config file");
+    path
 }
 
 /// The sum of the samples of metric `name` at `addr`'s `/metrics`.

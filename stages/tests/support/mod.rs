@@ -27,7 +27,7 @@ mod server;
 
 pub use check::{assign, Checker, MatchLog, Pattern, Recorded, Responses, Stats};
 pub use client::{pipeline, Client, Writer, READ_GUARD};
-pub use cluster::{metric, wait_until, Cluster, Matcher, Nats, PARTITIONS};
+pub use cluster::{exact_config, metric, wait_until, Cluster, Matcher, Nats, PARTITIONS};
 pub use flow::{symbols, Flow, Rng};
 pub use http::{get, post, HttpResponse};
 pub use load::{assert_same_responses, drive, Session};
