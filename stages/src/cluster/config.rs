@@ -36,7 +36,7 @@ pub struct ClusterConfig {
     /// How often owners renew leases and matchers rebalance; well below `lease_timeout`.
     #[serde(with = "humantime_serde")]
     pub heartbeat: Duration,
-    /// Most log entries a matcher pulls per partition at once.
+    /// Most log messages (each up to 1024 orders) a matcher pulls per partition at once.
     pub max_batch: NonZeroUsize,
 }
 
@@ -49,7 +49,7 @@ impl Default for ClusterConfig {
             prefix: "sedaflow".to_owned(),
             lease_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(1),
-            max_batch: NonZeroUsize::new(512).unwrap_or(NonZeroUsize::MIN),
+            max_batch: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
         }
     }
 }

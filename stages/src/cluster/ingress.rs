@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use sedaflow::{Batch, Context, Handler, Publisher};
 use tokio::sync::mpsc;
 
-use super::wire::{ConnRef, LogRecord, ResponseBatch};
+use super::wire::{ConnRef, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::admission::Admission;
 use crate::codec::Response;
@@ -40,8 +40,9 @@ use crate::pipeline::{settle, EncodeIn, Order};
 /// Pause between attempts to append an order JetStream did not confirm.
 const RETRY: Duration = Duration::from_millis(100);
 
-/// Most orders appended per round of confirmations.
-const PUBLISH_BATCH: usize = 1024;
+/// Most orders appended per round of confirmations: a round's orders for one partition fit
+/// one log message.
+const PUBLISH_BATCH: usize = ENTRIES_PER_MESSAGE;
 
 /// A request on its way through the log, until its reply comes back.
 struct Pending {
@@ -125,7 +126,7 @@ impl IngressTasks {
             metrics: self.metrics.clone(),
         };
         tokio::spawn(router.run(messages));
-        tokio::spawn(append(self.log, self.orders, self.metrics));
+        tokio::spawn(append(self.log, self.link.id, self.orders, self.metrics));
         Ok(())
     }
 }
@@ -180,8 +181,7 @@ impl Handler for Forward {
 }
 
 impl IngressLink {
-    /// The log entry for `o`: its partition, a message id stable across re-publication, and
-    /// the payload.
+    /// The log entry for `o`, framed for a log message, and its partition.
     fn entry(&self, o: &Order) -> Result<Entry, WireError> {
         let symbol = o.req.symbol().ok_or(WireError::Unencodable("ping"))?;
         let record = LogRecord {
@@ -193,12 +193,11 @@ impl IngressLink {
             floor: o.floor,
             req: o.req,
         };
-        let mut payload = Vec::with_capacity(64);
-        record.encode(&mut payload)?;
+        let mut framed = Vec::with_capacity(64);
+        record.append_to(&mut framed)?;
         Ok(Entry {
             partition: partition_of(symbol, self.partitions),
-            msg_id: format!("{:016x}.{}.{}", self.id, o.conn.id, o.seq),
-            payload: payload.into(),
+            framed,
         })
     }
 }
@@ -206,44 +205,68 @@ impl IngressLink {
 /// An order ready for the log.
 struct Entry {
     partition: Partition,
-    msg_id: String,
-    payload: Bytes,
+    framed: Vec<u8>,
 }
 
-/// Appends orders to their partitions' subjects, a batch at a time: all published, then all
-/// confirmations awaited. An unconfirmed order is published again with the same message id,
-/// which JetStream's duplicate window makes idempotent.
-async fn append(log: Log, mut orders: mpsc::UnboundedReceiver<Entry>, metrics: ClusterMetrics) {
+/// Appends orders to the log a round at a time: what is waiting (up to [`PUBLISH_BATCH`]) goes
+/// out as one message per partition, then every confirmation is awaited. JetStream's cost is
+/// per message, so batching is what lets the log keep up. A message JetStream did not confirm
+/// is published again with the same message id, which its duplicate window makes idempotent.
+async fn append(
+    log: Log,
+    ingress: u64,
+    mut orders: mpsc::UnboundedReceiver<Entry>,
+    metrics: ClusterMetrics,
+) {
     let mut batch = Vec::with_capacity(PUBLISH_BATCH);
+    let mut round = 0u64;
     while orders.recv_many(&mut batch, PUBLISH_BATCH).await > 0 {
-        let mut todo: Vec<&Entry> = batch.iter().collect();
+        round += 1;
+        // (partition, message, entries in it)
+        let mut messages: Vec<(Partition, Vec<u8>, u64)> = Vec::new();
+        for entry in batch.drain(..) {
+            let at = match messages.iter().position(|(p, ..)| *p == entry.partition) {
+                Some(at) => at,
+                None => {
+                    messages.push((entry.partition, Vec::new(), 0));
+                    messages.len() - 1
+                }
+            };
+            messages[at].1.extend_from_slice(&entry.framed);
+            messages[at].2 += 1;
+        }
+        let mut todo: Vec<(Partition, Bytes, u64)> = messages
+            .into_iter()
+            .map(|(p, m, n)| (p, Bytes::from(m), n))
+            .collect();
         while !todo.is_empty() {
             let mut acks = Vec::with_capacity(todo.len());
-            for entry in todo {
-                let message = PublishMessage::build()
-                    .payload(entry.payload.clone())
-                    .message_id(&entry.msg_id);
-                let subject = log.order_subject(entry.partition);
-                acks.push((entry, log.js.send_publish(subject, message).await));
+            for (p, message, n) in todo {
+                let publish = PublishMessage::build()
+                    .payload(message.clone())
+                    .message_id(format!("{ingress:016x}.{round}.{p}"));
+                let ack = log.js.send_publish(log.order_subject(p), publish).await;
+                acks.push(((p, message, n), ack));
             }
             let mut failed = Vec::new();
-            for (entry, ack) in acks {
+            for (message, ack) in acks {
                 let confirmed = match ack {
                     Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };
-                if let Err(e) = confirmed {
-                    tracing::warn!(error = %e, "order not confirmed by JetStream; publishing again");
-                    failed.push(entry);
+                match confirmed {
+                    Ok(()) => metrics.orders_appended(message.2),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "orders not confirmed by JetStream; publishing again");
+                        failed.push(message);
+                    }
                 }
             }
-            metrics.orders_appended((batch.len() - failed.len()) as u64);
             if !failed.is_empty() {
                 tokio::time::sleep(RETRY).await;
             }
             todo = failed;
         }
-        batch.clear();
     }
 }
 
@@ -298,11 +321,11 @@ impl Router {
         read_at: &mut Vec<Instant>,
     ) {
         let last = self.last.entry(batch.partition).or_default();
-        if batch.log_seq <= *last {
+        if batch.position <= *last {
             self.metrics.duplicate_response();
             return;
         }
-        *last = batch.log_seq;
+        *last = batch.position;
         if let Some(reply) = batch.reply {
             let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
             match pending {

@@ -18,11 +18,12 @@
 //! ids the old owner used, which JetStream's duplicate window drops if they got through.
 //!
 //! # Backpressure
-//! Entries pulled but not yet answered count against the matcher's queue, as large as the
-//! match stage's `capacity` and shared by its partitions. A partition pulls a batch sized by
-//! the room left (at most `max_batch`), and pulls again only once the batch's responses are
-//! confirmed: a slow matcher leaves entries in the log (consumer pending grows), never in its
-//! memory. Log entries are acknowledged only after their responses are published.
+//! Orders pulled but not yet answered count against the matcher's queue, as large as the
+//! match stage's `capacity` and shared by its partitions. A partition pulls as many log
+//! messages as the room left can take (at most `max_batch`), waits for room for what they
+//! hold, and pulls again only once their responses are confirmed: a slow matcher leaves
+//! messages in the log (consumer pending grows), never in its memory. Log messages are
+//! acknowledged only after their responses are published.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ use super::kv::{now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, response_msg_id};
 use super::shard::Shard;
-use super::wire::{LogRecord, ResponseBatch};
+use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::ServerConfig;
@@ -84,7 +85,8 @@ impl Matcher {
             .build()
             .map_err(crate::ServerError::Runtime)?;
         let cluster = config.cluster.clone();
-        let room = Arc::new(Semaphore::new(config.stages.matching.capacity.get()));
+        let capacity = config.stages.matching.capacity.get();
+        let room = Arc::new(Semaphore::new(capacity));
         let (log, leases, members) = runtime.block_on(async {
             let log = Log::open(&cluster).await?;
             let leases = log.bucket("leases").await?;
@@ -99,6 +101,7 @@ impl Matcher {
             metrics: ClusterMetrics::register(),
             owned: HashMap::new(),
             room,
+            capacity,
         };
         let coordinator = runtime.spawn(coordinator.run(leases, members, stopped));
         Ok(Matcher {
@@ -145,6 +148,7 @@ struct Coordinator {
     owned: HashMap<Partition, Owned>,
     /// The matcher's queue: one permit per entry pulled and not yet answered.
     room: Arc<Semaphore>,
+    capacity: usize,
 }
 
 impl Coordinator {
@@ -277,6 +281,7 @@ impl Coordinator {
             committed,
             metrics: Arc::new(PartitionMetrics::register(p)),
             room: self.room.clone(),
+            capacity: self.capacity,
         };
         let task = tokio::spawn(async move {
             let metrics = worker.metrics.clone();
@@ -342,6 +347,8 @@ struct Worker {
     committed: u64,
     metrics: Arc<PartitionMetrics>,
     room: Arc<Semaphore>,
+    /// The room's size, the most one pull may hold.
+    capacity: usize,
 }
 
 impl Worker {
@@ -373,44 +380,54 @@ impl Worker {
             if *release.borrow_and_update() {
                 break;
             }
-            let want = self
-                .room
-                .available_permits()
+            // A message holds up to ENTRIES_PER_MESSAGE orders: pull what the room can take.
+            let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
                 .clamp(1, self.config.max_batch.get());
-            // Waits while the queue is full; held until this batch is answered.
-            let Ok(_room) = self
-                .room
-                .clone()
-                .acquire_many_owned(u32::try_from(want).unwrap_or(u32::MAX))
-                .await
-            else {
-                break;
-            };
-            let batch = pull(&consumer, want, wait).await?;
-            let mut last = None;
-            let mut applied = 0;
-            for message in batch {
+            let messages = pull(&consumer, want, wait).await?;
+            let mut decoded = Vec::with_capacity(messages.len());
+            let mut entries = 0;
+            for message in &messages {
                 let (seq, pending) = match message.info() {
                     Ok(info) => (info.stream_sequence, info.pending),
                     Err(e) => return Err(ClusterError::js("order metadata")(e)),
                 };
-                match LogRecord::decode(&message.payload) {
-                    Ok(rec) => {
+                let records = LogRecord::read_all(&message.payload);
+                entries += records.as_ref().map_or(0, Vec::len);
+                decoded.push((seq, pending, records));
+            }
+            // Waits while the matcher's queue is full; held until this pull is answered.
+            let held = entries.min(self.capacity);
+            let Ok(_room) = self
+                .room
+                .clone()
+                .acquire_many_owned(u32::try_from(held).unwrap_or(u32::MAX))
+                .await
+            else {
+                break;
+            };
+            for (seq, pending, records) in decoded {
+                match records {
+                    Ok(records) => {
                         let before = out.len();
-                        shard.apply(seq, &rec, &mut out);
+                        for (i, rec) in records.iter().enumerate() {
+                            shard.apply(position(seq, i), rec, &mut out);
+                        }
                         if seq <= replay_to {
                             // Published by a previous owner: rebuild only.
                             out.truncate(before);
                         }
                     }
                     Err(e) => {
-                        tracing::error!(partition = self.partition, seq, error = %e, "unreadable log entry skipped")
+                        // Skipped on every replay alike, so books stay deterministic.
+                        tracing::error!(partition = self.partition, seq, error = %e, "unreadable log message skipped")
                     }
                 }
                 self.metrics.progress(seq, replay_to, pending);
-                applied += 1;
-                last = Some((seq, message));
             }
+            let applied = entries as u64;
+            let last = messages
+                .last()
+                .and_then(|m| Some((m.info().ok()?.stream_sequence, m)));
             let Some((seq, message)) = last else {
                 if renewed.elapsed() >= self.config.heartbeat {
                     self.renew().await?;
@@ -473,13 +490,13 @@ impl Worker {
             let at = match open.iter().position(|(i, ..)| *i == ingress) {
                 Some(at) => at,
                 None => {
-                    open.push((ingress, Vec::new(), batch.log_seq, batch.log_seq));
+                    open.push((ingress, Vec::new(), batch.position, batch.position));
                     open.len() - 1
                 }
             };
             let (_, message, _, last) = &mut open[at];
             batch.append_to(message)?;
-            *last = batch.log_seq;
+            *last = batch.position;
             if message.len() >= MAX_MESSAGE {
                 let full = open.swap_remove(at);
                 acks.push(self.send(full).await?);

@@ -3,7 +3,8 @@
 //!
 //! An ingress runs the network, decode and encode stages and appends every validated order
 //! to a JetStream stream, on subject `<prefix>.orders.<partition>` with the partition a fixed
-//! hash of the symbol ([`partition_of`]); the stream's sequence is the matching order. A
+//! hash of the symbol ([`partition_of`]), in messages of several orders; the stream's
+//! sequence, then the place in the message, is the matching order. A
 //! matcher holds leases on partitions (one key-value entry each), matches their entries and
 //! publishes the responses to `<prefix>.responses.<ingress>`, where the ingress routes them to
 //! the owning connections.

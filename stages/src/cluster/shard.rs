@@ -35,11 +35,11 @@ impl Shard {
         self.engine.resting()
     }
 
-    /// Matches log entry `log_seq` and appends what it caused to `out`: one batch per ingress
+    /// Matches log entry `position` and appends what it caused to `out`: one batch per ingress
     /// that holds a connection concerned (the requester's first), with that ingress's id.
     pub(crate) fn apply(
         &mut self,
-        log_seq: u64,
+        position: u64,
         rec: &LogRecord,
         out: &mut Vec<(u64, ResponseBatch)>,
     ) {
@@ -53,7 +53,7 @@ impl Shard {
             rec.from.ingress,
             ResponseBatch {
                 partition: self.partition,
-                log_seq,
+                position,
                 reply: Some(ReplyPart {
                     conn: rec.from.conn,
                     seq: rec.seq,
@@ -79,7 +79,7 @@ impl Shard {
                         to.ingress,
                         ResponseBatch {
                             partition: self.partition,
-                            log_seq,
+                            position,
                             reply: None,
                             notices: Vec::new(),
                         },
@@ -155,7 +155,7 @@ mod tests {
         assert!(reply.accepted);
         assert_eq!(reply.kinds.len(), 3);
         assert_eq!(reply.kinds[0], ReportKind::Ack { id: 2 });
-        assert_eq!((out[2].0, out[2].1.log_seq), (10, 2));
+        assert_eq!((out[2].0, out[2].1.position), (10, 2));
         assert!(out[2].1.reply.is_none());
         assert!(matches!(
             out[2].1.notices[..],

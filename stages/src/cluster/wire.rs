@@ -44,7 +44,7 @@ pub(crate) struct ReplyPart {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ResponseBatch {
     pub(crate) partition: u32,
-    pub(crate) log_seq: u64,
+    pub(crate) position: u64,
     pub(crate) reply: Option<ReplyPart>,
     /// Reports for other owners (the resting side of a trade, a cancelled order's owner).
     pub(crate) notices: Vec<(ConnId, ReportKind)>,
@@ -96,6 +96,18 @@ impl LogRecord {
             Request::Ping => return Err(WireError::Unencodable("ping")),
         }
         Ok(())
+    }
+
+    /// Appends this entry to a log message (one per partition per round of an ingress).
+    pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
+        append_framed(message, |m| self.encode(m))
+    }
+
+    /// Every entry of a log message, in order.
+    pub(crate) fn read_all(message: &[u8]) -> Result<Vec<LogRecord>, WireError> {
+        framed(message)
+            .map(|f| f.and_then(LogRecord::decode))
+            .collect()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<LogRecord, WireError> {
@@ -150,7 +162,7 @@ impl ResponseBatch {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.push(VERSION);
         out.extend_from_slice(&self.partition.to_le_bytes());
-        put_u64(out, self.log_seq);
+        put_u64(out, self.position);
         match &self.reply {
             None => out.push(0),
             Some(reply) => {
@@ -172,40 +184,22 @@ impl ResponseBatch {
         Ok(())
     }
 
-    /// Appends this batch to a response message: several batches, each length-prefixed, so
-    /// one message carries what a pull of log entries caused for one ingress.
+    /// Appends this batch to a response message (what one pull caused for one ingress).
     pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
-        let at = message.len();
-        message.extend_from_slice(&[0; 4]);
-        self.encode(message)?;
-        let len = u32::try_from(message.len() - at - 4)
-            .map_err(|_| WireError::Unencodable("response batch over 4 GiB"))?;
-        message[at..at + 4].copy_from_slice(&len.to_le_bytes());
-        Ok(())
+        append_framed(message, |m| self.encode(m))
     }
 
     /// Every batch of a response message, in order.
-    pub(crate) fn read_all(mut message: &[u8]) -> Result<Vec<ResponseBatch>, WireError> {
-        let mut all = Vec::new();
-        while !message.is_empty() {
-            let (len, rest) = message
-                .split_first_chunk::<4>()
-                .ok_or(WireError::Truncated)?;
-            let len = u32::from_le_bytes(*len) as usize;
-            if rest.len() < len {
-                return Err(WireError::Truncated);
-            }
-            let (one, rest) = rest.split_at(len);
-            all.push(ResponseBatch::decode(one)?);
-            message = rest;
-        }
-        Ok(all)
+    pub(crate) fn read_all(message: &[u8]) -> Result<Vec<ResponseBatch>, WireError> {
+        framed(message)
+            .map(|f| f.and_then(ResponseBatch::decode))
+            .collect()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<ResponseBatch, WireError> {
         let mut r = Reader::new(bytes)?;
         let partition = u32::from_le_bytes(r.array()?);
-        let log_seq = r.u64()?;
+        let position = r.u64()?;
         let reply = match r.u8()? {
             0 => None,
             1 => {
@@ -235,11 +229,59 @@ impl ResponseBatch {
         r.end()?;
         Ok(ResponseBatch {
             partition,
-            log_seq,
+            position,
             reply,
             notices,
         })
     }
+}
+
+/// The position of entry `index` of the log message with stream sequence `seq`: positions
+/// increase in matching order. A message holds at most [`ENTRIES_PER_MESSAGE`] entries.
+pub(crate) fn position(seq: u64, index: usize) -> u64 {
+    (seq << 16) | index as u64
+}
+
+/// The most entries an ingress puts in one log message.
+pub(crate) const ENTRIES_PER_MESSAGE: usize = 1024;
+const _: () = assert!(
+    ENTRIES_PER_MESSAGE < 1 << 16,
+    "positions keep 16 bits for the index"
+);
+
+/// Appends one length-prefixed frame written by `encode` to `message`.
+fn append_framed(
+    message: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    let at = message.len();
+    message.extend_from_slice(&[0; 4]);
+    encode(message)?;
+    let len = u32::try_from(message.len() - at - 4)
+        .map_err(|_| WireError::Unencodable("frame over 4 GiB"))?;
+    message[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// The frames of `message`, in order.
+fn framed(mut message: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> {
+    std::iter::from_fn(move || {
+        if message.is_empty() {
+            return None;
+        }
+        let Some((len, rest)) = message.split_first_chunk::<4>() else {
+            message = &[];
+            return Some(Err(WireError::Truncated));
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            message = &[];
+            return Some(Err(WireError::Truncated));
+        }
+        let (frame, rest) = rest.split_at(len);
+        message = rest;
+        Some(Ok(frame))
+    })
 }
 
 fn put_u64(out: &mut Vec<u8>, v: u64) {
@@ -487,6 +529,10 @@ mod tests {
             let mut bytes = Vec::new();
             record.encode(&mut bytes).unwrap();
             assert_eq!(LogRecord::decode(&bytes), Ok(record));
+            let mut message = Vec::new();
+            record.append_to(&mut message).unwrap();
+            record.append_to(&mut message).unwrap();
+            assert_eq!(LogRecord::read_all(&message), Ok(vec![record; 2]));
             assert_eq!(
                 LogRecord::decode(&bytes[..bytes.len() - 1]),
                 Err(WireError::Truncated)
@@ -509,7 +555,7 @@ mod tests {
     fn response_batches_round_trip() {
         let batch = ResponseBatch {
             partition: 3,
-            log_seq: 1234,
+            position: 1234,
             reply: Some(ReplyPart {
                 conn: 5,
                 seq: 77,
@@ -545,7 +591,7 @@ mod tests {
         assert_eq!(ResponseBatch::decode(&bytes), Ok(batch.clone()));
         let mut message = Vec::new();
         let second = ResponseBatch {
-            log_seq: 1235,
+            position: 1235,
             reply: None,
             ..batch.clone()
         };
@@ -569,7 +615,7 @@ mod tests {
     fn field_reasons_do_not_cross_the_wire() {
         let batch = ResponseBatch {
             partition: 0,
-            log_seq: 1,
+            position: 1,
             reply: None,
             notices: vec![(
                 1,

@@ -61,7 +61,7 @@ impl PartitionMetrics {
         }
     }
 
-    /// Log entry `seq` was read; the replay runs to `replay_to`; `pending` entries wait.
+    /// Log message `seq` was read; the replay runs to `replay_to`; `pending` messages wait.
     pub(crate) fn progress(&self, seq: u64, replay_to: u64, pending: u64) {
         self.replay_remaining
             .set(replay_to.saturating_sub(seq) as f64);
@@ -111,11 +111,11 @@ fn describe() {
     );
     describe_gauge!(
         "sedaflow_cluster_replay_remaining",
-        "Log entries left to replay before this owner publishes again, per partition."
+        "Log messages left to replay before this owner publishes again, per partition."
     );
     describe_gauge!(
         "sedaflow_cluster_consumer_pending",
-        "Log entries not yet read by this owner (consumer lag), per partition."
+        "Log messages not yet read by this owner (consumer lag), per partition."
     );
     describe_gauge!(
         "sedaflow_cluster_resting_orders",
