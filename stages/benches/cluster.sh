@@ -5,7 +5,8 @@
 # distribution, not scale-out gains.
 #
 #   cargo build --release -p sedaflow-stages --bin sedaflow
-#   bash stages/benches/cluster.sh [duration, default 10s] [partitions, default 8]
+#   bash stages/benches/cluster.sh [duration, default 10s] [partitions, default 8] \
+#       [requests in flight per connection, default 16]
 #
 # Needs nats-server (Debian: apt-get install nats-server). Starts everything on free loopback
 # ports with a scratch JetStream store and stops it all at the end.
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/../.."
 bin=${CARGO_TARGET_DIR:-target}/release/sedaflow
 duration=${1:-10s}
 partitions=${2:-8}
+pipeline=${3:-16}
 command -v nats-server >/dev/null || { echo "cluster.sh: nats-server missing" >&2; exit 1; }
 [ -x "$bin" ] || { echo "cluster.sh: build $bin first (see the header)" >&2; exit 1; }
 
@@ -39,7 +41,7 @@ start() {
     pids+=($!)
     eval "pid_$name=$!"
     for _ in $(seq 300); do
-        grep -q '^listening metrics' "$scratch/$name.out" && return 0
+        grep -qs '^listening metrics' "$scratch/$name.out" && return 0
         sleep 0.1
     done
     echo "cluster.sh: $name did not start:" >&2
@@ -58,7 +60,8 @@ run() {
     tcp=$(awk '/^listening tcp/ {print $3}' "$scratch/ingress.out")
     local before=() p
     for p in "$@"; do before+=("$(ticks "$p")"); done
-    "$bin" loadgen --addr "$tcp" --connections 8 --duration "$duration" >"$scratch/load.out" 2>&1
+    "$bin" loadgen --addr "$tcp" --connections 8 --pipeline "$pipeline" --duration "$duration" \
+        >"$scratch/load.out" 2>&1
     echo "== $label"
     grep -E 'requests in|Requests/sec|^ +(50|99)%|^lost' "$scratch/load.out"
     local requests hz i=0
