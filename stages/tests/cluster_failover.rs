@@ -72,9 +72,12 @@ fn a_killed_matcher_loses_and_doubles_nothing() {
     wait_until("the survivor's books empty after the sweep", || {
         survivor.metric("sedaflow_cluster_resting_orders") == 0.0
     });
+    // The take-over rebuilt the dead matcher's books from the log without answering again.
+    let replayed = survivor.metric("sedaflow_cluster_log_entries_replayed_total");
+    assert!(replayed > 0.0, "the survivor replayed nothing");
     eprintln!(
-        "survivor applied {} log entries (replays included); ingress dropped {} re-published \
-         response batches",
+        "survivor applied {} log entries, {replayed} of them replayed; the ingress dropped {} \
+         re-published response batches",
         survivor.metric("sedaflow_cluster_log_entries_applied_total"),
         support::metric(
             cluster.ingress.metrics,

@@ -276,7 +276,7 @@ struct Router {
     encode: Publisher<EncodeIn>,
     /// Fed, as matching feeds it in one process, with when each answered order was read.
     admission: Arc<Admission>,
-    /// Last log sequence routed per partition.
+    /// Last log position routed per partition.
     last: HashMap<u32, u64>,
     metrics: ClusterMetrics,
 }

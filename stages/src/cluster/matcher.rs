@@ -405,6 +405,7 @@ impl Worker {
             else {
                 break;
             };
+            let mut replayed = 0;
             for (seq, pending, records) in decoded {
                 match records {
                     Ok(records) => {
@@ -415,6 +416,7 @@ impl Worker {
                         if seq <= replay_to {
                             // Published by a previous owner: rebuild only.
                             out.truncate(before);
+                            replayed += records.len() as u64;
                         }
                     }
                     Err(e) => {
@@ -443,7 +445,8 @@ impl Worker {
             let published = self.publish(&mut out).await?;
             message.ack().await.map_err(ClusterError::js("order ack"))?;
             self.committed = self.committed.max(seq);
-            self.metrics.applied(applied, published, shard.resting());
+            self.metrics
+                .applied(applied, replayed, published, shard.resting());
         }
         // Hand over: a final write commits progress and frees the lease in one step.
         let value = LeaseValue {
@@ -498,15 +501,22 @@ impl Worker {
             batch.append_to(message)?;
             *last = batch.position;
             if message.len() >= MAX_MESSAGE {
+                // Confirmed before that ingress's next message goes out: the ingress drops
+                // anything at or below a position it saw, so a later message must never be
+                // stored when an earlier one was not.
                 let full = open.swap_remove(at);
-                acks.push(self.send(full).await?);
+                self.send(full)
+                    .await?
+                    .await
+                    .map_err(ClusterError::js("response confirmation"))?;
+                acks.push(None);
             }
         }
         for message in open {
-            acks.push(self.send(message).await?);
+            acks.push(Some(self.send(message).await?));
         }
         let n = acks.len() as u64;
-        for ack in acks {
+        for ack in acks.into_iter().flatten() {
             ack.await
                 .map_err(ClusterError::js("response confirmation"))?;
         }

@@ -41,6 +41,7 @@ impl ClusterMetrics {
 /// One owned partition's series, labelled `partition`.
 pub(crate) struct PartitionMetrics {
     applied: Counter,
+    replayed: Counter,
     published: Counter,
     replay_remaining: Gauge,
     pending: Gauge,
@@ -53,6 +54,7 @@ impl PartitionMetrics {
         let label = p.to_string();
         PartitionMetrics {
             applied: counter!("sedaflow_cluster_log_entries_applied_total", "partition" => label.clone()),
+            replayed: counter!("sedaflow_cluster_log_entries_replayed_total", "partition" => label.clone()),
             published: counter!("sedaflow_cluster_responses_published_total", "partition" => label.clone()),
             replay_remaining: gauge!("sedaflow_cluster_replay_remaining", "partition" => label.clone()),
             pending: gauge!("sedaflow_cluster_consumer_pending", "partition" => label.clone()),
@@ -68,10 +70,11 @@ impl PartitionMetrics {
         self.pending.set(pending as f64);
     }
 
-    /// A pull of `entries` was matched, causing `published` response messages; `resting`
-    /// orders are on the partition's books now.
-    pub(crate) fn applied(&self, entries: u64, published: u64, resting: usize) {
+    /// A pull of `entries` was matched (`replayed` of them only to rebuild the books),
+    /// causing `published` response messages; `resting` orders are on the books now.
+    pub(crate) fn applied(&self, entries: u64, replayed: u64, published: u64, resting: usize) {
         self.applied.increment(entries);
+        self.replayed.increment(replayed);
         self.published.increment(published);
         self.resting.set(resting as f64);
     }
@@ -104,6 +107,10 @@ fn describe() {
     describe_counter!(
         "sedaflow_cluster_log_entries_applied_total",
         "Log entries matched (replayed or new), per partition."
+    );
+    describe_counter!(
+        "sedaflow_cluster_log_entries_replayed_total",
+        "Log entries matched only to rebuild the books after a take-over (responses already published), per partition."
     );
     describe_counter!(
         "sedaflow_cluster_responses_published_total",
