@@ -89,8 +89,10 @@ pub(crate) fn build(
             }
         }
         Some(link) => {
+            // Keyed like matching: a symbol's orders reach the log in the order decode sent them.
             p.stage("publish", move || Forward { link: link.clone() })
-                .config(stages.matching.clone());
+                .config(stages.matching.clone())
+                .keyed_by(|o: &Order| o.req.symbol());
         }
     }
     let mut encode_config = stages.encode.clone();
