@@ -60,7 +60,7 @@ fn a_killed_matcher_loses_and_doubles_nothing() {
     // The survivor's books hold as many orders as the reference's...
     let resting: usize = sessions
         .iter()
-        .map(|s| s.checker.model().resting().len())
+        .map(|s| s.checker.model().all_resting().len())
         .sum();
     wait_until("the survivor's resting-order gauge settles", || {
         survivor.metric("sedaflow_cluster_resting_orders") == resting as f64

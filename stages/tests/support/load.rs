@@ -56,7 +56,7 @@ impl Session {
         let mut reqs: Vec<Req> = self
             .checker
             .model()
-            .resting()
+            .all_resting()
             .into_iter()
             .map(|(symbol, id)| Req::Cancel { id, symbol })
             .collect();
