@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine. Tests that need a real server (prometheus; later:
-# nats-server) get it installed here, as root, before cargo runs.
+# The whole test suite on a fresh machine. Tests that need a real server get it installed here,
+# as root, before cargo runs; each test starts its own copy on a free loopback port, and a
+# system service the package may start is not used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# stages/tests/monitoring_dashboard.rs runs the dashboard's queries against a real Prometheus
-# and lints /metrics with promtool: Debian's `prometheus` package has both. The test starts its
-# own prometheus on a free loopback port; a system service the package may start is not used.
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+# need PACKAGE COMMAND...: installs Debian's PACKAGE unless every COMMAND is on the PATH.
+need() {
+    local package=$1
+    shift
+    local missing=0 c
+    for c in "$@"; do command -v "$c" >/dev/null || missing=1; done
+    [ "$missing" -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        echo "tests/run.sh: prometheus/promtool are missing and installing them needs root:" >&2
-        echo "  apt-get install prometheus   (or run this script as root)" >&2
+        echo "tests/run.sh: $* missing and installing them needs root:" >&2
+        echo "  apt-get install $package   (or run this script as root)" >&2
         exit 1
     fi
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }; then
-        echo "tests/run.sh: installing Debian's prometheus package failed" >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"; }; then
+        echo "tests/run.sh: installing Debian's $package package failed" >&2
         exit 1
     fi
-    command -v prometheus >/dev/null && command -v promtool >/dev/null || {
-        echo "tests/run.sh: the prometheus package did not provide prometheus and promtool" >&2
-        exit 1
-    }
-fi
+    for c in "$@"; do
+        command -v "$c" >/dev/null || {
+            echo "tests/run.sh: the $package package did not provide $c" >&2
+            exit 1
+        }
+    done
+}
+
+# stages/tests/monitoring_dashboard.rs runs the dashboard's queries against a real Prometheus
+# and lints /metrics with promtool: Debian's `prometheus` package has both.
+need prometheus prometheus promtool
+# stages/tests/cluster_*.rs run the scale-out roles against a real `nats-server -js`.
+need nats-server nats-server
 
 cargo test --workspace

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::admission::AdmissionConfig;
+use crate::cluster::ClusterConfig;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     pub journal: Option<PathBuf>,
     /// A journal segment is closed and folded into a snapshot once it passes this size.
     pub journal_segment_bytes: u64,
+    /// Scale-out on NATS: the role and how to reach the log (`[cluster]`).
+    pub cluster: ClusterConfig,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             synthetic: Synthetic::default(),
             journal: None,
             journal_segment_bytes: 64 * 1024 * 1024,
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -267,6 +271,14 @@ impl ServerConfig {
             stage
                 .validate()
                 .map_err(|m| ConfigError::Invalid(format!("stages.{name}: {m}")))?;
+        }
+        self.cluster.validate().map_err(ConfigError::Invalid)?;
+        if self.journal.is_some() && self.cluster.role != crate::cluster::Role::All {
+            // Scaled out, the NATS order log is what a restart recovers from.
+            return Err(ConfigError::Invalid(
+                "journal: only --role all matches locally; scaled out, the NATS log is the journal"
+                    .into(),
+            ));
         }
         Ok(())
     }

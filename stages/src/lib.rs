@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod admission;
+pub mod cluster;
 pub mod codec;
 mod config;
 pub mod graph;

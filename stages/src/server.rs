@@ -12,11 +12,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admission::Admission;
+use crate::cluster::{ingress, ClusterError, Role};
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics};
 use crate::journal::{Journal, JournalError};
 use crate::net::{http, tcp, Registry, SessionEnv};
-use crate::pipeline::{self, Extension, Order, PipelineError};
+use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError};
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -46,6 +47,9 @@ pub enum ServerError {
     /// The network runtime could not start.
     #[error("network runtime: {0}")]
     Runtime(std::io::Error),
+    /// The NATS side of a scale-out role could not start.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// A running server. [`Server::shutdown`] stops it gracefully.
@@ -153,6 +157,26 @@ impl Server {
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
         ));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sf-net")
+            .enable_all()
+            .build()
+            .map_err(ServerError::Runtime)?;
+        // An ingress hands orders to the NATS log instead of matching them.
+        let (forward, ingress) = match config.cluster.role {
+            Role::Ingress => {
+                let (link, tasks) = runtime.block_on(ingress::connect(&config.cluster))?;
+                (Some(link), Some(tasks))
+            }
+            Role::All => (None, None),
+            Role::Matcher => {
+                return Err(ConfigError::Invalid(
+                    "cluster.role = matcher runs with cluster::Matcher, not Server".into(),
+                )
+                .into())
+            }
+        };
         let order = pipeline::build(
             &config,
             registry.clone(),
@@ -160,7 +184,15 @@ impl Server {
             admission.clone(),
             extension,
             journal,
+            forward,
         )?;
+        if let Some(tasks) = ingress {
+            let encode = order
+                .pipeline
+                .publisher::<EncodeIn>()
+                .map_err(PipelineError::from)?;
+            runtime.block_on(tasks.spawn(encode, admission.clone()))?;
+        }
         let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
             let r = match what {
                 "tcp" => tcp::bind(addr, &config.socket),
@@ -177,12 +209,6 @@ impl Server {
         };
         let tcp_addr = addr_of("tcp", &tcp_listener, config.tcp)?;
         let http_addr = addr_of("http", &http_listener, config.http)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sf-net")
-            .enable_all()
-            .build()
-            .map_err(ServerError::Runtime)?;
         let (stop, stopped) = watch::channel(false);
         let stopped_for_ticker = stopped.clone();
         let env = SessionEnv {
@@ -256,19 +282,7 @@ impl Server {
 
     /// Blocks until SIGINT or SIGTERM.
     pub fn wait_for_signal(&self) {
-        self.runtime.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "no SIGTERM handler; waiting for SIGINT only");
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        });
+        wait_for_signal(&self.runtime);
     }
 
     /// Stops accepting and reading, answers every request already read, then drains and stops
@@ -301,4 +315,21 @@ async fn steer(admission: Arc<Admission>, every: Duration, mut stop: watch::Rece
             _ = tick.tick() => admission.tick(),
         }
     }
+}
+
+/// Blocks on `runtime` until SIGINT or SIGTERM.
+pub(crate) fn wait_for_signal(runtime: &tokio::runtime::Runtime) {
+    runtime.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no SIGTERM handler; waiting for SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    });
 }

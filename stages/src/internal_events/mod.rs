@@ -13,6 +13,9 @@ use crate::codec::DecodeError;
 mod journal;
 
 pub(crate) use journal::JournalMetrics;
+mod cluster;
+
+pub(crate) use cluster::{ClusterMetrics, PartitionMetrics};
 
 /// Cheap to clone: every field is a shared handle.
 #[derive(Clone)]

@@ -9,6 +9,7 @@ mod decode;
 mod encode;
 mod events;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
@@ -25,6 +26,7 @@ pub(crate) const PRE_MATCH: &str = "pre-match";
 pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) + Send>;
 
 use crate::admission::Admission;
+use crate::cluster::ingress::{Forward, IngressLink};
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
 use crate::journal::{Journal, JournalStage};
@@ -48,6 +50,7 @@ pub(crate) struct OrderPipeline {
     pub(crate) input: Publisher<DecodeIn>,
 }
 
+/// `forward`: an ingress's link to the order log, which then takes matching's place.
 pub(crate) fn build(
     config: &ServerConfig,
     registry: Arc<Registry>,
@@ -55,6 +58,7 @@ pub(crate) fn build(
     admission: Arc<Admission>,
     extension: Option<Extension>,
     journal: Option<Arc<Journal>>,
+    forward: Option<Arc<IngressLink>>,
 ) -> Result<OrderPipeline, PipelineError> {
     let stages = &config.stages;
     let mut p = Pipeline::builder();
@@ -69,22 +73,38 @@ pub(crate) fn build(
     if let Some(declare) = extension {
         declare(&mut p, PRE_MATCH);
     }
-    let delay = config.synthetic.match_delay;
-    let a = admission.clone();
-    let j = journal.clone();
-    let matching = move || MatchStage::new(a.clone(), delay, j.clone());
-    p.stage("match", matching)
-        .config(stages.matching.clone())
-        .keyed_by(|o: &Order| o.req.symbol())
-        .on_panic(OnPanic::QuarantineKey);
-    if let Some(journal) = journal {
-        p.stage("journal", move || JournalStage::new(journal.clone()))
-            .config(JournalStage::config());
+    match forward.clone() {
+        None => {
+            let delay = config.synthetic.match_delay;
+            let a = admission.clone();
+            let j = journal.clone();
+            let matching = move || MatchStage::new(a.clone(), delay, j.clone());
+            p.stage("match", matching)
+                .config(stages.matching.clone())
+                .keyed_by(|o: &Order| o.req.symbol())
+                .on_panic(OnPanic::QuarantineKey);
+            if let Some(journal) = journal {
+                p.stage("journal", move || JournalStage::new(journal.clone()))
+                    .config(JournalStage::config());
+            }
+        }
+        Some(link) => {
+            // Keyed like matching: a symbol's orders reach the log in the order decode sent them.
+            p.stage("publish", move || Forward { link: link.clone() })
+                .config(stages.matching.clone())
+                .keyed_by(|o: &Order| o.req.symbol());
+        }
+    }
+    let mut encode_config = stages.encode.clone();
+    if forward.is_some() {
+        // An ingress's responses reach encode from one router task in log order; one lane keeps
+        // that order (a resting order's fill before its done), as matching's batches do here.
+        encode_config.lanes = NonZeroUsize::new(1);
     }
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })
-    .config(stages.encode.clone());
+    .config(encode_config);
     for group in &config.placement.fuse {
         p.fuse(group.iter().cloned());
     }

@@ -305,6 +305,11 @@ impl Checker {
         }
     }
 
+    /// The reference books as the checked requests left them.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// Checks the `match` ids of every trade seen and returns the counts.
     ///
     /// # Panics

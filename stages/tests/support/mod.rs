@@ -1,5 +1,6 @@
-//! Shared fixtures for the black-box protocol tests (`protocol_*.rs`), written from
-//! `PROTOCOL.md` alone: the `sedaflow` server as a child process on free ports, a JSON-lines
+//! Shared fixtures for the black-box protocol tests (`protocol_*.rs`, `cluster_*.rs`), written
+//! from `PROTOCOL.md` alone: the `sedaflow` server as a child process on free ports (or a
+//! scale-out deployment with its own `nats-server`), a JSON-lines
 //! client, a tiny HTTP/1.1 client, a reference order book (the model) with a reproducible
 //! order flow, and the comparison of received responses with expected ones.
 //!
@@ -17,14 +18,18 @@
 
 mod check;
 mod client;
+mod cluster;
 mod flow;
 mod http;
+mod load;
 mod model;
 mod server;
 
 pub use check::{assign, Checker, MatchLog, Pattern, Recorded, Responses, Stats};
 pub use client::{pipeline, Client, Writer, READ_GUARD};
+pub use cluster::{exact_config, metric, wait_until, Cluster, Matcher, Nats, PARTITIONS};
 pub use flow::{symbols, Flow, Rng};
 pub use http::{get, post, HttpResponse};
+pub use load::{assert_same_responses, drive, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
-pub use server::{signal, Server};
+pub use server::{signal, spawn_serve, Server};

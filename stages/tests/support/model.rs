@@ -351,6 +351,17 @@ impl Model {
         self.books.get(symbol).map_or(0, |b| b.trades)
     }
 
+    /// Every resting order as (symbol, id), sorted.
+    pub fn all_resting(&self) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .books
+            .iter()
+            .flat_map(|(symbol, book)| book.resting.iter().map(|r| (symbol.clone(), r.id)))
+            .collect();
+        all.sort();
+        all
+    }
+
     fn cancel(&mut self, owner: Owner, id: u64, symbol: &str, out: &mut Vec<(Owner, Report)>) {
         let found = self.books.get_mut(symbol).and_then(|book| {
             let at = book.resting.iter().position(|r| r.id == id)?;

@@ -49,81 +49,14 @@ impl Server {
     /// # Panics
     /// As [`Server::start`].
     pub fn start_with(extra_args: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
-        let log = scratch_path("log");
-        let stderr = File::create(&log)
-            .unwrap_or_else(|e| panic!("cannot create the server log {}: {e}", log.display()));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sedaflow"));
-        configure(&mut command);
-        let mut child = command
-            .args(["serve", "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(["--metrics", "127.0.0.1:0"])
-            .args(extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn sedaflow: {e}"));
-
-        // Standard output is read to its end on a thread of its own, so the server can never
-        // block on a full pipe; lines after start-up are dropped.
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (lines_tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = lines_tx.send(line);
-            }
-        });
-
-        let deadline = Instant::now() + START_GUARD;
-        let (mut tcp, mut http, mut metrics) = (None, None, None);
-        let mut seen = Vec::new();
-        while tcp.is_none() || http.is_none() || metrics.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match lines.recv_timeout(left) {
-                Ok(line) => line,
-                Err(RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "sedaflow printed no `listening tcp|http|metrics` lines within \
-                         {START_GUARD:?} (hang guard); stdout so far: {seen:?}\n{}",
-                        log_tail(&log)
-                    );
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                    panic!(
-                        "sedaflow exited ({status}) before printing its `listening` lines; \
-                         stdout: {seen:?}\n{}",
-                        log_tail(&log)
-                    );
-                }
-            };
-            let mut words = line.split_whitespace();
-            if let (Some("listening"), Some(name), Some(addr), None) =
-                (words.next(), words.next(), words.next(), words.next())
-            {
-                let addr: SocketAddr = addr
-                    .parse()
-                    .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
-                match name {
-                    "tcp" => tcp = Some(addr),
-                    "http" => http = Some(addr),
-                    "metrics" => metrics = Some(addr),
-                    _ => {}
-                }
-            }
-            seen.push(line);
-        }
-        let (Some(tcp), Some(http), Some(metrics)) = (tcp, http, metrics) else {
-            unreachable!("the loop ends only with all three addresses");
-        };
+        let mut args = vec!["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"];
+        args.extend_from_slice(extra_args);
+        let (child, addrs, log) = spawn_serve(&args, &["tcp", "http", "metrics"], configure);
         Server {
             child,
-            tcp,
-            http,
-            metrics,
+            tcp: addrs[0],
+            http: addrs[1],
+            metrics: addrs[2],
             log,
         }
     }
@@ -269,6 +202,87 @@ pub fn signal(pid: u32, signal: libc::c_int) {
     );
 }
 
+/// Starts `sedaflow serve` with `args` (and `--metrics` on a free port; `configure` sees the
+/// command first) and waits for one
+/// `listening <name> <ip:port>` line per entry of `names`; returns their addresses in that
+/// order.
+///
+/// # Panics
+/// If the process cannot be spawned, exits, or prints the lines not within [`START_GUARD`];
+/// the message carries the tail of its standard error.
+pub fn spawn_serve(
+    args: &[&str],
+    names: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> (Child, Vec<SocketAddr>, PathBuf) {
+    let log = scratch_path("log");
+    let stderr = File::create(&log)
+        .unwrap_or_else(|e| panic!("cannot create the server log {}: {e}", log.display()));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sedaflow"));
+    configure(&mut command);
+    let mut child = command
+        .args(["serve", "--metrics", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn sedaflow: {e}"));
+
+    // Standard output is read to its end on a thread of its own, so the server can never
+    // block on a full pipe; lines after start-up are dropped.
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (lines_tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines_tx.send(line);
+        }
+    });
+
+    let deadline = Instant::now() + START_GUARD;
+    let mut addrs: Vec<Option<SocketAddr>> = vec![None; names.len()];
+    let mut seen = Vec::new();
+    while addrs.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match lines.recv_timeout(left) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "sedaflow printed no `listening {names:?}` lines within {START_GUARD:?} \
+                     (hang guard); stdout so far: {seen:?}\n{}",
+                    log_tail(&log)
+                );
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                panic!(
+                    "sedaflow exited ({status}) before printing its `listening` lines; \
+                     stdout: {seen:?}\n{}",
+                    log_tail(&log)
+                );
+            }
+        };
+        let mut words = line.split_whitespace();
+        if let (Some("listening"), Some(name), Some(addr), None) =
+            (words.next(), words.next(), words.next(), words.next())
+        {
+            let addr: SocketAddr = addr
+                .parse()
+                .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+            match names.iter().position(|n| *n == name) {
+                Some(i) => addrs[i] = Some(addr),
+                None => panic!("unexpected listening line {line:?} (wanted {names:?})"),
+            }
+        }
+        seen.push(line);
+    }
+    let addrs = addrs.into_iter().flatten().collect();
+    (child, addrs, log)
+}
+
 /// A fresh file under the test target's scratch directory, named after the test.
 fn scratch_path(extension: &str) -> PathBuf {
     let test = thread::current()
@@ -282,7 +296,7 @@ fn scratch_path(extension: &str) -> PathBuf {
     ))
 }
 
-fn log_tail(log: &Path) -> String {
+pub fn log_tail(log: &Path) -> String {
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];

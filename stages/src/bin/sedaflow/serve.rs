@@ -5,21 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use sedaflow_stages::cluster::{Matcher, Role};
 use sedaflow_stages::{Server, ServerConfig};
 
 /// How long shutdown may take to answer and drain everything.
 const DRAIN: Duration = Duration::from_secs(30);
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Role {
-    /// Everything in one process.
-    All,
-    /// Client-facing side only (scale-out on NATS).
-    Ingress,
-    /// Matching only (scale-out on NATS).
-    Matcher,
-}
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -41,9 +32,9 @@ pub(crate) struct ServeArgs {
     /// Journal directory: matching becomes durable, and a restart recovers from it.
     #[arg(long)]
     journal: Option<PathBuf>,
-    /// Process role.
-    #[arg(long, value_enum, default_value = "all")]
-    role: Role,
+    /// Process role (default: `all`, or `[cluster] role` of the config file).
+    #[arg(long, value_enum)]
+    role: Option<Role>,
     /// NATS server URL (ingress and matcher roles).
     #[arg(long)]
     nats: Option<String>,
@@ -73,16 +64,26 @@ impl ServeArgs {
         if let Some(n) = self.max_connections {
             config.limits.max_connections = n;
         }
+        if let Some(role) = self.role {
+            config.cluster.role = role;
+        }
+        if let Some(url) = &self.nats {
+            config.cluster.nats = Some(url.clone());
+        }
+        if let Some(n) = self.partitions {
+            config.cluster.partitions = n;
+        }
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
-    if args.role != Role::All || args.nats.is_some() || args.partitions.is_some() {
-        return Err("--role ingress|matcher, --nats and --partitions need the NATS scale-out, which this build does not have yet; run --role all".into());
+    let config = args.config()?;
+    if config.cluster.role == Role::Matcher {
+        return run_matcher(&config);
     }
-    let server = Server::start(args.config()?).map_err(|e| e.to_string())?;
+    let server = Server::start(config).map_err(|e| e.to_string())?;
     if let Err(e) = announce(&server) {
         // Nobody reads our stdout (`serve | head -1`): serving goes on regardless.
         tracing::warn!(error = %e, "could not print the listening lines");
@@ -94,6 +95,19 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
     if !report.drained {
         return Err("shutdown deadline passed before every queue drained".into());
     }
+    Ok(())
+}
+
+/// A matcher binds only its metrics endpoint and prints only that line.
+fn run_matcher(config: &ServerConfig) -> Result<(), String> {
+    let matcher = Matcher::start(config).map_err(|e| e.to_string())?;
+    let line = format!("listening metrics {}", matcher.metrics_addr());
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        tracing::warn!(error = %e, "could not print the listening line");
+    }
+    matcher.wait_for_signal();
+    tracing::info!("signal received: releasing partitions");
+    matcher.shutdown();
     Ok(())
 }
 

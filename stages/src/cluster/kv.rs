@@ -1,0 +1,102 @@
+//! The key-value adapter of [`lease`](super::lease): reads lease entries as [`LeaseView`]s
+//! and writes them with compare-and-swap on the revision.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_nats::jetstream::kv::{self, Operation};
+use bytes::Bytes;
+
+use super::lease::{Claim, LeaseValue, LeaseView};
+use super::ClusterError;
+
+/// Milliseconds since the epoch, for the informational timestamp in lease values.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The current state of `key`.
+///
+/// # Errors
+/// The request failed; an unreadable value reads as released, so it can be repaired by a
+/// claim.
+pub(crate) async fn view(store: &kv::Store, key: &str) -> Result<LeaseView, ClusterError> {
+    let entry = store
+        .entry(key)
+        .await
+        .map_err(ClusterError::js("lease read"))?;
+    Ok(match entry {
+        Some(e) if e.operation == Operation::Put => LeaseView::Present {
+            revision: e.revision,
+            value: serde_json::from_slice(&e.value).unwrap_or_default(),
+        },
+        _ => LeaseView::Absent,
+    })
+}
+
+fn encode(value: &LeaseValue) -> Bytes {
+    // A struct of plain fields always serializes.
+    serde_json::to_vec(value).unwrap_or_default().into()
+}
+
+/// Tries `claim` with `value`; the new revision, or `None` when another writer was first.
+///
+/// # Errors
+/// Never for a lost race; only when the request itself could not be made.
+pub(crate) async fn try_claim(
+    store: &kv::Store,
+    key: &str,
+    claim: &Claim,
+    value: &LeaseValue,
+) -> Result<Option<u64>, ClusterError> {
+    let result = match claim {
+        Claim::Create => store.create(key, encode(value)).await.map_err(|e| {
+            (
+                e.kind() == kv::CreateErrorKind::AlreadyExists,
+                e.to_string(),
+            )
+        }),
+        Claim::TakeOver { revision, .. } => store
+            .update(key, encode(value), *revision)
+            .await
+            .map_err(|e| {
+                (
+                    e.kind() == kv::UpdateErrorKind::WrongLastRevision,
+                    e.to_string(),
+                )
+            }),
+    };
+    match result {
+        Ok(revision) => Ok(Some(revision)),
+        Err((true, _)) => Ok(None),
+        Err((false, message)) => Err(ClusterError::JetStream {
+            what: "lease claim",
+            message,
+        }),
+    }
+}
+
+/// Writes `value` over `revision`, the fencing check: the new revision, or
+/// [`ClusterError::Fenced`] when the lease moved on.
+///
+/// # Errors
+/// `Fenced` when superseded, `JetStream` when the request failed.
+pub(crate) async fn renew(
+    store: &kv::Store,
+    key: &str,
+    partition: u32,
+    revision: u64,
+    value: &LeaseValue,
+) -> Result<u64, ClusterError> {
+    store
+        .update(key, encode(value), revision)
+        .await
+        .map_err(|e| match e.kind() {
+            kv::UpdateErrorKind::WrongLastRevision => ClusterError::Fenced(partition),
+            _ => ClusterError::JetStream {
+                what: "lease renewal",
+                message: e.to_string(),
+            },
+        })
+}

@@ -1,0 +1,116 @@
+//! The deployment's JetStream objects: the order log (one subject per partition), the
+//! response stream (one subject per ingress), the lease and member buckets, and their names.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+
+use super::{ClusterConfig, ClusterError, Partition};
+
+/// How long JetStream remembers a message id: a re-publication within it is dropped. Fail-over
+/// re-publishes only what follows the committed sequence, which is at most one heartbeat old.
+const DEDUP_WINDOW: Duration = Duration::from_secs(120);
+
+/// Responses are read by their ingress at once; older ones only matter for a crashed ingress,
+/// whose connections are gone.
+const RESPONSES_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// A connection to the deployment's JetStream objects.
+#[derive(Clone)]
+pub(crate) struct Log {
+    pub(crate) js: jetstream::Context,
+    prefix: String,
+}
+
+impl Log {
+    /// Connects and creates whatever of the deployment's streams and buckets is missing (any
+    /// process may be first).
+    pub(crate) async fn open(config: &ClusterConfig) -> Result<Log, ClusterError> {
+        let url = config.nats.clone().unwrap_or_default();
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("sedaflow-{:?}", config.role).to_lowercase())
+            .connect(url.as_str())
+            .await
+            .map_err(|source| ClusterError::Connect { url, source })?;
+        let log = Log {
+            js: jetstream::new(client),
+            prefix: config.prefix.clone(),
+        };
+        log.js
+            .get_or_create_stream(stream::Config {
+                name: log.orders_stream(),
+                subjects: vec![format!("{}.orders.*", log.prefix)],
+                storage: stream::StorageType::File,
+                duplicate_window: DEDUP_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("order stream"))?;
+        log.js
+            .get_or_create_stream(stream::Config {
+                name: log.responses_stream(),
+                subjects: vec![format!("{}.responses.*", log.prefix)],
+                storage: stream::StorageType::File,
+                duplicate_window: DEDUP_WINDOW,
+                max_age: RESPONSES_MAX_AGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("response stream"))?;
+        Ok(log)
+    }
+
+    /// The lease bucket (one key per partition) or the member bucket (one key per matcher).
+    /// The bucket's stream is declared here as the key-value layout wants it: the client's
+    /// own bucket creation asks for account details nats-server 2.9 does not give.
+    pub(crate) async fn bucket(&self, what: &str) -> Result<kv::Store, ClusterError> {
+        let bucket = format!("{}_{what}", self.prefix);
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: format!("KV_{bucket}"),
+                subjects: vec![format!("$KV.{bucket}.>")],
+                max_messages_per_subject: 1,
+                storage: stream::StorageType::File,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                discard: stream::DiscardPolicy::New,
+                duplicate_window: DEDUP_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("key-value bucket"))?;
+        self.js
+            .get_key_value(bucket)
+            .await
+            .map_err(ClusterError::js("key-value bucket"))
+    }
+
+    pub(crate) fn orders_stream(&self) -> String {
+        format!("{}_ORDERS", self.prefix.to_uppercase())
+    }
+
+    pub(crate) fn responses_stream(&self) -> String {
+        format!("{}_RESPONSES", self.prefix.to_uppercase())
+    }
+
+    pub(crate) fn order_subject(&self, p: Partition) -> String {
+        format!("{}.orders.{p}", self.prefix)
+    }
+
+    pub(crate) fn response_subject(&self, ingress: u64) -> String {
+        format!("{}.responses.{ingress:016x}", self.prefix)
+    }
+}
+
+/// The lease key of partition `p`.
+pub(crate) fn lease_key(p: Partition) -> String {
+    format!("p{p}")
+}
+
+/// The id of the response message for `ingress` covering log entries `first ..= last` of `p`:
+/// a new owner re-publishing the same span after a fail-over is dropped by JetStream's
+/// duplicate window (spans cut differently are caught by the ingress's sequence check).
+pub(crate) fn response_msg_id(p: Partition, first: u64, last: u64, ingress: u64) -> String {
+    format!("{p}.{first}-{last}.{ingress:016x}")
+}

@@ -1,0 +1,539 @@
+//! The matcher role: claims partitions of the order log through leases, matches their
+//! entries in log order and publishes what they caused to the ingresses' response subjects.
+//!
+//! # Ownership
+//! A coordinator task heartbeats this matcher's member entry, counts live members, and
+//! claims or releases partitions toward an equal share ([`lease::plan`]). Each owned
+//! partition runs in a task of its own.
+//!
+//! # Fencing
+//! Before a partition task publishes anything it renews its lease by compare-and-swap on the
+//! revision it last wrote, committing the log sequence up to which everything is published.
+//! A superseded owner fails that write and stops: it neither publishes nor reads further.
+//!
+//! # Fail-over
+//! A new owner replays the partition's log from its start into fresh books (matching is
+//! deterministic, and the log carries the connection identities and id floors), publishes
+//! nothing up to the committed sequence, and re-publishes what follows under the same message
+//! ids the old owner used, which JetStream's duplicate window drops if they got through.
+//!
+//! # Backpressure
+//! Orders pulled but not yet answered count against the matcher's queue, as large as the
+//! match stage's `capacity` and shared by its partitions. A partition pulls as many log
+//! messages as the room left can take (at most `max_batch`), waits for room for what they
+//! hold, and pulls again only once their responses are confirmed: a slow matcher leaves
+//! messages in the log (consumer pending grows), never in its memory. Log messages are
+//! acknowledged only after their responses are published.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, kv};
+use futures_util::StreamExt;
+use sedaflow::{install_prometheus, MetricsExporter};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::kv::{now_ms, renew, try_claim, view};
+use super::lease::{self, Claim, LeaseValue, Staleness};
+use super::log::{lease_key, response_msg_id};
+use super::shard::Shard;
+use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
+use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
+use crate::internal_events::{ClusterMetrics, PartitionMetrics};
+use crate::ServerConfig;
+
+/// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
+/// default).
+const MAX_MESSAGE: usize = 256 * 1024;
+
+/// How long a stopping matcher waits for its partitions to hand their leases back.
+const RELEASE_GUARD: Duration = Duration::from_secs(5);
+
+/// A running matcher. [`Matcher::shutdown`] releases its partitions.
+pub struct Matcher {
+    exporter: MetricsExporter,
+    stop: watch::Sender<bool>,
+    coordinator: JoinHandle<()>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("metrics", &self.exporter.local_addr())
+            .finish()
+    }
+}
+
+impl Matcher {
+    /// Binds the metrics endpoint, connects to NATS and starts claiming partitions.
+    ///
+    /// # Errors
+    /// When the metrics endpoint cannot start or NATS cannot be reached.
+    pub fn start(config: &ServerConfig) -> Result<Matcher, crate::ServerError> {
+        config.validate()?;
+        let exporter = install_prometheus(config.metrics)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sf-matcher")
+            .enable_all()
+            .build()
+            .map_err(crate::ServerError::Runtime)?;
+        let cluster = config.cluster.clone();
+        let capacity = config.stages.matching.capacity.get();
+        let room = Arc::new(Semaphore::new(capacity));
+        let (log, leases, members) = runtime.block_on(async {
+            let log = Log::open(&cluster).await?;
+            let leases = log.bucket("leases").await?;
+            let members = log.bucket("members").await?;
+            Ok::<_, ClusterError>((log, leases, members))
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let coordinator = Coordinator {
+            id: format!("m{:016x}", instance_id()),
+            config: cluster,
+            log,
+            metrics: ClusterMetrics::register(),
+            owned: HashMap::new(),
+            room,
+            capacity,
+        };
+        let coordinator = runtime.spawn(coordinator.run(leases, members, stopped));
+        Ok(Matcher {
+            exporter,
+            stop,
+            coordinator,
+            runtime,
+        })
+    }
+
+    /// The metrics endpoint's address.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        self.exporter.local_addr()
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    pub fn wait_for_signal(&self) {
+        crate::server::wait_for_signal(&self.runtime);
+    }
+
+    /// Hands every partition back (so others take over without waiting for a lease timeout)
+    /// and stops.
+    pub fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let coordinator = self.coordinator;
+        self.runtime.block_on(async {
+            let _ = tokio::time::timeout(RELEASE_GUARD, coordinator).await;
+        });
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+/// A partition this matcher runs.
+struct Owned {
+    release: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+struct Coordinator {
+    id: String,
+    config: ClusterConfig,
+    log: Log,
+    metrics: ClusterMetrics,
+    owned: HashMap<Partition, Owned>,
+    /// The matcher's queue: one permit per entry pulled and not yet answered.
+    room: Arc<Semaphore>,
+    capacity: usize,
+}
+
+impl Coordinator {
+    async fn run(mut self, leases: kv::Store, members: kv::Store, mut stop: watch::Receiver<bool>) {
+        tracing::info!(matcher = %self.id, "matcher started");
+        let mut lease_age = Staleness::new(self.config.lease_timeout);
+        let mut member_age = Staleness::new(self.config.lease_timeout);
+        let mut tick = tokio::time::interval(self.config.heartbeat);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let round = async {
+                let live = self.heartbeat(&members, &mut member_age).await?;
+                self.rebalance(&leases, &mut lease_age, live).await
+            };
+            if let Err(e) = round.await {
+                tracing::warn!(error = %e, "rebalancing round failed");
+            }
+        }
+        for owned in self.owned.values() {
+            let _ = owned.release.send(true);
+        }
+        for (_, owned) in self.owned.drain() {
+            let _ = owned.task.await;
+        }
+        self.metrics.partitions_owned(0);
+        let _ = members.delete(&self.id).await;
+        tracing::info!(matcher = %self.id, "matcher stopped");
+    }
+
+    /// Renews this matcher's member entry and counts the live members (itself included).
+    async fn heartbeat(
+        &self,
+        members: &kv::Store,
+        age: &mut Staleness<String>,
+    ) -> Result<usize, ClusterError> {
+        members
+            .put(&self.id, now_ms().to_string().into())
+            .await
+            .map_err(ClusterError::js("member heartbeat"))?;
+        let keys: Vec<String> = members
+            .keys()
+            .await
+            .map_err(ClusterError::js("member list"))?
+            .filter_map(|k| async move { k.ok() })
+            .collect()
+            .await;
+        let now = Instant::now();
+        let mut live = 0;
+        for key in &keys {
+            let entry = members
+                .entry(key.as_str())
+                .await
+                .map_err(ClusterError::js("member read"))?;
+            // A matcher that stopped cleanly deleted its entry.
+            if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
+                let stale = age.observe(key, entry.revision, now);
+                live += usize::from(key == &self.id || !stale);
+            }
+        }
+        age.retain(|k| keys.contains(k));
+        Ok(live.max(1))
+    }
+
+    /// Reaps finished partition tasks, then claims or releases toward this matcher's share.
+    async fn rebalance(
+        &mut self,
+        leases: &kv::Store,
+        age: &mut Staleness<Partition>,
+        live: usize,
+    ) -> Result<(), ClusterError> {
+        self.owned.retain(|_, o| !o.task.is_finished());
+        let now = Instant::now();
+        let mut claimable = Vec::new();
+        for p in 0..self.config.partitions {
+            if self.owned.contains_key(&p) {
+                continue;
+            }
+            let view = view(leases, &lease_key(p)).await?;
+            let stale = match &view {
+                lease::LeaseView::Present { revision, .. } => age.observe(&p, *revision, now),
+                lease::LeaseView::Absent => false,
+            };
+            if let Some(claim) = lease::claim(&view, stale) {
+                claimable.push((p, claim));
+            }
+        }
+        let mine: Vec<Partition> = self.owned.keys().copied().collect();
+        let candidates: Vec<Partition> = claimable.iter().map(|(p, _)| *p).collect();
+        let plan = lease::plan(&mine, &candidates, live, self.config.partitions);
+        for p in &plan.release {
+            if let Some(owned) = self.owned.get(p) {
+                tracing::info!(partition = p, "releasing partition to rebalance");
+                let _ = owned.release.send(true);
+            }
+        }
+        for p in plan.claim {
+            let Some((_, claim)) = claimable.iter().find(|(c, _)| *c == p) else {
+                continue;
+            };
+            let committed = match claim {
+                Claim::Create => 0,
+                Claim::TakeOver { committed, .. } => *committed,
+            };
+            let value = LeaseValue {
+                owner: Some(self.id.clone()),
+                committed,
+                at_ms: now_ms(),
+            };
+            if let Some(revision) = try_claim(leases, &lease_key(p), claim, &value).await? {
+                tracing::info!(partition = p, committed, "partition claimed");
+                self.spawn(p, leases.clone(), revision, committed);
+            }
+        }
+        self.metrics.partitions_owned(self.owned.len());
+        Ok(())
+    }
+
+    fn spawn(&mut self, p: Partition, leases: kv::Store, revision: u64, committed: u64) {
+        let (release, released) = watch::channel(false);
+        let worker = Worker {
+            partition: p,
+            owner: self.id.clone(),
+            config: self.config.clone(),
+            log: self.log.clone(),
+            leases,
+            revision,
+            committed,
+            metrics: Arc::new(PartitionMetrics::register(p)),
+            room: self.room.clone(),
+            capacity: self.capacity,
+        };
+        let task = tokio::spawn(async move {
+            let metrics = worker.metrics.clone();
+            match worker.run(released).await {
+                Ok(()) => tracing::info!(partition = p, "partition released"),
+                Err(ClusterError::Fenced(_)) => {
+                    metrics.fenced();
+                    tracing::warn!(partition = p, "lease superseded: partition dropped");
+                }
+                Err(e) => tracing::error!(partition = p, error = %e, "partition stopped"),
+            }
+            metrics.gone();
+        });
+        self.owned.insert(p, Owned { release, task });
+    }
+}
+
+/// Up to `want` log entries: what is waiting now, or else the next one to arrive within
+/// `wait` (a blocking pull instead of polling an idle partition).
+async fn pull(
+    consumer: &PullConsumer,
+    want: usize,
+    wait: Duration,
+) -> Result<Vec<jetstream::Message>, ClusterError> {
+    let ready = consumer.fetch().max_messages(want).messages().await;
+    let mut got: Vec<_> = collect(ready).await?;
+    if got.is_empty() {
+        let next = consumer
+            .batch()
+            .max_messages(1)
+            .expires(wait)
+            .messages()
+            .await;
+        got = collect(next).await?;
+    }
+    Ok(got)
+}
+
+async fn collect<S, E1, E2>(batch: Result<S, E1>) -> Result<Vec<jetstream::Message>, ClusterError>
+where
+    S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
+    E1: std::fmt::Display,
+    E2: std::fmt::Display,
+{
+    let mut batch = batch.map_err(ClusterError::js("order fetch"))?;
+    let mut got = Vec::new();
+    while let Some(message) = batch.next().await {
+        got.push(message.map_err(ClusterError::js("order fetch"))?);
+    }
+    Ok(got)
+}
+
+/// One owned partition: its consumer, books and lease.
+struct Worker {
+    partition: Partition,
+    owner: String,
+    config: ClusterConfig,
+    log: Log,
+    leases: kv::Store,
+    /// The lease revision this owner last wrote: the fencing token.
+    revision: u64,
+    /// Every response up to this log sequence is published.
+    committed: u64,
+    metrics: Arc<PartitionMetrics>,
+    room: Arc<Semaphore>,
+    /// The room's size, the most one pull may hold.
+    capacity: usize,
+}
+
+impl Worker {
+    async fn run(mut self, mut release: watch::Receiver<bool>) -> Result<(), ClusterError> {
+        let stream = self
+            .log
+            .js
+            .get_stream(self.log.orders_stream())
+            .await
+            .map_err(ClusterError::js("order stream"))?;
+        // A consumer of its own per owner and term, reading the whole partition: the replay
+        // rebuilds the books, so no consumer state is shared with a previous owner.
+        let consumer = stream
+            .create_consumer(pull::Config {
+                filter_subject: self.log.order_subject(self.partition),
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::All,
+                inactive_threshold: self.config.lease_timeout * 4,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("order consumer"))?;
+        let replay_to = self.committed;
+        let mut shard = Shard::new(self.partition);
+        let mut out = Vec::new();
+        let mut renewed = Instant::now();
+        let wait = self.config.heartbeat / 2;
+        loop {
+            if *release.borrow_and_update() {
+                break;
+            }
+            // A message holds up to ENTRIES_PER_MESSAGE orders: pull what the room can take.
+            let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
+                .clamp(1, self.config.max_batch.get());
+            let messages = pull(&consumer, want, wait).await?;
+            let mut decoded = Vec::with_capacity(messages.len());
+            let mut entries = 0;
+            for message in &messages {
+                let (seq, pending) = match message.info() {
+                    Ok(info) => (info.stream_sequence, info.pending),
+                    Err(e) => return Err(ClusterError::js("order metadata")(e)),
+                };
+                let records = LogRecord::read_all(&message.payload);
+                entries += records.as_ref().map_or(0, Vec::len);
+                decoded.push((seq, pending, records));
+            }
+            // Waits while the matcher's queue is full; held until this pull is answered.
+            let held = entries.min(self.capacity);
+            let Ok(_room) = self
+                .room
+                .clone()
+                .acquire_many_owned(u32::try_from(held).unwrap_or(u32::MAX))
+                .await
+            else {
+                break;
+            };
+            let mut replayed = 0;
+            for (seq, pending, records) in decoded {
+                match records {
+                    Ok(records) => {
+                        let before = out.len();
+                        for (i, rec) in records.iter().enumerate() {
+                            shard.apply(position(seq, i), rec, &mut out);
+                        }
+                        if seq <= replay_to {
+                            // Published by a previous owner: rebuild only.
+                            out.truncate(before);
+                            replayed += records.len() as u64;
+                        }
+                    }
+                    Err(e) => {
+                        // Skipped on every replay alike, so books stay deterministic.
+                        tracing::error!(partition = self.partition, seq, error = %e, "unreadable log message skipped")
+                    }
+                }
+                self.metrics.progress(seq, replay_to, pending);
+            }
+            let applied = entries as u64;
+            let last = messages
+                .last()
+                .and_then(|m| Some((m.info().ok()?.stream_sequence, m)));
+            let Some((seq, message)) = last else {
+                if renewed.elapsed() >= self.config.heartbeat {
+                    self.renew().await?;
+                    renewed = Instant::now();
+                }
+                continue;
+            };
+            if !out.is_empty() || renewed.elapsed() >= self.config.heartbeat {
+                // The fencing check: nothing is published under a superseded lease.
+                self.renew().await?;
+                renewed = Instant::now();
+            }
+            let published = self.publish(&mut out).await?;
+            message.ack().await.map_err(ClusterError::js("order ack"))?;
+            self.committed = self.committed.max(seq);
+            self.metrics
+                .applied(applied, replayed, published, shard.resting());
+        }
+        // Hand over: a final write commits progress and frees the lease in one step.
+        let value = LeaseValue {
+            owner: None,
+            committed: self.committed,
+            at_ms: now_ms(),
+        };
+        renew(
+            &self.leases,
+            &lease_key(self.partition),
+            self.partition,
+            self.revision,
+            &value,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Commits progress and proves the lease is still this owner's.
+    async fn renew(&mut self) -> Result<(), ClusterError> {
+        let value = LeaseValue {
+            owner: Some(self.owner.clone()),
+            committed: self.committed,
+            at_ms: now_ms(),
+        };
+        self.revision = renew(
+            &self.leases,
+            &lease_key(self.partition),
+            self.partition,
+            self.revision,
+            &value,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Publishes `out` (emptied), one message per ingress (split past [`MAX_MESSAGE`]), and
+    /// waits for every confirmation; returns how many messages.
+    async fn publish(&self, out: &mut Vec<(u64, ResponseBatch)>) -> Result<u64, ClusterError> {
+        // (ingress, message, first and last log sequence in it)
+        let mut open: Vec<(u64, Vec<u8>, u64, u64)> = Vec::new();
+        let mut acks = Vec::new();
+        for (ingress, batch) in out.drain(..) {
+            let at = match open.iter().position(|(i, ..)| *i == ingress) {
+                Some(at) => at,
+                None => {
+                    open.push((ingress, Vec::new(), batch.position, batch.position));
+                    open.len() - 1
+                }
+            };
+            let (_, message, _, last) = &mut open[at];
+            batch.append_to(message)?;
+            *last = batch.position;
+            if message.len() >= MAX_MESSAGE {
+                // Confirmed before that ingress's next message goes out: the ingress drops
+                // anything at or below a position it saw, so a later message must never be
+                // stored when an earlier one was not.
+                let full = open.swap_remove(at);
+                self.send(full)
+                    .await?
+                    .await
+                    .map_err(ClusterError::js("response confirmation"))?;
+                acks.push(None);
+            }
+        }
+        for message in open {
+            acks.push(Some(self.send(message).await?));
+        }
+        let n = acks.len() as u64;
+        for ack in acks.into_iter().flatten() {
+            ack.await
+                .map_err(ClusterError::js("response confirmation"))?;
+        }
+        Ok(n)
+    }
+
+    async fn send(
+        &self,
+        (ingress, message, first, last): (u64, Vec<u8>, u64, u64),
+    ) -> Result<PublishAckFuture, ClusterError> {
+        let message = PublishMessage::build()
+            .payload(message.into())
+            .message_id(response_msg_id(self.partition, first, last, ingress));
+        self.log
+            .js
+            .send_publish(self.log.response_subject(ingress), message)
+            .await
+            .map_err(ClusterError::js("response publish"))
+    }
+}

@@ -1,0 +1,58 @@
+//! Scale-out on NATS JetStream: `sedaflow serve --role ingress|matcher --nats URL
+//! --partitions N`.
+//!
+//! An ingress runs the network, decode and encode stages and appends every validated order
+//! to a JetStream stream, on subject `<prefix>.orders.<partition>` with the partition a fixed
+//! hash of the symbol ([`partition_of`]), in messages of several orders; the stream's
+//! sequence, then the place in the message, is the matching order. A
+//! matcher holds leases on partitions (one key-value entry each), matches their entries and
+//! publishes the responses to `<prefix>.responses.<ingress>`, where the ingress routes them to
+//! the owning connections.
+//!
+//! # Ordering
+//! Each symbol lives in one partition, each partition is matched by one owner at a time in
+//! log order, and replies carry their connection's sequence number: per-symbol order and
+//! per-connection reply order hold as in one process.
+//!
+//! # Fail-over
+//! Leases are renewed by compare-and-swap; a matcher takes over a partition whose lease has
+//! not changed for the lease timeout, replays its log into fresh books, and re-publishes only
+//! what follows the committed sequence, under message ids JetStream deduplicates. See
+//! [`Matcher`].
+//!
+//! # Layout
+//! Pure: [`partition`](partition_of), `wire` (payloads), `lease` (lease decisions), `shard`
+//! (one partition's books). IO: `log` (streams and names), `kv` (lease reads and writes),
+//! `ingress`, `matcher`.
+
+mod config;
+mod error;
+pub(crate) mod ingress;
+mod kv;
+mod lease;
+mod log;
+mod matcher;
+mod partition;
+mod shard;
+mod wire;
+
+use std::hash::{BuildHasher, Hasher};
+
+pub use config::{ClusterConfig, Role};
+pub use error::{ClusterError, WireError};
+pub(crate) use log::Log;
+pub use matcher::Matcher;
+pub use partition::{partition_of, Partition};
+
+/// A random id for this process's ingress or matcher instance: connections and leases are
+/// told apart by it across restarts.
+fn instance_id() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}

@@ -1,0 +1,486 @@
+//! The binary payloads of the order log and of the response stream (pure: bytes in, values
+//! out). Little-endian, one version byte first, so a reader refuses a layout it does not know
+//! instead of misreading it.
+
+use super::WireError;
+use crate::matching::{
+    DoneReason, OrderId, Price, RejectReason, ReportKind, Request, Side, Symbol, Tif,
+};
+use crate::net::ConnId;
+
+const VERSION: u8 = 1;
+
+/// A connection, unique over the deployment: the ingress process that holds it and its id
+/// there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ConnRef {
+    pub(crate) ingress: u64,
+    pub(crate) conn: ConnId,
+}
+
+/// One entry of the order log: everything matching depends on, so a replay decides exactly
+/// as the first run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LogRecord {
+    pub(crate) from: ConnRef,
+    /// The request's sequence number on its connection (restores reply order at ingress).
+    pub(crate) seq: u64,
+    /// The connection's id floor, as decode computed it.
+    pub(crate) floor: OrderId,
+    pub(crate) req: Request,
+}
+
+/// The requester's part of a log entry's responses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReplyPart {
+    pub(crate) conn: ConnId,
+    pub(crate) seq: u64,
+    /// A new order was accepted: the connection's id floor rises to its id.
+    pub(crate) accepted: bool,
+    pub(crate) kinds: Vec<ReportKind>,
+}
+
+/// Everything one log entry caused for the connections of one ingress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResponseBatch {
+    pub(crate) partition: u32,
+    pub(crate) position: u64,
+    pub(crate) reply: Option<ReplyPart>,
+    /// Reports for other owners (the resting side of a trade, a cancelled order's owner).
+    pub(crate) notices: Vec<(ConnId, ReportKind)>,
+}
+
+impl LogRecord {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        out.push(VERSION);
+        for v in [self.from.ingress, self.from.conn, self.seq, self.floor] {
+            put_u64(out, v);
+        }
+        match self.req {
+            Request::Limit {
+                id,
+                symbol,
+                side,
+                price,
+                qty,
+                tif,
+            } => {
+                out.push(1);
+                put_u64(out, id);
+                put_symbol(out, symbol);
+                out.push(side_code(side));
+                put_u64(out, price.ticks());
+                put_u64(out, qty);
+                out.push(match tif {
+                    Tif::Gtc => 0,
+                    Tif::Ioc => 1,
+                });
+            }
+            Request::Market {
+                id,
+                symbol,
+                side,
+                qty,
+            } => {
+                out.push(2);
+                put_u64(out, id);
+                put_symbol(out, symbol);
+                out.push(side_code(side));
+                put_u64(out, qty);
+            }
+            Request::Cancel { id, symbol } => {
+                out.push(3);
+                put_u64(out, id);
+                put_symbol(out, symbol);
+            }
+            Request::Ping => return Err(WireError::Unencodable("ping")),
+        }
+        Ok(())
+    }
+
+    /// Appends this entry to a log message (one per partition per round of an ingress).
+    pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
+        append_framed(message, |m| self.encode(m))
+    }
+
+    /// Every entry of a log message, in order.
+    pub(crate) fn read_all(message: &[u8]) -> Result<Vec<LogRecord>, WireError> {
+        framed(message)
+            .map(|f| f.and_then(LogRecord::decode))
+            .collect()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<LogRecord, WireError> {
+        let mut r = Reader::new(bytes)?;
+        let from = ConnRef {
+            ingress: r.u64()?,
+            conn: r.u64()?,
+        };
+        let seq = r.u64()?;
+        let floor = r.u64()?;
+        let req = match r.u8()? {
+            1 => Request::Limit {
+                id: r.u64()?,
+                symbol: r.symbol()?,
+                side: r.side()?,
+                price: r.price()?,
+                qty: r.u64()?,
+                tif: match r.u8()? {
+                    0 => Tif::Gtc,
+                    1 => Tif::Ioc,
+                    t => {
+                        return Err(WireError::Tag {
+                            what: "tif",
+                            tag: t,
+                        })
+                    }
+                },
+            },
+            2 => Request::Market {
+                id: r.u64()?,
+                symbol: r.symbol()?,
+                side: r.side()?,
+                qty: r.u64()?,
+            },
+            3 => Request::Cancel {
+                id: r.u64()?,
+                symbol: r.symbol()?,
+            },
+            t => return Err(WireError::Tag { what: "op", tag: t }),
+        };
+        r.end()?;
+        Ok(LogRecord {
+            from,
+            seq,
+            floor,
+            req,
+        })
+    }
+}
+
+impl ResponseBatch {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        out.push(VERSION);
+        out.extend_from_slice(&self.partition.to_le_bytes());
+        put_u64(out, self.position);
+        match &self.reply {
+            None => out.push(0),
+            Some(reply) => {
+                out.push(1);
+                put_u64(out, reply.conn);
+                put_u64(out, reply.seq);
+                out.push(u8::from(reply.accepted));
+                put_len(out, reply.kinds.len())?;
+                for kind in &reply.kinds {
+                    put_kind(out, kind)?;
+                }
+            }
+        }
+        put_len(out, self.notices.len())?;
+        for (conn, kind) in &self.notices {
+            put_u64(out, *conn);
+            put_kind(out, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Appends this batch to a response message (what one pull caused for one ingress).
+    pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
+        append_framed(message, |m| self.encode(m))
+    }
+
+    /// Every batch of a response message, in order.
+    pub(crate) fn read_all(message: &[u8]) -> Result<Vec<ResponseBatch>, WireError> {
+        framed(message)
+            .map(|f| f.and_then(ResponseBatch::decode))
+            .collect()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<ResponseBatch, WireError> {
+        let mut r = Reader::new(bytes)?;
+        let partition = u32::from_le_bytes(r.array()?);
+        let position = r.u64()?;
+        let reply = match r.u8()? {
+            0 => None,
+            1 => {
+                let conn = r.u64()?;
+                let seq = r.u64()?;
+                let accepted = r.u8()? != 0;
+                let n = r.len()?;
+                let kinds = (0..n).map(|_| r.kind()).collect::<Result<_, _>>()?;
+                Some(ReplyPart {
+                    conn,
+                    seq,
+                    accepted,
+                    kinds,
+                })
+            }
+            t => {
+                return Err(WireError::Tag {
+                    what: "reply",
+                    tag: t,
+                })
+            }
+        };
+        let n = r.len()?;
+        let notices = (0..n)
+            .map(|_| Ok((r.u64()?, r.kind()?)))
+            .collect::<Result<_, WireError>>()?;
+        r.end()?;
+        Ok(ResponseBatch {
+            partition,
+            position,
+            reply,
+            notices,
+        })
+    }
+}
+
+/// The position of entry `index` of the log message with stream sequence `seq`: positions
+/// increase in matching order. A message holds at most [`ENTRIES_PER_MESSAGE`] entries.
+pub(crate) fn position(seq: u64, index: usize) -> u64 {
+    (seq << 16) | index as u64
+}
+
+/// The most entries an ingress puts in one log message.
+pub(crate) const ENTRIES_PER_MESSAGE: usize = 1024;
+const _: () = assert!(
+    ENTRIES_PER_MESSAGE < 1 << 16,
+    "positions keep 16 bits for the index"
+);
+
+/// Appends one length-prefixed frame written by `encode` to `message`.
+fn append_framed(
+    message: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    let at = message.len();
+    message.extend_from_slice(&[0; 4]);
+    encode(message)?;
+    let len = u32::try_from(message.len() - at - 4)
+        .map_err(|_| WireError::Unencodable("frame over 4 GiB"))?;
+    message[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// The frames of `message`, in order.
+fn framed(mut message: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> {
+    std::iter::from_fn(move || {
+        if message.is_empty() {
+            return None;
+        }
+        let Some((len, rest)) = message.split_first_chunk::<4>() else {
+            message = &[];
+            return Some(Err(WireError::Truncated));
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            message = &[];
+            return Some(Err(WireError::Truncated));
+        }
+        let (frame, rest) = rest.split_at(len);
+        message = rest;
+        Some(Ok(frame))
+    })
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), WireError> {
+    let n = u16::try_from(n).map_err(|_| WireError::Unencodable("more than 65535 reports"))?;
+    out.extend_from_slice(&n.to_le_bytes());
+    Ok(())
+}
+
+fn put_symbol(out: &mut Vec<u8>, symbol: Symbol) {
+    let text = symbol.as_str().as_bytes();
+    // At most Symbol::MAX_LEN (16) bytes.
+    out.push(text.len() as u8);
+    out.extend_from_slice(text);
+}
+
+fn side_code(side: Side) -> u8 {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+const REJECT_CODES: [(RejectReason, u8); 5] = [
+    (RejectReason::DuplicateId, 1),
+    (RejectReason::IdNotIncreasing, 2),
+    (RejectReason::UnknownOrder, 3),
+    (RejectReason::Overloaded, 4),
+    (RejectReason::SymbolUnavailable, 5),
+];
+
+fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
+    match *kind {
+        ReportKind::Ack { id } => {
+            out.push(1);
+            put_u64(out, id);
+        }
+        ReportKind::Fill {
+            id,
+            symbol,
+            side,
+            price,
+            qty,
+            leaves,
+            match_id,
+        } => {
+            out.push(2);
+            put_u64(out, id);
+            put_symbol(out, symbol);
+            out.push(side_code(side));
+            for v in [price.ticks(), qty, leaves, match_id] {
+                put_u64(out, v);
+            }
+        }
+        ReportKind::Done { id, reason, leaves } => {
+            out.push(3);
+            put_u64(out, id);
+            out.push(match reason {
+                DoneReason::Filled => 0,
+                DoneReason::Cancelled => 1,
+                DoneReason::Expired => 2,
+            });
+            put_u64(out, leaves);
+        }
+        ReportKind::Reject { id, reason } => {
+            // Matching produces only these; the codec's field reasons never cross the wire.
+            let code = REJECT_CODES
+                .iter()
+                .find(|(r, _)| *r == reason)
+                .map(|(_, c)| *c)
+                .ok_or(WireError::Unencodable("reject reason"))?;
+            out.push(4);
+            put_u64(out, id);
+            out.push(code);
+        }
+    }
+    Ok(())
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Result<Reader<'a>, WireError> {
+        let mut r = Reader { bytes };
+        match r.u8()? {
+            VERSION => Ok(r),
+            v => Err(WireError::Version(v)),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        if self.bytes.len() < n {
+            return Err(WireError::Truncated);
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, WireError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, WireError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn len(&mut self) -> Result<usize, WireError> {
+        Ok(usize::from(u16::from_le_bytes(self.array()?)))
+    }
+
+    fn symbol(&mut self) -> Result<Symbol, WireError> {
+        let n = usize::from(self.u8()?);
+        let text = std::str::from_utf8(self.take(n)?).map_err(|_| WireError::Symbol)?;
+        Symbol::new(text).map_err(|_| WireError::Symbol)
+    }
+
+    fn side(&mut self) -> Result<Side, WireError> {
+        match self.u8()? {
+            0 => Ok(Side::Buy),
+            1 => Ok(Side::Sell),
+            t => Err(WireError::Tag {
+                what: "side",
+                tag: t,
+            }),
+        }
+    }
+
+    fn price(&mut self) -> Result<Price, WireError> {
+        Price::from_ticks(self.u64()?).ok_or(WireError::Price)
+    }
+
+    fn kind(&mut self) -> Result<ReportKind, WireError> {
+        Ok(match self.u8()? {
+            1 => ReportKind::Ack { id: self.u64()? },
+            2 => ReportKind::Fill {
+                id: self.u64()?,
+                symbol: self.symbol()?,
+                side: self.side()?,
+                price: self.price()?,
+                qty: self.u64()?,
+                leaves: self.u64()?,
+                match_id: self.u64()?,
+            },
+            3 => ReportKind::Done {
+                id: self.u64()?,
+                reason: match self.u8()? {
+                    0 => DoneReason::Filled,
+                    1 => DoneReason::Cancelled,
+                    2 => DoneReason::Expired,
+                    t => {
+                        return Err(WireError::Tag {
+                            what: "done reason",
+                            tag: t,
+                        })
+                    }
+                },
+                leaves: self.u64()?,
+            },
+            4 => {
+                let id = self.u64()?;
+                let code = self.u8()?;
+                let reason = REJECT_CODES
+                    .iter()
+                    .find(|(_, c)| *c == code)
+                    .map(|(r, _)| *r)
+                    .ok_or(WireError::Tag {
+                        what: "reject reason",
+                        tag: code,
+                    })?;
+                ReportKind::Reject { id, reason }
+            }
+            t => {
+                return Err(WireError::Tag {
+                    what: "report",
+                    tag: t,
+                })
+            }
+        })
+    }
+
+    fn end(&self) -> Result<(), WireError> {
+        match self.bytes.len() {
+            0 => Ok(()),
+            n => Err(WireError::Trailing(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

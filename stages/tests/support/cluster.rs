@@ -1,0 +1,254 @@
+//! The scale-out deployment under test: a `nats-server -js` of its own on a free port with a
+//! scratch store, one `sedaflow serve --role ingress` and matchers (`--role matcher`), all
+//! child processes stopped when dropped.
+
+use std::fs;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::http::get;
+use super::server::{log_tail, spawn_serve, Server};
+
+/// Partitions of the test deployments.
+pub const PARTITIONS: u32 = 8;
+
+/// Hang guard for waits on the deployment (NATS start-up, partition ownership).
+pub const SETTLE_GUARD: Duration = Duration::from_secs(30);
+
+static SCRATCH: AtomicUsize = AtomicUsize::new(0);
+
+/// A `nats-server -js` on 127.0.0.1 with a store in a scratch directory.
+pub struct Nats {
+    child: Child,
+    dir: PathBuf,
+    /// `nats://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Nats {
+    /// Starts it and waits until it accepts connections.
+    ///
+    /// # Panics
+    /// If `nats-server` is not installed (with how to install it), or it does not come up.
+    pub fn start() -> Nats {
+        let dir = scratch("nats");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run nats-server ({e}): the cluster tests need Debian's nats-server; \
+                     `bash tests/run.sh` installs it (as root), or `apt-get install -y nats-server`"
+                )
+            });
+        let nats = Nats {
+            child,
+            dir,
+            url: format!("nats://127.0.0.1:{port}"),
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        wait_until("nats-server accepts connections", || {
+            TcpStream::connect(addr).is_ok()
+        });
+        nats
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A `sedaflow serve --role matcher`.
+pub struct Matcher {
+    child: Child,
+    log: PathBuf,
+    /// Its metrics endpoint, the only address it binds.
+    pub metrics: SocketAddr,
+}
+
+impl Matcher {
+    /// A configuration file (under the test target's scratch directory) for servers whose answers
+    /// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
+    /// `extra` is appended.
+    pub fn exact_config(extra: &str) -> PathBuf {
+        let path = scratch("config").with_extension("toml");
+        fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
+            .expect("write the config file");
+        path
+    }
+
+    /// The sum of the samples of metric `name` (over all label sets) it reports now.
+    pub fn metric(&self, name: &str) -> f64 {
+        metric(self.metrics, name)
+    }
+
+    /// Sends `signal` (SIGSTOP, SIGCONT, SIGTERM...).
+    pub fn signal(&self, signal: libc::c_int) {
+        super::server::signal(self.child.id(), signal);
+    }
+
+    /// Waits for the process to exit; true when it exited with status 0.
+    ///
+    /// # Panics
+    /// If it still runs after [`SETTLE_GUARD`] (a hang guard).
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + SETTLE_GUARD;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "matcher did not exit (hang guard)\n{}",
+                log_tail(&self.log)
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Matcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("{}", log_tail(&self.log));
+        } else {
+            let _ = fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// A NATS server, one ingress and `matchers` matchers sharing [`PARTITIONS`] partitions,
+/// with leases short enough for a fail-over test.
+pub struct Cluster {
+    /// Declared first: dropped (stopped) before NATS goes away.
+    pub ingress: Server,
+    pub matchers: Vec<Matcher>,
+    config: PathBuf,
+    nats: Nats,
+}
+
+impl Cluster {
+    /// Starts everything and waits until the matchers own every partition between them, each
+    /// at least one.
+    pub fn start(matchers: usize) -> Cluster {
+        let nats = Nats::start();
+        let config = exact_config("[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n");
+        let partitions = PARTITIONS.to_string();
+        let common = [
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--nats",
+            &nats.url,
+            "--partitions",
+            &partitions,
+        ];
+        let matchers = (0..matchers)
+            .map(|_| {
+                let mut args = vec!["--role", "matcher"];
+                args.extend_from_slice(&common);
+                let (child, addrs, log) = spawn_serve(&args, &["metrics"], |_| {});
+                Matcher {
+                    child,
+                    log,
+                    metrics: addrs[0],
+                }
+            })
+            .collect();
+        let mut args = vec!["--role", "ingress"];
+        args.extend_from_slice(&common);
+        let ingress = Server::start(&args);
+        let cluster = Cluster {
+            ingress,
+            matchers,
+            config,
+            nats,
+        };
+        cluster.wait_owned_by(&(0..cluster.matchers.len()).collect::<Vec<_>>());
+        cluster
+    }
+
+    /// Waits until the matchers at `live` own all partitions between them, each at least one.
+    pub fn wait_owned_by(&self, live: &[usize]) {
+        wait_until("the matchers own every partition between them", || {
+            let owned: Vec<f64> = live
+                .iter()
+                .map(|&i| self.matchers[i].metric("sedaflow_cluster_partitions_owned"))
+                .collect();
+            owned.iter().all(|&n| n >= 1.0) && owned.iter().sum::<f64>() == f64::from(PARTITIONS)
+        });
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.config);
+    }
+}
+
+/// A configuration file (under the test target's scratch directory) for servers whose answers
+/// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
+/// `extra` is appended.
+pub fn exact_config(extra: &str) -> PathBuf {
+    let path = scratch("config").with_extension("toml");
+    fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
+        .expect("write the config file");
+    path
+}
+
+/// The sum of the samples of metric `name` at `addr`'s `/metrics`.
+pub fn metric(addr: SocketAddr, name: &str) -> f64 {
+    get(addr, "/metrics")
+        .body
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Polls `done` until it holds.
+///
+/// # Panics
+/// If it does not within [`SETTLE_GUARD`] (a hang guard, not a timing assertion).
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + SETTLE_GUARD;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {SETTLE_GUARD:?} for: {what} (hang guard)"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A fresh path under the test target's scratch directory.
+fn scratch(what: &str) -> PathBuf {
+    let n = SCRATCH.fetch_add(1, Ordering::Relaxed);
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{what}-{}-{n}", std::process::id()))
+}

@@ -1,0 +1,188 @@
+//! Several connections driven at once, each on symbols of its own, every response checked
+//! against the reference model and recorded, for comparing two servers fed the same flows.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use serde_json::Value;
+
+use super::check::{Checker, Responses};
+use super::client::{pipeline, Client};
+use super::flow::{symbols, Flow};
+use super::model::Req;
+
+/// One connection: its checker (whose model holds the reference books of its symbols) and
+/// every response it received.
+pub struct Session {
+    pub client: Client,
+    pub checker: Checker,
+    pub seen: Vec<Value>,
+    /// Index of this connection (its seed and symbol prefix).
+    pub index: usize,
+}
+
+impl Session {
+    /// `n` connections to `tcp`.
+    pub fn open(tcp: SocketAddr, n: usize) -> Vec<Session> {
+        (0..n)
+            .map(|index| Session {
+                client: Client::connect(tcp),
+                checker: Checker::new(),
+                seen: Vec::new(),
+                index,
+            })
+            .collect()
+    }
+
+    /// The flow of connection `index`: `orders` orders over `symbols` symbols of its own, then
+    /// a ping (its pong proves every earlier response was written).
+    pub fn orders(index: usize, orders: usize, symbol_count: usize) -> Vec<Req> {
+        let mut flow = Flow::new(
+            0xc105 + index as u64,
+            symbols(&format!("C{index}S"), symbol_count),
+            1,
+        );
+        let mut reqs = flow.orders(orders);
+        reqs.push(Req::Ping);
+        reqs
+    }
+
+    /// A cancel for every order the reference says rests on this connection's books (each
+    /// must answer `done`/`cancelled` with the reference's `leaves`), then a ping.
+    pub fn sweep(&self) -> Vec<Req> {
+        let mut reqs: Vec<Req> = self
+            .checker
+            .model()
+            .all_resting()
+            .into_iter()
+            .map(|(symbol, id)| Req::Cancel { id, symbol })
+            .collect();
+        reqs.push(Req::Ping);
+        reqs
+    }
+
+    /// The responses grouped by the order id they name (`pong`s and `error`s under 0), each
+    /// group sorted: equal for two servers when every order got the same responses.
+    pub fn by_order(&self) -> BTreeMap<u64, Vec<String>> {
+        let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for v in &self.seen {
+            let id = v["id"].as_u64().unwrap_or(0);
+            groups.entry(id).or_default().push(v.to_string());
+        }
+        for g in groups.values_mut() {
+            g.sort();
+        }
+        groups
+    }
+
+    /// Fills received more than once (same order id and match id).
+    pub fn doubled_fills(&self) -> Vec<String> {
+        let mut seen = BTreeMap::new();
+        for v in self.seen.iter().filter(|v| v["type"] == "fill") {
+            *seen
+                .entry((
+                    v["symbol"].to_string(),
+                    v["id"].as_u64(),
+                    v["match"].as_u64(),
+                ))
+                .or_insert(0) += 1;
+        }
+        seen.into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, n)| format!("{k:?} x{n}"))
+            .collect()
+    }
+}
+
+/// Sends each session the requests `reqs` gives it (pipelined, from a writer thread) and
+/// checks every response against its model, counting responses in `progress`. Returns the
+/// sessions once every one is done.
+///
+/// # Panics
+/// On the first response that breaks the contract, naming the connection.
+pub fn drive(
+    sessions: Vec<Session>,
+    reqs: impl Fn(&Session) -> Vec<Req>,
+    progress: &Arc<AtomicUsize>,
+) -> Vec<Session> {
+    let running: Vec<_> = sessions
+        .into_iter()
+        .map(|mut s| {
+            let reqs = reqs(&s);
+            let progress = progress.clone();
+            let writer = pipeline(s.client.writer(), reqs.clone());
+            thread::spawn(move || {
+                let mut tap = Tap {
+                    client: &mut s.client,
+                    seen: &mut s.seen,
+                    progress: &progress,
+                };
+                s.checker.check(&mut tap, &reqs);
+                writer
+                    .join()
+                    .expect("writer thread")
+                    .expect("writing the requests");
+                s
+            })
+        })
+        .collect();
+    running
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.join()
+                .unwrap_or_else(|_| panic!("connection {i}: see its panic above"))
+        })
+        .collect()
+}
+
+/// Asserts that every connection of `got` received, order by order, the same responses as the
+/// same connection of `reference` (as multisets per order id), and no fill twice.
+///
+/// # Panics
+/// Naming the first connection and order that differ.
+pub fn assert_same_responses(reference: &[Session], got: &[Session]) {
+    assert_eq!(reference.len(), got.len());
+    for (r, g) in reference.iter().zip(got) {
+        let doubled = g.doubled_fills();
+        assert!(
+            doubled.is_empty(),
+            "connection {}: fills delivered twice: {doubled:?}",
+            g.index
+        );
+        let (want, have) = (r.by_order(), g.by_order());
+        for (id, responses) in &want {
+            assert_eq!(
+                have.get(id),
+                Some(responses),
+                "connection {}: order {id} got other responses than the single process gave",
+                g.index
+            );
+        }
+        assert_eq!(
+            want.len(),
+            have.len(),
+            "connection {}: responses for orders never sent",
+            g.index
+        );
+    }
+}
+
+/// Records what a checker reads.
+struct Tap<'a> {
+    client: &'a mut Client,
+    seen: &'a mut Vec<Value>,
+    progress: &'a AtomicUsize,
+}
+
+impl Responses for Tap<'_> {
+    fn next_response(&mut self) -> Result<Value, String> {
+        let v = self.client.recv();
+        self.seen.push(v.clone());
+        self.progress.fetch_add(1, Ordering::Relaxed);
+        Ok(v)
+    }
+}
