@@ -112,12 +112,13 @@ pub(crate) fn build(
     // A reader task runs its frames through decode (and the stages decode hands off to) on
     // its own thread when decode allows hand-off, instead of waking decode's pool.
     let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
-    // Every queue up to matching (in pipeline order) holds admitted orders; the ones after
-    // it (journal, encode) hold answers.
+    // Every queue up to matching (an ingress: up to the log) holds admitted orders; the ones
+    // after it (journal, encode) hold answers.
+    let last_admitted = if forward.is_some() { "publish" } else { "match" };
     let stages = pipeline.report().stages;
     let through_match = stages
         .iter()
-        .position(|s| s.name == "match")
+        .position(|s| s.name == last_admitted)
         .map_or(stages.len(), |i| i + 1);
     let ahead_of_matching = stages[..through_match]
         .iter()
