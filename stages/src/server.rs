@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use sedaflow::{
     install_prometheus, ExporterError, Handler, MetricsExporter, Pipeline, Report, StageConfig,
 };
 use thiserror::Error;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -59,6 +61,7 @@ pub struct Server {
     exporter: MetricsExporter,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    signals: Mutex<StopSignals>,
     runtime: tokio::runtime::Runtime,
     pipeline: Pipeline,
 }
@@ -255,6 +258,7 @@ impl Server {
             exporter,
             stop,
             tasks,
+            signals: StopSignals::install(&runtime),
             runtime,
             pipeline: order.pipeline,
         })
@@ -282,7 +286,7 @@ impl Server {
 
     /// Blocks until SIGINT or SIGTERM.
     pub fn wait_for_signal(&self) {
-        wait_for_signal(&self.runtime);
+        StopSignals::wait(&self.signals, &self.runtime);
     }
 
     /// Stops accepting and reading, answers every request already read, then drains and stops
@@ -317,19 +321,48 @@ async fn steer(admission: Arc<Admission>, every: Duration, mut stop: watch::Rece
     }
 }
 
-/// Blocks on `runtime` until SIGINT or SIGTERM.
-pub(crate) fn wait_for_signal(runtime: &tokio::runtime::Runtime) {
-    runtime.block_on(async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            },
+/// SIGTERM and SIGINT, caught from the moment a server starts (before it announces its
+/// addresses): a signal right after the `listening` lines is a graceful stop, not a kill.
+pub(crate) struct StopSignals {
+    term: Option<Signal>,
+    int: Option<Signal>,
+}
+
+impl StopSignals {
+    pub(crate) fn install(runtime: &tokio::runtime::Runtime) -> Mutex<StopSignals> {
+        let _in_runtime = runtime.enter();
+        let catch = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
             Err(e) => {
-                tracing::warn!(error = %e, "no SIGTERM handler; waiting for SIGINT only");
-                let _ = tokio::signal::ctrl_c().await;
+                tracing::warn!(error = %e, "cannot catch {name}: it will stop the process at once");
+                None
             }
+        };
+        Mutex::new(StopSignals {
+            term: catch(SignalKind::terminate(), "SIGTERM"),
+            int: catch(SignalKind::interrupt(), "SIGINT"),
+        })
+    }
+
+    /// Blocks on `runtime` until SIGINT or SIGTERM.
+    pub(crate) fn wait(signals: &Mutex<StopSignals>, runtime: &tokio::runtime::Runtime) {
+        let mut s = signals.lock();
+        let StopSignals { term, int } = &mut *s;
+        runtime.block_on(async {
+            tokio::select! {
+                _ = recv(term) => {}
+                _ = recv(int) => {}
+            }
+        });
+    }
+}
+
+/// The next signal; never, when it could not be caught.
+async fn recv(signal: &mut Option<Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
         }
-    });
+        None => std::future::pending().await,
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{get, Client, Req, Server, Side, Tif, TICKS};
+use support::{get, Client, Req, Server};
 
 /// One matching thread waiting 2 ms per order (500 orders/s), behind an admission limit of
 /// at most 32 queued orders steering to a 1 ms P90.
@@ -54,17 +54,6 @@ fn slow_server(name: &str) -> Server {
     server
 }
 
-fn resting(id: u64, symbol: &str) -> Req {
-    Req::Limit {
-        id,
-        symbol: symbol.to_owned(),
-        side: Side::Buy,
-        price: TICKS,
-        qty: 1,
-        tif: Tif::Gtc,
-    }
-}
-
 /// The value of the first sample of `name` (with its labels, if any) in a Prometheus text page.
 fn metric(page: &str, name: &str) -> f64 {
     page.lines()
@@ -95,7 +84,7 @@ fn a_burst_gets_overloaded_answers_and_every_request_exactly_one_answer_in_order
             let symbol = format!("BURST{c}");
             let mut reqs = Vec::new();
             for id in 1..=ORDERS {
-                reqs.push(resting(id, &symbol));
+                reqs.push(Req::resting_bid(id, &symbol));
                 if id % 10 == 0 {
                     reqs.push(Req::Cancel {
                         id: 1_000_000 + id,
@@ -173,7 +162,7 @@ fn a_client_flooding_without_reading_cannot_grow_the_queues_past_the_limit() {
         let written = Arc::clone(&written);
         thread::spawn(move || {
             for id in 1..=200_000u64 {
-                if writer.send(&resting(id, "HOG").to_line()).is_err() {
+                if writer.send(&Req::resting_bid(id, "HOG").to_line()).is_err() {
                     return;
                 }
                 written.fetch_add(1, Ordering::Relaxed);
@@ -201,7 +190,7 @@ fn a_client_flooding_without_reading_cannot_grow_the_queues_past_the_limit() {
     // A well-behaved client is still answered, one request at a time.
     let mut good = Client::connect(server.tcp);
     for id in 1..=20 {
-        good.send(&resting(id, "GOOD").to_line());
+        good.send(&Req::resting_bid(id, "GOOD").to_line());
         let answer = good.recv();
         assert_eq!(answer["id"], id, "{answer}");
     }

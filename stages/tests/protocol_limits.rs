@@ -9,19 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{get, Checker, Client, Req, Server, Side, Tif, TICKS};
-
-/// A resting order that crosses nothing: buys at 1 on the client's own symbol.
-fn resting(id: u64, symbol: &str) -> Req {
-    Req::Limit {
-        id,
-        symbol: symbol.to_owned(),
-        side: Side::Buy,
-        price: TICKS,
-        qty: 1,
-        tif: Tif::Gtc,
-    }
-}
+use support::{get, Checker, Client, Req, Server};
 
 #[test]
 fn the_connection_over_the_cap_gets_one_error_and_is_closed() {
@@ -36,7 +24,7 @@ fn the_connection_over_the_cap_gets_one_error_and_is_closed() {
     fifth.expect_eof();
 
     for (i, client) in clients.iter_mut().enumerate() {
-        client.send(&resting(1, &format!("CAP{i}")).to_line());
+        client.send(&Req::resting_bid(1, &format!("CAP{i}")).to_line());
         client.expect(r#"{"type":"ack","id":1}"#);
         client.expect_idle();
     }
@@ -89,7 +77,7 @@ fn a_client_that_never_reads_does_not_hold_up_others() {
         let written = Arc::clone(&written);
         thread::spawn(move || {
             for id in 1..=FLOOD as u64 {
-                if writer.send(&resting(id, "HOG").to_line()).is_err() {
+                if writer.send(&Req::resting_bid(id, "HOG").to_line()).is_err() {
                     return;
                 }
                 written.fetch_add(1, Ordering::Relaxed);
@@ -108,7 +96,7 @@ fn a_client_that_never_reads_does_not_hold_up_others() {
 
     // A well-behaved client gets every response meanwhile.
     let mut good = Client::connect(server.tcp);
-    let reqs: Vec<Req> = (1..=1_000).map(|id| resting(id, "GOOD")).collect();
+    let reqs: Vec<Req> = (1..=1_000).map(|id| Req::resting_bid(id, "GOOD")).collect();
     let mut checker = Checker::new();
     for batch in reqs.chunks(100) {
         good.send_reqs(batch);
@@ -131,7 +119,7 @@ fn a_client_that_never_reads_does_not_hold_up_others() {
 fn half_close_still_gets_every_response_then_eof() {
     let server = Server::start(&[]);
     let mut client = Client::connect(server.tcp);
-    let reqs: Vec<Req> = (1..=100).map(|id| resting(id, "HALF")).collect();
+    let reqs: Vec<Req> = (1..=100).map(|id| Req::resting_bid(id, "HALF")).collect();
     client.send_reqs(&reqs);
     client.shutdown_write();
     let mut checker = Checker::new();

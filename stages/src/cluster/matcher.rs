@@ -45,6 +45,7 @@ use super::shard::Shard;
 use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
+use crate::server::StopSignals;
 use crate::ServerConfig;
 
 /// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
@@ -59,6 +60,7 @@ pub struct Matcher {
     exporter: MetricsExporter,
     stop: watch::Sender<bool>,
     coordinator: JoinHandle<()>,
+    signals: parking_lot::Mutex<StopSignals>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -108,6 +110,7 @@ impl Matcher {
             exporter,
             stop,
             coordinator,
+            signals: StopSignals::install(&runtime),
             runtime,
         })
     }
@@ -119,7 +122,7 @@ impl Matcher {
 
     /// Blocks until SIGINT or SIGTERM.
     pub fn wait_for_signal(&self) {
-        crate::server::wait_for_signal(&self.runtime);
+        StopSignals::wait(&self.signals, &self.runtime);
     }
 
     /// Hands every partition back (so others take over without waiting for a lease timeout)

@@ -114,7 +114,11 @@ pub(crate) fn build(
     let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
     // Every queue up to matching (an ingress: up to the log) holds admitted orders; the ones
     // after it (journal, encode) hold answers.
-    let last_admitted = if forward.is_some() { "publish" } else { "match" };
+    let last_admitted = if forward.is_some() {
+        "publish"
+    } else {
+        "match"
+    };
     let stages = pipeline.report().stages;
     let through_match = stages
         .iter()

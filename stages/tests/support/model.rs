@@ -66,6 +66,18 @@ pub enum Req {
 }
 
 impl Req {
+    /// A resting order that crosses nothing on a symbol nobody sells: buys 1 at 1.
+    pub fn resting_bid(id: u64, symbol: &str) -> Req {
+        Req::Limit {
+            id,
+            symbol: symbol.to_owned(),
+            side: Side::Buy,
+            price: TICKS,
+            qty: 1,
+            tif: Tif::Gtc,
+        }
+    }
+
     /// The `id` the request carries, if any.
     pub fn id(&self) -> Option<u64> {
         match self {
