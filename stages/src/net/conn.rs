@@ -30,17 +30,21 @@ pub(crate) enum Outgoing {
 }
 
 impl Outgoing {
-    /// Bytes and response lines inside.
-    fn size(&self) -> (usize, u64) {
+    /// Bytes inside.
+    fn bytes(&self) -> usize {
         match self {
-            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => {
-                (lines.len(), count_lines(lines))
-            }
-            Outgoing::End { .. } => (0, 0),
-            Outgoing::Many(all) => all
-                .iter()
-                .map(Outgoing::size)
-                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => lines.len(),
+            Outgoing::End { .. } => 0,
+            Outgoing::Many(all) => all.iter().map(Outgoing::bytes).sum(),
+        }
+    }
+
+    /// Response lines inside: a scan of every byte, so only for output being discarded.
+    fn responses(&self) -> u64 {
+        match self {
+            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => count_lines(lines),
+            Outgoing::End { .. } => 0,
+            Outgoing::Many(all) => all.iter().map(Outgoing::responses).sum(),
         }
     }
 }
@@ -123,11 +127,11 @@ impl Conn {
     /// a closed connection, or past the hard cap, is discarded and counted: a slow reader never
     /// stalls the stages.
     pub(crate) fn send(&self, msg: Outgoing) {
-        let (bytes, responses) = msg.size();
         if self.is_closed() {
-            self.metrics.discarded(responses);
+            self.metrics.discarded(msg.responses());
             return;
         }
+        let bytes = msg.bytes();
         let pending = self.pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
         if pending > self.hard_cap {
             tracing::warn!(
@@ -136,12 +140,12 @@ impl Conn {
                 "client stopped reading: output over the hard cap, closing"
             );
             self.metrics.slow_client_closed();
-            self.metrics.discarded(responses);
+            self.metrics.discarded(msg.responses());
             self.close();
             return;
         }
-        if self.out.send(msg).is_err() {
-            self.metrics.discarded(responses);
+        if let Err(unsent) = self.out.send(msg) {
+            self.metrics.discarded(unsent.0.responses());
         }
     }
 
