@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::codec::binary::FieldError;
+
 /// A log or response payload that cannot be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WireError {
@@ -64,6 +66,17 @@ impl ClusterError {
         move |e| ClusterError::JetStream {
             what,
             message: e.to_string(),
+        }
+    }
+}
+
+impl From<FieldError> for WireError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::Truncated => WireError::Truncated,
+            FieldError::Tag { what, tag } => WireError::Tag { what, tag },
+            FieldError::Symbol => WireError::Symbol,
+            FieldError::Price => WireError::Price,
         }
     }
 }

@@ -3,9 +3,8 @@
 //! instead of misreading it.
 
 use super::WireError;
-use crate::matching::{
-    DoneReason, OrderId, Price, RejectReason, ReportKind, Request, Side, Symbol, Tif,
-};
+use crate::codec::binary::{self, request_tag, Writer};
+use crate::matching::{DoneReason, OrderId, RejectReason, ReportKind, Request};
 use crate::net::ConnId;
 
 const VERSION: u8 = 1;
@@ -54,47 +53,12 @@ impl LogRecord {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.push(VERSION);
         for v in [self.from.ingress, self.from.conn, self.seq, self.floor] {
-            put_u64(out, v);
+            Writer(out).u64(v);
         }
-        match self.req {
-            Request::Limit {
-                id,
-                symbol,
-                side,
-                price,
-                qty,
-                tif,
-            } => {
-                out.push(1);
-                put_u64(out, id);
-                put_symbol(out, symbol);
-                out.push(side_code(side));
-                put_u64(out, price.ticks());
-                put_u64(out, qty);
-                out.push(match tif {
-                    Tif::Gtc => 0,
-                    Tif::Ioc => 1,
-                });
-            }
-            Request::Market {
-                id,
-                symbol,
-                side,
-                qty,
-            } => {
-                out.push(2);
-                put_u64(out, id);
-                put_symbol(out, symbol);
-                out.push(side_code(side));
-                put_u64(out, qty);
-            }
-            Request::Cancel { id, symbol } => {
-                out.push(3);
-                put_u64(out, id);
-                put_symbol(out, symbol);
-            }
-            Request::Ping => return Err(WireError::Unencodable("ping")),
-        }
+        let tag = request_tag(&self.req).ok_or(WireError::Unencodable("ping"))?;
+        let mut w = Writer(out);
+        w.u8(tag);
+        w.request_fields(&self.req);
         Ok(())
     }
 
@@ -118,36 +82,8 @@ impl LogRecord {
         };
         let seq = r.u64()?;
         let floor = r.u64()?;
-        let req = match r.u8()? {
-            1 => Request::Limit {
-                id: r.u64()?,
-                symbol: r.symbol()?,
-                side: r.side()?,
-                price: r.price()?,
-                qty: r.u64()?,
-                tif: match r.u8()? {
-                    0 => Tif::Gtc,
-                    1 => Tif::Ioc,
-                    t => {
-                        return Err(WireError::Tag {
-                            what: "tif",
-                            tag: t,
-                        })
-                    }
-                },
-            },
-            2 => Request::Market {
-                id: r.u64()?,
-                symbol: r.symbol()?,
-                side: r.side()?,
-                qty: r.u64()?,
-            },
-            3 => Request::Cancel {
-                id: r.u64()?,
-                symbol: r.symbol()?,
-            },
-            t => return Err(WireError::Tag { what: "op", tag: t }),
-        };
+        let tag = r.u8()?;
+        let req = r.request_fields(tag)?;
         r.end()?;
         Ok(LogRecord {
             from,
@@ -162,13 +98,13 @@ impl ResponseBatch {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.push(VERSION);
         out.extend_from_slice(&self.partition.to_le_bytes());
-        put_u64(out, self.position);
+        Writer(out).u64(self.position);
         match &self.reply {
             None => out.push(0),
             Some(reply) => {
                 out.push(1);
-                put_u64(out, reply.conn);
-                put_u64(out, reply.seq);
+                Writer(out).u64(reply.conn);
+                Writer(out).u64(reply.seq);
                 out.push(u8::from(reply.accepted));
                 put_len(out, reply.kinds.len())?;
                 for kind in &reply.kinds {
@@ -178,7 +114,7 @@ impl ResponseBatch {
         }
         put_len(out, self.notices.len())?;
         for (conn, kind) in &self.notices {
-            put_u64(out, *conn);
+            Writer(out).u64(*conn);
             put_kind(out, kind)?;
         }
         Ok(())
@@ -284,28 +220,10 @@ fn framed(mut message: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> 
     })
 }
 
-fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
 fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), WireError> {
     let n = u16::try_from(n).map_err(|_| WireError::Unencodable("more than 65535 reports"))?;
     out.extend_from_slice(&n.to_le_bytes());
     Ok(())
-}
-
-fn put_symbol(out: &mut Vec<u8>, symbol: Symbol) {
-    let text = symbol.as_str().as_bytes();
-    // At most Symbol::MAX_LEN (16) bytes.
-    out.push(text.len() as u8);
-    out.extend_from_slice(text);
-}
-
-fn side_code(side: Side) -> u8 {
-    match side {
-        Side::Buy => 0,
-        Side::Sell => 1,
-    }
 }
 
 const REJECT_CODES: [(RejectReason, u8); 5] = [
@@ -320,7 +238,7 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
     match *kind {
         ReportKind::Ack { id } => {
             out.push(1);
-            put_u64(out, id);
+            Writer(out).u64(id);
         }
         ReportKind::Fill {
             id,
@@ -332,22 +250,22 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
             match_id,
         } => {
             out.push(2);
-            put_u64(out, id);
-            put_symbol(out, symbol);
-            out.push(side_code(side));
+            Writer(out).u64(id);
+            Writer(out).symbol(symbol);
+            Writer(out).side(side);
             for v in [price.ticks(), qty, leaves, match_id] {
-                put_u64(out, v);
+                Writer(out).u64(v);
             }
         }
         ReportKind::Done { id, reason, leaves } => {
             out.push(3);
-            put_u64(out, id);
+            Writer(out).u64(id);
             out.push(match reason {
                 DoneReason::Filled => 0,
                 DoneReason::Cancelled => 1,
                 DoneReason::Expired => 2,
             });
-            put_u64(out, leaves);
+            Writer(out).u64(leaves);
         }
         ReportKind::Reject { id, reason } => {
             // Matching produces only these; the codec's field reasons never cross the wire.
@@ -357,72 +275,41 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
                 .map(|(_, c)| *c)
                 .ok_or(WireError::Unencodable("reject reason"))?;
             out.push(4);
-            put_u64(out, id);
+            Writer(out).u64(id);
             out.push(code);
         }
     }
     Ok(())
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// The shared field reader, behind this format's version byte.
+struct Reader<'a>(binary::Reader<'a>);
+
+impl<'a> std::ops::Deref for Reader<'a> {
+    type Target = binary::Reader<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Result<Reader<'a>, WireError> {
-        let mut r = Reader { bytes };
+        let mut r = binary::Reader::new(bytes);
         match r.u8()? {
-            VERSION => Ok(r),
+            VERSION => Ok(Reader(r)),
             v => Err(WireError::Version(v)),
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.bytes.len() < n {
-            return Err(WireError::Truncated);
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
-        let mut a = [0; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-
-    fn u8(&mut self) -> Result<u8, WireError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, WireError> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
     fn len(&mut self) -> Result<usize, WireError> {
         Ok(usize::from(u16::from_le_bytes(self.array()?)))
-    }
-
-    fn symbol(&mut self) -> Result<Symbol, WireError> {
-        let n = usize::from(self.u8()?);
-        let text = std::str::from_utf8(self.take(n)?).map_err(|_| WireError::Symbol)?;
-        Symbol::new(text).map_err(|_| WireError::Symbol)
-    }
-
-    fn side(&mut self) -> Result<Side, WireError> {
-        match self.u8()? {
-            0 => Ok(Side::Buy),
-            1 => Ok(Side::Sell),
-            t => Err(WireError::Tag {
-                what: "side",
-                tag: t,
-            }),
-        }
-    }
-
-    fn price(&mut self) -> Result<Price, WireError> {
-        Price::from_ticks(self.u64()?).ok_or(WireError::Price)
     }
 
     fn kind(&mut self) -> Result<ReportKind, WireError> {
@@ -475,7 +362,7 @@ impl<'a> Reader<'a> {
     }
 
     fn end(&self) -> Result<(), WireError> {
-        match self.bytes.len() {
+        match self.left() {
             0 => Ok(()),
             n => Err(WireError::Trailing(n)),
         }

@@ -42,6 +42,7 @@
 //! newline without being buffered. [`LineFramer::has_partial`] tells whether an
 //! unfinished frame is pending, for a frame timeout against slow senders.
 
+pub(crate) mod binary;
 mod error;
 mod frame;
 mod request;

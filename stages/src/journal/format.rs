@@ -36,7 +36,8 @@
 //! floor decode gave the request). A snapshot holds one header, then per book its book
 //! record followed by its resting orders in time priority.
 
-use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
+use crate::codec::binary::{request_tag, Reader, Writer};
+use crate::matching::{OrderId, Owner, Request, Resting, Symbol};
 
 /// The first bytes of a segment file (format version 1).
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SFJRNL\x00\x01";
@@ -47,6 +48,7 @@ pub const MAX_PAYLOAD: usize = 256;
 /// Bytes of a frame before its payload.
 const HEADER: usize = 8;
 
+// Request records carry the shared request tags (`codec::binary::request_tag`).
 const TAG_LIMIT: u8 = 1;
 const TAG_MARKET: u8 = 2;
 const TAG_CANCEL: u8 = 3;
@@ -156,40 +158,16 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(&[0; HEADER]);
     let mut w = Writer(out);
     match *record {
-        Record::Request { owner, floor, req } => match req {
-            Request::Limit {
-                id,
-                symbol,
-                side,
-                price,
-                qty,
-                tif,
-            } => {
-                w.head(TAG_LIMIT, owner, floor, id, symbol);
-                w.side(side);
-                w.u64(price.ticks());
-                w.u64(qty);
-                w.u8(match tif {
-                    Tif::Gtc => 0,
-                    Tif::Ioc => 1,
-                });
-            }
-            Request::Market {
-                id,
-                symbol,
-                side,
-                qty,
-            } => {
-                w.head(TAG_MARKET, owner, floor, id, symbol);
-                w.side(side);
-                w.u64(qty);
-            }
-            Request::Cancel { id, symbol } => w.head(TAG_CANCEL, owner, floor, id, symbol),
-            Request::Ping => {
-                out.truncate(start);
+        Record::Request { owner, floor, req } => {
+            let Some(tag) = request_tag(&req) else {
+                w.0.truncate(start);
                 return;
-            }
-        },
+            };
+            w.u8(tag);
+            w.u64(owner);
+            w.u64(floor);
+            w.request_fields(&req);
+        }
         Record::Snapshot {
             segment,
             conn_base,
@@ -289,120 +267,33 @@ fn decode_one(bytes: &[u8], offset: usize) -> Result<(Record, usize), FormatErro
 
 /// A payload, or `None` when it is not exactly one record.
 fn parse(payload: &[u8]) -> Option<Record> {
-    let mut r = Reader(payload);
-    let record = match r.u8()? {
-        tag @ (TAG_LIMIT | TAG_MARKET | TAG_CANCEL) => {
-            let (owner, floor, id, symbol) = (r.u64()?, r.u64()?, r.u64()?, r.symbol()?);
-            let req = match tag {
-                TAG_LIMIT => Request::Limit {
-                    id,
-                    symbol,
-                    side: r.side()?,
-                    price: Price::from_ticks(r.u64()?)?,
-                    qty: r.u64()?,
-                    tif: match r.u8()? {
-                        0 => Tif::Gtc,
-                        1 => Tif::Ioc,
-                        _ => return None,
-                    },
-                },
-                TAG_MARKET => Request::Market {
-                    id,
-                    symbol,
-                    side: r.side()?,
-                    qty: r.u64()?,
-                },
-                _ => Request::Cancel { id, symbol },
-            };
-            Record::Request { owner, floor, req }
-        }
+    let mut r = Reader::new(payload);
+    let record = match r.u8().ok()? {
+        tag @ (TAG_LIMIT | TAG_MARKET | TAG_CANCEL) => Record::Request {
+            owner: r.u64().ok()?,
+            floor: r.u64().ok()?,
+            req: r.request_fields(tag).ok()?,
+        },
         TAG_SNAPSHOT => Record::Snapshot {
-            segment: r.u64()?,
-            conn_base: r.u64()?,
-            books: r.u64()?,
+            segment: r.u64().ok()?,
+            conn_base: r.u64().ok()?,
+            books: r.u64().ok()?,
         },
         TAG_BOOK => Record::Book {
-            symbol: r.symbol()?,
-            last_match: r.u64()?,
-            orders: r.u64()?,
+            symbol: r.symbol().ok()?,
+            last_match: r.u64().ok()?,
+            orders: r.u64().ok()?,
         },
         TAG_RESTING => Record::Resting(Resting {
-            owner: r.u64()?,
-            id: r.u64()?,
-            side: r.side()?,
-            price: Price::from_ticks(r.u64()?)?,
-            leaves: r.u64()?,
+            owner: r.u64().ok()?,
+            id: r.u64().ok()?,
+            side: r.side().ok()?,
+            price: r.price().ok()?,
+            leaves: r.u64().ok()?,
         }),
         _ => return None,
     };
-    r.0.is_empty().then_some(record)
-}
-
-struct Writer<'a>(&'a mut Vec<u8>);
-
-impl Writer<'_> {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn side(&mut self, side: Side) {
-        self.u8(match side {
-            Side::Buy => 0,
-            Side::Sell => 1,
-        });
-    }
-
-    fn symbol(&mut self, symbol: Symbol) {
-        let text = symbol.as_str().as_bytes();
-        // A symbol is at most 16 bytes.
-        self.u8(text.len() as u8);
-        self.0.extend_from_slice(text);
-    }
-
-    /// What every request record starts with.
-    fn head(&mut self, tag: u8, owner: Owner, floor: OrderId, id: OrderId, symbol: Symbol) {
-        self.u8(tag);
-        self.u64(owner);
-        self.u64(floor);
-        self.u64(id);
-        self.symbol(symbol);
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)?.try_into().ok().map(u64::from_le_bytes)
-    }
-
-    fn side(&mut self) -> Option<Side> {
-        match self.u8()? {
-            0 => Some(Side::Buy),
-            1 => Some(Side::Sell),
-            _ => None,
-        }
-    }
-
-    fn symbol(&mut self) -> Option<Symbol> {
-        let len = usize::from(self.u8()?);
-        let text = std::str::from_utf8(self.take(len)?).ok()?;
-        Symbol::new(text).ok()
-    }
+    (r.left() == 0).then_some(record)
 }
 
 #[cfg(test)]

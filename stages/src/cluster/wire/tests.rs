@@ -1,6 +1,7 @@
 //! Round trips and refusals of the log and response payloads.
 
 use super::*;
+use crate::matching::{Price, Side, Symbol, Tif};
 
 fn sym() -> Symbol {
     Symbol::new("ACME.B").unwrap()

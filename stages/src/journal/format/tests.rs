@@ -1,4 +1,5 @@
 use super::*;
+use crate::matching::{Price, Side, Tif};
 
 fn symbol() -> Symbol {
     Symbol::new("BRK.B").unwrap()
