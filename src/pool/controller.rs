@@ -44,6 +44,8 @@ pub struct PoolController {
     ceiling: Option<(usize, u64)>,
     idle_for: Duration,
     tick: u64,
+    /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
+    cpu_share: Option<f64>,
 }
 
 /// A growth must raise throughput by this share to be kept.
@@ -54,6 +56,10 @@ const COOLDOWN_TICKS: u64 = 50;
 const BACKLOG_UTILISATION: f64 = 0.75;
 /// CPU demand per busy second above which a stage counts as CPU-bound.
 const CPU_BOUND_SHARE: f64 = 0.5;
+/// Weight of a new tick in the smoothed CPU share. Scheduler statistics advance in steps of a
+/// scheduler tick, so one short controller tick on a busy machine can read a CPU-bound stage
+/// as half idle; smoothing keeps that one reading from opening the cap.
+const CPU_SHARE_WEIGHT: f64 = 0.3;
 
 impl PoolController {
     /// A controller for a pool of `min..=max` threads on a machine with `cores` cores.
@@ -69,6 +75,7 @@ impl PoolController {
             ceiling: None,
             idle_for: Duration::ZERO,
             tick: 0,
+            cpu_share: None,
         }
     }
 
@@ -79,8 +86,14 @@ impl PoolController {
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
-        let cpu_bound = o.busy > Duration::ZERO
-            && o.cpu.as_secs_f64() / o.busy.as_secs_f64() >= CPU_BOUND_SHARE;
+        if o.busy > Duration::ZERO {
+            let share = (o.cpu.as_secs_f64() / o.busy.as_secs_f64()).min(1.0);
+            self.cpu_share = Some(match self.cpu_share {
+                Some(old) => old + CPU_SHARE_WEIGHT * (share - old),
+                None => share,
+            });
+        }
+        let cpu_bound = self.cpu_share.is_some_and(|s| s >= CPU_BOUND_SHARE);
         let cap = if cpu_bound {
             self.max.min(self.cores)
         } else {
@@ -202,6 +215,28 @@ mod tests {
             let seen = run(&mut c, 60, 1.0, |t| t.min(cores) as f64 * 1e6);
             assert!(seen.iter().all(|&t| t <= cores), "cores {cores}: {seen:?}");
         }
+    }
+
+    #[test]
+    fn one_noisy_tick_does_not_uncap_a_cpu_bound_stage() {
+        let mut c = PoolController::new(1, 64, 2, Duration::from_secs(1));
+        let mut threads = 1;
+        let mut seen = Vec::new();
+        for tick in 0..60 {
+            let busy = TICK * threads as u32;
+            // Every seventh tick the scheduler's counters lag: the stage reads 30% on-CPU.
+            let share = if tick % 7 == 6 { 0.3 } else { 1.0 };
+            threads = c.observe(&PoolObservation {
+                threads,
+                queue_len: 10_000,
+                processed: (threads.min(2) as f64 * 1e5) as u64,
+                interval: TICK,
+                busy,
+                cpu: busy.mul_f64(share),
+            });
+            seen.push(threads);
+        }
+        assert!(seen.iter().all(|&t| t <= 2), "{seen:?}");
     }
 
     #[test]
