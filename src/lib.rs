@@ -57,7 +57,7 @@ mod pool;
 mod queue;
 mod stage;
 
-pub use batch::{Batch, BatchController, BatchObservation};
+pub use batch::{Batch, BatchController, BatchObservation, Drain};
 pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;

@@ -112,3 +112,78 @@ fn closed_pipeline_refuses_outside_events() {
     assert_eq!(r.stage("slow").unwrap().processed, 0);
     assert_eq!(input.try_publish(1), Err(OfferError::Closed(1)));
 }
+
+/// Consumers wake blocked producers only once a queue is down to half its capacity, so a
+/// producer refills half a queue per wake-up. A consumer that stops above that mark (here it
+/// blocks on a full downstream queue) must still wake them: otherwise the producer would
+/// sleep beside a queue with room until downstream moves.
+#[test]
+fn a_consumer_stalled_above_the_low_watermark_still_wakes_producers() {
+    #[derive(Debug)]
+    struct Fwd(u32);
+    let (started_tx, started) = crossbeam_channel::unbounded();
+    let (open, wait) = support::gate();
+    let mut p = Pipeline::builder();
+    p.stage("a", || {
+        handler_fn(|b: &mut Batch<'_, u32>, ctx| ctx.emit_all(b.drain().map(Fwd)))
+    })
+    .capacity(4)
+    .fixed_threads(1)
+    .batch(1, 1);
+    p.stage("b", move || {
+        let (started_tx, wait) = (started_tx.clone(), wait.clone());
+        handler_fn(move |b: &mut Batch<'_, Fwd>, _ctx| {
+            for Fwd(i) in b {
+                let _ = started_tx.send(i);
+                let _ = wait.recv();
+            }
+        })
+    })
+    .capacity(1)
+    .fixed_threads(1)
+    .batch(1, 1);
+    let p = p.build().unwrap();
+    let input = p.publisher::<u32>().unwrap();
+    p.start();
+    let queued = |stage: &str| p.report().stage(stage).unwrap().queued;
+
+    // b's worker holds 0 at its gate and b's queue holds 1; a's worker takes 2 and blocks
+    // delivering it.
+    input.blocking_publish(0).unwrap();
+    assert_eq!(started.recv().unwrap(), 0);
+    input.blocking_publish(1).unwrap();
+    while queued("b") < 1 {
+        std::thread::yield_now();
+    }
+    input.blocking_publish(2).unwrap();
+    while queued("a") > 0 {
+        std::thread::yield_now();
+    }
+    // a is full; one more producer waits for room.
+    for i in 3..=6 {
+        input.try_publish(i).unwrap();
+    }
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    let producer = std::thread::spawn(move || {
+        let r = input.blocking_publish(7);
+        let _ = done_tx.send(());
+        r
+    });
+    while p.report().stage("a").unwrap().offered < 8 {
+        std::thread::yield_now();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+
+    // One step of b: a's worker delivers 2, takes 3 (a keeps 3 of 4: above the mark) and
+    // blocks on b again. Before blocking it owes the producer its wake-up.
+    open.send(()).unwrap();
+    assert_eq!(started.recv().unwrap(), 1);
+    let woken = done.recv_timeout(Duration::from_secs(10)).is_ok();
+    for _ in 0..7 {
+        open.send(()).unwrap();
+    }
+    assert!(woken, "the producer was never woken although a had room");
+    producer.join().unwrap().unwrap();
+    let r = support::assert_clean(p.shutdown(support::DRAIN));
+    assert_eq!(r.stage("b").unwrap().processed, 8);
+}

@@ -9,4 +9,4 @@ mod controller;
 mod iter;
 
 pub use controller::{BatchController, BatchObservation};
-pub use iter::Batch;
+pub use iter::{Batch, Drain};

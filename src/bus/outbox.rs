@@ -103,6 +103,27 @@ impl Outbox {
         self.buffer::<T>(topic).push(event);
     }
 
+    /// Appends `events` to the buffer of `T` on `topic`. Unlike `Vec::extend` for iterators
+    /// std cannot trust the length of, the length lives in a register during the loop (a
+    /// store and reload per event otherwise), and iterators whose `fold` is a tight loop
+    /// ([`Batch::drain`](crate::Batch::drain)) keep theirs.
+    pub(crate) fn extend<T: Event>(
+        &mut self,
+        topic: Option<&'static str>,
+        events: impl IntoIterator<Item = T>,
+    ) {
+        let events = events.into_iter();
+        let buf = self.buffer::<T>(topic);
+        buf.reserve(events.size_hint().0);
+        let mut w = Writer {
+            ptr: buf.as_mut_ptr(),
+            cap: buf.capacity(),
+            len: buf.len(),
+            vec: buf,
+        };
+        events.for_each(|e| w.push(e));
+    }
+
     /// The buffer of `T` events on `topic`.
     #[inline]
     pub(crate) fn buffer<T: Event>(&mut self, topic: Option<&'static str>) -> &mut Vec<T> {
@@ -153,5 +174,85 @@ impl Outbox {
                 slot.buf.deliver(d);
             }
         }
+    }
+}
+
+/// Appends to a `Vec` with the length kept in the writer; the `Vec` learns it on drop, so a
+/// panicking iterator leaves every written element owned by it.
+struct Writer<'v, T> {
+    ptr: *mut T,
+    cap: usize,
+    len: usize,
+    vec: &'v mut Vec<T>,
+}
+
+impl<T> Writer<'_, T> {
+    #[inline(always)]
+    fn push(&mut self, e: T) {
+        if self.len == self.cap {
+            self.grow();
+        }
+        // SAFETY: `len < cap`, so the slot is inside the allocation and uninitialised.
+        unsafe { self.ptr.add(self.len).write(e) };
+        self.len += 1;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        // SAFETY: elements `..len` are initialised (written by `push`).
+        unsafe { self.vec.set_len(self.len) };
+        self.vec.reserve(1);
+        self.ptr = self.vec.as_mut_ptr();
+        self.cap = self.vec.capacity();
+    }
+}
+
+impl<T> Drop for Writer<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: as in `grow`.
+        unsafe { self.vec.set_len(self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn extend_grows_past_a_low_size_hint_and_appends_after_what_is_there() {
+        let mut outbox = Outbox::default();
+        outbox.push(None, 0u32);
+        // `filter` hints 0: every push past the reserved room goes through `grow`.
+        outbox.extend(None, (1..1000u32).filter(|_| true));
+        outbox.extend(None, std::iter::empty::<u32>());
+        let all = outbox.buffer::<u32>(None);
+        assert_eq!(*all, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panicking_iterator_leaves_what_it_wrote_owned_by_the_buffer() {
+        struct Tracked(#[allow(dead_code)] Arc<()>);
+        let marker = Arc::new(());
+        let mut outbox = Outbox::default();
+        let m = marker.clone();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            outbox.extend(
+                None,
+                (0..10).map(|i| {
+                    assert!(i < 5, "source failed");
+                    Tracked(m.clone())
+                }),
+            );
+        }));
+        assert!(result.is_err());
+        drop(m);
+        assert_eq!(outbox.buffer::<Tracked>(None).len(), 5);
+        assert_eq!(Arc::strong_count(&marker), 6);
+        outbox.buffer::<Tracked>(None).clear();
+        assert_eq!(Arc::strong_count(&marker), 1);
     }
 }

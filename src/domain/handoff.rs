@@ -54,6 +54,8 @@ pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
     let result = publish();
     run_kept();
     KEPT.with(|k| *k.borrow_mut() = None);
+    // The caller goes back to its own code, which may block on anything.
+    crate::queue::pay_owed_wakes();
     result
 }
 

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use super::cpu::{CpuDemand, CpuUse};
 use crate::domain::{handoff, DomainTask};
+use crate::queue::pay_owed_wakes;
 
 /// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.
 const WAKE: usize = usize::MAX;
@@ -103,7 +104,13 @@ impl Pool {
             if self.should_leave() {
                 break;
             }
-            match ready.recv_timeout(PARK) {
+            // Only a worker about to park pays the producer wake-ups it owes (see
+            // `queue::pay_owed_wakes`); a busy one keeps consuming towards the watermark.
+            let next = ready.try_recv().or_else(|_| {
+                pay_owed_wakes();
+                ready.recv_timeout(PARK)
+            });
+            match next {
                 Ok(lane) if lane < lanes => {
                     self.domain.run_lane(lane);
                     handoff::run_kept();
@@ -115,6 +122,7 @@ impl Pool {
                 }
             }
         }
+        pay_owed_wakes();
         let mut clocks = self.clocks.lock();
         if let Some(c) = clocks.remove(&id) {
             let used = c.read();

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 
 use super::error::OfferError;
 use super::lane::LaneBuf;
-use super::room::Room;
+use super::room::{pay_owed_wakes, Room};
 use crate::config::WhenFull;
 use crate::domain::{handoff, DomainTask};
 use crate::event::KeyFn;
@@ -58,7 +58,7 @@ pub(crate) struct Queue<T> {
     batch_limit: AtomicUsize,
     ready_tx: Sender<usize>,
     ready_rx: Receiver<usize>,
-    room: Room,
+    room: Arc<Room>,
     closed: AtomicBool,
     aborted: AtomicBool,
     stats: Arc<StageStats>,
@@ -94,7 +94,7 @@ impl<T: Send + 'static> Queue<T> {
             batch_limit: AtomicUsize::new(batch_limit.max(1)),
             ready_tx,
             ready_rx,
-            room: Room::default(),
+            room: Arc::default(),
             closed: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
             stats,
@@ -179,6 +179,7 @@ impl<T: Send + 'static> Queue<T> {
                 Step::Done(r) => break r,
                 Step::MustWait => {
                     handoff::give_back();
+                    pay_owed_wakes();
                     let deadline = match wait {
                         Wait::Until(d) => d,
                         Wait::Never => None,
@@ -209,6 +210,7 @@ impl<T: Send + 'static> Queue<T> {
             match self.step(events, origin, Wait::Until(None)) {
                 Step::Done(r) => break r,
                 Step::MustWait => {
+                    pay_owed_wakes();
                     blocked.get_or_insert_with(Instant::now);
                     self.room
                         .wait_async(|| self.has_room() || self.refuses(origin))
@@ -422,10 +424,8 @@ impl<T: Send + 'static> Queue<T> {
     ) -> (usize, Option<Instant>) {
         let (n, oldest) = self.lanes[lane].buf.lock().pop_into(max, into);
         if n > 0 {
-            self.len.fetch_sub(n, Ordering::AcqRel);
-            // Every pop wakes waiters (one atomic load when none): waking only at a low
-            // watermark loses wake-ups when this consumer then blocks downstream.
-            self.room.wake();
+            let left = self.len.fetch_sub(n, Ordering::AcqRel) - n;
+            self.room.taken(left <= self.capacity / 2);
         }
         (n, oldest)
     }

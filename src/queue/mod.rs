@@ -22,3 +22,4 @@ mod room;
 
 pub(crate) use bounded::{Origin, Queue, Wait};
 pub use error::OfferError;
+pub(crate) use room::pay_owed_wakes;

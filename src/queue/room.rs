@@ -1,6 +1,16 @@
 //! Where producers wait for room in a full queue, from threads or from async tasks.
+//!
+//! Waking a blocked producer costs a futex call and a thread switch, and a producer woken
+//! after every consumer batch refills one batch's worth and blocks again. So, as Netty's write
+//! watermarks do, consumers wake waiters only once the queue has drained to its low watermark
+//! (half the capacity): the producer then refills half a queue per wake-up. Until then the
+//! wake-up is owed by the consuming thread, which pays it before it can stop consuming (blocks
+//! on another queue, parks, or hands the thread back to its caller), so a consumer that stalls
+//! above the watermark never strands a producer while there is room.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -16,14 +26,37 @@ pub(crate) struct Room {
     notify: Notify,
 }
 
+thread_local! {
+    /// Rooms this thread consumed from while producers waited, without waking them yet.
+    static OWED: RefCell<Vec<Arc<Room>>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Room {
-    /// Called after room was made (events popped, queue closed).
+    /// Wakes every waiter (room was made in bulk, or the queue closed).
     pub(crate) fn wake(&self) {
         if self.waiters.load(Ordering::SeqCst) > 0 {
             drop(self.lock.lock());
             self.cond.notify_all();
             self.notify.notify_waiters();
         }
+    }
+
+    /// Called by a consumer after it took events: wakes waiters once the queue is down to its
+    /// low watermark, and otherwise owes them the wake-up until [`pay_owed_wakes`].
+    pub(crate) fn taken(self: &Arc<Self>, at_low_watermark: bool) {
+        if self.waiters.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if at_low_watermark {
+            self.wake();
+            return;
+        }
+        OWED.with(|owed| {
+            let mut owed = owed.borrow_mut();
+            if !owed.iter().any(|r| Arc::ptr_eq(r, self)) {
+                owed.push(self.clone());
+            }
+        });
     }
 
     /// Parks the thread until `ready()` holds or `deadline` passes; returns `ready()`'s last
@@ -66,6 +99,22 @@ impl Room {
             }
             notified.await;
         }
+    }
+}
+
+/// Pays the wake-ups this thread owes. Every thread that consumes must call it before it
+/// blocks, parks or returns to code that may: the producers it owes may be what it waits for.
+pub(crate) fn pay_owed_wakes() {
+    let owed = OWED.with(|owed| {
+        let mut owed = owed.borrow_mut();
+        if owed.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut *owed))
+        }
+    });
+    for room in owed.into_iter().flatten() {
+        room.wake();
     }
 }
 

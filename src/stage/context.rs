@@ -30,10 +30,10 @@ impl Context<'_> {
     }
 
     /// Publishes every event of `events` to the subscribers of their type: one type check for
-    /// all of them, then a plain `Vec::extend`, which is what a batch-at-a-time handler wants
-    /// (`ctx.emit_all(batch.map(transform))`).
+    /// all of them, then one write loop, which is what a batch-at-a-time handler wants
+    /// (`ctx.emit_all(batch.drain().map(transform))`).
     pub fn emit_all<T: Event>(&mut self, events: impl IntoIterator<Item = T>) {
-        self.outbox.buffer::<T>(None).extend(events);
+        self.outbox.extend(None, events);
     }
 
     /// Publishes `event` to the subscribers of its type on `topic`.
