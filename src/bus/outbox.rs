@@ -106,7 +106,7 @@ impl Outbox {
     /// Appends `events` to the buffer of `T` on `topic`. Unlike `Vec::extend` for iterators
     /// std cannot trust the length of, the length lives in a register during the loop (a
     /// store and reload per event otherwise), and iterators whose `fold` is a tight loop
-    /// ([`Batch::drain`](crate::Batch::drain)) keep theirs.
+    /// ([`Batch::drain`](crate::Batch::drain)) keep their cursor in one too.
     pub(crate) fn extend<T: Event>(
         &mut self,
         topic: Option<&'static str>,
@@ -121,7 +121,9 @@ impl Outbox {
             len: buf.len(),
             vec: buf,
         };
-        events.for_each(|e| w.push(e));
+        // The closure owns the writer (as std's `SetLenOnDrop`), so its fields can live in
+        // registers; dropping the closure, at the end or by a panic, sets the length.
+        events.for_each(move |e| w.push(e));
     }
 
     /// The buffer of `T` events on `topic`.
@@ -190,22 +192,23 @@ impl<T> Writer<'_, T> {
     #[inline(always)]
     fn push(&mut self, e: T) {
         if self.len == self.cap {
-            self.grow();
+            (self.ptr, self.cap) = grow(self.vec, self.len);
         }
         // SAFETY: `len < cap`, so the slot is inside the allocation and uninitialised.
         unsafe { self.ptr.add(self.len).write(e) };
         self.len += 1;
     }
+}
 
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        // SAFETY: elements `..len` are initialised (written by `push`).
-        unsafe { self.vec.set_len(self.len) };
-        self.vec.reserve(1);
-        self.ptr = self.vec.as_mut_ptr();
-        self.cap = self.vec.capacity();
-    }
+/// Makes room for one more element after the `len` a [`Writer`] has written. It takes no
+/// reference to the writer, whose fields can then stay in registers.
+#[cold]
+#[inline(never)]
+fn grow<T>(vec: &mut Vec<T>, len: usize) -> (*mut T, usize) {
+    // SAFETY: elements `..len` are initialised (written by `Writer::push`).
+    unsafe { vec.set_len(len) };
+    vec.reserve(1);
+    (vec.as_mut_ptr(), vec.capacity())
 }
 
 impl<T> Drop for Writer<'_, T> {

@@ -104,12 +104,15 @@ impl<T> LaneBuf<T> {
     }
 
     /// Moves up to `max` events into `into` (which must be empty) and returns how many moved and
-    /// when the oldest of them was enqueued. A first run that fits whole becomes `into`.
+    /// when the oldest of them was enqueued. A first run that fits whole becomes `into`; later
+    /// runs are copied onto it only while it holds less than half of `max`: merging pays for
+    /// small runs (one batch's overhead instead of several), while copying a big run costs
+    /// more than the batch it saves.
     pub(crate) fn pop_into(&mut self, max: usize, into: &mut Vec<T>) -> (usize, Option<Instant>) {
         debug_assert!(into.is_empty());
         let oldest = self.oldest();
         let mut n = 0;
-        while n < max {
+        while n < max && (n == 0 || n < max.div_ceil(2)) {
             let Some(front) = self.runs.front_mut() else {
                 break;
             };
@@ -142,7 +145,16 @@ impl<T> LaneBuf<T> {
     /// many went.
     pub(crate) fn evict(&mut self, max: usize) -> usize {
         let mut gone = Vec::new();
-        self.pop_into(max, &mut gone).0
+        let mut n = 0;
+        while n < max {
+            let (k, _) = self.pop_into(max - n, &mut gone);
+            if k == 0 {
+                break;
+            }
+            n += k;
+            gone.clear();
+        }
+        n
     }
 
     fn recycle(&mut self, buf: Vec<T>) {
@@ -210,5 +222,27 @@ mod tests {
         assert_eq!(lane.pop_into(1000, &mut out).0, 100);
         assert_eq!(out, (200..300).collect::<Vec<_>>());
         assert!(lane.is_empty());
+    }
+
+    #[test]
+    fn big_runs_are_not_copied_together_small_ones_are() {
+        let t = Instant::now();
+        let mut lane = LaneBuf::new();
+        for r in 0..4u32 {
+            lane.push_vec(&mut (r * 100..r * 100 + 100).collect(), t);
+        }
+        let mut out = Vec::new();
+        // Half of 150 is reached by the first run: it crosses alone.
+        assert_eq!(lane.pop_into(150, &mut out).0, 100);
+        out.clear();
+        // Below half of 250 after one run: the next is copied on, then it stops.
+        assert_eq!(lane.pop_into(250, &mut out).0, 200);
+        assert_eq!(out, (100..300).collect::<Vec<_>>());
+        // Eviction takes as many as asked, across runs.
+        lane.push_vec(&mut (400..500).collect(), t);
+        assert_eq!(lane.evict(150), 150);
+        out.clear();
+        assert_eq!(lane.pop_into(1000, &mut out).0, 50);
+        assert_eq!(out, (450..500).collect::<Vec<_>>());
     }
 }
