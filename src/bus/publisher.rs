@@ -52,11 +52,13 @@ impl<T: Event> Publisher<T> {
         }
     }
 
-    /// With `on`, the async publish methods run the batch through the stages that allow
-    /// hand-off (`StageConfig::handoff`) on the calling thread, as a pool worker would,
-    /// instead of waking a pool: one thread switch less per hop. For async producers whose
-    /// downstream handlers never block (they would block the executor's thread); a full
-    /// queue still makes the task wait, not the thread.
+    /// With `on`, the async publish methods and [`Publisher::try_publish_batch`] run the batch
+    /// through the stages that allow hand-off (`StageConfig::handoff`) on the calling thread,
+    /// as a pool worker would, instead of waking a pool: one thread switch less per hop. For
+    /// async producers whose downstream handlers never block (they would block the executor's
+    /// thread); a full queue still makes the task wait, not the thread. `try_publish_batch`
+    /// returns only once that work is done, so the caller can act on its results right away
+    /// (the order server's readers flush their connections' answers then).
     pub fn caller_runs(mut self, on: bool) -> Self {
         self.caller_runs = on;
         self
@@ -100,6 +102,9 @@ impl<T: Event> Publisher<T> {
     /// # Errors
     /// As [`Publisher::try_publish`], with the events not taken.
     pub fn try_publish_batch(&self, events: &mut Vec<T>) -> Result<(), OfferError<Vec<T>>> {
+        if self.caller_runs {
+            return handoff::caller_runs(|| self.deliver(events, Wait::Never));
+        }
         self.deliver(events, Wait::Never)
     }
 

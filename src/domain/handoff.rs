@@ -10,6 +10,7 @@
 //! the ready channels, unless their publisher asks the caller to run ([`caller_runs`]).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Weak;
 
 use super::DomainTask;
@@ -18,7 +19,10 @@ use super::DomainTask;
 /// stages must not keep one thread forever).
 const ROUND: usize = 64;
 
-type Pending = Vec<(Weak<dyn DomainTask>, usize)>;
+/// Kept lanes, run oldest first: every lane a stage's batches made ready runs before the
+/// lanes their output made ready downstream, so a keyed stage's many small lane batches meet
+/// again in one batch of the next stage instead of each dragging its own through it.
+type Pending = VecDeque<(Weak<dyn DomainTask>, usize)>;
 
 thread_local! {
     /// `Some` on pool worker threads only.
@@ -27,7 +31,7 @@ thread_local! {
 
 /// Marks the calling thread as a pool worker that runs kept lanes.
 pub(crate) fn enable() {
-    KEPT.with(|k| *k.borrow_mut() = Some(Vec::new()));
+    KEPT.with(|k| *k.borrow_mut() = Some(VecDeque::new()));
 }
 
 /// Keeps a lane that just became ready for this worker to run. Returns false on threads that
@@ -35,7 +39,7 @@ pub(crate) fn enable() {
 pub(crate) fn keep(domain: &Weak<dyn DomainTask>, lane: usize) -> bool {
     KEPT.with(|k| match k.borrow_mut().as_mut() {
         Some(kept) => {
-            kept.push((domain.clone(), lane));
+            kept.push_back((domain.clone(), lane));
             true
         }
         None => false,
@@ -63,7 +67,9 @@ pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
 /// their pools.
 pub(crate) fn run_kept() {
     for _ in 0..ROUND {
-        let Some((domain, lane)) = KEPT.with(|k| k.borrow_mut().as_mut().and_then(Vec::pop)) else {
+        let Some((domain, lane)) =
+            KEPT.with(|k| k.borrow_mut().as_mut().and_then(VecDeque::pop_front))
+        else {
             return;
         };
         if let Some(d) = domain.upgrade() {

@@ -1,11 +1,13 @@
 //! What a connection shares with the pipeline: its output channel and its bookkeeping.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 
+use super::output::{self, Progress, SocketOut};
 use crate::internal_events::ServerMetrics;
 use crate::pipeline::DecodeIn;
 
@@ -49,12 +51,20 @@ impl Outgoing {
     }
 }
 
+/// Where a connection's output goes.
+pub(crate) enum Sink {
+    /// Written to the socket by whichever thread produces it (TCP).
+    Socket(SocketOut),
+    /// Handed to the task that answers (one HTTP request).
+    Channel(mpsc::UnboundedSender<Outgoing>),
+}
+
 /// One client connection (TCP, or one HTTP request), shared by its reader, its writer and the
 /// stages that answer it.
 pub(crate) struct Conn {
     pub(crate) id: ConnId,
-    out: mpsc::UnboundedSender<Outgoing>,
-    /// Bytes sent to the writer but not yet written to the socket.
+    sink: Sink,
+    /// Bytes handed to the sink but not yet written to the socket.
     pending: AtomicUsize,
     hard_cap: usize,
     /// Set when the connection is gone or was cut for exceeding the hard cap.
@@ -84,15 +94,10 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(
-        id: ConnId,
-        out: mpsc::UnboundedSender<Outgoing>,
-        hard_cap: usize,
-        metrics: ServerMetrics,
-    ) -> Self {
+    pub(crate) fn new(id: ConnId, sink: Sink, hard_cap: usize, metrics: ServerMetrics) -> Self {
         Conn {
             id,
-            out,
+            sink,
             pending: AtomicUsize::new(0),
             hard_cap,
             closed: AtomicBool::new(false),
@@ -126,7 +131,7 @@ impl Conn {
     /// Hands output to the writer without ever blocking the caller (a pool thread). Output for
     /// a closed connection, or past the hard cap, is discarded and counted: a slow reader never
     /// stalls the stages.
-    pub(crate) fn send(&self, msg: Outgoing) {
+    pub(crate) fn send(self: &Arc<Self>, msg: Outgoing) {
         if self.is_closed() {
             self.metrics.discarded(msg.responses());
             return;
@@ -144,14 +149,61 @@ impl Conn {
             self.close();
             return;
         }
-        if let Err(unsent) = self.out.send(msg) {
-            self.metrics.discarded(unsent.0.responses());
+        match &self.sink {
+            Sink::Socket(out) => {
+                let deferring = output::is_deferring();
+                let p = out.put(msg, !deferring);
+                if deferring && p.due {
+                    output::defer(self);
+                }
+                self.progress(p);
+            }
+            Sink::Channel(tx) => {
+                if let Err(unsent) = tx.send(msg) {
+                    self.metrics.discarded(unsent.0.responses());
+                }
+            }
         }
     }
 
-    /// The writer wrote `bytes`.
-    pub(crate) fn wrote(&self, bytes: usize) {
-        self.pending.fetch_sub(bytes, Ordering::AcqRel);
+    /// The reader has read `seqs` requests (TCP: lets reports for this client wait for the
+    /// next answer's write).
+    pub(crate) fn note_read(&self, seqs: u64) {
+        if let Some(out) = self.socket() {
+            out.note_read(seqs);
+        }
+    }
+
+    /// The socket output, for the writer task (TCP connections only).
+    pub(crate) fn socket(&self) -> Option<&SocketOut> {
+        match &self.sink {
+            Sink::Socket(out) => Some(out),
+            Sink::Channel(_) => None,
+        }
+    }
+
+    /// Accounts for what a write did: pending bytes, answered replies and their latency,
+    /// a failed socket, and the writer task's turn.
+    pub(crate) fn progress(&self, p: Progress) {
+        if p.bytes > 0 {
+            self.pending.fetch_sub(p.bytes, Ordering::AcqRel);
+        }
+        if p.replies > 0 {
+            self.answered.fetch_add(p.replies, Ordering::AcqRel);
+            let latency = p.oldest.map_or(Duration::ZERO, |t| t.elapsed());
+            self.metrics.answered(p.replies, latency);
+        }
+        if p.failed {
+            self.close();
+        }
+        if p.kick {
+            if let Some(out) = self.socket() {
+                out.kick.notify_one();
+            }
+        }
+        if p.bytes > 0 || p.replies > 0 {
+            self.drained.notify_waiters();
+        }
     }
 }
 

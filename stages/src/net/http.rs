@@ -12,7 +12,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use super::conn::{Conn, Outgoing};
+use super::conn::{Conn, Outgoing, Sink};
 use super::registry::Registry;
 use super::session::SessionEnv;
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
@@ -70,7 +70,7 @@ async fn order(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Conn::new(
         registry.next_id(),
-        tx,
+        Sink::Channel(tx),
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));

@@ -9,6 +9,7 @@
 
 mod conn;
 pub(crate) mod http;
+mod output;
 mod registry;
 mod session;
 pub(crate) mod tcp;

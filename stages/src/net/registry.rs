@@ -29,18 +29,17 @@ impl Registry {
         self.next.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Registers a TCP connection if there is room under `max`.
-    pub(crate) fn admit(&self, conn: Arc<Conn>, max: usize) -> bool {
-        let mut conns = self.conns.write();
-        if self.open.load(Ordering::Relaxed) >= max {
-            return false;
-        }
-        self.open.fetch_add(1, Ordering::Relaxed);
-        conns.insert(conn.id, conn);
-        true
+    /// Claims one of `max` TCP connection slots; the connection is then [`Registry::insert`]ed
+    /// and, when it ends, removed as counted.
+    pub(crate) fn reserve(&self, max: usize) -> bool {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
     }
 
-    /// Registers a connection that does not count against the limit (an HTTP request).
+    /// Registers a connection (one that holds a slot, or an HTTP request, which needs none).
     pub(crate) fn insert(&self, conn: Arc<Conn>) {
         self.conns.write().insert(conn.id, conn);
     }

@@ -1,17 +1,17 @@
 //! One TCP connection: a reader task (framing, backpressure, timeouts) and a writer task
 //! (reply reordering, watermarks).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use sedaflow::Publisher;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, watch};
+use sedaflow::{OfferError, Publisher};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::watch;
 
 use super::conn::{Conn, Outgoing};
+use super::output;
 use crate::admission::Admission;
 use crate::codec::{decode_request, encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
@@ -92,6 +92,7 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
         }
         if seq > before {
             last_activity = now;
+            conn.note_read(seq);
         }
         // The frame timeout runs from the start of the frame now pending: once a frame
         // ended in this read, what is pending started here.
@@ -102,7 +103,14 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
         };
         if !batch.is_empty() {
             admit(&env.admission, &mut batch);
-            if let Err(refused) = env.input.publish_batch(&mut batch).await {
+            // The stages run on this thread (`caller_runs`) and their answers go out in one
+            // write per connection when they are done; only what does not fit waits.
+            let tried = output::deferring(|| env.input.try_publish_batch(&mut batch));
+            let published = match tried {
+                Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
+                done => done,
+            };
+            if let Err(refused) = published {
                 refuse(refused.into_inner(), &env.metrics);
             }
         }
@@ -215,7 +223,7 @@ fn overloaded(req: &Request) -> Response {
     .into()
 }
 
-fn answer(conn: &Conn, seq: u64, read_at: Instant, response: Response) {
+fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
     let mut lines = Vec::with_capacity(64);
     encode_line(&response, &mut lines);
     conn.send(Outgoing::Reply {
@@ -225,55 +233,36 @@ fn answer(conn: &Conn, seq: u64, read_at: Instant, response: Response) {
     });
 }
 
-/// Files one message: replies wait for their turn, reports go out at once.
-fn take(
-    m: Outgoing,
-    waiting: &mut BTreeMap<u64, (Vec<u8>, Instant)>,
-    out: &mut Vec<u8>,
-    end: &mut Option<u64>,
-) {
-    match m {
-        Outgoing::Reply {
-            seq,
-            lines,
-            read_at,
-        } => {
-            waiting.insert(seq, (lines, read_at));
-        }
-        Outgoing::Notify { lines } => out.extend_from_slice(&lines),
-        Outgoing::End { seqs } => *end = Some(seqs),
-        Outgoing::Many(all) => {
-            for m in all {
-                take(m, waiting, out, end);
-            }
-        }
-    }
-}
-
-/// Writes replies in request order and reports as they come; ends after the reader's last
-/// request is answered, or when the connection is cut.
-pub(crate) async fn write_loop(
-    conn: Arc<Conn>,
-    mut wr: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    env: SessionEnv,
-) {
-    let mut next = 0u64;
-    let mut waiting: BTreeMap<u64, (Vec<u8>, Instant)> = BTreeMap::new();
-    let mut end: Option<u64> = None;
-    let mut msgs = Vec::with_capacity(256);
-    let mut out = Vec::with_capacity(64 * 1024);
+/// Waits for the socket whenever it was full and flushes; ends after the reader's last request
+/// is answered and written, or when the connection is cut. The stages write everything else
+/// themselves (see `net::output`).
+pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
+    let Some(out) = conn.socket() else {
+        return;
+    };
     loop {
-        // A cut while waiting for output must end the writer too: output for a closed
-        // connection is discarded, so none may ever come.
+        // A cut while waiting must end the writer too: output for a closed connection is
+        // discarded, so no kick may ever come.
         let cut = conn.cut.notified();
         tokio::pin!(cut);
         cut.as_mut().enable();
-        if end.is_some_and(|e| next >= e) || conn.is_closed() {
+        if conn.is_closed() || out.finished() {
             break;
         }
+        if out.is_blocked() {
+            let writable = tokio::select! {
+                r = out.writable() => r.is_ok(),
+                _ = &mut cut => break,
+            };
+            if !writable {
+                conn.close();
+                break;
+            }
+            conn.progress(out.flush());
+            continue;
+        }
         tokio::select! {
-            n = rx.recv_many(&mut msgs, 256) => if n == 0 { break },
+            _ = out.kick.notified() => {}
             _ = &mut cut => break,
             _ = conn.resume.notified() => {
                 let input = env.input.clone();
@@ -282,41 +271,8 @@ pub(crate) async fn write_loop(
                 tokio::spawn(async move {
                     let _ = input.publish(DecodeIn::Resume(c)).await;
                 });
-                continue;
             }
         }
-        let mut replies = 0u64;
-        let mut oldest: Option<Instant> = None;
-        for m in msgs.drain(..) {
-            take(m, &mut waiting, &mut out, &mut end);
-        }
-        while let Some((lines, read_at)) = waiting.remove(&next) {
-            out.extend_from_slice(&lines);
-            next += 1;
-            replies += 1;
-            oldest = Some(oldest.map_or(read_at, |o: Instant| o.min(read_at)));
-        }
-        if !out.is_empty() {
-            if conn.is_closed() {
-                break;
-            }
-            let written = tokio::select! {
-                r = wr.write_all(&out) => r.is_ok(),
-                _ = &mut cut => false,
-            };
-            if !written {
-                conn.close();
-                break;
-            }
-            conn.wrote(out.len());
-            out.clear();
-        }
-        if replies > 0 {
-            conn.answered.fetch_add(replies, Ordering::AcqRel);
-            env.metrics
-                .answered(replies, oldest.map_or(Duration::ZERO, |t| t.elapsed()));
-        }
-        conn.drained.notify_waiters();
     }
-    let _ = wr.shutdown().await;
+    out.shutdown();
 }

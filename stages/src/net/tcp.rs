@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::conn::{Conn, Outgoing};
+use super::conn::{Conn, Outgoing, Sink};
+use super::output::SocketOut;
 use super::registry::Registry;
 use super::session::{read_loop, write_loop, SessionEnv};
 use crate::codec::{encode_line, ErrorReason, Response};
@@ -71,14 +71,7 @@ pub(crate) async fn serve(
 }
 
 async fn session(mut stream: TcpStream, registry: Arc<Registry>, env: SessionEnv) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Conn::new(
-        registry.next_id(),
-        tx,
-        env.limits.write_hard_cap,
-        env.metrics.clone(),
-    ));
-    if !registry.admit(conn.clone(), env.limits.max_connections) {
+    if !registry.reserve(env.limits.max_connections) {
         env.metrics.connection_refused();
         let mut line = Vec::new();
         encode_line(&Response::Error(ErrorReason::TooManyConnections), &mut line);
@@ -86,9 +79,16 @@ async fn session(mut stream: TcpStream, registry: Arc<Registry>, env: SessionEnv
         let _ = stream.shutdown().await;
         return;
     }
-    env.metrics.connections(registry.open());
     let (rd, wr) = stream.into_split();
-    let writer = tokio::spawn(write_loop(conn.clone(), wr, rx, env.clone()));
+    let conn = Arc::new(Conn::new(
+        registry.next_id(),
+        Sink::Socket(SocketOut::new(wr)),
+        env.limits.write_hard_cap,
+        env.metrics.clone(),
+    ));
+    registry.insert(conn.clone());
+    env.metrics.connections(registry.open());
+    let writer = tokio::spawn(write_loop(conn.clone(), env.clone()));
     let seqs = read_loop(conn.clone(), rd, env.clone()).await;
     conn.send(Outgoing::End { seqs });
     let _ = writer.await;

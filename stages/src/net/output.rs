@@ -1,0 +1,356 @@
+//! A TCP connection's output, written by whichever thread produces it.
+//!
+//! The encode stage usually runs on the connection's own reader thread (readers publish with
+//! `caller_runs`). It files each reply in the reorder buffer and writes whatever is in order
+//! straight to the socket with a non-blocking `try_write`. That is one `send` per connection
+//! per stage batch, as an inline server does per read, and no hop to a writer task with its
+//! wake-up and thread switch. Only when the socket is full does the connection's writer task
+//! take over, waiting until the socket is writable again.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, MutexGuard};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
+
+use super::conn::{Conn, Outgoing};
+
+/// Output held back for a coalesced write goes out anyway past this many bytes.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
+pub(crate) struct SocketOut {
+    wr: OwnedWriteHalf,
+    /// Requests read so far (see [`SocketOut::note_read`]).
+    read: AtomicU64,
+    state: Mutex<State>,
+    /// Tells the writer task that the socket is full (it waits for room and flushes) or that
+    /// every reply is written (it finishes).
+    pub(crate) kick: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    /// Sequence number of the next reply to write.
+    next: u64,
+    /// Replies that arrived before their turn (other symbols' threads were faster).
+    waiting: BTreeMap<u64, (Vec<u8>, Instant)>,
+    /// In order, not yet written.
+    out: Vec<u8>,
+    /// `out`'s previous buffer, reused while a thread writes the current one.
+    spare: Vec<u8>,
+    /// A thread is writing (outside the lock); others only append.
+    writing: bool,
+    /// The reader stopped after this many requests.
+    end: Option<u64>,
+    /// The socket was full: the writer task flushes once it is writable.
+    blocked: bool,
+}
+
+/// What a `put` or `flush` did, for the connection's accounting (done outside the lock).
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// Bytes written to the socket.
+    pub(crate) bytes: usize,
+    /// Replies that came into turn, and the read time of the oldest.
+    pub(crate) replies: u64,
+    pub(crate) oldest: Option<Instant>,
+    /// The socket failed: the connection is gone.
+    pub(crate) failed: bool,
+    /// The writer task must act (socket full, or everything answered).
+    pub(crate) kick: bool,
+    /// Filed bytes that no later answer is certain to carry: they need a write.
+    pub(crate) due: bool,
+}
+
+impl SocketOut {
+    pub(crate) fn new(wr: OwnedWriteHalf) -> Self {
+        SocketOut {
+            wr,
+            read: AtomicU64::new(0),
+            state: Mutex::new(State::default()),
+            kick: Notify::new(),
+        }
+    }
+
+    /// The reader has read `seqs` requests. Each will be answered, and the write of the last
+    /// answer carries whatever else is pending.
+    pub(crate) fn note_read(&self, seqs: u64) {
+        self.read.store(seqs, Ordering::Release);
+    }
+
+    /// Files `msg` and says whether its bytes need a write of their own (`Progress::due`);
+    /// with `write`, does that write unless the writer task owns the flush.
+    ///
+    /// Output waits while this client awaits more answers to requests already read: the
+    /// write of the last of them carries it all (every request is answered, so that write
+    /// comes). Answers to one read then leave in one `send`, however many threads and
+    /// batches produced them, and reports caused by other clients ride along, as they would
+    /// in an inline server. A full buffer goes out regardless.
+    pub(crate) fn put(&self, msg: Outgoing, write: bool) -> Progress {
+        let mut st = self.state.lock();
+        let mut p = Progress::default();
+        st.file(msg, &mut p);
+        st.take_in_order(&mut p);
+        let awaited = self.read.load(Ordering::Acquire) > st.next;
+        p.due =
+            !st.out.is_empty() && (!awaited || st.end.is_some() || st.out.len() >= COALESCE_LIMIT);
+        if p.due && write {
+            st = self.write(st, &mut p);
+        }
+        p.kick = st.blocked || st.finished();
+        p
+    }
+
+    /// Writes what is in order, unless the writer task owns the flush (deferred puts).
+    pub(crate) fn write_pending(&self) -> Progress {
+        let mut p = Progress::default();
+        let st = self.write(self.state.lock(), &mut p);
+        p.kick = st.blocked || st.finished();
+        p
+    }
+
+    /// Writes what is pending (the writer task, once the socket is writable).
+    pub(crate) fn flush(&self) -> Progress {
+        let mut st = self.state.lock();
+        let mut p = Progress::default();
+        st.blocked = false;
+        drop(self.write(st, &mut p));
+        p
+    }
+
+    /// Whether the reader's last request is answered and written.
+    pub(crate) fn finished(&self) -> bool {
+        self.state.lock().finished()
+    }
+
+    pub(crate) fn is_blocked(&self) -> bool {
+        self.state.lock().blocked
+    }
+
+    /// Waits until the socket takes writes again.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.wr.writable().await
+    }
+
+    /// Sends FIN: the client reads EOF after the last reply.
+    pub(crate) fn shutdown(&self) {
+        let _ = socket2::SockRef::from(self.wr.as_ref()).shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Writes what is in order, outside the lock: one thread writes at a time, and others
+    /// only append; the writer loops until nothing is left (or the socket is full), so what
+    /// they appended goes out with its next `send`.
+    fn write<'s>(
+        &'s self,
+        mut st: MutexGuard<'s, State>,
+        p: &mut Progress,
+    ) -> MutexGuard<'s, State> {
+        if st.blocked || st.writing {
+            return st;
+        }
+        st.writing = true;
+        while !st.out.is_empty() {
+            let spare = std::mem::take(&mut st.spare);
+            let mut buf = std::mem::replace(&mut st.out, spare);
+            drop(st);
+            let mut sent = 0;
+            let mut full = false;
+            while sent < buf.len() {
+                match self.wr.try_write(&buf[sent..]) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        full = true;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        p.failed = true;
+                        break;
+                    }
+                }
+            }
+            p.bytes += sent;
+            st = self.state.lock();
+            if sent < buf.len() {
+                // Unsent bytes go back in front of what others appended meanwhile.
+                buf.drain(..sent);
+                buf.extend_from_slice(&st.out);
+                st.out.clear();
+                st.spare = std::mem::replace(&mut st.out, buf);
+                st.blocked = full;
+                break;
+            }
+            buf.clear();
+            st.spare = buf;
+        }
+        st.writing = false;
+        st
+    }
+}
+
+thread_local! {
+    /// Connections with output put while [`deferring`] runs on this thread.
+    static DEFERRED: RefCell<Option<Vec<Arc<Conn>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (a reader publishing a read's requests with `caller_runs`, so the stages run
+/// here) holding back the writes of the output it produces, then writes each connection's
+/// output once: one `send` per connection per read, however many stage batches the read
+/// turned into.
+pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
+    if DEFERRED.with(|d| d.borrow().is_some()) {
+        return f();
+    }
+    /// Writes what was held back however `f` ends.
+    struct Flush;
+    impl Drop for Flush {
+        fn drop(&mut self) {
+            let conns = DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default();
+            for conn in conns {
+                if let Some(out) = conn.socket() {
+                    conn.progress(out.write_pending());
+                }
+            }
+        }
+    }
+    DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+    let _flush = Flush;
+    f()
+}
+
+/// Whether this thread holds writes back (inside [`deferring`]).
+pub(crate) fn is_deferring() -> bool {
+    DEFERRED.with(|d| d.borrow().is_some())
+}
+
+/// Has `conn` written when [`deferring`] ends.
+pub(crate) fn defer(conn: &Arc<Conn>) {
+    DEFERRED.with(|d| {
+        if let Some(conns) = d.borrow_mut().as_mut() {
+            if !conns.iter().any(|c| c.id == conn.id) {
+                conns.push(conn.clone());
+            }
+        }
+    });
+}
+
+impl State {
+    /// Replies wait for their turn (one in turn goes straight out); reports for this client
+    /// go out at once.
+    fn file(&mut self, m: Outgoing, p: &mut Progress) {
+        match m {
+            Outgoing::Reply {
+                seq,
+                lines,
+                read_at,
+            } if seq == self.next => self.append_reply(&lines, read_at, p),
+            Outgoing::Reply {
+                seq,
+                lines,
+                read_at,
+            } => {
+                self.waiting.insert(seq, (lines, read_at));
+            }
+            Outgoing::Notify { lines } => self.out.extend_from_slice(&lines),
+            Outgoing::End { seqs } => self.end = Some(seqs),
+            Outgoing::Many(all) => {
+                for m in all {
+                    self.file(m, p);
+                }
+            }
+        }
+    }
+
+    fn append_reply(&mut self, lines: &[u8], read_at: Instant, p: &mut Progress) {
+        self.out.extend_from_slice(lines);
+        self.next += 1;
+        p.replies += 1;
+        p.oldest = Some(p.oldest.map_or(read_at, |o| o.min(read_at)));
+    }
+
+    fn take_in_order(&mut self, p: &mut Progress) {
+        while let Some((lines, read_at)) = self.waiting.remove(&self.next) {
+            self.append_reply(&lines, read_at, p);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.end.is_some_and(|e| self.next >= e) && self.out.is_empty() && !self.writing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    fn reply(seq: u64, text: &str) -> Outgoing {
+        Outgoing::Reply {
+            seq,
+            lines: text.as_bytes().to_vec(),
+            read_at: Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_waits_for_the_last_awaited_answer_then_goes_in_one_write() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let mut client = client.unwrap();
+        let (_rd, wr) = accepted.unwrap().0.into_split();
+        wr.writable().await.unwrap();
+        let out = SocketOut::new(wr);
+
+        out.note_read(3);
+        // Out of turn, then a report for this client: both wait.
+        let p = out.put(reply(1, "r1\n"), true);
+        assert!(!p.due && p.replies == 0 && p.bytes == 0);
+        let p = out.put(
+            Outgoing::Notify {
+                lines: b"n\n".to_vec(),
+            },
+            true,
+        );
+        assert!(!p.due && p.bytes == 0);
+        // In turn: 0 and 1 are answered, but 2 is still awaited.
+        let p = out.put(reply(0, "r0\n"), true);
+        assert_eq!((p.due, p.replies, p.bytes), (false, 2, 0));
+        // The last awaited answer writes everything, in order.
+        let p = out.put(reply(2, "r2\n"), true);
+        assert_eq!((p.due, p.replies, p.bytes), (true, 1, 11));
+        assert!(!p.kick);
+        let p = out.put(Outgoing::End { seqs: 3 }, true);
+        assert!(p.kick && out.finished());
+
+        let mut got = vec![0u8; 11];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"n\nr0\nr1\nr2\n");
+    }
+
+    #[tokio::test]
+    async fn a_put_without_write_leaves_the_bytes_for_write_pending() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let mut client = client.unwrap();
+        let (_rd, wr) = accepted.unwrap().0.into_split();
+        wr.writable().await.unwrap();
+        let out = SocketOut::new(wr);
+
+        out.note_read(1);
+        let p = out.put(reply(0, "r0\n"), false);
+        assert!(p.due && p.bytes == 0);
+        assert_eq!(out.write_pending().bytes, 3);
+        let mut got = vec![0u8; 3];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"r0\n");
+    }
+}
