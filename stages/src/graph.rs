@@ -235,9 +235,18 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(text.contains(
-            "s_match[\"match<br/>keyed by symbol<br/>queue 65536, when_full block<br/>threads 1..2\"]"
-        ));
+        let lanes = ServerConfig::default()
+            .stages
+            .matching
+            .lanes
+            .expect("matching's lanes follow the machine");
+        assert!(
+            text.contains(&format!(
+                "s_match[\"match<br/>keyed by symbol<br/>queue 65536, when_full block, lanes \
+                 {lanes}<br/>threads 1..2\"]"
+            )),
+            "{text}"
+        );
         assert!(text.contains("network -->|\"DecodeIn frames\"| s_decode"));
         assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
         assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));

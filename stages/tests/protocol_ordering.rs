@@ -8,7 +8,11 @@ use support::{pipeline, symbols, Checker, Client, Flow, Req, Server};
 
 #[test]
 fn responses_follow_request_order_across_fifty_symbols() {
-    let server = Server::start(&[]);
+    // Eight matching lanes on two threads, so symbols really are answered out of request
+    // order and the writer's reorder buffer is what keeps the contract.
+    let server = Server::start_with_config(
+        "[stages.match]\nlanes = 8\nhandoff = true\npool = { min = 1, max = 2 }\n",
+    );
     let mut client = Client::connect(server.tcp);
     // One client only: then every response is caused by its own requests, and the contract
     // fixes which request each belongs to.
