@@ -180,12 +180,22 @@ impl Refresh for Shared {
 #[derive(Clone)]
 pub struct QueueProbe {
     task: Arc<dyn DomainTask>,
+    entry: Arc<StageStats>,
 }
 
 impl QueueProbe {
     /// Events queued now.
     pub fn len(&self) -> usize {
         self.task.queue_len()
+    }
+
+    /// Events queued now or taken by the stage and not yet handed on: what admission control
+    /// counts, since a batch being handled has left the queue but not yet reached the next.
+    pub fn backlog(&self) -> usize {
+        let (p, c) = (&self.entry.produce, &self.entry.consume);
+        let out = c.processed.load(Relaxed) + c.panicked.load(Relaxed);
+        let gone = out + p.dropped_oldest.load(Relaxed);
+        usize::try_from(p.enqueued.load(Relaxed).saturating_sub(gone)).unwrap_or(usize::MAX)
     }
 
     /// Whether the queue is empty now.
@@ -329,6 +339,7 @@ impl Pipeline {
             .find(|s| &*s.name == stage && s.entry)?;
         Some(QueueProbe {
             task: self.shared.domains[st.domain].task.clone(),
+            entry: st.stats.clone(),
         })
     }
 

@@ -187,3 +187,18 @@ fn a_consumer_stalled_above_the_low_watermark_still_wakes_producers() {
     let r = support::assert_clean(p.shutdown(support::DRAIN));
     assert_eq!(r.stage("b").unwrap().processed, 8);
 }
+
+/// Admission control outside the pipeline needs what a stage holds, not only what waits in
+/// its queue: the event being handled has left the queue but not reached the next stage.
+#[test]
+fn a_probe_counts_queued_events_and_the_batch_being_handled() {
+    let (p, open) = gated(WhenFull::Block);
+    let probe = p.queue_probe("slow").unwrap();
+    let _input = fill(&p);
+    assert_eq!((probe.len(), probe.backlog(), probe.capacity()), (4, 5, 4));
+    for _ in 0..5 {
+        open.send(()).unwrap();
+    }
+    support::assert_clean(p.shutdown(support::DRAIN));
+    assert_eq!((probe.len(), probe.backlog()), (0, 0));
+}

@@ -154,6 +154,9 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         let started = Instant::now();
         let panicked = self.handle_all(bus);
         let took = started.elapsed();
+        // Delivered before they count as processed: an event is always in this stage's
+        // count or the next one's (admission control reads `QueueProbe::backlog`).
+        self.flush(bus, later, offset);
         let consume = &stats.consume;
         consume.processed.fetch_add(n - panicked, Relaxed);
         if panicked > 0 {
@@ -166,7 +169,6 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         let per_event = took / u32::try_from(n).unwrap_or(u32::MAX);
         stats.service.record(per_event);
         stats.metrics.batch_served(n, per_event);
-        self.flush(bus, later, offset);
     }
 }
 

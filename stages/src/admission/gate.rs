@@ -66,7 +66,7 @@ impl Admission {
     fn queued(&self) -> usize {
         self.queues
             .get()
-            .map_or(0, |qs| qs.iter().map(QueueProbe::len).sum())
+            .map_or(0, |qs| qs.iter().map(QueueProbe::backlog).sum())
     }
 
     /// How many of `wanted` new requests may enter now; the rest are to be refused.

@@ -8,9 +8,8 @@
 //! take over, waiting until the socket is writable again.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,8 +24,6 @@ const COALESCE_LIMIT: usize = 64 * 1024;
 
 pub(crate) struct SocketOut {
     wr: OwnedWriteHalf,
-    /// Requests read so far (see [`SocketOut::note_read`]).
-    read: AtomicU64,
     state: Mutex<State>,
     /// Tells the writer task that the socket is full (it waits for room and flushes) or that
     /// every reply is written (it finishes).
@@ -47,6 +44,8 @@ struct State {
     writing: bool,
     /// The reader stopped after this many requests.
     end: Option<u64>,
+    /// Where each read not yet fully answered ended (request counts, oldest first).
+    reads: VecDeque<u64>,
     /// The socket was full: the writer task flushes once it is writable.
     blocked: bool,
 }
@@ -71,34 +70,41 @@ impl SocketOut {
     pub(crate) fn new(wr: OwnedWriteHalf) -> Self {
         SocketOut {
             wr,
-            read: AtomicU64::new(0),
             state: Mutex::new(State::default()),
             kick: Notify::new(),
         }
     }
 
-    /// The reader has read `seqs` requests. Each will be answered, and the write of the last
-    /// answer carries whatever else is pending.
+    /// The reader has read `seqs` requests, the last of them in one read. Each will be
+    /// answered, and the write of the last answer to the read carries whatever else is
+    /// pending.
     pub(crate) fn note_read(&self, seqs: u64) {
-        self.read.store(seqs, Ordering::Release);
+        self.state.lock().reads.push_back(seqs);
     }
 
     /// Files `msg` and says whether its bytes need a write of their own (`Progress::due`);
     /// with `write`, does that write unless the writer task owns the flush.
     ///
-    /// Output waits while this client awaits more answers to requests already read: the
-    /// write of the last of them carries it all (every request is answered, so that write
-    /// comes). Answers to one read then leave in one `send`, however many threads and
-    /// batches produced them, and reports caused by other clients ride along, as they would
-    /// in an inline server. A full buffer goes out regardless.
+    /// Output waits while answers to the oldest unanswered read are still due: the write
+    /// of the last of them carries it all (every request is answered, so that write comes).
+    /// The answers to one read then leave in one `send`, however many threads and batches
+    /// produced them, with any reports for this client, as in an inline server. A full
+    /// buffer goes out regardless.
     pub(crate) fn put(&self, msg: Outgoing, write: bool) -> Progress {
         let mut st = self.state.lock();
         let mut p = Progress::default();
         st.file(msg, &mut p);
         st.take_in_order(&mut p);
-        let awaited = self.read.load(Ordering::Acquire) > st.next;
-        p.due =
-            !st.out.is_empty() && (!awaited || st.end.is_some() || st.out.len() >= COALESCE_LIMIT);
+        let mut read_answered = false;
+        while st.reads.front().is_some_and(|&end| end <= st.next) {
+            st.reads.pop_front();
+            read_answered = true;
+        }
+        p.due = !st.out.is_empty()
+            && (read_answered
+                || st.reads.is_empty()
+                || st.end.is_some()
+                || st.out.len() >= COALESCE_LIMIT);
         if p.due && write {
             st = self.write(st, &mut p);
         }
@@ -333,6 +339,39 @@ mod tests {
         let mut got = vec![0u8; 11];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"n\nr0\nr1\nr2\n");
+    }
+
+    #[tokio::test]
+    async fn a_read_answered_in_full_goes_out_while_a_later_read_is_pending() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let mut client = client.unwrap();
+        let (_rd, wr) = accepted.unwrap().0.into_split();
+        wr.writable().await.unwrap();
+        let out = SocketOut::new(wr);
+
+        // Two reads: requests 0..2, then 2..3. The first read's answers do not wait for the
+        // second's, however long a client keeps sending.
+        out.note_read(2);
+        out.note_read(3);
+        assert!(!out.put(reply(0, "r0\n"), true).due);
+        let p = out.put(reply(1, "r1\n"), true);
+        assert_eq!((p.due, p.bytes), (true, 6));
+        assert!(
+            !out.put(
+                Outgoing::Notify {
+                    lines: b"n\n".to_vec()
+                },
+                true
+            )
+            .due
+        );
+        let p = out.put(reply(2, "r2\n"), true);
+        assert_eq!((p.due, p.bytes), (true, 5));
+        let mut got = vec![0u8; 11];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"r0\nr1\nn\nr2\n");
     }
 
     #[tokio::test]

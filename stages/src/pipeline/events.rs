@@ -87,3 +87,14 @@ pub(crate) enum EncodeIn {
         kind: ReportKind,
     },
 }
+
+impl EncodeIn {
+    /// The connection the output is for: encode is keyed by it, so one connection's reports
+    /// (a fill, then its `done`) are encoded and written in the order matching made them.
+    pub(crate) fn conn_id(&self) -> ConnId {
+        match self {
+            EncodeIn::Reply { conn, .. } => conn.id,
+            EncodeIn::Notify { to, .. } => *to,
+        }
+    }
+}

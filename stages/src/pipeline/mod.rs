@@ -104,7 +104,8 @@ pub(crate) fn build(
     p.stage("encode", move || {
         encode::Encode::new(registry.clone(), metrics.clone())
     })
-    .config(encode_config);
+    .config(encode_config)
+    .keyed_by(EncodeIn::conn_id);
     for group in &config.placement.fuse {
         p.fuse(group.iter().cloned());
     }
