@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Prometheus `/metrics`.
     pub metrics: SocketAddr,
+    /// Tokio worker threads for network IO (readers also decode, see `caller_runs`): half
+    /// the cores, rounded up; matching's lanes default to the rest.
+    pub network_threads: NonZeroUsize,
     /// Per-connection limits.
     pub limits: Limits,
     /// Socket options of the TCP listener and its connections.
@@ -68,6 +71,7 @@ impl Default for ServerConfig {
             tcp: SocketAddr::from(([127, 0, 0, 1], 7878)),
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            network_threads: default_network_threads(),
             limits: Limits::default(),
             socket: SocketOptions::default(),
             stages: Stages::default(),
@@ -189,14 +193,23 @@ impl Default for Stages {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// Half the cores, rounded up: network IO and decode on one half, matching on the other.
+fn default_network_threads() -> NonZeroUsize {
+    NonZeroUsize::new(cores().div_ceil(2)).unwrap_or(NonZeroUsize::MIN)
+}
+
 /// One matching lane per core the network threads leave (at least one). Lanes split a read's
 /// orders by symbol, and every lane batch pays its own run through matching and encode: on
 /// this project's 2-core machine, with matching on its own thread, one lane costs 2.3 µs of
 /// server CPU per order, two lanes 2.7–3.0 µs and the engine's keyed default (four per
 /// thread, 8) 2.8–3.3 µs. More cores buy parallel matching with more lanes.
 fn default_match_lanes() -> NonZeroUsize {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    NonZeroUsize::new(cores.saturating_sub(1)).unwrap_or(NonZeroUsize::MIN)
+    let left = cores().saturating_sub(default_network_threads().get());
+    NonZeroUsize::new(left).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Stage placement: groups of consecutive stages fused into one domain.

@@ -161,7 +161,7 @@ impl Server {
             AdmissionMetrics::register(config.admission.target),
         ));
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(config.network_threads.get())
             .thread_name("sf-net")
             .enable_all()
             .build()
