@@ -1,11 +1,11 @@
 //! A TCP connection's output, written by whichever thread produces it.
 //!
-//! The encode stage usually runs on the connection's own reader thread (readers publish with
-//! `caller_runs`). It files each reply in the reorder buffer and writes whatever is in order
-//! straight to the socket with a non-blocking `try_write`. That is one `send` per connection
-//! per stage batch, as an inline server does per read, and no hop to a writer task with its
-//! wake-up and thread switch. Only when the socket is full does the connection's writer task
-//! take over, waiting until the socket is writable again.
+//! The encode stage (on the matching thread, or on a reader's own thread when it runs the
+//! stages itself) files each reply in the reorder buffer and writes what is in order straight
+//! to the socket with a non-blocking `try_write`: no hop to a writer task with its wake-up and
+//! thread switch. Output waits until the oldest read's answers are all in, so a read's answers
+//! leave in one `send`, as an inline server's do. Only while the socket is full does the
+//! connection's writer task take over, waiting until it is writable again.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
