@@ -293,6 +293,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use tokio::io::AsyncReadExt;
+    use tokio::net::tcp::OwnedReadHalf;
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
@@ -305,15 +306,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn output_waits_for_the_last_awaited_answer_then_goes_in_one_write() {
+    /// A client socket, and the server side's output (its read half kept open).
+    async fn connected() -> (TcpStream, OwnedReadHalf, SocketOut) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let mut client = client.unwrap();
-        let (_rd, wr) = accepted.unwrap().0.into_split();
+        let (rd, wr) = accepted.unwrap().0.into_split();
         wr.writable().await.unwrap();
-        let out = SocketOut::new(wr);
+        (client.unwrap(), rd, SocketOut::new(wr))
+    }
+
+    #[tokio::test]
+    async fn output_waits_for_the_last_awaited_answer_then_goes_in_one_write() {
+        let (mut client, _rd, out) = connected().await;
 
         out.note_read(3);
         // Out of turn, then a report for this client: both wait.
@@ -343,13 +348,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_answered_in_full_goes_out_while_a_later_read_is_pending() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let mut client = client.unwrap();
-        let (_rd, wr) = accepted.unwrap().0.into_split();
-        wr.writable().await.unwrap();
-        let out = SocketOut::new(wr);
+        let (mut client, _rd, out) = connected().await;
 
         // Two reads: requests 0..2, then 2..3. The first read's answers do not wait for the
         // second's, however long a client keeps sending.
@@ -376,13 +375,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_put_without_write_leaves_the_bytes_for_write_pending() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let mut client = client.unwrap();
-        let (_rd, wr) = accepted.unwrap().0.into_split();
-        wr.writable().await.unwrap();
-        let out = SocketOut::new(wr);
+        let (mut client, _rd, out) = connected().await;
 
         out.note_read(1);
         let p = out.put(reply(0, "r0\n"), false);
