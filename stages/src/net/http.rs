@@ -78,7 +78,7 @@ async fn order(
     let mut frame = vec![DecodeIn::Frame {
         conn: conn.clone(),
         seq: 0,
-        frame: body.to_vec(),
+        frame: body,
         read_at: Instant::now(),
     }];
     super::session::admit(&env.admission, &mut frame);

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use sedaflow::{OfferError, Publisher};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
@@ -44,6 +45,8 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
     let mut buf = vec![0u8; 16 * 1024];
     let mut seq = 0u64;
     let mut batch = Vec::new();
+    let mut frames = BytesMut::new();
+    let mut spans = Vec::new();
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
     let stop = loop {
@@ -74,22 +77,29 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
         let now = Instant::now();
         let before = seq;
         framer.push(&buf[..n]);
+        // The read's frames share one buffer: one allocation per read, not per frame.
         while let Some(frame) = framer.next_frame() {
             let this = seq;
             seq += 1;
             match frame {
-                Ok(f) => batch.push(DecodeIn::Frame {
-                    conn: conn.clone(),
-                    seq: this,
-                    frame: f.to_vec(),
-                    read_at: now,
-                }),
+                Ok(f) => {
+                    let at = frames.len();
+                    frames.extend_from_slice(f);
+                    spans.push((this, at..frames.len()));
+                }
                 Err(FrameError::TooLong) => {
                     env.metrics.frame_too_long();
                     answer(&conn, this, now, FrameError::TooLong.into());
                 }
             }
         }
+        let shared = frames.split().freeze();
+        batch.extend(spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
+            conn: conn.clone(),
+            seq,
+            frame: shared.slice(span),
+            read_at: now,
+        }));
         if seq > before {
             last_activity = now;
             conn.note_read(seq);

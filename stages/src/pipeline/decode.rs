@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use sedaflow::{Batch, Bounced, Context, Handler};
 
 use super::events::{DecodeIn, EncodeIn, Order};
@@ -76,7 +77,7 @@ impl Decode {
         &self,
         conn: Arc<Conn>,
         seq: u64,
-        frame: Vec<u8>,
+        frame: Bytes,
         read_at: Instant,
         ctx: &mut Context<'_>,
     ) {

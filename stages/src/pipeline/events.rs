@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use sedaflow::Context;
 
 use super::decode::settle;
@@ -16,7 +17,8 @@ pub(crate) enum DecodeIn {
     Frame {
         conn: Arc<Conn>,
         seq: u64,
-        frame: Vec<u8>,
+        /// A slice of the buffer its read's frames share.
+        frame: Bytes,
         read_at: Instant,
     },
     /// The connection's in-flight orders settled: held frames can be decoded.
