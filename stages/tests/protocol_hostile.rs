@@ -638,13 +638,13 @@ fn clients_that_never_read_while_flooding_are_held_back_in_bounded_memory() {
 }
 
 /// Small buffers all along, so unread output passes the hard cap soon.
-fn small_buffers_server(hard_cap: usize) -> Server {
+fn small_buffers_server(hard_cap: usize, more_tables: &str) -> Server {
     server_with(
         "30s",
         "30s",
         &format!(
             "write_high_watermark = 8192\nwrite_low_watermark = 2048\n\
-             write_hard_cap = {hard_cap}\n[socket]\nsend_buffer = 4096\n"
+             write_hard_cap = {hard_cap}\n[socket]\nsend_buffer = 4096\n{more_tables}"
         ),
     )
 }
@@ -683,7 +683,7 @@ fn sweep(taker: &mut Client, id: u64, symbol: &str, qty: u64) -> u64 {
 fn a_client_that_never_reads_is_cut_when_fills_pass_the_hard_cap() {
     const ORDERS: u64 = 200_000;
     const SWEEPS: u64 = 1_000;
-    let mut server = small_buffers_server(32 * 1024);
+    let mut server = small_buffers_server(32 * 1024, "");
     let calm = Bystander::start(&server);
 
     // The hog rests sells on HOG and never reads a thing.
@@ -734,12 +734,7 @@ fn a_connection_cut_at_the_hard_cap_while_idle_is_closed_at_once() {
     // of the fills is well under it. The makers' 16k orders arrive as one burst, which
     // admission control may answer in part with `overloaded`: this test is about the cap,
     // so admission is off.
-    let mut server = server_with(
-        "30s",
-        "30s",
-        "write_high_watermark = 8192\nwrite_low_watermark = 2048\n\
-         write_hard_cap = 1048576\n[socket]\nsend_buffer = 4096\n[admission]\nenabled = false\n",
-    );
+    let mut server = small_buffers_server(1 << 20, "[admission]\nenabled = false\n");
     let calm = Bystander::start(&server);
 
     let mut makers: Vec<Client> = (0..MAKERS)
