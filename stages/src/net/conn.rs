@@ -1,4 +1,4 @@
-//! What a connection shares with the pipeline: its output channel and its bookkeeping.
+//! What a connection shares with the pipeline: its output and its bookkeeping.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -128,7 +128,7 @@ impl Conn {
         self.cut.notify_waiters();
     }
 
-    /// Hands output to the writer without ever blocking the caller (a pool thread). Output for
+    /// Hands output to the sink without ever blocking the caller (a pool thread). Output for
     /// a closed connection, or past the hard cap, is discarded and counted: a slow reader never
     /// stalls the stages.
     pub(crate) fn send(self: &Arc<Self>, msg: Outgoing) {
@@ -166,8 +166,8 @@ impl Conn {
         }
     }
 
-    /// The reader has read `seqs` requests (TCP: lets reports for this client wait for the
-    /// next answer's write).
+    /// The reader has read `seqs` requests in one read (TCP: its output waits until that
+    /// read's answers are all in, then leaves in one write).
     pub(crate) fn note_read(&self, seqs: u64) {
         if let Some(out) = self.socket() {
             out.note_read(seqs);
