@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 
 use super::output::{self, Progress, SocketOut};
+use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::pipeline::DecodeIn;
 
@@ -27,8 +28,6 @@ pub(crate) enum Outgoing {
     Notify { lines: Vec<u8> },
     /// The reader stopped after `seqs` requests: close once they are all answered.
     End { seqs: u64 },
-    /// Several of the above from one stage batch: one channel send, one writer wake-up.
-    Many(Vec<Outgoing>),
 }
 
 impl Outgoing {
@@ -37,7 +36,6 @@ impl Outgoing {
         match self {
             Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => lines.len(),
             Outgoing::End { .. } => 0,
-            Outgoing::Many(all) => all.iter().map(Outgoing::bytes).sum(),
         }
     }
 
@@ -46,7 +44,6 @@ impl Outgoing {
         match self {
             Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => count_lines(lines),
             Outgoing::End { .. } => 0,
-            Outgoing::Many(all) => all.iter().map(Outgoing::responses).sum(),
         }
     }
 }
@@ -136,27 +133,15 @@ impl Conn {
             self.metrics.discarded(msg.responses());
             return;
         }
-        let bytes = msg.bytes();
-        let pending = self.pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        if pending > self.hard_cap {
-            tracing::warn!(
-                conn = self.id,
-                pending,
-                "client stopped reading: output over the hard cap, closing"
-            );
-            self.metrics.slow_client_closed();
+        if !self.admit(msg.bytes()) {
             self.metrics.discarded(msg.responses());
-            self.close();
             return;
         }
         match &self.sink {
             Sink::Socket(out) => {
                 let deferring = output::is_deferring();
                 let p = out.put(msg, !deferring);
-                if deferring && p.due {
-                    output::defer(self);
-                }
-                self.progress(p);
+                self.put_done(p, deferring);
             }
             Sink::Channel(tx) => {
                 if let Err(unsent) = tx.send(msg) {
@@ -164,6 +149,58 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Answers request `seq` with `responses`, encoded straight into a TCP connection's
+    /// output when it is in turn.
+    pub(crate) fn reply(self: &Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
+        let encode = |buf: &mut Vec<u8>| {
+            for r in responses {
+                encode_line(r, buf);
+            }
+        };
+        match self.socket() {
+            Some(out) if !self.is_closed() => {
+                let deferring = output::is_deferring();
+                match out.put_reply(seq, read_at, encode, |n| self.admit(n), !deferring) {
+                    Some(p) => self.put_done(p, deferring),
+                    None => self.metrics.discarded(responses.len() as u64),
+                }
+            }
+            _ => {
+                let mut lines = Vec::with_capacity(64 * responses.len());
+                encode(&mut lines);
+                self.send(Outgoing::Reply {
+                    seq,
+                    lines,
+                    read_at,
+                });
+            }
+        }
+    }
+
+    /// Counts `bytes` more output; past the hard cap the client stopped reading: the
+    /// connection is closed and the output is to be discarded (false).
+    fn admit(&self, bytes: usize) -> bool {
+        let pending = self.pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if pending <= self.hard_cap {
+            return true;
+        }
+        tracing::warn!(
+            conn = self.id,
+            pending,
+            "client stopped reading: output over the hard cap, closing"
+        );
+        self.metrics.slow_client_closed();
+        self.close();
+        false
+    }
+
+    fn put_done(self: &Arc<Self>, p: Progress, deferring: bool) {
+        if deferring && p.due {
+            output::defer(self);
+        }
+        self.progress(p);
     }
 
     /// The reader has read `seqs` requests in one read (TCP: its output waits until that

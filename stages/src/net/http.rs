@@ -109,7 +109,6 @@ async fn order(
 fn reply_of(m: Outgoing) -> Option<(Vec<u8>, Instant)> {
     match m {
         Outgoing::Reply { lines, read_at, .. } => Some((lines, read_at)),
-        Outgoing::Many(all) => all.into_iter().find_map(reply_of),
         Outgoing::Notify { .. } | Outgoing::End { .. } => None,
     }
 }

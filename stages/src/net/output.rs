@@ -94,6 +94,50 @@ impl SocketOut {
         let mut st = self.state.lock();
         let mut p = Progress::default();
         st.file(msg, &mut p);
+        self.settle(st, p, write)
+    }
+
+    /// Files the reply to request `seq`, encoding it with `encode` straight into the output
+    /// when it is in turn (no buffer of its own), then as [`SocketOut::put`]. `admit` is told
+    /// its size first; when it refuses (the hard cap), nothing is filed and `None` returned.
+    pub(crate) fn put_reply(
+        &self,
+        seq: u64,
+        read_at: Instant,
+        encode: impl FnOnce(&mut Vec<u8>),
+        admit: impl FnOnce(usize) -> bool,
+        write: bool,
+    ) -> Option<Progress> {
+        let mut st = self.state.lock();
+        let mut p = Progress::default();
+        if seq == st.next {
+            let mark = st.out.len();
+            encode(&mut st.out);
+            if !admit(st.out.len() - mark) {
+                st.out.truncate(mark);
+                return None;
+            }
+            st.next += 1;
+            p.replies += 1;
+            p.oldest = Some(read_at);
+        } else {
+            let mut lines = Vec::with_capacity(128);
+            encode(&mut lines);
+            if !admit(lines.len()) {
+                return None;
+            }
+            st.waiting.insert(seq, (lines, read_at));
+        }
+        Some(self.settle(st, p, write))
+    }
+
+    /// After filing: takes what came into turn, decides whether a write is due, does it.
+    fn settle<'s>(
+        &'s self,
+        mut st: MutexGuard<'s, State>,
+        mut p: Progress,
+        write: bool,
+    ) -> Progress {
         st.take_in_order(&mut p);
         let mut read_answered = false;
         while st.reads.front().is_some_and(|&end| end <= st.next) {
@@ -264,11 +308,6 @@ impl State {
             }
             Outgoing::Notify { lines } => self.out.extend_from_slice(&lines),
             Outgoing::End { seqs } => self.end = Some(seqs),
-            Outgoing::Many(all) => {
-                for m in all {
-                    self.file(m, p);
-                }
-            }
         }
     }
 

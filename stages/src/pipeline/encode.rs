@@ -8,14 +8,12 @@ use super::events::EncodeIn;
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::ReportKind;
-use crate::net::{Conn, ConnId, Outgoing, Registry};
+use crate::net::{deferring, ConnId, Outgoing, Registry};
 
 pub(crate) struct Encode {
     pub(crate) registry: Arc<Registry>,
     pub(crate) metrics: ServerMetrics,
     notices: Vec<(ConnId, ReportKind)>,
-    /// This batch's output per connection, sent as one message each at the end.
-    outputs: Vec<(Arc<Conn>, Vec<Outgoing>)>,
 }
 
 impl Encode {
@@ -24,7 +22,6 @@ impl Encode {
             registry,
             metrics,
             notices: Vec::new(),
-            outputs: Vec::new(),
         }
     }
 }
@@ -33,6 +30,13 @@ impl Handler for Encode {
     type In = EncodeIn;
 
     fn handle(&mut self, batch: &mut Batch<'_, EncodeIn>, _ctx: &mut Context<'_>) {
+        // Each connection's output is written once, when the batch is done.
+        deferring(|| self.encode(batch));
+    }
+}
+
+impl Encode {
+    fn encode(&mut self, batch: &mut Batch<'_, EncodeIn>) {
         for event in batch {
             match event {
                 EncodeIn::Reply {
@@ -40,20 +44,7 @@ impl Handler for Encode {
                     seq,
                     responses,
                     read_at,
-                } => {
-                    let mut lines = Vec::with_capacity(64 * responses.len());
-                    for r in &responses {
-                        encode_line(r, &mut lines);
-                    }
-                    self.queue(
-                        conn,
-                        Outgoing::Reply {
-                            seq,
-                            lines,
-                            read_at,
-                        },
-                    );
-                }
+                } => conn.reply(seq, read_at, &responses),
                 EncodeIn::Notify { to, kind } => self.notices.push((to, kind)),
             }
         }
@@ -67,30 +58,13 @@ impl Handler for Encode {
                         Some(conn) => {
                             let mut lines = Vec::with_capacity(128);
                             encode_line(&Response::Report(kind), &mut lines);
-                            self.queue(conn.clone(), Outgoing::Notify { lines });
+                            conn.send(Outgoing::Notify { lines });
                         }
                         None => self.metrics.discarded(1),
                     }
                 }
             });
             self.notices = notices;
-        }
-        for (conn, mut out) in self.outputs.drain(..) {
-            let msg = match out.len() {
-                1 => out.pop().expect("one message"),
-                _ => Outgoing::Many(out),
-            };
-            conn.send(msg);
-        }
-    }
-}
-
-impl Encode {
-    /// Adds output for `conn` to this batch (few connections per batch: a linear scan).
-    fn queue(&mut self, conn: Arc<Conn>, msg: Outgoing) {
-        match self.outputs.iter_mut().find(|(c, _)| c.id == conn.id) {
-            Some((_, out)) => out.push(msg),
-            None => self.outputs.push((conn, vec![msg])),
         }
     }
 }
