@@ -192,10 +192,7 @@ impl QueueProbe {
     /// Events queued now or taken by the stage and not yet handed on: what admission control
     /// counts, since a batch being handled has left the queue but not yet reached the next.
     pub fn backlog(&self) -> usize {
-        let (p, c) = (&self.entry.produce, &self.entry.consume);
-        let out = c.processed.load(Relaxed) + c.panicked.load(Relaxed);
-        let gone = out + p.dropped_oldest.load(Relaxed);
-        usize::try_from(p.enqueued.load(Relaxed).saturating_sub(gone)).unwrap_or(usize::MAX)
+        usize::try_from(self.entry.held()).unwrap_or(usize::MAX)
     }
 
     /// Whether the queue is empty now.

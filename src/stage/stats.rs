@@ -42,6 +42,14 @@ pub(crate) struct StageStats {
 }
 
 impl StageStats {
+    /// Events enqueued and not yet handed on: still queued, or in the stage's handler.
+    pub(crate) fn held(&self) -> u64 {
+        let (p, c) = (&self.produce, &self.consume);
+        let gone = c.processed.load(Relaxed) + c.panicked.load(Relaxed);
+        let gone = gone + p.dropped_oldest.load(Relaxed);
+        p.enqueued.load(Relaxed).saturating_sub(gone)
+    }
+
     pub(crate) fn new(metrics: StageMetrics) -> Self {
         StageStats {
             produce: CachePadded::default(),

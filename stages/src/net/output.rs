@@ -117,9 +117,7 @@ impl SocketOut {
                 st.out.truncate(mark);
                 return None;
             }
-            st.next += 1;
-            p.replies += 1;
-            p.oldest = Some(read_at);
+            st.in_turn(read_at, &mut p);
         } else {
             let mut lines = Vec::with_capacity(128);
             encode(&mut lines);
@@ -152,7 +150,7 @@ impl SocketOut {
         if p.due && write {
             st = self.write(st, &mut p);
         }
-        p.kick = st.blocked || st.finished();
+        p.kick = st.needs_writer();
         p
     }
 
@@ -160,7 +158,7 @@ impl SocketOut {
     pub(crate) fn write_pending(&self) -> Progress {
         let mut p = Progress::default();
         let st = self.write(self.state.lock(), &mut p);
-        p.kick = st.blocked || st.finished();
+        p.kick = st.needs_writer();
         p
     }
 
@@ -313,6 +311,11 @@ impl State {
 
     fn append_reply(&mut self, lines: &[u8], read_at: Instant, p: &mut Progress) {
         self.out.extend_from_slice(lines);
+        self.in_turn(read_at, p);
+    }
+
+    /// The reply in turn is in `out`: the next one is due.
+    fn in_turn(&mut self, read_at: Instant, p: &mut Progress) {
         self.next += 1;
         p.replies += 1;
         p.oldest = Some(p.oldest.map_or(read_at, |o| o.min(read_at)));
@@ -322,6 +325,11 @@ impl State {
         while let Some((lines, read_at)) = self.waiting.remove(&self.next) {
             self.append_reply(&lines, read_at, p);
         }
+    }
+
+    /// The writer task must act: wait for room, or finish.
+    fn needs_writer(&self) -> bool {
+        self.blocked || self.finished()
     }
 
     fn finished(&self) -> bool {
