@@ -248,3 +248,62 @@ async fn caller_runs_publishers_run_handed_off_stages_here_and_lose_nothing() {
         "the publishing thread ran no batch itself"
     );
 }
+
+/// Events pushed into a hand-off lane while another thread runs it are run by that thread
+/// when it releases the lane (flat combining), not handed to the pool with a wake-up.
+#[test]
+fn a_lane_busy_on_a_caller_takes_what_arrives_meanwhile_along() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    let started = Arc::new(AtomicBool::new(false));
+    let pushed = Arc::new(AtomicBool::new(false));
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let mut p = Pipeline::builder();
+    let (s, q, r) = (started.clone(), pushed.clone(), ran.clone());
+    p.stage("work", move || {
+        let (started, pushed, ran) = (s.clone(), q.clone(), r.clone());
+        handler_fn(move |b: &mut Batch<'_, u64>, _| {
+            let values: Vec<u64> = b.collect();
+            if values == [1] {
+                // Hold the lane until the other thread has pushed into it.
+                started.store(true, Ordering::Release);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !pushed.load(Ordering::Acquire) {
+                    assert!(Instant::now() < deadline, "the other thread never pushed");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            ran.lock()
+                .unwrap()
+                .push((values, std::thread::current().id()));
+        })
+    })
+    .config(sedaflow::StageConfig {
+        handoff: true,
+        lanes: std::num::NonZeroUsize::new(1),
+        ..sedaflow::StageConfig::default()
+    });
+    let pipeline = p.build().unwrap();
+    let input = pipeline.publisher::<u64>().unwrap().caller_runs(true);
+    pipeline.start();
+    let other = input.clone();
+    let pusher = std::thread::spawn(move || {
+        while !started.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        other.try_publish_batch(&mut vec![2]).unwrap();
+        pushed.store(true, Ordering::Release);
+    });
+    input.try_publish_batch(&mut vec![1]).unwrap();
+    pusher.join().unwrap();
+    let here = std::thread::current().id();
+    assert_eq!(
+        *ran.lock().unwrap(),
+        [(vec![1], here), (vec![2], here)],
+        "the second batch ran on another thread"
+    );
+    let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    assert_eq!(r.stage("work").unwrap().processed, 2);
+}

@@ -4,10 +4,13 @@
 //! producer wakes a parked worker and goes idle itself. Instead, when a pool worker's delivery
 //! turns an idle lane of another (or its own) domain ready, the worker keeps that lane and runs
 //! it right after releasing its own, so a batch can travel decode → match → encode on one
-//! thread, through the same queues, with the same per-stage accounting. A lane still busy after
-//! its turn goes back to its own pool's ready channel, where that pool's workers take over: the
-//! pools still add parallelism when one thread is not enough. Producers outside the pools use
-//! the ready channels, unless their publisher asks the caller to run ([`caller_runs`]).
+//! thread, through the same queues, with the same per-stage accounting. A producer that finds a
+//! lane busy on another thread only queues its events: the thread running the lane finds them
+//! when it releases the lane and runs them too (flat combining), so nobody waits for the lane
+//! and no pool thread is woken for it. Past a round's worth of lanes the rest go back to their
+//! pools' ready channels, where those pools' workers take over: the pools still add
+//! parallelism when one thread is not enough. Producers outside the pools use the ready
+//! channels, unless their publisher asks the caller to run ([`caller_runs`]).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -396,10 +396,15 @@ impl<T: Send + 'static> Queue<T> {
 
     fn schedule(&self, lane: usize) {
         if !self.lanes[lane].scheduled.swap(true, Ordering::AcqRel) {
-            let kept = self.handoff && self.domain.get().is_some_and(|d| handoff::keep(d, lane));
-            if !kept {
-                let _ = self.ready_tx.try_send(lane);
-            }
+            self.hand_out(lane);
+        }
+    }
+
+    /// Gives a scheduled lane to the calling worker (hand-off) or else to the pool.
+    fn hand_out(&self, lane: usize) {
+        let kept = self.handoff && self.domain.get().is_some_and(|d| handoff::keep(d, lane));
+        if !kept {
+            let _ = self.ready_tx.try_send(lane);
         }
     }
 
@@ -438,7 +443,9 @@ impl<T: Send + 'static> Queue<T> {
             l.scheduled.store(false, Ordering::Release);
         } else {
             drop(buf);
-            let _ = self.ready_tx.try_send(lane);
+            // Producers that found the lane busy left their events to whoever runs it: the
+            // releasing worker carries on with them (flat combining) instead of waking the pool.
+            self.hand_out(lane);
         }
     }
 

@@ -41,8 +41,8 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Prometheus `/metrics`.
     pub metrics: SocketAddr,
-    /// Tokio worker threads for network IO (readers also decode, see `caller_runs`): half
-    /// the cores, rounded up; matching's lanes default to the rest.
+    /// Tokio worker threads for network IO: one per core. A reader carries its read's
+    /// requests through the stages on its own thread (`caller_runs` and hand-off).
     pub network_threads: NonZeroUsize,
     /// Per-connection limits.
     pub limits: Limits,
@@ -180,12 +180,12 @@ impl Default for Stages {
         };
         Stages {
             decode: stage.clone(),
-            // Matching runs on its own threads, as LMAX's business logic does: the network
-            // threads decode and hand their orders over, so a read costs them one queue push
-            // instead of the whole match.
+            // A network thread carries its read through decode, matching and encode (hand-off):
+            // no queue hop wakes another thread. A matching lane busy on the other thread takes
+            // the batch along when it finishes its own (flat combining), so the book stays
+            // single-threaded without anyone waiting for it.
             matching: StageConfig {
                 lanes: Some(default_match_lanes()),
-                handoff: false,
                 ..stage.clone()
             },
             encode: stage,
@@ -197,19 +197,17 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
-/// Half the cores, rounded up: network IO and decode on one half, matching on the other.
+/// One network thread per core: they run the stages too.
 fn default_network_threads() -> NonZeroUsize {
-    NonZeroUsize::new(cores().div_ceil(2)).unwrap_or(NonZeroUsize::MIN)
+    NonZeroUsize::new(cores()).unwrap_or(NonZeroUsize::MIN)
 }
 
-/// One matching lane per core the network threads leave (at least one). Lanes split a read's
-/// orders by symbol, and every lane batch pays its own run through matching and encode: on
-/// this project's 2-core machine, with matching on its own thread, one lane costs 2.3 µs of
-/// server CPU per order, two lanes 2.7–3.0 µs and the engine's keyed default (four per
-/// thread, 8) 2.8–3.3 µs. More cores buy parallel matching with more lanes.
+/// One matching lane per two cores (at least one). Lanes split a read's orders by symbol and
+/// every lane batch pays its own run through matching and encode, so they pay only when
+/// matching is what the cores wait for: on this project's 2-core machine one shared lane
+/// serves 1.1-1.2x the orders of two (BENCHMARKS.md, "Order server").
 fn default_match_lanes() -> NonZeroUsize {
-    let left = cores().saturating_sub(default_network_threads().get());
-    NonZeroUsize::new(left).unwrap_or(NonZeroUsize::MIN)
+    NonZeroUsize::new(cores() / 2).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Stage placement: groups of consecutive stages fused into one domain.

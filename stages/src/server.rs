@@ -18,7 +18,7 @@ use crate::cluster::{ingress, ClusterError, Role};
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics};
 use crate::journal::{Journal, JournalError};
-use crate::net::{http, tcp, Registry, SessionEnv};
+use crate::net::{self, http, tcp, Registry, SessionEnv};
 use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError};
 
 /// Why the server could not start.
@@ -163,6 +163,10 @@ impl Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.network_threads.get())
             .thread_name("sf-net")
+            // Workers hold reports nobody awaits yet across reads, and write them before
+            // they go idle (`net::output::deferring`).
+            .on_thread_unpark(net::consolidate_here)
+            .on_thread_park(net::flush_held)
             .enable_all()
             .build()
             .map_err(ServerError::Runtime)?;

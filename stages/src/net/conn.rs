@@ -198,7 +198,7 @@ impl Conn {
 
     fn put_done(self: &Arc<Self>, p: Progress, deferring: bool) {
         if deferring && p.due {
-            output::defer(self);
+            output::defer(self, p.awaited);
         }
         self.progress(p);
     }

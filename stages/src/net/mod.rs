@@ -16,6 +16,6 @@ pub(crate) mod tcp;
 
 pub use conn::ConnId;
 pub(crate) use conn::{Conn, Outgoing};
-pub(crate) use output::deferring;
+pub(crate) use output::{consolidate_here, deferring, flush_held};
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

@@ -64,6 +64,10 @@ pub(crate) struct Progress {
     pub(crate) kick: bool,
     /// Filed bytes that no later answer is certain to carry: they need a write.
     pub(crate) due: bool,
+    /// Of those, some answer a read (or end the connection): the client is waiting for them.
+    /// Bytes due without it are reports nobody asked for just now (a resting order's fill),
+    /// which a network thread may hold for a later write ([`deferring`]).
+    pub(crate) awaited: bool,
 }
 
 impl SocketOut {
@@ -142,11 +146,9 @@ impl SocketOut {
             st.reads.pop_front();
             read_answered = true;
         }
-        p.due = !st.out.is_empty()
-            && (read_answered
-                || st.reads.is_empty()
-                || st.end.is_some()
-                || st.out.len() >= COALESCE_LIMIT);
+        p.awaited = !st.out.is_empty()
+            && (read_answered || st.end.is_some() || st.out.len() >= COALESCE_LIMIT);
+        p.due = p.awaited || (!st.out.is_empty() && st.reads.is_empty());
         if p.due && write {
             st = self.write(st, &mut p);
         }
@@ -241,34 +243,121 @@ impl SocketOut {
     }
 }
 
+/// Connections with output put in a [`deferring`] scope; the flag says whether a client
+/// awaits some of it.
+type Deferred = Vec<(Arc<Conn>, bool)>;
+
 thread_local! {
-    /// Connections with output put while [`deferring`] runs on this thread.
-    static DEFERRED: RefCell<Option<Vec<Arc<Conn>>>> = const { RefCell::new(None) };
+    /// The innermost [`deferring`] scope running on this thread.
+    static DEFERRED: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+    /// On a network thread ([`consolidate_here`]): connections whose output nobody awaits
+    /// yet, written after a few more reads or when the thread goes idle.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Reads a network thread may serve before it writes the reports it holds: a bound on how
+/// long a fill for a resting order waits for a write that would carry it anyway.
+const HOLD_READS: u32 = 8;
+
+#[derive(Default)]
+struct Held {
+    conns: Vec<Arc<Conn>>,
+    /// Reads served since the oldest held connection was held.
+    reads: u32,
 }
 
 /// Runs `f` (a reader publishing a read's requests with `caller_runs`, so the stages run
-/// here) holding back the writes of the output it produces, then writes each connection's
-/// output once: one `send` per connection per read, however many stage batches the read
-/// turned into.
+/// here, or a stage's batch) holding back the writes of the output it produces, then writes
+/// each connection's output once: one `send` per connection per batch, however many
+/// replies the batch filed for it.
+///
+/// Scopes nest (a reader's read, and inside it each encode batch): the innermost writes
+/// what a client awaits as soon as its batch is done, so an answer never waits for other
+/// clients' work, and hands the rest outwards. Output that answers no read yet (a maker's
+/// fill, caused by another client's order) is not sent on its own on a network thread:
+/// like Netty's flush consolidation, it waits for the next write to that client (its
+/// answers carry it), for [`HOLD_READS`] more reads on this thread, or for the thread to go
+/// idle ([`flush_held`]), whichever comes first. Reports to one client then ride on a few
+/// sends instead of one per other client's read.
 pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
-    if DEFERRED.with(|d| d.borrow().is_some()) {
-        return f();
-    }
     /// Writes what was held back however `f` ends.
-    struct Flush;
+    struct Flush {
+        outer: Option<Deferred>,
+    }
     impl Drop for Flush {
         fn drop(&mut self) {
-            let conns = DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default();
-            for conn in conns {
-                if let Some(out) = conn.socket() {
-                    conn.progress(out.write_pending());
+            let outer = self.outer.take();
+            let nested = outer.is_some();
+            let conns = DEFERRED
+                .with(|d| std::mem::replace(&mut *d.borrow_mut(), outer))
+                .unwrap_or_default();
+            for (conn, awaited) in conns {
+                if awaited {
+                    write_out(&conn);
+                } else if nested {
+                    defer(&conn, false);
+                } else if !hold(conn.clone()) {
+                    write_out(&conn);
+                }
+            }
+            if !nested {
+                let due = HELD.with(|h| {
+                    h.borrow_mut().as_mut().is_some_and(|held| {
+                        held.reads += u32::from(!held.conns.is_empty());
+                        held.reads >= HOLD_READS
+                    })
+                });
+                if due {
+                    flush_held();
                 }
             }
         }
     }
-    DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
-    let _flush = Flush;
+    let _flush = Flush {
+        outer: DEFERRED.with(|d| d.borrow_mut().replace(Vec::new())),
+    };
     f()
+}
+
+/// Keeps `conn` for a later write, on a thread that consolidates; false elsewhere.
+fn hold(conn: Arc<Conn>) -> bool {
+    HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        let Some(held) = h.as_mut() else {
+            return false;
+        };
+        if !held.conns.iter().any(|c| c.id == conn.id) {
+            held.conns.push(conn);
+        }
+        true
+    })
+}
+
+fn write_out(conn: &Arc<Conn>) {
+    if let Some(out) = conn.socket() {
+        conn.progress(out.write_pending());
+    }
+}
+
+/// Makes this thread (a network worker, as it resumes) hold unawaited output across reads
+/// (see [`deferring`]); the runtime calls [`flush_held`] whenever the thread parks.
+pub(crate) fn consolidate_here() {
+    HELD.with(|h| {
+        h.borrow_mut().get_or_insert_with(Held::default);
+    });
+}
+
+/// Writes every connection's output this thread holds.
+pub(crate) fn flush_held() {
+    let conns = HELD.with(|h| {
+        h.borrow_mut().as_mut().map(|held| {
+            held.reads = 0;
+            std::mem::take(&mut held.conns)
+        })
+    });
+    for conn in conns.unwrap_or_default() {
+        write_out(&conn);
+    }
 }
 
 /// Whether this thread holds writes back (inside [`deferring`]).
@@ -276,12 +365,13 @@ pub(crate) fn is_deferring() -> bool {
     DEFERRED.with(|d| d.borrow().is_some())
 }
 
-/// Has `conn` written when [`deferring`] ends.
-pub(crate) fn defer(conn: &Arc<Conn>) {
+/// Has `conn` written when [`deferring`] ends (`awaited`: a client waits for some of it).
+pub(crate) fn defer(conn: &Arc<Conn>, awaited: bool) {
     DEFERRED.with(|d| {
         if let Some(conns) = d.borrow_mut().as_mut() {
-            if !conns.iter().any(|c| c.id == conn.id) {
-                conns.push(conn.clone());
+            match conns.iter_mut().find(|(c, _)| c.id == conn.id) {
+                Some((_, a)) => *a |= awaited,
+                None => conns.push((conn.clone(), awaited)),
             }
         }
     });
@@ -340,6 +430,11 @@ impl State {
 #[cfg(test)]
 mod tests {
     use tokio::io::AsyncReadExt;
+
+    use super::super::conn::Sink;
+    use crate::codec::Response;
+    use crate::internal_events::ServerMetrics;
+    use crate::net::ConnId;
     use tokio::net::tcp::OwnedReadHalf;
     use tokio::net::{TcpListener, TcpStream};
 
@@ -431,5 +526,68 @@ mod tests {
         let mut got = vec![0u8; 3];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"r0\n");
+    }
+
+    /// A connection on a connected socket, with its client.
+    async fn conn(id: ConnId) -> (TcpStream, OwnedReadHalf, Arc<Conn>) {
+        let (client, rd, out) = connected().await;
+        let metrics = ServerMetrics::register();
+        let conn = Conn::new(id, Sink::Socket(out), usize::MAX, metrics);
+        (client, rd, Arc::new(conn))
+    }
+
+    fn fill(maker: &Arc<Conn>) {
+        maker.send(Outgoing::Notify {
+            lines: b"fill\n".to_vec(),
+        });
+    }
+
+    #[tokio::test]
+    async fn a_network_thread_writes_answers_per_batch_and_holds_reports_until_it_flushes() {
+        let (mut maker_client, _m, maker) = conn(1).await;
+        let (mut taker_client, _t, taker) = conn(2).await;
+        taker.note_read(1);
+        consolidate_here();
+        deferring(|| {
+            // An encode batch inside the read: the taker awaits its answer, nobody the fill.
+            deferring(|| {
+                fill(&maker);
+                taker.reply(0, Instant::now(), &[Response::Pong]);
+            });
+            assert_eq!(taker.pending(), 0, "the answer waited for the read's end");
+            assert_eq!(maker.pending(), 5);
+        });
+        assert_eq!(maker.pending(), 5, "the fill was written on its own");
+        flush_held();
+        assert_eq!(maker.pending(), 0);
+        let mut got = vec![0u8; 5];
+        maker_client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"fill\n");
+        let mut got = vec![0u8; 16];
+        taker_client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"{\"type\":\"pong\"}\n");
+    }
+
+    #[tokio::test]
+    async fn held_reports_go_out_within_a_bounded_number_of_reads() {
+        let (_client, _rd, maker) = conn(1).await;
+        consolidate_here();
+        deferring(|| fill(&maker));
+        for _ in 2..HOLD_READS {
+            deferring(|| ());
+            assert_eq!(maker.pending(), 5);
+        }
+        deferring(|| ());
+        assert_eq!(maker.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn without_consolidation_reports_go_out_when_the_scope_ends() {
+        let (_client, _rd, maker) = conn(1).await;
+        deferring(|| {
+            fill(&maker);
+            assert_eq!(maker.pending(), 5);
+        });
+        assert_eq!(maker.pending(), 0);
     }
 }

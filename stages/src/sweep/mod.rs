@@ -69,7 +69,7 @@ impl Workload {
         }
         let _ = write!(
             toml,
-            "\n[stages.match]\nlanes = {lanes}\nbatch = {{ max = 4, initial = 2 }}\n\
+            "\n[stages.match]\nhandoff = false\nlanes = {lanes}\nbatch = {{ max = 4, initial = 2 }}\n\
              pool = {{ min = {threads}, max = {threads}, adaptive = false }}\n"
         );
         if unbounded {
