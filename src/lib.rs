@@ -62,7 +62,7 @@ pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::Event;
-pub use internal_events::{install_prometheus, ExporterError, MetricsExporter};
+pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
 pub use lifecycle::{DeadLetterCount, Pipeline, QueueProbe, Report, StageReport};
 pub use pool::{PoolController, PoolObservation};
 pub use queue::OfferError;

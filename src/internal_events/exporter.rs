@@ -13,17 +13,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
+use super::histogram::{self, SECONDS};
 use super::{bus, refresh_all, stage};
-
-/// Bucket bounds for every `_seconds` histogram: 1 µs to 10 s.
-const SECONDS: &[f64] = &[
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
-    5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-/// Bucket bounds for batch sizes.
-const SIZES: &[f64] = &[
-    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
-];
 
 /// Why the exporter could not start.
 #[derive(Debug, Error)]
@@ -72,7 +63,7 @@ impl MetricsExporter {
     /// The current exposition text, as a scrape would see it.
     pub fn render(&self) -> String {
         refresh_all(true);
-        self.handle.render()
+        render(&self.handle)
     }
 }
 
@@ -96,9 +87,6 @@ impl Drop for MetricsExporter {
 pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterError> {
     let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
-        .and_then(|b| {
-            b.set_buckets_for_metric(Matcher::Full("sedaflow_stage_batch_size".into()), SIZES)
-        })
         .map_err(|e| ExporterError::Buckets(e.to_string()))?
         .build_recorder();
     let handle = recorder.handle();
@@ -185,10 +173,17 @@ fn serve(listener: TcpListener, handle: PrometheusHandle, mut stopped: oneshot::
     });
 }
 
+/// The recorder's metrics, then the hot-path histograms.
+fn render(handle: &PrometheusHandle) -> String {
+    let mut text = handle.render();
+    histogram::render(&mut text);
+    text
+}
+
 fn respond(req: &Request<Incoming>, handle: &PrometheusHandle) -> Response<Full<Bytes>> {
     let (status, body) = if req.uri().path() == "/metrics" {
         refresh_all(true);
-        (StatusCode::OK, handle.render())
+        (StatusCode::OK, render(handle))
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_owned())
     };

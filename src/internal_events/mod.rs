@@ -5,6 +5,7 @@
 
 pub(crate) mod bus;
 mod exporter;
+mod histogram;
 pub(crate) mod stage;
 
 use std::sync::{Arc, Weak};
@@ -12,6 +13,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 
 pub use exporter::{install_prometheus, ExporterError, MetricsExporter};
+pub use histogram::Histogram;
 
 /// Something whose gauges can be brought up to date (a running pipeline).
 pub(crate) trait Refresh: Send + Sync {

@@ -5,10 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{
-    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
-    Gauge, Histogram,
-};
+use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge};
+
+use super::Histogram;
+
+const BLOCKED_HELP: &str = "How long producers waited for room in the full queue.";
+const QUEUE_WAIT_HELP: &str = "Queue wait of the oldest event of each batch.";
+const SERVICE_HELP: &str =
+    "Handler time per event (one sample per batch: batch time divided by its size).";
+const BATCH_SIZE_HELP: &str = "Events per batch taken.";
 
 /// `# HELP` texts of every stage metric (the README's Metrics table), for the recorder just
 /// installed.
@@ -47,19 +52,6 @@ pub(crate) fn describe() {
         "sedaflow_stage_queue_oldest_age_seconds",
         "Age of the oldest queued event."
     );
-    describe_histogram!(
-        "sedaflow_stage_blocked_seconds",
-        "How long producers waited for room in the full queue."
-    );
-    describe_histogram!(
-        "sedaflow_stage_queue_wait_seconds",
-        "Queue wait of the oldest event of each batch."
-    );
-    describe_histogram!(
-        "sedaflow_stage_service_seconds",
-        "Handler time per event (one sample per batch: batch time divided by its size)."
-    );
-    describe_histogram!("sedaflow_stage_batch_size", "Events per batch taken.");
     describe_gauge!(
         "sedaflow_stage_batch_limit",
         "Batch size limit chosen by the batch controller."
@@ -145,6 +137,7 @@ pub(crate) struct QueueGauges {
 impl StageMetrics {
     pub(crate) fn register(stage: &Arc<str>, info: &StageInfo) -> Self {
         let s = stage.to_string();
+        let label: &[(&str, &str)] = &[("stage", stage)];
         gauge!(
             "sedaflow_stage_info",
             "stage" => s.clone(),
@@ -165,9 +158,13 @@ impl StageMetrics {
             threads_max: gauge!("sedaflow_stage_threads_max", "stage" => s.clone()),
             batch_limit: gauge!("sedaflow_stage_batch_limit", "stage" => s.clone()),
             utilization: gauge!("sedaflow_stage_utilization_ratio", "stage" => s.clone()),
-            blocked: histogram!("sedaflow_stage_blocked_seconds", "stage" => s.clone()),
-            batch_size: histogram!("sedaflow_stage_batch_size", "stage" => s.clone()),
-            queue_wait: histogram!("sedaflow_stage_queue_wait_seconds", "stage" => s.clone()),
+            blocked: Histogram::seconds("sedaflow_stage_blocked_seconds", BLOCKED_HELP, label),
+            batch_size: Histogram::sizes("sedaflow_stage_batch_size", BATCH_SIZE_HELP, label),
+            queue_wait: Histogram::seconds(
+                "sedaflow_stage_queue_wait_seconds",
+                QUEUE_WAIT_HELP,
+                label,
+            ),
         });
         let m = StageMetrics {
             enqueued: counter!("sedaflow_stage_events_enqueued_total", "stage" => s.clone()),
@@ -176,7 +173,7 @@ impl StageMetrics {
             dropped_newest: counter!("sedaflow_stage_events_dropped_total", "stage" => s.clone(), "reason" => "newest"),
             dropped_oldest: counter!("sedaflow_stage_events_dropped_total", "stage" => s.clone(), "reason" => "oldest"),
             panicked: counter!("sedaflow_stage_events_panicked_total", "stage" => s.clone()),
-            service: histogram!("sedaflow_stage_service_seconds", "stage" => s),
+            service: Histogram::seconds("sedaflow_stage_service_seconds", SERVICE_HELP, label),
             queue,
         };
         m.publish_counts(&StageCounts::default());
@@ -186,21 +183,21 @@ impl StageMetrics {
     /// A producer waited `d` for room.
     pub(crate) fn producer_blocked(&self, d: Duration) {
         if let Some(q) = &self.queue {
-            q.blocked.record(d.as_secs_f64());
+            q.blocked.record_duration(d);
         }
     }
 
     /// A worker took a batch of `n` events whose oldest waited `wait`.
     pub(crate) fn batch_taken(&self, n: usize, wait: Duration) {
         if let Some(q) = &self.queue {
-            q.batch_size.record(n as f64);
-            q.queue_wait.record(wait.as_secs_f64());
+            q.batch_size.record(n as u64);
+            q.queue_wait.record_duration(wait);
         }
     }
 
     /// A handler served a batch of `n` events at `per_event` each.
     pub(crate) fn batch_served(&self, _n: u64, per_event: Duration) {
-        self.service.record(per_event.as_secs_f64());
+        self.service.record_duration(per_event);
     }
 
     pub(crate) fn publish_counts(&self, c: &StageCounts) {
