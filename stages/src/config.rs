@@ -205,7 +205,7 @@ fn default_network_threads() -> NonZeroUsize {
 /// One matching lane per two cores (at least one). Lanes split a read's orders by symbol and
 /// every lane batch pays its own run through matching and encode, so they pay only when
 /// matching is what the cores wait for: on this project's 2-core machine one shared lane
-/// serves 1.1-1.2x the orders of two (BENCHMARKS.md, "Order server").
+/// served 1.05-1.15x the orders of two (BENCHMARKS.md, "Order server").
 fn default_match_lanes() -> NonZeroUsize {
     NonZeroUsize::new(cores() / 2).unwrap_or(NonZeroUsize::MIN)
 }
