@@ -90,7 +90,7 @@ fn main() {
     std::fs::File::create(&fused)
         .and_then(|mut f| {
             f.write_all(
-                b"[stages.decode]\nlanes = 1\nhandoff = true\npool = { max = 2 }\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
+                b"[stages.decode]\nlanes = 1\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
             )
         })
         .expect("fused config");

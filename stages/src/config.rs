@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sedaflow::StageConfig;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 use crate::admission::AdmissionConfig;
@@ -152,17 +153,53 @@ impl Default for SocketOptions {
     }
 }
 
-/// Stage settings by stage.
+/// Stage settings by stage. A `[stages.X]` table sets the fields it names on top of the
+/// server's settings for that stage, not the engine's defaults: `lanes = 1` alone keeps
+/// hand-off and the pool bounds below.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Stages {
     /// Frames → requests (keyed by connection).
+    #[serde(deserialize_with = "decode_over_defaults")]
     pub decode: StageConfig,
     /// The matching engine (keyed by symbol).
-    #[serde(rename = "match")]
+    #[serde(rename = "match", deserialize_with = "match_over_defaults")]
     pub matching: StageConfig,
     /// Reports → JSON lines → connections.
+    #[serde(deserialize_with = "encode_over_defaults")]
     pub encode: StageConfig,
+}
+
+fn decode_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
+    overlay(d, Stages::default().decode)
+}
+
+fn match_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
+    overlay(d, Stages::default().matching)
+}
+
+fn encode_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
+    overlay(d, Stages::default().encode)
+}
+
+/// `base` with the fields of the table `d` holds set over it (nested tables field by field).
+fn overlay<'de, D: Deserializer<'de>>(d: D, base: StageConfig) -> Result<StageConfig, D::Error> {
+    fn merge(into: &mut toml::Table, from: toml::Table) {
+        for (key, value) in from {
+            match (into.get_mut(&key), value) {
+                (Some(toml::Value::Table(inner)), toml::Value::Table(given)) => {
+                    merge(inner, given);
+                }
+                (_, value) => {
+                    into.insert(key, value);
+                }
+            }
+        }
+    }
+    let given = toml::Table::deserialize(d)?;
+    let mut merged = toml::Table::try_from(&base).map_err(D::Error::custom)?;
+    merge(&mut merged, given);
+    merged.try_into().map_err(D::Error::custom)
 }
 
 impl Default for Stages {
@@ -315,6 +352,30 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_table_sets_its_fields_over_the_servers_settings() {
+        let defaults = Stages::default();
+        let cfg: ServerConfig = toml::from_str(
+            "[stages.decode]\nlanes = 1\n[stages.match]\npool = { max = 4 }\nwhen_full = \"reject\"\n",
+        )
+        .unwrap();
+        let decode = &cfg.stages.decode;
+        assert_eq!(decode.lanes, NonZeroUsize::new(1));
+        assert!(decode.handoff, "hand-off is the server's setting, kept");
+        assert_eq!(decode.pool, defaults.decode.pool);
+        let matching = &cfg.stages.matching;
+        assert_eq!(matching.pool.max.get(), 4);
+        assert_eq!(matching.pool.min, defaults.matching.pool.min);
+        assert_eq!(matching.lanes, defaults.matching.lanes);
+        assert_eq!(matching.when_full, sedaflow::WhenFull::Reject);
+        assert_eq!(cfg.stages.encode, defaults.encode);
+
+        let err = toml::from_str::<ServerConfig>("[stages.encode]\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
 
     #[test]
     fn parses_a_file_and_refuses_dropping_policies() {

@@ -24,6 +24,7 @@ match_delay = "2ms"
 handoff = false
 
 [stages.match]
+handoff = false
 pool = { min = 1, max = 1, adaptive = false }
 batch = { max = 4, initial = 1 }
 
