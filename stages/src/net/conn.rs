@@ -154,6 +154,40 @@ impl Conn {
     /// Answers request `seq` with `responses`, encoded straight into a TCP connection's
     /// output when it is in turn.
     pub(crate) fn reply(self: &Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
+        self.put_encoded(
+            responses,
+            |out, encode, admit, write| out.put_reply(seq, read_at, encode, admit, write),
+            |lines| Outgoing::Reply {
+                seq,
+                lines,
+                read_at,
+            },
+        );
+    }
+
+    /// Sends a report this client did not ask for just now (a resting order's fill), encoded
+    /// straight into a TCP connection's output.
+    pub(crate) fn notify(self: &Arc<Self>, report: &Response) {
+        self.put_encoded(
+            std::slice::from_ref(report),
+            |out, encode, admit, write| out.put_notice(encode, admit, write),
+            |lines| Outgoing::Notify { lines },
+        );
+    }
+
+    /// Files `responses` with `put` on an open TCP connection (no buffer of their own), or
+    /// else as the `message` made of their encoded lines.
+    fn put_encoded(
+        self: &Arc<Self>,
+        responses: &[Response],
+        put: impl FnOnce(
+            &SocketOut,
+            &dyn Fn(&mut Vec<u8>),
+            &dyn Fn(usize) -> bool,
+            bool,
+        ) -> Option<Progress>,
+        message: impl FnOnce(Vec<u8>) -> Outgoing,
+    ) {
         let encode = |buf: &mut Vec<u8>| {
             for r in responses {
                 encode_line(r, buf);
@@ -162,7 +196,7 @@ impl Conn {
         match self.socket() {
             Some(out) if !self.is_closed() => {
                 let deferring = output::is_deferring();
-                match out.put_reply(seq, read_at, encode, |n| self.admit(n), !deferring) {
+                match put(out, &encode, &|n| self.admit(n), !deferring) {
                     Some(p) => self.put_done(p, deferring),
                     None => self.metrics.discarded(responses.len() as u64),
                 }
@@ -170,11 +204,7 @@ impl Conn {
             _ => {
                 let mut lines = Vec::with_capacity(64 * responses.len());
                 encode(&mut lines);
-                self.send(Outgoing::Reply {
-                    seq,
-                    lines,
-                    read_at,
-                });
+                self.send(message(lines));
             }
         }
     }

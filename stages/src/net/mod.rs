@@ -15,7 +15,7 @@ mod session;
 pub(crate) mod tcp;
 
 pub use conn::ConnId;
-pub(crate) use conn::{Conn, Outgoing};
+pub(crate) use conn::Conn;
 pub(crate) use output::{consolidate_here, deferring, flush_held};
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

@@ -115,10 +115,7 @@ impl SocketOut {
         let mut st = self.state.lock();
         let mut p = Progress::default();
         if seq == st.next {
-            let mark = st.out.len();
-            encode(&mut st.out);
-            if !admit(st.out.len() - mark) {
-                st.out.truncate(mark);
+            if !st.append(encode, admit) {
                 return None;
             }
             st.in_turn(read_at, &mut p);
@@ -131,6 +128,21 @@ impl SocketOut {
             st.waiting.insert(seq, (lines, read_at));
         }
         Some(self.settle(st, p, write))
+    }
+
+    /// Files a report for this client (unsequenced: it goes out with the next write), encoding
+    /// it with `encode` straight into the output; `admit` as in [`SocketOut::put_reply`].
+    pub(crate) fn put_notice(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>),
+        admit: impl FnOnce(usize) -> bool,
+        write: bool,
+    ) -> Option<Progress> {
+        let mut st = self.state.lock();
+        if !st.append(encode, admit) {
+            return None;
+        }
+        Some(self.settle(st, Progress::default(), write))
     }
 
     /// After filing: takes what came into turn, decides whether a write is due, does it.
@@ -397,6 +409,21 @@ impl State {
             Outgoing::Notify { lines } => self.out.extend_from_slice(&lines),
             Outgoing::End { seqs } => self.end = Some(seqs),
         }
+    }
+
+    /// Encodes onto the output unless `admit` refuses the encoded size (then nothing stays).
+    fn append(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>),
+        admit: impl FnOnce(usize) -> bool,
+    ) -> bool {
+        let mark = self.out.len();
+        encode(&mut self.out);
+        if admit(self.out.len() - mark) {
+            return true;
+        }
+        self.out.truncate(mark);
+        false
     }
 
     fn append_reply(&mut self, lines: &[u8], read_at: Instant, p: &mut Progress) {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use sedaflow::{Batch, Context, Handler};
 
 use super::events::EncodeIn;
-use crate::codec::{encode_line, Response};
+use crate::codec::Response;
 use crate::internal_events::ServerMetrics;
 use crate::matching::ReportKind;
-use crate::net::{deferring, ConnId, Outgoing, Registry};
+use crate::net::{deferring, ConnId, Registry};
 
 pub(crate) struct Encode {
     pub(crate) registry: Arc<Registry>,
@@ -55,11 +55,7 @@ impl Encode {
             registry.with(|conns| {
                 for (to, kind) in notices.drain(..) {
                     match conns.get(&to) {
-                        Some(conn) => {
-                            let mut lines = Vec::with_capacity(128);
-                            encode_line(&Response::Report(kind), &mut lines);
-                            conn.send(Outgoing::Notify { lines });
-                        }
+                        Some(conn) => conn.notify(&Response::Report(kind)),
                         None => self.metrics.discarded(1),
                     }
                 }
