@@ -14,8 +14,8 @@ mod registry;
 mod session;
 pub(crate) mod tcp;
 
-pub use conn::ConnId;
 pub(crate) use conn::Conn;
+pub use conn::ConnId;
 pub(crate) use output::{consolidate_here, deferring, flush_held};
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

@@ -1,7 +1,7 @@
 //! A TCP connection's output, written by whichever thread produces it.
 //!
-//! The encode stage (on the matching thread, or on a reader's own thread when it runs the
-//! stages itself) files each reply in the reorder buffer and writes what is in order straight
+//! The encode stage (on a reader's thread, which runs the stages itself, or on a pool thread)
+//! files each reply in the reorder buffer and writes what is in order straight
 //! to the socket with a non-blocking `try_write`: no hop to a writer task with its wake-up and
 //! thread switch. Output waits until the oldest read's answers are all in, so a read's answers
 //! leave in one `send`, as an inline server's do. Only while the socket is full does the
