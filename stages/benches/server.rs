@@ -159,8 +159,10 @@ fn main() {
         })
         .collect();
     let rounds = if quick { 1 } else { 3 };
-    // A fresh server per run, warmed up until books and connections reach their working size.
+    // A fresh server per run (and an empty journal: no run recovers another's), warmed up
+    // until books and connections reach their working size.
     let run = |t: &Target, rate: Option<NonZeroU64>, seed: u64| {
+        let _ = std::fs::remove_dir_all(&journal);
         let server = start(t);
         drive(LoadgenConfig {
             addr: server.addr,
