@@ -156,34 +156,41 @@ impl Default for SocketOptions {
 /// Stage settings by stage. A `[stages.X]` table sets the fields it names on top of the
 /// server's settings for that stage, not the engine's defaults: `lanes = 1` alone keeps
 /// hand-off and the pool bounds below.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stages {
     /// Frames → requests (keyed by connection).
-    #[serde(deserialize_with = "decode_over_defaults")]
     pub decode: StageConfig,
     /// The matching engine (keyed by symbol).
-    #[serde(rename = "match", deserialize_with = "match_over_defaults")]
+    #[serde(rename = "match")]
     pub matching: StageConfig,
     /// Reports → JSON lines → connections.
-    #[serde(deserialize_with = "encode_over_defaults")]
     pub encode: StageConfig,
 }
 
-fn decode_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
-    overlay(d, Stages::default().decode)
+impl<'de> Deserialize<'de> for Stages {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The tables as written, each laid over the server's settings for its stage.
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields, default)]
+        struct Given {
+            decode: toml::Table,
+            #[serde(rename = "match")]
+            matching: toml::Table,
+            encode: toml::Table,
+        }
+        let given = Given::deserialize(d)?;
+        let base = Stages::default();
+        let over = |base: StageConfig, table| overlay(base, table).map_err(D::Error::custom);
+        Ok(Stages {
+            decode: over(base.decode, given.decode)?,
+            matching: over(base.matching, given.matching)?,
+            encode: over(base.encode, given.encode)?,
+        })
+    }
 }
 
-fn match_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
-    overlay(d, Stages::default().matching)
-}
-
-fn encode_over_defaults<'de, D: Deserializer<'de>>(d: D) -> Result<StageConfig, D::Error> {
-    overlay(d, Stages::default().encode)
-}
-
-/// `base` with the fields of the table `d` holds set over it (nested tables field by field).
-fn overlay<'de, D: Deserializer<'de>>(d: D, base: StageConfig) -> Result<StageConfig, D::Error> {
+/// `base` with the fields `given` names set over it (nested tables field by field).
+fn overlay(base: StageConfig, given: toml::Table) -> Result<StageConfig, String> {
     fn merge(into: &mut toml::Table, from: toml::Table) {
         for (key, value) in from {
             match (into.get_mut(&key), value) {
@@ -196,10 +203,11 @@ fn overlay<'de, D: Deserializer<'de>>(d: D, base: StageConfig) -> Result<StageCo
             }
         }
     }
-    let given = toml::Table::deserialize(d)?;
-    let mut merged = toml::Table::try_from(&base).map_err(D::Error::custom)?;
+    let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
     merge(&mut merged, given);
-    merged.try_into().map_err(D::Error::custom)
+    merged
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())
 }
 
 impl Default for Stages {

@@ -308,7 +308,7 @@ pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
                     write_out(&conn);
                 } else if nested {
                     defer(&conn, false);
-                } else if !hold(conn.clone()) {
+                } else if !hold(&conn) {
                     write_out(&conn);
                 }
             }
@@ -332,14 +332,14 @@ pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Keeps `conn` for a later write, on a thread that consolidates; false elsewhere.
-fn hold(conn: Arc<Conn>) -> bool {
+fn hold(conn: &Arc<Conn>) -> bool {
     HELD.with(|h| {
         let mut h = h.borrow_mut();
         let Some(held) = h.as_mut() else {
             return false;
         };
         if !held.conns.iter().any(|c| c.id == conn.id) {
-            held.conns.push(conn);
+            held.conns.push(conn.clone());
         }
         true
     })
