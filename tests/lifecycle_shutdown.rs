@@ -249,35 +249,78 @@ async fn caller_runs_publishers_run_handed_off_stages_here_and_lose_nothing() {
     );
 }
 
-/// Events pushed into a hand-off lane while another thread runs it are run by that thread
-/// when it releases the lane (flat combining), not handed to the pool with a wake-up.
-#[test]
-fn a_lane_busy_on_a_caller_takes_what_arrives_meanwhile_along() {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Mutex;
-    use std::time::{Duration, Instant};
+/// Where a one-lane hand-off stage's first batch waits for another thread to publish.
+#[derive(Clone, Copy, PartialEq)]
+enum PushWhile {
+    /// While the batch runs (the lane is held).
+    Batch,
+    /// While the work the batch left for after its lane's release runs.
+    After,
+}
 
-    let started = Arc::new(AtomicBool::new(false));
-    let pushed = Arc::new(AtomicBool::new(false));
-    let ran = Arc::new(Mutex::new(Vec::new()));
-    let mut p = Pipeline::builder();
-    let (s, q, r) = (started.clone(), pushed.clone(), ran.clone());
-    p.stage("work", move || {
-        let (started, pushed, ran) = (s.clone(), q.clone(), r.clone());
-        handler_fn(move |b: &mut Batch<'_, u64>, _| {
-            let values: Vec<u64> = b.collect();
-            if values == [1] {
-                // Hold the lane until the other thread has pushed into it.
-                started.store(true, Ordering::Release);
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while !pushed.load(Ordering::Acquire) {
-                    assert!(Instant::now() < deadline, "the other thread never pushed");
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+/// Waits (up to 10 s) until `flag` is set.
+fn wait_for(flag: &std::sync::atomic::AtomicBool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !flag.load(Ordering::Acquire) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+type Log = Arc<std::sync::Mutex<Vec<(&'static str, std::thread::ThreadId)>>>;
+
+/// Publishes `[1]` here (the caller runs the one-lane hand-off stage) and `[2]` from another
+/// thread while the first batch is at `when`. With `leave`, the first batch leaves work
+/// for after its lane's release. Returns the stage's log (each batch and that work, with
+/// the thread that ran it) and the other thread's id.
+fn push_while(
+    when: PushWhile,
+    leave: bool,
+) -> (
+    Vec<(&'static str, std::thread::ThreadId)>,
+    std::thread::ThreadId,
+) {
+    use std::sync::atomic::AtomicBool;
+
+    let ran: Log = Arc::default();
+    let (reached, pushed) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let wait = {
+        let (reached, pushed) = (reached.clone(), pushed.clone());
+        Arc::new(move |at: PushWhile| {
+            if at == when {
+                reached.store(true, Ordering::Release);
+                wait_for(&pushed, "the other thread's push");
             }
-            ran.lock()
-                .unwrap()
-                .push((values, std::thread::current().id()));
+        })
+    };
+    let log = |ran: &Log, what| {
+        ran.lock()
+            .unwrap()
+            .push((what, std::thread::current().id()))
+    };
+    let mut p = Pipeline::builder();
+    let r = ran.clone();
+    p.stage("work", move || {
+        let (wait, ran) = (wait.clone(), r.clone());
+        handler_fn(move |b: &mut Batch<'_, u64>, ctx| {
+            let first = b.collect::<Vec<u64>>() == [1];
+            log(&ran, if first { "batch [1]" } else { "batch [2]" });
+            if first {
+                wait(PushWhile::Batch);
+            }
+            if first && leave {
+                let (wait, ran) = (wait.clone(), ran.clone());
+                ctx.after_release(move || {
+                    wait(PushWhile::After);
+                    log(&ran, "after [1]");
+                });
+            }
         })
     })
     .config(sedaflow::StageConfig {
@@ -290,20 +333,56 @@ fn a_lane_busy_on_a_caller_takes_what_arrives_meanwhile_along() {
     pipeline.start();
     let other = input.clone();
     let pusher = std::thread::spawn(move || {
-        while !started.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for(&reached, "the first batch's wait");
         other.try_publish_batch(&mut vec![2]).unwrap();
         pushed.store(true, Ordering::Release);
+        std::thread::current().id()
     });
     input.try_publish_batch(&mut vec![1]).unwrap();
-    pusher.join().unwrap();
-    let here = std::thread::current().id();
-    assert_eq!(
-        *ran.lock().unwrap(),
-        [(vec![1], here), (vec![2], here)],
-        "the second batch ran on another thread"
-    );
+    let there = pusher.join().unwrap();
     let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
     assert_eq!(r.stage("work").unwrap().processed, 2);
+    let log = ran.lock().unwrap().clone();
+    (log, there)
+}
+
+/// Work left for after a batch runs with the lane free: a producer that comes meanwhile
+/// runs the lane's next batch on its own thread instead of waiting behind that work.
+#[test]
+fn a_lane_is_free_while_the_work_left_after_its_batch_runs() {
+    let (ran, there) = push_while(PushWhile::After, true);
+    let here = std::thread::current().id();
+    assert_eq!(
+        ran,
+        [
+            ("batch [1]", here),
+            ("batch [2]", there),
+            ("after [1]", here)
+        ]
+    );
+}
+
+/// Events that arrived during a batch are not stranded when its lane is let go for the work
+/// after it: the releasing thread takes the lane back and runs them.
+#[test]
+fn a_lane_let_go_with_events_queued_is_taken_back_after_the_work() {
+    let (ran, _) = push_while(PushWhile::Batch, true);
+    let here = std::thread::current().id();
+    assert_eq!(
+        ran,
+        [
+            ("batch [1]", here),
+            ("after [1]", here),
+            ("batch [2]", here)
+        ]
+    );
+}
+
+/// Events pushed into a hand-off lane while another thread runs it are run by that thread
+/// when it releases the lane (flat combining), not handed to the pool with a wake-up.
+#[test]
+fn a_lane_busy_on_a_caller_takes_what_arrives_meanwhile_along() {
+    let (ran, _) = push_while(PushWhile::Batch, false);
+    let here = std::thread::current().id();
+    assert_eq!(ran, [("batch [1]", here), ("batch [2]", here)]);
 }

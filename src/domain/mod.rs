@@ -5,6 +5,7 @@
 //! hop) or split at a queue. Per-stage metrics are the same either way; queue metrics belong to
 //! the domain's entry stage.
 
+pub(crate) mod after;
 pub(crate) mod handoff;
 mod plan;
 mod runner;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
+use super::after;
 use crate::bus::Bus;
 use crate::queue::Queue;
 use crate::stage::stats::StageStats;
@@ -43,6 +44,18 @@ pub(crate) trait DomainTask: Send + Sync {
     fn send_token(&self, token: usize);
     fn load(&self) -> &DomainLoad;
     fn batch_limit(&self) -> &AtomicUsize;
+}
+
+/// Takes a let-go lane back when the work after its batch is done (or panicked).
+struct Reclaim<'q, E: Send + 'static> {
+    queue: &'q Queue<E>,
+    lane: usize,
+}
+
+impl<E: Send + 'static> Drop for Reclaim<'_, E> {
+    fn drop(&mut self) {
+        self.queue.reclaim(self.lane);
+    }
 }
 
 /// The fused stages of one lane, entry first.
@@ -100,7 +113,21 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
                 }
             }
         }
-        self.queue.release(lane);
+        let after = after::take();
+        if after.is_empty() {
+            self.queue.release(lane);
+            return;
+        }
+        // Let go of the lane even with events queued, so a producer can run them while this
+        // thread does the IO; then take it back unless someone did.
+        self.queue.let_go(lane);
+        let _reclaim = Reclaim {
+            queue: &self.queue,
+            lane,
+        };
+        for work in after {
+            work();
+        }
     }
 
     fn ready(&self) -> &Receiver<usize> {

@@ -449,6 +449,20 @@ impl<T: Send + 'static> Queue<T> {
         }
     }
 
+    /// Unschedules a lane after a batch even if events are queued: a producer that comes
+    /// meanwhile schedules (and may run) it. The caller must [`Queue::reclaim`] it after.
+    pub(crate) fn let_go(&self, lane: usize) {
+        self.lanes[lane].scheduled.store(false, Ordering::Release);
+    }
+
+    /// Schedules a let-go lane again if events wait in it and nobody else took it.
+    pub(crate) fn reclaim(&self, lane: usize) {
+        let l = &self.lanes[lane];
+        if !l.buf.lock().is_empty() {
+            self.schedule(lane);
+        }
+    }
+
     /// Events still queued in each lane (for reports after a forced stop).
     pub(crate) fn queued(&self) -> usize {
         self.lanes.iter().map(|l| l.buf.lock().len()).sum()

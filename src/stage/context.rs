@@ -41,6 +41,14 @@ impl Context<'_> {
         self.outbox.push(Some(topic), event);
     }
 
+    /// Runs `work` on this thread once the lane is released: for IO the batch caused that
+    /// needs none of the stage's state (writing the sockets it filled, say), so another
+    /// thread can run the lane's next batch meanwhile. Work left by the stages of one lane
+    /// runs in the order it was left.
+    pub fn after_release(&mut self, work: impl FnOnce() + 'static) {
+        crate::domain::after::push(Box::new(work));
+    }
+
     /// The running stage's name.
     pub fn stage(&self) -> &str {
         self.stage

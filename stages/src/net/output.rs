@@ -4,8 +4,10 @@
 //! files each reply in the reorder buffer and writes what is in order straight
 //! to the socket with a non-blocking `try_write`: no hop to a writer task with its wake-up and
 //! thread switch. Output waits until the oldest read's answers are all in, so a read's answers
-//! leave in one `send`, as an inline server's do. Only while the socket is full does the
-//! connection's writer task take over, waiting until it is writable again.
+//! leave in one `send`, as an inline server's do. The `send`s come after encode's lane is
+//! released ([`sedaflow::Context::after_release`]), so another thread can encode the next
+//! batch meanwhile. Only while the socket is full does the connection's writer task take
+//! over, waiting until it is writable again.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -257,7 +259,7 @@ impl SocketOut {
 
 /// Connections with output put in a [`deferring`] scope; the flag says whether a client
 /// awaits some of it.
-type Deferred = Vec<(Arc<Conn>, bool)>;
+pub(crate) type Deferred = Vec<(Arc<Conn>, bool)>;
 
 thread_local! {
     /// The innermost [`deferring`] scope running on this thread.
@@ -292,43 +294,62 @@ struct Held {
 /// idle ([`flush_held`]), whichever comes first. Reports to one client then ride on a few
 /// sends instead of one per other client's read.
 pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
-    /// Writes what was held back however `f` ends.
-    struct Flush {
-        outer: Option<Deferred>,
+    let (result, conns) = collecting(f);
+    write_collected(conns);
+    result
+}
+
+/// Runs `f` as a [`deferring`] scope that writes nothing: what it would write at its end is
+/// returned, for [`write_collected`] to write later (after a stage's lane is released).
+pub(crate) fn collecting<R>(f: impl FnOnce() -> R) -> (R, Deferred) {
+    /// Restores the outer scope; if `f` panics, writes what it filed (a client may be
+    /// waiting for it, and no later write is certain to carry it).
+    struct Scope {
+        outer: Option<Option<Deferred>>,
     }
-    impl Drop for Flush {
+    impl Drop for Scope {
         fn drop(&mut self) {
-            let outer = self.outer.take();
-            let nested = outer.is_some();
-            let conns = DEFERRED
-                .with(|d| std::mem::replace(&mut *d.borrow_mut(), outer))
-                .unwrap_or_default();
-            for (conn, awaited) in conns {
-                if awaited {
-                    write_out(&conn);
-                } else if nested {
-                    defer(&conn, false);
-                } else if !hold(&conn) {
-                    write_out(&conn);
-                }
-            }
-            if !nested {
-                let due = HELD.with(|h| {
-                    h.borrow_mut().as_mut().is_some_and(|held| {
-                        held.reads += u32::from(!held.conns.is_empty());
-                        held.reads >= HOLD_READS
-                    })
-                });
-                if due {
-                    flush_held();
-                }
+            if let Some(outer) = self.outer.take() {
+                let conns = DEFERRED.with(|d| std::mem::replace(&mut *d.borrow_mut(), outer));
+                write_collected(conns.unwrap_or_default());
             }
         }
     }
-    let _flush = Flush {
-        outer: DEFERRED.with(|d| d.borrow_mut().replace(Vec::new())),
+    let mut scope = Scope {
+        outer: Some(DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()))),
     };
-    f()
+    let result = f();
+    let outer = scope.outer.take().unwrap_or_default();
+    let conns = DEFERRED
+        .with(|d| std::mem::replace(&mut *d.borrow_mut(), outer))
+        .unwrap_or_default();
+    (result, conns)
+}
+
+/// Ends a scope's output as [`deferring`] does: what a client awaits is written now, the
+/// rest goes to the enclosing scope, or is held on a network thread.
+pub(crate) fn write_collected(conns: Deferred) {
+    let nested = is_deferring();
+    for (conn, awaited) in conns {
+        if awaited {
+            write_out(&conn);
+        } else if nested {
+            defer(&conn, false);
+        } else if !hold(&conn) {
+            write_out(&conn);
+        }
+    }
+    if !nested {
+        let due = HELD.with(|h| {
+            h.borrow_mut().as_mut().is_some_and(|held| {
+                held.reads += u32::from(!held.conns.is_empty());
+                held.reads >= HOLD_READS
+            })
+        });
+        if due {
+            flush_held();
+        }
+    }
 }
 
 /// Keeps `conn` for a later write, on a thread that consolidates; false elsewhere.

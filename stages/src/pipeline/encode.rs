@@ -8,7 +8,7 @@ use super::events::EncodeIn;
 use crate::codec::Response;
 use crate::internal_events::ServerMetrics;
 use crate::matching::ReportKind;
-use crate::net::{deferring, ConnId, Registry};
+use crate::net::{collecting, write_collected, ConnId, Registry};
 
 pub(crate) struct Encode {
     pub(crate) registry: Arc<Registry>,
@@ -29,9 +29,13 @@ impl Encode {
 impl Handler for Encode {
     type In = EncodeIn;
 
-    fn handle(&mut self, batch: &mut Batch<'_, EncodeIn>, _ctx: &mut Context<'_>) {
-        // Each connection's output is written once, when the batch is done.
-        deferring(|| self.encode(batch));
+    fn handle(&mut self, batch: &mut Batch<'_, EncodeIn>, ctx: &mut Context<'_>) {
+        // Each connection's output is written once, after the batch, with the lane released:
+        // another thread can encode the next batch during the `send`s.
+        let ((), conns) = collecting(|| self.encode(batch));
+        if !conns.is_empty() {
+            ctx.after_release(move || write_collected(conns));
+        }
     }
 }
 
