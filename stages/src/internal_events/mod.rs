@@ -82,9 +82,13 @@ impl ServerMetrics {
         self.connections_refused.increment(1);
     }
 
-    /// `n` replies were written; `latency` from read to written for the oldest.
-    pub(crate) fn answered(&self, n: u64, latency: Duration) {
+    /// `n` replies are answered (in order, on their way out).
+    pub(crate) fn answered(&self, n: u64) {
         self.answered.increment(n);
+    }
+
+    /// A write took replies out: `latency` from read to written for the oldest of them.
+    pub(crate) fn written(&self, latency: Duration) {
         self.latency.record_duration(latency);
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
@@ -257,8 +257,10 @@ impl Conn {
         }
         if p.replies > 0 {
             self.answered.fetch_add(p.replies, Ordering::AcqRel);
-            let latency = p.oldest.map_or(Duration::ZERO, |t| t.elapsed());
-            self.metrics.answered(p.replies, latency);
+            self.metrics.answered(p.replies);
+        }
+        if let Some(oldest) = p.written_oldest {
+            self.metrics.written(oldest.elapsed());
         }
         if p.failed {
             self.close();

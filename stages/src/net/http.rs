@@ -93,7 +93,8 @@ async fn order(
         Ok(()) => loop {
             match rx.recv().await.map(reply_of) {
                 Some(Some((lines, read_at))) => {
-                    env.metrics.answered(1, read_at.elapsed());
+                    env.metrics.answered(1);
+                    env.metrics.written(read_at.elapsed());
                     break as_array(&lines);
                 }
                 Some(None) => continue,

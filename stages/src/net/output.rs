@@ -50,6 +50,8 @@ struct State {
     reads: VecDeque<u64>,
     /// The socket was full: the writer task flushes once it is writable.
     blocked: bool,
+    /// The oldest read time among the replies in `out`, for the latency of the next write.
+    out_oldest: Option<Instant>,
 }
 
 /// What a `put` or `flush` did, for the connection's accounting (done outside the lock).
@@ -57,9 +59,11 @@ struct State {
 pub(crate) struct Progress {
     /// Bytes written to the socket.
     pub(crate) bytes: usize,
-    /// Replies that came into turn, and the read time of the oldest.
+    /// Replies that came into turn.
     pub(crate) replies: u64,
-    pub(crate) oldest: Option<Instant>,
+    /// The read time of the oldest reply a write took (its latency is measured once per
+    /// write, not per reply).
+    pub(crate) written_oldest: Option<Instant>,
     /// The socket failed: the connection is gone.
     pub(crate) failed: bool,
     /// The writer task must act (socket full, or everything answered).
@@ -221,6 +225,9 @@ impl SocketOut {
         while !st.out.is_empty() {
             let spare = std::mem::take(&mut st.spare);
             let mut buf = std::mem::replace(&mut st.out, spare);
+            if let Some(t) = st.out_oldest.take() {
+                p.written_oldest = Some(p.written_oldest.map_or(t, |o| o.min(t)));
+            }
             drop(st);
             let mut sent = 0;
             let mut full = false;
@@ -456,7 +463,7 @@ impl State {
     fn in_turn(&mut self, read_at: Instant, p: &mut Progress) {
         self.next += 1;
         p.replies += 1;
-        p.oldest = Some(p.oldest.map_or(read_at, |o| o.min(read_at)));
+        self.out_oldest = Some(self.out_oldest.map_or(read_at, |o| o.min(read_at)));
     }
 
     fn take_in_order(&mut self, p: &mut Progress) {
