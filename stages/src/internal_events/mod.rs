@@ -45,10 +45,10 @@ impl ServerMetrics {
             answered: counter!("sedaflow_server_answered_total"),
             overloaded: refused("overloaded"),
             unavailable: refused("symbol_unavailable"),
-            // Recorded per answered read, from several threads: the engine's cheap histogram.
+            // Recorded per write, from several threads: the engine's cheap histogram.
             latency: Histogram::seconds(
                 "sedaflow_server_order_latency_seconds",
-                "Time from reading a request to writing its reply.",
+                "Time from reading a request to writing its reply (per write: its oldest reply).",
                 &[],
             ),
             connections: gauge!("sedaflow_server_connections"),
