@@ -160,13 +160,16 @@ impl Server {
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
         ));
+        // Workers hold reports nobody awaits yet across reads, and hand them over when they
+        // go idle (`net::output::deferring`).
+        let threads = Arc::new(net::Consolidation::default());
+        let resumed = threads.clone();
+        let flusher = threads.clone().flusher();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.network_threads.get())
             .thread_name("sf-net")
-            // Workers hold reports nobody awaits yet across reads, and write them before
-            // they go idle (`net::output::deferring`).
-            .on_thread_unpark(net::consolidate_here)
-            .on_thread_park(net::flush_held)
+            .on_thread_unpark(move || resumed.resumed())
+            .on_thread_park(move || threads.idle())
             .enable_all()
             .build()
             .map_err(ServerError::Runtime)?;
@@ -241,6 +244,8 @@ impl Server {
                     source,
                 }
             })?;
+            // Not among `tasks`: it runs until the runtime stops.
+            tokio::spawn(flusher);
             Ok::<_, ServerError>(vec![
                 tokio::spawn(steer(
                     admission,

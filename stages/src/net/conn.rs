@@ -81,6 +81,8 @@ pub(crate) struct Conn {
     pub(crate) resume: Notify,
     /// Signalled when the connection is cut, to abandon a blocked write.
     pub(crate) cut: Notify,
+    /// In the output idle network threads handed over (`output::Consolidation`).
+    pub(crate) handed: AtomicBool,
     metrics: ServerMetrics,
 }
 
@@ -107,6 +109,7 @@ impl Conn {
             held: Mutex::new(Vec::new()),
             resume: Notify::new(),
             cut: Notify::new(),
+            handed: AtomicBool::new(false),
             metrics,
         }
     }

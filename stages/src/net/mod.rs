@@ -16,6 +16,6 @@ pub(crate) mod tcp;
 
 pub(crate) use conn::Conn;
 pub use conn::ConnId;
-pub(crate) use output::{collecting, consolidate_here, flush_held, write_collected};
+pub(crate) use output::{collecting, write_collected, Consolidation};
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

@@ -12,8 +12,9 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, MutexGuard};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -271,8 +272,8 @@ pub(crate) type Deferred = Vec<(Arc<Conn>, bool)>;
 thread_local! {
     /// The innermost [`deferring`] scope running on this thread.
     static DEFERRED: RefCell<Option<Deferred>> = const { RefCell::new(None) };
-    /// On a network thread ([`consolidate_here`]): connections whose output nobody awaits
-    /// yet, written after a few more reads or when the thread goes idle.
+    /// On a network thread ([`Consolidation::resumed`]): connections whose output nobody
+    /// awaits yet, written after a few more reads or handed over when the thread goes idle.
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
 }
 
@@ -280,11 +281,92 @@ thread_local! {
 /// long a fill for a resting order waits for a write that would carry it anyway.
 const HOLD_READS: u32 = 8;
 
-#[derive(Default)]
+/// How long output an idle network thread handed over waits for a write that would carry it
+/// anyway before [`Consolidation::flusher`] writes it: a network thread "goes idle" many
+/// times a millisecond under load (its next read is a moment away), and writing there would
+/// cost a `send` per maker each time.
+const HANDED_WAIT: Duration = Duration::from_millis(1);
+
 struct Held {
     conns: Vec<Arc<Conn>>,
     /// Reads served since the oldest held connection was held.
     reads: u32,
+    /// What the network threads hold together.
+    shared: Arc<Consolidation>,
+}
+
+/// Output the network threads hold together. A thread that goes idle hands what it holds
+/// over instead of writing it: a running thread writes it after [`HOLD_READS`] reads, and
+/// the flusher after [`HANDED_WAIT`] if none does. In a busy server most of it never needs
+/// a write of its own: the next answer to that client carries it.
+#[derive(Default)]
+pub(crate) struct Consolidation {
+    handed: Mutex<Vec<Arc<Conn>>>,
+    /// `handed` is not empty, readable without the lock.
+    any: std::sync::atomic::AtomicBool,
+    /// Wakes the flusher.
+    armed: Notify,
+}
+
+impl Consolidation {
+    /// The runtime's `on_thread_unpark`: this thread holds unawaited output across reads.
+    pub(crate) fn resumed(self: &Arc<Self>) {
+        HELD.with(|h| {
+            h.borrow_mut().get_or_insert_with(|| Held {
+                conns: Vec::new(),
+                reads: 0,
+                shared: self.clone(),
+            });
+        });
+    }
+
+    /// The runtime's `on_thread_park`: hands what this thread holds over.
+    pub(crate) fn idle(&self) {
+        let mine = HELD.with(|h| {
+            h.borrow_mut().as_mut().map(|held| {
+                held.reads = 0;
+                std::mem::take(&mut held.conns)
+            })
+        });
+        let Some(mine) = mine.filter(|m| !m.is_empty()) else {
+            return;
+        };
+        {
+            let mut handed = self.handed.lock();
+            for conn in mine {
+                if !conn.handed.swap(true, Relaxed) {
+                    handed.push(conn);
+                }
+            }
+            self.any.store(true, Relaxed);
+        }
+        self.armed.notify_one();
+    }
+
+    /// Writes what idle threads handed over [`HANDED_WAIT`] after they did, until the
+    /// runtime stops.
+    pub(crate) async fn flusher(self: Arc<Self>) {
+        loop {
+            self.armed.notified().await;
+            tokio::time::sleep(HANDED_WAIT).await;
+            for conn in self.take_handed() {
+                write_out(&conn);
+            }
+        }
+    }
+
+    fn take_handed(&self) -> Vec<Arc<Conn>> {
+        if !self.any.swap(false, Relaxed) {
+            return Vec::new();
+        }
+        // Flags are cleared under the lock `idle` sets them under: none stays set for a
+        // connection that is not in the list.
+        let mut handed = self.handed.lock();
+        for conn in handed.iter() {
+            conn.handed.store(false, Relaxed);
+        }
+        std::mem::take(&mut *handed)
+    }
 }
 
 /// Runs `f` (a reader publishing a read's requests with `caller_runs`, so the stages run
@@ -297,9 +379,9 @@ struct Held {
 /// clients' work, and hands the rest outwards. Output that answers no read yet (a maker's
 /// fill, caused by another client's order) is not sent on its own on a network thread:
 /// like Netty's flush consolidation, it waits for the next write to that client (its
-/// answers carry it), for [`HOLD_READS`] more reads on this thread, or for the thread to go
-/// idle ([`flush_held`]), whichever comes first. Reports to one client then ride on a few
-/// sends instead of one per other client's read.
+/// answers carry it), for [`HOLD_READS`] more reads on a network thread, or at most
+/// [`HANDED_WAIT`] once the network threads go idle ([`Consolidation`]). Reports to one
+/// client then ride on a few sends instead of one per other client's read.
 pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> R {
     let (result, conns) = collecting(f);
     write_collected(conns);
@@ -349,7 +431,8 @@ pub(crate) fn write_collected(conns: Deferred) {
     if !nested {
         let due = HELD.with(|h| {
             h.borrow_mut().as_mut().is_some_and(|held| {
-                held.reads += u32::from(!held.conns.is_empty());
+                let holding = !held.conns.is_empty() || held.shared.any.load(Relaxed);
+                held.reads += u32::from(holding);
                 held.reads >= HOLD_READS
             })
         });
@@ -379,20 +462,14 @@ fn write_out(conn: &Arc<Conn>) {
     }
 }
 
-/// Makes this thread (a network worker, as it resumes) hold unawaited output across reads
-/// (see [`deferring`]); the runtime calls [`flush_held`] whenever the thread parks.
-pub(crate) fn consolidate_here() {
-    HELD.with(|h| {
-        h.borrow_mut().get_or_insert_with(Held::default);
-    });
-}
-
-/// Writes every connection's output this thread holds.
-pub(crate) fn flush_held() {
+/// Writes every connection's output this thread and the idle ones hold.
+fn flush_held() {
     let conns = HELD.with(|h| {
         h.borrow_mut().as_mut().map(|held| {
             held.reads = 0;
-            std::mem::take(&mut held.conns)
+            let mut conns = std::mem::take(&mut held.conns);
+            conns.append(&mut held.shared.take_handed());
+            conns
         })
     });
     for conn in conns.unwrap_or_default() {
@@ -597,12 +674,29 @@ mod tests {
         });
     }
 
+    /// This thread as a network thread, and the flusher on this runtime.
+    fn network_thread() -> Arc<Consolidation> {
+        let threads = Arc::new(Consolidation::default());
+        threads.resumed();
+        tokio::spawn(threads.clone().flusher());
+        threads
+    }
+
+    /// Waits (up to 5 s) until `conn` has no output left to write.
+    async fn written(conn: &Conn) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while conn.pending() > 0 {
+            assert!(Instant::now() < deadline, "output never written");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[tokio::test]
-    async fn a_network_thread_writes_answers_per_batch_and_holds_reports_until_it_flushes() {
+    async fn a_network_thread_writes_answers_per_batch_and_holds_reports_for_the_flusher() {
         let (mut maker_client, _m, maker) = conn(1).await;
         let (mut taker_client, _t, taker) = conn(2).await;
         taker.note_read(1);
-        consolidate_here();
+        let threads = network_thread();
         deferring(|| {
             // An encode batch inside the read: the taker awaits its answer, nobody the fill.
             deferring(|| {
@@ -613,8 +707,14 @@ mod tests {
             assert_eq!(maker.pending(), 5);
         });
         assert_eq!(maker.pending(), 5, "the fill was written on its own");
-        flush_held();
-        assert_eq!(maker.pending(), 0);
+        // The thread goes idle: it hands the fill over, and the flusher writes it.
+        threads.idle();
+        assert_eq!(
+            maker.pending(),
+            5,
+            "the fill was written as the thread went idle"
+        );
+        written(&maker).await;
         let mut got = vec![0u8; 5];
         maker_client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"fill\n");
@@ -626,13 +726,34 @@ mod tests {
     #[tokio::test]
     async fn held_reports_go_out_within_a_bounded_number_of_reads() {
         let (_client, _rd, maker) = conn(1).await;
-        consolidate_here();
+        let _threads = network_thread();
         deferring(|| fill(&maker));
         for _ in 2..HOLD_READS {
             deferring(|| ());
             assert_eq!(maker.pending(), 5);
         }
         deferring(|| ());
+        assert_eq!(maker.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn reports_an_idle_thread_handed_over_go_out_with_a_running_threads_reads() {
+        let (_client, _rd, maker) = conn(1).await;
+        let threads = Arc::new(Consolidation::default());
+        threads.resumed();
+        deferring(|| fill(&maker));
+        threads.idle();
+        assert_eq!(maker.pending(), 5);
+        // Another network thread (no flusher here) writes it within a bounded number of reads.
+        let running = threads.clone();
+        std::thread::spawn(move || {
+            running.resumed();
+            for _ in 0..HOLD_READS {
+                deferring(|| ());
+            }
+        })
+        .join()
+        .unwrap();
         assert_eq!(maker.pending(), 0);
     }
 
