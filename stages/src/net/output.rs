@@ -287,12 +287,19 @@ const HOLD_READS: u32 = 8;
 /// cost a `send` per maker each time.
 const HANDED_WAIT: Duration = Duration::from_millis(1);
 
+/// A network thread that slept this long when it last went idle serves a quiet server: when
+/// it goes idle again it writes what it holds at once instead of handing it over.
+const QUIET: Duration = Duration::from_millis(10);
+
 struct Held {
     conns: Vec<Arc<Conn>>,
     /// Reads served since the oldest held connection was held.
     reads: u32,
     /// What the network threads hold together.
     shared: Arc<Consolidation>,
+    /// When this thread last went idle, and whether it then slept past [`QUIET`].
+    idle_since: Option<Instant>,
+    slept: bool,
 }
 
 /// Output the network threads hold together. A thread that goes idle hands what it holds
@@ -312,25 +319,40 @@ impl Consolidation {
     /// The runtime's `on_thread_unpark`: this thread holds unawaited output across reads.
     pub(crate) fn resumed(self: &Arc<Self>) {
         HELD.with(|h| {
-            h.borrow_mut().get_or_insert_with(|| Held {
+            let mut h = h.borrow_mut();
+            let held = h.get_or_insert_with(|| Held {
                 conns: Vec::new(),
                 reads: 0,
                 shared: self.clone(),
+                idle_since: None,
+                slept: false,
             });
+            if let Some(t) = held.idle_since.take() {
+                held.slept = t.elapsed() >= QUIET;
+            }
         });
     }
 
-    /// The runtime's `on_thread_park`: hands what this thread holds over.
+    /// The runtime's `on_thread_park`: hands what this thread holds over, or writes it if the
+    /// thread slept [`QUIET`] last time (it will likely sleep again, and the reports would
+    /// wait for the flusher for nothing).
     pub(crate) fn idle(&self) {
         let mine = HELD.with(|h| {
             h.borrow_mut().as_mut().map(|held| {
                 held.reads = 0;
-                std::mem::take(&mut held.conns)
+                held.idle_since = Some(Instant::now());
+                (std::mem::take(&mut held.conns), held.slept)
             })
         });
-        let Some(mine) = mine.filter(|m| !m.is_empty()) else {
+        let Some((mine, quiet)) = mine.filter(|(m, _)| !m.is_empty()) else {
             return;
         };
+        if quiet {
+            for conn in mine {
+                write_out(&conn);
+            }
+            return;
+        }
         {
             let mut handed = self.handed.lock();
             for conn in mine {
@@ -721,6 +743,23 @@ mod tests {
         let mut got = vec![0u8; 16];
         taker_client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"{\"type\":\"pong\"}\n");
+    }
+
+    #[tokio::test]
+    async fn a_thread_that_slept_through_its_last_idle_spell_writes_held_reports_at_once() {
+        let (_client, _rd, maker) = conn(1).await;
+        let threads = Arc::new(Consolidation::default());
+        threads.resumed();
+        threads.idle();
+        std::thread::sleep(QUIET);
+        threads.resumed();
+        deferring(|| fill(&maker));
+        threads.idle();
+        assert_eq!(
+            maker.pending(),
+            0,
+            "a quiet server's reports waited for the flusher"
+        );
     }
 
     #[tokio::test]
