@@ -1,17 +1,18 @@
 //! Live connections by id, so reports for a resting order's owner reach its writer.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
 
 use super::conn::{Conn, ConnId};
 
-/// Connections by id. Lookups take a read lock once per notification batch.
+/// Connections by id. Lookups take a read lock once per notification batch. The ids are the
+/// server's own, so a fast non-keyed hash is safe.
 #[derive(Default)]
 pub(crate) struct Registry {
-    conns: RwLock<HashMap<ConnId, Arc<Conn>>>,
+    conns: RwLock<FxHashMap<ConnId, Arc<Conn>>>,
     next: AtomicU64,
     open: AtomicUsize,
 }
@@ -58,7 +59,7 @@ impl Registry {
     }
 
     /// Runs `f` with the lookup table held for reading.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&HashMap<ConnId, Arc<Conn>>) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&FxHashMap<ConnId, Arc<Conn>>) -> R) -> R {
         f(&self.conns.read())
     }
 }
