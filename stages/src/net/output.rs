@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -310,7 +310,7 @@ struct Held {
 pub(crate) struct Consolidation {
     handed: Mutex<Vec<Arc<Conn>>>,
     /// `handed` is not empty, readable without the lock.
-    any: std::sync::atomic::AtomicBool,
+    any: AtomicBool,
     /// Wakes the flusher.
     armed: Notify,
 }
