@@ -56,6 +56,7 @@ mod lifecycle;
 mod pool;
 mod queue;
 mod stage;
+mod stats;
 
 pub use batch::{Batch, BatchController, BatchObservation, Drain};
 pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};

@@ -22,7 +22,7 @@ use crate::event::Event;
 use crate::internal_events::stage::{QueueGauges, StageCounts};
 use crate::internal_events::{self, Refresh};
 use crate::pool::{CpuUse, Pool, PoolController, PoolObservation};
-use crate::stage::stats::StageStats;
+use crate::stats::StageStats;
 
 pub(crate) struct StageRt {
     pub(crate) name: Arc<str>,

@@ -8,6 +8,7 @@
 
 mod dead_letter;
 mod error;
+mod lane_stage;
 mod outbox;
 mod publisher;
 mod route;
@@ -17,5 +18,6 @@ pub use error::{Bounced, PublisherError};
 pub use publisher::Publisher;
 
 pub(crate) use dead_letter::{DeadLetterFn, DeadLetters};
+pub(crate) use lane_stage::LaneStage;
 pub(crate) use outbox::{Delivery, Outbox};
 pub(crate) use route::{Bus, Place, RouteKey, RouteTable};

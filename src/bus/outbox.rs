@@ -3,12 +3,12 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
-use crate::domain::LaneStage;
 use crate::event::Event;
 use crate::queue::{Origin, Wait};
 
 use super::dead_letter::DeadReason;
 use super::error::Bounced;
+use super::lane_stage::LaneStage;
 use super::route::{Bus, Route};
 
 /// What a flush needs: the bus, who is emitting, and the fused stages after it.

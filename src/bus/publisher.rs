@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::domain::handoff;
 use crate::event::Event;
-use crate::queue::{OfferError, Origin, Wait};
+use crate::queue::{handoff, OfferError, Origin, Wait};
 
 use super::dead_letter::DeadReason;
 use super::route::{Bus, Route, Target};

@@ -6,9 +6,8 @@
 //! the domain's entry stage.
 
 pub(crate) mod after;
-pub(crate) mod handoff;
 mod plan;
 mod runner;
 
 pub(crate) use plan::Plan;
-pub(crate) use runner::{Domain, DomainTask, LaneStage};
+pub(crate) use runner::{Domain, DomainTask};

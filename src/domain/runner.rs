@@ -1,6 +1,5 @@
 //! A domain at run time: one queue, one pool, and per lane the chain of fused stages.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,17 +8,10 @@ use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 use super::after;
-use crate::bus::Bus;
+use crate::bus::{Bus, LaneStage};
+use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
-use crate::stage::stats::StageStats;
-
-/// One stage of a lane's chain, type-erased so a domain can hold stages of different types.
-pub(crate) trait LaneStage: Send {
-    /// The stage's input buffer (`Vec<In>`), for the queue and for fused predecessors.
-    fn inbox_any(&mut self) -> &mut dyn Any;
-    /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
-    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize);
-}
+use crate::stats::StageStats;
 
 /// Work figures the controllers read (deltas between ticks).
 #[derive(Default)]
@@ -29,9 +21,9 @@ pub(crate) struct DomainLoad {
     pub(crate) batches: AtomicU64,
 }
 
-/// The generic-free face of a domain, for its pool and the pipeline.
-pub(crate) trait DomainTask: Send + Sync {
-    fn run_lane(&self, lane: usize);
+/// The generic-free face of a domain, for its pool and the pipeline. Running a lane and
+/// waking the pool come from [`LaneRunner`], the face its queue's hand-off sees.
+pub(crate) trait DomainTask: LaneRunner {
     fn ready(&self) -> &Receiver<usize>;
     fn lanes(&self) -> usize;
     fn queue_len(&self) -> usize;
@@ -41,7 +33,6 @@ pub(crate) trait DomainTask: Send + Sync {
     fn is_quiet(&self) -> bool;
     fn close(&self);
     fn abort(&self);
-    fn send_token(&self, token: usize);
     fn load(&self) -> &DomainLoad;
     fn batch_limit(&self) -> &AtomicUsize;
 }
@@ -86,7 +77,7 @@ impl<E: Send + 'static> Domain<E> {
     }
 }
 
-impl<E: Send + 'static> DomainTask for Domain<E> {
+impl<E: Send + 'static> LaneRunner for Domain<E> {
     fn run_lane(&self, lane: usize) {
         {
             // Uncontended: the ready channel hands a lane to one worker at a time.
@@ -130,6 +121,12 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
         }
     }
 
+    fn send_token(&self, token: usize) {
+        self.queue.send_token(token);
+    }
+}
+
+impl<E: Send + 'static> DomainTask for Domain<E> {
     fn ready(&self) -> &Receiver<usize> {
         self.queue.ready()
     }
@@ -164,10 +161,6 @@ impl<E: Send + 'static> DomainTask for Domain<E> {
 
     fn abort(&self) {
         self.queue.abort();
-    }
-
-    fn send_token(&self, token: usize) {
-        self.queue.send_token(token);
     }
 
     fn load(&self) -> &DomainLoad {

@@ -10,7 +10,8 @@ use crossbeam_channel::RecvTimeoutError;
 use parking_lot::Mutex;
 
 use super::cpu::{CpuDemand, CpuUse};
-use crate::domain::{handoff, DomainTask};
+use crate::domain::DomainTask;
+use crate::queue::handoff;
 use crate::queue::pay_owed_wakes;
 
 /// A lane index no queue has: wakes a worker to look at the pool's target or stop flag.

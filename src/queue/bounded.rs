@@ -9,12 +9,12 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::error::OfferError;
+use super::handoff::{self, LaneRunner};
 use super::lane::LaneBuf;
 use super::room::{pay_owed_wakes, Room};
 use crate::config::WhenFull;
-use crate::domain::{handoff, DomainTask};
 use crate::event::KeyFn;
-use crate::stage::stats::StageStats;
+use crate::stats::StageStats;
 
 /// Who is offering: outside publishers are refused once sources are stopped; stages inside the
 /// pipeline keep delivering so a drain can finish.
@@ -62,8 +62,8 @@ pub(crate) struct Queue<T> {
     closed: AtomicBool,
     aborted: AtomicBool,
     stats: Arc<StageStats>,
-    domain: OnceLock<Weak<dyn DomainTask>>,
-    /// Upstream pool workers may run this queue's lanes (see `domain::handoff`).
+    domain: OnceLock<Weak<dyn LaneRunner>>,
+    /// Upstream pool workers may run this queue's lanes (see `queue::handoff`).
     handoff: bool,
 }
 
@@ -409,7 +409,7 @@ impl<T: Send + 'static> Queue<T> {
     }
 
     /// Tells the queue which domain runs it, so pool workers can run its lanes by hand-off.
-    pub(crate) fn set_domain(&self, domain: Weak<dyn DomainTask>) {
+    pub(crate) fn set_domain(&self, domain: Weak<dyn LaneRunner>) {
         let _ = self.domain.set(domain);
     }
 

@@ -17,6 +17,7 @@
 
 mod bounded;
 mod error;
+pub(crate) mod handoff;
 mod lane;
 mod room;
 

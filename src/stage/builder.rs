@@ -4,20 +4,23 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::bus::{Bus, DeadLetter, DeadLetterFn, DeadLetters, Place, RouteKey, RouteTable};
+use crate::bus::{
+    Bus, DeadLetter, DeadLetterFn, DeadLetters, LaneStage, Place, RouteKey, RouteTable,
+};
 use crate::config::{StageConfig, WhenFull};
-use crate::domain::{Domain, DomainTask, LaneStage, Plan};
+use crate::domain::{Domain, DomainTask, Plan};
 use crate::error::BuildError;
 use crate::event::{key_hash, Event, KeyFn};
 use crate::internal_events::stage::{StageInfo, StageMetrics};
 use crate::lifecycle::{DomainRt, Pipeline, StageRt};
+use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
 use crate::stage::handler::{Handler, OnPanic};
 use crate::stage::runner::{StageShared, StageSlot};
-use crate::stage::stats::StageStats;
+use crate::stats::StageStats;
 
 type AnyArc = Arc<dyn Any + Send + Sync>;
 
@@ -145,8 +148,9 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         stats: Arc<StageStats>,
     ) -> Option<Arc<dyn DomainTask>> {
         let queue = queue.downcast_ref::<Arc<Queue<H::In>>>()?.clone();
-        let domain: Arc<dyn DomainTask> = Arc::new(Domain::new(queue.clone(), lanes, bus, stats));
-        queue.set_domain(Arc::downgrade(&domain));
+        let domain = Arc::new(Domain::new(queue.clone(), lanes, bus, stats));
+        let runner: Weak<dyn LaneRunner> = Arc::downgrade(&domain) as Weak<Domain<H::In>>;
+        queue.set_domain(runner);
         Some(domain)
     }
 }

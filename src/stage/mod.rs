@@ -4,7 +4,6 @@ mod builder;
 mod context;
 mod handler;
 pub(crate) mod runner;
-pub(crate) mod stats;
 
 pub use builder::{PipelineBuilder, StageBuilder};
 pub use context::Context;

@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::batch::Batch;
-use crate::bus::{Bounced, Bus, DeadReason, Delivery, Outbox};
-use crate::domain::LaneStage;
+use crate::bus::{Bounced, Bus, DeadReason, Delivery, LaneStage, Outbox};
 use crate::event::KeyFn;
 use crate::stage::handler::{Handler, OnPanic};
-use crate::stage::stats::StageStats;
 use crate::stage::Context;
+use crate::stats::StageStats;
 
 /// What every lane of a stage shares.
 pub(crate) struct StageShared<E> {

@@ -16,7 +16,16 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Weak;
 
-use super::DomainTask;
+use super::room::pay_owed_wakes;
+
+/// Whoever runs a queue's lanes (its domain), as hand-off sees it: the queue keeps a weak
+/// handle to it so a worker can run a lane it made ready, or give it back to the pool.
+pub(crate) trait LaneRunner: Send + Sync {
+    /// Runs one batch of `lane`, which the caller owns.
+    fn run_lane(&self, lane: usize);
+    /// Puts `token` (a lane, or a wake-up) into the pool's ready channel.
+    fn send_token(&self, token: usize);
+}
 
 /// Lanes a worker may run in one round before handing the rest to their pools (a cycle of
 /// stages must not keep one thread forever).
@@ -25,7 +34,7 @@ const ROUND: usize = 64;
 /// Kept lanes, run oldest first: every lane a stage's batches made ready runs before the
 /// lanes their output made ready downstream, so a keyed stage's many small lane batches meet
 /// again in one batch of the next stage instead of each dragging its own through it.
-type Pending = VecDeque<(Weak<dyn DomainTask>, usize)>;
+type Pending = VecDeque<(Weak<dyn LaneRunner>, usize)>;
 
 thread_local! {
     /// `Some` on pool worker threads only.
@@ -39,7 +48,7 @@ pub(crate) fn enable() {
 
 /// Keeps a lane that just became ready for this worker to run. Returns false on threads that
 /// are not pool workers (the caller then uses the ready channel).
-pub(crate) fn keep(domain: &Weak<dyn DomainTask>, lane: usize) -> bool {
+pub(crate) fn keep(domain: &Weak<dyn LaneRunner>, lane: usize) -> bool {
     KEPT.with(|k| match k.borrow_mut().as_mut() {
         Some(kept) => {
             kept.push_back((domain.clone(), lane));
@@ -62,7 +71,7 @@ pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
     run_kept();
     KEPT.with(|k| *k.borrow_mut() = None);
     // The caller goes back to its own code, which may block on anything.
-    crate::queue::pay_owed_wakes();
+    pay_owed_wakes();
     result
 }
 

@@ -1,0 +1,16 @@
+//! A stage as the bus sees it inside a lane: an inbox to fill and a step to run.
+//!
+//! Fused stages share a lane; the bus delivers an emitter's events straight into the inbox of
+//! the fused stage after it (no queue), and the domain runs the chain through [`LaneStage::run`].
+
+use std::any::Any;
+
+use super::route::Bus;
+
+/// One stage of a lane's chain, type-erased so a domain can hold stages of different types.
+pub(crate) trait LaneStage: Send {
+    /// The stage's input buffer (`Vec<In>`), for the queue and for fused predecessors.
+    fn inbox_any(&mut self) -> &mut dyn Any;
+    /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
+    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize);
+}
