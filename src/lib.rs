@@ -46,25 +46,33 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod batch;
+mod builder;
 mod bus;
 mod config;
+mod control;
 mod domain;
 mod error;
 mod event;
 mod internal_events;
-mod lifecycle;
+mod pipeline;
 mod pool;
 mod queue;
+mod queue_probe;
+mod refresh;
+mod report;
+mod runtime;
 mod stage;
 mod stats;
 
-pub use batch::{Batch, BatchController, BatchObservation, Drain};
+pub use batch::{Batch, Drain};
+pub use builder::PipelineBuilder;
 pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::Event;
 pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
-pub use lifecycle::{DeadLetterCount, Pipeline, QueueProbe, Report, StageReport};
-pub use pool::{PoolController, PoolObservation};
+pub use pipeline::Pipeline;
 pub use queue::OfferError;
-pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, PipelineBuilder, StageBuilder};
+pub use queue_probe::QueueProbe;
+pub use report::{DeadLetterCount, Report, StageReport};
+pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder};

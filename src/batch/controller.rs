@@ -12,13 +12,13 @@ use std::time::Duration;
 
 /// What a stage saw during one controller tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BatchObservation {
+pub(crate) struct BatchObservation {
     /// Events processed during the tick.
-    pub events: u64,
+    pub(crate) events: u64,
     /// Batches processed during the tick.
-    pub batches: u64,
+    pub(crate) batches: u64,
     /// CPU time the stage's threads used during the tick.
-    pub cpu: Duration,
+    pub(crate) cpu: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ enum Phase {
 
 /// Decides the batch limit tick by tick.
 #[derive(Debug, Clone)]
-pub struct BatchController {
+pub(crate) struct BatchController {
     min: usize,
     max: usize,
     limit: usize,
@@ -43,7 +43,7 @@ const STEADY_TICKS: u32 = 10;
 
 impl BatchController {
     /// A controller choosing limits in `min..=max`, starting at `initial`.
-    pub fn new(min: usize, max: usize, initial: usize) -> Self {
+    pub(crate) fn new(min: usize, max: usize, initial: usize) -> Self {
         let min = min.max(1);
         let max = max.max(min);
         BatchController {
@@ -55,13 +55,14 @@ impl BatchController {
         }
     }
 
-    /// The current limit.
-    pub fn limit(&self) -> usize {
+    /// The current limit (the tests' view; the pipeline reads the queue's).
+    #[cfg(test)]
+    pub(crate) fn limit(&self) -> usize {
         self.limit
     }
 
     /// The limit to use from now on.
-    pub fn observe(&mut self, o: &BatchObservation) -> usize {
+    pub(crate) fn observe(&mut self, o: &BatchObservation) -> usize {
         if o.batches == 0 || o.cpu.is_zero() {
             return self.limit;
         }

@@ -8,5 +8,5 @@
 mod controller;
 mod iter;
 
-pub use controller::{BatchController, BatchObservation};
+pub(crate) use controller::{BatchController, BatchObservation};
 pub use iter::{Batch, Drain};

@@ -10,19 +10,19 @@ use std::time::Duration;
 
 /// What a pool saw during one controller tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PoolObservation {
+pub(crate) struct PoolObservation {
     /// Threads running during the tick.
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// Events queued at the end of the tick.
-    pub queue_len: usize,
+    pub(crate) queue_len: usize,
     /// Events processed during the tick.
-    pub processed: u64,
+    pub(crate) processed: u64,
     /// Length of the tick.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Time the threads spent in handlers, summed over threads.
-    pub busy: Duration,
+    pub(crate) busy: Duration,
     /// CPU time the threads used or waited for (run-queue time), summed over threads.
-    pub cpu: Duration,
+    pub(crate) cpu: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,7 @@ struct Probe {
 
 /// Decides the pool size tick by tick. Deterministic: same observations, same decisions.
 #[derive(Debug, Clone)]
-pub struct PoolController {
+pub(crate) struct PoolController {
     min: usize,
     max: usize,
     cores: usize,
@@ -63,7 +63,7 @@ const CPU_SHARE_WEIGHT: f64 = 0.3;
 
 impl PoolController {
     /// A controller for a pool of `min..=max` threads on a machine with `cores` cores.
-    pub fn new(min: usize, max: usize, cores: usize, idle_timeout: Duration) -> Self {
+    pub(crate) fn new(min: usize, max: usize, cores: usize, idle_timeout: Duration) -> Self {
         let min = min.max(1);
         PoolController {
             min,
@@ -80,7 +80,7 @@ impl PoolController {
     }
 
     /// The number of threads to run from now on.
-    pub fn observe(&mut self, o: &PoolObservation) -> usize {
+    pub(crate) fn observe(&mut self, o: &PoolObservation) -> usize {
         self.tick += 1;
         let threads = o.threads.max(1);
         let secs = o.interval.as_secs_f64().max(1e-9);

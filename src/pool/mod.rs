@@ -9,6 +9,6 @@ mod controller;
 mod cpu;
 mod worker;
 
-pub use controller::{PoolController, PoolObservation};
+pub(crate) use controller::{PoolController, PoolObservation};
 pub(crate) use cpu::CpuUse;
 pub(crate) use worker::Pool;

@@ -2,9 +2,10 @@
 
 mod builder;
 mod context;
+pub(crate) mod decl;
 mod handler;
-pub(crate) mod runner;
+mod runner;
 
-pub use builder::{PipelineBuilder, StageBuilder};
+pub use builder::StageBuilder;
 pub use context::Context;
 pub use handler::{handler_fn, FnHandler, Handler, OnPanic};

@@ -1,0 +1,329 @@
+//! Declaring a pipeline: stages (code) and their placement (domains), checked and assembled
+//! into a [`Pipeline`] by [`PipelineBuilder::build`].
+//!
+//! Building goes in steps, each its own function: validate the declarations, plan the
+//! domains, give each stage its counters (and its queue, if it leads a domain), wire the bus,
+//! then make every domain's lanes.
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bus::{Bus, DeadLetter, DeadLetterFn, DeadLetters, Place, RouteKey};
+use crate::domain::Plan;
+use crate::error::BuildError;
+use crate::event::Event;
+use crate::internal_events::stage::{StageInfo, StageMetrics};
+use crate::pipeline::Pipeline;
+use crate::runtime::{DomainRt, StageRt};
+use crate::stage::decl::{AnyArc, StageDecl, TypedDecl};
+use crate::stage::{Handler, StageBuilder};
+use crate::stats::StageStats;
+
+impl Pipeline {
+    /// Starts declaring a pipeline.
+    ///
+    /// # Examples
+    /// ```
+    /// use sedaflow::{handler_fn, Batch, BuildError, Pipeline};
+    ///
+    /// assert_eq!(Pipeline::builder().build().unwrap_err(), BuildError::Empty);
+    /// let mut p = Pipeline::builder();
+    /// p.stage("sink", || handler_fn(|batch: &mut Batch<'_, u32>, _ctx| batch.for_each(drop)));
+    /// assert!(p.build().is_ok());
+    /// ```
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+}
+
+/// Declares a pipeline. See [`Pipeline::builder`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, BuildError, Pipeline, PipelineBuilder};
+///
+/// fn declare() -> PipelineBuilder {
+///     let mut p = Pipeline::builder();
+///     p.stage("audit", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+///     p.stage("sum", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+///     p
+/// }
+/// // Two stages take `u32`: the bus must be told it may clone them.
+/// let refused = declare().build().unwrap_err();
+/// assert!(matches!(refused, BuildError::FanOutNeedsClone { event_type: "u32" }));
+/// let mut p = declare();
+/// p.fan_out::<u32>().controller_interval(Duration::from_millis(10));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// pipeline.start();
+/// input.blocking_publish(5).unwrap();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.stage("audit").unwrap().processed, 1);
+/// assert_eq!(report.stage("sum").unwrap().processed, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PipelineBuilder {
+    stages: Vec<Box<dyn StageDecl>>,
+    fused: Vec<Vec<String>>,
+    cloners: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    dead_letter: Option<DeadLetterFn>,
+    tick: Duration,
+}
+
+impl std::fmt::Debug for PipelineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineBuilder")
+            .field(
+                "stages",
+                &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
+            .field("fused", &self.fused)
+            .finish()
+    }
+}
+
+impl Default for PipelineBuilder {
+    fn default() -> Self {
+        PipelineBuilder {
+            stages: Vec::new(),
+            fused: Vec::new(),
+            cloners: HashMap::new(),
+            dead_letter: None,
+            tick: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Per stage (by index), what the build gave it before the bus exists.
+struct Parts {
+    places: Vec<Place>,
+    stats: Vec<Arc<StageStats>>,
+    /// `Some` for the stages that lead a domain.
+    queues: Vec<Option<AnyArc>>,
+}
+
+impl PipelineBuilder {
+    /// Adds a stage subscribed to its handler's input type. `factory` makes one handler per
+    /// lane. Stages are declared in pipeline order (the order shutdown drains them in).
+    pub fn stage<H, F>(&mut self, name: impl Into<String>, factory: F) -> StageBuilder<'_, H>
+    where
+        H: Handler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        self.stages.push(Box::new(TypedDecl::<H>::new(
+            name.into(),
+            Arc::new(factory),
+        )));
+        let decl = self
+            .stages
+            .last_mut()
+            .and_then(|d| d.as_any_mut().downcast_mut::<TypedDecl<H>>())
+            .expect("the stage just pushed has this type");
+        StageBuilder::new(decl)
+    }
+
+    /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.
+    pub fn fuse<I, S>(&mut self, stages: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fused
+            .push(stages.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Lets several stages subscribe to `T`: each gets a clone.
+    pub fn fan_out<T: Event + Clone>(&mut self) -> &mut Self {
+        let clone: fn(&T) -> T = T::clone;
+        self.cloners.insert(TypeId::of::<T>(), Box::new(clone));
+        self
+    }
+
+    /// Hands every dead letter to `f` (they are counted either way).
+    pub fn on_dead_letter(&mut self, f: impl Fn(DeadLetter) + Send + Sync + 'static) -> &mut Self {
+        self.dead_letter = Some(Arc::new(f));
+        self
+    }
+
+    /// How often the pool and batch controllers look at the stages (default 100 ms).
+    pub fn controller_interval(&mut self, every: Duration) -> &mut Self {
+        self.tick = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Validates the declaration and builds the pipeline (not started).
+    ///
+    /// # Errors
+    /// See [`BuildError`].
+    pub fn build(self) -> Result<Pipeline, BuildError> {
+        self.validate()?;
+        let plan = self.plan()?;
+        let parts = self.parts(&plan);
+        let routes = self.routes(&parts)?;
+        let bus = Arc::new(Bus {
+            routes,
+            cloners: self.cloners,
+            places: parts.places.clone(),
+            dead: DeadLetters::new(self.dead_letter),
+        });
+        let (stage_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
+        Ok(Pipeline::new(bus, stage_rts, domains, self.tick))
+    }
+
+    /// Refuses an empty pipeline, repeated names and out-of-bounds configurations.
+    fn validate(&self) -> Result<(), BuildError> {
+        if self.stages.is_empty() {
+            return Err(BuildError::Empty);
+        }
+        let mut seen = HashSet::new();
+        for s in &self.stages {
+            if !seen.insert(s.name()) {
+                return Err(BuildError::DuplicateStage(s.name().to_owned()));
+            }
+            let problem = s
+                .problem()
+                .map(str::to_owned)
+                .or_else(|| s.config().validate().err());
+            if let Some(message) = problem {
+                return Err(BuildError::Config {
+                    stage: s.name().to_owned(),
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Which stages share a domain.
+    fn plan(&self) -> Result<Plan, BuildError> {
+        let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
+        let keyed: Vec<bool> = self.stages.iter().map(|s| s.keyed()).collect();
+        let single_lane: Vec<bool> = self
+            .stages
+            .iter()
+            .map(|s| s.config().lane_count(s.keyed()) == 1)
+            .collect();
+        Plan::new(&names, &keyed, &single_lane, &self.fused)
+    }
+
+    /// Each stage's place, its counters (registering its metrics), and the queue of every
+    /// stage that leads a domain.
+    fn parts(&self, plan: &Plan) -> Parts {
+        let mut places = vec![None; self.stages.len()];
+        for (d, members) in plan.domains.iter().enumerate() {
+            for (position, &s) in members.iter().enumerate() {
+                places[s] = Some(Place {
+                    name: Arc::from(self.stages[s].name()),
+                    domain: d,
+                    position,
+                });
+            }
+        }
+        let places: Vec<Place> = places.into_iter().flatten().collect();
+        let mut stats = Vec::with_capacity(self.stages.len());
+        let mut queues = Vec::with_capacity(self.stages.len());
+        for (i, s) in self.stages.iter().enumerate() {
+            let place = &places[i];
+            let entry_of_domain = plan.domains[place.domain][0];
+            let entry = place.position == 0;
+            let info = StageInfo {
+                position: i,
+                domain: Arc::from(self.stages[entry_of_domain].name()),
+                entry,
+                keyed: s.keyed(),
+                when_full: s.config().when_full.as_str(),
+            };
+            let st = Arc::new(StageStats::new(StageMetrics::register(&place.name, &info)));
+            queues.push(entry.then(|| s.make_queue(&st)));
+            stats.push(st);
+        }
+        Parts {
+            places,
+            stats,
+            queues,
+        }
+    }
+
+    /// The bus's route tables; refuses a type with several subscribers and no `fan_out`.
+    fn routes(
+        &self,
+        parts: &Parts,
+    ) -> Result<HashMap<RouteKey, Box<dyn Any + Send + Sync>>, BuildError> {
+        let mut routes = HashMap::new();
+        let mut subscribers: HashMap<RouteKey, usize> = HashMap::new();
+        for (i, s) in self.stages.iter().enumerate() {
+            s.add_route(&mut routes, i, parts.queues[i].as_ref());
+            *subscribers.entry(s.route_key()).or_default() += 1;
+        }
+        for (key, n) in &subscribers {
+            if *n > 1 && !self.cloners.contains_key(&key.0) {
+                let stage = self.stages.iter().find(|s| s.route_key() == *key);
+                return Err(BuildError::FanOutNeedsClone {
+                    event_type: stage.map_or("?", |s| s.in_type_name()),
+                });
+            }
+        }
+        Ok(routes)
+    }
+}
+
+/// The run-time records: one per stage, and one per domain with its lanes of fused stages.
+fn assemble(
+    stages: &[Box<dyn StageDecl>],
+    plan: &Plan,
+    parts: &Parts,
+    bus: &Arc<Bus>,
+) -> Result<(Vec<StageRt>, Vec<DomainRt>), BuildError> {
+    let mut stage_rts = Vec::with_capacity(stages.len());
+    let mut shared = Vec::with_capacity(stages.len());
+    for (i, s) in stages.iter().enumerate() {
+        let place = &parts.places[i];
+        let entry = place.position == 0;
+        shared.push(s.shared(i, place.name.clone(), parts.stats[i].clone(), entry));
+        stage_rts.push(StageRt {
+            name: place.name.clone(),
+            stats: parts.stats[i].clone(),
+            domain: place.domain,
+            entry,
+        });
+    }
+    let mut domains = Vec::with_capacity(plan.domains.len());
+    for members in &plan.domains {
+        let entry = members[0];
+        let decl = &stages[entry];
+        let queue = parts.queues[entry].as_ref().ok_or_else(|| {
+            BuildError::Placement(format!(
+                "stage `{}` leads a domain without a queue",
+                decl.name()
+            ))
+        })?;
+        let lane_count = decl.config().lane_count(decl.keyed());
+        let mut lanes = Vec::with_capacity(lane_count);
+        for lane in 0..lane_count {
+            let chain: Option<Vec<_>> = members
+                .iter()
+                .map(|&s| stages[s].lane_stage(&shared[s], lane))
+                .collect();
+            lanes.push(chain.ok_or_else(|| internal(decl.name()))?);
+        }
+        let task = decl
+            .domain(queue, lanes, bus.clone(), parts.stats[entry].clone())
+            .ok_or_else(|| internal(decl.name()))?;
+        domains.push(DomainRt::new(
+            parts.places[entry].name.clone(),
+            task,
+            decl.config().clone(),
+        ));
+    }
+    Ok((stage_rts, domains))
+}
+
+fn internal(stage: &str) -> BuildError {
+    BuildError::Placement(format!(
+        "stage `{stage}`: internal type mismatch while building"
+    ))
+}
