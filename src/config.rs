@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 /// What a stage's queue does with events that arrive while it is full.
 ///
 /// `Block` is the default: backpressure reaches the publisher, nothing is lost.
+///
+/// # Examples
+/// ```
+/// use sedaflow::{StageConfig, WhenFull};
+///
+/// assert_eq!(WhenFull::default(), WhenFull::Block);
+/// assert_eq!(WhenFull::DropOldest.as_str(), "drop_oldest");
+/// assert!(WhenFull::DropNewest.drops() && !WhenFull::Reject.drops());
+/// let config: StageConfig = toml::from_str(r#"when_full = "reject""#)?;
+/// assert_eq!(config.when_full, WhenFull::Reject);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenFull {
@@ -40,6 +52,21 @@ impl WhenFull {
 }
 
 /// Bounds of a stage's adaptive thread pool.
+///
+/// # Examples
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::time::Duration;
+/// use sedaflow::{PoolConfig, StageConfig};
+///
+/// let four = PoolConfig::fixed(NonZeroUsize::new(4).unwrap());
+/// assert_eq!((four.min, four.max.get(), four.adaptive), (4, 4, false));
+/// let config: StageConfig = toml::from_str("[pool]\nmin = 2\nmax = 8\nidle_timeout = \"500ms\"")?;
+/// assert_eq!(config.pool.min, 2);
+/// assert_eq!(config.pool.idle_timeout, Duration::from_millis(500));
+/// assert!(config.pool.adaptive);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolConfig {
@@ -78,6 +105,18 @@ impl PoolConfig {
 }
 
 /// Bounds of a stage's batching controller.
+///
+/// # Examples
+/// ```
+/// use sedaflow::{BatchConfig, StageConfig};
+///
+/// let default = BatchConfig::default();
+/// assert!(default.min <= default.initial && default.initial <= default.max);
+/// let config: StageConfig = toml::from_str("[batch]\nmin = 8\nmax = 256\ninitial = 64")?;
+/// assert_eq!(config.batch.initial.get(), 64);
+/// assert!(toml::from_str::<StageConfig>("[batch]\nmin = 0").is_err(), "non-zero by type");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchConfig {
@@ -108,6 +147,19 @@ impl Default for BatchConfig {
 ///
 /// Queue settings (`capacity`, `when_full`, `lanes`) and the pool and batch bounds apply to a
 /// stage that leads its domain; a stage fused behind another runs on its domain's queue.
+///
+/// # Examples
+/// ```
+/// use sedaflow::{StageConfig, WhenFull};
+///
+/// let config: StageConfig = toml::from_str("capacity = 1024\nwhen_full = \"drop_oldest\"")?;
+/// assert_eq!(config.capacity.get(), 1024);
+/// assert_eq!(config.when_full, WhenFull::DropOldest);
+/// assert_eq!(config.pool, StageConfig::default().pool);
+/// assert!(config.validate().is_ok());
+/// assert!(toml::from_str::<StageConfig>("capacty = 1").is_err(), "unknown fields are refused");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StageConfig {

@@ -3,6 +3,18 @@
 use thiserror::Error;
 
 /// Why a pipeline could not be built.
+///
+/// # Examples
+/// ```
+/// use sedaflow::{handler_fn, Batch, BuildError, Pipeline};
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("a", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+/// p.stage("a", || handler_fn(|b: &mut Batch<'_, u64>, _ctx| b.for_each(drop)));
+/// let error = p.build().unwrap_err();
+/// assert_eq!(error, BuildError::DuplicateStage("a".into()));
+/// assert_eq!(error.to_string(), "stage name `a` is used twice");
+/// ```
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BuildError {
     /// The pipeline has no stages.

@@ -3,6 +3,18 @@
 use std::hash::{Hash, Hasher};
 
 /// Anything that can be published: owned, sendable data.
+///
+/// # Examples
+/// ```
+/// use sedaflow::Event;
+///
+/// fn type_of<T: Event>(_: &T) -> &'static str {
+///     std::any::type_name::<T>()
+/// }
+/// // Any owned, sendable type is an event: no trait to implement.
+/// assert_eq!(type_of(&String::from("order")), "alloc::string::String");
+/// assert_eq!(type_of(&(1u8, 2u16)), "(u8, u16)");
+/// ```
 pub trait Event: Send + 'static {}
 
 impl<T: Send + 'static> Event for T {}

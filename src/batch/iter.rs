@@ -13,6 +13,29 @@ use crate::event::KeyFn;
 /// ends, normally or by a panic, moves back to the front of the inbox.
 ///
 /// [`Handler::handle`]: crate::Handler::handle
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, Pipeline};
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("pairs", || handler_fn(|batch: &mut Batch<'_, u32>, ctx| {
+///     // Take events one at a time; what is left when `handle` returns counts as processed.
+///     while let (Some(a), Some(b)) = (batch.next(), batch.next()) {
+///         ctx.emit(u64::from(a + b));
+///     }
+///     assert!(batch.is_empty());
+/// }));
+/// p.stage("sums", || handler_fn(|batch: &mut Batch<'_, u64>, _ctx| batch.for_each(drop)));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// input.try_publish_batch(&mut vec![1, 2, 3, 4]).unwrap(); // one batch once started
+/// pipeline.start();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.stage("pairs").unwrap().processed, 4);
+/// assert_eq!(report.stage("sums").unwrap().processed, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Batch<'a, E> {
     /// Its length is zero while the batch lives: slots `next..end` belong to the batch, the
     /// ones before `next` were moved out. A leaked batch leaks events, never drops one twice.
@@ -154,6 +177,27 @@ impl<E> Iterator for Batch<'_, E> {
 
 /// The remaining events of a [`Batch`], by value: see [`Batch::drain`]. Events it does not
 /// yield stay in the batch.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, Pipeline};
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("words", || handler_fn(|batch: &mut Batch<'_, String>, ctx| {
+///     let n = batch.len();
+///     ctx.emit_all(batch.drain().map(|s| s.len() as u64));
+///     assert!(n > 0 && batch.is_empty());
+/// }));
+/// p.stage("lengths", || handler_fn(|batch: &mut Batch<'_, u64>, _ctx| batch.for_each(drop)));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<String>()?;
+/// pipeline.start();
+/// input.blocking_publish("seda".into()).unwrap();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.stage("lengths").unwrap().processed, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Drain<'b, 'a, E>(&'b mut Batch<'a, E>);
 
 impl<E> std::fmt::Debug for Drain<'_, '_, E> {

@@ -10,6 +10,15 @@ use parking_lot::Mutex;
 use crate::internal_events;
 
 /// Why an event became a dead letter.
+///
+/// # Examples
+/// ```
+/// use sedaflow::DeadReason;
+///
+/// assert_eq!(DeadReason::NoSubscriber.label(), "no_subscriber");
+/// assert_eq!(DeadReason::Panicked("boom".into()).label(), "panicked");
+/// assert_eq!(DeadReason::Refused("full").label(), "refused");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadReason {
     /// No stage subscribes to the event's type (and topic).
@@ -39,6 +48,33 @@ impl DeadReason {
 }
 
 /// One dead letter as handed to a dead-letter handler.
+///
+/// # Examples
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, DeadLetter, DeadReason, Pipeline};
+///
+/// let dead: Arc<Mutex<Vec<DeadLetter>>> = Arc::default();
+/// let mut p = Pipeline::builder();
+/// p.stage("orphan", || handler_fn(|batch: &mut Batch<'_, u32>, ctx| {
+///     for n in batch {
+///         ctx.emit(u64::from(n)); // nobody takes `u64`
+///     }
+/// }));
+/// let sink = dead.clone();
+/// p.on_dead_letter(move |letter| sink.lock().unwrap().push(letter));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// pipeline.start();
+/// input.blocking_publish(9).unwrap();
+/// pipeline.shutdown(Duration::from_secs(5));
+/// let letter = dead.lock().unwrap().pop().unwrap();
+/// assert_eq!(letter.reason, DeadReason::NoSubscriber);
+/// assert_eq!(letter.stage.as_deref(), Some("orphan"));
+/// assert_eq!(letter.event.unwrap().downcast::<u64>().ok().map(|b| *b), Some(9));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DeadLetter {
     /// The event's Rust type name.
     pub event_type: &'static str,

@@ -17,6 +17,27 @@ use super::route::{Bus, Route, Target};
 ///
 /// With several subscribers (fan-out) every one gets a copy; if more than one refuses, the
 /// caller gets the first refusal's events and the others are dead-lettered as refused.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, OfferError, Pipeline};
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)))
+///     .capacity(2);
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// // Not started: the queue fills up and `try_` hands the third event back.
+/// assert_eq!(input.try_publish_batch(&mut vec![1, 2]), Ok(()));
+/// assert_eq!(input.try_publish(3), Err(OfferError::Full(3)));
+/// pipeline.start();
+/// input.clone().blocking_publish(4).unwrap(); // waits for room
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(input.try_publish(5), Err(OfferError::Closed(5)));
+/// assert_eq!(report.stage("sink").unwrap().processed, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Publisher<T> {
     route: Arc<Route<T>>,
     bus: Arc<Bus>,

@@ -17,6 +17,18 @@ use super::histogram::{self, SECONDS};
 use super::{bus, refresh_all, stage};
 
 /// Why the exporter could not start.
+///
+/// # Examples
+/// ```
+/// use std::net::TcpListener;
+/// use sedaflow::{install_prometheus, ExporterError};
+///
+/// let taken = TcpListener::bind("127.0.0.1:0")?;
+/// let error = install_prometheus(taken.local_addr()?).unwrap_err();
+/// assert!(matches!(error, ExporterError::Bind { .. }));
+/// assert!(error.to_string().starts_with("cannot listen on 127.0.0.1:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Error)]
 pub enum ExporterError {
     /// Another `metrics` recorder is already installed in this process.
@@ -39,6 +51,21 @@ pub enum ExporterError {
 }
 
 /// A running `/metrics` endpoint. Dropping it stops the server (the recorder stays installed).
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::TcpStream;
+/// use sedaflow::install_prometheus;
+///
+/// let exporter = install_prometheus("127.0.0.1:0".parse()?)?;
+/// let mut conn = TcpStream::connect(exporter.local_addr())?;
+/// conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+/// let mut answer = String::new();
+/// conn.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct MetricsExporter {
     addr: SocketAddr,
     handle: PrometheusHandle,
@@ -84,6 +111,28 @@ impl Drop for MetricsExporter {
 ///
 /// # Errors
 /// See [`ExporterError`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, install_prometheus, Batch, ExporterError, Pipeline};
+///
+/// let exporter = install_prometheus("127.0.0.1:0".parse()?)?;
+/// assert_ne!(exporter.local_addr().port(), 0);
+/// let mut p = Pipeline::builder();
+/// p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// pipeline.start();
+/// input.blocking_publish(1).unwrap();
+/// pipeline.shutdown(Duration::from_secs(5));
+/// let text = exporter.render();
+/// assert!(text.contains(r#"sedaflow_stage_events_processed_total{stage="sink"} 1"#), "{text}");
+/// // One recorder per process.
+/// let again = install_prometheus("127.0.0.1:0".parse()?);
+/// assert!(matches!(again, Err(ExporterError::RecorderInstalled)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterError> {
     let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)

@@ -46,6 +46,23 @@ struct Series {
 /// A Prometheus histogram with fixed buckets, cheap enough to record per batch from several
 /// threads at once. Clones share the series; making one with the name and labels of an
 /// existing series returns that series, as the `histogram!` macro does.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{install_prometheus, Histogram};
+///
+/// let exporter = install_prometheus("127.0.0.1:0".parse()?)?;
+/// let latency = Histogram::seconds("app_reply_seconds", "Reply latency.", &[("side", "buy")]);
+/// latency.record_duration(Duration::from_micros(40));
+/// // Same name and labels: the same series.
+/// Histogram::seconds("app_reply_seconds", "Reply latency.", &[("side", "buy")])
+///     .record_duration(Duration::from_millis(3));
+/// let text = exporter.render();
+/// assert!(text.contains(r#"app_reply_seconds_bucket{side="buy",le="0.00005"} 1"#), "{text}");
+/// assert!(text.contains(r#"app_reply_seconds_count{side="buy"} 2"#), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Histogram(Arc<Series>);
 

@@ -4,6 +4,18 @@ use thiserror::Error;
 
 /// Why a queue did not take (all of) the offered events. The events not taken are inside,
 /// in their original order, so the caller can answer, retry or dead-letter them.
+///
+/// # Examples
+/// ```
+/// use sedaflow::OfferError;
+///
+/// let refused: OfferError<Vec<u32>> = OfferError::Full(vec![3, 4]);
+/// assert_eq!(refused.reason(), "full");
+/// assert_eq!(refused.to_string(), "stage queue is full");
+/// let first = refused.map(|events| events[0]);
+/// assert_eq!(first, OfferError::Full(3));
+/// assert_eq!(first.into_inner(), 3);
+/// ```
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OfferError<T> {
     /// The queue is full and its policy (or a `try_` call) does not wait.

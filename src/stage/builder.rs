@@ -10,6 +10,31 @@ use crate::stage::decl::TypedDecl;
 use crate::stage::handler::{Handler, OnPanic};
 
 /// Configures the stage just declared. Methods consume and return the builder for chaining.
+///
+/// # Examples
+/// ```
+/// use sedaflow::{handler_fn, Batch, BuildError, Pipeline, WhenFull};
+///
+/// let sink = || handler_fn(|b: &mut Batch<'_, (u32, String)>, _ctx| b.for_each(drop));
+/// let mut p = Pipeline::builder();
+/// p.stage("orders", sink)
+///     .capacity(4096)
+///     .when_full(WhenFull::Reject)
+///     .threads(1, 4)
+///     .batch(16, 512)
+///     .keyed_by(|(account, _)| *account);
+/// assert!(p.build().is_ok());
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("orders", sink).capacity(0);
+/// assert_eq!(
+///     p.build().unwrap_err(),
+///     BuildError::Config {
+///         stage: "orders".into(),
+///         message: "capacity must be at least 1".into(),
+///     }
+/// );
+/// ```
 pub struct StageBuilder<'a, H: Handler> {
     decl: &'a mut TypedDecl<H>,
 }

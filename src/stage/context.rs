@@ -7,6 +7,36 @@ use crate::event::Event;
 
 /// A handler's view of the bus during one batch. Emitted events are buffered per type and
 /// routed once when the batch ends, so `emit` costs about a `Vec::push`.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, DeadReason, Pipeline};
+///
+/// let mut p = Pipeline::builder();
+/// p.stage("route", || handler_fn(|batch: &mut Batch<'_, i64>, ctx| {
+///     assert_eq!(ctx.stage(), "route");
+///     for n in batch {
+///         match n {
+///             0 => ctx.dead_letter(n, DeadReason::Refused("zero")),
+///             n if n < 0 => ctx.emit_to("debits", n),
+///             n => ctx.emit(n as u64),
+///         }
+///     }
+/// }));
+/// p.stage("debits", || handler_fn(|b: &mut Batch<'_, i64>, _ctx| b.for_each(drop)))
+///     .topic("debits");
+/// p.stage("credits", || handler_fn(|b: &mut Batch<'_, u64>, _ctx| b.for_each(drop)));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<i64>()?;
+/// pipeline.start();
+/// input.try_publish_batch(&mut vec![5, -3, 0, 7]).unwrap();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.stage("debits").unwrap().processed, 1);
+/// assert_eq!(report.stage("credits").unwrap().processed, 2);
+/// assert_eq!(report.dead_letters[0].reason, "refused");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Context<'a> {
     pub(crate) outbox: &'a mut Outbox,
     pub(crate) stage: &'a Arc<str>,

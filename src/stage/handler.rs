@@ -13,17 +13,43 @@ use crate::stage::Context;
 ///
 /// # Examples
 /// ```
-/// use sedaflow::{Batch, Context, Handler};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use sedaflow::{Batch, Context, Handler, Pipeline};
 ///
 /// struct Double;
 /// impl Handler for Double {
-///     type In = u64;
-///     fn handle(&mut self, batch: &mut Batch<'_, u64>, ctx: &mut Context<'_>) {
+///     type In = u32;
+///     fn handle(&mut self, batch: &mut Batch<'_, u32>, ctx: &mut Context<'_>) {
 ///         for x in batch {
-///             ctx.emit(x * 2);
+///             ctx.emit(u64::from(x) * 2);
 ///         }
 ///     }
 /// }
+///
+/// struct Total(Arc<AtomicU64>);
+/// impl Handler for Total {
+///     type In = u64;
+///     fn handle(&mut self, batch: &mut Batch<'_, u64>, _ctx: &mut Context<'_>) {
+///         self.0.fetch_add(batch.sum(), Ordering::Relaxed);
+///     }
+/// }
+///
+/// let total = Arc::new(AtomicU64::new(0));
+/// let mut p = Pipeline::builder();
+/// p.stage("double", || Double);
+/// let sum = total.clone();
+/// p.stage("total", move || Total(sum.clone()));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<u32>()?;
+/// pipeline.start();
+/// for x in 1..=3 {
+///     input.blocking_publish(x).unwrap();
+/// }
+/// pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(total.load(Ordering::Relaxed), 12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Handler: Send + 'static {
     /// The event type this stage subscribes to.
@@ -49,6 +75,33 @@ pub trait Handler: Send + 'static {
 }
 
 /// What a stage does after its handler panicked on an event.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, OnPanic, Pipeline};
+///
+/// assert_eq!(OnPanic::default(), OnPanic::FailEvent);
+/// let mut p = Pipeline::builder();
+/// p.stage("picky", || handler_fn(|batch: &mut Batch<'_, (u8, u32)>, _ctx| {
+///     for (_account, n) in batch {
+///         assert!(n != 2, "refuses 2");
+///     }
+/// }))
+/// .keyed_by(|&(account, _)| account)
+/// .on_panic(OnPanic::QuarantineKey);
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher::<(u8, u32)>()?;
+/// // Account 1 panics on its second event; its third is quarantined, account 2 goes on.
+/// input.try_publish_batch(&mut vec![(1, 1), (1, 2), (1, 3), (2, 4)]).unwrap();
+/// pipeline.start();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// let picky = report.stage("picky").unwrap();
+/// assert_eq!((picky.processed, picky.panicked), (3, 1));
+/// let quarantined = report.dead_letters.iter().find(|d| d.reason == "quarantined");
+/// assert_eq!(quarantined.map(|d| d.count), Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnPanic {
     /// Only that event fails; the handler keeps serving everything else.
@@ -63,14 +116,27 @@ pub enum OnPanic {
 ///
 /// # Examples
 /// ```
-/// use sedaflow::{handler_fn, Pipeline};
+/// use std::time::Duration;
+/// use sedaflow::{handler_fn, Batch, Pipeline};
 ///
 /// let mut p = Pipeline::builder();
-/// p.stage("double", || handler_fn(|batch: &mut sedaflow::Batch<'_, u64>, ctx| {
+/// p.stage("double", || handler_fn(|batch: &mut Batch<'_, u64>, ctx| {
 ///     for x in batch {
 ///         ctx.emit(x * 2);
 ///     }
+/// }))
+/// .topic("in");
+/// p.stage("check", || handler_fn(|batch: &mut Batch<'_, u64>, _ctx| {
+///     assert!(batch.all(|x| x % 2 == 0));
 /// }));
+/// let pipeline = p.build()?;
+/// let input = pipeline.publisher_on::<u64>("in")?;
+/// pipeline.start();
+/// input.blocking_publish(21).unwrap();
+/// let report = pipeline.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.stage("check").unwrap().processed, 1);
+/// assert_eq!(report.stage("check").unwrap().panicked, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn handler_fn<E, F>(f: F) -> FnHandler<E, F>
 where
@@ -84,6 +150,18 @@ where
 }
 
 /// See [`handler_fn`].
+///
+/// # Examples
+/// ```
+/// use sedaflow::{handler_fn, Batch, FnHandler, Handler};
+///
+/// fn input_of<H: Handler>(_: &H) -> &'static str {
+///     std::any::type_name::<H::In>()
+/// }
+/// let h = handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop));
+/// assert_eq!(input_of(&h), "u32");
+/// assert_eq!(format!("{h:?}"), "FnHandler");
+/// ```
 pub struct FnHandler<E, F> {
     f: F,
     _in: std::marker::PhantomData<fn(E)>,
