@@ -1,5 +1,8 @@
 //! A stage's own counters: the hot path bumps atomics once per batch; reports, the
 //! controllers and the metrics exporter read them.
+//!
+//! Plain data below every other layer: the queue counts admissions here, the lane runner and
+//! stage runner count batches, and everything above only reads.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;

@@ -11,6 +11,10 @@
 //! run by one worker at a time, so a key's events are handled in arrival order. Unkeyed queues
 //! spread whole batches over lanes.
 //!
+//! # Hand-off
+//! A queue knows who runs its lanes only as a [`handoff::LaneRunner`] (its domain, one layer
+//! up), so a pool worker whose delivery makes a lane ready can run it next ([`handoff`]).
+//!
 //! # Shutdown
 //! Closing a queue refuses outside publishers while stages keep delivering, so a drain can
 //! finish; aborting refuses everyone and releases blocked producers.
