@@ -45,7 +45,7 @@ use super::shard::Shard;
 use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
-use crate::server::StopSignals;
+use crate::signals::StopSignals;
 use crate::ServerConfig;
 
 /// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
