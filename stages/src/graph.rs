@@ -16,7 +16,7 @@ use std::fmt::Write;
 use sedaflow::StageConfig;
 
 use crate::config::ServerConfig;
-use crate::journal::JournalStage;
+use crate::pipeline::JournalStage;
 
 /// Output language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,7 @@ pub mod matching;
 mod net;
 mod pipeline;
 mod server;
+mod signals;
 pub mod sweep;
 pub mod top;
 

@@ -1,5 +1,6 @@
 //! The order server: metrics exporter, pipeline, TCP and HTTP listeners, and their shutdown.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,6 @@ use sedaflow::{
     install_prometheus, ExporterError, Handler, MetricsExporter, Pipeline, Report, StageConfig,
 };
 use thiserror::Error;
-use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -19,7 +19,8 @@ use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics};
 use crate::journal::{Journal, JournalError};
 use crate::net::{self, http, tcp, Registry, SessionEnv};
-use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError};
+use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError, Wiring};
+use crate::signals::StopSignals;
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -146,33 +147,14 @@ impl Server {
         config.validate()?;
         let exporter = install_prometheus(config.metrics)?;
         let metrics = ServerMetrics::register();
-        let journal = match &config.journal {
-            Some(dir) => {
-                let metrics = JournalMetrics::register();
-                let journal = Journal::open(dir, config.journal_segment_bytes, metrics)?;
-                Some(Arc::new(journal))
-            }
-            None => None,
-        };
+        let journal = open_journal(&config)?;
         let conn_base = journal.as_ref().map_or(0, |j| j.conn_base());
         let registry = Arc::new(Registry::numbering_after(conn_base));
         let admission = Arc::new(Admission::new(
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
         ));
-        // Workers hold reports nobody awaits yet across reads, and hand them over when they
-        // go idle (`net::output::deferring`).
-        let threads = Arc::new(net::Consolidation::default());
-        let resumed = threads.clone();
-        let flusher = threads.clone().flusher();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.network_threads.get())
-            .thread_name("sf-net")
-            .on_thread_unpark(move || resumed.resumed())
-            .on_thread_park(move || threads.idle())
-            .enable_all()
-            .build()
-            .map_err(ServerError::Runtime)?;
+        let (runtime, flusher) = network_runtime(&config)?;
         // An ingress hands orders to the NATS log instead of matching them.
         let (forward, ingress) = match config.cluster.role {
             Role::Ingress => {
@@ -187,83 +169,38 @@ impl Server {
                 .into())
             }
         };
-        let order = pipeline::build(
-            &config,
-            registry.clone(),
-            metrics.clone(),
-            admission.clone(),
+        let wiring = Wiring {
+            registry: registry.clone(),
+            metrics: metrics.clone(),
+            admission: admission.clone(),
             extension,
             journal,
             forward,
-        )?;
+        };
+        let order = pipeline::build(&config, wiring)?;
         if let Some(tasks) = ingress {
             let encode = order
                 .pipeline
                 .publisher::<EncodeIn>()
                 .map_err(PipelineError::from)?;
-            runtime.block_on(tasks.spawn(encode, admission.clone()))?;
+            runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone()))?;
         }
-        let bind = |what, addr| -> Result<std::net::TcpListener, ServerError> {
-            let r = match what {
-                "tcp" => tcp::bind(addr, &config.socket),
-                _ => std::net::TcpListener::bind(addr)
-                    .and_then(|l| l.set_nonblocking(true).map(|()| l)),
-            };
-            r.map_err(|source| ServerError::Bind { what, addr, source })
-        };
-        let tcp_listener = bind("tcp", config.tcp)?;
-        let http_listener = bind("http", config.http)?;
-        let addr_of = |what, l: &std::net::TcpListener, addr| {
-            l.local_addr()
-                .map_err(|source| ServerError::Bind { what, addr, source })
-        };
-        let tcp_addr = addr_of("tcp", &tcp_listener, config.tcp)?;
-        let http_addr = addr_of("http", &http_listener, config.http)?;
+        let listeners = Listeners::bind(&config)?;
+        let (tcp, http) = (listeners.tcp.1, listeners.http.1);
         let (stop, stopped) = watch::channel(false);
-        let stopped_for_ticker = stopped.clone();
         let env = SessionEnv {
             input: order.input,
-            admission: admission.clone(),
+            admission,
             limits: config.limits.clone(),
             metrics,
             stop: stopped,
         };
         order.pipeline.start();
-        let tasks = runtime.block_on(async {
-            let tcp_l = tokio::net::TcpListener::from_std(tcp_listener).map_err(|source| {
-                ServerError::Bind {
-                    what: "tcp",
-                    addr: tcp_addr,
-                    source,
-                }
-            })?;
-            let http_l = tokio::net::TcpListener::from_std(http_listener).map_err(|source| {
-                ServerError::Bind {
-                    what: "http",
-                    addr: http_addr,
-                    source,
-                }
-            })?;
-            // Not among `tasks`: it runs until the runtime stops.
-            tokio::spawn(flusher);
-            Ok::<_, ServerError>(vec![
-                tokio::spawn(steer(
-                    admission,
-                    config.admission.interval,
-                    stopped_for_ticker,
-                )),
-                tokio::spawn(tcp::serve(
-                    tcp_l,
-                    config.socket.clone(),
-                    registry.clone(),
-                    env.clone(),
-                )),
-                tokio::spawn(http::serve(http_l, registry, env)),
-            ])
-        })?;
+        let serving = serve(listeners, &config, registry, env, flusher);
+        let tasks = runtime.block_on(serving)?;
         Ok(Server {
-            tcp: tcp_addr,
-            http: http_addr,
+            tcp,
+            http,
             exporter,
             stop,
             tasks,
@@ -318,6 +255,98 @@ impl Server {
     }
 }
 
+/// The journal, recovered, when the server keeps one.
+fn open_journal(config: &ServerConfig) -> Result<Option<Arc<Journal>>, ServerError> {
+    let Some(dir) = &config.journal else {
+        return Ok(None);
+    };
+    let journal = Journal::open(
+        dir,
+        config.journal_segment_bytes,
+        JournalMetrics::register(),
+    )?;
+    Ok(Some(Arc::new(journal)))
+}
+
+/// The network threads, and the task that writes the reports they hold: workers hold reports
+/// nobody awaits yet across reads, and hand them over when they go idle
+/// (`net::output::deferring`).
+fn network_runtime(
+    config: &ServerConfig,
+) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), ServerError> {
+    let threads = Arc::new(net::Consolidation::default());
+    let resumed = threads.clone();
+    let flusher = threads.clone().flusher();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.network_threads.get())
+        .thread_name("sf-net")
+        .on_thread_unpark(move || resumed.resumed())
+        .on_thread_park(move || threads.idle())
+        .enable_all()
+        .build()
+        .map_err(ServerError::Runtime)?;
+    Ok((runtime, flusher))
+}
+
+/// The bound TCP and HTTP listeners, with the addresses they got (a port 0 is chosen here).
+struct Listeners {
+    tcp: (std::net::TcpListener, SocketAddr),
+    http: (std::net::TcpListener, SocketAddr),
+}
+
+impl Listeners {
+    fn bind(config: &ServerConfig) -> Result<Listeners, ServerError> {
+        let bind = |what, addr| -> Result<_, ServerError> {
+            let r = match what {
+                "tcp" => tcp::bind(addr, &config.socket),
+                _ => std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l)),
+            };
+            let l = r.map_err(|source| ServerError::Bind { what, addr, source })?;
+            let bound =
+                l.local_addr()
+                    .map_err(|source| ServerError::Bind { what, addr, source })?;
+            Ok((l, bound))
+        };
+        Ok(Listeners {
+            tcp: bind("tcp", config.tcp)?,
+            http: bind("http", config.http)?,
+        })
+    }
+}
+
+/// Starts the server's tasks on the network runtime: the listeners, the admission ticker and
+/// the flusher (which runs until the runtime stops, so it is not among the returned tasks).
+async fn serve(
+    listeners: Listeners,
+    config: &ServerConfig,
+    registry: Arc<Registry>,
+    env: SessionEnv,
+    flusher: impl Future<Output = ()> + Send + 'static,
+) -> Result<Vec<JoinHandle<()>>, ServerError> {
+    let tokio_listener = |what, (l, addr): (std::net::TcpListener, SocketAddr)| {
+        tokio::net::TcpListener::from_std(l).map_err(|source| ServerError::Bind {
+            what,
+            addr,
+            source,
+        })
+    };
+    let tcp_l = tokio_listener("tcp", listeners.tcp)?;
+    let http_l = tokio_listener("http", listeners.http)?;
+    tokio::spawn(flusher);
+    let every = config.admission.interval;
+    Ok(vec![
+        tokio::spawn(steer(env.admission.clone(), every, env.stop.clone())),
+        tokio::spawn(tcp::serve(
+            tcp_l,
+            config.socket.clone(),
+            registry.clone(),
+            env.clone(),
+        )),
+        tokio::spawn(http::serve(http_l, registry, env)),
+    ])
+}
+
 /// Ticks the admission controller until the server stops.
 async fn steer(admission: Arc<Admission>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
@@ -327,51 +356,5 @@ async fn steer(admission: Arc<Admission>, every: Duration, mut stop: watch::Rece
             _ = stop.changed() => return,
             _ = tick.tick() => admission.tick(),
         }
-    }
-}
-
-/// SIGTERM and SIGINT, caught from the moment a server starts (before it announces its
-/// addresses): a signal right after the `listening` lines is a graceful stop, not a kill.
-pub(crate) struct StopSignals {
-    term: Option<Signal>,
-    int: Option<Signal>,
-}
-
-impl StopSignals {
-    pub(crate) fn install(runtime: &tokio::runtime::Runtime) -> Mutex<StopSignals> {
-        let _in_runtime = runtime.enter();
-        let catch = |kind: SignalKind, name: &str| match signal(kind) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot catch {name}: it will stop the process at once");
-                None
-            }
-        };
-        Mutex::new(StopSignals {
-            term: catch(SignalKind::terminate(), "SIGTERM"),
-            int: catch(SignalKind::interrupt(), "SIGINT"),
-        })
-    }
-
-    /// Blocks on `runtime` until SIGINT or SIGTERM.
-    pub(crate) fn wait(signals: &Mutex<StopSignals>, runtime: &tokio::runtime::Runtime) {
-        let mut s = signals.lock();
-        let StopSignals { term, int } = &mut *s;
-        runtime.block_on(async {
-            tokio::select! {
-                _ = recv(term) => {}
-                _ = recv(int) => {}
-            }
-        });
-    }
-}
-
-/// The next signal; never, when it could not be caught.
-async fn recv(signal: &mut Option<Signal>) {
-    match signal {
-        Some(s) => {
-            s.recv().await;
-        }
-        None => std::future::pending().await,
     }
 }

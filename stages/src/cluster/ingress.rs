@@ -16,7 +16,6 @@
 //! the window), and is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,17 +24,14 @@ use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
-use sedaflow::{Batch, Context, Handler, Publisher};
+use sedaflow::{Event, Publisher};
 use tokio::sync::mpsc;
 
 use super::wire::{ConnRef, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::admission::Admission;
-use crate::codec::Response;
 use crate::internal_events::ClusterMetrics;
-use crate::matching::{RejectReason, ReportKind};
-use crate::net::{Conn, ConnId};
-use crate::pipeline::{settle, EncodeIn, Order};
+use crate::matching::{OrderId, Owner, ReportKind, Request};
 
 /// Pause between attempts to append an order JetStream did not confirm.
 const RETRY: Duration = Duration::from_millis(100);
@@ -44,34 +40,36 @@ const RETRY: Duration = Duration::from_millis(100);
 /// one log message.
 const PUBLISH_BATCH: usize = ENTRIES_PER_MESSAGE;
 
-/// A request on its way through the log, until its reply comes back.
-struct Pending {
-    conn: Arc<Conn>,
+/// A request on its way through the log, until its reply comes back: whom to answer (the
+/// pipeline's connection handle) and when the request was read.
+struct Pending<C> {
+    to: C,
     read_at: Instant,
 }
 
-/// What the `publish` stage shares with the ingress tasks.
-pub(crate) struct IngressLink {
+/// What the `publish` stage shares with the ingress tasks; `C` is how the pipeline names the
+/// connection a reply goes to.
+pub(crate) struct IngressLink<C> {
     id: u64,
     partitions: u32,
-    pending: Mutex<HashMap<(ConnId, u64), Pending>>,
+    pending: Mutex<HashMap<(Owner, u64), Pending<C>>>,
     // Unbounded, yet bounded by admission: each connection has at most `max_in_flight`
     // unanswered requests, and at most `max_connections` connections exist.
     orders: mpsc::UnboundedSender<Entry>,
 }
 
 /// The ingress's tasks, before the runtime runs them.
-pub(crate) struct IngressTasks {
-    link: Arc<IngressLink>,
+pub(crate) struct IngressTasks<C> {
+    link: Arc<IngressLink<C>>,
     log: Log,
     orders: mpsc::UnboundedReceiver<Entry>,
     metrics: ClusterMetrics,
 }
 
 /// Connects to NATS and prepares the log; call from inside the runtime.
-pub(crate) async fn connect(
+pub(crate) async fn connect<C>(
     config: &ClusterConfig,
-) -> Result<(Arc<IngressLink>, IngressTasks), ClusterError> {
+) -> Result<(Arc<IngressLink<C>>, IngressTasks<C>), ClusterError> {
     let log = Log::open(config).await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let link = Arc::new(IngressLink {
@@ -93,12 +91,14 @@ pub(crate) async fn connect(
     Ok((link, tasks))
 }
 
-impl IngressTasks {
+impl<C: Send + 'static> IngressTasks<C> {
     /// Starts appending orders and routing responses; call from inside the runtime. The
     /// tasks run until the runtime stops, after the pipeline has drained.
-    pub(crate) async fn spawn(
+    /// `answered` turns each routed answer into the event `encode` takes.
+    pub(crate) async fn spawn<E: Event>(
         self,
-        encode: Publisher<EncodeIn>,
+        encode: Publisher<E>,
+        answered: fn(Answer<C>) -> E,
         admission: Arc<Admission>,
     ) -> Result<(), ClusterError> {
         let stream = self
@@ -121,6 +121,7 @@ impl IngressTasks {
         let router = Router {
             link: self.link.clone(),
             encode,
+            answered,
             admission,
             last: HashMap::new(),
             metrics: self.metrics.clone(),
@@ -131,67 +132,52 @@ impl IngressTasks {
     }
 }
 
-/// The `publish` stage: takes the place of matching in the ingress pipeline.
-pub(crate) struct Forward {
-    pub(crate) link: Arc<IngressLink>,
-}
-
-impl Handler for Forward {
-    type In = Order;
-
-    fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
-        for o in batch {
-            let key = (o.conn.id, o.seq);
-            let pending = Pending {
-                conn: o.conn.clone(),
-                read_at: o.read_at,
-            };
-            let sent = match self.link.entry(&o) {
-                Ok(entry) => {
-                    self.link.pending.lock().insert(key, pending);
-                    let sent = self.link.orders.send(entry).is_ok();
-                    if !sent {
-                        // The append task is gone (shutting down).
-                        self.link.pending.lock().remove(&key);
-                    }
-                    sent
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "order cannot be written to the log");
-                    false
-                }
-            };
-            if !sent {
-                // Answered here rather than lost.
-                let id = o.req.id().unwrap_or_default();
-                settle(&o.conn);
-                ctx.emit(EncodeIn::Reply {
-                    conn: o.conn,
-                    seq: o.seq,
-                    responses: vec![ReportKind::Reject {
-                        id,
-                        reason: RejectReason::Overloaded,
-                    }
-                    .into()],
-                    read_at: o.read_at,
-                });
+impl<C> IngressLink<C> {
+    /// Hands request `seq` of `from` to the append task, its reply to go `to`; false when it
+    /// cannot go to the log (the caller then refuses it, so nothing is lost).
+    pub(crate) fn forward(
+        &self,
+        (from, seq): (Owner, u64),
+        floor: OrderId,
+        req: &Request,
+        to: C,
+        read_at: Instant,
+    ) -> bool {
+        let entry = match self.entry(from, seq, floor, req) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::error!(error = %e, "order cannot be written to the log");
+                return false;
             }
+        };
+        let key = (from, seq);
+        let pending = Pending { to, read_at };
+        self.pending.lock().insert(key, pending);
+        if self.orders.send(entry).is_ok() {
+            return true;
         }
+        // The append task is gone (shutting down).
+        self.pending.lock().remove(&key);
+        false
     }
-}
 
-impl IngressLink {
-    /// The log entry for `o`, framed for a log message, and its partition.
-    fn entry(&self, o: &Order) -> Result<Entry, WireError> {
-        let symbol = o.req.symbol().ok_or(WireError::Unencodable("ping"))?;
+    /// The log entry for the request, framed for a log message, and its partition.
+    fn entry(
+        &self,
+        conn: Owner,
+        seq: u64,
+        floor: OrderId,
+        req: &Request,
+    ) -> Result<Entry, WireError> {
+        let symbol = req.symbol().ok_or(WireError::Unencodable("ping"))?;
         let record = LogRecord {
             from: ConnRef {
                 ingress: self.id,
-                conn: o.conn.id,
+                conn,
             },
-            seq: o.seq,
-            floor: o.floor,
-            req: o.req,
+            seq,
+            floor,
+            req: *req,
         };
         let mut framed = Vec::with_capacity(64);
         record.append_to(&mut framed)?;
@@ -270,10 +256,27 @@ async fn append(
     }
 }
 
+/// A matcher's answer, routed back to the connection it is for.
+#[derive(Debug)]
+pub(crate) enum Answer<C> {
+    /// Everything request `seq` caused for its sender `to`; `accepted`: a new order was
+    /// accepted.
+    Reply {
+        to: C,
+        seq: u64,
+        kinds: Vec<ReportKind>,
+        accepted: bool,
+        read_at: Instant,
+    },
+    /// A report for another owner (the resting side of a trade).
+    Notice { to: Owner, kind: ReportKind },
+}
+
 /// Routes the responses matchers publish for this ingress to its connections.
-struct Router {
-    link: Arc<IngressLink>,
-    encode: Publisher<EncodeIn>,
+struct Router<C, E: Event> {
+    link: Arc<IngressLink<C>>,
+    encode: Publisher<E>,
+    answered: fn(Answer<C>) -> E,
     /// Fed, as matching feeds it in one process, with when each answered order was read.
     admission: Arc<Admission>,
     /// Last log position routed per partition.
@@ -281,7 +284,7 @@ struct Router {
     metrics: ClusterMetrics,
 }
 
-impl Router {
+impl<C, E: Event> Router<C, E> {
     async fn run(mut self, mut messages: pull::Ordered) {
         while let Some(message) = messages.next().await {
             let message = match message {
@@ -314,12 +317,7 @@ impl Router {
 
     /// Appends what `batch` holds for this ingress's connections to `events`, and when its
     /// request was read to `read_at`.
-    fn route(
-        &mut self,
-        batch: ResponseBatch,
-        events: &mut Vec<EncodeIn>,
-        read_at: &mut Vec<Instant>,
-    ) {
+    fn route(&mut self, batch: ResponseBatch, events: &mut Vec<E>, read_at: &mut Vec<Instant>) {
         let last = self.last.entry(batch.partition).or_default();
         if batch.position <= *last {
             self.metrics.duplicate_response();
@@ -329,24 +327,15 @@ impl Router {
         if let Some(reply) = batch.reply {
             let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
             match pending {
-                Some(Pending {
-                    conn,
-                    read_at: read,
-                }) => {
+                Some(Pending { to, read_at: read }) => {
                     read_at.push(read);
-                    if reply.accepted {
-                        if let Some(ReportKind::Ack { id }) = reply.kinds.first() {
-                            conn.max_accepted.fetch_max(*id, SeqCst);
-                        }
-                    }
-                    settle(&conn);
-                    let responses = reply.kinds.into_iter().map(Response::Report).collect();
-                    events.push(EncodeIn::Reply {
-                        conn,
+                    events.push((self.answered)(Answer::Reply {
+                        to,
                         seq: reply.seq,
-                        responses,
+                        kinds: reply.kinds,
+                        accepted: reply.accepted,
                         read_at: read,
-                    });
+                    }));
                 }
                 None => tracing::warn!(
                     conn = reply.conn,
@@ -359,7 +348,7 @@ impl Router {
             batch
                 .notices
                 .into_iter()
-                .map(|(to, kind)| EncodeIn::Notify { to, kind }),
+                .map(|(to, kind)| (self.answered)(Answer::Notice { to, kind })),
         );
     }
 }

@@ -43,9 +43,9 @@ use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, response_msg_id};
 use super::shard::Shard;
 use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
-use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
+use super::{instance_id, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
-use crate::server::StopSignals;
+use crate::signals::StopSignals;
 use crate::ServerConfig;
 
 /// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
@@ -337,6 +337,25 @@ where
     Ok(got)
 }
 
+/// A log message's stream sequence, pending count and records (or why they are unreadable).
+type Decoded = (u64, u64, Result<Vec<LogRecord>, WireError>);
+
+/// Reads a pull's messages; returns them with the number of records they hold.
+fn decode(messages: &[jetstream::Message]) -> Result<(Vec<Decoded>, usize), ClusterError> {
+    let mut decoded = Vec::with_capacity(messages.len());
+    let mut entries = 0;
+    for message in messages {
+        let (seq, pending) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.pending),
+            Err(e) => return Err(ClusterError::js("order metadata")(e)),
+        };
+        let records = LogRecord::read_all(&message.payload);
+        entries += records.as_ref().map_or(0, Vec::len);
+        decoded.push((seq, pending, records));
+    }
+    Ok((decoded, entries))
+}
+
 /// One owned partition: its consumer, books and lease.
 struct Worker {
     partition: Partition,
@@ -356,24 +375,7 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut release: watch::Receiver<bool>) -> Result<(), ClusterError> {
-        let stream = self
-            .log
-            .js
-            .get_stream(self.log.orders_stream())
-            .await
-            .map_err(ClusterError::js("order stream"))?;
-        // A consumer of its own per owner and term, reading the whole partition: the replay
-        // rebuilds the books, so no consumer state is shared with a previous owner.
-        let consumer = stream
-            .create_consumer(pull::Config {
-                filter_subject: self.log.order_subject(self.partition),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::All,
-                inactive_threshold: self.config.lease_timeout * 4,
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js("order consumer"))?;
+        let consumer = self.consumer().await?;
         let replay_to = self.committed;
         let mut shard = Shard::new(self.partition);
         let mut out = Vec::new();
@@ -387,17 +389,7 @@ impl Worker {
             let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
                 .clamp(1, self.config.max_batch.get());
             let messages = pull(&consumer, want, wait).await?;
-            let mut decoded = Vec::with_capacity(messages.len());
-            let mut entries = 0;
-            for message in &messages {
-                let (seq, pending) = match message.info() {
-                    Ok(info) => (info.stream_sequence, info.pending),
-                    Err(e) => return Err(ClusterError::js("order metadata")(e)),
-                };
-                let records = LogRecord::read_all(&message.payload);
-                entries += records.as_ref().map_or(0, Vec::len);
-                decoded.push((seq, pending, records));
-            }
+            let (decoded, entries) = decode(&messages)?;
             // Waits while the matcher's queue is full; held until this pull is answered.
             let held = entries.min(self.capacity);
             let Ok(_room) = self
@@ -408,28 +400,7 @@ impl Worker {
             else {
                 break;
             };
-            let mut replayed = 0;
-            for (seq, pending, records) in decoded {
-                match records {
-                    Ok(records) => {
-                        let before = out.len();
-                        for (i, rec) in records.iter().enumerate() {
-                            shard.apply(position(seq, i), rec, &mut out);
-                        }
-                        if seq <= replay_to {
-                            // Published by a previous owner: rebuild only.
-                            out.truncate(before);
-                            replayed += records.len() as u64;
-                        }
-                    }
-                    Err(e) => {
-                        // Skipped on every replay alike, so books stay deterministic.
-                        tracing::error!(partition = self.partition, seq, error = %e, "unreadable log message skipped")
-                    }
-                }
-                self.metrics.progress(seq, replay_to, pending);
-            }
-            let applied = entries as u64;
+            let replayed = self.apply(decoded, replay_to, &mut shard, &mut out);
             let last = messages
                 .last()
                 .and_then(|m| Some((m.info().ok()?.stream_sequence, m)));
@@ -449,9 +420,67 @@ impl Worker {
             message.ack().await.map_err(ClusterError::js("order ack"))?;
             self.committed = self.committed.max(seq);
             self.metrics
-                .applied(applied, replayed, published, shard.resting());
+                .applied(entries as u64, replayed, published, shard.resting());
         }
-        // Hand over: a final write commits progress and frees the lease in one step.
+        self.hand_over().await
+    }
+
+    /// A consumer of its own per owner and term, reading the whole partition: the replay
+    /// rebuilds the books, so no consumer state is shared with a previous owner.
+    async fn consumer(&self) -> Result<PullConsumer, ClusterError> {
+        let stream = self
+            .log
+            .js
+            .get_stream(self.log.orders_stream())
+            .await
+            .map_err(ClusterError::js("order stream"))?;
+        stream
+            .create_consumer(pull::Config {
+                filter_subject: self.log.order_subject(self.partition),
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::All,
+                inactive_threshold: self.config.lease_timeout * 4,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("order consumer"))
+    }
+
+    /// Applies a pull's records to the books; responses go to `out` unless a previous owner
+    /// already published them (at or below `replay_to`). Returns how many were replayed only.
+    fn apply(
+        &self,
+        decoded: Vec<Decoded>,
+        replay_to: u64,
+        shard: &mut Shard,
+        out: &mut Vec<(u64, ResponseBatch)>,
+    ) -> u64 {
+        let mut replayed = 0;
+        for (seq, pending, records) in decoded {
+            match records {
+                Ok(records) => {
+                    let before = out.len();
+                    for (i, rec) in records.iter().enumerate() {
+                        shard.apply(position(seq, i), rec, out);
+                    }
+                    if seq <= replay_to {
+                        // Published by a previous owner: rebuild only.
+                        out.truncate(before);
+                        replayed += records.len() as u64;
+                    }
+                }
+                Err(e) => {
+                    // Skipped on every replay alike, so books stay deterministic.
+                    tracing::error!(partition = self.partition, seq, error = %e, "unreadable log message skipped")
+                }
+            }
+            self.metrics.progress(seq, replay_to, pending);
+        }
+        replayed
+    }
+
+    /// Hands over: a final write commits progress and frees the lease in one step.
+    async fn hand_over(self) -> Result<(), ClusterError> {
         let value = LeaseValue {
             owner: None,
             committed: self.committed,

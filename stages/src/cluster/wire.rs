@@ -4,8 +4,7 @@
 
 use super::WireError;
 use crate::codec::binary::{self, request_tag, Writer};
-use crate::matching::{DoneReason, OrderId, RejectReason, ReportKind, Request};
-use crate::net::ConnId;
+use crate::matching::{DoneReason, OrderId, Owner, RejectReason, ReportKind, Request};
 
 const VERSION: u8 = 1;
 
@@ -14,7 +13,7 @@ const VERSION: u8 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ConnRef {
     pub(crate) ingress: u64,
-    pub(crate) conn: ConnId,
+    pub(crate) conn: Owner,
 }
 
 /// One entry of the order log: everything matching depends on, so a replay decides exactly
@@ -32,7 +31,7 @@ pub(crate) struct LogRecord {
 /// The requester's part of a log entry's responses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ReplyPart {
-    pub(crate) conn: ConnId,
+    pub(crate) conn: Owner,
     pub(crate) seq: u64,
     /// A new order was accepted: the connection's id floor rises to its id.
     pub(crate) accepted: bool,
@@ -46,7 +45,7 @@ pub(crate) struct ResponseBatch {
     pub(crate) position: u64,
     pub(crate) reply: Option<ReplyPart>,
     /// Reports for other owners (the resting side of a trade, a cancelled order's owner).
-    pub(crate) notices: Vec<(ConnId, ReportKind)>,
+    pub(crate) notices: Vec<(Owner, ReportKind)>,
 }
 
 impl LogRecord {

@@ -37,7 +37,7 @@
 //! record followed by its resting orders in time priority.
 
 use crate::codec::binary::{request_tag, Reader, Writer};
-use crate::matching::{OrderId, Owner, Request, Resting, Symbol};
+use crate::matching::{OrderId, Outcome, Owner, Request, Resting, Symbol};
 
 /// The first bytes of a segment file (format version 1).
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SFJRNL\x00\x01";
@@ -89,6 +89,23 @@ pub enum Record {
     },
     /// A resting order in a snapshot.
     Resting(Resting),
+}
+
+impl Record {
+    /// The record of a request matching applied, if it changed a book (an accepted order or a
+    /// cancel); a rejection changes nothing, so replay needs none.
+    pub fn applied(
+        outcome: Outcome,
+        owner: Owner,
+        floor: OrderId,
+        req: &Request,
+    ) -> Option<Record> {
+        matches!(outcome, Outcome::Accepted | Outcome::Cancelled).then_some(Record::Request {
+            owner,
+            floor,
+            req: *req,
+        })
+    }
 }
 
 /// Why decoding stopped before the end of the bytes.

@@ -5,7 +5,7 @@
 //!   [`decode_records`](format::decode_records), which never panics).
 //! - `reader`, `recovery`: the directory's files, replay, snapshots.
 //! - `writer`: the open journal (recovered books, the current segment, rotation, compactor).
-//! - `stage`: the journal stage between matching and encode.
+//! - The journal stage between matching and encode is an adapter in `pipeline/journal.rs`.
 //!
 //! # Ordering
 //!
@@ -27,15 +27,13 @@
 //! # Failure
 //!
 //! A failed write or `fdatasync` aborts the process before the batch's reports leave (see
-//! `stage.rs`); a restart recovers up to the last durable record.
+//! `pipeline/journal.rs`); a restart recovers up to the last durable record.
 
 mod error;
 pub mod format;
 mod reader;
 mod recovery;
-mod stage;
 mod writer;
 
 pub use error::JournalError;
-pub(crate) use stage::{record, JournalStage, ToJournal};
 pub(crate) use writer::Journal;

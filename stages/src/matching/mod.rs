@@ -38,7 +38,6 @@ mod price;
 mod report;
 mod request;
 mod slab;
-mod stage;
 mod symbol;
 
 pub use book::Book;
@@ -49,5 +48,4 @@ pub use outcome::Outcome;
 pub use price::{Price, PriceText};
 pub use report::{DoneReason, RejectReason, Report, ReportKind};
 pub use request::Request;
-pub(crate) use stage::MatchStage;
 pub use symbol::Symbol;

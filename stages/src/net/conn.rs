@@ -4,13 +4,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 
 use super::output::{self, Progress, SocketOut};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
-use crate::pipeline::DecodeIn;
+use crate::pipeline::OrderState;
 
 /// A connection's identity; also the owner of its orders in the books.
 pub type ConnId = u64;
@@ -70,15 +69,8 @@ pub(crate) struct Conn {
     pub(crate) answered: AtomicU64,
     /// The writer signals here when output drained or a reply was written.
     pub(crate) drained: Notify,
-    // The id rule's state; only the decode lane of this connection writes `max_sent` and
-    // `held`, matching writes `max_accepted` and `in_flight`.
-    pub(crate) max_sent: AtomicU64,
-    pub(crate) max_accepted: AtomicU64,
-    pub(crate) in_flight: AtomicU64,
-    pub(crate) stalled: AtomicBool,
-    pub(crate) held: Mutex<Vec<DecodeIn>>,
-    /// Matching signals here when a stalled connection's last in-flight order settled.
-    pub(crate) resume: Notify,
+    /// The id rule's state.
+    pub(crate) orders: OrderState,
     /// Signalled when the connection is cut, to abandon a blocked write.
     pub(crate) cut: Notify,
     /// In the output idle network threads handed over (`output::Consolidation`).
@@ -102,12 +94,7 @@ impl Conn {
             closed: AtomicBool::new(false),
             answered: AtomicU64::new(0),
             drained: Notify::new(),
-            max_sent: AtomicU64::new(0),
-            max_accepted: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            stalled: AtomicBool::new(false),
-            held: Mutex::new(Vec::new()),
-            resume: Notify::new(),
+            orders: OrderState::default(),
             cut: Notify::new(),
             handed: AtomicBool::new(false),
             metrics,

@@ -16,7 +16,7 @@ use super::conn::{Conn, Outgoing, Sink};
 use super::registry::Registry;
 use super::session::SessionEnv;
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
-use crate::pipeline::DecodeIn;
+use crate::pipeline::{self, DecodeIn};
 
 /// Serves until the stop signal.
 pub(crate) async fn serve(listener: TcpListener, registry: Arc<Registry>, mut env: SessionEnv) {
@@ -81,7 +81,7 @@ async fn order(
         frame: body,
         read_at: Instant::now(),
     }];
-    super::session::admit(&env.admission, &mut frame);
+    pipeline::admit(&env.admission, &mut frame);
     // Refused by admission control: the answer is already on its way through `rx`.
     let published = if frame.is_empty() {
         Ok(())

@@ -14,11 +14,10 @@ use tokio::sync::watch;
 use super::conn::{Conn, Outgoing};
 use super::output;
 use crate::admission::Admission;
-use crate::codec::{decode_request, encode_line, ErrorReason, FrameError, LineFramer, Response};
+use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
 use crate::internal_events::ServerMetrics;
-use crate::matching::{RejectReason, ReportKind, Request};
-use crate::pipeline::DecodeIn;
+use crate::pipeline::{self, DecodeIn};
 
 /// What a session needs from the server.
 #[derive(Clone)]
@@ -112,7 +111,7 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
             (false, _) => None,
         };
         if !batch.is_empty() {
-            admit(&env.admission, &mut batch);
+            pipeline::admit(&env.admission, &mut batch);
             // The stages run on this thread (`caller_runs`) and their answers go out in one
             // write per connection when they are done; only what does not fit waits.
             let tried = output::deferring(|| env.input.try_publish_batch(&mut batch));
@@ -121,7 +120,7 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
                 done => done,
             };
             if let Err(refused) = published {
-                refuse(refused.into_inner(), &env.metrics);
+                pipeline::refuse(refused.into_inner(), &env.metrics);
             }
         }
     };
@@ -167,80 +166,8 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
     }
 }
 
-/// Admission control: new orders beyond the controller's room are answered `overloaded`
-/// here, each in its sequence slot, instead of entering the queues. Only those are parsed.
-pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
-    let room = admission.room(batch.len());
-    let mut refused = 0;
-    if room < batch.len() {
-        let mut seen = 0;
-        batch.retain(|f| {
-            seen += 1;
-            let DecodeIn::Frame {
-                conn,
-                seq,
-                frame,
-                read_at,
-            } = f
-            else {
-                return true;
-            };
-            if seen <= room {
-                return true;
-            }
-            match decode_request(frame) {
-                Ok(req @ (Request::Limit { .. } | Request::Market { .. })) => {
-                    refused += 1;
-                    answer(conn, *seq, *read_at, overloaded(&req));
-                    false
-                }
-                _ => true,
-            }
-        });
-    }
-    admission.counted(batch.len(), refused);
-}
-
-/// Frames the pipeline refused (it is closing, or decode rejects when full): answer each
-/// in place, in its sequence slot.
-fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
-    for f in frames {
-        if let DecodeIn::Frame {
-            conn,
-            seq,
-            frame,
-            read_at,
-        } = f
-        {
-            let response = match decode_request(&frame) {
-                Ok(Request::Ping) => Response::Pong,
-                Ok(req) => {
-                    metrics.refused(RejectReason::Overloaded.as_str());
-                    overloaded(&req)
-                }
-                Err(e) => e.into(),
-            };
-            answer(&conn, seq, read_at, response);
-        }
-    }
-}
-
-fn overloaded(req: &Request) -> Response {
-    ReportKind::Reject {
-        id: req.id().unwrap_or_default(),
-        reason: RejectReason::Overloaded,
-    }
-    .into()
-}
-
 fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
-    let mut lines = Vec::with_capacity(64);
-    encode_line(&response, &mut lines);
-    conn.send(Outgoing::Reply {
-        seq,
-        lines,
-        read_at,
-    });
+    conn.reply(seq, read_at, std::slice::from_ref(&response));
 }
 
 /// Waits for the socket whenever it was full and flushes; ends after the reader's last request
@@ -274,7 +201,7 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
         tokio::select! {
             _ = out.kick.notified() => {}
             _ = &mut cut => break,
-            _ = conn.resume.notified() => {
+            _ = conn.orders.settled() => {
                 let input = env.input.clone();
                 let c = conn.clone();
                 // Off this task: waiting for room in decode must not stop the writes.

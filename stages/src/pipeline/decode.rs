@@ -1,11 +1,8 @@
 //! Decode: frames → validated requests, keyed by connection.
 //!
-//! Besides parsing, decode applies the cheap half of the per-connection id rule. An order whose
-//! id is above every id its connection sent before needs no floor. Otherwise the answer
-//! depends on whether earlier orders (possibly still in flight on other symbols' threads)
-//! were accepted, so the connection is held here until they settle; matching then wakes it.
+//! Besides parsing, decode applies the per-connection id rule ([`OrderState`](super::order_state::OrderState)): a frame of a
+//! stalled connection is held until its earlier orders settle.
 
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,9 +10,10 @@ use bytes::Bytes;
 use sedaflow::{Batch, Bounced, Context, Handler};
 
 use super::events::{DecodeIn, EncodeIn, Order};
+use super::order_state::Admit;
 use crate::codec::{decode_request, Response};
 use crate::internal_events::ServerMetrics;
-use crate::matching::{RejectReason, ReportKind, Request};
+use crate::matching::{RejectReason, Request};
 use crate::net::Conn;
 
 pub(crate) struct Decode {
@@ -30,8 +28,8 @@ impl Handler for Decode {
     fn handle(&mut self, batch: &mut Batch<'_, DecodeIn>, ctx: &mut Context<'_>) {
         for event in batch {
             match event {
-                DecodeIn::Frame { .. } if event.conn().stalled.load(SeqCst) => {
-                    event.conn().clone().held.lock().push(event);
+                DecodeIn::Frame { .. } if event.conn().orders.is_stalled() => {
+                    event.conn().clone().orders.hold(event);
                 }
                 DecodeIn::Frame {
                     conn,
@@ -51,20 +49,8 @@ impl Handler for Decode {
         match bounced.take::<Order>() {
             Ok(orders) => {
                 for o in orders {
-                    let id = o.req.id().unwrap_or_default();
                     self.metrics.refused(RejectReason::Overloaded.as_str());
-                    reply(
-                        ctx,
-                        &o.conn,
-                        o.seq,
-                        o.read_at,
-                        ReportKind::Reject {
-                            id,
-                            reason: RejectReason::Overloaded,
-                        }
-                        .into(),
-                    );
-                    settle(&o.conn);
+                    ctx.emit(o.refused(RejectReason::Overloaded));
                 }
             }
             Err(other) => ctx.dead_letter_bounced(other),
@@ -89,37 +75,22 @@ impl Decode {
                 return;
             }
         };
-        let floor = match req {
-            Request::Ping => {
-                reply(ctx, &conn, seq, read_at, Response::Pong);
+        if matches!(req, Request::Ping) {
+            reply(ctx, &conn, seq, read_at, Response::Pong);
+            return;
+        }
+        let floor = match conn.orders.admit(&req) {
+            Admit::Pass { floor } => floor,
+            Admit::Stall => {
+                conn.clone().orders.hold(DecodeIn::Frame {
+                    conn,
+                    seq,
+                    frame,
+                    read_at,
+                });
                 return;
             }
-            Request::Cancel { .. } => 0,
-            Request::Limit { id, .. } | Request::Market { id, .. } => {
-                if id > conn.max_sent.load(SeqCst) {
-                    0
-                } else {
-                    // Stall, then look again: matching either sees the flag and wakes us, or
-                    // settled before we set it and we see zero in flight.
-                    conn.stalled.store(true, SeqCst);
-                    if conn.in_flight.load(SeqCst) > 0 {
-                        conn.held.lock().push(DecodeIn::Frame {
-                            conn: conn.clone(),
-                            seq,
-                            frame,
-                            read_at,
-                        });
-                        return;
-                    }
-                    conn.stalled.store(false, SeqCst);
-                    conn.max_accepted.load(SeqCst)
-                }
-            }
         };
-        if let Some(id) = req.id().filter(|_| !matches!(req, Request::Cancel { .. })) {
-            conn.max_sent.fetch_max(id, SeqCst);
-        }
-        conn.in_flight.fetch_add(1, SeqCst);
         self.metrics.request();
         let order = Order {
             conn,
@@ -135,16 +106,12 @@ impl Decode {
     }
 
     fn resume(&self, conn: &Arc<Conn>, ctx: &mut Context<'_>) {
-        conn.stalled.store(false, SeqCst);
-        let held = std::mem::take(&mut *conn.held.lock());
-        let mut rest = held.into_iter();
+        let mut rest = conn.orders.resume().into_iter();
         while let Some(event) = rest.next() {
-            if conn.stalled.load(SeqCst) {
-                // Stalled again: `held` now holds just the frame that stalled (it came before
-                // this one), and nothing newer can arrive meanwhile (this lane is busy here).
-                let mut held = conn.held.lock();
-                held.push(event);
-                held.extend(rest);
+            if conn.orders.is_stalled() {
+                // Stalled again: only the frame that stalled is held (it came before this
+                // one), and nothing newer can arrive meanwhile (this lane is busy here).
+                conn.orders.hold_all(std::iter::once(event).chain(rest));
                 return;
             }
             if let DecodeIn::Frame {
@@ -168,12 +135,4 @@ fn reply(ctx: &mut Context<'_>, conn: &Arc<Conn>, seq: u64, read_at: Instant, re
         responses: vec![response],
         read_at,
     });
-}
-
-/// One of the connection's orders left matching; wakes a stalled connection when it was the
-/// last (through the connection's task, never by blocking on decode's queue).
-pub(crate) fn settle(conn: &Conn) {
-    if conn.in_flight.fetch_sub(1, SeqCst) == 1 && conn.stalled.load(SeqCst) {
-        conn.resume.notify_one();
-    }
 }

@@ -6,7 +6,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use sedaflow::Context;
 
-use super::decode::settle;
 use crate::codec::Response;
 use crate::matching::{RejectReason, ReportKind, Request};
 use crate::net::{Conn, ConnId};
@@ -60,18 +59,20 @@ impl Order {
     /// Answers the order with `reject` and `reason` instead of matching it. The answer keeps
     /// the connection's response order like any other.
     pub fn reject(self, reason: &'static str, ctx: &mut Context<'_>) {
+        ctx.emit(self.refused(RejectReason::Custom(reason)));
+    }
+
+    /// The one way an order leaves the pipeline unmatched: it is settled (no longer in flight
+    /// for the id rule) and answered with `reject` and `reason` in its sequence slot.
+    pub(crate) fn refused(self, reason: RejectReason) -> EncodeIn {
+        self.conn.orders.settle();
         let id = self.req.id().unwrap_or_default();
-        settle(&self.conn);
-        ctx.emit(EncodeIn::Reply {
+        EncodeIn::Reply {
             conn: self.conn,
             seq: self.seq,
-            responses: vec![ReportKind::Reject {
-                id,
-                reason: RejectReason::Custom(reason),
-            }
-            .into()],
+            responses: vec![ReportKind::Reject { id, reason }.into()],
             read_at: self.read_at,
-        });
+        }
     }
 }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::internal_events::JournalMetrics;
-use crate::journal::{record, Journal};
+use crate::journal::format::Record;
+use crate::journal::Journal;
 use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
 
 /// Every book's last match id and resting orders in time priority, by symbol.
@@ -84,7 +85,7 @@ impl Live {
                 if outcome.is_accepted() {
                     self.floors.insert(owner, req.id().unwrap_or(0));
                 }
-                if let Some(r) = record(outcome, owner, floor, &req) {
+                if let Some(r) = Record::applied(outcome, owner, floor, &req) {
                     encode_record(&r, &mut records);
                 }
             }

@@ -8,10 +8,9 @@ use std::sync::Arc;
 
 use sedaflow::{Batch, BatchConfig, Context, Handler, PoolConfig, StageConfig};
 
-use super::format::{encode_record, Record};
-use super::Journal;
-use crate::matching::{OrderId, Outcome, Owner, Request};
-use crate::pipeline::EncodeIn;
+use super::events::EncodeIn;
+use crate::journal::format::{encode_record, Record};
+use crate::journal::Journal;
 
 /// From matching: a record to make durable, or output to release once every record sent
 /// before it is durable.
@@ -19,21 +18,6 @@ use crate::pipeline::EncodeIn;
 pub(crate) enum ToJournal {
     Record(Record),
     Out(EncodeIn),
-}
-
-/// The record of a request matching applied, if it changed a book (an accepted order or a
-/// cancel); a rejection changes nothing, so replay needs none.
-pub(crate) fn record(
-    outcome: Outcome,
-    owner: Owner,
-    floor: OrderId,
-    req: &Request,
-) -> Option<Record> {
-    matches!(outcome, Outcome::Accepted | Outcome::Cancelled).then_some(Record::Request {
-        owner,
-        floor,
-        req: *req,
-    })
 }
 
 pub(crate) struct JournalStage {

@@ -1,17 +1,18 @@
 //! The matching stage: adapts the pure [`Engine`] to the pipeline. Keyed by symbol, so each
 //! lane's engine owns its symbols' books and touches them from one thread at a time.
 
-use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sedaflow::{Batch, Context, Handler};
 
-use super::{Engine, RejectReason, Report, ReportKind, Request};
+use super::events::{EncodeIn, Order};
+use super::journal::ToJournal;
 use crate::admission::Admission;
 use crate::codec::Response;
-use crate::journal::{self, Journal, ToJournal};
-use crate::pipeline::{settle, EncodeIn, Order};
+use crate::journal::format::Record;
+use crate::journal::Journal;
+use crate::matching::{Engine, RejectReason, Report};
 
 pub(crate) struct MatchStage {
     engine: Engine,
@@ -86,13 +87,13 @@ impl Handler for MatchStage {
                 .engine
                 .submit(o.conn.id, &o.req, o.floor, &mut self.reports);
             if self.journal.is_some() {
-                if let Some(r) = journal::record(outcome, o.conn.id, o.floor, &o.req) {
+                if let Some(r) = Record::applied(outcome, o.conn.id, o.floor, &o.req) {
                     ctx.emit(ToJournal::Record(r));
                 }
             }
             if outcome.is_accepted() {
                 if let Some(id) = o.req.id() {
-                    o.conn.max_accepted.fetch_max(id, SeqCst);
+                    o.conn.orders.accepted(id);
                 }
             }
             let mut mine = Vec::with_capacity(self.reports.len());
@@ -107,7 +108,7 @@ impl Handler for MatchStage {
                     self.emit(ctx, notify);
                 }
             }
-            settle(&o.conn);
+            o.conn.orders.settle();
             let reply = EncodeIn::Reply {
                 conn: o.conn,
                 seq: o.seq,
@@ -122,20 +123,6 @@ impl Handler for MatchStage {
 
     /// A handler panic left this symbol's book in an unknown state: refuse its orders.
     fn quarantined(&mut self, o: Order, ctx: &mut Context<'_>) {
-        let id = match o.req {
-            Request::Ping => 0,
-            req => req.id().unwrap_or_default(),
-        };
-        settle(&o.conn);
-        ctx.emit(EncodeIn::Reply {
-            conn: o.conn,
-            seq: o.seq,
-            responses: vec![ReportKind::Reject {
-                id,
-                reason: RejectReason::SymbolUnavailable,
-            }
-            .into()],
-            read_at: o.read_at,
-        });
+        ctx.emit(o.refused(RejectReason::SymbolUnavailable));
     }
 }

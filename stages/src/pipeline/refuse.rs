@@ -1,0 +1,82 @@
+//! Frames answered at the read, without entering the stages: new orders beyond admission's
+//! room, and frames the pipeline refused (it is closing, or decode rejects when full). Each
+//! answer takes its request's sequence slot, so the connection's response order holds.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::events::DecodeIn;
+use crate::admission::Admission;
+use crate::codec::{decode_request, Response};
+use crate::internal_events::ServerMetrics;
+use crate::matching::{RejectReason, ReportKind, Request};
+use crate::net::Conn;
+
+/// Admission control: new orders beyond the controller's room are answered `overloaded`
+/// here instead of entering the queues. Only those frames are parsed.
+pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
+    let room = admission.room(batch.len());
+    let mut refused = 0;
+    if room < batch.len() {
+        let mut seen = 0;
+        batch.retain(|f| {
+            seen += 1;
+            let DecodeIn::Frame {
+                conn,
+                seq,
+                frame,
+                read_at,
+            } = f
+            else {
+                return true;
+            };
+            if seen <= room {
+                return true;
+            }
+            match decode_request(frame) {
+                Ok(req @ (Request::Limit { .. } | Request::Market { .. })) => {
+                    refused += 1;
+                    answer(conn, *seq, *read_at, overloaded(&req));
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+    admission.counted(batch.len(), refused);
+}
+
+/// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error.
+pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
+    for f in frames {
+        if let DecodeIn::Frame {
+            conn,
+            seq,
+            frame,
+            read_at,
+        } = f
+        {
+            let response = match decode_request(&frame) {
+                Ok(Request::Ping) => Response::Pong,
+                Ok(req) => {
+                    metrics.refused(RejectReason::Overloaded.as_str());
+                    overloaded(&req)
+                }
+                Err(e) => e.into(),
+            };
+            answer(&conn, seq, read_at, response);
+        }
+    }
+}
+
+fn overloaded(req: &Request) -> Response {
+    ReportKind::Reject {
+        id: req.id().unwrap_or_default(),
+        reason: RejectReason::Overloaded,
+    }
+    .into()
+}
+
+fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
+    conn.reply(seq, read_at, std::slice::from_ref(&response));
+}

@@ -1,0 +1,142 @@
+//! Declares the order pipeline's stages, their configuration and placement.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
+use thiserror::Error;
+
+use super::decode::Decode;
+use super::encode::Encode;
+use super::events::{DecodeIn, EncodeIn, Order};
+use super::journal::JournalStage;
+use super::matching::MatchStage;
+use super::publish::Publish;
+use crate::admission::Admission;
+use crate::cluster::ingress::IngressLink;
+use crate::config::ServerConfig;
+use crate::internal_events::ServerMetrics;
+use crate::journal::Journal;
+use crate::net::{Conn, Registry};
+
+/// The topic decode publishes orders on when a stage runs before matching.
+const PRE_MATCH: &str = "pre-match";
+
+/// Declares an operator's stage that takes [`Order`]s on [`PRE_MATCH`] and passes them on.
+pub(crate) type Extension = Box<dyn FnOnce(&mut PipelineBuilder, &'static str) + Send>;
+
+/// Why the pipeline could not be built.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    /// The engine refused the declaration (placement, config).
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// Decode has no queue to publish frames into (fused behind another stage).
+    #[error(transparent)]
+    Publisher(#[from] PublisherError),
+}
+
+/// What the stages share with the rest of the server.
+pub(crate) struct Wiring {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) metrics: ServerMetrics,
+    pub(crate) admission: Arc<Admission>,
+    /// An operator's stage before matching.
+    pub(crate) extension: Option<Extension>,
+    /// With a journal, matching's output goes through the journal stage.
+    pub(crate) journal: Option<Arc<Journal>>,
+    /// An ingress's link to the order log, which then takes matching's place.
+    pub(crate) forward: Option<Arc<IngressLink<Arc<Conn>>>>,
+}
+
+/// The built pipeline and the handle the network stage publishes frames with.
+pub(crate) struct OrderPipeline {
+    pub(crate) pipeline: Pipeline,
+    pub(crate) input: Publisher<DecodeIn>,
+}
+
+pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, PipelineError> {
+    let mut p = Pipeline::builder();
+    let m = w.metrics.clone();
+    let topic = w.extension.as_ref().map(|_| PRE_MATCH);
+    p.stage("decode", move || Decode {
+        metrics: m.clone(),
+        topic,
+    })
+    .config(config.stages.decode.clone())
+    .keyed_by(|e: &DecodeIn| e.conn().id);
+    if let Some(declare) = w.extension {
+        declare(&mut p, PRE_MATCH);
+    }
+    let ingress = w.forward.is_some();
+    match w.forward {
+        None => matching(&mut p, config, &w.admission, w.journal),
+        Some(link) => {
+            // Keyed like matching: a symbol's orders reach the log in the order decode sent them.
+            p.stage("publish", move || Publish { link: link.clone() })
+                .config(config.stages.matching.clone())
+                .keyed_by(|o: &Order| o.req.symbol());
+        }
+    }
+    let mut encode = config.stages.encode.clone();
+    if ingress {
+        // An ingress's responses reach encode from one router task in log order; one lane keeps
+        // that order (a resting order's fill before its done), as matching's batches do here.
+        encode.lanes = NonZeroUsize::new(1);
+    }
+    let (registry, metrics) = (w.registry, w.metrics);
+    p.stage("encode", move || {
+        Encode::new(registry.clone(), metrics.clone())
+    })
+    .config(encode)
+    .keyed_by(EncodeIn::conn_id);
+    for group in &config.placement.fuse {
+        p.fuse(group.iter().cloned());
+    }
+    let pipeline = p.build()?;
+    // A reader task runs its frames through decode (and the stages decode hands off to) on
+    // its own thread when decode allows hand-off, instead of waking decode's pool.
+    let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
+    watch_admitted(
+        &pipeline,
+        &w.admission,
+        if ingress { "publish" } else { "match" },
+    );
+    Ok(OrderPipeline { pipeline, input })
+}
+
+/// Matching, and the journal stage after it when there is a journal.
+fn matching(
+    p: &mut PipelineBuilder,
+    config: &ServerConfig,
+    admission: &Arc<Admission>,
+    journal: Option<Arc<Journal>>,
+) {
+    let delay = config.synthetic.match_delay;
+    let (a, j) = (admission.clone(), journal.clone());
+    p.stage("match", move || {
+        MatchStage::new(a.clone(), delay, j.clone())
+    })
+    .config(config.stages.matching.clone())
+    .keyed_by(|o: &Order| o.req.symbol())
+    .on_panic(OnPanic::QuarantineKey);
+    if let Some(journal) = journal {
+        p.stage("journal", move || JournalStage::new(journal.clone()))
+            .config(JournalStage::config());
+    }
+}
+
+/// Admission watches every queue up to `last_admitted` (matching, or an ingress's log): they
+/// hold admitted orders; the ones after it (journal, encode) hold answers.
+fn watch_admitted(pipeline: &Pipeline, admission: &Admission, last_admitted: &str) {
+    let stages = pipeline.report().stages;
+    let through = stages
+        .iter()
+        .position(|s| s.name == last_admitted)
+        .map_or(stages.len(), |i| i + 1);
+    let ahead_of_matching = stages[..through]
+        .iter()
+        .filter_map(|s| pipeline.queue_probe(&s.name))
+        .collect();
+    admission.watch(ahead_of_matching);
+}
