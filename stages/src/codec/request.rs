@@ -159,6 +159,79 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     })
 }
 
+/// Appends `request` as one protocol request line, `\n` terminated, prices as strings: the
+/// client side of [`decode_request`], which reads it back to the same [`Request`].
+///
+/// Written directly like [`encode_response`](super::encode_response): symbols never need
+/// escaping.
+///
+/// # Examples
+///
+/// ```
+/// use sedaflow_stages::codec::{decode_request, encode_request};
+/// use sedaflow_stages::matching::{Request, Symbol};
+///
+/// let request = Request::Cancel { id: 7, symbol: Symbol::new("ACME").unwrap() };
+/// let mut out = Vec::new();
+/// encode_request(&request, &mut out);
+/// assert_eq!(out, b"{\"op\":\"cancel\",\"id\":7,\"symbol\":\"ACME\"}\n");
+/// assert_eq!(decode_request(out.strip_suffix(b"\n").unwrap()), Ok(request));
+/// ```
+pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
+    let mut numbers = itoa::Buffer::new();
+    let mut number = |out: &mut Vec<u8>, value: u64| {
+        out.extend_from_slice(numbers.format(value).as_bytes());
+    };
+    match *request {
+        Request::Limit {
+            id,
+            symbol,
+            side,
+            price,
+            qty,
+            tif,
+        } => {
+            out.extend_from_slice(br#"{"op":"limit","id":"#);
+            number(out, id);
+            out.extend_from_slice(br#","symbol":""#);
+            out.extend_from_slice(symbol.as_str().as_bytes());
+            out.extend_from_slice(br#"","side":""#);
+            out.extend_from_slice(side.as_str().as_bytes());
+            out.extend_from_slice(br#"","price":""#);
+            out.extend_from_slice(price.text().as_bytes());
+            out.extend_from_slice(br#"","qty":"#);
+            number(out, qty);
+            out.extend_from_slice(br#","tif":""#);
+            out.extend_from_slice(tif.as_str().as_bytes());
+            out.extend_from_slice(b"\"}\n");
+        }
+        Request::Market {
+            id,
+            symbol,
+            side,
+            qty,
+        } => {
+            out.extend_from_slice(br#"{"op":"market","id":"#);
+            number(out, id);
+            out.extend_from_slice(br#","symbol":""#);
+            out.extend_from_slice(symbol.as_str().as_bytes());
+            out.extend_from_slice(br#"","side":""#);
+            out.extend_from_slice(side.as_str().as_bytes());
+            out.extend_from_slice(br#"","qty":"#);
+            number(out, qty);
+            out.extend_from_slice(b"}\n");
+        }
+        Request::Cancel { id, symbol } => {
+            out.extend_from_slice(br#"{"op":"cancel","id":"#);
+            number(out, id);
+            out.extend_from_slice(br#","symbol":""#);
+            out.extend_from_slice(symbol.as_str().as_bytes());
+            out.extend_from_slice(b"\"}\n");
+        }
+        Request::Ping => out.extend_from_slice(b"{\"op\":\"ping\"}\n"),
+    }
+}
+
 fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
     // JSON text is UTF-8; checking it once up front is faster than serde_json checking
     // each string of a byte slice.

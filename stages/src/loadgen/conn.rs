@@ -9,12 +9,11 @@ use tokio::time::{sleep_until, timeout_at};
 
 use super::answer::parse_answer;
 use super::error::{LoadgenError, ProtocolViolation};
-use super::line::encode_request;
 use super::mix::{OrderMix, Planned};
 use super::pacer::Schedule;
 use super::summary::Tally;
 use super::tracker::{Event, Tracker};
-use crate::codec::LineFramer;
+use crate::codec::{encode_request, LineFramer};
 
 /// Most requests generated in one go, between looks at the clock and the socket.
 const BATCH: usize = 256;

@@ -142,6 +142,7 @@ impl OrderMix {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::{decode_request, encode_request};
 
     fn params(connection: usize) -> MixParams {
         MixParams {
@@ -261,5 +262,30 @@ mod tests {
         let mut resting = RestingSet::default();
         let symbols: Vec<usize> = (0..6).map(|_| mix.next(&mut resting).symbol).collect();
         assert_eq!(symbols, [1, 2, 3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn every_generated_request_decodes_to_itself() {
+        let mut mix = OrderMix::new(MixParams {
+            seed: 5,
+            symbols: 3,
+            connections: 2,
+            connection: 1,
+            cancel_pct: 30,
+            market_pct: 20,
+            id_base: 1 << 60,
+        });
+        let mut resting = RestingSet::default();
+        let mut requests = vec![Request::Ping];
+        for id in 1..50 {
+            resting.insert(id, 0, mix.rng());
+        }
+        requests.extend((0..500).map(|_| mix.next(&mut resting).request));
+        for request in requests {
+            let mut out = Vec::new();
+            encode_request(&request, &mut out);
+            let line = out.strip_suffix(b"\n").unwrap();
+            assert_eq!(decode_request(line), Ok(request));
+        }
     }
 }

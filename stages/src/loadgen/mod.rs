@@ -39,7 +39,6 @@ mod answer;
 mod config;
 mod conn;
 mod error;
-mod line;
 mod mix;
 mod pacer;
 mod resting;
