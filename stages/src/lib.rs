@@ -13,16 +13,12 @@ pub mod cluster;
 pub mod codec;
 mod config;
 pub mod graph;
-pub mod inline_server;
 mod internal_events;
 pub mod journal;
-pub mod loadgen;
 pub mod matching;
 mod net;
 mod pipeline;
 mod server;
-pub mod sweep;
-pub mod top;
 
 pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages, Synthetic};
 pub use net::ConnId;
