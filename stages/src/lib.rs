@@ -5,6 +5,10 @@
 //! - [`journal`] makes matching durable; [`journal::format`](mod@journal::format) is its pure
 //!   record codec.
 //! - [`Server`] runs the whole order server; [`ServerConfig`] configures it.
+//! - [`graph`] draws the pipeline's topology from a [`ServerConfig`].
+//!
+//! The load generator, the terminal view and the `sedaflow` binary are crates of their own
+//! (`tools/`): embedding [`Server`] compiles neither a terminal UI nor a plotting library.
 
 #![warn(missing_docs)]
 

@@ -178,58 +178,58 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
 /// assert_eq!(decode_request(out.strip_suffix(b"\n").unwrap()), Ok(request));
 /// ```
 pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
-    let mut numbers = itoa::Buffer::new();
-    let mut number = |out: &mut Vec<u8>, value: u64| {
-        out.extend_from_slice(numbers.format(value).as_bytes());
+    let (op, id, symbol) = match *request {
+        Request::Ping => {
+            out.extend_from_slice(b"{\"op\":\"ping\"}\n");
+            return;
+        }
+        Request::Limit { id, symbol, .. } => ("limit", id, symbol),
+        Request::Market { id, symbol, .. } => ("market", id, symbol),
+        Request::Cancel { id, symbol } => ("cancel", id, symbol),
     };
+    let mut numbers = itoa::Buffer::new();
+    out.extend_from_slice(br#"{"op":""#);
+    out.extend_from_slice(op.as_bytes());
+    out.push(b'"');
+    put_number(out, &mut numbers, "id", id);
+    put_text(out, "symbol", symbol.as_str().as_bytes());
     match *request {
         Request::Limit {
-            id,
-            symbol,
             side,
             price,
             qty,
             tif,
+            ..
         } => {
-            out.extend_from_slice(br#"{"op":"limit","id":"#);
-            number(out, id);
-            out.extend_from_slice(br#","symbol":""#);
-            out.extend_from_slice(symbol.as_str().as_bytes());
-            out.extend_from_slice(br#"","side":""#);
-            out.extend_from_slice(side.as_str().as_bytes());
-            out.extend_from_slice(br#"","price":""#);
-            out.extend_from_slice(price.text().as_bytes());
-            out.extend_from_slice(br#"","qty":"#);
-            number(out, qty);
-            out.extend_from_slice(br#","tif":""#);
-            out.extend_from_slice(tif.as_str().as_bytes());
-            out.extend_from_slice(b"\"}\n");
+            put_text(out, "side", side.as_str().as_bytes());
+            put_text(out, "price", price.text().as_bytes());
+            put_number(out, &mut numbers, "qty", qty);
+            put_text(out, "tif", tif.as_str().as_bytes());
         }
-        Request::Market {
-            id,
-            symbol,
-            side,
-            qty,
-        } => {
-            out.extend_from_slice(br#"{"op":"market","id":"#);
-            number(out, id);
-            out.extend_from_slice(br#","symbol":""#);
-            out.extend_from_slice(symbol.as_str().as_bytes());
-            out.extend_from_slice(br#"","side":""#);
-            out.extend_from_slice(side.as_str().as_bytes());
-            out.extend_from_slice(br#"","qty":"#);
-            number(out, qty);
-            out.extend_from_slice(b"}\n");
+        Request::Market { side, qty, .. } => {
+            put_text(out, "side", side.as_str().as_bytes());
+            put_number(out, &mut numbers, "qty", qty);
         }
-        Request::Cancel { id, symbol } => {
-            out.extend_from_slice(br#"{"op":"cancel","id":"#);
-            number(out, id);
-            out.extend_from_slice(br#","symbol":""#);
-            out.extend_from_slice(symbol.as_str().as_bytes());
-            out.extend_from_slice(b"\"}\n");
-        }
-        Request::Ping => out.extend_from_slice(b"{\"op\":\"ping\"}\n"),
+        Request::Cancel { .. } | Request::Ping => {}
     }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `,"name":"value"`; `value` needs no escaping.
+fn put_text(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    out.extend_from_slice(value);
+    out.push(b'"');
+}
+
+/// Appends `,"name":value`.
+fn put_number(out: &mut Vec<u8>, numbers: &mut itoa::Buffer, name: &str, value: u64) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(numbers.format(value).as_bytes());
 }
 
 fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
