@@ -29,10 +29,10 @@ need() {
     done
 }
 
-# stages/tests/monitoring_dashboard.rs runs the dashboard's queries against a real Prometheus
-# and lints /metrics with promtool: Debian's `prometheus` package has both.
+# tools/sedaflow/tests/monitoring_dashboard.rs runs the dashboard's queries against a real
+# Prometheus and lints /metrics with promtool: Debian's `prometheus` package has both.
 need prometheus prometheus promtool
-# stages/tests/cluster_*.rs run the scale-out roles against a real `nats-server -js`.
+# tools/sedaflow/tests/cluster_*.rs run the scale-out roles against a real `nats-server -js`.
 need nats-server nats-server
 
 cargo test --workspace

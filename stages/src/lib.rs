@@ -5,6 +5,10 @@
 //! - [`journal`] makes matching durable; [`journal::format`](mod@journal::format) is its pure
 //!   record codec.
 //! - [`Server`] runs the whole order server; [`ServerConfig`] configures it.
+//! - [`graph`] draws the pipeline's topology from a [`ServerConfig`].
+//!
+//! The load generator, the terminal view and the `sedaflow` binary are crates of their own
+//! (`tools/`): embedding [`Server`] compiles neither a terminal UI nor a plotting library.
 
 #![warn(missing_docs)]
 
@@ -13,17 +17,13 @@ pub mod cluster;
 pub mod codec;
 mod config;
 pub mod graph;
-pub mod inline_server;
 mod internal_events;
 pub mod journal;
-pub mod loadgen;
 pub mod matching;
 mod net;
 mod pipeline;
 mod server;
 mod signals;
-pub mod sweep;
-pub mod top;
 
 pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages, Synthetic};
 pub use net::ConnId;

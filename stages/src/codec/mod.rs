@@ -3,7 +3,8 @@
 //!
 //! [`LineFramer`] cuts a byte stream into frames, [`decode_request`] turns a frame into a
 //! validated [`Request`](crate::matching::Request), and [`encode_line`] /
-//! [`encode_array`] write [`Response`]s.
+//! [`encode_array`] write [`Response`]s. [`encode_request`] is the client's side, for load
+//! generators and tests: it writes a request line that [`decode_request`] reads back.
 //!
 //! # Reasons
 //!
@@ -50,5 +51,5 @@ mod response;
 
 pub use error::{DecodeError, ErrorReason, FrameError};
 pub use frame::{LineFramer, DEFAULT_MAX_FRAME_LEN};
-pub use request::decode_request;
+pub use request::{decode_request, encode_request};
 pub use response::{encode_array, encode_line, encode_response, Response};

@@ -159,6 +159,79 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     })
 }
 
+/// Appends `request` as one protocol request line, `\n` terminated, prices as strings: the
+/// client side of [`decode_request`], which reads it back to the same [`Request`].
+///
+/// Written directly like [`encode_response`](super::encode_response): symbols never need
+/// escaping.
+///
+/// # Examples
+///
+/// ```
+/// use sedaflow_stages::codec::{decode_request, encode_request};
+/// use sedaflow_stages::matching::{Request, Symbol};
+///
+/// let request = Request::Cancel { id: 7, symbol: Symbol::new("ACME").unwrap() };
+/// let mut out = Vec::new();
+/// encode_request(&request, &mut out);
+/// assert_eq!(out, b"{\"op\":\"cancel\",\"id\":7,\"symbol\":\"ACME\"}\n");
+/// assert_eq!(decode_request(out.strip_suffix(b"\n").unwrap()), Ok(request));
+/// ```
+pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
+    let (op, id, symbol) = match *request {
+        Request::Ping => {
+            out.extend_from_slice(b"{\"op\":\"ping\"}\n");
+            return;
+        }
+        Request::Limit { id, symbol, .. } => ("limit", id, symbol),
+        Request::Market { id, symbol, .. } => ("market", id, symbol),
+        Request::Cancel { id, symbol } => ("cancel", id, symbol),
+    };
+    let mut numbers = itoa::Buffer::new();
+    out.extend_from_slice(br#"{"op":""#);
+    out.extend_from_slice(op.as_bytes());
+    out.push(b'"');
+    put_number(out, &mut numbers, "id", id);
+    put_text(out, "symbol", symbol.as_str().as_bytes());
+    match *request {
+        Request::Limit {
+            side,
+            price,
+            qty,
+            tif,
+            ..
+        } => {
+            put_text(out, "side", side.as_str().as_bytes());
+            put_text(out, "price", price.text().as_bytes());
+            put_number(out, &mut numbers, "qty", qty);
+            put_text(out, "tif", tif.as_str().as_bytes());
+        }
+        Request::Market { side, qty, .. } => {
+            put_text(out, "side", side.as_str().as_bytes());
+            put_number(out, &mut numbers, "qty", qty);
+        }
+        Request::Cancel { .. } | Request::Ping => {}
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `,"name":"value"`; `value` needs no escaping.
+fn put_text(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":\"");
+    out.extend_from_slice(value);
+    out.push(b'"');
+}
+
+/// Appends `,"name":value`.
+fn put_number(out: &mut Vec<u8>, numbers: &mut itoa::Buffer, name: &str, value: u64) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(numbers.format(value).as_bytes());
+}
+
 fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
     // JSON text is UTF-8; checking it once up front is faster than serde_json checking
     // each string of a byte slice.

@@ -373,3 +373,63 @@ fn escaped_keys_and_values_are_json() {
     let frame = r#"{"op":"ping","pad":"\"}\n"}"#;
     assert_eq!(decode(frame), Ok(Request::Ping));
 }
+
+#[test]
+fn encodes_the_exact_protocol_text() {
+    let mut out = Vec::new();
+    encode_request(
+        &Request::Limit {
+            id: 7,
+            symbol: Symbol::new("SYM1").unwrap(),
+            side: Side::Sell,
+            price: Price::parse("100.10").unwrap(),
+            qty: 3,
+            tif: Tif::Ioc,
+        },
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        b"{\"op\":\"limit\",\"id\":7,\"symbol\":\"SYM1\",\"side\":\"sell\",\"price\":\"100.1\",\"qty\":3,\"tif\":\"ioc\"}\n"
+    );
+}
+
+#[test]
+fn every_op_encodes_to_a_line_that_decodes_to_itself() {
+    let requests = [
+        Request::Ping,
+        Request::Limit {
+            id: 1,
+            symbol: acme(),
+            side: Side::Buy,
+            price: price("0.0001"),
+            qty: 1,
+            tif: Tif::Gtc,
+        },
+        Request::Limit {
+            id: MAX_ID,
+            symbol: Symbol::new("A.B_C-9").unwrap(),
+            side: Side::Sell,
+            price: price("1000000000"),
+            qty: MAX_QTY,
+            tif: Tif::Ioc,
+        },
+        Request::Market {
+            id: 3,
+            symbol: acme(),
+            side: Side::Sell,
+            qty: 40,
+        },
+        Request::Cancel {
+            id: 4,
+            symbol: acme(),
+        },
+    ];
+    for request in requests {
+        let mut out = Vec::new();
+        encode_request(&request, &mut out);
+        let line = out.strip_suffix(b"\n").expect("newline terminated");
+        assert!(!line.contains(&b'\n'));
+        assert_eq!(decode_request(line), Ok(request));
+    }
+}

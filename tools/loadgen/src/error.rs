@@ -1,0 +1,100 @@
+use std::io;
+use std::net::SocketAddr;
+
+use thiserror::Error;
+
+use sedaflow_stages::matching::OrderId;
+
+/// Why a load run failed.
+#[derive(Debug, Error)]
+pub enum LoadgenError {
+    /// The configuration cannot describe a run.
+    #[error("invalid loadgen config: {0}")]
+    Config(&'static str),
+    /// A connection could not be opened.
+    #[error("connecting to {addr} failed")]
+    Connect {
+        /// The server address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading or writing a connection failed.
+    #[error("connection {connection}: i/o failed")]
+    Io {
+        /// The connection's index, from 0.
+        connection: usize,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The server broke the protocol.
+    #[error("connection {connection}: protocol violation")]
+    Protocol {
+        /// The connection's index, from 0.
+        connection: usize,
+        /// What it did.
+        #[source]
+        violation: ProtocolViolation,
+    },
+    /// A connection task panicked or was cancelled.
+    #[error("a connection task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// How a server broke the protocol, as seen by the load generator.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ProtocolViolation {
+    /// A line that is not a response the protocol defines.
+    #[error("unreadable response line: {0}")]
+    Unreadable(String),
+    /// A response line longer than the frame limit.
+    #[error("response line too long")]
+    TooLong,
+    /// An `ack` or `reject` that does not answer the oldest outstanding request: answers
+    /// must come in request order, one per request.
+    #[error("answer for id {got}, but {}", oldest(.expected))]
+    UnexpectedAnswer {
+        /// The id the answer named.
+        got: OrderId,
+        /// The id of the oldest unanswered request, if any.
+        expected: Option<OrderId>,
+    },
+    /// An `ack` answering a `cancel`.
+    #[error("ack for cancel of id {0}")]
+    AckForCancel(OrderId),
+}
+
+fn oldest(expected: &Option<OrderId>) -> String {
+    match expected {
+        Some(id) => format!("the oldest outstanding request is id {id}"),
+        None => "no request is outstanding".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_lowercase_and_names_the_connection() {
+        let error = LoadgenError::Protocol {
+            connection: 2,
+            violation: ProtocolViolation::UnexpectedAnswer {
+                got: 5,
+                expected: Some(4),
+            },
+        };
+        assert_eq!(error.to_string(), "connection 2: protocol violation");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("answer for id 5, but the oldest outstanding request is id 4")
+        );
+        assert_eq!(
+            LoadgenError::Config("connections must be at least 1").to_string(),
+            "invalid loadgen config: connections must be at least 1"
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The order server against the plain tokio server that decodes, matches and encodes inline
+//! per connection, side by side in one run, with the same load generator.
+//!
+//! `cargo bench -p sedaflow-cli --bench server [-- --quick] [NAME ...]`
+//!
+//! `NAME`s pick the servers whose names contain one of them (the inline baseline always
+//! runs): `-- "stage per queue" journal` compares journaling off and on. For each server:
+//! closed loop (8 connections × 16 requests in flight) for the maximum orders/s, then open
+//! loop at half of that server's own maximum for latency. Servers run as separate processes
+//! (the real `sedaflow` binary; for the baseline, [`inline`], this executable re-run by
+//! [`baseline`]); the load generator runs in this process.
+//!
+//! This 2-core machine's speed drifts by ±15% within minutes, so the servers take turns:
+//! each round measures every server once, closed loop first for all, then open loop, and the
+//! table shows the median of three rounds (one with `--quick`) with the closed-loop range.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
+
+mod baseline;
+mod inline;
+
+struct Target {
+    name: &'static str,
+    bin: PathBuf,
+    args: Vec<String>,
+}
+
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn start(t: &Target) -> Running {
+    // Kept for a post-mortem when a run fails (named by server).
+    let log = std::env::temp_dir().join(format!(
+        "sedaflow-bench-{}.log",
+        t.name.replace([' ', '(', ')'], "_")
+    ));
+    let stderr = std::fs::File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from);
+    let mut child = Command::new(&t.bin)
+        .args(&t.args)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", t.bin.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let addr = lines
+        .by_ref()
+        .find_map(|l| l.strip_prefix("listening tcp ").map(str::to_owned))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{} printed no `listening tcp` line", t.name));
+    // Keep reading: a server whose stdout pipe closes may fail its later writes.
+    std::thread::spawn(move || lines.for_each(drop));
+    Running { child, addr }
+}
+
+fn drive(config: LoadgenConfig) -> LoadgenSummary {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let summary = rt.block_on(loadgen::run(config)).expect("load run");
+    assert_eq!(summary.lost, 0, "lost requests");
+    summary
+}
+
+fn main() -> ExitCode {
+    if let Some(addr) = baseline::requested() {
+        return baseline::serve(&addr);
+    }
+    compare();
+    ExitCode::SUCCESS
+}
+
+/// Runs the rounds and prints the table.
+fn compare() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    // Cargo passes `--bench` itself; other words pick servers.
+    let picks: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let secs = if quick { 2 } else { 5 };
+    let fused = std::env::temp_dir().join(format!("sedaflow-fused-{}.toml", std::process::id()));
+    std::fs::File::create(&fused)
+        .and_then(|mut f| {
+            f.write_all(
+                b"[stages.decode]\nlanes = 1\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
+            )
+        })
+        .expect("fused config");
+    let no_handoff =
+        std::env::temp_dir().join(format!("sedaflow-nohandoff-{}.toml", std::process::id()));
+    std::fs::File::create(&no_handoff)
+        .and_then(|mut f| {
+            f.write_all(b"[stages.decode]\nhandoff = false\n[stages.match]\nhandoff = false\n[stages.encode]\nhandoff = false\n")
+        })
+        .expect("no hand-off config");
+    // On the target's disk, not a tmpfs: every batch pays a real fdatasync.
+    let journal = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sedaflow-bench-journal-{}", std::process::id()));
+    let sedaflow = PathBuf::from(env!("CARGO_BIN_EXE_sedaflow"));
+    let this = std::env::current_exe().expect("the benchmark's own executable");
+    let serve = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "serve",
+            "--tcp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let targets = [
+        Target {
+            name: "inline tokio",
+            bin: this,
+            args: vec![baseline::FLAG.into(), "127.0.0.1:0".into()],
+        },
+        Target {
+            name: "sedaflow (stage per queue)",
+            bin: sedaflow.clone(),
+            args: serve(&[]),
+        },
+        Target {
+            name: "sedaflow (journal)",
+            bin: sedaflow.clone(),
+            args: serve(&["--journal", journal.to_str().expect("utf-8 target path")]),
+        },
+        Target {
+            name: "sedaflow (no hand-off)",
+            bin: sedaflow.clone(),
+            args: serve(&["--config", no_handoff.to_str().expect("utf-8 temp path")]),
+        },
+        Target {
+            name: "sedaflow (fused domain)",
+            bin: sedaflow,
+            args: serve(&["--config", fused.to_str().expect("utf-8 temp path")]),
+        },
+    ];
+    let base = LoadgenConfig {
+        connections: NonZeroUsize::new(8).expect("non-zero"),
+        pipeline: NonZeroUsize::new(16).expect("non-zero"),
+        ..LoadgenConfig::default()
+    };
+    let picked: Vec<&Target> = targets
+        .iter()
+        .filter(|t| {
+            t.name == "inline tokio" || picks.is_empty() || picks.iter().any(|p| t.name.contains(p))
+        })
+        .collect();
+    let rounds = if quick { 1 } else { 3 };
+    // A fresh server per run (and an empty journal: no run recovers another's), warmed up
+    // until books and connections reach their working size.
+    let run = |t: &Target, rate: Option<NonZeroU64>, seed: u64| {
+        let _ = std::fs::remove_dir_all(&journal);
+        let server = start(t);
+        drive(LoadgenConfig {
+            addr: server.addr,
+            duration: Duration::from_secs(1),
+            seed: 7,
+            ..base.clone()
+        });
+        drive(LoadgenConfig {
+            addr: server.addr,
+            duration: Duration::from_secs(secs),
+            rate,
+            seed,
+            ..base.clone()
+        })
+    };
+    let mut closed: Vec<Vec<f64>> = vec![Vec::new(); picked.len()];
+    for round in 1..=rounds {
+        for (i, t) in picked.iter().enumerate() {
+            let summary = run(t, None, 8);
+            eprintln!(
+                "  round {round} {:<28} closed {:>9.0}/s",
+                t.name, summary.throughput
+            );
+            closed[i].push(summary.throughput);
+        }
+    }
+    let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
+    let mut open: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
+    for round in 1..=rounds {
+        for (i, t) in picked.iter().enumerate() {
+            let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
+            let summary = run(t, Some(half), 9);
+            eprintln!(
+                "  round {round} {:<28} open @{half}/s p50 {:?} p99 {:?}",
+                t.name, summary.latency.p50, summary.latency.p99
+            );
+            open[i].push(summary);
+        }
+    }
+    let _ = std::fs::remove_file(&fused);
+    let _ = std::fs::remove_file(&no_handoff);
+    let _ = std::fs::remove_dir_all(&journal);
+    let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| {
+        let mut v: Vec<f64> = open[i].iter().map(|o| f(o).as_secs_f64()).collect();
+        Duration::from_secs_f64(median(&mut v))
+    };
+    let inline_p99 = percentile(0, |o| o.latency.p99);
+    println!();
+    println!(
+        "{:<28} {:>12} {:>9} {:>19} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "server",
+        "max orders/s",
+        "vs inline",
+        "closed-loop range",
+        "open rate/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "p99 vs"
+    );
+    for (i, t) in picked.iter().enumerate() {
+        let (lo, hi) = closed[i]
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let p99 = percentile(i, |o| o.latency.p99);
+        println!(
+            "{:<28} {:>12.0} {:>8.2}x {:>19} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            t.name,
+            max[i],
+            max[i] / max[0],
+            format!("{:.0}k-{:.0}k", lo / 1e3, hi / 1e3),
+            max[i] / 2.0,
+            percentile(i, |o| o.latency.p50),
+            p99,
+            percentile(i, |o| o.latency.p999),
+            p99.as_secs_f64() / inline_p99.as_secs_f64()
+        );
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
