@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ConfigError;
+
 /// What a `sedaflow serve` process does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything in one process, no NATS.
@@ -16,6 +18,22 @@ pub enum Role {
     Ingress,
     /// Matching only: owns partitions of the NATS log.
     Matcher,
+}
+
+impl std::str::FromStr for Role {
+    type Err = ConfigError;
+
+    /// `all`, `ingress` or `matcher`, as in the config file.
+    fn from_str(s: &str) -> Result<Role, ConfigError> {
+        match s {
+            "all" => Ok(Role::All),
+            "ingress" => Ok(Role::Ingress),
+            "matcher" => Ok(Role::Matcher),
+            _ => Err(ConfigError::Invalid(format!(
+                "unknown role `{s}`: expected all, ingress or matcher"
+            ))),
+        }
+    }
 }
 
 /// The `[cluster]` table (flags `--role`, `--nats`, `--partitions` win).

@@ -32,8 +32,9 @@ pub(crate) struct ServeArgs {
     /// Journal directory: matching becomes durable, and a restart recovers from it.
     #[arg(long)]
     journal: Option<PathBuf>,
-    /// Process role (default: `all`, or `[cluster] role` of the config file).
-    #[arg(long, value_enum)]
+    /// Process role: all, ingress or matcher (default: `all`, or `[cluster] role` of the
+    /// config file).
+    #[arg(long)]
     role: Option<Role>,
     /// NATS server URL (ingress and matcher roles).
     #[arg(long)]

@@ -10,6 +10,9 @@
 //! (the real `sedaflow` binary; for the baseline, [`inline`], this executable re-run by
 //! [`baseline`]); the load generator runs in this process.
 //!
+//! `SEDAFLOW_BENCH_BEFORE=PATH` adds an older `sedaflow` binary's default and fused servers
+//! ("before (…)"), so a change is measured against its predecessor in the same run.
+//!
 //! This 2-core machine's speed drifts by ±15% within minutes, so the servers take turns:
 //! each round measures every server once, closed loop first for all, then open loop, and the
 //! table shows the median of three rounds (one with `--quick`) with the closed-loop range.
@@ -135,7 +138,7 @@ fn compare() {
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     };
-    let targets = [
+    let mut targets = vec![
         Target {
             name: "inline tokio",
             bin: this,
@@ -162,6 +165,18 @@ fn compare() {
             args: serve(&["--config", fused.to_str().expect("utf-8 temp path")]),
         },
     ];
+    if let Some(before) = std::env::var_os("SEDAFLOW_BENCH_BEFORE").map(PathBuf::from) {
+        targets.push(Target {
+            name: "before (stage per queue)",
+            bin: before.clone(),
+            args: serve(&[]),
+        });
+        targets.push(Target {
+            name: "before (fused domain)",
+            bin: before,
+            args: serve(&["--config", fused.to_str().expect("utf-8 temp path")]),
+        });
+    }
     let base = LoadgenConfig {
         connections: NonZeroUsize::new(8).expect("non-zero"),
         pipeline: NonZeroUsize::new(16).expect("non-zero"),
