@@ -11,8 +11,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 
-use super::conn::{Conn, Outgoing};
-use super::output;
+use super::conn::Conn;
+use super::output::{self, Outgoing};
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
@@ -195,7 +195,7 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
                 conn.close();
                 break;
             }
-            conn.progress(out.flush());
+            conn.progress(out.write_unblocked());
             continue;
         }
         tokio::select! {
