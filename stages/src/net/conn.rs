@@ -6,46 +6,13 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, Notify};
 
-use super::output::{self, Progress, SocketOut};
+use super::output::{self, Moment, Outgoing, Pending, Progress, SocketOut, When};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::pipeline::OrderState;
 
 /// A connection's identity; also the owner of its orders in the books.
 pub type ConnId = u64;
-
-/// Output for a connection's writer.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    /// Every line caused by request `seq` (written in `seq` order).
-    Reply {
-        seq: u64,
-        lines: Vec<u8>,
-        read_at: Instant,
-    },
-    /// Lines caused by other clients (fills of resting orders): written at once.
-    Notify { lines: Vec<u8> },
-    /// The reader stopped after `seqs` requests: close once they are all answered.
-    End { seqs: u64 },
-}
-
-impl Outgoing {
-    /// Bytes inside.
-    fn bytes(&self) -> usize {
-        match self {
-            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => lines.len(),
-            Outgoing::End { .. } => 0,
-        }
-    }
-
-    /// Response lines inside: a scan of every byte, so only for output being discarded.
-    fn responses(&self) -> u64 {
-        match self {
-            Outgoing::Reply { lines, .. } | Outgoing::Notify { lines } => count_lines(lines),
-            Outgoing::End { .. } => 0,
-        }
-    }
-}
 
 /// Where a connection's output goes.
 pub(crate) enum Sink {
@@ -74,7 +41,7 @@ pub(crate) struct Conn {
     /// Signalled when the connection is cut, to abandon a blocked write.
     pub(crate) cut: Notify,
     /// In the output idle network threads handed over (`output::Consolidation`).
-    pub(crate) handed: AtomicBool,
+    handed: AtomicBool,
     metrics: ServerMetrics,
 }
 
@@ -129,9 +96,9 @@ impl Conn {
         }
         match &self.sink {
             Sink::Socket(out) => {
-                let deferring = output::is_deferring();
-                let p = out.put(msg, !deferring);
-                self.put_done(p, deferring);
+                let when = output::when(Moment::Filed);
+                let p = out.put(msg, when == When::Now);
+                self.put_done(p, when);
             }
             Sink::Channel(tx) => {
                 if let Err(unsent) = tx.send(msg) {
@@ -185,9 +152,9 @@ impl Conn {
         };
         match self.socket() {
             Some(out) if !self.is_closed() => {
-                let deferring = output::is_deferring();
-                match put(out, &encode, &|n| self.admit(n), !deferring) {
-                    Some(p) => self.put_done(p, deferring),
+                let when = output::when(Moment::Filed);
+                match put(out, &encode, &|n| self.admit(n), when == When::Now) {
+                    Some(p) => self.put_done(p, when),
                     None => self.metrics.discarded(responses.len() as u64),
                 }
             }
@@ -216,9 +183,10 @@ impl Conn {
         false
     }
 
-    fn put_done(self: &Arc<Self>, p: Progress, deferring: bool) {
-        if deferring && p.due {
-            output::defer(self, p.awaited);
+    /// After a put: due output a scope holds back is collected for the scope's end.
+    fn put_done(self: &Arc<Self>, p: Progress, when: When) {
+        if when == When::AtScopeEnd && p.due {
+            output::collect(self, p.awaited);
         }
         self.progress(p);
     }
@@ -266,6 +234,19 @@ impl Conn {
     }
 }
 
-fn count_lines(lines: &[u8]) -> u64 {
-    lines.iter().filter(|&&b| b == b'\n').count() as u64
+/// Scopes and network threads write a connection's output later through this.
+impl Pending for Conn {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn write_pending(&self) {
+        if let Some(out) = self.socket() {
+            self.progress(out.write_pending());
+        }
+    }
+
+    fn handed(&self) -> &AtomicBool {
+        &self.handed
+    }
 }

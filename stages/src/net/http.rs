@@ -12,7 +12,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use super::conn::{Conn, Outgoing, Sink};
+use super::conn::{Conn, Sink};
+use super::output::Outgoing;
 use super::registry::Registry;
 use super::session::SessionEnv;
 use crate::codec::{encode_response, ErrorReason, Response as Wire};

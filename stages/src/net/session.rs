@@ -1,6 +1,7 @@
 //! One TCP connection: a reader task (framing, backpressure, timeouts) and a writer task
 //! (reply reordering, watermarks).
 
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,8 +12,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 
-use super::conn::{Conn, Outgoing};
-use super::output;
+use super::conn::Conn;
+use super::output::{self, Outgoing};
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
@@ -39,101 +40,158 @@ enum Stop {
 
 /// Reads frames until EOF, error, timeout or server stop; returns how many requests it read.
 pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: SessionEnv) -> u64 {
-    let limits = env.limits.clone();
-    let mut framer = LineFramer::with_max_len(limits.max_frame);
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut seq = 0u64;
-    let mut batch = Vec::new();
-    let mut frames = BytesMut::new();
-    let mut spans = Vec::new();
-    let mut last_activity = Instant::now();
-    let mut partial_since: Option<Instant> = None;
+    let mut reader = Reader::new(conn, env.limits.clone());
     let stop = loop {
+        let n = match reader.read(&mut rd, &mut env.stop).await {
+            Ok(n) => n,
+            Err(stop) => break stop,
+        };
+        reader.frame(n, &env.metrics);
+        if !reader.batch.is_empty() {
+            publish(&mut reader.batch, &env).await;
+        }
+    };
+    if let Stop::Timeout(reason) = stop {
+        timed_out(&reader.conn, reason, &env.metrics);
+    }
+    reader.seq
+}
+
+/// A reader's state between reads.
+struct Reader {
+    conn: Arc<Conn>,
+    limits: Limits,
+    framer: LineFramer,
+    buf: Vec<u8>,
+    /// Requests read so far: the next one's sequence number.
+    seq: u64,
+    /// The read's frames, for the pipeline.
+    batch: Vec<DecodeIn>,
+    /// The read's frame bytes, and each frame's sequence number and span in them.
+    frames: BytesMut,
+    spans: Vec<(u64, Range<usize>)>,
+    last_activity: Instant,
+    /// When the frame now partly read started.
+    partial_since: Option<Instant>,
+}
+
+impl Reader {
+    fn new(conn: Arc<Conn>, limits: Limits) -> Self {
+        Reader {
+            conn,
+            framer: LineFramer::with_max_len(limits.max_frame),
+            limits,
+            buf: vec![0u8; 16 * 1024],
+            seq: 0,
+            batch: Vec::new(),
+            frames: BytesMut::new(),
+            spans: Vec::new(),
+            last_activity: Instant::now(),
+            partial_since: None,
+        }
+    }
+
+    /// Waits for room (backpressure), then reads; returns the bytes read, or why to stop.
+    async fn read(
+        &mut self,
+        rd: &mut OwnedReadHalf,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<usize, Stop> {
         // Registered before the checks below, so a cut after them still wakes the read.
-        let cut = conn.cut.notified();
+        let cut = self.conn.cut.notified();
         tokio::pin!(cut);
         cut.as_mut().enable();
-        if !wait_for_room(&conn, seq, &limits).await {
-            break Stop::Cut;
+        if !wait_for_room(&self.conn, self.seq, &self.limits).await {
+            return Err(Stop::Cut);
         }
-        let (deadline, timeout) = match partial_since {
-            Some(t) => (t + limits.frame_timeout, ErrorReason::FrameTimeout),
+        let (deadline, timeout) = match self.partial_since {
+            Some(t) => (t + self.limits.frame_timeout, ErrorReason::FrameTimeout),
             None => (
-                last_activity + limits.idle_timeout,
+                self.last_activity + self.limits.idle_timeout,
                 ErrorReason::IdleTimeout,
             ),
         };
         let read = tokio::select! {
-            _ = env.stop.changed() => break Stop::Server,
-            _ = &mut cut => break Stop::Cut,
-            r = tokio::time::timeout_at(deadline.into(), rd.read(&mut buf)) => r,
+            _ = stop.changed() => return Err(Stop::Server),
+            _ = &mut cut => return Err(Stop::Cut),
+            r = tokio::time::timeout_at(deadline.into(), rd.read(&mut self.buf)) => r,
         };
-        let n = match read {
-            Err(_) => break Stop::Timeout(timeout),
-            Ok(Ok(0)) | Ok(Err(_)) => break Stop::Eof,
-            Ok(Ok(n)) => n,
-        };
+        match read {
+            Err(_) => Err(Stop::Timeout(timeout)),
+            Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Eof),
+            Ok(Ok(n)) => Ok(n),
+        }
+    }
+
+    /// Frames the `n` bytes just read into the batch (an over-long frame is answered in its
+    /// slot), and restarts the timeouts.
+    fn frame(&mut self, n: usize, metrics: &ServerMetrics) {
         let now = Instant::now();
-        let before = seq;
-        framer.push(&buf[..n]);
+        let before = self.seq;
+        self.framer.push(&self.buf[..n]);
         // The read's frames share one buffer: one allocation per read, not per frame.
-        while let Some(frame) = framer.next_frame() {
-            let this = seq;
-            seq += 1;
+        while let Some(frame) = self.framer.next_frame() {
+            let this = self.seq;
+            self.seq += 1;
             match frame {
                 Ok(f) => {
-                    let at = frames.len();
-                    frames.extend_from_slice(f);
-                    spans.push((this, at..frames.len()));
+                    let at = self.frames.len();
+                    self.frames.extend_from_slice(f);
+                    self.spans.push((this, at..self.frames.len()));
                 }
                 Err(FrameError::TooLong) => {
-                    env.metrics.frame_too_long();
-                    answer(&conn, this, now, FrameError::TooLong.into());
+                    metrics.frame_too_long();
+                    answer(&self.conn, this, now, FrameError::TooLong.into());
                 }
             }
         }
-        let shared = frames.split().freeze();
-        batch.extend(spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
-            conn: conn.clone(),
-            seq,
-            frame: shared.slice(span),
-            read_at: now,
-        }));
-        if seq > before {
-            last_activity = now;
-            conn.note_read(seq);
+        let shared = self.frames.split().freeze();
+        let conn = &self.conn;
+        self.batch
+            .extend(self.spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
+                conn: conn.clone(),
+                seq,
+                frame: shared.slice(span),
+                read_at: now,
+            }));
+        if self.seq > before {
+            self.last_activity = now;
+            self.conn.note_read(self.seq);
         }
         // The frame timeout runs from the start of the frame now pending: once a frame
         // ended in this read, what is pending started here.
-        partial_since = match (framer.has_partial(), partial_since) {
-            (true, Some(t)) if seq == before => Some(t),
+        self.partial_since = match (self.framer.has_partial(), self.partial_since) {
+            (true, Some(t)) if self.seq == before => Some(t),
             (true, _) => Some(now),
             (false, _) => None,
         };
-        if !batch.is_empty() {
-            pipeline::admit(&env.admission, &mut batch);
-            // The stages run on this thread (`caller_runs`) and their answers go out in one
-            // write per connection when they are done; only what does not fit waits.
-            let tried = output::deferring(|| env.input.try_publish_batch(&mut batch));
-            let published = match tried {
-                Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
-                done => done,
-            };
-            if let Err(refused) = published {
-                pipeline::refuse(refused.into_inner(), &env.metrics);
-            }
-        }
-    };
-    if let Stop::Timeout(reason) = stop {
-        match reason {
-            ErrorReason::FrameTimeout => env.metrics.frame_timed_out(),
-            _ => env.metrics.idle_closed(),
-        }
-        let mut lines = Vec::new();
-        encode_line(&Response::Error(reason), &mut lines);
-        conn.send(Outgoing::Notify { lines });
     }
-    seq
+}
+
+/// Hands a read's frames to the pipeline, admission first. The stages run on this thread
+/// (`caller_runs`) and their answers go out in one write per connection when they are done;
+/// only what does not fit waits.
+async fn publish(batch: &mut Vec<DecodeIn>, env: &SessionEnv) {
+    pipeline::admit(&env.admission, batch);
+    let tried = output::deferring(|| env.input.try_publish_batch(batch));
+    let published = match tried {
+        Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
+        done => done,
+    };
+    if let Err(refused) = published {
+        pipeline::refuse(refused.into_inner(), &env.metrics);
+    }
+}
+
+/// Tells a client that timed out why its connection closes.
+fn timed_out(conn: &Arc<Conn>, reason: ErrorReason, metrics: &ServerMetrics) {
+    match reason {
+        ErrorReason::FrameTimeout => metrics.frame_timed_out(),
+        _ => metrics.idle_closed(),
+    }
+    let mut lines = Vec::new();
+    encode_line(&Response::Error(reason), &mut lines);
+    conn.send(Outgoing::Notify { lines });
 }
 
 /// Waits while the client is not reading its output (high/low watermarks) or has too many
@@ -195,7 +253,7 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
                 conn.close();
                 break;
             }
-            conn.progress(out.flush());
+            conn.progress(out.write_unblocked());
             continue;
         }
         tokio::select! {

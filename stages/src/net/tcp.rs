@@ -8,8 +8,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use super::conn::{Conn, Outgoing, Sink};
-use super::output::SocketOut;
+use super::conn::{Conn, Sink};
+use super::output::{Outgoing, SocketOut};
 use super::registry::Registry;
 use super::session::{read_loop, write_loop, SessionEnv};
 use crate::codec::{encode_line, ErrorReason, Response};
