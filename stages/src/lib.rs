@@ -26,6 +26,5 @@ mod server;
 mod signals;
 
 pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages, Synthetic};
-pub use net::ConnId;
-pub use pipeline::{Order, PipelineError};
+pub use pipeline::{ConnId, Order, PipelineError};
 pub use server::{Server, ServerBuilder, ServerError};

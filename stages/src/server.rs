@@ -170,7 +170,7 @@ impl Server {
             }
         };
         let wiring = Wiring {
-            registry: registry.clone(),
+            clients: registry.clone(),
             metrics: metrics.clone(),
             admission: admission.clone(),
             extension,

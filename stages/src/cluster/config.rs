@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use super::UnknownRole;
 
 /// What a `sedaflow serve` process does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,17 +21,15 @@ pub enum Role {
 }
 
 impl std::str::FromStr for Role {
-    type Err = ConfigError;
+    type Err = UnknownRole;
 
     /// `all`, `ingress` or `matcher`, as in the config file.
-    fn from_str(s: &str) -> Result<Role, ConfigError> {
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
         match s {
             "all" => Ok(Role::All),
             "ingress" => Ok(Role::Ingress),
             "matcher" => Ok(Role::Matcher),
-            _ => Err(ConfigError::Invalid(format!(
-                "unknown role `{s}`: expected all, ingress or matcher"
-            ))),
+            _ => Err(UnknownRole(s.to_owned())),
         }
     }
 }

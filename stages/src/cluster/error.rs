@@ -2,6 +2,11 @@ use thiserror::Error;
 
 use crate::codec::binary::FieldError;
 
+/// A role name that is none of `all`, `ingress`, `matcher`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown role `{0}`: expected all, ingress or matcher")]
+pub struct UnknownRole(pub String);
+
 /// A log or response payload that cannot be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WireError {

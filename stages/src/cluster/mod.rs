@@ -39,7 +39,7 @@ mod wire;
 use std::hash::{BuildHasher, Hasher};
 
 pub use config::{ClusterConfig, Role};
-pub use error::{ClusterError, WireError};
+pub use error::{ClusterError, UnknownRole, WireError};
 pub(crate) use log::Log;
 pub use matcher::Matcher;
 pub use partition::{partition_of, Partition};

@@ -9,10 +9,7 @@ use tokio::sync::{mpsc, Notify};
 use super::output::{self, Moment, Outgoing, Pending, Progress, SocketOut, When};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
-use crate::pipeline::OrderState;
-
-/// A connection's identity; also the owner of its orders in the books.
-pub type ConnId = u64;
+use crate::pipeline::{Client, ConnId, OrderState};
 
 /// Where a connection's output goes.
 pub(crate) enum Sink {
@@ -106,20 +103,6 @@ impl Conn {
                 }
             }
         }
-    }
-
-    /// Answers request `seq` with `responses`, encoded straight into a TCP connection's
-    /// output when it is in turn.
-    pub(crate) fn reply(self: &Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
-        self.put_encoded(
-            responses,
-            |out, encode, admit, write| out.put_reply(seq, read_at, encode, admit, write),
-            |lines| Outgoing::Reply {
-                seq,
-                lines,
-                read_at,
-            },
-        );
     }
 
     /// Sends a report this client did not ask for just now (a resting order's fill), encoded
@@ -231,6 +214,30 @@ impl Conn {
         if p.bytes > 0 || p.replies > 0 {
             self.drained.notify_waiters();
         }
+    }
+}
+
+/// The stages answer a connection through this.
+impl Client for Conn {
+    fn id(&self) -> ConnId {
+        self.id
+    }
+
+    fn orders(&self) -> &OrderState {
+        &self.orders
+    }
+
+    /// Encoded straight into a TCP connection's output when it is in turn.
+    fn reply(self: Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
+        self.put_encoded(
+            responses,
+            |out, encode, admit, write| out.put_reply(seq, read_at, encode, admit, write),
+            |lines| Outgoing::Reply {
+                seq,
+                lines,
+                read_at,
+            },
+        );
     }
 }
 

@@ -14,8 +14,6 @@ mod registry;
 mod session;
 pub(crate) mod tcp;
 
-pub(crate) use conn::Conn;
-pub use conn::ConnId;
-pub(crate) use output::{collecting, write_collected, Consolidation};
+pub(crate) use output::Consolidation;
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

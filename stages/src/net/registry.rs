@@ -1,4 +1,5 @@
-//! Live connections by id, so reports for a resting order's owner reach its writer.
+//! Live connections by id, so reports for a resting order's owner reach its writer; the
+//! encode stage's view of them ([`Clients`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -6,7 +7,13 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
-use super::conn::{Conn, ConnId};
+use sedaflow::Context;
+
+use super::conn::Conn;
+use super::output;
+use crate::codec::Response;
+use crate::matching::ReportKind;
+use crate::pipeline::{Clients, ConnId};
 
 /// Connections by id. Lookups take a read lock once per notification batch. The ids are the
 /// server's own, so a fast non-keyed hash is safe.
@@ -57,9 +64,26 @@ impl Registry {
     pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::Relaxed)
     }
+}
 
-    /// Runs `f` with the lookup table held for reading.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&FxHashMap<ConnId, Arc<Conn>>) -> R) -> R {
-        f(&self.conns.read())
+impl Clients for Registry {
+    /// One read lock for the whole batch of reports.
+    fn notify(&self, notices: &mut Vec<(ConnId, ReportKind)>) -> u64 {
+        let conns = self.conns.read();
+        let mut gone = 0;
+        for (to, kind) in notices.drain(..) {
+            match conns.get(&to) {
+                Some(conn) => conn.notify(&Response::Report(kind)),
+                None => gone += 1,
+            }
+        }
+        gone
+    }
+
+    fn encode_then_write(&self, ctx: &mut Context<'_>, encode: &mut dyn FnMut()) {
+        let ((), conns) = output::collecting(encode);
+        if !conns.is_empty() {
+            ctx.after_release(move || output::write_collected(conns));
+        }
     }
 }

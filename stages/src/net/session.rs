@@ -18,7 +18,7 @@ use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
 use crate::internal_events::ServerMetrics;
-use crate::pipeline::{self, DecodeIn};
+use crate::pipeline::{self, Client, DecodeIn};
 
 /// What a session needs from the server.
 #[derive(Clone)]
@@ -225,7 +225,8 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
 }
 
 fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
-    conn.reply(seq, read_at, std::slice::from_ref(&response));
+    conn.clone()
+        .reply(seq, read_at, std::slice::from_ref(&response));
 }
 
 /// Waits for the socket whenever it was full and flushes; ends after the reader's last request

@@ -3,18 +3,17 @@
 //! Besides parsing, decode applies the per-connection id rule ([`OrderState`](super::order_state::OrderState)): a frame of a
 //! stalled connection is held until its earlier orders settle.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use sedaflow::{Batch, Bounced, Context, Handler};
 
+use super::client::ClientRef;
 use super::events::{DecodeIn, EncodeIn, Order};
 use super::order_state::Admit;
 use crate::codec::{decode_request, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, Request};
-use crate::net::Conn;
 
 pub(crate) struct Decode {
     pub(crate) metrics: ServerMetrics,
@@ -28,8 +27,8 @@ impl Handler for Decode {
     fn handle(&mut self, batch: &mut Batch<'_, DecodeIn>, ctx: &mut Context<'_>) {
         for event in batch {
             match event {
-                DecodeIn::Frame { .. } if event.conn().orders.is_stalled() => {
-                    event.conn().clone().orders.hold(event);
+                DecodeIn::Frame { .. } if event.conn().orders().is_stalled() => {
+                    event.conn().clone().orders().hold(event);
                 }
                 DecodeIn::Frame {
                     conn,
@@ -61,7 +60,7 @@ impl Handler for Decode {
 impl Decode {
     fn frame(
         &self,
-        conn: Arc<Conn>,
+        conn: ClientRef,
         seq: u64,
         frame: Bytes,
         read_at: Instant,
@@ -79,10 +78,10 @@ impl Decode {
             reply(ctx, &conn, seq, read_at, Response::Pong);
             return;
         }
-        let floor = match conn.orders.admit(&req) {
+        let floor = match conn.orders().admit(&req) {
             Admit::Pass { floor } => floor,
             Admit::Stall => {
-                conn.clone().orders.hold(DecodeIn::Frame {
+                conn.clone().orders().hold(DecodeIn::Frame {
                     conn,
                     seq,
                     frame,
@@ -105,13 +104,13 @@ impl Decode {
         }
     }
 
-    fn resume(&self, conn: &Arc<Conn>, ctx: &mut Context<'_>) {
-        let mut rest = conn.orders.resume().into_iter();
+    fn resume(&self, conn: &ClientRef, ctx: &mut Context<'_>) {
+        let mut rest = conn.orders().resume().into_iter();
         while let Some(event) = rest.next() {
-            if conn.orders.is_stalled() {
+            if conn.orders().is_stalled() {
                 // Stalled again: only the frame that stalled is held (it came before this
                 // one), and nothing newer can arrive meanwhile (this lane is busy here).
-                conn.orders.hold_all(std::iter::once(event).chain(rest));
+                conn.orders().hold_all(std::iter::once(event).chain(rest));
                 return;
             }
             if let DecodeIn::Frame {
@@ -128,7 +127,7 @@ impl Decode {
 }
 
 /// Answers request `seq` of `conn` with one response.
-fn reply(ctx: &mut Context<'_>, conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
+fn reply(ctx: &mut Context<'_>, conn: &ClientRef, seq: u64, read_at: Instant, response: Response) {
     ctx.emit(EncodeIn::Reply {
         conn: conn.clone(),
         seq,

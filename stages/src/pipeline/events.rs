@@ -1,31 +1,30 @@
 //! The events that travel between the order pipeline's stages.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use sedaflow::Context;
 
+use super::client::{ClientRef, ConnId};
 use crate::codec::Response;
 use crate::matching::{RejectReason, ReportKind, Request};
-use crate::net::{Conn, ConnId};
 
 /// Into decode: a frame read from a connection, or the word that its stall is over.
 #[derive(Debug)]
 pub(crate) enum DecodeIn {
     Frame {
-        conn: Arc<Conn>,
+        conn: ClientRef,
         seq: u64,
         /// A slice of the buffer its read's frames share.
         frame: Bytes,
         read_at: Instant,
     },
     /// The connection's in-flight orders settled: held frames can be decoded.
-    Resume(Arc<Conn>),
+    Resume(ClientRef),
 }
 
 impl DecodeIn {
-    pub(crate) fn conn(&self) -> &Arc<Conn> {
+    pub(crate) fn conn(&self) -> &ClientRef {
         match self {
             DecodeIn::Frame { conn, .. } | DecodeIn::Resume(conn) => conn,
         }
@@ -37,7 +36,7 @@ impl DecodeIn {
 /// it passes an order on with `ctx.emit(order)` or refuses it with [`Order::reject`].
 #[derive(Debug)]
 pub struct Order {
-    pub(crate) conn: Arc<Conn>,
+    pub(crate) conn: ClientRef,
     pub(crate) seq: u64,
     pub(crate) req: Request,
     /// Orders with an id at or below this are `id not increasing` (0: no constraint left).
@@ -53,7 +52,7 @@ impl Order {
 
     /// The connection that sent it.
     pub fn conn_id(&self) -> ConnId {
-        self.conn.id
+        self.conn.id()
     }
 
     /// Answers the order with `reject` and `reason` instead of matching it. The answer keeps
@@ -65,7 +64,7 @@ impl Order {
     /// The one way an order leaves the pipeline unmatched: it is settled (no longer in flight
     /// for the id rule) and answered with `reject` and `reason` in its sequence slot.
     pub(crate) fn refused(self, reason: RejectReason) -> EncodeIn {
-        self.conn.orders.settle();
+        self.conn.orders().settle();
         let id = self.req.id().unwrap_or_default();
         EncodeIn::Reply {
             conn: self.conn,
@@ -80,7 +79,7 @@ impl Order {
 #[derive(Debug)]
 pub(crate) enum EncodeIn {
     Reply {
-        conn: Arc<Conn>,
+        conn: ClientRef,
         seq: u64,
         responses: Vec<Response>,
         read_at: Instant,
@@ -96,7 +95,7 @@ impl EncodeIn {
     /// (a fill, then its `done`) are encoded and written in the order matching made them.
     pub(crate) fn conn_id(&self) -> ConnId {
         match self {
-            EncodeIn::Reply { conn, .. } => conn.id,
+            EncodeIn::Reply { conn, .. } => conn.id(),
             EncodeIn::Notify { to, .. } => *to,
         }
     }

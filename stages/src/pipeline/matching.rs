@@ -85,20 +85,20 @@ impl Handler for MatchStage {
             }
             let outcome = self
                 .engine
-                .submit(o.conn.id, &o.req, o.floor, &mut self.reports);
+                .submit(o.conn.id(), &o.req, o.floor, &mut self.reports);
             if self.journal.is_some() {
-                if let Some(r) = Record::applied(outcome, o.conn.id, o.floor, &o.req) {
+                if let Some(r) = Record::applied(outcome, o.conn.id(), o.floor, &o.req) {
                     ctx.emit(ToJournal::Record(r));
                 }
             }
             if outcome.is_accepted() {
                 if let Some(id) = o.req.id() {
-                    o.conn.orders.accepted(id);
+                    o.conn.orders().accepted(id);
                 }
             }
             let mut mine = Vec::with_capacity(self.reports.len());
             for r in &self.reports {
-                if r.to == o.conn.id {
+                if r.to == o.conn.id() {
                     mine.push(Response::Report(r.kind));
                 } else {
                     let notify = EncodeIn::Notify {
@@ -108,7 +108,7 @@ impl Handler for MatchStage {
                     self.emit(ctx, notify);
                 }
             }
-            o.conn.orders.settle();
+            o.conn.orders().settle();
             let reply = EncodeIn::Reply {
                 conn: o.conn,
                 seq: o.seq,

@@ -16,6 +16,7 @@
 //! symbols may finish out of order; every request carries its connection's sequence number and
 //! the connection's writer puts the replies back in order.
 
+mod client;
 mod decode;
 mod encode;
 mod events;
@@ -26,6 +27,8 @@ mod publish;
 mod refuse;
 mod wiring;
 
+pub use client::ConnId;
+pub(crate) use client::{Client, Clients};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;

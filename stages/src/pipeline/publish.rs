@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use sedaflow::{Batch, Context, Handler};
 
+use super::client::ClientRef;
 use super::events::{EncodeIn, Order};
 use crate::cluster::ingress::{Answer, IngressLink};
 use crate::codec::Response;
 use crate::matching::{RejectReason, ReportKind};
-use crate::net::Conn;
 
 pub(crate) struct Publish {
-    pub(crate) link: Arc<IngressLink<Arc<Conn>>>,
+    pub(crate) link: Arc<IngressLink<ClientRef>>,
 }
 
 impl Handler for Publish {
@@ -21,7 +21,7 @@ impl Handler for Publish {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         for o in batch {
-            let from = (o.conn.id, o.seq);
+            let from = (o.conn.id(), o.seq);
             if !self
                 .link
                 .forward(from, o.floor, &o.req, o.conn.clone(), o.read_at)
@@ -35,7 +35,7 @@ impl Handler for Publish {
 
 /// A matcher's answer, for encode: a reply settles its order (and raises the connection's
 /// accepted maximum) as local matching does.
-pub(crate) fn answered(answer: Answer<Arc<Conn>>) -> EncodeIn {
+pub(crate) fn answered(answer: Answer<ClientRef>) -> EncodeIn {
     match answer {
         Answer::Reply {
             to: conn,
@@ -45,9 +45,9 @@ pub(crate) fn answered(answer: Answer<Arc<Conn>>) -> EncodeIn {
             read_at,
         } => {
             if let (true, Some(ReportKind::Ack { id })) = (accepted, kinds.first()) {
-                conn.orders.accepted(*id);
+                conn.orders().accepted(*id);
             }
-            conn.orders.settle();
+            conn.orders().settle();
             EncodeIn::Reply {
                 conn,
                 seq,

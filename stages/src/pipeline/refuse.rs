@@ -2,15 +2,14 @@
 //! room, and frames the pipeline refused (it is closing, or decode rejects when full). Each
 //! answer takes its request's sequence slot, so the connection's response order holds.
 
-use std::sync::Arc;
 use std::time::Instant;
 
+use super::client::ClientRef;
 use super::events::DecodeIn;
 use crate::admission::Admission;
 use crate::codec::{decode_request, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, ReportKind, Request};
-use crate::net::Conn;
 
 /// Admission control: new orders beyond the controller's room are answered `overloaded`
 /// here instead of entering the queues. Only those frames are parsed.
@@ -77,6 +76,7 @@ fn overloaded(req: &Request) -> Response {
     .into()
 }
 
-fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
-    conn.reply(seq, read_at, std::slice::from_ref(&response));
+fn answer(conn: &ClientRef, seq: u64, read_at: Instant, response: Response) {
+    conn.clone()
+        .reply(seq, read_at, std::slice::from_ref(&response));
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
 use thiserror::Error;
 
+use super::client::{ClientRef, Clients};
 use super::decode::Decode;
 use super::encode::Encode;
 use super::events::{DecodeIn, EncodeIn, Order};
@@ -17,7 +18,6 @@ use crate::cluster::ingress::IngressLink;
 use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
 use crate::journal::Journal;
-use crate::net::{Conn, Registry};
 
 /// The topic decode publishes orders on when a stage runs before matching.
 const PRE_MATCH: &str = "pre-match";
@@ -38,7 +38,7 @@ pub enum PipelineError {
 
 /// What the stages share with the rest of the server.
 pub(crate) struct Wiring {
-    pub(crate) registry: Arc<Registry>,
+    pub(crate) clients: Arc<dyn Clients>,
     pub(crate) metrics: ServerMetrics,
     pub(crate) admission: Arc<Admission>,
     /// An operator's stage before matching.
@@ -46,7 +46,7 @@ pub(crate) struct Wiring {
     /// With a journal, matching's output goes through the journal stage.
     pub(crate) journal: Option<Arc<Journal>>,
     /// An ingress's link to the order log, which then takes matching's place.
-    pub(crate) forward: Option<Arc<IngressLink<Arc<Conn>>>>,
+    pub(crate) forward: Option<Arc<IngressLink<ClientRef>>>,
 }
 
 /// The built pipeline and the handle the network stage publishes frames with.
@@ -64,7 +64,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
         topic,
     })
     .config(config.stages.decode.clone())
-    .keyed_by(|e: &DecodeIn| e.conn().id);
+    .keyed_by(|e: &DecodeIn| e.conn().id());
     if let Some(declare) = w.extension {
         declare(&mut p, PRE_MATCH);
     }
@@ -84,9 +84,9 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
         // that order (a resting order's fill before its done), as matching's batches do here.
         encode.lanes = NonZeroUsize::new(1);
     }
-    let (registry, metrics) = (w.registry, w.metrics);
+    let (clients, metrics) = (w.clients, w.metrics);
     p.stage("encode", move || {
-        Encode::new(registry.clone(), metrics.clone())
+        Encode::new(clients.clone(), metrics.clone())
     })
     .config(encode)
     .keyed_by(EncodeIn::conn_id);

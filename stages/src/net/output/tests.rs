@@ -14,7 +14,7 @@ use super::{deferring, Consolidation, Outgoing};
 use crate::codec::Response;
 use crate::internal_events::ServerMetrics;
 use crate::net::conn::{Conn, Sink};
-use crate::net::ConnId;
+use crate::pipeline::{Client, ConnId};
 
 /// A connection on a connected socket, with its client.
 async fn conn(id: ConnId) -> (TcpStream, OwnedReadHalf, Arc<Conn>) {
@@ -57,7 +57,7 @@ async fn a_network_thread_writes_answers_per_batch_and_holds_reports_for_the_flu
         // An encode batch inside the read: the taker awaits its answer, nobody the fill.
         deferring(|| {
             fill(&maker);
-            taker.reply(0, Instant::now(), &[Response::Pong]);
+            taker.clone().reply(0, Instant::now(), &[Response::Pong]);
         });
         assert_eq!(taker.pending(), 0, "the answer waited for the read's end");
         assert_eq!(maker.pending(), 5);
