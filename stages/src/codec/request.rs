@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{DecodeError, ErrorReason};
-use crate::matching::{Price, Qty, RejectReason, Request, Side, Symbol, Tif};
+use crate::matching::{OrderId, Price, Qty, RejectReason, Request, Side, Symbol, Tif};
 
 /// The highest order id: 2^63 - 1.
 const MAX_ID: u64 = i64::MAX as u64;
@@ -76,20 +76,7 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     let wire = parse_object(frame)?;
     // Outer `None`: no id; inner `None`: an id that is not usable.
     let id = wire.id.map(|raw| parse_integer(raw, 1, MAX_ID));
-    let usable_id = id.flatten();
-    let op = match wire.op.map(parse_op) {
-        Some(Some(op)) => op,
-        unusable => {
-            let (error, reject) = match unusable {
-                None => (ErrorReason::MissingOp, RejectReason::MissingOp),
-                Some(_) => (ErrorReason::InvalidOp, RejectReason::InvalidOp),
-            };
-            return Err(match usable_id {
-                Some(id) => DecodeError::Reject { id, reason: reject },
-                None => error.into(),
-            });
-        }
-    };
+    let op = parse_op_field(wire.op, id.flatten())?;
     if let Op::Ping = op {
         return Ok(Request::Ping);
     }
@@ -109,23 +96,44 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     if let Op::Cancel = op {
         return Ok(Request::Cancel { id, symbol });
     }
+    new_order(op, id, symbol, &wire).map_err(reject)
+}
+
+/// The `op` field; a missing or unknown one is a `reject` when the id is usable, else an
+/// `error`.
+fn parse_op_field(raw: Option<&RawValue>, usable_id: Option<OrderId>) -> Result<Op, DecodeError> {
+    let (error, reject) = match raw.map(parse_op) {
+        Some(Some(op)) => return Ok(op),
+        None => (ErrorReason::MissingOp, RejectReason::MissingOp),
+        Some(None) => (ErrorReason::InvalidOp, RejectReason::InvalidOp),
+    };
+    Err(match usable_id {
+        Some(id) => DecodeError::Reject { id, reason: reject },
+        None => error.into(),
+    })
+}
+
+/// The rest of a `limit` or `market` order, checked field by field in the contract's order:
+/// side, price (limit), qty, tif (limit).
+fn new_order(
+    op: Op,
+    id: OrderId,
+    symbol: Symbol,
+    wire: &Wire<'_>,
+) -> Result<Request, RejectReason> {
     let side = required(
         wire.side,
         parse_side,
         RejectReason::MissingSide,
         RejectReason::InvalidSide,
-    )
-    .map_err(reject)?;
+    )?;
     let price = match op {
-        Op::Limit => Some(
-            required(
-                wire.price,
-                parse_price,
-                RejectReason::MissingPrice,
-                RejectReason::InvalidPrice,
-            )
-            .map_err(reject)?,
-        ),
+        Op::Limit => Some(required(
+            wire.price,
+            parse_price,
+            RejectReason::MissingPrice,
+            RejectReason::InvalidPrice,
+        )?),
         _ => None,
     };
     let qty = required(
@@ -133,13 +141,12 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
         |raw| parse_integer(raw, 1, MAX_QTY),
         RejectReason::MissingQty,
         RejectReason::InvalidQty,
-    )
-    .map_err(reject)?;
+    )?;
     Ok(match price {
         Some(price) => {
             let tif = match wire.tif {
                 None => Tif::default(),
-                Some(raw) => parse_tif(raw).ok_or_else(|| reject(RejectReason::InvalidTif))?,
+                Some(raw) => parse_tif(raw).ok_or(RejectReason::InvalidTif)?,
             };
             Request::Limit {
                 id,
