@@ -269,8 +269,8 @@ fn open_journal(config: &ServerConfig) -> Result<Option<Arc<Journal>>, ServerErr
 }
 
 /// The network threads, and the task that writes the reports they hold: workers hold reports
-/// nobody awaits yet across reads, and hand them over when they go idle
-/// (`net::output::deferring`).
+/// nobody awaits yet across reads, and hand them over when they go idle (`net::output`'s
+/// "when is a reply written").
 fn network_runtime(
     config: &ServerConfig,
 ) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), ServerError> {

@@ -480,27 +480,20 @@ impl Worker {
     }
 
     /// Hands over: a final write commits progress and frees the lease in one step.
-    async fn hand_over(self) -> Result<(), ClusterError> {
-        let value = LeaseValue {
-            owner: None,
-            committed: self.committed,
-            at_ms: now_ms(),
-        };
-        renew(
-            &self.leases,
-            &lease_key(self.partition),
-            self.partition,
-            self.revision,
-            &value,
-        )
-        .await?;
-        Ok(())
+    async fn hand_over(mut self) -> Result<(), ClusterError> {
+        self.write_lease(None).await
     }
 
     /// Commits progress and proves the lease is still this owner's.
     async fn renew(&mut self) -> Result<(), ClusterError> {
+        self.write_lease(Some(self.owner.clone())).await
+    }
+
+    /// Writes the partition's lease with `owner` and the progress committed, fenced by the
+    /// revision this owner last wrote.
+    async fn write_lease(&mut self, owner: Option<String>) -> Result<(), ClusterError> {
         let value = LeaseValue {
-            owner: Some(self.owner.clone()),
+            owner,
             committed: self.committed,
             at_ms: now_ms(),
         };
