@@ -119,118 +119,181 @@ impl Connection {
 /// given.
 pub(crate) async fn write_requests(
     conn: Arc<Connection>,
-    mut socket: OwnedWriteHalf,
+    socket: OwnedWriteHalf,
     mut mix: OrderMix,
     schedule: Option<Schedule>,
 ) -> Result<Tally, LoadgenError> {
     let clock = conn.clock;
-    let give_up = clock.at(clock.give_up_ns);
-    let mut buf = Vec::with_capacity(FLUSH_AT + BATCH * 160);
-    let mut planned: Vec<(Planned, u64)> = Vec::with_capacity(BATCH);
-    let mut sent = Tally::new();
-    // Requests this connection has generated: its k for the open-loop schedule.
-    let mut k = 0u64;
-    // Open loop: this connection's share of the schedule before the end, sent however late
-    // the pacer releases it (a busy machine must not shorten the run). Closed loop: the
-    // clock ends it.
-    let (share, end_ns) = match schedule {
-        Some(s) => (
-            s.share(s.due_by(clock.send_end_ns.saturating_sub(1)), conn.index),
-            clock.give_up_ns,
-        ),
-        None => (u64::MAX, clock.send_end_ns),
+    let mut out = Outbox {
+        socket,
+        buf: Vec::with_capacity(FLUSH_AT + BATCH * 160),
+        give_up: clock.at(clock.give_up_ns),
     };
-    let mut finished = share == 0;
-    while !finished {
-        let mut ready = conn.permits.available_permits().min(BATCH);
-        if ready == 0 {
-            // Idle: what is buffered goes out before waiting.
-            if !flush(&conn, &mut socket, &mut buf, give_up).await? {
-                break;
-            }
-            tokio::select! {
-                permit = conn.permits.acquire() => match permit {
-                    Ok(permit) => permit.forget(),
-                    Err(_) => break,
-                },
-                () = sleep_until(clock.at(end_ns)) => break,
-            }
-            ready = 1 + conn.permits.available_permits().min(BATCH - 1);
-            if let Ok(permits) = conn.permits.try_acquire_many(ready as u32 - 1) {
-                permits.forget();
-            }
-        } else if let Ok(permits) = conn.permits.try_acquire_many(ready as u32) {
-            permits.forget();
-        }
+    let mut plan = Plan::new(&conn, schedule);
+    while !plan.finished {
+        let Some(ready) = take_permits(&conn, &mut out, plan.end_ns).await? else {
+            break;
+        };
         let now_ns = clock.now_ns();
         if schedule.is_none() && now_ns >= clock.send_end_ns {
             break;
         }
+        plan.generate(&conn, &mut mix, ready, now_ns, &mut out.buf);
+        if out.buf.len() >= FLUSH_AT && !out.flush(&conn).await? {
+            break;
+        }
+    }
+    if out.flush(&conn).await? {
+        // Half-close: the protocol still answers everything sent before it.
+        let _ = timeout_at(out.give_up, out.socket.shutdown()).await;
+    }
+    conn.state().writer_done = true;
+    conn.writer_done.notify_one();
+    Ok(plan.sent)
+}
+
+/// Takes up to [`BATCH`] permits, first writing out what is buffered and waiting for one
+/// when none is free; `None` when the run ends before one comes (the permits close, the
+/// clock reaches `end_ns`, or the server stops taking requests).
+async fn take_permits(
+    conn: &Connection,
+    out: &mut Outbox,
+    end_ns: u64,
+) -> Result<Option<usize>, LoadgenError> {
+    let ready = conn.permits.available_permits().min(BATCH);
+    if ready > 0 {
+        if let Ok(permits) = conn.permits.try_acquire_many(ready as u32) {
+            permits.forget();
+        }
+        return Ok(Some(ready));
+    }
+    // Idle: what is buffered goes out before waiting.
+    if !out.flush(conn).await? {
+        return Ok(None);
+    }
+    tokio::select! {
+        permit = conn.permits.acquire() => match permit {
+            Ok(permit) => permit.forget(),
+            Err(_) => return Ok(None),
+        },
+        () = sleep_until(conn.clock.at(end_ns)) => return Ok(None),
+    }
+    let ready = 1 + conn.permits.available_permits().min(BATCH - 1);
+    if let Ok(permits) = conn.permits.try_acquire_many(ready as u32 - 1) {
+        permits.forget();
+    }
+    Ok(Some(ready))
+}
+
+/// A writer's requests: how many it may still generate, and the tally of those it sent.
+struct Plan {
+    schedule: Option<Schedule>,
+    /// Requests this connection has generated: its k for the open-loop schedule.
+    k: u64,
+    /// How many requests this connection generates at most.
+    share: u64,
+    /// Waiting for a permit ends here.
+    end_ns: u64,
+    finished: bool,
+    planned: Vec<(Planned, u64)>,
+    sent: Tally,
+}
+
+impl Plan {
+    fn new(conn: &Connection, schedule: Option<Schedule>) -> Plan {
+        let clock = conn.clock;
+        // Open loop: this connection's share of the schedule before the end, sent however
+        // late the pacer releases it (a busy machine must not shorten the run). Closed loop:
+        // the clock ends it.
+        let (share, end_ns) = match schedule {
+            Some(s) => (
+                s.share(s.due_by(clock.send_end_ns.saturating_sub(1)), conn.index),
+                clock.give_up_ns,
+            ),
+            None => (u64::MAX, clock.send_end_ns),
+        };
+        Plan {
+            schedule,
+            k: 0,
+            share,
+            end_ns,
+            finished: share == 0,
+            planned: Vec::with_capacity(BATCH),
+            sent: Tally::new(),
+        }
+    }
+
+    /// Generates up to `ready` requests, tracked and (when measured) tallied, and encodes
+    /// them into `buf`; finished at the share's or the sending's end.
+    fn generate(
+        &mut self,
+        conn: &Connection,
+        mix: &mut OrderMix,
+        ready: usize,
+        now_ns: u64,
+        buf: &mut Vec<u8>,
+    ) {
+        let clock = conn.clock;
         {
             let mut state = conn.state();
             for _ in 0..ready {
-                let intended_ns = match schedule {
-                    Some(s) => s.due_ns(s.global(conn.index, k)),
+                let intended_ns = match self.schedule {
+                    Some(s) => s.due_ns(s.global(conn.index, self.k)),
                     None => now_ns,
                 };
                 if intended_ns >= clock.send_end_ns {
-                    finished = true;
+                    self.finished = true;
                     break;
                 }
                 let next = mix.next(state.tracker.resting());
                 let measured = intended_ns >= clock.measure_from_ns;
                 state.tracker.sent(&next, intended_ns, measured);
-                planned.push((next, intended_ns));
+                self.planned.push((next, intended_ns));
                 if measured {
-                    sent.sent += 1;
-                    if schedule.is_some() {
-                        sent.record_send_lag(now_ns.saturating_sub(intended_ns));
+                    self.sent.sent += 1;
+                    if self.schedule.is_some() {
+                        self.sent
+                            .record_send_lag(now_ns.saturating_sub(intended_ns));
                     }
                 }
-                k += 1;
-                if k >= share {
-                    finished = true;
+                self.k += 1;
+                if self.k >= self.share {
+                    self.finished = true;
                     break;
                 }
             }
         }
         conn.progress
             .sent
-            .fetch_add(planned.len() as u64, Ordering::Relaxed);
-        for (next, _) in planned.drain(..) {
-            encode_request(&next.request, &mut buf);
-        }
-        if buf.len() >= FLUSH_AT && !flush(&conn, &mut socket, &mut buf, give_up).await? {
-            break;
+            .fetch_add(self.planned.len() as u64, Ordering::Relaxed);
+        for (next, _) in self.planned.drain(..) {
+            encode_request(&next.request, buf);
         }
     }
-    if flush(&conn, &mut socket, &mut buf, give_up).await? {
-        // Half-close: the protocol still answers everything sent before it.
-        let _ = timeout_at(give_up, socket.shutdown()).await;
-    }
-    conn.state().writer_done = true;
-    conn.writer_done.notify_one();
-    Ok(sent)
 }
 
-/// Writes `buf` out; false when the server did not take it before the give-up time (the
-/// requests in it then count as lost).
-async fn flush(
-    conn: &Connection,
-    socket: &mut OwnedWriteHalf,
-    buf: &mut Vec<u8>,
+/// A writer's socket and the encoded requests not yet written to it.
+struct Outbox {
+    socket: OwnedWriteHalf,
+    buf: Vec<u8>,
     give_up: tokio::time::Instant,
-) -> Result<bool, LoadgenError> {
-    if buf.is_empty() {
-        return Ok(true);
-    }
-    match timeout_at(give_up, socket.write_all(buf)).await {
-        Ok(Ok(())) => {
-            buf.clear();
-            Ok(true)
+}
+
+impl Outbox {
+    /// Writes the buffer out; false when the server did not take it before the give-up time
+    /// (the requests in it then count as lost).
+    async fn flush(&mut self, conn: &Connection) -> Result<bool, LoadgenError> {
+        if self.buf.is_empty() {
+            return Ok(true);
         }
-        Ok(Err(error)) => Err(conn.io_error(error)),
-        Err(_) => Ok(false),
+        match timeout_at(self.give_up, self.socket.write_all(&self.buf)).await {
+            Ok(Ok(())) => {
+                self.buf.clear();
+                Ok(true)
+            }
+            Ok(Err(error)) => Err(conn.io_error(error)),
+            Err(_) => Ok(false),
+        }
     }
 }
 

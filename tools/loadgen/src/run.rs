@@ -69,78 +69,28 @@ pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> 
         sockets.push(connect(&config).await?);
     }
 
-    let nanos = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
-    let measure_from_ns = nanos(config.warmup);
-    let send_end_ns = measure_from_ns.saturating_add(nanos(config.duration));
-    let clock = Clock {
-        start: Instant::now(),
-        measure_from_ns,
-        send_end_ns,
-        give_up_ns: send_end_ns.saturating_add(nanos(DRAIN_WAIT)),
+    let shared = Shared {
+        clock: start_clock(&config),
+        schedule: config.rate.map(|rate| Schedule { rate, connections }),
+        progress: Arc::new(Progress::default()),
+        id_base,
     };
-    let schedule = config.rate.map(|rate| Schedule { rate, connections });
-    let progress = Arc::new(Progress::default());
+    let clock = shared.clock;
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut tasks = JoinSet::new();
-    let mut permits = Vec::with_capacity(connections);
-    for (index, socket) in sockets.into_iter().enumerate() {
-        let initial = match schedule {
-            Some(_) => 0,
-            None => config.pipeline.get(),
-        };
-        let semaphore = Arc::new(Semaphore::new(initial));
-        permits.push(Arc::clone(&semaphore));
-        let tracker = Tracker::new(config.seed.wrapping_add(index as u64));
-        let conn = Arc::new(Connection::new(
-            index,
-            tracker,
-            semaphore,
-            clock,
-            Arc::clone(&progress),
-        ));
-        let mix = OrderMix::new(MixParams {
-            seed: config.seed,
-            symbols: config.symbols.get(),
-            connections,
-            connection: index,
-            cancel_pct: config.cancel_pct,
-            market_pct: config.market_pct,
-            id_base,
-        });
-        let (reader, writer) = socket.into_split();
-        let writer_conn = Arc::clone(&conn);
-        tasks.spawn(async move {
-            write_requests(writer_conn, writer, mix, schedule)
-                .await
-                .map(Half::Writer)
-        });
-        let closed_loop = schedule.is_none();
-        tasks.spawn(async move {
-            read_responses(conn, reader, closed_loop)
-                .await
-                .map(Half::Reader)
-        });
-    }
-    let pacer = match schedule {
-        Some(schedule) => Some(
-            pacer::spawn(
-                schedule,
-                permits,
-                clock.start,
-                clock.send_end_ns,
-                Arc::clone(&stop),
-            )
-            .map_err(|source| LoadgenError::Io {
-                connection: 0,
-                source,
-            })?,
-        ),
+    let permits = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(index, socket)| spawn_connection(&mut tasks, &config, &shared, index, socket))
+        .collect();
+    let pacer = match shared.schedule {
+        Some(schedule) => Some(spawn_pacer(schedule, permits, clock, &stop)?),
         None => None,
     };
     let reporter = config
         .progress
-        .then(|| tokio::spawn(report_progress(clock, Arc::clone(&progress))));
+        .then(|| tokio::spawn(report_progress(clock, Arc::clone(&shared.progress))));
 
     let result = collect(&mut tasks).await;
     stop.store(true, Ordering::Relaxed);
@@ -156,6 +106,96 @@ pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> 
     let end_ns = clock.send_end_ns.max(tally.last_answer_ns);
     let elapsed = Duration::from_nanos(end_ns - clock.measure_from_ns);
     Ok(LoadgenSummary::new(tally, elapsed))
+}
+
+/// What every connection of a run shares.
+struct Shared {
+    clock: Clock,
+    /// Open loop when given.
+    schedule: Option<Schedule>,
+    progress: Arc<Progress>,
+    id_base: u64,
+}
+
+/// The run's clock, started now: warm-up, then the measured sending, then the drain wait.
+fn start_clock(config: &LoadgenConfig) -> Clock {
+    let nanos = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
+    let measure_from_ns = nanos(config.warmup);
+    let send_end_ns = measure_from_ns.saturating_add(nanos(config.duration));
+    Clock {
+        start: Instant::now(),
+        measure_from_ns,
+        send_end_ns,
+        give_up_ns: send_end_ns.saturating_add(nanos(DRAIN_WAIT)),
+    }
+}
+
+/// Spawns connection `index`'s writer and reader; returns its permits, for the pacer.
+fn spawn_connection(
+    tasks: &mut JoinSet<Result<Half, LoadgenError>>,
+    config: &LoadgenConfig,
+    shared: &Shared,
+    index: usize,
+    socket: TcpStream,
+) -> Arc<Semaphore> {
+    let schedule = shared.schedule;
+    let initial = match schedule {
+        Some(_) => 0,
+        None => config.pipeline.get(),
+    };
+    let permits = Arc::new(Semaphore::new(initial));
+    let tracker = Tracker::new(config.seed.wrapping_add(index as u64));
+    let conn = Arc::new(Connection::new(
+        index,
+        tracker,
+        Arc::clone(&permits),
+        shared.clock,
+        Arc::clone(&shared.progress),
+    ));
+    let mix = OrderMix::new(MixParams {
+        seed: config.seed,
+        symbols: config.symbols.get(),
+        connections: config.connections.get(),
+        connection: index,
+        cancel_pct: config.cancel_pct,
+        market_pct: config.market_pct,
+        id_base: shared.id_base,
+    });
+    let (reader, writer) = socket.into_split();
+    let writer_conn = Arc::clone(&conn);
+    tasks.spawn(async move {
+        write_requests(writer_conn, writer, mix, schedule)
+            .await
+            .map(Half::Writer)
+    });
+    let closed_loop = schedule.is_none();
+    tasks.spawn(async move {
+        read_responses(conn, reader, closed_loop)
+            .await
+            .map(Half::Reader)
+    });
+    permits
+}
+
+/// Starts the open-loop pacer, which releases every connection's permits on the schedule
+/// until `stop`.
+fn spawn_pacer(
+    schedule: Schedule,
+    permits: Vec<Arc<Semaphore>>,
+    clock: Clock,
+    stop: &Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, LoadgenError> {
+    pacer::spawn(
+        schedule,
+        permits,
+        clock.start,
+        clock.send_end_ns,
+        Arc::clone(stop),
+    )
+    .map_err(|source| LoadgenError::Io {
+        connection: 0,
+        source,
+    })
 }
 
 async fn connect(config: &LoadgenConfig) -> Result<TcpStream, LoadgenError> {

@@ -70,18 +70,44 @@ pub(crate) fn run(args: SweepArgs, load: LoadgenConfig) -> Result<(), String> {
          capacity ({:.0} orders/s on paper)",
         workload.capacity()
     );
-    // Capacity: closed loop against the plain bounded server, enough in flight to keep
-    // every lane busy.
-    let measured = step(&args.out, &workload, Variant::NoAdmission, |addr| {
-        LoadgenConfig {
-            addr,
-            rate: None,
-            pipeline: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
-            ..load.clone()
-        }
-    })?;
-    let capacity = measured.0.goodput;
+    let capacity = measure_capacity(&args.out, &workload, &load)?;
     println!("measured capacity: {capacity:.0} orders/s (closed loop)\n");
+    let rows = sweep_steps(&args, &workload, &load, capacity)?;
+    let csv = args.out.join("sweep.csv");
+    std::fs::write(&csv, sweep::csv(&rows)).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let svg = args.out.join("sweep.svg");
+    sweep::plot(&rows, capacity, &note, &svg)?;
+    println!(
+        "\nlatencies in ms; wrote {} and {}",
+        csv.display(),
+        svg.display()
+    );
+    if !args.variants.contains(&Variant::Adaptive) || print_verdict(&rows) {
+        Ok(())
+    } else {
+        Err("the adaptive server missed a target (see above)".into())
+    }
+}
+
+/// Goodput in orders/s, closed loop against the plain bounded server with enough in flight
+/// to keep every lane busy.
+fn measure_capacity(out: &Path, workload: &Workload, load: &LoadgenConfig) -> Result<f64, String> {
+    let measured = step(out, workload, Variant::NoAdmission, |addr| LoadgenConfig {
+        addr,
+        rate: None,
+        pipeline: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
+        ..load.clone()
+    })?;
+    Ok(measured.0.goodput)
+}
+
+/// Every variant at every offered load, each step printed as a table row as it ends.
+fn sweep_steps(
+    args: &SweepArgs,
+    workload: &Workload,
+    load: &LoadgenConfig,
+    capacity: f64,
+) -> Result<Vec<Row>, String> {
     println!(
         "{:<13} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12} {:>5} {:>8}",
         "variant",
@@ -99,7 +125,7 @@ pub(crate) fn run(args: SweepArgs, load: LoadgenConfig) -> Result<(), String> {
     for &variant in &args.variants {
         for &m in &args.steps {
             let rate = NonZeroU64::new((capacity * m).round() as u64).unwrap_or(NonZeroU64::MIN);
-            let (mut row, _) = step(&args.out, &workload, variant, |addr| LoadgenConfig {
+            let (mut row, _) = step(&args.out, workload, variant, |addr| LoadgenConfig {
                 addr,
                 rate: Some(rate),
                 ..load.clone()
@@ -122,28 +148,18 @@ pub(crate) fn run(args: SweepArgs, load: LoadgenConfig) -> Result<(), String> {
             rows.push(row);
         }
     }
-    let csv = args.out.join("sweep.csv");
-    std::fs::write(&csv, sweep::csv(&rows)).map_err(|e| format!("{}: {e}", csv.display()))?;
-    let svg = args.out.join("sweep.svg");
-    sweep::plot(&rows, capacity, &note, &svg)?;
-    println!(
-        "\nlatencies in ms; wrote {} and {}",
-        csv.display(),
-        svg.display()
-    );
+    Ok(rows)
+}
+
+/// Prints whether the adaptive server met each target; true when it met them all.
+fn print_verdict(rows: &[Row]) -> bool {
+    println!("\nadaptive (admission control on):");
     let mut ok = true;
-    if args.variants.contains(&Variant::Adaptive) {
-        println!("\nadaptive (admission control on):");
-        for (line, holds) in sweep::verdict(&rows, Variant::Adaptive) {
-            println!("  {} {line}", if holds { "ok  " } else { "MISS" });
-            ok &= holds;
-        }
+    for (line, holds) in sweep::verdict(rows, Variant::Adaptive) {
+        println!("  {} {line}", if holds { "ok  " } else { "MISS" });
+        ok &= holds;
     }
-    if ok {
-        Ok(())
-    } else {
-        Err("the adaptive server missed a target (see above)".into())
-    }
+    ok
 }
 
 /// One fresh server of `variant`, one load run against it.

@@ -20,7 +20,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -102,42 +102,83 @@ fn compare() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let secs = if quick { 2 } else { 5 };
-    let fused = std::env::temp_dir().join(format!("sedaflow-fused-{}.toml", std::process::id()));
-    std::fs::File::create(&fused)
-        .and_then(|mut f| {
-            f.write_all(
-                b"[stages.decode]\nlanes = 1\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
-            )
+    let scratch = Scratch::create();
+    let targets = targets(&scratch);
+    let picked: Vec<&Target> = targets
+        .iter()
+        .filter(|t| {
+            t.name == "inline tokio" || picks.is_empty() || picks.iter().any(|p| t.name.contains(p))
         })
-        .expect("fused config");
-    let no_handoff =
-        std::env::temp_dir().join(format!("sedaflow-nohandoff-{}.toml", std::process::id()));
-    std::fs::File::create(&no_handoff)
-        .and_then(|mut f| {
-            f.write_all(b"[stages.decode]\nhandoff = false\n[stages.match]\nhandoff = false\n[stages.encode]\nhandoff = false\n")
-        })
-        .expect("no hand-off config");
-    // On the target's disk, not a tmpfs: every batch pays a real fdatasync.
-    let journal = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sedaflow-bench-journal-{}", std::process::id()));
+        .collect();
+    let bench = Bench {
+        base: LoadgenConfig {
+            connections: NonZeroUsize::new(8).expect("non-zero"),
+            pipeline: NonZeroUsize::new(16).expect("non-zero"),
+            ..LoadgenConfig::default()
+        },
+        secs: if quick { 2 } else { 5 },
+        rounds: if quick { 1 } else { 3 },
+        journal: &scratch.journal,
+    };
+    let mut closed = bench.closed_rounds(&picked);
+    let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
+    let open = bench.open_rounds(&picked, &max);
+    scratch.remove();
+    print_table(&picked, &closed, &max, &open);
+}
+
+/// The files the servers' command lines name, in this process's own names.
+struct Scratch {
+    /// A config fusing decode, match and encode into one domain.
+    fused: PathBuf,
+    /// A config turning every stage's hand-off off.
+    no_handoff: PathBuf,
+    /// The journal directory.
+    journal: PathBuf,
+}
+
+impl Scratch {
+    /// Writes the configs.
+    fn create() -> Scratch {
+        let fused =
+            std::env::temp_dir().join(format!("sedaflow-fused-{}.toml", std::process::id()));
+        std::fs::File::create(&fused)
+            .and_then(|mut f| {
+                f.write_all(
+                    b"[stages.decode]\nlanes = 1\n[placement]\nfuse = [[\"decode\", \"match\", \"encode\"]]\n",
+                )
+            })
+            .expect("fused config");
+        let no_handoff =
+            std::env::temp_dir().join(format!("sedaflow-nohandoff-{}.toml", std::process::id()));
+        std::fs::File::create(&no_handoff)
+            .and_then(|mut f| {
+                f.write_all(b"[stages.decode]\nhandoff = false\n[stages.match]\nhandoff = false\n[stages.encode]\nhandoff = false\n")
+            })
+            .expect("no hand-off config");
+        // On the target's disk, not a tmpfs: every batch pays a real fdatasync.
+        let journal = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sedaflow-bench-journal-{}", std::process::id()));
+        Scratch {
+            fused,
+            no_handoff,
+            journal,
+        }
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.fused);
+        let _ = std::fs::remove_file(&self.no_handoff);
+        let _ = std::fs::remove_dir_all(&self.journal);
+    }
+}
+
+/// Every server the benchmark knows, the inline baseline first; with
+/// `SEDAFLOW_BENCH_BEFORE`, the older binary's last.
+fn targets(scratch: &Scratch) -> Vec<Target> {
     let sedaflow = PathBuf::from(env!("CARGO_BIN_EXE_sedaflow"));
     let this = std::env::current_exe().expect("the benchmark's own executable");
-    let serve = |extra: &[&str]| {
-        let mut args: Vec<String> = [
-            "serve",
-            "--tcp",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--metrics",
-            "127.0.0.1:0",
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
+    let fused = scratch.fused.to_str().expect("utf-8 temp path");
     let mut targets = vec![
         Target {
             name: "inline tokio",
@@ -152,17 +193,23 @@ fn compare() {
         Target {
             name: "sedaflow (journal)",
             bin: sedaflow.clone(),
-            args: serve(&["--journal", journal.to_str().expect("utf-8 target path")]),
+            args: serve(&[
+                "--journal",
+                scratch.journal.to_str().expect("utf-8 target path"),
+            ]),
         },
         Target {
             name: "sedaflow (no hand-off)",
             bin: sedaflow.clone(),
-            args: serve(&["--config", no_handoff.to_str().expect("utf-8 temp path")]),
+            args: serve(&[
+                "--config",
+                scratch.no_handoff.to_str().expect("utf-8 temp path"),
+            ]),
         },
         Target {
             name: "sedaflow (fused domain)",
             bin: sedaflow,
-            args: serve(&["--config", fused.to_str().expect("utf-8 temp path")]),
+            args: serve(&["--config", fused]),
         },
     ];
     if let Some(before) = std::env::var_os("SEDAFLOW_BENCH_BEFORE").map(PathBuf::from) {
@@ -174,67 +221,96 @@ fn compare() {
         targets.push(Target {
             name: "before (fused domain)",
             bin: before,
-            args: serve(&["--config", fused.to_str().expect("utf-8 temp path")]),
+            args: serve(&["--config", fused]),
         });
     }
-    let base = LoadgenConfig {
-        connections: NonZeroUsize::new(8).expect("non-zero"),
-        pipeline: NonZeroUsize::new(16).expect("non-zero"),
-        ..LoadgenConfig::default()
-    };
-    let picked: Vec<&Target> = targets
-        .iter()
-        .filter(|t| {
-            t.name == "inline tokio" || picks.is_empty() || picks.iter().any(|p| t.name.contains(p))
-        })
-        .collect();
-    let rounds = if quick { 1 } else { 3 };
-    // A fresh server per run (and an empty journal: no run recovers another's), warmed up
-    // until books and connections reach their working size.
-    let run = |t: &Target, rate: Option<NonZeroU64>, seed: u64| {
-        let _ = std::fs::remove_dir_all(&journal);
+    targets
+}
+
+/// `sedaflow serve` on free ports, then `extra`.
+fn serve(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "serve",
+        "--tcp",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--metrics",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// How each server is measured.
+struct Bench<'a> {
+    base: LoadgenConfig,
+    /// Length of a measured run.
+    secs: u64,
+    rounds: usize,
+    journal: &'a Path,
+}
+
+impl Bench<'_> {
+    /// A fresh server per run (and an empty journal: no run recovers another's), warmed up
+    /// until books and connections reach their working size.
+    fn run(&self, t: &Target, rate: Option<NonZeroU64>, seed: u64) -> LoadgenSummary {
+        let _ = std::fs::remove_dir_all(self.journal);
         let server = start(t);
         drive(LoadgenConfig {
             addr: server.addr,
             duration: Duration::from_secs(1),
             seed: 7,
-            ..base.clone()
+            ..self.base.clone()
         });
         drive(LoadgenConfig {
             addr: server.addr,
-            duration: Duration::from_secs(secs),
+            duration: Duration::from_secs(self.secs),
             rate,
             seed,
-            ..base.clone()
+            ..self.base.clone()
         })
-    };
-    let mut closed: Vec<Vec<f64>> = vec![Vec::new(); picked.len()];
-    for round in 1..=rounds {
-        for (i, t) in picked.iter().enumerate() {
-            let summary = run(t, None, 8);
-            eprintln!(
-                "  round {round} {:<28} closed {:>9.0}/s",
-                t.name, summary.throughput
-            );
-            closed[i].push(summary.throughput);
-        }
     }
-    let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
-    let mut open: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
-    for round in 1..=rounds {
-        for (i, t) in picked.iter().enumerate() {
-            let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
-            let summary = run(t, Some(half), 9);
-            eprintln!(
-                "  round {round} {:<28} open @{half}/s p50 {:?} p99 {:?}",
-                t.name, summary.latency.p50, summary.latency.p99
-            );
-            open[i].push(summary);
+
+    /// Closed-loop orders/s of each server, a run per round.
+    fn closed_rounds(&self, picked: &[&Target]) -> Vec<Vec<f64>> {
+        let mut closed: Vec<Vec<f64>> = vec![Vec::new(); picked.len()];
+        for round in 1..=self.rounds {
+            for (i, t) in picked.iter().enumerate() {
+                let summary = self.run(t, None, 8);
+                eprintln!(
+                    "  round {round} {:<28} closed {:>9.0}/s",
+                    t.name, summary.throughput
+                );
+                closed[i].push(summary.throughput);
+            }
         }
+        closed
     }
-    let _ = std::fs::remove_file(&fused);
-    let _ = std::fs::remove_file(&no_handoff);
-    let _ = std::fs::remove_dir_all(&journal);
+
+    /// Each server's open-loop runs at half of its own maximum, a run per round.
+    fn open_rounds(&self, picked: &[&Target], max: &[f64]) -> Vec<Vec<LoadgenSummary>> {
+        let mut open: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
+        for round in 1..=self.rounds {
+            for (i, t) in picked.iter().enumerate() {
+                let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
+                let summary = self.run(t, Some(half), 9);
+                eprintln!(
+                    "  round {round} {:<28} open @{half}/s p50 {:?} p99 {:?}",
+                    t.name, summary.latency.p50, summary.latency.p99
+                );
+                open[i].push(summary);
+            }
+        }
+        open
+    }
+}
+
+/// A row per server: the median maximum against the inline baseline's (row 0), the
+/// closed-loop range, and the median open-loop latencies.
+fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec<LoadgenSummary>]) {
     let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| {
         let mut v: Vec<f64> = open[i].iter().map(|o| f(o).as_secs_f64()).collect();
         Duration::from_secs_f64(median(&mut v))
