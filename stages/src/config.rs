@@ -141,6 +141,15 @@ impl ReadRates {
     }
 }
 
+/// The `[limits]` keys a running server applies on SIGHUP (the traffic shaping rates), as
+/// [`Limits::reload_from`] copies them.
+pub(crate) const RELOADABLE_LIMITS: [&str; 4] = [
+    "read_bytes_per_sec",
+    "read_requests_per_sec",
+    "conn_read_bytes_per_sec",
+    "conn_read_requests_per_sec",
+];
+
 impl Limits {
     /// The read limits of `scope`.
     pub(crate) fn read_rates(&self, scope: ReadScope) -> ReadRates {
@@ -155,15 +164,15 @@ impl Limits {
             },
         }
     }
-}
 
-/// The `[limits]` keys a running server applies on SIGHUP (the traffic shaping rates).
-pub(crate) const RELOADABLE_LIMITS: [&str; 4] = [
-    "read_bytes_per_sec",
-    "read_requests_per_sec",
-    "conn_read_bytes_per_sec",
-    "conn_read_requests_per_sec",
-];
+    /// Takes the [`RELOADABLE_LIMITS`] of `wanted`.
+    pub(crate) fn reload_from(&mut self, wanted: &Limits) {
+        self.read_bytes_per_sec = wanted.read_bytes_per_sec;
+        self.read_requests_per_sec = wanted.read_requests_per_sec;
+        self.conn_read_bytes_per_sec = wanted.conn_read_bytes_per_sec;
+        self.conn_read_requests_per_sec = wanted.conn_read_requests_per_sec;
+    }
+}
 
 impl Default for Limits {
     fn default() -> Self {

@@ -283,12 +283,8 @@ impl Server {
         config.validate()?;
         let mut running = self.config.lock();
         let restart = running.needs_restart(config);
-        let limits = &mut running.limits;
-        limits.read_bytes_per_sec = config.limits.read_bytes_per_sec;
-        limits.read_requests_per_sec = config.limits.read_requests_per_sec;
-        limits.conn_read_bytes_per_sec = config.limits.conn_read_bytes_per_sec;
-        limits.conn_read_requests_per_sec = config.limits.conn_read_requests_per_sec;
-        self.shaping.set(limits, Instant::now());
+        running.limits.reload_from(&config.limits);
+        self.shaping.set(&running.limits, Instant::now());
         Ok(restart)
     }
 
