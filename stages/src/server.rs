@@ -279,6 +279,24 @@ impl Server {
     ///
     /// # Errors
     /// When `config` is invalid; nothing is applied then.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::num::NonZeroU64;
+    /// use std::time::Duration;
+    /// use sedaflow_stages::{Server, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::default();
+    /// let any_port = "127.0.0.1:0".parse()?;
+    /// (config.tcp, config.http, config.metrics) = (any_port, any_port, any_port);
+    /// let server = Server::start(config.clone())?;
+    /// config.limits.read_requests_per_sec = NonZeroU64::new(50_000);
+    /// config.limits.idle_timeout = Duration::from_secs(60);
+    /// // The rate applies at once; the timeout waits for a restart.
+    /// assert_eq!(server.reconfigure(&config)?, ["limits.idle_timeout"]);
+    /// server.shutdown(Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reconfigure(&self, config: &ServerConfig) -> Result<Vec<String>, ConfigError> {
         config.validate()?;
         let mut running = self.config.lock();
