@@ -226,3 +226,29 @@ fn sighup_applies_a_changed_limit_and_keeps_the_running_one_when_the_file_is_bad
     client.send(PING);
     client.expect(PONG);
 }
+
+#[test]
+fn sigterm_ends_a_pause_and_answers_every_request_read() {
+    const SENT: usize = 40;
+    // One request a second: the pings read at once owe many seconds of pause.
+    let config = ConfigFile::new("stop", "[limits]\nconn_read_requests_per_sec = 1\n");
+    let mut server = config.start();
+    let mut client = Client::connect(server.tcp);
+    client.send_raw(format!("{PING}\n").repeat(SENT).as_bytes());
+    assert_eq!(client.recv_line(), PONG);
+    wait_until("the reader paused", || {
+        series(&server, "sedaflow_net_read_paused_connections", &[]) == Some(1.0)
+    });
+
+    server.sigterm();
+    // Whatever was read is answered, then the connection ends: nothing is cut short.
+    let mut answered = 1;
+    while let Some(line) = client.try_recv_line().expect("a clean end of stream") {
+        assert_eq!(line, PONG);
+        answered += 1;
+    }
+    assert!(answered <= SENT, "{answered} answers to {SENT} pings");
+    // The pause owed is far longer than this hang guard: the stop ended it.
+    let status = server.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "{status}");
+}
