@@ -1,7 +1,7 @@
 //! The server's configuration: a TOML file, overridden by flags, parsed once into types.
 
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -108,6 +108,70 @@ pub struct Limits {
     pub write_hard_cap: usize,
     /// Requests read but not yet answered, above which the server stops reading.
     pub max_in_flight: usize,
+    /// Bytes a second the server reads from all TCP connections together (traffic shaping:
+    /// over it, readers pause). Unset: no limit. A SIGHUP applies a changed value.
+    pub read_bytes_per_sec: Option<NonZeroU64>,
+    /// Requests (frames) a second the server reads from all TCP connections together.
+    pub read_requests_per_sec: Option<NonZeroU64>,
+    /// Bytes a second the server reads from each TCP connection.
+    pub conn_read_bytes_per_sec: Option<NonZeroU64>,
+    /// Requests (frames) a second the server reads from each TCP connection.
+    pub conn_read_requests_per_sec: Option<NonZeroU64>,
+}
+
+/// Whose reads a read limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadScope {
+    /// Each connection's own (`conn_read_*`).
+    Conn,
+    /// All connections' together (`read_*`).
+    Global,
+}
+
+/// One scope's read limits, per second (`None`: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ReadRates {
+    pub(crate) bytes: Option<NonZeroU64>,
+    pub(crate) requests: Option<NonZeroU64>,
+}
+
+impl ReadRates {
+    pub(crate) fn any(&self) -> bool {
+        self.bytes.is_some() || self.requests.is_some()
+    }
+}
+
+/// The `[limits]` keys a running server applies on SIGHUP (the traffic shaping rates), as
+/// [`Limits::reload_from`] copies them.
+pub(crate) const RELOADABLE_LIMITS: [&str; 4] = [
+    "read_bytes_per_sec",
+    "read_requests_per_sec",
+    "conn_read_bytes_per_sec",
+    "conn_read_requests_per_sec",
+];
+
+impl Limits {
+    /// The read limits of `scope`.
+    pub(crate) fn read_rates(&self, scope: ReadScope) -> ReadRates {
+        match scope {
+            ReadScope::Conn => ReadRates {
+                bytes: self.conn_read_bytes_per_sec,
+                requests: self.conn_read_requests_per_sec,
+            },
+            ReadScope::Global => ReadRates {
+                bytes: self.read_bytes_per_sec,
+                requests: self.read_requests_per_sec,
+            },
+        }
+    }
+
+    /// Takes the [`RELOADABLE_LIMITS`] of `wanted`.
+    pub(crate) fn reload_from(&mut self, wanted: &Limits) {
+        self.read_bytes_per_sec = wanted.read_bytes_per_sec;
+        self.read_requests_per_sec = wanted.read_requests_per_sec;
+        self.conn_read_bytes_per_sec = wanted.conn_read_bytes_per_sec;
+        self.conn_read_requests_per_sec = wanted.conn_read_requests_per_sec;
+    }
 }
 
 impl Default for Limits {
@@ -121,6 +185,10 @@ impl Default for Limits {
             write_low_watermark: 64 * 1024,
             write_hard_cap: 16 * 1024 * 1024,
             max_in_flight: 4096,
+            read_bytes_per_sec: None,
+            read_requests_per_sec: None,
+            conn_read_bytes_per_sec: None,
+            conn_read_requests_per_sec: None,
         }
     }
 }
@@ -355,6 +423,41 @@ impl ServerConfig {
         }
         Ok(())
     }
+
+    /// The settings of `wanted` that differ from these and take a restart to apply: every
+    /// one but the [`RELOADABLE_LIMITS`], named `section` or `section.key`.
+    pub(crate) fn needs_restart(&self, wanted: &ServerConfig) -> Vec<String> {
+        let table = |c: &ServerConfig| {
+            // Cannot fail: every field serializes (the stage overlay relies on it too).
+            let mut t = toml::Table::try_from(c).unwrap_or_default();
+            if let Some(toml::Value::Table(limits)) = t.get_mut("limits") {
+                limits.retain(|k, _| !RELOADABLE_LIMITS.contains(&k));
+            }
+            t
+        };
+        let (now, then) = (table(self), table(wanted));
+        differing(&now, &then)
+            .into_iter()
+            .flat_map(|key| match (now.get(key), then.get(key)) {
+                (Some(toml::Value::Table(a)), Some(toml::Value::Table(b))) if key == "limits" => {
+                    differing(a, b)
+                        .into_iter()
+                        .map(|k| format!("limits.{k}"))
+                        .collect()
+                }
+                _ => vec![key.clone()],
+            })
+            .collect()
+    }
+}
+
+/// The keys whose values differ between `a` and `b` (absent counts as a value), sorted.
+fn differing<'a>(a: &'a toml::Table, b: &'a toml::Table) -> Vec<&'a String> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.retain(|k| a.get(*k) != b.get(*k));
+    keys
 }
 
 #[cfg(test)]
@@ -415,5 +518,36 @@ mod tests {
                 .unwrap();
         let err = fused_journal.validate().unwrap_err().to_string();
         assert!(err.contains("journal"), "{err}");
+    }
+
+    #[test]
+    fn shaping_limits_are_off_by_default_and_refuse_zero() {
+        assert_eq!(Limits::default().read_requests_per_sec, None);
+        let cfg: ServerConfig = toml::from_str(
+            "[limits]\nread_requests_per_sec = 500\nconn_read_bytes_per_sec = 4096\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.limits.read_requests_per_sec, NonZeroU64::new(500));
+        assert_eq!(cfg.limits.conn_read_bytes_per_sec, NonZeroU64::new(4096));
+        let err = toml::from_str::<ServerConfig>("[limits]\nread_bytes_per_sec = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("read_bytes_per_sec"), "{err}");
+    }
+
+    #[test]
+    fn a_reload_names_what_needs_a_restart_but_not_the_shaping_rates() {
+        let running = ServerConfig::default();
+        let wanted: ServerConfig = toml::from_str(
+            "network_threads = 7\n[limits]\nread_requests_per_sec = 10\nidle_timeout = \"1s\"\n[stages.match]\ncapacity = 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            running.needs_restart(&wanted),
+            ["limits.idle_timeout", "network_threads", "stages"]
+        );
+        let mut shaped = running.clone();
+        shaped.limits.conn_read_bytes_per_sec = NonZeroU64::new(1);
+        assert!(running.needs_restart(&shaped).is_empty());
     }
 }

@@ -16,11 +16,11 @@ use tokio::task::JoinHandle;
 use crate::admission::Admission;
 use crate::cluster::{ingress, ClusterError, Role};
 use crate::config::{ConfigError, ServerConfig};
-use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics};
+use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics, ShapingMetrics};
 use crate::journal::{Journal, JournalError};
-use crate::net::{self, http, tcp, Registry, SessionEnv};
+use crate::net::{self, http, tcp, Registry, SessionEnv, Shaping};
 use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError, Wiring};
-use crate::signals::StopSignals;
+use crate::signals::{Caught, Hangups, StopSignals};
 
 /// Why the server could not start.
 #[derive(Debug, Error)]
@@ -63,6 +63,10 @@ pub struct Server {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     signals: Mutex<StopSignals>,
+    hangups: Mutex<Hangups>,
+    /// The configuration in force (what a reload compares with).
+    config: Mutex<ServerConfig>,
+    shaping: Arc<Shaping>,
     runtime: tokio::runtime::Runtime,
     pipeline: Pipeline,
 }
@@ -188,10 +192,12 @@ impl Server {
         let listeners = Listeners::bind(&config)?;
         let (tcp, http) = (listeners.tcp.1, listeners.http.1);
         let (stop, stopped) = watch::channel(false);
+        let shaping = Arc::new(Shaping::new(&config.limits, ShapingMetrics::register()));
         let env = SessionEnv {
             input: order.input,
             admission,
             limits: config.limits.clone(),
+            shaping: shaping.clone(),
             metrics,
             stop: stopped,
         };
@@ -205,6 +211,9 @@ impl Server {
             stop,
             tasks,
             signals: StopSignals::install(&runtime),
+            hangups: Hangups::install(&runtime),
+            config: Mutex::new(config),
+            shaping,
             runtime,
             pipeline: order.pipeline,
         })
@@ -230,9 +239,71 @@ impl Server {
         self.pipeline.report()
     }
 
-    /// Blocks until SIGINT or SIGTERM.
+    /// Blocks until SIGINT or SIGTERM. A SIGHUP is logged and ignored: there is nothing to
+    /// reload from (see [`Server::wait_for_signal_reloading`]).
     pub fn wait_for_signal(&self) {
-        StopSignals::wait(&self.signals, &self.runtime);
+        self.wait_for_signal_reloading(|| Err("no configuration file to re-read".into()));
+    }
+
+    /// Blocks until SIGINT or SIGTERM. On each SIGHUP, asks `reload` for the configuration
+    /// now wanted and applies it as [`Server::reconfigure`] does, logging what takes a
+    /// restart; a configuration `reload` cannot give (an unreadable or invalid file) is logged
+    /// and the running one stays.
+    pub fn wait_for_signal_reloading(
+        &self,
+        mut reload: impl FnMut() -> Result<ServerConfig, String>,
+    ) {
+        while let Caught::Hangup =
+            StopSignals::wait_or_hangup(&self.signals, &self.hangups, &self.runtime)
+        {
+            let applied = reload().and_then(|c| self.reconfigure(&c).map_err(|e| e.to_string()));
+            match applied {
+                Ok(restart) if restart.is_empty() => {
+                    tracing::info!("SIGHUP: configuration reloaded")
+                }
+                Ok(restart) => tracing::warn!(
+                    needs_restart = %restart.join(", "),
+                    "SIGHUP: traffic shaping limits reloaded; other changed settings take a restart"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SIGHUP: configuration not reloaded, the running one stays")
+                }
+            }
+        }
+    }
+
+    /// Applies what of `config` can change while the server runs: the traffic shaping rates of
+    /// `[limits]` (`read_bytes_per_sec`, `read_requests_per_sec`, `conn_read_bytes_per_sec`,
+    /// `conn_read_requests_per_sec`), from each reader's next read on. Returns the other
+    /// settings that differ from the running ones: they take a restart.
+    ///
+    /// # Errors
+    /// When `config` is invalid; nothing is applied then.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::num::NonZeroU64;
+    /// use std::time::Duration;
+    /// use sedaflow_stages::{Server, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::default();
+    /// let any_port = "127.0.0.1:0".parse()?;
+    /// (config.tcp, config.http, config.metrics) = (any_port, any_port, any_port);
+    /// let server = Server::start(config.clone())?;
+    /// config.limits.read_requests_per_sec = NonZeroU64::new(50_000);
+    /// config.limits.idle_timeout = Duration::from_secs(60);
+    /// // The rate applies at once; the timeout waits for a restart.
+    /// assert_eq!(server.reconfigure(&config)?, ["limits.idle_timeout"]);
+    /// server.shutdown(Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reconfigure(&self, config: &ServerConfig) -> Result<Vec<String>, ConfigError> {
+        config.validate()?;
+        let mut running = self.config.lock();
+        let restart = running.needs_restart(config);
+        running.limits.reload_from(&config.limits);
+        self.shaping.set(&running.limits, Instant::now());
+        Ok(restart)
     }
 
     /// Stops accepting and reading, answers every request already read, then drains and stops

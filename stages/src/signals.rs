@@ -1,4 +1,5 @@
-//! SIGTERM and SIGINT for the server and the scale-out roles: a graceful stop.
+//! SIGTERM and SIGINT for the server and the scale-out roles: a graceful stop. SIGHUP for the
+//! server: reload its configuration.
 
 use parking_lot::Mutex;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -10,32 +11,67 @@ pub(crate) struct StopSignals {
     int: Option<Signal>,
 }
 
+/// SIGHUP, caught from the moment a server starts, as the stop signals are.
+pub(crate) struct Hangups(Option<Signal>);
+
+/// What a wait ended with.
+pub(crate) enum Caught {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP.
+    Hangup,
+}
+
 impl StopSignals {
     pub(crate) fn install(runtime: &tokio::runtime::Runtime) -> Mutex<StopSignals> {
-        let _in_runtime = runtime.enter();
-        let catch = |kind: SignalKind, name: &str| match signal(kind) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot catch {name}: it will stop the process at once");
-                None
-            }
-        };
         Mutex::new(StopSignals {
-            term: catch(SignalKind::terminate(), "SIGTERM"),
-            int: catch(SignalKind::interrupt(), "SIGINT"),
+            term: catch(runtime, SignalKind::terminate(), "SIGTERM"),
+            int: catch(runtime, SignalKind::interrupt(), "SIGINT"),
         })
     }
 
     /// Blocks on `runtime` until SIGINT or SIGTERM.
     pub(crate) fn wait(signals: &Mutex<StopSignals>, runtime: &tokio::runtime::Runtime) {
-        let mut s = signals.lock();
-        let StopSignals { term, int } = &mut *s;
+        runtime.block_on(signals.lock().stopped());
+    }
+
+    /// Blocks on `runtime` until SIGINT, SIGTERM or SIGHUP.
+    pub(crate) fn wait_or_hangup(
+        signals: &Mutex<StopSignals>,
+        hangups: &Mutex<Hangups>,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Caught {
+        let (mut s, mut h) = (signals.lock(), hangups.lock());
         runtime.block_on(async {
             tokio::select! {
-                _ = recv(term) => {}
-                _ = recv(int) => {}
+                _ = s.stopped() => Caught::Stop,
+                _ = recv(&mut h.0) => Caught::Hangup,
             }
-        });
+        })
+    }
+
+    async fn stopped(&mut self) {
+        tokio::select! {
+            _ = recv(&mut self.term) => {}
+            _ = recv(&mut self.int) => {}
+        }
+    }
+}
+
+impl Hangups {
+    pub(crate) fn install(runtime: &tokio::runtime::Runtime) -> Mutex<Hangups> {
+        Mutex::new(Hangups(catch(runtime, SignalKind::hangup(), "SIGHUP")))
+    }
+}
+
+fn catch(runtime: &tokio::runtime::Runtime, kind: SignalKind, name: &str) -> Option<Signal> {
+    let _in_runtime = runtime.enter();
+    match signal(kind) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot catch {name}: it will stop the process at once");
+            None
+        }
     }
 }
 

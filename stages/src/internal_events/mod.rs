@@ -12,8 +12,10 @@ mod journal;
 
 pub(crate) use journal::JournalMetrics;
 mod cluster;
+mod shaping;
 
 pub(crate) use cluster::{ClusterMetrics, PartitionMetrics};
+pub(crate) use shaping::ShapingMetrics;
 
 /// Cheap to clone: every field is a shared handle.
 #[derive(Clone)]

@@ -5,15 +5,17 @@
 //! output is above the high watermark or too many of its requests are unanswered, and resumes
 //! below the low watermark. Output that still grows past the hard cap (reports caused by other
 //! clients) closes the connection and is counted as discarded: the stages never wait for a
-//! client.
+//! client. Traffic shaping ([`shaping`]) pauses a reader that read past a `[limits]` rate.
 
 mod conn;
 pub(crate) mod http;
 mod output;
 mod registry;
 mod session;
+mod shaping;
 pub(crate) mod tcp;
 
 pub(crate) use output::Consolidation;
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;
+pub(crate) use shaping::Shaping;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::conn::Conn;
 use super::output::{self, Outgoing};
+use super::shaping::{ConnShaper, Shaping};
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::Limits;
@@ -26,6 +27,7 @@ pub(crate) struct SessionEnv {
     pub(crate) input: Publisher<DecodeIn>,
     pub(crate) admission: Arc<Admission>,
     pub(crate) limits: Limits,
+    pub(crate) shaping: Arc<Shaping>,
     pub(crate) metrics: ServerMetrics,
     pub(crate) stop: watch::Receiver<bool>,
 }
@@ -46,9 +48,14 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
             Ok(n) => n,
             Err(stop) => break stop,
         };
-        reader.frame(n, &env.metrics);
+        let requests = reader.frame(n, &env.metrics);
         if !reader.batch.is_empty() {
             publish(&mut reader.batch, &env).await;
+        }
+        if env.shaping.is_on() {
+            if let Err(stop) = reader.shape(n, requests, &mut env).await {
+                break stop;
+            }
         }
     };
     if let Stop::Timeout(reason) = stop {
@@ -73,6 +80,8 @@ struct Reader {
     last_activity: Instant,
     /// When the frame now partly read started.
     partial_since: Option<Instant>,
+    /// The connection's traffic shaping buckets.
+    shaper: ConnShaper,
 }
 
 impl Reader {
@@ -88,6 +97,7 @@ impl Reader {
             spans: Vec::new(),
             last_activity: Instant::now(),
             partial_since: None,
+            shaper: ConnShaper::default(),
         }
     }
 
@@ -124,8 +134,8 @@ impl Reader {
     }
 
     /// Frames the `n` bytes just read into the batch (an over-long frame is answered in its
-    /// slot), and restarts the timeouts.
-    fn frame(&mut self, n: usize, metrics: &ServerMetrics) {
+    /// slot), and restarts the timeouts. Returns how many frames ended in them.
+    fn frame(&mut self, n: usize, metrics: &ServerMetrics) -> u64 {
         let now = Instant::now();
         let before = self.seq;
         self.framer.push(&self.buf[..n]);
@@ -165,6 +175,45 @@ impl Reader {
             (true, _) => Some(now),
             (false, _) => None,
         };
+        self.seq - before
+    }
+
+    /// Charges a read of `bytes` carrying `requests` to the traffic shaping limits and sleeps
+    /// the pause it owes before the next read; a stop or a cut ends the pause early.
+    async fn shape(
+        &mut self,
+        bytes: usize,
+        requests: u64,
+        env: &mut SessionEnv,
+    ) -> Result<(), Stop> {
+        let now = Instant::now();
+        let owed = env
+            .shaping
+            .charge(&mut self.shaper, bytes as u64, requests, now);
+        if owed.delay.is_zero() {
+            return Ok(());
+        }
+        let cut = self.conn.cut.notified();
+        tokio::pin!(cut);
+        cut.as_mut().enable();
+        if self.conn.is_closed() {
+            return Err(Stop::Cut);
+        }
+        let metrics = env.shaping.metrics();
+        metrics.paused();
+        let woke = tokio::select! {
+            _ = env.stop.changed() => Err(Stop::Server),
+            _ = &mut cut => Err(Stop::Cut),
+            _ = tokio::time::sleep(owed.delay) => Ok(()),
+        };
+        let paused = now.elapsed();
+        metrics.resumed(owed.scope, paused);
+        // The client was not idle while the server would not read: its timeouts restart.
+        self.last_activity += paused;
+        if let Some(since) = &mut self.partial_since {
+            *since += paused;
+        }
+        woke
     }
 }
 

@@ -89,7 +89,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
         // Nobody reads our stdout (`serve | head -1`): serving goes on regardless.
         tracing::warn!(error = %e, "could not print the listening lines");
     }
-    server.wait_for_signal();
+    if args.config.is_some() {
+        // SIGHUP re-reads the file (flags still win over it) and applies the shaping limits.
+        server.wait_for_signal_reloading(|| args.config());
+    } else {
+        server.wait_for_signal();
+    }
     tracing::info!("signal received: draining");
     let report = server.shutdown(DRAIN);
     eprint!("{report}");
