@@ -1,11 +1,10 @@
 //! Traffic shaping: how long readers paused, how many pause now, and the limits in force.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use metrics::{describe_gauge, gauge, Gauge};
 use sedaflow::Histogram;
-
-use crate::config::{Limits, ReadScope};
 
 const PAUSED_HELP: &str = "Time TCP readers paused before their next read, by reason and by \
      the limit that set the pause (scope conn or global); _sum is the paused seconds.";
@@ -50,13 +49,9 @@ impl ShapingMetrics {
         m
     }
 
-    /// The limits now in force.
-    pub(crate) fn limits(&self, limits: &Limits) {
-        let (conn, global) = (
-            limits.read_rates(ReadScope::Conn),
-            limits.read_rates(ReadScope::Global),
-        );
-        let rates = [conn.bytes, conn.requests, global.bytes, global.requests];
+    /// The limits now in force: a connection's bytes and requests per second, then the
+    /// server's (`None`: no limit).
+    pub(crate) fn limits(&self, rates: [Option<NonZeroU64>; 4]) {
         for (gauge, rate) in self.limits.iter().zip(rates) {
             gauge.set(rate.map_or(0.0, |r| r.get() as f64));
         }
@@ -67,12 +62,13 @@ impl ShapingMetrics {
         self.pausing.increment(1.0);
     }
 
-    /// A reader paused `paused` long because of the `scope`'s limit, and reads again.
-    pub(crate) fn resumed(&self, scope: ReadScope, paused: Duration) {
+    /// A reader paused `paused` long because of its connection's limit (`global`: the
+    /// server's), and reads again.
+    pub(crate) fn resumed(&self, global: bool, paused: Duration) {
         self.pausing.decrement(1.0);
-        match scope {
-            ReadScope::Conn => self.paused_conn.record_duration(paused),
-            ReadScope::Global => self.paused_global.record_duration(paused),
+        match global {
+            false => self.paused_conn.record_duration(paused),
+            true => self.paused_global.record_duration(paused),
         }
     }
 }

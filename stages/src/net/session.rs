@@ -17,7 +17,7 @@ use super::output::{self, Outgoing};
 use super::shaping::{ConnShaper, Shaping};
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
-use crate::config::Limits;
+use crate::config::{Limits, ReadScope};
 use crate::internal_events::ServerMetrics;
 use crate::pipeline::{self, Client, DecodeIn};
 
@@ -207,7 +207,7 @@ impl Reader {
             _ = tokio::time::sleep(owed.delay) => Ok(()),
         };
         let paused = now.elapsed();
-        metrics.resumed(owed.scope, paused);
+        metrics.resumed(owed.scope == ReadScope::Global, paused);
         // The client was not idle while the server would not read: its timeouts restart.
         self.last_activity += paused;
         if let Some(since) = &mut self.partial_since {

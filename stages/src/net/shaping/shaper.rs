@@ -65,7 +65,9 @@ impl Shaping {
         g.buckets.follow(global, now);
         let on = g.conn.any() || global.any();
         self.active.store(if on { g.version } else { 0 }, Relaxed);
-        self.metrics.limits(limits);
+        let conn = g.conn;
+        self.metrics
+            .limits([conn.bytes, conn.requests, global.bytes, global.requests]);
     }
 
     /// Whether any limit is on: the one check an unshaped read pays.
