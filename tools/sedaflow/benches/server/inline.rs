@@ -45,7 +45,8 @@ use std::time::Duration;
 
 use sedaflow_stages::codec::{encode_line, LineFramer, Response};
 use sedaflow_stages::matching::{OrderId, Owner, RejectReason, ReportKind, Request, Symbol};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -170,7 +171,8 @@ impl Connection {
     async fn serve(mut self, mut stream: TcpStream, stopped: watch::Receiver<bool>) {
         // Small responses go out at once, as the staged server's do.
         let _ = stream.set_nodelay(true);
-        let end = self.run(&stream, stopped).await;
+        let (mut reader, writer) = stream.split();
+        let end = self.run(&mut reader, &writer, stopped).await;
         // Nothing more reaches the outbox once it left every book; what is in it is owed.
         self.leave();
         if let End::Drain = end {
@@ -182,7 +184,12 @@ impl Connection {
     }
 
     /// Reads, answers and writes until the connection ends.
-    async fn run(&mut self, stream: &TcpStream, mut stopped: watch::Receiver<bool>) -> End {
+    async fn run(
+        &mut self,
+        reader: &mut ReadHalf<'_>,
+        writer: &WriteHalf<'_>,
+        mut stopped: watch::Receiver<bool>,
+    ) -> End {
         let outbox = Arc::clone(&self.outbox);
         let mut framer = LineFramer::new();
         let mut buf = vec![0; READ_CHUNK];
@@ -190,46 +197,44 @@ impl Connection {
             if self.out.len() < HIGH_WATER {
                 self.take_outbox();
             }
-            if self.overflowed || self.try_flush(stream).is_err() {
+            if self.overflowed || self.try_flush(writer).is_err() {
                 return End::Drop;
             }
             let room = self.out.len() < HIGH_WATER;
             tokio::select! {
-                ready = stream.readable(), if room => {
-                    if ready.is_err() {
-                        return End::Drain;
-                    }
-                    match stream.try_read(&mut buf) {
-                        Ok(0) => return End::Drain,
-                        Ok(len) => {
-                            framer.push(&buf[..len]);
-                            while let Some(frame) = framer.next_frame() {
-                                self.handle(frame.map_err(Response::from));
-                            }
+                // Requests first: reports that arrived meanwhile go out with their answers.
+                biased;
+                // `read`, not `try_read`: a short read tells tokio the socket is drained,
+                // which saves a `recv` that would only say so.
+                read = reader.read(&mut buf), if room => match read {
+                    Ok(0) | Err(_) => return End::Drain,
+                    Ok(len) => {
+                        framer.push(&buf[..len]);
+                        while let Some(frame) = framer.next_frame() {
+                            self.handle(frame.map_err(Response::from));
                         }
-                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(_) => return End::Drain,
                     }
-                }
+                },
                 // The next turn writes.
-                ready = stream.writable(), if !self.out.is_empty() => {
+                ready = writer.writable(), if !self.out.is_empty() => {
                     if ready.is_err() {
                         return End::Drop;
                     }
                 }
-                // The next turn takes it.
-                () = outbox.arrived(), if room => {}
+                // Let the other connections' tasks that are ready run first, so the reports
+                // they add go out in the same write; the next turn takes them.
+                () = outbox.arrived(), if room => tokio::task::yield_now().await,
                 _ = stopped.changed() => return End::Drain,
             }
         }
     }
 
     /// Writes what the socket takes now, without waiting.
-    fn try_flush(&mut self, stream: &TcpStream) -> io::Result<()> {
+    fn try_flush(&mut self, writer: &WriteHalf<'_>) -> io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
-        match stream.try_write(&self.out) {
+        match writer.try_write(&self.out) {
             Ok(0) => Err(io::ErrorKind::WriteZero.into()),
             Ok(len) => {
                 self.out.drain(..len);
