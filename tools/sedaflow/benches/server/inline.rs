@@ -1,72 +1,75 @@
-//! The server benchmark's baseline order server: plain tokio, one task per connection that
-//! decodes, matches and encodes inline, with no stages, queues or pools in between.
+//! The server benchmark's baseline order server: what a competent engineer writes with plain
+//! tokio and no engine. One task per connection reads a chunk, decodes every request in it
+//! with a hand-written scanner ([`scan`]), matches each on its symbol's book, encodes the
+//! answers, and writes all pending output with one `try_write`; no stages, queues or pools
+//! in between.
 //!
-//! It speaks the same protocol as the staged server, so the load generator can be pointed
-//! at either and the difference is what the staging costs or buys. It is a module of the
-//! benchmark, not a library: `tests/protocol_inline_server.rs` and `tests/loadgen_inline.rs`
-//! compile it in by path to prove it speaks PROTOCOL.md and answers the load generator.
+//! It speaks the same protocol as the staged server (v1: `limit`, `market`, `cancel`,
+//! `ping`), so the load generator can be pointed at either and the difference is what the
+//! staging costs or buys. It is a module of the benchmark, not a library:
+//! `tests/protocol_inline_server.rs` and `tests/loadgen_inline.rs` compile it in by path to
+//! prove it speaks PROTOCOL.md and answers the load generator, `tests/inline_scan.rs` holds
+//! its scanner to the codec's answers.
 //!
 //! # Ordering
 //!
-//! One [`Engine`] is shared by every connection behind one mutex, held for exactly one
-//! request. Reports for other connections (the resting side's fills, a cancelled order's
-//! `done`) are sent to their connection's unbounded channel while the lock is still held,
-//! and a connection takes what its channel holds under the lock before its own next
-//! request, so every connection sees its reports in engine order.
+//! Each symbol's book sits behind its own lock ([`market`]), so requests on different
+//! symbols run in parallel. A connection's own requests run in order on its own task, so
+//! its id floor (the highest id it had accepted) is plain task state. While a request
+//! holds its book's lock, the reports it causes for its own connection are encoded onto
+//! that connection's output, and those for other connections (the resting side's fills, a
+//! cancelled order's `done`) are appended, encoded, to the owner's [`outbox`]. Before each
+//! request the connection moves its outbox to its output under the same lock, so every
+//! connection sees each book's reports in book order, and all of a request's answers come
+//! before the next request's.
 //!
 //! # Backpressure
 //!
-//! A connection's responses are written before its next chunk of requests is read, so a
-//! client that stops reading stops being served. Reports from other connections queue
-//! without bound for it: the baseline has no hard output cap. Reports for closed
-//! connections are discarded; their resting orders stay on the book.
+//! A connection stops reading once its unwritten output reaches [`HIGH_WATER`] and reads
+//! again below it, so a client that stops reading stops being served; its outbox is then
+//! no longer emptied either, and when reports from other connections push it past
+//! [`HARD_CAP`](outbox::HARD_CAP) the connection is closed and what it was owed is discarded. Reports for
+//! closed connections are discarded; their resting orders stay on the book.
 //!
 //! # Shutdown
 //!
 //! When `shutdown` completes the listener closes; each connection finishes the chunk it
-//! is working on, writes what it owes and closes, within [`SHUTDOWN_GRACE`].
+//! is working on, writes what it owes and closes, within [`SHUTDOWN_GRACE`]. A client's
+//! half-close is answered the same way.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sedaflow_stages::codec::{decode_request, encode_line, LineFramer, Response};
-use sedaflow_stages::matching::{Engine, OrderId, Owner, Report, ReportKind, Request};
+use sedaflow_stages::codec::{encode_line, LineFramer, Response};
+use sedaflow_stages::matching::{OrderId, Owner, RejectReason, ReportKind, Request, Symbol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+#[path = "market.rs"]
+mod market;
+#[path = "outbox.rs"]
+mod outbox;
+#[path = "scan.rs"]
+mod scan;
+
+use market::{Market, Markets};
+use outbox::{Outbox, Taken};
+
 /// How long connections get to finish after `shutdown` before they are dropped.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Unwritten output at which a connection stops reading (the staged server's default
+/// write high watermark).
+pub const HIGH_WATER: usize = 256 * 1024;
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
 /// Pause after an accept failure for lack of file descriptors, so it does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
-
-/// The book and who can be reached, behind one lock.
-#[derive(Default)]
-struct Exchange {
-    engine: Engine,
-    peers: HashMap<Owner, UnboundedSender<ReportKind>>,
-    /// Scratch for one request's reports, kept for its capacity.
-    reports: Vec<Report>,
-}
-
-struct Shared {
-    exchange: Mutex<Exchange>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Exchange> {
-        // Every update under the lock is one engine call: the state is usable after a
-        // panic elsewhere.
-        self.exchange.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 /// Serves the order protocol on `listener` until `shutdown` completes, decoding,
 /// matching and encoding inline in one task per connection.
@@ -76,31 +79,18 @@ impl Shared {
 /// An accept error other than a transient one (aborted connection, interrupted call,
 /// out of file descriptors, which are waited out).
 pub async fn run_inline(listener: TcpListener, shutdown: impl Future) -> io::Result<()> {
-    let shared = Arc::new(Shared {
-        exchange: Mutex::new(Exchange::default()),
-    });
+    let markets = Arc::new(Markets::default());
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut next_owner: Owner = 1;
-    let shutdown = std::pin::pin!(shutdown);
-    let mut shutdown = shutdown;
+    let mut shutdown = std::pin::pin!(shutdown);
     let result = loop {
         tokio::select! {
             _ = shutdown.as_mut() => break Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let owner = next_owner;
+                    let connection = Connection::new(next_owner, Arc::clone(&markets));
                     next_owner += 1;
-                    let (sender, receiver) = mpsc::unbounded_channel();
-                    shared.lock().peers.insert(owner, sender);
-                    let connection = Connection {
-                        owner,
-                        shared: Arc::clone(&shared),
-                        inbox: receiver,
-                        floor: 0,
-                        own: Vec::new(),
-                        out: Vec::new(),
-                    };
                     connections.spawn(connection.serve(stream, stopped.clone()));
                 }
                 Err(error) if is_transient(&error) => {
@@ -134,30 +124,90 @@ fn is_transient(error: &io::Error) -> bool {
     ) || matches!(error.raw_os_error(), Some(EMFILE | ENFILE))
 }
 
-/// One client connection's state.
+/// A book this connection has used.
+struct Joined {
+    market: Arc<Mutex<Market>>,
+    /// Whether the connection's outbox is reachable from the book: from its first order
+    /// there, since only then can it own a resting order there.
+    member: bool,
+}
+
+/// How a connection's serving ended.
+enum End {
+    /// End of input, a read error or shutdown: write what is owed, then close.
+    Drain,
+    /// A write failed or the outbox overflowed: close at once.
+    Drop,
+}
+
+/// One client connection's state, owned by its task.
 struct Connection {
     owner: Owner,
-    shared: Arc<Shared>,
-    /// Reports for this connection caused by other connections' requests.
-    inbox: UnboundedReceiver<ReportKind>,
+    markets: Arc<Markets>,
+    outbox: Arc<Outbox>,
+    /// The books used so far, so the shared map is consulted once per symbol.
+    books: HashMap<Symbol, Joined>,
     /// The highest order id this connection has had accepted.
     floor: OrderId,
-    /// Reports owed to this connection, in engine order, not yet encoded.
-    own: Vec<ReportKind>,
     /// Encoded responses not yet written.
     out: Vec<u8>,
+    /// The outbox overflowed: the connection is closed.
+    overflowed: bool,
 }
 
 impl Connection {
-    async fn serve(mut self, mut stream: TcpStream, mut stopped: watch::Receiver<bool>) {
+    fn new(owner: Owner, markets: Arc<Markets>) -> Connection {
+        Connection {
+            owner,
+            markets,
+            outbox: Arc::new(Outbox::default()),
+            books: HashMap::new(),
+            floor: 0,
+            out: Vec::new(),
+            overflowed: false,
+        }
+    }
+
+    async fn serve(mut self, mut stream: TcpStream, stopped: watch::Receiver<bool>) {
         // Small responses go out at once, as the staged server's do.
         let _ = stream.set_nodelay(true);
+        let (mut reader, writer) = stream.split();
+        let end = self.run(&mut reader, &writer, stopped).await;
+        // Nothing more reaches the outbox once it left every book; what is in it is owed.
+        self.leave();
+        if let End::Drain = end {
+            self.take_outbox();
+            if !self.overflowed && stream.write_all(&self.out).await.is_ok() {
+                let _ = stream.shutdown().await;
+            }
+        }
+    }
+
+    /// Reads, answers and writes until the connection ends.
+    async fn run(
+        &mut self,
+        reader: &mut ReadHalf<'_>,
+        writer: &WriteHalf<'_>,
+        mut stopped: watch::Receiver<bool>,
+    ) -> End {
+        let outbox = Arc::clone(&self.outbox);
         let mut framer = LineFramer::new();
         let mut buf = vec![0; READ_CHUNK];
         loop {
+            if self.out.len() < HIGH_WATER {
+                self.take_outbox();
+            }
+            if self.overflowed || self.try_flush(writer).is_err() {
+                return End::Drop;
+            }
+            let room = self.out.len() < HIGH_WATER;
             tokio::select! {
-                read = stream.read(&mut buf) => match read {
-                    Ok(0) | Err(_) => break,
+                // Requests first: reports that arrived meanwhile go out with their answers.
+                biased;
+                // `read`, not `try_read`: a short read tells tokio the socket is drained,
+                // which saves a `recv` that would only say so.
+                read = reader.read(&mut buf), if room => match read {
+                    Ok(0) | Err(_) => return End::Drain,
                     Ok(len) => {
                         framer.push(&buf[..len]);
                         while let Some(frame) = framer.next_frame() {
@@ -165,84 +215,101 @@ impl Connection {
                         }
                     }
                 },
-                Some(kind) = self.inbox.recv() => {
-                    self.own.push(kind);
-                    while let Ok(kind) = self.inbox.try_recv() {
-                        self.own.push(kind);
+                // The next turn writes.
+                ready = writer.writable(), if !self.out.is_empty() => {
+                    if ready.is_err() {
+                        return End::Drop;
                     }
                 }
-                _ = stopped.changed() => break,
+                // Let the other connections' tasks that are ready run first, so the reports
+                // they add go out in the same write; the next turn takes them.
+                () = outbox.arrived(), if room => tokio::task::yield_now().await,
+                _ = stopped.changed() => return End::Drain,
             }
-            self.encode_own();
-            if stream.write_all(&self.out).await.is_err() {
-                self.leave();
-                return;
+        }
+    }
+
+    /// Writes what the socket takes now, without waiting.
+    fn try_flush(&mut self, writer: &WriteHalf<'_>) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        match writer.try_write(&self.out) {
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(len) => {
+                self.out.drain(..len);
+                Ok(())
             }
-            self.out.clear();
-        }
-        // Nothing more reaches the inbox once unregistered; what is in it is still owed.
-        self.leave();
-        while let Ok(kind) = self.inbox.try_recv() {
-            self.own.push(kind);
-        }
-        self.encode_own();
-        if stream.write_all(&self.out).await.is_ok() {
-            let _ = stream.shutdown().await;
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(error) => Err(error),
         }
     }
 
     /// Answers one frame (or the frame error in its place).
     fn handle(&mut self, frame: Result<&[u8], Response>) {
-        let request = match frame.and_then(|bytes| decode_request(bytes).map_err(Response::from)) {
-            Ok(Request::Ping) => {
-                self.respond(Response::Pong);
-                return;
-            }
+        let request = match frame.and_then(|bytes| scan::decode(bytes).map_err(Response::from)) {
+            Ok(Request::Ping) => return self.respond(Response::Pong),
             Ok(request) => request,
-            Err(response) => {
-                self.respond(response);
-                return;
-            }
+            Err(response) => return self.respond(response),
         };
-        let mut exchange = self.shared.lock();
-        let exchange = &mut *exchange;
-        // Reports other connections caused before this request come first.
-        while let Ok(kind) = self.inbox.try_recv() {
-            self.own.push(kind);
+        let (Some(symbol), Some(id)) = (request.symbol(), request.id()) else {
+            return;
+        };
+        let is_order = !matches!(request, Request::Cancel { .. });
+        let Some(joined) = book(&mut self.books, &self.markets, symbol, is_order) else {
+            // A cancel on a symbol that never had an order.
+            let reason = RejectReason::UnknownOrder;
+            return self.respond(Response::Report(ReportKind::Reject { id, reason }));
+        };
+        let mut market = Market::lock(&joined.market);
+        if is_order && !joined.member {
+            market.join(self.owner, &self.outbox);
+            joined.member = true;
         }
-        let outcome =
-            exchange
-                .engine
-                .submit(self.owner, &request, self.floor, &mut exchange.reports);
-        for report in exchange.reports.drain(..) {
-            if report.to == self.owner {
-                self.own.push(report.kind);
-            } else if let Some(peer) = exchange.peers.get(&report.to) {
-                // A peer that just closed drops it: reports to closed connections are
-                // discarded.
-                let _ = peer.send(report.kind);
-            }
+        // Reports this book gave other requests for this connection come first.
+        if self.outbox.take_into(&mut self.out) == Taken::Overflowed {
+            self.overflowed = true;
         }
+        let outcome = market.submit(self.owner, &request, self.floor, &mut self.out);
+        drop(market);
         if outcome.is_accepted() {
-            if let Some(id) = request.id() {
-                self.floor = id;
-            }
+            self.floor = id;
         }
     }
 
-    /// Queues a response that is not an engine report, after the reports owed before it.
+    /// Queues a response that no book made, after the reports owed before it.
     fn respond(&mut self, response: Response) {
-        self.encode_own();
+        self.take_outbox();
         encode_line(&response, &mut self.out);
     }
 
-    fn encode_own(&mut self) {
-        for kind in self.own.drain(..) {
-            encode_line(&Response::Report(kind), &mut self.out);
+    fn take_outbox(&mut self) {
+        if self.outbox.take_into(&mut self.out) == Taken::Overflowed {
+            self.overflowed = true;
         }
     }
 
-    fn leave(&self) {
-        self.shared.lock().peers.remove(&self.owner);
+    /// Makes the outbox unreachable from every book.
+    fn leave(&mut self) {
+        for joined in self.books.values().filter(|joined| joined.member) {
+            Market::lock(&joined.market).leave(self.owner);
+        }
     }
+}
+
+/// The book of `symbol` from a connection's own map `books`, else from `markets` (`create`:
+/// making it); `None` when there is none and `create` is false.
+fn book<'a>(
+    books: &'a mut HashMap<Symbol, Joined>,
+    markets: &Markets,
+    symbol: Symbol,
+    create: bool,
+) -> Option<&'a mut Joined> {
+    Some(match books.entry(symbol) {
+        Entry::Occupied(entry) => entry.into_mut(),
+        Entry::Vacant(entry) => entry.insert(Joined {
+            market: markets.get(symbol, create)?,
+            member: false,
+        }),
+    })
 }
