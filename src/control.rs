@@ -18,6 +18,9 @@ pub(crate) struct Control {
     pool: PoolController,
     batch: BatchController,
     at: Instant,
+    /// Handler time so far, running batches included (for the pool and utilisation).
+    busy: Duration,
+    /// Handler time of ended batches (for the batch controller's time per event).
     busy_ns: u64,
     events: u64,
     batches: u64,
@@ -34,6 +37,7 @@ impl Control {
             pool: PoolController::new(p.min, p.max.get(), cores, p.idle_timeout),
             batch: BatchController::new(b.min.get(), b.max.get(), b.initial.get()),
             at: Instant::now(),
+            busy: Duration::ZERO,
             busy_ns: 0,
             events: 0,
             batches: 0,
@@ -51,13 +55,14 @@ impl Control {
     pub(crate) fn tick(&mut self, task: &dyn DomainTask, pool: &Arc<Pool>, config: &StageConfig) {
         let now = Instant::now();
         let load = task.load();
+        let busy_so_far = load.busy_until(now);
         let busy_ns = load.busy_ns.load(Relaxed);
         let events = load.events.load(Relaxed);
         let batches = load.batches.load(Relaxed);
         let cpu = pool.cpu_use();
         let interval = now - self.at;
         let threads = pool.threads();
-        let busy = Duration::from_nanos(busy_ns - self.busy_ns);
+        let busy = busy_so_far.saturating_sub(self.busy);
         self.utilization = utilization(busy, threads, interval);
         if config.pool.adaptive {
             let target = self.pool.observe(&PoolObservation {
@@ -77,10 +82,13 @@ impl Control {
                 events: events - self.events,
                 batches: batches - self.batches,
                 cpu: cpu.saturating_sub(self.cpu).on_cpu,
+                busy: Duration::from_nanos(busy_ns - self.busy_ns),
+                interval,
             });
             task.batch_limit().store(limit, Relaxed);
         }
         self.at = now;
+        self.busy = busy_so_far;
         self.busy_ns = busy_ns;
         self.events = events;
         self.batches = batches;

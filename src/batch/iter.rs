@@ -1,8 +1,13 @@
 //! The batch a handler iterates.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use crate::event::KeyFn;
+
+/// Events taken between two looks at the pipeline's halt flag: a batch stops within this many
+/// events of a shutdown deadline, and pays one flag load per this many events.
+const LOOK_EVERY: usize = 16;
 
 /// Events handed to one [`Handler::handle`] call, oldest first. Iterating takes them out one
 /// at a time, so if the handler panics the runner knows which event failed and hands the rest
@@ -11,6 +16,11 @@ use crate::event::KeyFn;
 /// It walks the stage's inbox in place, like [`Vec::drain`]: taking an event is a pointer
 /// read and an index bump (no per-event bookkeeping), and whatever is left when the batch
 /// ends, normally or by a panic, moves back to the front of the inbox.
+///
+/// # Shutdown
+/// When a shutdown deadline passes, the batch ends early: it yields no more events and
+/// reads as empty. The events it did not hand out count as left queued at shutdown, not as
+/// processed.
 ///
 /// [`Handler::handle`]: crate::Handler::handle
 /// # Examples
@@ -41,7 +51,13 @@ pub struct Batch<'a, E> {
     /// ones before `next` were moved out. A leaked batch leaks events, never drops one twice.
     events: &'a mut Vec<E>,
     next: usize,
+    /// Where the next look at `halt` is due (at most `end`).
+    look: usize,
+    /// The end the handler sees: cut to `next` when a halt ends the batch early.
     end: usize,
+    /// The end of what the batch owns, to give back on drop.
+    owned: usize,
+    halt: &'a AtomicBool,
     key: Option<&'a KeyFn<E>>,
     quarantine: &'a HashSet<u64>,
     held: &'a mut Vec<E>,
@@ -56,6 +72,7 @@ impl<'a, E> Batch<'a, E> {
         quarantine: &'a HashSet<u64>,
         held: &'a mut Vec<E>,
         track_key: bool,
+        halt: &'a AtomicBool,
     ) -> Self {
         let end = events.len();
         // SAFETY: shrinking the length never exposes uninitialised slots; the batch owns the
@@ -64,7 +81,10 @@ impl<'a, E> Batch<'a, E> {
         Batch {
             events,
             next: 0,
+            look: 0,
             end,
+            owned: end,
+            halt,
             key,
             quarantine,
             held,
@@ -105,7 +125,7 @@ impl<'a, E> Batch<'a, E> {
 
     #[inline(always)]
     fn take(&mut self) -> Option<E> {
-        if self.next == self.end {
+        if self.next >= self.look && !self.look_again() {
             return None;
         }
         // SAFETY: `next < end`, the slot is initialised and owned by the batch; bumping
@@ -113,6 +133,21 @@ impl<'a, E> Batch<'a, E> {
         let event = unsafe { std::ptr::read(self.events.as_ptr().add(self.next)) };
         self.next += 1;
         Some(event)
+    }
+
+    /// Every `LOOK_EVERY` events: whether the batch goes on (not at its end, not halted).
+    #[cold]
+    #[inline(never)]
+    fn look_again(&mut self) -> bool {
+        if self.next >= self.end {
+            return false;
+        }
+        if self.halt.load(Relaxed) {
+            self.end = self.next;
+            return false;
+        }
+        self.look = (self.next + LOOK_EVERY).min(self.end);
+        true
     }
 
     /// Keyed stages that track keys or hold quarantined ones: out of the common path.
@@ -135,7 +170,7 @@ impl<'a, E> Batch<'a, E> {
 
 impl<E> Drop for Batch<'_, E> {
     fn drop(&mut self) {
-        let left = self.end - self.next;
+        let left = self.owned - self.next;
         let base = self.events.as_mut_ptr();
         // SAFETY: slots `next..end` are initialised and still the batch's; moving them to the
         // front (overlapping regions allowed) and setting the length hands them back.
@@ -237,17 +272,25 @@ impl<E> Iterator for Drain<'_, '_, E> {
         }
         let base = batch.events.as_ptr();
         let end = batch.end;
+        let halt = batch.halt;
         let mut cursor = Cursor {
             next: batch.next,
             slot: &mut batch.next,
         };
         let mut acc = init;
         while cursor.next < end {
-            // SAFETY: `next < end`: the slot is initialised and owned by the batch; bumping
-            // the cursor before `f` runs hands its ownership over.
-            let event = unsafe { std::ptr::read(base.add(cursor.next)) };
-            cursor.next += 1;
-            acc = f(acc, event);
+            if halt.load(Relaxed) {
+                batch.end = cursor.next;
+                break;
+            }
+            let look = (cursor.next + LOOK_EVERY).min(end);
+            while cursor.next < look {
+                // SAFETY: `next < end`: the slot is initialised and owned by the batch;
+                // bumping the cursor before `f` runs hands its ownership over.
+                let event = unsafe { std::ptr::read(base.add(cursor.next)) };
+                cursor.next += 1;
+                acc = f(acc, event);
+            }
         }
         acc
     }
@@ -260,13 +303,50 @@ mod tests {
 
     use super::*;
 
+    static RUN: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn a_halt_ends_the_batch_within_a_look_and_gives_the_rest_back() {
+        let halt = AtomicBool::new(false);
+        let (quarantine, mut held) = (HashSet::new(), Vec::new());
+        let mut inbox: Vec<u32> = (0..100).collect();
+        let mut taken = 0;
+        {
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &halt);
+            while batch.next().is_some() {
+                taken += 1;
+                if taken == 3 {
+                    halt.store(true, Relaxed);
+                }
+            }
+            assert!(
+                batch.is_empty() && batch.len() == 0,
+                "a halted batch reads as empty"
+            );
+        }
+        assert!((3..=LOOK_EVERY).contains(&taken), "took {taken}");
+        assert_eq!(inbox.len(), 100 - taken);
+        assert_eq!(inbox[0] as usize, taken);
+
+        let mut folded = 0;
+        halt.store(false, Relaxed);
+        Batch::new(&mut inbox, None, &quarantine, &mut held, false, &halt)
+            .drain()
+            .for_each(|_| {
+                folded += 1;
+                halt.store(true, Relaxed);
+            });
+        assert_eq!(folded, LOOK_EVERY.min(100 - taken));
+        assert_eq!(inbox.len(), 100 - taken - folded);
+    }
+
     #[test]
     fn untaken_events_go_back_to_the_front_and_none_is_dropped_twice() {
         let marker = Rc::new(());
         let mut inbox: Vec<(u32, Rc<()>)> = (0..6).map(|i| (i, marker.clone())).collect();
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
             assert_eq!(batch.len(), 6);
             assert_eq!(batch.next().map(|e| e.0), Some(0));
             assert_eq!(batch.next().map(|e| e.0), Some(1));
@@ -277,7 +357,7 @@ mod tests {
 
         // A panic mid-batch: the taken event is gone, the rest stay.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
             let _first = batch.next();
             panic!("handler failed");
         }));
@@ -285,7 +365,7 @@ mod tests {
         assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 4, 5]);
         assert_eq!(Rc::strong_count(&marker), 4);
 
-        let all: Vec<u32> = Batch::new(&mut inbox, None, &quarantine, &mut held, false)
+        let all: Vec<u32> = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN)
             .map(|e| e.0)
             .collect();
         assert_eq!(all, [3, 4, 5]);
@@ -299,7 +379,7 @@ mod tests {
         let mut inbox: Vec<(u32, Rc<()>)> = (0..8).map(|i| (i, marker.clone())).collect();
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
             assert_eq!(batch.next().map(|e| e.0), Some(0));
             batch
                 .drain()
@@ -310,7 +390,7 @@ mod tests {
         assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [4, 5, 6, 7]);
         assert_eq!(Rc::strong_count(&marker), 5);
 
-        let sum = Batch::new(&mut inbox, None, &quarantine, &mut held, false)
+        let sum = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN)
             .drain()
             .fold(0, |acc, e| acc * 10 + e.0);
         assert_eq!(sum, 4567);
@@ -325,7 +405,7 @@ mod tests {
         let mut held = Vec::new();
         let mut inbox: Vec<u64> = (0..6).collect();
         let mut taken = Vec::new();
-        Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, false)
+        Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, false, &RUN)
             .drain()
             .for_each(|e| taken.push(e));
         assert_eq!(taken, [0, 2, 4]);
@@ -339,7 +419,7 @@ mod tests {
         let mut held = Vec::new();
         let mut inbox: Vec<u64> = (0..6).collect();
         let taken: Vec<u64> =
-            Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, true).collect();
+            Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, true, &RUN).collect();
         assert_eq!(taken, [0, 2, 4]);
         assert_eq!(held, [1, 3, 5]);
     }

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crossbeam::utils::CachePadded;
 use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
@@ -14,11 +15,62 @@ use crate::queue::Queue;
 use crate::stats::StageStats;
 
 /// Work figures the controllers read (deltas between ticks).
-#[derive(Default)]
+///
+/// Handler time counts as it passes, not only when a batch ends: a batch of slow events can
+/// outlast several controller ticks, and a tick that saw no batch end must still see the
+/// threads busy. Each lane notes when its running batch started (two stores per batch); a
+/// tick adds the time since then.
 pub(crate) struct DomainLoad {
+    /// Handler time of the batches that ended.
     pub(crate) busy_ns: AtomicU64,
     pub(crate) events: AtomicU64,
     pub(crate) batches: AtomicU64,
+    /// Per lane: when its running batch started, in ns since `epoch` plus one; 0 when idle.
+    running: Box<[CachePadded<AtomicU64>]>,
+    epoch: Instant,
+}
+
+impl DomainLoad {
+    fn new(lanes: usize) -> Self {
+        DomainLoad {
+            busy_ns: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            running: (0..lanes).map(|_| CachePadded::default()).collect(),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn since_epoch(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Handler time so far, batches still running included: rises by every thread's busy
+    /// time between two readings (to within a batch ending between the loads).
+    pub(crate) fn busy_until(&self, now: Instant) -> Duration {
+        let now = self.since_epoch(now);
+        let running: u64 = self
+            .running
+            .iter()
+            .map(|r| match r.load(Relaxed) {
+                0 => 0,
+                start => now.saturating_sub(start - 1),
+            })
+            .sum();
+        Duration::from_nanos(self.busy_ns.load(Relaxed).saturating_add(running))
+    }
+
+    fn batch_started(&self, lane: usize, at: Instant) {
+        self.running[lane].store(self.since_epoch(at) + 1, Relaxed);
+    }
+
+    fn batch_ended(&self, lane: usize, busy: Duration, events: usize) {
+        let busy = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(busy, Relaxed);
+        self.running[lane].store(0, Relaxed);
+        self.events.fetch_add(events as u64, Relaxed);
+        self.batches.fetch_add(1, Relaxed);
+    }
 }
 
 /// The generic-free face of a domain, for its pool and the pipeline. Running a lane and
@@ -68,11 +120,11 @@ impl<E: Send + 'static> Domain<E> {
         entry: Arc<StageStats>,
     ) -> Self {
         Domain {
+            load: DomainLoad::new(lanes.len()),
             queue,
             lanes: lanes.into_iter().map(Mutex::new).collect(),
             bus,
             entry,
-            load: DomainLoad::default(),
         }
     }
 }
@@ -90,6 +142,7 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
             if let Some((n, Some(oldest))) = popped {
                 if n > 0 {
                     let started = Instant::now();
+                    self.load.batch_started(lane, started);
                     let wait = started.saturating_duration_since(oldest);
                     self.entry.queue_wait.record(wait);
                     self.entry.metrics.batch_taken(n, wait);
@@ -97,10 +150,7 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
                         let (head, tail) = chain.split_at_mut(i + 1);
                         head[i].run(&self.bus, tail, i + 1);
                     }
-                    let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    self.load.busy_ns.fetch_add(busy, Relaxed);
-                    self.load.events.fetch_add(n as u64, Relaxed);
-                    self.load.batches.fetch_add(1, Relaxed);
+                    self.load.batch_ended(lane, started.elapsed(), n);
                 }
             }
         }

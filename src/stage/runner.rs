@@ -52,7 +52,8 @@ impl<H: Handler> StageSlot<H> {
     }
 
     /// Calls the handler until the batch is used up, failing only the events it panics on.
-    fn handle_all(&mut self, bus: &Bus) -> u64 {
+    /// Returns the events it panicked on and those a shutdown deadline left untaken.
+    fn handle_all(&mut self, bus: &Bus) -> (u64, u64) {
         let shared = &*self.shared;
         let mut ctx = Context {
             outbox: &mut self.outbox,
@@ -62,6 +63,7 @@ impl<H: Handler> StageSlot<H> {
         };
         let track_key = shared.on_panic == OnPanic::QuarantineKey;
         let mut panicked = 0;
+        let mut left = 0;
         while !self.inbox.is_empty() {
             let mut batch = Batch::new(
                 &mut self.inbox,
@@ -69,12 +71,18 @@ impl<H: Handler> StageSlot<H> {
                 &self.quarantine,
                 &mut self.held,
                 track_key,
+                &bus.halt,
             );
             let handler = &mut self.handler;
             let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut batch, &mut ctx)));
             let key = batch.current_key();
             // Gives the untaken events back to the inbox.
             drop(batch);
+            if bus.halt.load(Relaxed) {
+                // The deadline passed: what the batch did not hand out was never handled.
+                left = self.inbox.len() as u64;
+                break;
+            }
             let Err(payload) = outcome else { break };
             panicked += 1;
             let message = panic_message(payload.as_ref());
@@ -96,7 +104,7 @@ impl<H: Handler> StageSlot<H> {
                 panicked += 1;
             }
         }
-        panicked
+        (panicked, left)
     }
 
     /// Routes what the handler emitted; refusals go back to the handler once, then dead.
@@ -151,15 +159,18 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             stats.produce.enqueued.fetch_add(n, Relaxed);
         }
         let started = Instant::now();
-        let panicked = self.handle_all(bus);
+        let (panicked, left) = self.handle_all(bus);
         let took = started.elapsed();
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
         self.flush(bus, later, offset);
         let consume = &stats.consume;
-        consume.processed.fetch_add(n - panicked, Relaxed);
+        consume.processed.fetch_add(n - panicked - left, Relaxed);
         if panicked > 0 {
             consume.panicked.fetch_add(panicked, Relaxed);
+        }
+        if left > 0 {
+            consume.left_at_shutdown.fetch_add(left, Relaxed);
         }
         consume.batches.fetch_add(1, Relaxed);
         consume
