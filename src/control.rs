@@ -18,8 +18,10 @@ pub(crate) struct Control {
     pool: PoolController,
     batch: BatchController,
     at: Instant,
-    /// Handler time so far, running batches included (for the pool and utilisation).
+    /// Handler time and events so far, running batches included (for the pool and
+    /// utilisation).
     busy: Duration,
+    taken: u64,
     /// Handler time of ended batches (for the batch controller's time per event).
     busy_ns: u64,
     events: u64,
@@ -38,6 +40,7 @@ impl Control {
             batch: BatchController::new(b.min.get(), b.max.get(), b.initial.get()),
             at: Instant::now(),
             busy: Duration::ZERO,
+            taken: 0,
             busy_ns: 0,
             events: 0,
             batches: 0,
@@ -55,7 +58,7 @@ impl Control {
     pub(crate) fn tick(&mut self, task: &dyn DomainTask, pool: &Arc<Pool>, config: &StageConfig) {
         let now = Instant::now();
         let load = task.load();
-        let busy_so_far = load.busy_until(now);
+        let (busy_so_far, taken) = load.so_far(now);
         let busy_ns = load.busy_ns.load(Relaxed);
         let events = load.events.load(Relaxed);
         let batches = load.batches.load(Relaxed);
@@ -68,7 +71,7 @@ impl Control {
             let target = self.pool.observe(&PoolObservation {
                 threads,
                 queue_len: task.queue_len(),
-                processed: events - self.events,
+                processed: taken.saturating_sub(self.taken),
                 interval,
                 busy,
                 cpu: cpu.saturating_sub(self.cpu).demand(),
@@ -89,6 +92,7 @@ impl Control {
         }
         self.at = now;
         self.busy = busy_so_far;
+        self.taken = taken;
         self.busy_ns = busy_ns;
         self.events = events;
         self.batches = batches;

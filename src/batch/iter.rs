@@ -1,13 +1,33 @@
 //! The batch a handler iterates.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::event::KeyFn;
 
-/// Events taken between two looks at the pipeline's halt flag: a batch stops within this many
-/// events of a shutdown deadline, and pays one flag load per this many events.
+/// Events taken between two looks out of a batch: a batch stops within this many events of a
+/// shutdown deadline and shows its progress this often, paying a flag load and a store per
+/// this many events.
 const LOOK_EVERY: usize = 16;
+
+/// What a running batch shares with the rest of the engine, looked at every [`LOOK_EVERY`]
+/// events.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watch<'a> {
+    /// Set when a shutdown deadline passed: the batch ends early.
+    pub(crate) halt: &'a AtomicBool,
+    /// Where the batch notes how many events its lane's batch has handed out so far
+    /// (counting from the given start), so the pool controller sees a long batch progress.
+    pub(crate) progress: Option<(&'a AtomicU64, u64)>,
+}
+
+impl Watch<'_> {
+    fn note(&self, taken: usize) {
+        if let Some((slot, before)) = self.progress {
+            slot.store(before + taken as u64, Relaxed);
+        }
+    }
+}
 
 /// Events handed to one [`Handler::handle`] call, oldest first. Iterating takes them out one
 /// at a time, so if the handler panics the runner knows which event failed and hands the rest
@@ -57,7 +77,7 @@ pub struct Batch<'a, E> {
     end: usize,
     /// The end of what the batch owns, to give back on drop.
     owned: usize,
-    halt: &'a AtomicBool,
+    watch: Watch<'a>,
     key: Option<&'a KeyFn<E>>,
     quarantine: &'a HashSet<u64>,
     held: &'a mut Vec<E>,
@@ -72,7 +92,7 @@ impl<'a, E> Batch<'a, E> {
         quarantine: &'a HashSet<u64>,
         held: &'a mut Vec<E>,
         track_key: bool,
-        halt: &'a AtomicBool,
+        watch: Watch<'a>,
     ) -> Self {
         let end = events.len();
         // SAFETY: shrinking the length never exposes uninitialised slots; the batch owns the
@@ -84,7 +104,7 @@ impl<'a, E> Batch<'a, E> {
             look: 0,
             end,
             owned: end,
-            halt,
+            watch,
             key,
             quarantine,
             held,
@@ -135,14 +155,16 @@ impl<'a, E> Batch<'a, E> {
         Some(event)
     }
 
-    /// Every `LOOK_EVERY` events: whether the batch goes on (not at its end, not halted).
+    /// Every `LOOK_EVERY` events: notes the progress and tells whether the batch goes on
+    /// (not at its end, not halted).
     #[cold]
     #[inline(never)]
     fn look_again(&mut self) -> bool {
+        self.watch.note(self.next);
         if self.next >= self.end {
             return false;
         }
-        if self.halt.load(Relaxed) {
+        if self.watch.halt.load(Relaxed) {
             self.end = self.next;
             return false;
         }
@@ -272,14 +294,15 @@ impl<E> Iterator for Drain<'_, '_, E> {
         }
         let base = batch.events.as_ptr();
         let end = batch.end;
-        let halt = batch.halt;
+        let watch = batch.watch;
         let mut cursor = Cursor {
             next: batch.next,
             slot: &mut batch.next,
         };
         let mut acc = init;
         while cursor.next < end {
-            if halt.load(Relaxed) {
+            watch.note(cursor.next);
+            if watch.halt.load(Relaxed) {
                 batch.end = cursor.next;
                 break;
             }
@@ -304,25 +327,35 @@ mod tests {
     use super::*;
 
     static RUN: AtomicBool = AtomicBool::new(false);
+    const FREE: Watch<'static> = Watch {
+        halt: &RUN,
+        progress: None,
+    };
 
     #[test]
     fn a_halt_ends_the_batch_within_a_look_and_gives_the_rest_back() {
         let halt = AtomicBool::new(false);
+        let progress = AtomicU64::new(0);
+        let watch = Watch {
+            halt: &halt,
+            progress: Some((&progress, 1000)),
+        };
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         let mut inbox: Vec<u32> = (0..100).collect();
         let mut taken = 0;
         {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &halt);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, watch);
             while batch.next().is_some() {
                 taken += 1;
                 if taken == 3 {
                     halt.store(true, Relaxed);
                 }
+                if taken == LOOK_EVERY + 1 {
+                    assert_eq!(progress.load(Relaxed), 1000 + LOOK_EVERY as u64);
+                }
             }
-            assert!(
-                batch.is_empty() && batch.len() == 0,
-                "a halted batch reads as empty"
-            );
+            assert!(batch.is_empty(), "a halted batch reads as empty");
+            assert_eq!(batch.size_hint(), (0, Some(0)));
         }
         assert!((3..=LOOK_EVERY).contains(&taken), "took {taken}");
         assert_eq!(inbox.len(), 100 - taken);
@@ -330,7 +363,7 @@ mod tests {
 
         let mut folded = 0;
         halt.store(false, Relaxed);
-        Batch::new(&mut inbox, None, &quarantine, &mut held, false, &halt)
+        Batch::new(&mut inbox, None, &quarantine, &mut held, false, watch)
             .drain()
             .for_each(|_| {
                 folded += 1;
@@ -346,7 +379,7 @@ mod tests {
         let mut inbox: Vec<(u32, Rc<()>)> = (0..6).map(|i| (i, marker.clone())).collect();
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, FREE);
             assert_eq!(batch.len(), 6);
             assert_eq!(batch.next().map(|e| e.0), Some(0));
             assert_eq!(batch.next().map(|e| e.0), Some(1));
@@ -357,7 +390,7 @@ mod tests {
 
         // A panic mid-batch: the taken event is gone, the rest stay.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, FREE);
             let _first = batch.next();
             panic!("handler failed");
         }));
@@ -365,7 +398,7 @@ mod tests {
         assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 4, 5]);
         assert_eq!(Rc::strong_count(&marker), 4);
 
-        let all: Vec<u32> = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN)
+        let all: Vec<u32> = Batch::new(&mut inbox, None, &quarantine, &mut held, false, FREE)
             .map(|e| e.0)
             .collect();
         assert_eq!(all, [3, 4, 5]);
@@ -379,7 +412,7 @@ mod tests {
         let mut inbox: Vec<(u32, Rc<()>)> = (0..8).map(|i| (i, marker.clone())).collect();
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN);
+            let mut batch = Batch::new(&mut inbox, None, &quarantine, &mut held, false, FREE);
             assert_eq!(batch.next().map(|e| e.0), Some(0));
             batch
                 .drain()
@@ -390,7 +423,7 @@ mod tests {
         assert_eq!(inbox.iter().map(|e| e.0).collect::<Vec<_>>(), [4, 5, 6, 7]);
         assert_eq!(Rc::strong_count(&marker), 5);
 
-        let sum = Batch::new(&mut inbox, None, &quarantine, &mut held, false, &RUN)
+        let sum = Batch::new(&mut inbox, None, &quarantine, &mut held, false, FREE)
             .drain()
             .fold(0, |acc, e| acc * 10 + e.0);
         assert_eq!(sum, 4567);
@@ -405,7 +438,7 @@ mod tests {
         let mut held = Vec::new();
         let mut inbox: Vec<u64> = (0..6).collect();
         let mut taken = Vec::new();
-        Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, false, &RUN)
+        Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, false, FREE)
             .drain()
             .for_each(|e| taken.push(e));
         assert_eq!(taken, [0, 2, 4]);
@@ -419,7 +452,7 @@ mod tests {
         let mut held = Vec::new();
         let mut inbox: Vec<u64> = (0..6).collect();
         let taken: Vec<u64> =
-            Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, true, &RUN).collect();
+            Batch::new(&mut inbox, Some(&key), &quarantine, &mut held, true, FREE).collect();
         assert_eq!(taken, [0, 2, 4]);
         assert_eq!(held, [1, 3, 5]);
     }

@@ -16,18 +16,28 @@ use crate::stats::StageStats;
 
 /// Work figures the controllers read (deltas between ticks).
 ///
-/// Handler time counts as it passes, not only when a batch ends: a batch of slow events can
-/// outlast several controller ticks, and a tick that saw no batch end must still see the
-/// threads busy. Each lane notes when its running batch started (two stores per batch); a
-/// tick adds the time since then.
+/// Handler time and events count as they pass, not only when a batch ends: a batch of slow
+/// events can outlast several controller ticks, and a tick that saw no batch end must still
+/// see the threads busy and the events go. Each lane notes when its running batch started
+/// (two stores per batch) and how many events it has handed out (a store every few events,
+/// see `batch::Watch`); a tick adds both to the figures of the batches that ended.
 pub(crate) struct DomainLoad {
     /// Handler time of the batches that ended.
     pub(crate) busy_ns: AtomicU64,
+    /// Events of the batches that ended.
     pub(crate) events: AtomicU64,
     pub(crate) batches: AtomicU64,
-    /// Per lane: when its running batch started, in ns since `epoch` plus one; 0 when idle.
-    running: Box<[CachePadded<AtomicU64>]>,
+    running: Box<[CachePadded<Running>]>,
     epoch: Instant,
+}
+
+/// A lane's running batch.
+#[derive(Default)]
+struct Running {
+    /// When it started, in ns since `epoch` plus one; 0 when no batch runs.
+    since: AtomicU64,
+    /// Events it has handed out so far.
+    taken: AtomicU64,
 }
 
 impl DomainLoad {
@@ -45,30 +55,33 @@ impl DomainLoad {
         u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Handler time so far, batches still running included: rises by every thread's busy
-    /// time between two readings (to within a batch ending between the loads).
-    pub(crate) fn busy_until(&self, now: Instant) -> Duration {
+    /// Handler time and events so far, running batches included: between two readings they
+    /// rise by every thread's busy time and the events handed out (to within a batch that
+    /// ends between the loads).
+    pub(crate) fn so_far(&self, now: Instant) -> (Duration, u64) {
         let now = self.since_epoch(now);
-        let running: u64 = self
-            .running
-            .iter()
-            .map(|r| match r.load(Relaxed) {
-                0 => 0,
-                start => now.saturating_sub(start - 1),
-            })
-            .sum();
-        Duration::from_nanos(self.busy_ns.load(Relaxed).saturating_add(running))
+        let (mut busy, mut events) = (0u64, 0u64);
+        for r in self.running.iter() {
+            if let start @ 1.. = r.since.load(Relaxed) {
+                busy = busy.saturating_add(now.saturating_sub(start - 1));
+                events += r.taken.load(Relaxed);
+            }
+        }
+        let busy = Duration::from_nanos(self.busy_ns.load(Relaxed).saturating_add(busy));
+        (busy, self.events.load(Relaxed) + events)
     }
 
     fn batch_started(&self, lane: usize, at: Instant) {
-        self.running[lane].store(self.since_epoch(at) + 1, Relaxed);
+        let r = &self.running[lane];
+        r.taken.store(0, Relaxed);
+        r.since.store(self.since_epoch(at) + 1, Relaxed);
     }
 
     fn batch_ended(&self, lane: usize, busy: Duration, events: usize) {
         let busy = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
         self.busy_ns.fetch_add(busy, Relaxed);
-        self.running[lane].store(0, Relaxed);
         self.events.fetch_add(events as u64, Relaxed);
+        self.running[lane].since.store(0, Relaxed);
         self.batches.fetch_add(1, Relaxed);
     }
 }
@@ -146,9 +159,11 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
                     let wait = started.saturating_duration_since(oldest);
                     self.entry.queue_wait.record(wait);
                     self.entry.metrics.batch_taken(n, wait);
+                    let taken = &self.load.running[lane].taken;
                     for i in 0..chain.len() {
                         let (head, tail) = chain.split_at_mut(i + 1);
-                        head[i].run(&self.bus, tail, i + 1);
+                        let progress = (i == 0).then_some(taken);
+                        head[i].run(&self.bus, tail, i + 1, progress);
                     }
                     self.load.batch_ended(lane, started.elapsed(), n);
                 }

@@ -3,11 +3,11 @@
 use std::any::Any;
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Watch};
 use crate::bus::{Bounced, Bus, DeadReason, Delivery, LaneStage, Outbox};
 use crate::event::KeyFn;
 use crate::stage::handler::{Handler, OnPanic};
@@ -53,7 +53,7 @@ impl<H: Handler> StageSlot<H> {
 
     /// Calls the handler until the batch is used up, failing only the events it panics on.
     /// Returns the events it panicked on and those a shutdown deadline left untaken.
-    fn handle_all(&mut self, bus: &Bus) -> (u64, u64) {
+    fn handle_all(&mut self, bus: &Bus, progress: Option<&AtomicU64>) -> (u64, u64) {
         let shared = &*self.shared;
         let mut ctx = Context {
             outbox: &mut self.outbox,
@@ -64,14 +64,19 @@ impl<H: Handler> StageSlot<H> {
         let track_key = shared.on_panic == OnPanic::QuarantineKey;
         let mut panicked = 0;
         let mut left = 0;
+        let total = self.inbox.len() as u64;
         while !self.inbox.is_empty() {
+            let watch = Watch {
+                halt: &bus.halt,
+                progress: progress.map(|p| (p, total - self.inbox.len() as u64)),
+            };
             let mut batch = Batch::new(
                 &mut self.inbox,
                 shared.key.as_ref(),
                 &self.quarantine,
                 &mut self.held,
                 track_key,
-                &bus.halt,
+                watch,
             );
             let handler = &mut self.handler;
             let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut batch, &mut ctx)));
@@ -147,7 +152,13 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         &mut self.inbox
     }
 
-    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize) {
+    fn run(
+        &mut self,
+        bus: &Bus,
+        later: &mut [Box<dyn LaneStage>],
+        offset: usize,
+        progress: Option<&AtomicU64>,
+    ) {
         let n = self.inbox.len() as u64;
         if n == 0 {
             return;
@@ -159,7 +170,7 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             stats.produce.enqueued.fetch_add(n, Relaxed);
         }
         let started = Instant::now();
-        let (panicked, left) = self.handle_all(bus);
+        let (panicked, left) = self.handle_all(bus, progress);
         let took = started.elapsed();
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
