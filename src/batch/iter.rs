@@ -2,16 +2,21 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use crate::event::KeyFn;
 
-/// Events taken between two looks out of a batch: a batch stops within this many events of a
-/// shutdown deadline and shows its progress this often, paying a flag load and a store per
-/// this many events.
-const LOOK_EVERY: usize = 16;
+/// How often a batch looks out (see [`Watch`]): a batch stops within about this long of a
+/// shutdown deadline and shows its progress this often.
+const LOOK_TIME: Duration = Duration::from_micros(500);
+/// Events between two looks when nothing is known of the handler yet.
+pub(crate) const LOOK_FIRST: usize = 16;
+/// The longest run between two looks (handlers of a few nanoseconds per event).
+const LOOK_MOST: usize = 4096;
 
-/// What a running batch shares with the rest of the engine, looked at every [`LOOK_EVERY`]
-/// events.
+/// What a running batch shares with the rest of the engine. The batch looks at it every
+/// `every` events, as many as the handler takes about [`LOOK_TIME`] for: a flag load and a
+/// store per look, so a fast handler's tight loop is left alone.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Watch<'a> {
     /// Set when a shutdown deadline passed: the batch ends early.
@@ -19,9 +24,17 @@ pub(crate) struct Watch<'a> {
     /// Where the batch notes how many events its lane's batch has handed out so far
     /// (counting from the given start), so the pool controller sees a long batch progress.
     pub(crate) progress: Option<(&'a AtomicU64, u64)>,
+    /// Events between two looks.
+    pub(crate) every: usize,
 }
 
 impl Watch<'_> {
+    /// Events between two looks for a handler taking `per_event` per event.
+    pub(crate) fn every_for(per_event: Duration) -> usize {
+        let n = LOOK_TIME.as_nanos() / per_event.as_nanos().max(1);
+        usize::try_from(n).map_or(LOOK_MOST, |n| n.clamp(1, LOOK_MOST))
+    }
+
     fn note(&self, taken: usize) {
         if let Some((slot, before)) = self.progress {
             slot.store(before + taken as u64, Relaxed);
@@ -155,7 +168,7 @@ impl<'a, E> Batch<'a, E> {
         Some(event)
     }
 
-    /// Every `LOOK_EVERY` events: notes the progress and tells whether the batch goes on
+    /// Every `watch.every` events: notes the progress and tells whether the batch goes on
     /// (not at its end, not halted).
     #[cold]
     #[inline(never)]
@@ -168,7 +181,7 @@ impl<'a, E> Batch<'a, E> {
             self.end = self.next;
             return false;
         }
-        self.look = (self.next + LOOK_EVERY).min(self.end);
+        self.look = (self.next + self.watch.every).min(self.end);
         true
     }
 
@@ -306,7 +319,7 @@ impl<E> Iterator for Drain<'_, '_, E> {
                 batch.end = cursor.next;
                 break;
             }
-            let look = (cursor.next + LOOK_EVERY).min(end);
+            let look = (cursor.next + watch.every).min(end);
             while cursor.next < look {
                 // SAFETY: `next < end`: the slot is initialised and owned by the batch;
                 // bumping the cursor before `f` runs hands its ownership over.
@@ -330,7 +343,16 @@ mod tests {
     const FREE: Watch<'static> = Watch {
         halt: &RUN,
         progress: None,
+        every: LOOK_FIRST,
     };
+
+    #[test]
+    fn looks_come_about_every_half_millisecond_of_handler_time() {
+        assert_eq!(Watch::every_for(Duration::from_millis(1)), 1);
+        assert_eq!(Watch::every_for(Duration::from_micros(50)), 10);
+        assert_eq!(Watch::every_for(Duration::from_nanos(3)), LOOK_MOST);
+        assert_eq!(Watch::every_for(Duration::ZERO), LOOK_MOST);
+    }
 
     #[test]
     fn a_halt_ends_the_batch_within_a_look_and_gives_the_rest_back() {
@@ -339,6 +361,7 @@ mod tests {
         let watch = Watch {
             halt: &halt,
             progress: Some((&progress, 1000)),
+            every: LOOK_FIRST,
         };
         let (quarantine, mut held) = (HashSet::new(), Vec::new());
         let mut inbox: Vec<u32> = (0..100).collect();
@@ -350,14 +373,14 @@ mod tests {
                 if taken == 3 {
                     halt.store(true, Relaxed);
                 }
-                if taken == LOOK_EVERY + 1 {
-                    assert_eq!(progress.load(Relaxed), 1000 + LOOK_EVERY as u64);
+                if taken == LOOK_FIRST + 1 {
+                    assert_eq!(progress.load(Relaxed), 1000 + LOOK_FIRST as u64);
                 }
             }
             assert!(batch.is_empty(), "a halted batch reads as empty");
             assert_eq!(batch.size_hint(), (0, Some(0)));
         }
-        assert!((3..=LOOK_EVERY).contains(&taken), "took {taken}");
+        assert!((3..=LOOK_FIRST).contains(&taken), "took {taken}");
         assert_eq!(inbox.len(), 100 - taken);
         assert_eq!(inbox[0] as usize, taken);
 
@@ -369,7 +392,7 @@ mod tests {
                 folded += 1;
                 halt.store(true, Relaxed);
             });
-        assert_eq!(folded, LOOK_EVERY.min(100 - taken));
+        assert_eq!(folded, LOOK_FIRST.min(100 - taken));
         assert_eq!(inbox.len(), 100 - taken - folded);
     }
 

@@ -9,5 +9,5 @@ mod controller;
 mod iter;
 
 pub(crate) use controller::{BatchController, BatchObservation};
-pub(crate) use iter::Watch;
 pub use iter::{Batch, Drain};
+pub(crate) use iter::{Watch, LOOK_FIRST};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::batch::{Batch, Watch};
+use crate::batch::{Batch, Watch, LOOK_FIRST};
 use crate::bus::{Bounced, Bus, DeadReason, Delivery, LaneStage, Outbox};
 use crate::event::KeyFn;
 use crate::stage::handler::{Handler, OnPanic};
@@ -35,6 +35,8 @@ pub(crate) struct StageSlot<H: Handler> {
     bounced: Vec<Bounced>,
     shared: Arc<StageShared<H::In>>,
     lane: usize,
+    /// Events between a batch's looks out, from the last batch's time per event.
+    look_every: usize,
 }
 
 impl<H: Handler> StageSlot<H> {
@@ -48,6 +50,7 @@ impl<H: Handler> StageSlot<H> {
             bounced: Vec::new(),
             shared,
             lane,
+            look_every: LOOK_FIRST,
         }
     }
 
@@ -69,6 +72,7 @@ impl<H: Handler> StageSlot<H> {
             let watch = Watch {
                 halt: &bus.halt,
                 progress: progress.map(|p| (p, total - self.inbox.len() as u64)),
+                every: self.look_every,
             };
             let mut batch = Batch::new(
                 &mut self.inbox,
@@ -188,6 +192,7 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             .busy_ns
             .fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Relaxed);
         let per_event = took / u32::try_from(n).unwrap_or(u32::MAX);
+        self.look_every = Watch::every_for(per_event);
         stats.service.record(per_event);
         stats.metrics.batch_served(n, per_event);
     }
