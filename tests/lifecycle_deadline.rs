@@ -58,6 +58,36 @@ fn a_deadline_cuts_a_running_batch_and_its_rest_counts_as_queued() {
 }
 
 #[test]
+fn a_cut_batch_of_a_fused_stage_balances_too() {
+    let mut p = Pipeline::builder();
+    p.stage("parse", || {
+        handler_fn(|b: &mut Batch<'_, u32>, ctx| ctx.emit_all(b.drain().map(u64::from)))
+    })
+    .fixed_threads(1);
+    p.stage("slow", || {
+        handler_fn(|b: &mut Batch<'_, u64>, _ctx| {
+            b.for_each(|_| std::thread::sleep(Duration::from_millis(1)))
+        })
+    });
+    p.fuse(["parse", "slow"]);
+    let pipeline = p.build().unwrap();
+    let input = pipeline.publisher::<u32>().unwrap();
+    input.try_publish_batch(&mut (0..1024).collect()).unwrap();
+    pipeline.start();
+    std::thread::sleep(Duration::from_millis(20));
+    let report = pipeline.shutdown(Duration::from_millis(50));
+    assert!(report.is_balanced(), "{report}");
+    let (parse, slow) = (
+        report.stage("parse").unwrap(),
+        report.stage("slow").unwrap(),
+    );
+    assert_eq!(parse.processed, 1024, "the entry stage finished its batch");
+    assert_eq!(slow.enqueued, 1024);
+    assert_eq!(slow.processed + slow.queued, 1024, "{slow:?}");
+    assert!(slow.queued > 0, "{slow:?}");
+}
+
+#[test]
 fn wait_idle_waits_for_every_stage_without_shutting_down() {
     let mut p = Pipeline::builder();
     p.stage("double", || {
