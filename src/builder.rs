@@ -7,6 +7,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -169,6 +170,7 @@ impl PipelineBuilder {
             cloners: self.cloners,
             places: parts.places.clone(),
             dead: DeadLetters::new(self.dead_letter),
+            halt: AtomicBool::new(false),
         });
         let (stage_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
         Ok(Pipeline::new(bus, stage_rts, domains, self.tick))

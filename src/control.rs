@@ -18,6 +18,11 @@ pub(crate) struct Control {
     pool: PoolController,
     batch: BatchController,
     at: Instant,
+    /// Handler time and events so far, running batches included (for the pool and
+    /// utilisation).
+    busy: Duration,
+    taken: u64,
+    /// Handler time of ended batches (for the batch controller's time per event).
     busy_ns: u64,
     events: u64,
     batches: u64,
@@ -34,6 +39,8 @@ impl Control {
             pool: PoolController::new(p.min, p.max.get(), cores, p.idle_timeout),
             batch: BatchController::new(b.min.get(), b.max.get(), b.initial.get()),
             at: Instant::now(),
+            busy: Duration::ZERO,
+            taken: 0,
             busy_ns: 0,
             events: 0,
             batches: 0,
@@ -51,19 +58,20 @@ impl Control {
     pub(crate) fn tick(&mut self, task: &dyn DomainTask, pool: &Arc<Pool>, config: &StageConfig) {
         let now = Instant::now();
         let load = task.load();
+        let (busy_so_far, taken) = load.so_far(now);
         let busy_ns = load.busy_ns.load(Relaxed);
         let events = load.events.load(Relaxed);
         let batches = load.batches.load(Relaxed);
         let cpu = pool.cpu_use();
         let interval = now - self.at;
         let threads = pool.threads();
-        let busy = Duration::from_nanos(busy_ns - self.busy_ns);
+        let busy = busy_so_far.saturating_sub(self.busy);
         self.utilization = utilization(busy, threads, interval);
         if config.pool.adaptive {
             let target = self.pool.observe(&PoolObservation {
                 threads,
                 queue_len: task.queue_len(),
-                processed: events - self.events,
+                processed: taken.saturating_sub(self.taken),
                 interval,
                 busy,
                 cpu: cpu.saturating_sub(self.cpu).demand(),
@@ -77,10 +85,14 @@ impl Control {
                 events: events - self.events,
                 batches: batches - self.batches,
                 cpu: cpu.saturating_sub(self.cpu).on_cpu,
+                busy: Duration::from_nanos(busy_ns - self.busy_ns),
+                interval,
             });
             task.batch_limit().store(limit, Relaxed);
         }
         self.at = now;
+        self.busy = busy_so_far;
+        self.taken = taken;
         self.busy_ns = busy_ns;
         self.events = events;
         self.batches = batches;

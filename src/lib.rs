@@ -72,7 +72,7 @@ pub use error::BuildError;
 pub use event::Event;
 pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
 pub use pipeline::Pipeline;
-pub use queue::OfferError;
+pub use queue::{OfferError, Published};
 pub use queue_probe::QueueProbe;
 pub use report::{DeadLetterCount, Report, StageReport};
 pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder};

@@ -3,8 +3,14 @@
 //! # Shutdown
 //! Shutdown stops sources first (outside publishers get `Closed`), then drains every domain in
 //! pipeline order while stages keep delivering to each other, joins every thread, and returns
-//! a [`Report`]. If the deadline passes first, queues are aborted and what is still queued is
-//! reported as such, never lost silently.
+//! a [`Report`]. If the deadline passes first, queues are aborted and running batches end
+//! early (within a few events: a handler's call in progress is not interrupted); what is
+//! still queued, or was left untaken by a cut batch, is reported as queued, never lost
+//! silently and never counted as processed.
+//!
+//! # Idle
+//! [`Pipeline::wait_idle`] waits, without shutting down, until every queue is empty and no
+//! batch is running: a test or a batch job can publish, wait, and read a settled report.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering, Ordering::Relaxed};
@@ -99,7 +105,9 @@ impl Pipeline {
     /// A publisher for the untopiced stream of `T`.
     ///
     /// # Errors
-    /// When `T`'s subscribers all sit behind other stages in fused domains.
+    /// [`PublisherError::NoSubscriber`] when no stage takes `T`;
+    /// [`PublisherError::Unroutable`] when `T`'s subscribers all sit behind other stages in
+    /// fused domains.
     pub fn publisher<T: Event>(&self) -> Result<Publisher<T>, PublisherError> {
         self.make_publisher(None)
     }
@@ -120,7 +128,12 @@ impl Pipeline {
         topic: Option<&'static str>,
     ) -> Result<Publisher<T>, PublisherError> {
         let route = self.shared.bus.resolve::<T>(topic, None);
-        if !route.targets.is_empty() && !route.reachable() {
+        if route.targets.is_empty() {
+            return Err(PublisherError::NoSubscriber {
+                event_type: std::any::type_name::<T>(),
+            });
+        }
+        if !route.reachable() {
             return Err(PublisherError::Unroutable {
                 event_type: std::any::type_name::<T>(),
             });
@@ -176,8 +189,41 @@ impl Pipeline {
         self.shared.report()
     }
 
+    /// Waits until every queue is empty and no batch is running (in any domain at once, as
+    /// stages may publish back upstream), or until `timeout` passes. The pipeline keeps
+    /// running; outside publishers may make it busy again at once. Work a handler left for
+    /// after its lane's release (`Context::after_release`) may still be running.
+    ///
+    /// Returns whether it went idle in time. A pipeline that was not started goes idle only
+    /// if nothing was published to it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use sedaflow::{handler_fn, Batch, Pipeline};
+    ///
+    /// let mut p = Pipeline::builder();
+    /// p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+    /// let pipeline = p.build()?;
+    /// let input = pipeline.publisher::<u32>()?;
+    /// pipeline.start();
+    /// input.try_publish_batch(&mut (0..100).collect())?;
+    /// assert!(pipeline.wait_idle(Duration::from_secs(5)));
+    /// assert_eq!(pipeline.report().stage("sink").unwrap().processed, 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use = "the pipeline may not have gone idle before the timeout"]
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        drain(&self.shared.domains, |d| d.task.is_quiet(), until)
+    }
+
     /// Stops sources, drains every queue in pipeline order within `deadline`, joins all
     /// threads and reports. A pipeline that was never started is started so it can drain.
+    ///
+    /// Returns by about the deadline: once it passes, running batches stop handing out
+    /// events (a handler's call on its current event still finishes) and the events they
+    /// did not take are reported as queued.
     pub fn shutdown(self, deadline: Duration) -> Report {
         self.stop(deadline)
     }
@@ -196,6 +242,7 @@ impl Pipeline {
         let drained = drain(domains, |d| d.task.is_quiet(), until);
         if !drained {
             tracing::warn!("shutdown deadline passed; aborting queues with events left");
+            self.shared.bus.halt.store(true, Ordering::Release);
             for d in domains {
                 d.task.abort();
             }

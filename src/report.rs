@@ -48,7 +48,8 @@ pub struct StageReport {
     pub processed: u64,
     /// Events whose handling panicked.
     pub panicked: u64,
-    /// Events still queued.
+    /// Events still queued, including those a batch cut short by the shutdown deadline left
+    /// untaken (never counted as processed).
     pub queued: u64,
     /// Highest queue depth seen.
     pub peak_depth: usize,

@@ -112,7 +112,8 @@ impl Shared {
             dropped_oldest: p.dropped_oldest.load(Relaxed),
             processed: c.processed.load(Relaxed),
             panicked: c.panicked.load(Relaxed),
-            queued: if st.entry { d.task.queued() as u64 } else { 0 },
+            queued: c.left_at_shutdown.load(Relaxed)
+                + if st.entry { d.task.queued() as u64 } else { 0 },
             peak_depth: if st.entry {
                 p.peak_depth.load(Relaxed)
             } else {

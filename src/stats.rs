@@ -30,6 +30,8 @@ pub(crate) struct ProducerCounters {
 pub(crate) struct ConsumerCounters {
     pub(crate) processed: AtomicU64,
     pub(crate) panicked: AtomicU64,
+    /// Events a batch cut short by a shutdown deadline left untaken (reported as queued).
+    pub(crate) left_at_shutdown: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
 }

@@ -192,6 +192,7 @@ fn public_types_are_send_and_sync() {
     both::<Pipeline>();
     both::<sedaflow::Publisher<String>>();
     both::<sedaflow::Report>();
+    both::<sedaflow::Published>();
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -87,7 +87,9 @@ fn drop_newest_and_drop_oldest_are_counted() {
         let (p, open) = gated(policy);
         let input = fill(&p);
         for i in 5..8 {
-            input.try_publish(i).unwrap();
+            // `try_` would hand the event back: the waiting call applies the drop policy.
+            let outcome = input.blocking_publish(i).unwrap();
+            assert_eq!(outcome.is_dropped(), policy == WhenFull::DropNewest);
         }
         for _ in 0..5 {
             open.send(()).unwrap();

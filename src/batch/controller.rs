@@ -7,6 +7,14 @@
 //! while they cost nothing. A successful step up is followed by another at once (hill
 //! climbing with momentum). It only moves when batches hit the limit: below it the limit
 //! changes nothing.
+//!
+//! # Bounded batch time
+//! Whatever pays per CPU second, a batch may not take longer than a share of a controller
+//! tick ([`TICK_SHARE`]): events that block (IO) cost little CPU, so batching them looks
+//! free, yet a thread inside a 1024-event batch of 1 ms events shows no progress for a
+//! second. The pool controller judges its growth by the events finished per tick, and a
+//! shutdown deadline waits for the batch, so the limit is capped at the events the stage
+//! handles in that share of a tick (at the handler time per event of the last tick).
 
 use std::time::Duration;
 
@@ -19,6 +27,10 @@ pub(crate) struct BatchObservation {
     pub(crate) batches: u64,
     /// CPU time the stage's threads used during the tick.
     pub(crate) cpu: Duration,
+    /// Handler time of the batches that ended during the tick, summed over threads.
+    pub(crate) busy: Duration,
+    /// Length of the tick.
+    pub(crate) interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -36,10 +48,14 @@ pub(crate) struct BatchController {
     limit: usize,
     phase: Phase,
     next_down: bool,
+    /// The most events a batch may hold to end within [`TICK_SHARE`] of a tick.
+    cap: usize,
 }
 
 const GAIN: f64 = 0.05;
 const STEADY_TICKS: u32 = 10;
+/// The share of a controller tick one batch may take, so every tick sees batches end.
+pub(crate) const TICK_SHARE: f64 = 0.125;
 
 impl BatchController {
     /// A controller choosing limits in `min..=max`, starting at `initial`.
@@ -52,17 +68,28 @@ impl BatchController {
             limit: initial.clamp(min, max),
             phase: Phase::Steady { wait: 0 },
             next_down: false,
+            cap: max,
         }
     }
 
     /// The current limit (the tests' view; the pipeline reads the queue's).
     #[cfg(test)]
     pub(crate) fn limit(&self) -> usize {
-        self.limit
+        self.limit.min(self.cap)
     }
 
     /// The limit to use from now on.
     pub(crate) fn observe(&mut self, o: &BatchObservation) -> usize {
+        if o.events > 0 && !o.busy.is_zero() {
+            let per_event = o.busy.as_secs_f64() / o.events as f64;
+            let fits = o.interval.as_secs_f64() * TICK_SHARE / per_event;
+            self.cap = (fits as usize).clamp(self.min, self.max);
+        }
+        if self.cap < self.limit {
+            // Capped: larger limits would change nothing, so there is nothing to probe.
+            self.phase = Phase::Steady { wait: 0 };
+            return self.cap;
+        }
         if o.batches == 0 || o.cpu.is_zero() {
             return self.limit;
         }
@@ -127,9 +154,43 @@ mod tests {
                 events,
                 batches: (events as f64 / limit).ceil() as u64,
                 cpu: TICK,
+                busy: TICK,
+                interval: TICK,
             });
         }
         c.limit()
+    }
+
+    #[test]
+    fn a_batch_of_slow_events_ends_within_a_share_of_the_tick() {
+        let mut c = BatchController::new(1, 8192, 1024);
+        // 1 ms per event, mostly blocked: little CPU, so batching looks free.
+        let limit = c.observe(&BatchObservation {
+            events: 1024,
+            batches: 1,
+            cpu: Duration::from_millis(5),
+            busy: Duration::from_millis(1024),
+            interval: TICK,
+        });
+        assert_eq!(limit, 12, "12.5 ms of a 100 ms tick at 1 ms per event");
+        // The cap follows the cost per event down and up, within the bounds.
+        let fast = BatchObservation {
+            events: 1_000_000,
+            batches: 2000,
+            cpu: TICK,
+            busy: TICK,
+            interval: TICK,
+        };
+        assert_eq!(c.observe(&fast), 1024, "no cap at 100 ns per event");
+        let mut slow = BatchController::new(8, 64, 64);
+        let limit = slow.observe(&BatchObservation {
+            events: 10,
+            batches: 10,
+            cpu: TICK,
+            busy: Duration::from_secs(1),
+            interval: TICK,
+        });
+        assert_eq!(limit, 8, "never under the configured minimum");
     }
 
     #[test]
@@ -159,6 +220,8 @@ mod tests {
                 events: 100,
                 batches: 50,
                 cpu: TICK,
+                busy: Duration::from_millis(1),
+                interval: TICK,
             });
         }
         assert_eq!(c.limit(), 64);

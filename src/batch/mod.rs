@@ -10,3 +10,4 @@ mod iter;
 
 pub(crate) use controller::{BatchController, BatchObservation};
 pub use iter::{Batch, Drain};
+pub(crate) use iter::{Watch, LOOK_FIRST};

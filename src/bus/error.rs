@@ -139,10 +139,21 @@ impl fmt::Debug for Bounced {
 ///     pipeline.publisher::<u64>().unwrap_err(),
 ///     PublisherError::Unroutable { event_type: "u64" }
 /// );
+/// assert_eq!(
+///     pipeline.publisher::<u32>().unwrap_err(),
+///     PublisherError::NoSubscriber { event_type: "u32" }
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PublisherError {
+    /// No stage takes events of this type (and topic): every publish would be a dead letter,
+    /// so a typo in the type is refused when the publisher is made.
+    #[error("no stage subscribes to {event_type}")]
+    NoSubscriber {
+        /// The event type.
+        event_type: &'static str,
+    },
     /// The only subscribers are fused behind another stage, so they have no queue to publish to.
     #[error(
         "subscribers of {event_type} are fused behind other stages and take no outside events"

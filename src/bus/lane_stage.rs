@@ -4,6 +4,7 @@
 //! the fused stage after it (no queue), and the domain runs the chain through [`LaneStage::run`].
 
 use std::any::Any;
+use std::sync::atomic::AtomicU64;
 
 use super::route::Bus;
 
@@ -12,5 +13,12 @@ pub(crate) trait LaneStage: Send {
     /// The stage's input buffer (`Vec<In>`), for the queue and for fused predecessors.
     fn inbox_any(&mut self) -> &mut dyn Any;
     /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
-    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize);
+    /// The entry stage notes in `progress` how many events it has handed out so far.
+    fn run(
+        &mut self,
+        bus: &Bus,
+        later: &mut [Box<dyn LaneStage>],
+        offset: usize,
+        progress: Option<&AtomicU64>,
+    );
 }

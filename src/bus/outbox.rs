@@ -50,7 +50,8 @@ impl<T: Event> Pending for TypedBuf<T> {
         let from_name = d.from_name;
         let topic = self.topic;
         let mut refused = Vec::new();
-        route.deliver(
+        // A stage's drops are counted by the receiving queue; only refusals go back to it.
+        let _ = route.deliver(
             dead,
             Some(from_name),
             &mut self.events,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::event::Event;
-use crate::queue::{handoff, OfferError, Origin, Wait};
+use crate::queue::{handoff, OfferError, Offered, Origin, Published, Wait};
 
 use super::dead_letter::DeadReason;
 use super::route::{Bus, Route, Target};
@@ -15,13 +15,20 @@ use super::route::{Bus, Route, Target};
 /// Naming follows tokio: `try_` never waits, `blocking_` parks the thread, and the `async`
 /// methods park the task, never a tokio worker.
 ///
+/// # Outcomes
+/// Every call says what became of its events. A full queue hands them back in an
+/// [`OfferError`]: `try_` calls get `Full` whatever the queue's policy (they never wait and
+/// never drop), the others get `Full` from a `Reject` queue and `Timeout` when a `Block`
+/// queue's deadline passed. Otherwise the call returns [`Published`], which counts the
+/// events a full `DropNewest`/`DropOldest` queue dropped ([`Published::is_dropped`]).
+///
 /// With several subscribers (fan-out) every one gets a copy; if more than one refuses, the
 /// caller gets the first refusal's events and the others are dead-lettered as refused.
 ///
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use sedaflow::{handler_fn, Batch, OfferError, Pipeline};
+/// use sedaflow::{handler_fn, Batch, OfferError, Pipeline, Published};
 ///
 /// let mut p = Pipeline::builder();
 /// p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)))
@@ -29,7 +36,8 @@ use super::route::{Bus, Route, Target};
 /// let pipeline = p.build()?;
 /// let input = pipeline.publisher::<u32>()?;
 /// // Not started: the queue fills up and `try_` hands the third event back.
-/// assert_eq!(input.try_publish_batch(&mut vec![1, 2]), Ok(()));
+/// let two = Published { enqueued: 2, ..Published::default() };
+/// assert_eq!(input.try_publish_batch(&mut vec![1, 2]), Ok(two));
 /// assert_eq!(input.try_publish(3), Err(OfferError::Full(3)));
 /// pipeline.start();
 /// input.clone().blocking_publish(4).unwrap(); // waits for room
@@ -84,16 +92,19 @@ impl<T: Event> Publisher<T> {
         self
     }
 
-    /// Offers one event without waiting.
+    /// Offers one event without waiting; never drops it.
     ///
     /// # Errors
-    /// `Full` when a receiving queue has no room (whatever its policy), `Closed` once the
-    /// pipeline stopped taking outside events. The event is handed back.
-    pub fn try_publish(&self, event: T) -> Result<(), OfferError<T>> {
+    /// `Full` when a receiving queue has no room, whatever its policy (`Block`, `Reject`,
+    /// `DropNewest` or `DropOldest`); `Closed` once the pipeline stopped taking outside
+    /// events. The event is handed back.
+    pub fn try_publish(&self, event: T) -> Result<Published, OfferError<T>> {
         single(self.deliver(&mut vec![event], Wait::Never))
     }
 
     /// Offers one event, parking the thread while a `Block` queue is full, until `timeout`.
+    /// A full `DropNewest`/`DropOldest` queue drops as its policy says, and the returned
+    /// [`Published`] tells.
     ///
     /// # Errors
     /// `Full` from a `Reject` queue, `Timeout` when the deadline passed, `Closed` when the
@@ -102,7 +113,7 @@ impl<T: Event> Publisher<T> {
         &self,
         event: T,
         timeout: Duration,
-    ) -> Result<(), OfferError<T>> {
+    ) -> Result<Published, OfferError<T>> {
         single(self.deliver(
             &mut vec![event],
             Wait::Until(Some(Instant::now() + timeout)),
@@ -113,15 +124,16 @@ impl<T: Event> Publisher<T> {
     ///
     /// # Errors
     /// As [`Publisher::blocking_publish_timeout`], without `Timeout`.
-    pub fn blocking_publish(&self, event: T) -> Result<(), OfferError<T>> {
+    pub fn blocking_publish(&self, event: T) -> Result<Published, OfferError<T>> {
         single(self.deliver(&mut vec![event], Wait::Until(None)))
     }
 
-    /// Offers a batch without waiting: what fits is taken (in order), the rest handed back.
+    /// Offers a batch without waiting: what fits is taken (in order), the rest handed back,
+    /// never dropped.
     ///
     /// # Errors
     /// As [`Publisher::try_publish`], with the events not taken.
-    pub fn try_publish_batch(&self, events: &mut Vec<T>) -> Result<(), OfferError<Vec<T>>> {
+    pub fn try_publish_batch(&self, events: &mut Vec<T>) -> Result<Published, OfferError<Vec<T>>> {
         if self.caller_runs {
             return handoff::caller_runs(|| self.deliver(events, Wait::Never));
         }
@@ -136,7 +148,7 @@ impl<T: Event> Publisher<T> {
         &self,
         events: &mut Vec<T>,
         deadline: Option<Instant>,
-    ) -> Result<(), OfferError<Vec<T>>> {
+    ) -> Result<Published, OfferError<Vec<T>>> {
         self.deliver(events, Wait::Until(deadline))
     }
 
@@ -144,7 +156,7 @@ impl<T: Event> Publisher<T> {
     ///
     /// # Errors
     /// As [`Publisher::blocking_publish`].
-    pub async fn publish(&self, event: T) -> Result<(), OfferError<T>> {
+    pub async fn publish(&self, event: T) -> Result<Published, OfferError<T>> {
         single(self.publish_batch(&mut vec![event]).await)
     }
 
@@ -152,24 +164,32 @@ impl<T: Event> Publisher<T> {
     ///
     /// # Errors
     /// As [`Publisher::blocking_publish_batch`].
-    pub async fn publish_batch(&self, events: &mut Vec<T>) -> Result<(), OfferError<Vec<T>>> {
+    pub async fn publish_batch(
+        &self,
+        events: &mut Vec<T>,
+    ) -> Result<Published, OfferError<Vec<T>>> {
         let Some((last, rest)) = self.route.targets.split_last() else {
             return self.deliver(events, Wait::Never);
         };
+        let mut done = Published::default();
         if self.caller_runs && rest.is_empty() {
             // What fits goes in and runs here; the rest (a full queue) takes the waiting path.
+            let offered = events.len();
             match handoff::caller_runs(|| self.deliver(events, Wait::Never)) {
-                Err(OfferError::Full(mut left)) => *events = std::mem::take(&mut left),
+                Err(OfferError::Full(mut left)) => {
+                    done.enqueued = offered - left.len();
+                    *events = std::mem::take(&mut left);
+                }
                 done => return done,
             }
         }
         let mut first_err = None;
         for target in rest {
             let mut copy = self.route.copy(events);
-            self.offer_async(target, &mut copy, &mut first_err).await;
+            done.add(self.offer_async(target, &mut copy, &mut first_err).await);
         }
-        self.offer_async(last, events, &mut first_err).await;
-        first_err.map_or(Ok(()), Err)
+        done.add(self.offer_async(last, events, &mut first_err).await);
+        first_err.map_or(Ok(done), Err)
     }
 
     async fn offer_async(
@@ -177,45 +197,54 @@ impl<T: Event> Publisher<T> {
         target: &Target<T>,
         events: &mut Vec<T>,
         first_err: &mut Option<OfferError<Vec<T>>>,
-    ) {
+    ) -> Published {
         let result = match target {
             Target::Queue(q, _) => q.offer_async(events, Origin::External).await,
             Target::Direct(_) | Target::Unroutable => {
+                let dropped = events.len();
                 self.bus.dead.record(
                     events.drain(..),
                     self.route.topic,
                     None,
                     DeadReason::Unroutable,
                 );
-                Ok(())
+                Ok(Published {
+                    dropped,
+                    ..Published::default()
+                })
             }
         };
-        self.keep_first(result, first_err);
+        self.keep_first(result, first_err)
     }
 
-    fn keep_first(
-        &self,
-        result: Result<(), OfferError<Vec<T>>>,
-        first: &mut Option<OfferError<Vec<T>>>,
-    ) {
-        if let Err(e) = result {
-            if first.is_none() {
-                *first = Some(e);
-            } else {
-                let reason = e.reason();
-                self.bus.dead.record(
-                    e.into_inner().into_iter(),
-                    self.route.topic,
-                    None,
-                    DeadReason::Refused(reason),
-                );
+    /// Keeps the first refusal for the caller and dead-letters the later ones (fan-out).
+    fn keep_first(&self, result: Offered<T>, first: &mut Option<OfferError<Vec<T>>>) -> Published {
+        match result {
+            Ok(done) => done,
+            Err(e) => {
+                self.refused(e, first);
+                Published::default()
             }
         }
     }
 
-    fn deliver(&self, events: &mut Vec<T>, wait: Wait) -> Result<(), OfferError<Vec<T>>> {
+    fn refused(&self, e: OfferError<Vec<T>>, first: &mut Option<OfferError<Vec<T>>>) {
+        if first.is_none() {
+            *first = Some(e);
+        } else {
+            let reason = e.reason();
+            self.bus.dead.record(
+                e.into_inner().into_iter(),
+                self.route.topic,
+                None,
+                DeadReason::Refused(reason),
+            );
+        }
+    }
+
+    fn deliver(&self, events: &mut Vec<T>, wait: Wait) -> Offered<T> {
         let mut refused = Vec::new();
-        self.route.deliver(
+        let done = self.route.deliver(
             &self.bus.dead,
             None,
             events,
@@ -233,13 +262,13 @@ impl<T: Event> Publisher<T> {
         );
         let mut first = None;
         for (_, e) in refused {
-            self.keep_first(Err(e), &mut first);
+            self.refused(e, &mut first);
         }
-        first.map_or(Ok(()), Err)
+        first.map_or(Ok(done), Err)
     }
 }
 
-fn single<T>(r: Result<(), OfferError<Vec<T>>>) -> Result<(), OfferError<T>> {
+fn single<T>(r: Offered<T>) -> Result<Published, OfferError<T>> {
     r.map_err(|e| {
         e.map(|mut v| {
             v.pop()

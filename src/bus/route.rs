@@ -2,10 +2,11 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::event::Event;
-use crate::queue::{OfferError, Origin, Queue, Wait};
+use crate::queue::{OfferError, Origin, Published, Queue, Wait};
 
 use super::dead_letter::{DeadLetters, DeadReason};
 
@@ -47,6 +48,8 @@ pub(crate) struct Bus {
     pub(crate) cloners: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     pub(crate) places: Vec<Place>,
     pub(crate) dead: DeadLetters,
+    /// Set when a shutdown deadline passes: running batches stop handing out events.
+    pub(crate) halt: AtomicBool,
 }
 
 impl Bus {
@@ -99,7 +102,8 @@ impl<T: Event> Route<T> {
     }
 
     /// Delivers `events` to every target (copies for all but the last), dead-lettering what has
-    /// nowhere to go. `direct` receives the events for fused stages. Leaves `events` empty.
+    /// nowhere to go. `direct` receives the events for fused stages. Leaves `events` empty and
+    /// returns what became of those not refused, summed over the targets.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn deliver(
         &self,
@@ -110,16 +114,19 @@ impl<T: Event> Route<T> {
         origin: Origin,
         direct: &mut dyn FnMut(usize, &mut Vec<T>),
         refused: &mut Refusals<T>,
-    ) {
+    ) -> Published {
+        let mut done = Published::default();
         let Some((last, rest)) = self.targets.split_last() else {
+            done.dropped = events.len();
             dead.record(events.drain(..), self.topic, from, DeadReason::NoSubscriber);
-            return;
+            return done;
         };
         for target in rest {
             let mut copy = self.copy(events);
-            self.send(target, dead, from, &mut copy, wait, origin, direct, refused);
+            done.add(self.send(target, dead, from, &mut copy, wait, origin, direct, refused));
         }
-        self.send(last, dead, from, events, wait, origin, direct, refused);
+        done.add(self.send(last, dead, from, events, wait, origin, direct, refused));
+        done
     }
 
     /// Copies for fan-out. Build refuses fan-out without a cloner, so `None` never happens.
@@ -140,16 +147,30 @@ impl<T: Event> Route<T> {
         origin: Origin,
         direct: &mut dyn FnMut(usize, &mut Vec<T>),
         refused: &mut Refusals<T>,
-    ) {
+    ) -> Published {
         match target {
-            Target::Queue(q, name) => {
-                if let Err(e) = q.offer(events, wait, origin) {
+            Target::Queue(q, name) => match q.offer(events, wait, origin) {
+                Ok(done) => done,
+                Err(e) => {
                     refused.push((name.clone(), e));
+                    Published::default()
+                }
+            },
+            Target::Direct(pos) => {
+                let enqueued = events.len();
+                direct(*pos, events);
+                Published {
+                    enqueued,
+                    ..Published::default()
                 }
             }
-            Target::Direct(pos) => direct(*pos, events),
             Target::Unroutable => {
-                dead.record(events.drain(..), self.topic, from, DeadReason::Unroutable)
+                let dropped = events.len();
+                dead.record(events.drain(..), self.topic, from, DeadReason::Unroutable);
+                Published {
+                    dropped,
+                    ..Published::default()
+                }
             }
         }
     }

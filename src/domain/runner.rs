@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crossbeam::utils::CachePadded;
 use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
@@ -14,11 +15,75 @@ use crate::queue::Queue;
 use crate::stats::StageStats;
 
 /// Work figures the controllers read (deltas between ticks).
-#[derive(Default)]
+///
+/// Handler time and events count as they pass, not only when a batch ends: a batch of slow
+/// events can outlast several controller ticks, and a tick that saw no batch end must still
+/// see the threads busy and the events go. Each lane notes when its running batch started
+/// (two stores per batch) and how many events it has handed out (a store every few events,
+/// see `batch::Watch`); a tick adds both to the figures of the batches that ended.
 pub(crate) struct DomainLoad {
+    /// Handler time of the batches that ended.
     pub(crate) busy_ns: AtomicU64,
+    /// Events of the batches that ended.
     pub(crate) events: AtomicU64,
     pub(crate) batches: AtomicU64,
+    running: Box<[CachePadded<Running>]>,
+    epoch: Instant,
+}
+
+/// A lane's running batch.
+#[derive(Default)]
+struct Running {
+    /// When it started, in ns since `epoch` plus one; 0 when no batch runs.
+    since: AtomicU64,
+    /// Events it has handed out so far.
+    taken: AtomicU64,
+}
+
+impl DomainLoad {
+    fn new(lanes: usize) -> Self {
+        DomainLoad {
+            busy_ns: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            running: (0..lanes).map(|_| CachePadded::default()).collect(),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn since_epoch(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Handler time and events so far, running batches included: between two readings they
+    /// rise by every thread's busy time and the events handed out (to within a batch that
+    /// ends between the loads).
+    pub(crate) fn so_far(&self, now: Instant) -> (Duration, u64) {
+        let now = self.since_epoch(now);
+        let (mut busy, mut events) = (0u64, 0u64);
+        for r in self.running.iter() {
+            if let start @ 1.. = r.since.load(Relaxed) {
+                busy = busy.saturating_add(now.saturating_sub(start - 1));
+                events += r.taken.load(Relaxed);
+            }
+        }
+        let busy = Duration::from_nanos(self.busy_ns.load(Relaxed).saturating_add(busy));
+        (busy, self.events.load(Relaxed) + events)
+    }
+
+    fn batch_started(&self, lane: usize, at: Instant) {
+        let r = &self.running[lane];
+        r.taken.store(0, Relaxed);
+        r.since.store(self.since_epoch(at) + 1, Relaxed);
+    }
+
+    fn batch_ended(&self, lane: usize, busy: Duration, events: usize) {
+        let busy = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(busy, Relaxed);
+        self.events.fetch_add(events as u64, Relaxed);
+        self.running[lane].since.store(0, Relaxed);
+        self.batches.fetch_add(1, Relaxed);
+    }
 }
 
 /// The generic-free face of a domain, for its pool and the pipeline. Running a lane and
@@ -68,11 +133,11 @@ impl<E: Send + 'static> Domain<E> {
         entry: Arc<StageStats>,
     ) -> Self {
         Domain {
+            load: DomainLoad::new(lanes.len()),
             queue,
             lanes: lanes.into_iter().map(Mutex::new).collect(),
             bus,
             entry,
-            load: DomainLoad::default(),
         }
     }
 }
@@ -90,17 +155,17 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
             if let Some((n, Some(oldest))) = popped {
                 if n > 0 {
                     let started = Instant::now();
+                    self.load.batch_started(lane, started);
                     let wait = started.saturating_duration_since(oldest);
                     self.entry.queue_wait.record(wait);
                     self.entry.metrics.batch_taken(n, wait);
+                    let taken = &self.load.running[lane].taken;
                     for i in 0..chain.len() {
                         let (head, tail) = chain.split_at_mut(i + 1);
-                        head[i].run(&self.bus, tail, i + 1);
+                        let progress = (i == 0).then_some(taken);
+                        head[i].run(&self.bus, tail, i + 1, progress);
                     }
-                    let busy = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    self.load.busy_ns.fetch_add(busy, Relaxed);
-                    self.load.events.fetch_add(n as u64, Relaxed);
-                    self.load.batches.fetch_add(1, Relaxed);
+                    self.load.batch_ended(lane, started.elapsed(), n);
                 }
             }
         }

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use super::error::OfferError;
 use super::handoff::{self, LaneRunner};
 use super::lane::LaneBuf;
+use super::published::Published;
 use super::room::{pay_owed_wakes, Room};
 use crate::config::WhenFull;
 use crate::event::KeyFn;
@@ -36,6 +37,9 @@ struct Lane<T> {
     /// Set while the lane is in the ready channel or being run: at most one worker owns it.
     scheduled: AtomicBool,
 }
+
+/// What an offer returns: how it went, or the events it did not take.
+pub(crate) type Offered<T> = Result<Published, OfferError<Vec<T>>>;
 
 /// One round of an offer: either finished, or the rest must wait for room.
 enum Step<T> {
@@ -165,17 +169,14 @@ impl<T: Send + 'static> Queue<T> {
 
     /// Offers `events`, waiting for room as `wait` allows when the policy is `Block`. On
     /// success `events` is empty; on error the events not taken are handed back and `events`
-    /// is empty too.
-    pub(crate) fn offer(
-        &self,
-        events: &mut Vec<T>,
-        wait: Wait,
-        origin: Origin,
-    ) -> Result<(), OfferError<Vec<T>>> {
+    /// is empty too. `Wait::Never` never drops either: a full queue of any policy refuses
+    /// with `Full`.
+    pub(crate) fn offer(&self, events: &mut Vec<T>, wait: Wait, origin: Origin) -> Offered<T> {
         self.begin(events);
         let mut blocked: Option<Instant> = None;
+        let mut done = Published::default();
         let outcome = loop {
-            match self.step(events, origin, wait) {
+            match self.step(events, origin, wait, &mut done) {
                 Step::Done(r) => break r,
                 Step::MustWait => {
                     handoff::give_back();
@@ -195,19 +196,16 @@ impl<T: Send + 'static> Queue<T> {
             }
         };
         self.finish(blocked, &outcome);
-        outcome
+        outcome.map(|()| done)
     }
 
     /// As [`Queue::offer`] with an unbounded wait, parking the task instead of the thread.
-    pub(crate) async fn offer_async(
-        &self,
-        events: &mut Vec<T>,
-        origin: Origin,
-    ) -> Result<(), OfferError<Vec<T>>> {
+    pub(crate) async fn offer_async(&self, events: &mut Vec<T>, origin: Origin) -> Offered<T> {
         self.begin(events);
         let mut blocked: Option<Instant> = None;
+        let mut done = Published::default();
         let outcome = loop {
-            match self.step(events, origin, Wait::Until(None)) {
+            match self.step(events, origin, Wait::Until(None), &mut done) {
                 Step::Done(r) => break r,
                 Step::MustWait => {
                     pay_owed_wakes();
@@ -219,7 +217,7 @@ impl<T: Send + 'static> Queue<T> {
             }
         };
         self.finish(blocked, &outcome);
-        outcome
+        outcome.map(|()| done)
     }
 
     fn begin(&self, events: &[T]) {
@@ -254,8 +252,15 @@ impl<T: Send + 'static> Queue<T> {
         self.len() < self.capacity
     }
 
-    /// Admits as much of `events` as fits, then applies the policy to the rest.
-    fn step(&self, events: &mut Vec<T>, origin: Origin, wait: Wait) -> Step<T> {
+    /// Admits as much of `events` as fits, then applies the policy to the rest; `done` adds
+    /// up what was taken and dropped.
+    fn step(
+        &self,
+        events: &mut Vec<T>,
+        origin: Origin,
+        wait: Wait,
+        done: &mut Published,
+    ) -> Step<T> {
         loop {
             if self.refuses(origin) {
                 return Step::Done(Err(OfferError::Closed(std::mem::take(events))));
@@ -263,13 +268,15 @@ impl<T: Send + 'static> Queue<T> {
             let k = self.reserve(events.len());
             if k > 0 {
                 self.push(events, k);
+                done.enqueued += k;
             }
             if events.is_empty() {
                 return Step::Done(Ok(()));
             }
             match (self.when_full, wait) {
                 (WhenFull::Block, Wait::Until(_)) => return Step::MustWait,
-                (WhenFull::Block | WhenFull::Reject, _) => {
+                // `try_` calls never wait and never drop: the caller decides.
+                (_, Wait::Never) | (WhenFull::Reject, _) => {
                     return Step::Done(Err(OfferError::Full(std::mem::take(events))))
                 }
                 (WhenFull::DropNewest, _) => {
@@ -277,17 +284,18 @@ impl<T: Send + 'static> Queue<T> {
                         .produce
                         .dropped_newest
                         .fetch_add(events.len() as u64, Ordering::Relaxed);
+                    done.dropped += events.len();
                     events.clear();
                     return Step::Done(Ok(()));
                 }
-                (WhenFull::DropOldest, _) => self.make_room(events),
+                (WhenFull::DropOldest, _) => self.make_room(events, done),
             }
         }
     }
 
     /// `DropOldest`: evicts queued events so the rest of `events` fits. Events of a batch larger
     /// than the whole queue count as enqueued and at once evicted: the batch's own oldest.
-    fn make_room(&self, events: &mut Vec<T>) {
+    fn make_room(&self, events: &mut Vec<T>, done: &mut Published) {
         let produce = &self.stats.produce;
         if events.len() > self.capacity {
             let excess = events.len() - self.capacity;
@@ -296,6 +304,7 @@ impl<T: Send + 'static> Queue<T> {
             produce
                 .dropped_oldest
                 .fetch_add(excess as u64, Ordering::Relaxed);
+            done.dropped += excess;
         }
         let mut need = events.len();
         let start = self.lane_for(&events[0]);
@@ -307,6 +316,7 @@ impl<T: Send + 'static> Queue<T> {
             let evicted = lane.buf.lock().evict(need);
             if evicted > 0 {
                 need -= evicted;
+                done.evicted += evicted;
                 self.len.fetch_sub(evicted, Ordering::AcqRel);
                 produce
                     .dropped_oldest

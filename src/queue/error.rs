@@ -18,7 +18,8 @@ use thiserror::Error;
 /// ```
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OfferError<T> {
-    /// The queue is full and its policy (or a `try_` call) does not wait.
+    /// The queue is full and the call does not wait: a `try_` call (whatever the policy), or
+    /// any call on a `Reject` queue.
     #[error("stage queue is full")]
     Full(T),
     /// The queue stayed full until the deadline passed.

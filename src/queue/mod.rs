@@ -3,7 +3,9 @@
 //! # Backpressure
 //! Every queue is bounded in events. When it is full its [`WhenFull`](crate::WhenFull) policy
 //! decides: `Block` parks the producer (thread or task) until there is room or a deadline
-//! passes, `Reject` hands the events back, `DropNewest`/`DropOldest` drop and count. Time spent
+//! passes, `Reject` hands the events back, `DropNewest`/`DropOldest` drop, count and say so
+//! in the caller's [`Published`]. An offer that must not wait (a `try_` call) is refused
+//! with `Full` whatever the policy: it never waits and never drops. Time spent
 //! blocked is counted per stage: it is the backpressure signal.
 //!
 //! # Ordering
@@ -23,8 +25,10 @@ mod bounded;
 mod error;
 pub(crate) mod handoff;
 mod lane;
+mod published;
 mod room;
 
-pub(crate) use bounded::{Origin, Queue, Wait};
+pub(crate) use bounded::{Offered, Origin, Queue, Wait};
 pub use error::OfferError;
+pub use published::Published;
 pub(crate) use room::pay_owed_wakes;

@@ -3,11 +3,11 @@
 use std::any::Any;
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, Watch, LOOK_FIRST};
 use crate::bus::{Bounced, Bus, DeadReason, Delivery, LaneStage, Outbox};
 use crate::event::KeyFn;
 use crate::stage::handler::{Handler, OnPanic};
@@ -35,6 +35,8 @@ pub(crate) struct StageSlot<H: Handler> {
     bounced: Vec<Bounced>,
     shared: Arc<StageShared<H::In>>,
     lane: usize,
+    /// Events between a batch's looks out, from the last batch's time per event.
+    look_every: usize,
 }
 
 impl<H: Handler> StageSlot<H> {
@@ -48,11 +50,13 @@ impl<H: Handler> StageSlot<H> {
             bounced: Vec::new(),
             shared,
             lane,
+            look_every: LOOK_FIRST,
         }
     }
 
     /// Calls the handler until the batch is used up, failing only the events it panics on.
-    fn handle_all(&mut self, bus: &Bus) -> u64 {
+    /// Returns the events it panicked on and those a shutdown deadline left untaken.
+    fn handle_all(&mut self, bus: &Bus, progress: Option<&AtomicU64>) -> (u64, u64) {
         let shared = &*self.shared;
         let mut ctx = Context {
             outbox: &mut self.outbox,
@@ -62,19 +66,32 @@ impl<H: Handler> StageSlot<H> {
         };
         let track_key = shared.on_panic == OnPanic::QuarantineKey;
         let mut panicked = 0;
+        let mut left = 0;
+        let total = self.inbox.len() as u64;
         while !self.inbox.is_empty() {
+            let watch = Watch {
+                halt: &bus.halt,
+                progress: progress.map(|p| (p, total - self.inbox.len() as u64)),
+                every: self.look_every,
+            };
             let mut batch = Batch::new(
                 &mut self.inbox,
                 shared.key.as_ref(),
                 &self.quarantine,
                 &mut self.held,
                 track_key,
+                watch,
             );
             let handler = &mut self.handler;
             let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(&mut batch, &mut ctx)));
             let key = batch.current_key();
             // Gives the untaken events back to the inbox.
             drop(batch);
+            if bus.halt.load(Relaxed) {
+                // The deadline passed: what the batch did not hand out was never handled.
+                left = self.inbox.len() as u64;
+                break;
+            }
             let Err(payload) = outcome else { break };
             panicked += 1;
             let message = panic_message(payload.as_ref());
@@ -96,7 +113,7 @@ impl<H: Handler> StageSlot<H> {
                 panicked += 1;
             }
         }
-        panicked
+        (panicked, left)
     }
 
     /// Routes what the handler emitted; refusals go back to the handler once, then dead.
@@ -139,7 +156,13 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         &mut self.inbox
     }
 
-    fn run(&mut self, bus: &Bus, later: &mut [Box<dyn LaneStage>], offset: usize) {
+    fn run(
+        &mut self,
+        bus: &Bus,
+        later: &mut [Box<dyn LaneStage>],
+        offset: usize,
+        progress: Option<&AtomicU64>,
+    ) {
         let n = self.inbox.len() as u64;
         if n == 0 {
             return;
@@ -151,21 +174,25 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             stats.produce.enqueued.fetch_add(n, Relaxed);
         }
         let started = Instant::now();
-        let panicked = self.handle_all(bus);
+        let (panicked, left) = self.handle_all(bus, progress);
         let took = started.elapsed();
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
         self.flush(bus, later, offset);
         let consume = &stats.consume;
-        consume.processed.fetch_add(n - panicked, Relaxed);
+        consume.processed.fetch_add(n - panicked - left, Relaxed);
         if panicked > 0 {
             consume.panicked.fetch_add(panicked, Relaxed);
+        }
+        if left > 0 {
+            consume.left_at_shutdown.fetch_add(left, Relaxed);
         }
         consume.batches.fetch_add(1, Relaxed);
         consume
             .busy_ns
             .fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Relaxed);
         let per_event = took / u32::try_from(n).unwrap_or(u32::MAX);
+        self.look_every = Watch::every_for(per_event);
         stats.service.record(per_event);
         stats.metrics.batch_served(n, per_event);
     }

@@ -87,7 +87,7 @@ async fn order(
     let published = if frame.is_empty() {
         Ok(())
     } else {
-        env.input.publish_batch(&mut frame).await
+        env.input.publish_batch(&mut frame).await.map(drop)
     };
     let response = match published {
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
