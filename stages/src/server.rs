@@ -242,7 +242,11 @@ impl Server {
     /// Blocks until SIGINT or SIGTERM. A SIGHUP is logged and ignored: there is nothing to
     /// reload from (see [`Server::wait_for_signal_reloading`]).
     pub fn wait_for_signal(&self) {
-        self.wait_for_signal_reloading(|| Err("no configuration file to re-read".into()));
+        self.wait_for_signal_reloading(|| {
+            Err(ConfigError::Invalid(
+                "no configuration file to re-read".into(),
+            ))
+        });
     }
 
     /// Blocks until SIGINT or SIGTERM. On each SIGHUP, asks `reload` for the configuration
@@ -251,12 +255,12 @@ impl Server {
     /// and the running one stays.
     pub fn wait_for_signal_reloading(
         &self,
-        mut reload: impl FnMut() -> Result<ServerConfig, String>,
+        mut reload: impl FnMut() -> Result<ServerConfig, ConfigError>,
     ) {
         while let Caught::Hangup =
             StopSignals::wait_or_hangup(&self.signals, &self.hangups, &self.runtime)
         {
-            let applied = reload().and_then(|c| self.reconfigure(&c).map_err(|e| e.to_string()));
+            let applied = reload().and_then(|c| self.reconfigure(&c));
             match applied {
                 Ok(restart) if restart.is_empty() => {
                     tracing::info!("SIGHUP: configuration reloaded")

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use sedaflow_stages::cluster::{Matcher, Role};
-use sedaflow_stages::{Server, ServerConfig};
+use sedaflow_stages::{ConfigError, Server, ServerConfig};
 
 /// How long shutdown may take to answer and drain everything.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -91,7 +91,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), String> {
     }
     if args.config.is_some() {
         // SIGHUP re-reads the file (flags still win over it) and applies the shaping limits.
-        server.wait_for_signal_reloading(|| args.config());
+        server.wait_for_signal_reloading(|| args.config().map_err(ConfigError::Invalid));
     } else {
         server.wait_for_signal();
     }
