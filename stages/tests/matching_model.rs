@@ -1,6 +1,6 @@
 //! The matching engine against a deliberately simple reference book: random sequences of
-//! limit, market and cancel requests over a few symbols and connections must give the same
-//! outcomes and the same report stream, report for report.
+//! limit (every `tif`), market and cancel requests over a few symbols and connections must
+//! give the same outcomes and the same report stream, report for report.
 
 use std::collections::BTreeMap;
 
@@ -78,10 +78,26 @@ impl Model {
             }
             Request::Ping => return Outcome::Ignored,
         };
+        let crosses = |o: &Resting| {
+            o.side != side
+                && match (side, limit) {
+                    (_, None) => true,
+                    (Side::Buy, Some(limit)) => o.price <= limit,
+                    (Side::Sell, Some(limit)) => o.price >= limit,
+                }
+        };
+        let crossing: Qty = book
+            .resting
+            .iter()
+            .filter(|o| crosses(o))
+            .map(|o| o.leaves)
+            .sum();
         let refusal = if book.resting.iter().any(|o| o.id == id) {
             Some(RejectReason::DuplicateId)
         } else if id <= floor {
             Some(RejectReason::IdNotIncreasing)
+        } else if tif == Tif::Post && crossing > 0 {
+            Some(RejectReason::WouldCross)
         } else {
             None
         };
@@ -90,16 +106,14 @@ impl Model {
             return Outcome::Rejected;
         }
         report(out, owner, ReportKind::Ack { id });
+        if tif == Tif::Fok && crossing < qty {
+            let leaves = qty;
+            let reason = DoneReason::Expired;
+            report(out, owner, ReportKind::Done { id, reason, leaves });
+            return Outcome::Accepted;
+        }
         let mut leaves = qty;
         while leaves > 0 {
-            let crosses = |o: &Resting| {
-                o.side != side
-                    && match (side, limit) {
-                        (_, None) => true,
-                        (Side::Buy, Some(limit)) => o.price <= limit,
-                        (Side::Sell, Some(limit)) => o.price >= limit,
-                    }
-            };
             // Best price for the aggressor, then earliest arrival.
             let best = book
                 .resting
@@ -152,7 +166,7 @@ impl Model {
                     leaves: 0,
                 },
             );
-        } else if let (Some(price), Tif::Gtc) = (limit, tif) {
+        } else if let (Some(price), Tif::Gtc | Tif::Post) = (limit, tif) {
             book.arrivals += 1;
             let arrival = book.arrivals;
             book.resting.push(Resting {
@@ -233,7 +247,12 @@ fn op() -> impl Strategy<Value = Op> {
     let book = 0usize..2;
     prop_oneof![
         8 => (owner.clone(), book.clone(), id_choice(), side(), 96u64..105, 1u64..20,
-              prop_oneof![4 => Just(Tif::Gtc), 1 => Just(Tif::Ioc)])
+              prop_oneof![
+                  8 => Just(Tif::Gtc),
+                  2 => Just(Tif::Ioc),
+                  1 => Just(Tif::Fok),
+                  1 => Just(Tif::Post),
+              ])
             .prop_map(|(owner, book, id, side, ticks, qty, tif)| {
                 Op::Limit { owner, book, id, side, ticks, qty, tif }
             }),

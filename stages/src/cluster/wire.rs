@@ -225,12 +225,13 @@ fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), WireError> {
     Ok(())
 }
 
-const REJECT_CODES: [(RejectReason, u8); 5] = [
+const REJECT_CODES: [(RejectReason, u8); 6] = [
     (RejectReason::DuplicateId, 1),
     (RejectReason::IdNotIncreasing, 2),
     (RejectReason::UnknownOrder, 3),
     (RejectReason::Overloaded, 4),
     (RejectReason::SymbolUnavailable, 5),
+    (RejectReason::WouldCross, 6),
 ];
 
 fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {

@@ -75,9 +75,13 @@ impl Writer<'_> {
                 self.side(side);
                 self.u64(price.ticks());
                 self.u64(qty);
+                // Tags are never renumbered: journals written before `fok` and `post`
+                // existed stay readable.
                 self.u8(match tif {
                     Tif::Gtc => 0,
                     Tif::Ioc => 1,
+                    Tif::Fok => 2,
+                    Tif::Post => 3,
                 });
             }
             Request::Market {
@@ -168,6 +172,8 @@ impl<'a> Reader<'a> {
                 tif: match self.u8()? {
                     0 => Tif::Gtc,
                     1 => Tif::Ioc,
+                    2 => Tif::Fok,
+                    3 => Tif::Post,
                     tag => return Err(FieldError::Tag { what: "tif", tag }),
                 },
             },
@@ -234,6 +240,34 @@ mod tests {
         assert_eq!(
             Reader::new(&[2, b'a', b'b']).symbol(),
             Err(FieldError::Symbol)
+        );
+    }
+
+    #[test]
+    fn tif_tags_are_fixed() {
+        // Journals on disk hold these bytes: a tif's tag never changes.
+        let limit = |tif| Request::Limit {
+            id: 1,
+            symbol: Symbol::new("A").unwrap(),
+            side: Side::Buy,
+            price: Price::parse("1").unwrap(),
+            qty: 1,
+            tif,
+        };
+        let mut out = Vec::new();
+        for (tif, tag) in [(Tif::Gtc, 0), (Tif::Ioc, 1), (Tif::Fok, 2), (Tif::Post, 3)] {
+            out.clear();
+            Writer(&mut out).request_fields(&limit(tif));
+            assert_eq!(out.last(), Some(&tag));
+            assert_eq!(Reader::new(&out).request_fields(1), Ok(limit(tif)));
+        }
+        *out.last_mut().unwrap() = 4;
+        assert_eq!(
+            Reader::new(&out).request_fields(1),
+            Err(FieldError::Tag {
+                what: "tif",
+                tag: 4
+            })
         );
     }
 }

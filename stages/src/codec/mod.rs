@@ -30,11 +30,12 @@
 //! | `missing side` / `invalid side` | `buy` or `sell` |
 //! | `missing price` / `invalid price` | `limit` only: a string or number whose text matches `^[0-9]+(\.[0-9]+)?$`, `0 < price <= 1000000000`, a multiple of 0.0001 |
 //! | `missing qty` / `invalid qty` | a JSON integer token (no fraction or exponent), `1 ..= 1000000000` |
-//! | `invalid tif` | `limit` only, optional: `gtc` (default) or `ioc` |
+//! | `invalid tif` | `limit` only, optional: `gtc` (default), `ioc`, `fok` or `post` |
 //!
 //! `market` ignores `price` and `tif`, `cancel` ignores every order field, `ping` ignores
 //! everything but `op`; unknown fields are ignored and a `null` field counts as missing.
-//! The matching engine adds `duplicate id`, `id not increasing` and `unknown order`.
+//! The matching engine adds `duplicate id`, `id not increasing`, `unknown order` and
+//! `would cross`.
 //!
 //! # Framing
 //!

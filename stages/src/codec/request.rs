@@ -311,6 +311,8 @@ fn parse_tif(raw: &RawValue) -> Option<Tif> {
     match json_str(raw)?.as_ref() {
         "gtc" => Some(Tif::Gtc),
         "ioc" => Some(Tif::Ioc),
+        "fok" => Some(Tif::Fok),
+        "post" => Some(Tif::Post),
         _ => None,
     }
 }

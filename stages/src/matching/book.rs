@@ -219,6 +219,8 @@ impl Book {
             Some(RejectReason::DuplicateId)
         } else if order.id <= id_floor {
             Some(RejectReason::IdNotIncreasing)
+        } else if order.tif == Tif::Post && self.available(order) > 0 {
+            Some(RejectReason::WouldCross)
         } else {
             None
         };
@@ -229,13 +231,41 @@ impl Book {
             to: owner,
             kind: ReportKind::Ack { id: order.id },
         });
+        if order.tif == Tif::Fok && self.available(order) < order.qty {
+            out.push(done(owner, order.id, DoneReason::Expired, order.qty));
+            return Outcome::Accepted;
+        }
         let leaves = self.cross(owner, order, out);
         match (order.limit, order.tif) {
             _ if leaves == 0 => out.push(done(owner, order.id, DoneReason::Filled, 0)),
-            (Some(price), Tif::Gtc) => self.rest(owner, order, price, leaves, out),
+            (Some(price), tif) if tif.rests() => self.rest(owner, order, price, leaves, out),
             _ => out.push(done(owner, order.id, DoneReason::Expired, leaves)),
         }
         Outcome::Accepted
+    }
+
+    /// The quantity resting at prices that cross `order`'s limit, counted best level first
+    /// and each level in time priority only until it reaches `order.qty`: a `fok` needs no
+    /// more to know it fills, a `post` only whether anything crosses (its quantity is at
+    /// least 1). Walks the slab links in place, allocating nothing.
+    fn available(&self, order: Incoming) -> Qty {
+        let opposite = match order.side {
+            Side::Buy => &self.asks,
+            Side::Sell => &self.bids,
+        };
+        let mut available = 0;
+        for level in opposite.crossing(order.limit) {
+            let mut slot = level.head;
+            while slot != NIL {
+                let node = self.orders.get(slot);
+                available += node.leaves;
+                if available >= order.qty {
+                    return available;
+                }
+                slot = node.next;
+            }
+        }
+        available
     }
 
     /// Trades `order` against the opposite side, best level first and each level's FIFO in
@@ -253,8 +283,7 @@ impl Book {
             Side::Buy => asks,
             Side::Sell => bids,
         };
-        // Any level whose key reaches the threshold crosses; a market order crosses all.
-        let threshold = order.limit.map_or(0, |price| opposite.key(price));
+        let threshold = opposite.threshold(order.limit);
         let mut leaves = order.qty;
         while leaves > 0 {
             let Some(&mut Level { key, mut head, .. }) = opposite.best_mut() else {

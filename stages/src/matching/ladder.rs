@@ -50,6 +50,21 @@ impl Ladder {
         Price::from_ticks(ticks).unwrap_or(Price::MAX)
     }
 
+    /// The key a level must reach to cross an incoming order's `limit`; every level crosses
+    /// a market order (`None`).
+    pub(crate) fn threshold(&self, limit: Option<Price>) -> u64 {
+        limit.map_or(0, |price| self.key(price))
+    }
+
+    /// The levels that cross `limit`, best first.
+    pub(crate) fn crossing(&self, limit: Option<Price>) -> impl Iterator<Item = &Level> {
+        let threshold = self.threshold(limit);
+        self.levels
+            .iter()
+            .rev()
+            .take_while(move |level| level.key >= threshold)
+    }
+
     pub(crate) fn best_mut(&mut self) -> Option<&mut Level> {
         self.levels.last_mut()
     }
@@ -155,6 +170,22 @@ mod tests {
         assert_eq!(ladder.find(ladder.key(price(3))), None);
         ladder.pop_best();
         assert_eq!(ladder.best_mut().map(|level| level.key), Some(41));
+    }
+
+    #[test]
+    fn crossing_levels_come_best_first_up_to_the_limit() {
+        let mut asks = Ladder::new(Side::Sell);
+        for ticks in [12, 10, 11, 15] {
+            asks.entry(asks.key(price(ticks)));
+        }
+        let crossing = |limit| -> Vec<Price> {
+            asks.crossing(limit)
+                .map(|level| asks.price(level.key))
+                .collect()
+        };
+        assert_eq!(crossing(Some(price(11))), [price(10), price(11)]);
+        assert_eq!(crossing(Some(price(9))), []);
+        assert_eq!(crossing(None).len(), 4);
     }
 
     #[test]

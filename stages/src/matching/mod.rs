@@ -5,6 +5,9 @@
 //! appends the [`Report`]s it causes to a caller-owned `Vec`, which the caller reuses
 //! between calls. Trades execute at the resting order's price; `match` ids increase per
 //! symbol from 1; a `gtc` limit remainder rests, an `ioc` or `market` remainder expires.
+//! A `fok` order trades only when the quantity crossing its limit covers all of it, and
+//! otherwise expires untouched; a `post` order that would trade is rejected (`would cross`)
+//! and otherwise rests like a `gtc` one.
 //!
 //! # Ordering
 //!

@@ -42,7 +42,7 @@ impl Side {
     }
 }
 
-/// How long a limit order's unfilled remainder lives.
+/// How long a limit order's unfilled remainder lives, and whether it may trade on arrival.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Tif {
     /// Good till cancelled: the remainder rests on the book.
@@ -50,15 +50,29 @@ pub enum Tif {
     Gtc,
     /// Immediate or cancel: the remainder expires at once.
     Ioc,
+    /// Fill or kill: trades its whole quantity at once, or expires without trading when
+    /// less than that crosses its limit.
+    Fok,
+    /// Post-only: refused (`would cross`) when it would trade on arrival, else rests as
+    /// [`Tif::Gtc`] does.
+    Post,
 }
 
 impl Tif {
-    /// The wire name: `"gtc"` or `"ioc"`.
+    /// The wire name: `"gtc"`, `"ioc"`, `"fok"` or `"post"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Tif::Gtc => "gtc",
             Tif::Ioc => "ioc",
+            Tif::Fok => "fok",
+            Tif::Post => "post",
         }
+    }
+
+    /// Whether an unfilled remainder rests on the book (`gtc`, `post`) rather than
+    /// expiring (`ioc`, `fok`).
+    pub const fn rests(self) -> bool {
+        matches!(self, Tif::Gtc | Tif::Post)
     }
 }
 
@@ -72,6 +86,10 @@ mod tests {
         assert_eq!(Side::Sell.as_str(), "sell");
         assert_eq!(Tif::Gtc.as_str(), "gtc");
         assert_eq!(Tif::Ioc.as_str(), "ioc");
+        assert_eq!(Tif::Fok.as_str(), "fok");
+        assert_eq!(Tif::Post.as_str(), "post");
         assert_eq!(Tif::default(), Tif::Gtc);
+        assert!(Tif::Gtc.rests() && Tif::Post.rests());
+        assert!(!Tif::Ioc.rests() && !Tif::Fok.rests());
     }
 }

@@ -61,7 +61,7 @@ pub enum DoneReason {
     Filled,
     /// Removed by a `cancel`.
     Cancelled,
-    /// The remainder of an `ioc` or `market` order.
+    /// The remainder of an `ioc` or `market` order, or a `fok` order that could not fill.
     Expired,
 }
 
@@ -86,6 +86,8 @@ pub enum RejectReason {
     IdNotIncreasing,
     /// A cancel names no order resting on that symbol.
     UnknownOrder,
+    /// A `post` (post-only) order would trade on arrival.
+    WouldCross,
     /// The server is shedding load.
     Overloaded,
     /// The symbol's book was taken out of service after an internal failure.
@@ -112,7 +114,7 @@ pub enum RejectReason {
     MissingQty,
     /// `qty` is not an integer in `1 ..= 1,000,000,000`.
     InvalidQty,
-    /// `tif` is not `gtc` or `ioc`.
+    /// `tif` is not `gtc`, `ioc`, `fok` or `post`.
     InvalidTif,
 }
 
@@ -123,6 +125,7 @@ impl RejectReason {
             RejectReason::DuplicateId => "duplicate id",
             RejectReason::IdNotIncreasing => "id not increasing",
             RejectReason::UnknownOrder => "unknown order",
+            RejectReason::WouldCross => "would cross",
             RejectReason::Overloaded => "overloaded",
             RejectReason::SymbolUnavailable => "symbol unavailable",
             RejectReason::Custom(reason) => reason,
@@ -165,6 +168,7 @@ mod tests {
         assert_eq!(RejectReason::DuplicateId.to_string(), "duplicate id");
         assert_eq!(RejectReason::IdNotIncreasing.as_str(), "id not increasing");
         assert_eq!(RejectReason::UnknownOrder.as_str(), "unknown order");
+        assert_eq!(RejectReason::WouldCross.as_str(), "would cross");
         assert_eq!(RejectReason::InvalidTif.as_str(), "invalid tif");
     }
 }

@@ -5,7 +5,7 @@ use super::error::ProtocolViolation;
 use super::mix::Planned;
 use super::resting::RestingSet;
 use super::rng::Rng;
-use sedaflow_stages::matching::{OrderId, Request, Tif};
+use sedaflow_stages::matching::{OrderId, Request};
 
 /// What an outstanding request is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl Tracker {
     pub(crate) fn sent(&mut self, planned: &Planned, intended_ns: u64, measured: bool) {
         let kind = match planned.request {
             Request::Limit { tif, .. } => PendingKind::Order {
-                rests: tif == Tif::Gtc,
+                rests: tif.rests(),
                 symbol: planned.symbol,
             },
             Request::Market { .. } => PendingKind::Order {
@@ -181,7 +181,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sedaflow_stages::matching::{Price, Side, Symbol};
+    use sedaflow_stages::matching::{Price, Side, Symbol, Tif};
 
     fn symbol() -> Symbol {
         Symbol::new("SYM0").unwrap()

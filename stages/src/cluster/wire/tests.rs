@@ -147,3 +147,24 @@ fn field_reasons_do_not_cross_the_wire() {
         Err(WireError::Unencodable("reject reason"))
     );
 }
+
+#[test]
+fn would_cross_crosses_the_wire() {
+    let batch = ResponseBatch {
+        partition: 0,
+        position: 1,
+        reply: Some(ReplyPart {
+            conn: 1,
+            seq: 1,
+            accepted: false,
+            kinds: vec![ReportKind::Reject {
+                id: 4,
+                reason: RejectReason::WouldCross,
+            }],
+        }),
+        notices: Vec::new(),
+    };
+    let mut bytes = Vec::new();
+    batch.encode(&mut bytes).unwrap();
+    assert_eq!(ResponseBatch::decode(&bytes), Ok(batch));
+}

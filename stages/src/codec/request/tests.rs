@@ -84,6 +84,14 @@ fn decodes_every_op() {
         limit_ok(Tif::Ioc)
     );
     assert_eq!(
+        decode(&limit_with("tif", Some(r#""fok""#))),
+        limit_ok(Tif::Fok)
+    );
+    assert_eq!(
+        decode(&limit_with("tif", Some(r#""post""#))),
+        limit_ok(Tif::Post)
+    );
+    assert_eq!(
         decode(r#"{"op":"market","id":9,"symbol":"ACME","side":"sell","qty":3}"#),
         Ok(Request::Market {
             id: 9,
@@ -321,7 +329,7 @@ fn qty_rules() {
 
 #[test]
 fn tif_rules() {
-    for tif in [r#""GTC""#, r#""fok""#, "1", r#""""#] {
+    for tif in [r#""GTC""#, r#""FOK""#, r#""day""#, "1", r#""""#] {
         assert_eq!(
             decode(&limit_with("tif", Some(tif))),
             reject(5, RejectReason::InvalidTif),
@@ -413,6 +421,22 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
             price: price("1000000000"),
             qty: MAX_QTY,
             tif: Tif::Ioc,
+        },
+        Request::Limit {
+            id: 2,
+            symbol: acme(),
+            side: Side::Buy,
+            price: price("10.5"),
+            qty: 7,
+            tif: Tif::Fok,
+        },
+        Request::Limit {
+            id: 2,
+            symbol: acme(),
+            side: Side::Sell,
+            price: price("10.5"),
+            qty: 7,
+            tif: Tif::Post,
         },
         Request::Market {
             id: 3,

@@ -192,6 +192,8 @@ impl<'a> Fields<'a> {
             Some(value) => match string(value) {
                 Some(b"gtc") => Tif::Gtc,
                 Some(b"ioc") => Tif::Ioc,
+                Some(b"fok") => Tif::Fok,
+                Some(b"post") => Tif::Post,
                 _ => return Err(RejectReason::InvalidTif),
             },
         };
