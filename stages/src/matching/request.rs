@@ -3,7 +3,8 @@ use super::{OrderId, Price, Qty, Side, Symbol, Tif};
 /// A client request, validated: every field already satisfies the protocol's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
-    /// A limit order: matches up to `price`, then rests (`gtc`) or expires (`ioc`).
+    /// A limit order: matches up to `price`, then rests (`gtc`, `post`) or expires (`ioc`,
+    /// `fok`); a `fok` trades all of `qty` or nothing, a `post` that would trade is refused.
     Limit {
         /// The new order's id.
         id: OrderId,

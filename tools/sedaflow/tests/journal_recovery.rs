@@ -101,7 +101,12 @@ fn next_req(rng: &mut Rng, symbol: &str, id: u64) -> Req {
             side,
             price: 100 * TICKS - 10 + rng.below(21),
             qty: 1 + rng.below(100),
-            tif: if roll == 3 { Tif::Ioc } else { Tif::Gtc },
+            tif: match roll {
+                3 => Tif::Ioc,
+                4 => Tif::Fok,
+                5 => Tif::Post,
+                _ => Tif::Gtc,
+            },
         },
     }
 }

@@ -1,4 +1,4 @@
-//! Reproducible mixed order flow: resting and crossing limits, `ioc`, market orders, cancels
+//! Reproducible mixed order flow: resting and crossing limits, `ioc`, `fok`, `post`, market
 //! (some of orders already gone, some naming the wrong symbol), re-used and stale ids,
 //! invalid fields and pings, with per-connection increasing ids.
 
@@ -89,7 +89,12 @@ impl Flow {
                 }
             }
             _ => {
-                let tif = if roll < 31 { Tif::Ioc } else { Tif::Gtc };
+                let tif = match roll {
+                    ..=26 => Tif::Ioc,
+                    27..=30 => Tif::Fok,
+                    31..=34 => Tif::Post,
+                    _ => Tif::Gtc,
+                };
                 let id = self.fresh_id(sym);
                 let (side, price, qty) = (self.side(), self.price(), self.qty());
                 Req::Limit {

@@ -37,6 +37,10 @@ impl Side {
 pub enum Tif {
     Gtc,
     Ioc,
+    /// Fill or kill: all of `qty` at once, or expires untouched.
+    Fok,
+    /// Post-only: `would cross` if it would trade on arrival, else rests as `gtc`.
+    Post,
 }
 
 /// A request as the tests generate it: always a JSON object with a usable `id` (or a ping).
@@ -109,6 +113,8 @@ impl Req {
                 });
                 match tif {
                     Tif::Ioc => v["tif"] = json!("ioc"),
+                    Tif::Fok => v["tif"] = json!("fok"),
+                    Tif::Post => v["tif"] = json!("post"),
                     Tif::Gtc if id % 3 == 0 => v["tif"] = json!("gtc"),
                     Tif::Gtc => {}
                 }
@@ -145,6 +151,8 @@ pub enum Reason {
     DuplicateId,
     IdNotIncreasing,
     UnknownOrder,
+    /// A `post` order that would trade on arrival.
+    WouldCross,
     /// An invalid field: the reason must name it (wording is the server's choice).
     Field(&'static str),
 }
@@ -156,6 +164,7 @@ impl Reason {
             Reason::DuplicateId => Some("duplicate id"),
             Reason::IdNotIncreasing => Some("id not increasing"),
             Reason::UnknownOrder => Some("unknown order"),
+            Reason::WouldCross => Some("would cross"),
             Reason::Field(_) => None,
         }
     }
@@ -255,13 +264,18 @@ struct Book {
 }
 
 impl Book {
+    /// The quantity resting at prices that cross an incoming order's `limit`.
+    fn crossing(&self, side: Side, limit: Option<u64>) -> u64 {
+        self.resting
+            .iter()
+            .filter(|r| crosses(side, limit, r))
+            .map(|r| r.leaves)
+            .sum()
+    }
+
     /// The index of the resting order an incoming order trades with next, if any crosses:
     /// best price first, then earliest arrival. `limit == None` is a market order.
     fn best_against(&self, side: Side, limit: Option<u64>) -> Option<usize> {
-        let crosses = |r: &Resting| match side {
-            Side::Buy => r.side == Side::Sell && limit.is_none_or(|l| r.price <= l),
-            Side::Sell => r.side == Side::Buy && limit.is_none_or(|l| r.price >= l),
-        };
         let better = |a: &Resting, b: &Resting| {
             let price_better = match side {
                 Side::Buy => a.price < b.price,
@@ -271,11 +285,19 @@ impl Book {
         };
         let mut best: Option<usize> = None;
         for (i, r) in self.resting.iter().enumerate() {
-            if crosses(r) && best.is_none_or(|b| better(r, &self.resting[b])) {
+            if crosses(side, limit, r) && best.is_none_or(|b| better(r, &self.resting[b])) {
                 best = Some(i);
             }
         }
         best
+    }
+}
+
+/// Whether `r` trades with an incoming order on `side` up to `limit` (`None`: a market order).
+fn crosses(side: Side, limit: Option<u64>, r: &Resting) -> bool {
+    match side {
+        Side::Buy => r.side == Side::Sell && limit.is_none_or(|l| r.price <= l),
+        Side::Sell => r.side == Side::Buy && limit.is_none_or(|l| r.price >= l),
     }
 }
 
@@ -413,8 +435,24 @@ impl Model {
         if e.id <= *last {
             return reject(out, Reason::IdNotIncreasing);
         }
+        let crossing = book.crossing(e.side, e.limit);
+        if e.tif == Tif::Post && crossing > 0 {
+            return reject(out, Reason::WouldCross);
+        }
         *last = e.id;
         out.push((owner, Report::Ack { id: e.id }));
+        if e.tif == Tif::Fok && crossing < e.qty {
+            let (reason, leaves) = (DoneReason::Expired, e.qty);
+            out.push((
+                owner,
+                Report::Done {
+                    id: e.id,
+                    reason,
+                    leaves,
+                },
+            ));
+            return;
+        }
 
         let mut leaves = e.qty;
         while leaves > 0 {
@@ -456,7 +494,7 @@ impl Model {
         };
         match e.limit {
             _ if leaves == 0 => out.push((owner, done(DoneReason::Filled, 0))),
-            Some(price) if e.tif == Tif::Gtc => {
+            Some(price) if matches!(e.tif, Tif::Gtc | Tif::Post) => {
                 book.arrivals += 1;
                 book.resting.push(Resting {
                     id: e.id,
