@@ -4,6 +4,8 @@
 //!
 //! `mixed_*` keep the book a few thousand orders deep; `deep_book` places orders over a
 //! wider band, so fewer trade and the book grows to ~80k resting orders per batch.
+//! `mixed_tifs` is `mixed_1_symbol` with a tenth of the limits `fok` and a tenth `post`
+//! (the same random stream, so the other workloads stay comparable across versions).
 
 use std::hint::black_box;
 
@@ -54,7 +56,24 @@ const WIDE: Band = Band {
     width: 16,
 };
 
-fn workload(symbols: &[Symbol], band: Band) -> Vec<(u64, Request)> {
+/// The `tif` of a limit order, by a roll of `0..10`.
+type TifMix = [Tif; 10];
+
+/// One limit in ten is `ioc`.
+const IOC: TifMix = {
+    let mut mix = [Tif::Gtc; 10];
+    mix[0] = Tif::Ioc;
+    mix
+};
+/// One limit in ten each `ioc`, `fok` and `post`.
+const EVERY_TIF: TifMix = {
+    let mut mix = IOC;
+    mix[1] = Tif::Fok;
+    mix[2] = Tif::Post;
+    mix
+};
+
+fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut next_id: OrderId = 0;
     let mut recent: Vec<OrderId> = Vec::with_capacity(ORDERS);
@@ -93,11 +112,7 @@ fn workload(symbols: &[Symbol], band: Band) -> Vec<(u64, Request)> {
                 Side::Buy => MID - band.below * STEP + offset,
                 Side::Sell => MID + band.below * STEP - offset,
             };
-            let tif = if rng.below(10) == 0 {
-                Tif::Ioc
-            } else {
-                Tif::Gtc
-            };
+            let tif = tifs[rng.below(10) as usize];
             let price = Price::from_ticks(ticks).expect("bench prices are valid");
             (
                 owner,
@@ -135,16 +150,17 @@ fn bench_matching(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ORDERS as u64));
     let one = &["ACME"][..];
     let eight = &["A", "B", "C", "D", "E", "F", "G", "H"][..];
-    for (name, symbols, band) in [
-        ("mixed_1_symbol", one, NEAR),
-        ("mixed_8_symbols", eight, NEAR),
-        ("deep_book", one, WIDE),
+    for (name, symbols, band, tifs) in [
+        ("mixed_1_symbol", one, NEAR, IOC),
+        ("mixed_8_symbols", eight, NEAR, IOC),
+        ("deep_book", one, WIDE, IOC),
+        ("mixed_tifs", one, NEAR, EVERY_TIF),
     ] {
         let symbols: Vec<Symbol> = symbols
             .iter()
             .map(|s| Symbol::new(s).expect("bench symbols are valid"))
             .collect();
-        let requests = workload(&symbols, band);
+        let requests = workload(&symbols, band, tifs);
         let mut probe = Engine::new();
         let reports = run(&mut probe, &requests);
         eprintln!(
