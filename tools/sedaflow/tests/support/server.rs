@@ -133,6 +133,24 @@ impl Server {
             .sum()
     }
 
+    /// The value of the first series of metric `name` whose labels include every one of
+    /// `labels` (each written `key="value"`); `None` when there is none.
+    ///
+    /// # Panics
+    /// If the scrape fails.
+    pub fn series(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        let page = get(self.metrics, "/metrics");
+        assert_eq!(page.status, 200, "GET /metrics: {page:?}");
+        page.body
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{'))
+            })
+            .find(|l| labels.iter().all(|label| l.contains(label)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
     /// The server must still be running.
     ///
     /// # Panics
