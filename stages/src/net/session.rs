@@ -257,7 +257,8 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
     if !(output_over(limits.write_high_watermark) || too_many()) {
         return !conn.is_closed();
     }
-    // Above the high watermark: stop reading (TCP backpressure) until below the low one.
+    // Stop reading (TCP backpressure) until output is below the low watermark and fewer
+    // than `max_in_flight` requests are unanswered. Only this slow path counts the pause.
     let mut reason = match output_over(limits.write_high_watermark) {
         true => PauseReason::Watermark,
         false => PauseReason::InFlight,
