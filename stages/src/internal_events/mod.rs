@@ -12,9 +12,11 @@ mod journal;
 
 pub(crate) use journal::JournalMetrics;
 mod cluster;
+mod read_pause;
 mod shaping;
 
 pub(crate) use cluster::{ClusterMetrics, PartitionMetrics};
+pub(crate) use read_pause::{PauseReason, ReadPauseMetrics};
 pub(crate) use shaping::ShapingMetrics;
 
 /// Cheap to clone: every field is a shared handle.
@@ -34,6 +36,7 @@ pub(crate) struct ServerMetrics {
     frames_too_long: Counter,
     frames_timed_out: Counter,
     idle_closed: Counter,
+    read_pauses: ReadPauseMetrics,
 }
 
 impl ServerMetrics {
@@ -62,6 +65,7 @@ impl ServerMetrics {
             frames_too_long: frames("too_long"),
             frames_timed_out: frames("timeout"),
             idle_closed: counter!("sedaflow_server_idle_closed_total"),
+            read_pauses: ReadPauseMetrics::register(),
         };
         m.connections.set(0.0);
         m
@@ -126,6 +130,11 @@ impl ServerMetrics {
 
     pub(crate) fn idle_closed(&self) {
         self.idle_closed.increment(1);
+    }
+
+    /// TCP readers' pauses, by reason.
+    pub(crate) fn read_pauses(&self) -> &ReadPauseMetrics {
+        &self.read_pauses
     }
 }
 

@@ -6,6 +6,8 @@
 //! below the low watermark. Output that still grows past the hard cap (reports caused by other
 //! clients) closes the connection and is counted as discarded: the stages never wait for a
 //! client. Traffic shaping ([`shaping`]) pauses a reader that read past a `[limits]` rate.
+//! Every pause is counted once, by reason (`watermark`, `in_flight`, `shaping`): a reader
+//! that does not pause pays one check per read for it.
 
 mod conn;
 pub(crate) mod http;

@@ -18,7 +18,7 @@ use super::shaping::{ConnShaper, Shaping};
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
-use crate::internal_events::ServerMetrics;
+use crate::internal_events::{PauseReason, ReadPauseMetrics, ServerMetrics};
 use crate::pipeline::{self, Client, DecodeIn};
 
 /// What a session needs from the server.
@@ -44,7 +44,8 @@ enum Stop {
 pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: SessionEnv) -> u64 {
     let mut reader = Reader::new(conn, env.limits.clone());
     let stop = loop {
-        let n = match reader.read(&mut rd, &mut env.stop).await {
+        let pauses = env.metrics.read_pauses();
+        let n = match reader.read(&mut rd, &mut env.stop, pauses).await {
             Ok(n) => n,
             Err(stop) => break stop,
         };
@@ -106,12 +107,13 @@ impl Reader {
         &mut self,
         rd: &mut OwnedReadHalf,
         stop: &mut watch::Receiver<bool>,
+        pauses: &ReadPauseMetrics,
     ) -> Result<usize, Stop> {
         // Registered before the checks below, so a cut after them still wakes the read.
         let cut = self.conn.cut.notified();
         tokio::pin!(cut);
         cut.as_mut().enable();
-        if !wait_for_room(&self.conn, self.seq, &self.limits).await {
+        if !wait_for_room(&self.conn, self.seq, &self.limits, pauses).await {
             return Err(Stop::Cut);
         }
         let (deadline, timeout) = match self.partial_since {
@@ -199,15 +201,18 @@ impl Reader {
         if self.conn.is_closed() {
             return Err(Stop::Cut);
         }
-        let metrics = env.shaping.metrics();
-        metrics.paused();
+        let global = owed.scope == ReadScope::Global;
+        let pause = env
+            .metrics
+            .read_pauses()
+            .pause(PauseReason::Shaping { global });
         let woke = tokio::select! {
             _ = env.stop.changed() => Err(Stop::Server),
             _ = &mut cut => Err(Stop::Cut),
             _ = tokio::time::sleep(owed.delay) => Ok(()),
         };
+        drop(pause);
         let paused = now.elapsed();
-        metrics.resumed(owed.scope == ReadScope::Global, paused);
         // The client was not idle while the server would not read: its timeouts restart.
         self.last_activity += paused;
         if let Some(since) = &mut self.partial_since {
@@ -244,21 +249,21 @@ fn timed_out(conn: &Arc<Conn>, reason: ErrorReason, metrics: &ServerMetrics) {
 }
 
 /// Waits while the client is not reading its output (high/low watermarks) or has too many
-/// requests unanswered. Returns false when the connection was cut meanwhile.
-async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
-    let over = |low: bool| {
-        let bytes = if low {
-            limits.write_low_watermark
-        } else {
-            limits.write_high_watermark
-        };
-        conn.pending() > bytes
-            || seq - conn.answered.load(Ordering::Acquire) >= limits.max_in_flight as u64
-    };
-    if !over(false) {
+/// requests unanswered, and counts such a pause by reason. Returns false when the connection
+/// was cut meanwhile.
+async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPauseMetrics) -> bool {
+    let output_over = |bytes: usize| conn.pending() > bytes;
+    let too_many = || seq - conn.answered.load(Ordering::Acquire) >= limits.max_in_flight as u64;
+    if !(output_over(limits.write_high_watermark) || too_many()) {
         return !conn.is_closed();
     }
-    // Above the high watermark: stop reading (TCP backpressure) until below the low one.
+    // Stop reading (TCP backpressure) until output is below the low watermark and fewer
+    // than `max_in_flight` requests are unanswered. Only this slow path counts the pause.
+    let mut reason = match output_over(limits.write_high_watermark) {
+        true => PauseReason::Watermark,
+        false => PauseReason::InFlight,
+    };
+    let mut pause = pauses.pause(reason);
     loop {
         let drained = conn.drained.notified();
         tokio::pin!(drained);
@@ -266,9 +271,14 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits) -> bool {
         if conn.is_closed() {
             return false;
         }
-        if !over(true) {
-            return true;
-        }
+        reason = match (output_over(limits.write_low_watermark), too_many()) {
+            (false, false) => return true,
+            // While both hold, the pause keeps the reason it has.
+            (true, true) => reason,
+            (true, false) => PauseReason::Watermark,
+            (false, true) => PauseReason::InFlight,
+        };
+        pause.because(reason);
         drained.await;
     }
 }

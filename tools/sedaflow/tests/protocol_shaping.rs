@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{get, signal, wait_until, Client, Server};
+use support::{signal, wait_until, Client, Server};
 
 const PING: &str = r#"{"op":"ping"}"#;
 const PONG: &str = r#"{"type":"pong"}"#;
@@ -79,22 +79,8 @@ fn most_allowed(rate: f64, elapsed: Duration, readers: usize, window: usize) -> 
         + (readers * window) as f64
 }
 
-/// The value of the series of `name` whose labels include every one of `labels`.
-fn series(server: &Server, name: &str, labels: &[&str]) -> Option<f64> {
-    let page = get(server.metrics, "/metrics");
-    page.body
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{'))
-        })
-        .find(|l| labels.iter().all(|label| l.contains(label)))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
 fn requests_limit(server: &Server) -> Option<f64> {
-    series(
-        server,
+    server.series(
         "sedaflow_net_read_limit_per_second",
         &[r#"scope="global""#, r#"unit="requests""#],
     )
@@ -134,8 +120,7 @@ fn a_global_request_limit_answers_a_flood_from_every_connection_at_most_at_the_l
         answered as f64 <= most,
         "{answered} requests answered in {elapsed:?}: more than a {RATE}/s limit allows ({most:.0})"
     );
-    let paused = series(
-        &server,
+    let paused = server.series(
         "sedaflow_net_read_paused_seconds_sum",
         &[r#"reason="shaping""#, r#"scope="global""#],
     );
@@ -182,10 +167,9 @@ fn a_connection_limit_slows_the_flooding_connection_and_not_a_quiet_one() {
         EACH as f64 <= most,
         "{EACH} requests on one connection in {elapsed:?}: more than {RATE}/s allows ({most:.0})"
     );
-    let paused = series(
-        &server,
+    let paused = server.series(
         "sedaflow_net_read_paused_seconds_sum",
-        &[r#"scope="conn""#],
+        &[r#"reason="shaping""#, r#"scope="conn""#],
     );
     assert!(
         paused.is_some_and(|s| s > 0.0),
@@ -237,7 +221,10 @@ fn sigterm_ends_a_pause_and_answers_every_request_read() {
     client.send_raw(format!("{PING}\n").repeat(SENT).as_bytes());
     assert_eq!(client.recv_line(), PONG);
     wait_until("the reader paused", || {
-        series(&server, "sedaflow_net_read_paused_connections", &[]) == Some(1.0)
+        server.series(
+            "sedaflow_net_read_paused_connections",
+            &[r#"reason="shaping""#],
+        ) == Some(1.0)
     });
 
     server.sigterm();

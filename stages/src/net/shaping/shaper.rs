@@ -106,10 +106,6 @@ impl Shaping {
             }
         }
     }
-
-    pub(crate) fn metrics(&self) -> &ShapingMetrics {
-        &self.metrics
-    }
 }
 
 /// One scope's buckets: one per limit set.

@@ -116,21 +116,36 @@ impl Server {
     /// # Panics
     /// If the scrape fails or a value is not a number.
     pub fn metric(&self, name: &str) -> f64 {
-        let page = get(self.metrics, "/metrics");
-        assert_eq!(page.status, 200, "GET /metrics: {page:?}");
-        page.body
-            .lines()
-            .filter(|line| {
-                line.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with([' ', '{']))
-            })
+        let body = self.scrape();
+        let sum = samples(&body, name)
             .map(|line| {
                 let value = line.rsplit(' ').next().unwrap_or_default();
                 value
                     .parse::<f64>()
                     .unwrap_or_else(|e| panic!("bad value in {line:?}: {e}"))
             })
-            .sum()
+            .sum();
+        sum
+    }
+
+    /// The value of the first series of metric `name` whose labels include every one of
+    /// `labels` (each written `key="value"`); `None` when there is none.
+    ///
+    /// # Panics
+    /// If the scrape fails.
+    pub fn series(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        let body = self.scrape();
+        let value = samples(&body, name)
+            .find(|l| labels.iter().all(|label| l.contains(label)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok());
+        value
+    }
+
+    /// The server's `/metrics` page.
+    fn scrape(&self) -> String {
+        let page = get(self.metrics, "/metrics");
+        assert_eq!(page.status, 200, "GET /metrics: {page:?}");
+        page.body
     }
 
     /// The server must still be running.
@@ -184,6 +199,14 @@ impl Drop for Server {
             let _ = fs::remove_file(&self.log);
         }
     }
+}
+
+/// The sample lines of metric `name` in a `/metrics` page.
+fn samples<'a>(page: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    page.lines().filter(move |line| {
+        line.strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with([' ', '{']))
+    })
 }
 
 /// Sends `signal` to process `pid`.
