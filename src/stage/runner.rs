@@ -68,6 +68,11 @@ impl<H: Handler> StageSlot<H> {
         let mut panicked = 0;
         let mut left = 0;
         let total = self.inbox.len() as u64;
+        // One span per batch, never per event: while no subscriber wants `trace` spans this
+        // is a cached level check, and the fields are not even formatted.
+        let span =
+            tracing::trace_span!("batch", stage = %shared.name, lane = self.lane, events = total);
+        let _in_batch = span.enter();
         while !self.inbox.is_empty() {
             let watch = Watch {
                 halt: &bus.halt,
