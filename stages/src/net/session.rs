@@ -19,7 +19,7 @@ use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
 use crate::internal_events::{PauseReason, ReadPauseMetrics, ServerMetrics};
-use crate::pipeline::{self, Client, DecodeIn};
+use crate::pipeline::{self, DecodeIn};
 
 /// What a session needs from the server.
 #[derive(Clone)]
@@ -153,7 +153,7 @@ impl Reader {
                 }
                 Err(FrameError::TooLong) => {
                     metrics.frame_too_long();
-                    answer(&self.conn, this, now, FrameError::TooLong.into());
+                    pipeline::answer(&self.conn, this, now, FrameError::TooLong.into());
                 }
             }
         }
@@ -281,11 +281,6 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
         pause.because(reason);
         drained.await;
     }
-}
-
-fn answer(conn: &Arc<Conn>, seq: u64, read_at: Instant, response: Response) {
-    conn.clone()
-        .reply(seq, read_at, std::slice::from_ref(&response));
 }
 
 /// Waits for the socket whenever it was full and flushes; ends after the reader's last request

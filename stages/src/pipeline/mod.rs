@@ -34,6 +34,6 @@ pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
-pub(crate) use refuse::{admit, refuse};
+pub(crate) use refuse::{admit, answer, refuse};
 pub use wiring::PipelineError;
 pub(crate) use wiring::{build, Extension, Wiring};

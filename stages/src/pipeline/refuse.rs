@@ -2,9 +2,10 @@
 //! room, and frames the pipeline refused (it is closing, or decode rejects when full). Each
 //! answer takes its request's sequence slot, so the connection's response order holds.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::client::ClientRef;
+use super::client::Client;
 use super::events::DecodeIn;
 use crate::admission::Admission;
 use crate::codec::{decode_request, Response};
@@ -76,7 +77,13 @@ fn overloaded(req: &Request) -> Response {
     .into()
 }
 
-fn answer(conn: &ClientRef, seq: u64, read_at: Instant, response: Response) {
-    conn.clone()
-        .reply(seq, read_at, std::slice::from_ref(&response));
+/// Answers request `seq` of `conn` with one response, in its sequence slot, without the
+/// stages (also the network's answer to a frame too long to read).
+pub(crate) fn answer<C: Client + ?Sized>(
+    conn: &Arc<C>,
+    seq: u64,
+    read_at: Instant,
+    response: Response,
+) {
+    Client::reply(conn.clone(), seq, read_at, std::slice::from_ref(&response));
 }
