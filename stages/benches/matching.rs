@@ -104,6 +104,7 @@ fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)>
                         symbol,
                         side,
                         qty,
+                        stp: Default::default(),
                     },
                 );
             }
@@ -123,6 +124,7 @@ fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)>
                     price,
                     qty,
                     tif,
+                    stp: Default::default(),
                 },
             )
         })

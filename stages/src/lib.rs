@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod admission;
 pub mod cluster;
 pub mod codec;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use sedaflow_stages::matching::{
     DoneReason, Engine, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind,
-    Request, Side, Symbol, Tif,
+    Request, Side, Symbol, Tif, To,
 };
 
 /// A resting order in the reference book.
@@ -59,9 +59,10 @@ impl Model {
             } => (id, side, qty, Some(price), tif),
             Request::Market { id, side, qty, .. } => (id, side, qty, None, Tif::Ioc),
             Request::Cancel { id, .. } => {
-                let Some(position) = book.resting.iter().position(|o| o.id == id) else {
+                let mine = |o: &Resting| o.id == id && o.owner == owner;
+                let Some(position) = book.resting.iter().position(mine) else {
                     let reason = RejectReason::UnknownOrder;
-                    report(out, owner, ReportKind::Reject { id, reason });
+                    report(out, To::Sender, ReportKind::Reject { id, reason });
                     return Outcome::Rejected;
                 };
                 let order = book.resting.remove(position);
@@ -70,13 +71,10 @@ impl Model {
                     reason: DoneReason::Cancelled,
                     leaves: order.leaves,
                 };
-                report(out, owner, done);
-                if order.owner != owner {
-                    report(out, order.owner, done);
-                }
+                report(out, To::Owner(owner), done);
                 return Outcome::Cancelled;
             }
-            Request::Ping => return Outcome::Ignored,
+            _ => return Outcome::Ignored,
         };
         let crosses = |o: &Resting| {
             o.side != side
@@ -102,14 +100,14 @@ impl Model {
             None
         };
         if let Some(reason) = refusal {
-            report(out, owner, ReportKind::Reject { id, reason });
+            report(out, To::Sender, ReportKind::Reject { id, reason });
             return Outcome::Rejected;
         }
-        report(out, owner, ReportKind::Ack { id });
+        report(out, To::Sender, ReportKind::Ack { id });
         if tif == Tif::Fok && crossing < qty {
             let leaves = qty;
             let reason = DoneReason::Expired;
-            report(out, owner, ReportKind::Done { id, reason, leaves });
+            report(out, To::Sender, ReportKind::Done { id, reason, leaves });
             return Outcome::Accepted;
         }
         let mut leaves = qty;
@@ -140,10 +138,10 @@ impl Model {
                 leaves,
                 match_id: book.matches,
             };
-            report(out, owner, fill(id, side, leaves));
+            report(out, To::Sender, fill(id, side, leaves));
             report(
                 out,
-                resting.owner,
+                To::Owner(resting.owner),
                 fill(resting.id, resting.side, resting.leaves),
             );
             if resting.leaves == 0 {
@@ -152,14 +150,14 @@ impl Model {
                     reason: DoneReason::Filled,
                     leaves: 0,
                 };
-                report(out, resting.owner, done);
+                report(out, To::Owner(resting.owner), done);
                 book.resting.remove(position);
             }
         }
         if leaves == 0 {
             report(
                 out,
-                owner,
+                To::Sender,
                 ReportKind::Done {
                     id,
                     reason: DoneReason::Filled,
@@ -180,7 +178,7 @@ impl Model {
         } else {
             report(
                 out,
-                owner,
+                To::Sender,
                 ReportKind::Done {
                     id,
                     reason: DoneReason::Expired,
@@ -300,6 +298,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 price: Price::from_ticks(ticks * 2_500).unwrap(),
                 qty,
                 tif,
+                stp: Default::default(),
             },
             Op::Market {
                 book, side, qty, ..
@@ -308,6 +307,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 symbol: symbols[book],
                 side,
                 qty,
+                stp: Default::default(),
             },
             Op::Cancel { book, .. } => Request::Cancel {
                 id,

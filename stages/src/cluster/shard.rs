@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch};
 use super::Partition;
-use crate::matching::{Engine, Owner, Report};
+use crate::matching::{Engine, Owner, Report, To};
 
 /// One partition's books.
 #[derive(Debug)]
@@ -64,14 +64,18 @@ impl Shard {
             },
         ));
         for r in &self.reports {
-            if r.to == owner {
+            let to = match r.to {
+                To::Sender => owner,
+                To::Owner(to) => to,
+            };
+            if to == owner {
                 if let Some(reply) = &mut out[first].1.reply {
                     reply.kinds.push(r.kind);
                 }
                 continue;
             }
             // Owners are only ever handed out by `owner`, so the index exists.
-            let to = self.conns[(r.to - 1) as usize];
+            let to = self.conns[(to - 1) as usize];
             let at = match out[first..].iter().position(|(i, _)| *i == to.ingress) {
                 Some(at) => first + at,
                 None => {
@@ -119,6 +123,7 @@ mod tests {
                 price: Price::from_ticks(100_500).unwrap(),
                 qty,
                 tif: Tif::Gtc,
+                stp: Default::default(),
             },
         }
     }

@@ -264,6 +264,7 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
                 DoneReason::Filled => 0,
                 DoneReason::Cancelled => 1,
                 DoneReason::Expired => 2,
+                DoneReason::SelfTrade => 3,
             });
             Writer(out).u64(leaves);
         }
@@ -278,6 +279,10 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
             Writer(out).u64(id);
             out.push(code);
         }
+        ReportKind::Amended { .. }
+        | ReportKind::Order { .. }
+        | ReportKind::OrdersEnd { .. }
+        | ReportKind::CancelAllDone { .. } => return Err(WireError::Unencodable("report")),
     }
     Ok(())
 }
@@ -330,6 +335,7 @@ impl<'a> Reader<'a> {
                     0 => DoneReason::Filled,
                     1 => DoneReason::Cancelled,
                     2 => DoneReason::Expired,
+                    3 => DoneReason::SelfTrade,
                     t => {
                         return Err(WireError::Tag {
                             what: "done reason",

@@ -2,7 +2,7 @@
 //! payloads, so an id, a side, a symbol, a price or a request has one spelling in both. Each
 //! format keeps its own framing, header and tags around them.
 
-use crate::matching::{Price, Request, Side, Symbol, Tif};
+use crate::matching::{Price, Request, Side, Stp, Symbol, Tif};
 
 /// Why a field could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,7 +28,11 @@ pub(crate) fn request_tag(req: &Request) -> Option<u8> {
         Request::Limit { .. } => Some(1),
         Request::Market { .. } => Some(2),
         Request::Cancel { .. } => Some(3),
-        Request::Ping => None,
+        Request::Amend { .. }
+        | Request::Orders { .. }
+        | Request::CancelAll { .. }
+        | Request::Login
+        | Request::Ping => None,
     }
 }
 
@@ -69,6 +73,7 @@ impl Writer<'_> {
                 price,
                 qty,
                 tif,
+                ..
             } => {
                 self.u64(id);
                 self.symbol(symbol);
@@ -89,6 +94,7 @@ impl Writer<'_> {
                 symbol,
                 side,
                 qty,
+                ..
             } => {
                 self.u64(id);
                 self.symbol(symbol);
@@ -99,7 +105,11 @@ impl Writer<'_> {
                 self.u64(id);
                 self.symbol(symbol);
             }
-            Request::Ping => {}
+            Request::Amend { .. }
+            | Request::Orders { .. }
+            | Request::CancelAll { .. }
+            | Request::Login
+            | Request::Ping => {}
         }
     }
 }
@@ -176,12 +186,14 @@ impl<'a> Reader<'a> {
                     3 => Tif::Post,
                     tag => return Err(FieldError::Tag { what: "tif", tag }),
                 },
+                stp: Stp::None,
             },
             2 => Request::Market {
                 id: self.u64()?,
                 symbol: self.symbol()?,
                 side: self.side()?,
                 qty: self.u64()?,
+                stp: Stp::None,
             },
             3 => Request::Cancel {
                 id: self.u64()?,
@@ -207,12 +219,14 @@ mod tests {
                 price: Price::parse("12.5").unwrap(),
                 qty: 3,
                 tif: Tif::Ioc,
+                stp: Default::default(),
             },
             Request::Market {
                 id: 8,
                 symbol,
                 side: Side::Buy,
                 qty: 1,
+                stp: Default::default(),
             },
             Request::Cancel { id: 9, symbol },
         ];
@@ -253,6 +267,7 @@ mod tests {
             price: Price::parse("1").unwrap(),
             qty: 1,
             tif,
+            stp: Default::default(),
         };
         let mut out = Vec::new();
         for (tif, tag) in [(Tif::Gtc, 0), (Tif::Ioc, 1), (Tif::Fok, 2), (Tif::Post, 3)] {

@@ -43,6 +43,17 @@ pub enum ErrorReason {
     /// Nothing arrived within the idle timeout; the connection is closed.
     #[error("idle timeout")]
     IdleTimeout,
+    /// A request other than `login` or `ping`, without a usable `id`, before `login` on a
+    /// server that requires one.
+    #[error("login required")]
+    LoginRequired,
+    /// A `login` with an unknown account, a wrong key or an invalid name; the connection is
+    /// closed.
+    #[error("login failed")]
+    LoginFailed,
+    /// A `login` after the connection's first processed request.
+    #[error("login not first")]
+    LoginNotFirst,
 }
 
 impl ErrorReason {
@@ -59,6 +70,9 @@ impl ErrorReason {
             ErrorReason::TooManyConnections => "too many connections",
             ErrorReason::FrameTimeout => "frame timeout",
             ErrorReason::IdleTimeout => "idle timeout",
+            ErrorReason::LoginRequired => "login required",
+            ErrorReason::LoginFailed => "login failed",
+            ErrorReason::LoginNotFirst => "login not first",
         }
     }
 }

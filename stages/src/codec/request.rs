@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{DecodeError, ErrorReason};
-use crate::matching::{OrderId, Price, Qty, RejectReason, Request, Side, Symbol, Tif};
+use crate::matching::{OrderId, Price, Qty, RejectReason, Request, Side, Stp, Symbol, Tif};
 
 /// The highest order id: 2^63 - 1.
 const MAX_ID: u64 = i64::MAX as u64;
@@ -155,6 +155,7 @@ fn new_order(
                 price,
                 qty,
                 tif,
+                stp: Stp::None,
             }
         }
         None => Request::Market {
@@ -162,6 +163,7 @@ fn new_order(
             symbol,
             side,
             qty,
+            stp: Stp::None,
         },
     })
 }
@@ -193,6 +195,12 @@ pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
         Request::Limit { id, symbol, .. } => ("limit", id, symbol),
         Request::Market { id, symbol, .. } => ("market", id, symbol),
         Request::Cancel { id, symbol } => ("cancel", id, symbol),
+        Request::Amend { .. }
+        | Request::Orders { .. }
+        | Request::CancelAll { .. }
+        | Request::Login => {
+            return;
+        }
     };
     let mut numbers = itoa::Buffer::new();
     out.extend_from_slice(br#"{"op":""#);
@@ -217,7 +225,7 @@ pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
             put_text(out, "side", side.as_str().as_bytes());
             put_number(out, &mut numbers, "qty", qty);
         }
-        Request::Cancel { .. } | Request::Ping => {}
+        _ => {}
     }
     out.extend_from_slice(b"}\n");
 }

@@ -1,4 +1,5 @@
 use super::{DecodeError, ErrorReason, FrameError};
+use crate::accounts::AccountName;
 use crate::matching::ReportKind;
 
 /// Anything the server sends a client.
@@ -8,6 +9,8 @@ pub enum Response {
     Report(ReportKind),
     /// The answer to `ping`.
     Pong,
+    /// A `login` succeeded.
+    Login(AccountName),
     /// A frame that could not be read as a request.
     Error(ErrorReason),
 }
@@ -92,6 +95,50 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
             out.extend_from_slice(br#"","leaves":"#);
             number(out, leaves);
         }
+        Response::Report(ReportKind::Amended { id, price, leaves }) => {
+            out.extend_from_slice(br#"{"type":"amended","id":"#);
+            number(out, id);
+            out.extend_from_slice(br#","price":""#);
+            out.extend_from_slice(price.text().as_bytes());
+            out.extend_from_slice(br#"","leaves":"#);
+            number(out, leaves);
+        }
+        Response::Report(ReportKind::Order {
+            id,
+            symbol,
+            side,
+            price,
+            leaves,
+            tif,
+        }) => {
+            out.extend_from_slice(br#"{"type":"order","id":"#);
+            number(out, id);
+            out.extend_from_slice(br#","symbol":""#);
+            out.extend_from_slice(symbol.as_str().as_bytes());
+            out.extend_from_slice(br#"","side":""#);
+            out.extend_from_slice(side.as_str().as_bytes());
+            out.extend_from_slice(br#"","price":""#);
+            out.extend_from_slice(price.text().as_bytes());
+            out.extend_from_slice(br#"","leaves":"#);
+            number(out, leaves);
+            out.extend_from_slice(br#","tif":""#);
+            out.extend_from_slice(tif.as_str().as_bytes());
+            out.push(b'"');
+        }
+        Response::Report(ReportKind::OrdersEnd { count }) => {
+            out.extend_from_slice(br#"{"type":"orders_end","count":"#);
+            number(out, count);
+        }
+        Response::Report(ReportKind::CancelAllDone { count }) => {
+            out.extend_from_slice(br#"{"type":"cancel_all_done","count":"#);
+            number(out, count);
+        }
+        Response::Login(account) => {
+            // Account names are `A–Z a–z 0–9 . _ -` only: nothing to escape.
+            out.extend_from_slice(br#"{"type":"login","account":""#);
+            out.extend_from_slice(account.as_str().as_bytes());
+            out.push(b'"');
+        }
         Response::Report(ReportKind::Reject { id, reason }) => {
             out.extend_from_slice(br#"{"type":"reject","id":"#);
             number(out, id);
@@ -141,7 +188,7 @@ pub fn encode_array<'a>(responses: impl IntoIterator<Item = &'a Response>, out: 
 mod tests {
     use super::*;
     use crate::matching::{
-        DoneReason, Engine, Owner, Price, RejectReason, Report, Request, Side, Symbol, Tif,
+        DoneReason, Engine, Owner, Price, RejectReason, Report, Request, Side, Symbol, Tif, To,
     };
 
     fn line(response: impl Into<Response>) -> String {
@@ -167,6 +214,7 @@ mod tests {
                     price: Price::parse("10.05").unwrap(),
                     qty: 100,
                     tif: Tif::Gtc,
+                    stp: Default::default(),
                 },
             ),
             (
@@ -178,6 +226,7 @@ mod tests {
                     price: Price::parse("10.10").unwrap(),
                     qty: 40,
                     tif: Tif::Gtc,
+                    stp: Default::default(),
                 },
             ),
             (
@@ -189,6 +238,7 @@ mod tests {
             ),
         ];
         let mut floors = [0; 3];
+        let mut senders = Vec::new();
         for (owner, request) in &requests {
             let floor = &mut floors[*owner as usize];
             if engine
@@ -197,11 +247,17 @@ mod tests {
             {
                 *floor = request.id().unwrap();
             }
+            senders.resize(out.len(), *owner);
         }
         let transcript: Vec<String> = out
             .iter()
-            .map(|report| {
-                let who = if report.to == A { "A" } else { "B" };
+            .zip(senders)
+            .map(|(report, sender)| {
+                let to = match report.to {
+                    To::Sender => sender,
+                    To::Owner(owner) => owner,
+                };
+                let who = if to == A { "A" } else { "B" };
                 format!("{who} ← {}", line(report.kind).trim_end())
             })
             .collect();

@@ -37,7 +37,7 @@
 //! record followed by its resting orders in time priority.
 
 use crate::codec::binary::{request_tag, Reader, Writer};
-use crate::matching::{OrderId, Outcome, Owner, Request, Resting, Symbol};
+use crate::matching::{OrderId, Outcome, Owner, Request, Resting, Stp, Symbol, Tif};
 
 /// The first bytes of a segment file (format version 1).
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SFJRNL\x00\x01";
@@ -100,7 +100,11 @@ impl Record {
         floor: OrderId,
         req: &Request,
     ) -> Option<Record> {
-        matches!(outcome, Outcome::Accepted | Outcome::Cancelled).then_some(Record::Request {
+        matches!(
+            outcome,
+            Outcome::Accepted | Outcome::Cancelled | Outcome::Amended | Outcome::CancelledAll
+        )
+        .then_some(Record::Request {
             owner,
             floor,
             req: *req,
@@ -307,6 +311,8 @@ fn parse(payload: &[u8]) -> Option<Record> {
             side: r.side().ok()?,
             price: r.price().ok()?,
             leaves: r.u64().ok()?,
+            tif: Tif::Gtc,
+            stp: Stp::None,
         }),
         _ => return None,
     };

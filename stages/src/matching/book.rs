@@ -6,7 +6,7 @@ use super::ladder::{Ladder, Level};
 use super::slab::{Node, Slab, NIL};
 use super::{
     DoneReason, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind, Request,
-    Resting, RestoreError, Side, Symbol, Tif,
+    Resting, RestoreError, Side, Stp, Symbol, Tif, To,
 };
 
 /// The order book of one symbol: price–time priority, trades at the resting order's price.
@@ -56,6 +56,7 @@ struct Incoming {
     qty: Qty,
     limit: Option<Price>,
     tif: Tif,
+    stp: Stp,
 }
 
 impl Book {
@@ -113,6 +114,7 @@ impl Book {
                 price,
                 qty,
                 tif,
+                stp,
                 ..
             } => {
                 let order = Incoming {
@@ -121,21 +123,29 @@ impl Book {
                     qty,
                     limit: Some(price),
                     tif,
+                    stp,
                 };
                 self.place(owner, order, id_floor, out)
             }
-            Request::Market { id, side, qty, .. } => {
+            Request::Market {
+                id, side, qty, stp, ..
+            } => {
                 let order = Incoming {
                     id,
                     side,
                     qty,
                     limit: None,
                     tif: Tif::Ioc,
+                    stp,
                 };
                 self.place(owner, order, id_floor, out)
             }
             Request::Cancel { id, .. } => self.cancel(owner, id, out),
-            Request::Ping => Outcome::Ignored,
+            Request::Amend { .. }
+            | Request::Orders { .. }
+            | Request::CancelAll { .. }
+            | Request::Login
+            | Request::Ping => Outcome::Ignored,
         }
     }
 
@@ -160,6 +170,8 @@ impl Book {
                             side: node.side,
                             price,
                             leaves: node.leaves,
+                            tif: node.tif,
+                            stp: node.stp,
                         }
                     })
                 })
@@ -194,7 +206,8 @@ impl Book {
                 side: o.side,
                 qty: o.leaves,
                 limit: Some(o.price),
-                tif: Tif::Gtc,
+                tif: o.tif,
+                stp: o.stp,
             };
             book.rest(o.owner, order, o.price, o.leaves, &mut unused);
         }
@@ -225,21 +238,21 @@ impl Book {
             None
         };
         if let Some(reason) = refusal {
-            return reject(out, owner, order.id, reason);
+            return reject(out, To::Sender, order.id, reason);
         }
         out.push(Report {
-            to: owner,
+            to: To::Sender,
             kind: ReportKind::Ack { id: order.id },
         });
         if order.tif == Tif::Fok && self.available(order) < order.qty {
-            out.push(done(owner, order.id, DoneReason::Expired, order.qty));
+            out.push(done(To::Sender, order.id, DoneReason::Expired, order.qty));
             return Outcome::Accepted;
         }
         let leaves = self.cross(owner, order, out);
         match (order.limit, order.tif) {
-            _ if leaves == 0 => out.push(done(owner, order.id, DoneReason::Filled, 0)),
+            _ if leaves == 0 => out.push(done(To::Sender, order.id, DoneReason::Filled, 0)),
             (Some(price), tif) if tif.rests() => self.rest(owner, order, price, leaves, out),
-            _ => out.push(done(owner, order.id, DoneReason::Expired, leaves)),
+            _ => out.push(done(To::Sender, order.id, DoneReason::Expired, leaves)),
         }
         Outcome::Accepted
     }
@@ -309,18 +322,18 @@ impl Book {
                     match_id: *last_match,
                 };
                 out.push(Report {
-                    to: owner,
+                    to: To::Sender,
                     kind: fill(order.id, order.side, leaves),
                 });
                 out.push(Report {
-                    to: resting.owner,
+                    to: To::Owner(resting.owner),
                     kind: fill(resting.id, resting.side, resting.leaves),
                 });
                 if resting.leaves == 0 {
                     let Node {
                         id, owner, next, ..
                     } = *resting;
-                    out.push(done(owner, id, DoneReason::Filled, 0));
+                    out.push(done(To::Owner(owner), id, DoneReason::Filled, 0));
                     index.remove(&id);
                     orders.free(head);
                     head = next;
@@ -359,10 +372,12 @@ impl Book {
             prev: NIL,
             next: NIL,
             side: order.side,
+            tif: order.tif,
+            stp: order.stp,
         };
         let Some(slot) = self.orders.alloc(node) else {
             // Only with 2^32 - 1 orders resting: nothing more can rest, so it expires.
-            out.push(done(owner, order.id, DoneReason::Expired, leaves));
+            out.push(done(To::Sender, order.id, DoneReason::Expired, leaves));
             return;
         };
         let level = own.entry(key);
@@ -378,9 +393,12 @@ impl Book {
     }
 
     fn cancel(&mut self, canceller: Owner, id: OrderId, out: &mut Vec<Report>) -> Outcome {
-        let Some(slot) = self.index.remove(&id) else {
-            return reject(out, canceller, id, RejectReason::UnknownOrder);
+        let owned = self.index.get(&id).copied();
+        let Some(slot) = owned.filter(|&slot| self.orders.get(slot).owner == canceller) else {
+            // Another account's order is reported exactly as no order.
+            return reject(out, To::Sender, id, RejectReason::UnknownOrder);
         };
+        self.index.remove(&id);
         let node = *self.orders.get(slot);
         if node.prev != NIL {
             self.orders.get_mut(node.prev).next = node.next;
@@ -405,22 +423,24 @@ impl Book {
             }
         }
         self.orders.free(slot);
-        out.push(done(canceller, id, DoneReason::Cancelled, node.leaves));
-        if node.owner != canceller {
-            out.push(done(node.owner, id, DoneReason::Cancelled, node.leaves));
-        }
+        out.push(done(
+            To::Owner(node.owner),
+            id,
+            DoneReason::Cancelled,
+            node.leaves,
+        ));
         Outcome::Cancelled
     }
 }
 
-fn done(to: Owner, id: OrderId, reason: DoneReason, leaves: Qty) -> Report {
+fn done(to: To, id: OrderId, reason: DoneReason, leaves: Qty) -> Report {
     Report {
         to,
         kind: ReportKind::Done { id, reason, leaves },
     }
 }
 
-fn reject(out: &mut Vec<Report>, to: Owner, id: OrderId, reason: RejectReason) -> Outcome {
+fn reject(out: &mut Vec<Report>, to: To, id: OrderId, reason: RejectReason) -> Outcome {
     out.push(Report {
         to,
         kind: ReportKind::Reject { id, reason },

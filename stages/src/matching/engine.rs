@@ -2,7 +2,7 @@ use std::collections::hash_map::{Entry, HashMap};
 
 use foldhash::fast::RandomState;
 
-use super::{Book, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol};
+use super::{Book, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To};
 
 /// All order books of one matching shard, keyed by symbol.
 ///
@@ -64,7 +64,7 @@ impl Engine {
             Entry::Vacant(entry) => {
                 if let Request::Cancel { id, .. } = *req {
                     out.push(Report {
-                        to: owner,
+                        to: To::Sender,
                         kind: ReportKind::Reject {
                             id,
                             reason: RejectReason::UnknownOrder,
@@ -126,6 +126,7 @@ mod tests {
             price: Price::from_ticks(ticks).unwrap(),
             qty,
             tif: Tif::Gtc,
+            stp: Default::default(),
         }
     }
 
@@ -182,7 +183,7 @@ mod tests {
         assert_eq!(
             out,
             [Report {
-                to: 1,
+                to: To::Sender,
                 kind: unknown
             }; 2]
         );
@@ -199,6 +200,7 @@ mod tests {
             symbol: symbol("AAA"),
             side: Side::Buy,
             qty: 3,
+            stp: Default::default(),
         };
         assert!(engine.submit(1, &market, 0, &mut out).is_accepted());
         assert_eq!(

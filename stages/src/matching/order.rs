@@ -1,7 +1,8 @@
 /// A client-chosen order reference, `1 ..= 2^63 - 1` on the wire.
 pub type OrderId = u64;
 
-/// The identity of the connection that sent a request; reports are addressed to it.
+/// The account an order belongs to: a named account, or the anonymous account of one
+/// connection. Its reports go to every live session of the account.
 pub type Owner = u64;
 
 /// A quantity of the instrument, `1 ..= 1,000,000,000` on the wire.
@@ -13,7 +14,7 @@ pub type Qty = u64;
 pub struct Resting {
     /// The order's id.
     pub id: OrderId,
-    /// The connection that placed it; its fills and `done` go there.
+    /// The account that placed it; its fills and `done` go there.
     pub owner: Owner,
     /// Its side.
     pub side: Side,
@@ -21,6 +22,11 @@ pub struct Resting {
     pub price: super::Price,
     /// Its quantity still open.
     pub leaves: Qty,
+    /// How it was entered: [`Tif::Gtc`] or [`Tif::Post`] (only those rest).
+    pub tif: Tif,
+    /// The self-trade prevention it was entered with; it applies again when an amend makes
+    /// it cross.
+    pub stp: Stp,
 }
 
 /// Which side of the book an order is on.
@@ -76,6 +82,33 @@ impl Tif {
     }
 }
 
+/// Self-trade prevention, decided by the incoming order: what happens when it would trade
+/// with a resting order of its own account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Stp {
+    /// The account's orders trade with each other.
+    #[default]
+    None,
+    /// The incoming order's remainder leaves (`done`, `self trade`) and matching stops.
+    CancelTaker,
+    /// The resting order leaves (`done`, `self trade`) and matching goes on.
+    CancelMaker,
+    /// Both leave.
+    CancelBoth,
+}
+
+impl Stp {
+    /// The wire name: `"none"`, `"cancel_taker"`, `"cancel_maker"` or `"cancel_both"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stp::None => "none",
+            Stp::CancelTaker => "cancel_taker",
+            Stp::CancelMaker => "cancel_maker",
+            Stp::CancelBoth => "cancel_both",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +124,9 @@ mod tests {
         assert_eq!(Tif::default(), Tif::Gtc);
         assert!(Tif::Gtc.rests() && Tif::Post.rests());
         assert!(!Tif::Ioc.rests() && !Tif::Fok.rests());
+        assert_eq!(Stp::default(), Stp::None);
+        assert_eq!(Stp::CancelTaker.as_str(), "cancel_taker");
+        assert_eq!(Stp::CancelMaker.as_str(), "cancel_maker");
+        assert_eq!(Stp::CancelBoth.as_str(), "cancel_both");
     }
 }

@@ -9,6 +9,13 @@ pub enum Outcome {
     Rejected,
     /// A resting order was cancelled.
     Cancelled,
+    /// A resting order was amended (and may have traded).
+    Amended,
+    /// `cancel_all` cancelled at least one order.
+    CancelledAll,
+    /// Nothing changed and nothing was refused: an `orders` listing, a `cancel_all` that found
+    /// nothing.
+    Listed,
     /// A ping: nothing for the engine to do, no report.
     Ignored,
 }

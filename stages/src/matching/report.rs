@@ -1,14 +1,26 @@
 use std::fmt;
 
-use super::{OrderId, Owner, Price, Qty, Side, Symbol};
+use super::{OrderId, Owner, Price, Qty, Side, Symbol, Tif};
 
-/// One response addressed to one connection.
+/// One response and who it goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Report {
-    /// The connection the report goes to.
-    pub to: Owner,
+    /// Its audience.
+    pub to: To,
     /// What it says.
     pub kind: ReportKind,
+}
+
+/// Who a report goes to. PROTOCOL.md: a request's own responses go to the connection that
+/// sent it; reports of an account's resting orders go to every live session of the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum To {
+    /// Only the connection that sent the request: its `ack`, `reject`, `amended`, listing,
+    /// and the fills and `done` of a new order while it has not rested.
+    Sender,
+    /// Every live session of the account (the sender among them when it is the account's):
+    /// fills and `done`s of resting orders.
+    Owner(Owner),
 }
 
 /// The responses that name an order: everything but `pong` and `error`.
@@ -45,6 +57,40 @@ pub enum ReportKind {
         /// Its quantity still open when it left.
         leaves: Qty,
     },
+    /// An `amend` took effect: the order's values right after it, before any trade it causes.
+    Amended {
+        /// The order.
+        id: OrderId,
+        /// Its limit now.
+        price: Price,
+        /// Its open quantity now.
+        leaves: Qty,
+    },
+    /// One of the account's resting orders, in answer to `orders`.
+    Order {
+        /// The order.
+        id: OrderId,
+        /// Its book.
+        symbol: Symbol,
+        /// Its side.
+        side: Side,
+        /// Its limit.
+        price: Price,
+        /// Its open quantity.
+        leaves: Qty,
+        /// As entered: [`Tif::Gtc`] or [`Tif::Post`].
+        tif: Tif,
+    },
+    /// Ends the answer to `orders`.
+    OrdersEnd {
+        /// How many `order` reports came before.
+        count: u64,
+    },
+    /// Ends the answer to `cancel_all`, after one `done` per cancelled order.
+    CancelAllDone {
+        /// How many orders were cancelled.
+        count: u64,
+    },
     /// The request was refused; nothing changed.
     Reject {
         /// The id the request named.
@@ -63,6 +109,8 @@ pub enum DoneReason {
     Cancelled,
     /// The remainder of an `ioc` or `market` order, or a `fok` order that could not fill.
     Expired,
+    /// Removed by self-trade prevention.
+    SelfTrade,
 }
 
 impl DoneReason {
@@ -72,11 +120,12 @@ impl DoneReason {
             DoneReason::Filled => "filled",
             DoneReason::Cancelled => "cancelled",
             DoneReason::Expired => "expired",
+            DoneReason::SelfTrade => "self trade",
         }
     }
 }
 
-/// Every `reject` reason of the protocol. The matching engine produces the first four; the
+/// Every `reject` reason of the protocol. The matching engine produces the first five; the
 /// codec produces the ones naming a field; admission control produces `Overloaded`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RejectReason {
@@ -84,10 +133,14 @@ pub enum RejectReason {
     DuplicateId,
     /// A new order's id is not above every id its connection had accepted before.
     IdNotIncreasing,
-    /// A cancel names no order resting on that symbol.
+    /// A cancel or amend names no order of the account resting on that symbol.
     UnknownOrder,
-    /// A `post` (post-only) order would trade on arrival.
+    /// A `post` (post-only) order, or an amend of one, would trade.
     WouldCross,
+    /// An `amend` with neither `qty` nor `price`.
+    NothingToAmend,
+    /// A request before `login` on a server that requires one.
+    LoginRequired,
     /// The server is shedding load.
     Overloaded,
     /// The symbol's book was taken out of service after an internal failure.
@@ -96,7 +149,7 @@ pub enum RejectReason {
     Custom(&'static str),
     /// No `op` field.
     MissingOp,
-    /// `op` is not `limit`, `market`, `cancel` or `ping`.
+    /// `op` is not one of the protocol's requests.
     InvalidOp,
     /// No `symbol` field.
     MissingSymbol,
@@ -116,6 +169,8 @@ pub enum RejectReason {
     InvalidQty,
     /// `tif` is not `gtc`, `ioc`, `fok` or `post`.
     InvalidTif,
+    /// `stp` is not `none`, `cancel_taker`, `cancel_maker` or `cancel_both`.
+    InvalidStp,
 }
 
 impl RejectReason {
@@ -126,6 +181,8 @@ impl RejectReason {
             RejectReason::IdNotIncreasing => "id not increasing",
             RejectReason::UnknownOrder => "unknown order",
             RejectReason::WouldCross => "would cross",
+            RejectReason::NothingToAmend => "nothing to amend",
+            RejectReason::LoginRequired => "login required",
             RejectReason::Overloaded => "overloaded",
             RejectReason::SymbolUnavailable => "symbol unavailable",
             RejectReason::Custom(reason) => reason,
@@ -140,6 +197,7 @@ impl RejectReason {
             RejectReason::MissingQty => "missing qty",
             RejectReason::InvalidQty => "invalid qty",
             RejectReason::InvalidTif => "invalid tif",
+            RejectReason::InvalidStp => "invalid stp",
         }
     }
 }
@@ -170,5 +228,9 @@ mod tests {
         assert_eq!(RejectReason::UnknownOrder.as_str(), "unknown order");
         assert_eq!(RejectReason::WouldCross.as_str(), "would cross");
         assert_eq!(RejectReason::InvalidTif.as_str(), "invalid tif");
+        assert_eq!(RejectReason::InvalidStp.as_str(), "invalid stp");
+        assert_eq!(RejectReason::NothingToAmend.as_str(), "nothing to amend");
+        assert_eq!(RejectReason::LoginRequired.as_str(), "login required");
+        assert_eq!(DoneReason::SelfTrade.as_str(), "self trade");
     }
 }

@@ -1,4 +1,4 @@
-use super::{OrderId, Owner, Qty, Side};
+use super::{OrderId, Owner, Qty, Side, Stp, Tif};
 
 /// The "no order" link.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -15,6 +15,8 @@ pub(crate) struct Node {
     /// The next order in the level, or, for a free node, the next free node.
     pub(crate) next: u32,
     pub(crate) side: Side,
+    pub(crate) tif: Tif,
+    pub(crate) stp: Stp,
 }
 
 /// Resting orders in one allocation, addressed by `u32` slots that stay put while the order
@@ -82,6 +84,8 @@ mod tests {
             prev: NIL,
             next: NIL,
             side: Side::Buy,
+            stp: Default::default(),
+            tif: Default::default(),
         }
     }
 

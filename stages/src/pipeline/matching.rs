@@ -12,7 +12,7 @@ use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
 use crate::journal::Journal;
-use crate::matching::{Engine, RejectReason, Report};
+use crate::matching::{Engine, RejectReason, Report, To};
 
 pub(crate) struct MatchStage {
     engine: Engine,
@@ -98,14 +98,12 @@ impl Handler for MatchStage {
             }
             let mut mine = Vec::with_capacity(self.reports.len());
             for r in &self.reports {
-                if r.to == o.conn.id() {
-                    mine.push(Response::Report(r.kind));
-                } else {
-                    let notify = EncodeIn::Notify {
-                        to: r.to,
-                        kind: r.kind,
-                    };
-                    self.emit(ctx, notify);
+                match r.to {
+                    To::Owner(to) if to != o.conn.id() => {
+                        let notify = EncodeIn::Notify { to, kind: r.kind };
+                        self.emit(ctx, notify);
+                    }
+                    _ => mine.push(Response::Report(r.kind)),
                 }
             }
             o.conn.orders().settle();

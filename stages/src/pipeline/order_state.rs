@@ -65,7 +65,7 @@ impl OrderState {
                     self.max_accepted.load(SeqCst)
                 }
             }
-            Request::Cancel { .. } | Request::Ping => 0,
+            _ => 0,
         };
         if let Request::Limit { id, .. } | Request::Market { id, .. } = *req {
             self.max_sent.fetch_max(id, SeqCst);
@@ -127,6 +127,7 @@ mod tests {
             symbol: Symbol::new("AAPL").expect("valid symbol"),
             side: Side::Buy,
             qty: 1,
+            stp: Default::default(),
         }
     }
 

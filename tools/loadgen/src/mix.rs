@@ -115,6 +115,7 @@ impl OrderMix {
                 symbol: name,
                 side,
                 qty,
+                stp: Default::default(),
             }
         } else {
             let steps = self.rng.between(0, 2 * SPREAD_STEPS);
@@ -133,6 +134,7 @@ impl OrderMix {
                     .unwrap_or_else(|| unreachable!("prices stay near 100 and above 0")),
                 qty,
                 tif,
+                stp: Default::default(),
             }
         };
         Planned { request, symbol }

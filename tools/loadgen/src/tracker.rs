@@ -94,7 +94,7 @@ impl Tracker {
                 symbol: planned.symbol,
             },
             Request::Cancel { .. } => PendingKind::Cancel,
-            Request::Ping => return,
+            _ => return,
         };
         if let Some(id) = planned.request.id() {
             self.inflight.push_back(Pending {
@@ -196,6 +196,7 @@ mod tests {
                 price: Price::parse("100").unwrap(),
                 qty: 1,
                 tif,
+                stp: Default::default(),
             },
             symbol: 0,
         }

@@ -21,12 +21,14 @@ fn log_records_round_trip() {
             price: price(),
             qty: 100,
             tif: Tif::Ioc,
+            stp: Default::default(),
         },
         Request::Market {
             id: u64::MAX >> 1,
             symbol: sym(),
             side: Side::Buy,
             qty: 1,
+            stp: Default::default(),
         },
         Request::Cancel {
             id: 3,

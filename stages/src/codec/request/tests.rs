@@ -47,6 +47,7 @@ fn limit_ok(tif: Tif) -> Result<Request, DecodeError> {
         price: price("10.05"),
         qty: 100,
         tif,
+        stp: Default::default(),
     })
 }
 
@@ -61,6 +62,7 @@ fn decodes_the_protocol_example() {
             price: price("10.05"),
             qty: 100,
             tif: Tif::Gtc,
+            stp: Default::default(),
         })
     );
     assert_eq!(
@@ -97,7 +99,8 @@ fn decodes_every_op() {
             id: 9,
             symbol: acme(),
             side: Side::Sell,
-            qty: 3
+            qty: 3,
+            stp: Default::default(),
         })
     );
     assert_eq!(decode(r#"{"op":"ping"}"#), Ok(Request::Ping));
@@ -393,6 +396,7 @@ fn encodes_the_exact_protocol_text() {
             price: Price::parse("100.10").unwrap(),
             qty: 3,
             tif: Tif::Ioc,
+            stp: Default::default(),
         },
         &mut out,
     );
@@ -413,6 +417,7 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
             price: price("0.0001"),
             qty: 1,
             tif: Tif::Gtc,
+            stp: Default::default(),
         },
         Request::Limit {
             id: MAX_ID,
@@ -421,6 +426,7 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
             price: price("1000000000"),
             qty: MAX_QTY,
             tif: Tif::Ioc,
+            stp: Default::default(),
         },
         Request::Limit {
             id: 2,
@@ -429,6 +435,7 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
             price: price("10.5"),
             qty: 7,
             tif: Tif::Fok,
+            stp: Default::default(),
         },
         Request::Limit {
             id: 2,
@@ -437,12 +444,14 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
             price: price("10.5"),
             qty: 7,
             tif: Tif::Post,
+            stp: Default::default(),
         },
         Request::Market {
             id: 3,
             symbol: acme(),
             side: Side::Sell,
             qty: 40,
+            stp: Default::default(),
         },
         Request::Cancel {
             id: 4,

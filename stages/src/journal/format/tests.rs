@@ -18,6 +18,7 @@ fn samples() -> Vec<Record> {
                 price,
                 qty: 100,
                 tif: Tif::Gtc,
+                stp: Default::default(),
             },
         },
         Record::Request {
@@ -30,6 +31,7 @@ fn samples() -> Vec<Record> {
                 price: Price::MAX,
                 qty: 1_000_000_000,
                 tif: Tif::Ioc,
+                stp: Default::default(),
             },
         },
         Record::Request {
@@ -40,6 +42,7 @@ fn samples() -> Vec<Record> {
                 symbol: symbol(),
                 side: Side::Buy,
                 qty: 3,
+                stp: Default::default(),
             },
         },
         Record::Request {
@@ -66,6 +69,8 @@ fn samples() -> Vec<Record> {
             side: Side::Sell,
             price,
             leaves: 60,
+            stp: Default::default(),
+            tif: Default::default(),
         }),
     ]
 }

@@ -114,6 +114,7 @@ impl Live {
                 symbol,
                 side,
                 qty: 1 + self.random(20),
+                stp: Default::default(),
             },
             1 | 2 => Request::Cancel {
                 id: self.next_id.saturating_sub(self.random(8)).max(1),
@@ -130,6 +131,7 @@ impl Live {
                 } else {
                     Tif::Gtc
                 },
+                stp: Default::default(),
             },
         };
         (owner, req)

@@ -28,7 +28,7 @@ impl Harness {
         if outcome.is_accepted() {
             self.floors.insert(owner, req.id().unwrap());
         }
-        out.iter().map(show).collect()
+        out.iter().map(|r| show(r, owner)).collect()
     }
 
     fn limit(
@@ -55,6 +55,7 @@ impl Harness {
                 symbol,
                 side,
                 qty,
+                stp: Default::default(),
             },
         )
     }
@@ -101,11 +102,17 @@ fn limit(id: OrderId, side: Side, price: &str, qty: Qty, tif: Tif) -> Request {
         price: Price::parse(price).unwrap(),
         qty,
         tif,
+        stp: Default::default(),
     }
 }
 
-fn show(report: &Report) -> String {
+/// `sender` sent the request: reports to [`To::Sender`] go to it.
+fn show(report: &Report, sender: Owner) -> String {
     let to = match report.to {
+        To::Sender => sender,
+        To::Owner(owner) => owner,
+    };
+    let to = match to {
         A => "A",
         B => "B",
         C => "C",
@@ -129,6 +136,7 @@ fn show(report: &Report) -> String {
             format!("done {id} {} leaves {leaves}", reason.as_str())
         }
         ReportKind::Reject { id, reason } => format!("reject {id} {reason}"),
+        other => format!("{other:?}"),
     };
     format!("{to} {what}")
 }
@@ -308,14 +316,12 @@ fn self_trade_is_allowed() {
 }
 
 #[test]
-fn cancel_by_another_connection_tells_both() {
+fn only_the_owner_cancels() {
     let mut h = Harness::new();
     h.limit(A, 1, Side::Buy, "10", 5);
-    assert_eq!(
-        h.cancel(B, 1),
-        ["B done 1 cancelled leaves 5", "A done 1 cancelled leaves 5"]
-    );
+    // Another account's order is reported exactly as no order, and stays.
     assert_eq!(h.cancel(B, 1), ["B reject 1 unknown order"]);
+    assert_eq!(h.cancel(A, 1), ["A done 1 cancelled leaves 5"]);
 }
 
 #[test]
@@ -478,6 +484,8 @@ fn restore_refuses_duplicates_and_empty_orders() {
         side: Side::Buy,
         price: Price::from_ticks(100).unwrap(),
         leaves: 5,
+        stp: Default::default(),
+        tif: Default::default(),
     };
     assert_eq!(
         Book::restore(symbol, 0, [order, order]).err(),

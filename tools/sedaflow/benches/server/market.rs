@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use sedaflow_stages::codec::{encode_line, Response};
-use sedaflow_stages::matching::{Book, OrderId, Outcome, Owner, Report, Request, Symbol};
+use sedaflow_stages::matching::{Book, OrderId, Outcome, Owner, Report, Request, Symbol, To};
 
 use super::outbox::Outbox;
 
@@ -84,10 +84,13 @@ impl Market {
     ) -> Outcome {
         let outcome = self.book.submit(owner, request, floor, &mut self.reports);
         for report in self.reports.drain(..) {
-            if report.to == owner {
-                encode_line(&Response::Report(report.kind), out);
-            } else if let Some(outbox) = self.outboxes.get(&report.to) {
-                outbox.push(report.kind);
+            match report.to {
+                To::Owner(to) if to != owner => {
+                    if let Some(outbox) = self.outboxes.get(&to) {
+                        outbox.push(report.kind);
+                    }
+                }
+                _ => encode_line(&Response::Report(report.kind), out),
             }
         }
         outcome

@@ -185,6 +185,7 @@ impl<'a> Fields<'a> {
                 symbol,
                 side,
                 qty,
+                stp: Default::default(),
             });
         };
         let tif = match self.tif {
@@ -204,6 +205,7 @@ impl<'a> Fields<'a> {
             price,
             qty,
             tif,
+            stp: Default::default(),
         })
     }
 }
