@@ -19,7 +19,20 @@ pub trait Event: Send + 'static {}
 
 impl<T: Send + 'static> Event for T {}
 
-/// A stable 64-bit digest of a key; keyed stages route and quarantine by it.
+/// A stable 64-bit digest of a key; keyed stages route and quarantine by it (see
+/// [`StageBuilder::keyed_by_digest`](crate::StageBuilder::keyed_by_digest)).
+///
+/// # Examples
+/// ```
+/// use sedaflow::key_digest;
+///
+/// assert_eq!(key_digest("ACME"), key_digest("ACME"));
+/// assert_ne!(key_digest("ACME"), key_digest("ACMF"));
+/// ```
+pub fn key_digest<K: Hash + ?Sized>(key: &K) -> u64 {
+    key_hash(key)
+}
+
 pub(crate) fn key_hash<K: Hash + ?Sized>(key: &K) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     key.hash(&mut h);

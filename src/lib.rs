@@ -69,7 +69,7 @@ pub use builder::PipelineBuilder;
 pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
-pub use event::Event;
+pub use event::{key_digest, Event};
 pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
 pub use pipeline::Pipeline;
 pub use queue::{OfferError, Published};

@@ -156,6 +156,15 @@ impl Pipeline {
         ))
     }
 
+    /// The number of lanes of the domain that runs `stage` (1 when it is fused behind another
+    /// stage of a one-lane domain); `None` for an unknown stage. With
+    /// [`keyed_by_digest`](crate::StageBuilder::keyed_by_digest), digests `0..lanes` address
+    /// each lane.
+    pub fn lanes(&self, stage: &str) -> Option<usize> {
+        let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
+        Some(self.shared.domains[st.domain].task.lanes())
+    }
+
     /// Starts every pool and the controller. Calling it again does nothing.
     pub fn start(&self) {
         if self.started.swap(true, Ordering::AcqRel) {

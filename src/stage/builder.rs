@@ -115,6 +115,41 @@ impl<H: Handler> StageBuilder<'_, H> {
         self
     }
 
+    /// Makes the stage keyed by a digest the caller computes: an event goes to lane
+    /// `digest % lanes`, and events with equal digests are handled in arrival order by one
+    /// handler instance. [`keyed_by`](Self::keyed_by) is this with
+    /// [`key_digest`](crate::key_digest) of the key. A digest below the lane count
+    /// ([`Pipeline::lanes`](crate::Pipeline::lanes)) addresses that lane itself, so a
+    /// request can be fanned out to every lane, behind each lane's earlier events.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use sedaflow::{handler_fn, key_digest, Batch, Pipeline};
+    ///
+    /// // Words are keyed by their text; `None` is a question for every lane.
+    /// let mut p = Pipeline::builder();
+    /// p.stage("words", || handler_fn(|batch: &mut Batch<'_, (Option<&'static str>, u64)>, _ctx| {
+    ///     batch.for_each(drop)
+    /// }))
+    /// .fixed_threads(1) // a keyed stage gets 4 lanes per thread
+    /// .keyed_by_digest(|&(word, lane)| word.map_or(lane, |w| key_digest(w)));
+    /// let pipeline = p.build()?;
+    /// assert_eq!(pipeline.lanes("words"), Some(4));
+    /// let input = pipeline.publisher::<(Option<&'static str>, u64)>()?;
+    /// input.try_publish((Some("ask"), 0)).unwrap();
+    /// for lane in 0..4 {
+    ///     input.try_publish((None, lane)).unwrap();
+    /// }
+    /// let report = pipeline.shutdown(Duration::from_secs(5));
+    /// assert_eq!(report.stage("words").unwrap().processed, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keyed_by_digest(self, digest: impl Fn(&H::In) -> u64 + Send + Sync + 'static) -> Self {
+        self.decl.key = Some(Arc::new(digest));
+        self
+    }
+
     /// Subscribes on `topic` instead of the untopiced stream of the input type.
     pub fn topic(self, topic: &'static str) -> Self {
         self.decl.topic = Some(topic);
