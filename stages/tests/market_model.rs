@@ -244,3 +244,13 @@ fn a_subscriber_that_pauses_gets_merged_updates() {
     assert_eq!(clients[0].updates, 2);
     assert_eq!(clients[0].trades, [1, 2, 3, 4]);
 }
+
+/// The stage owns feeds and hands updates to outboxes that socket tasks drain.
+#[test]
+fn public_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Feed>();
+    send_sync::<Outbox>();
+    send_sync::<sedaflow_stages::market::Update>();
+    send_sync::<sedaflow_stages::market::Fanout>();
+}
