@@ -20,6 +20,7 @@ mod config;
 pub mod graph;
 mod internal_events;
 pub mod journal;
+pub mod market;
 pub mod matching;
 mod net;
 mod pipeline;

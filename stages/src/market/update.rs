@@ -1,0 +1,99 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{encode_message, DepthUpdate, Message};
+use crate::matching::Symbol;
+
+/// One encoded message for every subscriber of a channel, encoded once and shared, with
+/// what an [`Outbox`](super::Outbox) needs to conflate it with the one still pending.
+#[derive(Clone, Debug)]
+pub struct Update {
+    bytes: Bytes,
+    kind: Kind,
+}
+
+/// How an update conflates with the pending one of the same subscription.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Never: trades, snapshots, answers.
+    Whole,
+    /// Replaces it: `bbo`.
+    Latest,
+    /// Replaces it when both show the candle that opened at this time: `kline`, so a closed
+    /// candle is never replaced by the next one.
+    Candle(u64),
+    /// Merges into it: `depth_update`.
+    Depth(Arc<DepthUpdate>),
+}
+
+impl Update {
+    /// An update that is never merged nor replaced.
+    pub fn whole(message: &Message<'_>) -> Update {
+        Update::new(message, Kind::Whole)
+    }
+
+    /// An update that replaces the pending one: a `bbo`.
+    pub fn latest(message: &Message<'_>) -> Update {
+        Update::new(message, Kind::Latest)
+    }
+
+    /// A `kline` of the candle that opened at `open_time`.
+    pub fn candle(message: &Message<'_>, open_time: u64) -> Update {
+        Update::new(message, Kind::Candle(open_time))
+    }
+
+    /// A `depth_update` of `symbol`.
+    pub fn depth(symbol: Symbol, update: DepthUpdate) -> Update {
+        let update = Arc::new(update);
+        let message = Message::DepthUpdate {
+            symbol,
+            update: &update,
+        };
+        let bytes = encoded(&message);
+        Update {
+            bytes,
+            kind: Kind::Depth(update),
+        }
+    }
+
+    fn new(message: &Message<'_>, kind: Kind) -> Update {
+        Update {
+            bytes: encoded(message),
+            kind,
+        }
+    }
+
+    /// The encoded message (one JSON object, no newline).
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Folds `later` (of the same subscription, whose book is `symbol`) into this pending
+    /// update when their kinds allow it; answers whether it did. A merged `depth_update` is
+    /// encoded again, for this subscriber alone.
+    pub(super) fn absorb(&mut self, later: &Update, symbol: Symbol) -> bool {
+        match (&mut self.kind, &later.kind) {
+            (Kind::Latest, Kind::Latest) => {}
+            (Kind::Candle(open), Kind::Candle(later_open)) if open == later_open => {}
+            (Kind::Depth(pending), Kind::Depth(later_update)) => {
+                let merged = Arc::make_mut(pending);
+                merged.merge(later_update);
+                self.bytes = encoded(&Message::DepthUpdate {
+                    symbol,
+                    update: merged,
+                });
+                return true;
+            }
+            _ => return false,
+        }
+        self.bytes = later.bytes.clone();
+        true
+    }
+}
+
+fn encoded(message: &Message<'_>) -> Bytes {
+    let mut out = Vec::new();
+    encode_message(message, &mut out);
+    out.into()
+}
