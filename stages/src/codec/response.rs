@@ -1,6 +1,6 @@
 use super::{DecodeError, ErrorReason, FrameError};
 use crate::accounts::AccountName;
-use crate::matching::ReportKind;
+use crate::matching::{RejectReason, ReportKind};
 
 /// Anything the server sends a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,6 +11,9 @@ pub enum Response {
     Pong,
     /// A `login` succeeded.
     Login(AccountName),
+    /// A request without an id (`orders`, `cancel_all`) refused for a reason that would be a
+    /// `reject` for one with an id (`overloaded`): an `error` with that reason.
+    Refused(RejectReason),
     /// A frame that could not be read as a request.
     Error(ErrorReason),
 }
@@ -147,13 +150,17 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
             out.push(b'"');
         }
         Response::Pong => out.extend_from_slice(br#"{"type":"pong""#),
-        Response::Error(reason) => {
-            out.extend_from_slice(br#"{"type":"error","reason":""#);
-            out.extend_from_slice(reason.as_str().as_bytes());
-            out.push(b'"');
-        }
+        Response::Error(reason) => error(out, reason.as_str()),
+        Response::Refused(reason) => error(out, reason.as_str()),
     }
     out.push(b'}');
+}
+
+/// An `error` object without its closing brace; reasons never need escaping.
+fn error(out: &mut Vec<u8>, reason: &str) {
+    out.extend_from_slice(br#"{"type":"error","reason":""#);
+    out.extend_from_slice(reason.as_bytes());
+    out.push(b'"');
 }
 
 /// Appends `response` as a JSON line: the object and `\n`.

@@ -121,6 +121,26 @@ impl Journal {
         }
     }
 
+    /// Moves every recovered book whose symbol `serves` into `engine` (a lane about to answer
+    /// for all the books it serves).
+    pub(crate) fn adopt_where(&self, engine: &mut Engine, serves: impl Fn(Symbol) -> bool) {
+        if !self.adopting.load(Ordering::Acquire) {
+            return;
+        }
+        let mut books = self.recovered.lock();
+        let mine: Vec<Symbol> = books.keys().copied().filter(|&s| serves(s)).collect();
+        for symbol in mine {
+            if let Some(book) = books.remove(&symbol) {
+                if engine.book(symbol).is_none() {
+                    engine.insert_book(book);
+                }
+            }
+        }
+        if books.is_empty() {
+            self.adopting.store(false, Ordering::Release);
+        }
+    }
+
     /// Appends `records` (framed; the Vec is emptied) with one `write` and one `fdatasync`.
     ///
     /// # Errors

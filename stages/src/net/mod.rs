@@ -9,8 +9,10 @@
 //! Every pause is counted once, by reason (`watermark`, `in_flight`, `shaping`): a reader
 //! that does not pause pays one check per read for it.
 
+mod account;
 mod conn;
 pub(crate) mod http;
+mod login;
 mod output;
 mod registry;
 mod session;

@@ -20,6 +20,7 @@ mod client;
 mod decode;
 mod encode;
 mod events;
+mod gather;
 mod journal;
 mod matching;
 mod order_state;
@@ -28,7 +29,7 @@ mod refuse;
 mod wiring;
 
 pub use client::ConnId;
-pub(crate) use client::{Client, Clients};
+pub(crate) use client::{Client, Clients, Notice};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
