@@ -297,12 +297,18 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The `stp` byte when the tag says there is one; `none` otherwise.
+    /// The `stp` byte when the tag says there is one (never `none`, which has the other
+    /// tag: one spelling per request); `none` otherwise.
     fn stp_of(&mut self, tagged: bool) -> Result<Stp, FieldError> {
-        if tagged {
-            self.stp()
-        } else {
-            Ok(Stp::None)
+        if !tagged {
+            return Ok(Stp::None);
+        }
+        match self.stp()? {
+            Stp::None => Err(FieldError::Tag {
+                what: "stp",
+                tag: 0,
+            }),
+            stp => Ok(stp),
         }
     }
 }

@@ -35,13 +35,15 @@
 //! | 7 | cancel_all request | owner, floor, optional symbol |
 //! | 16 | snapshot header | segment covered, connection-id base, book count |
 //! | 17 | book | symbol, last match id, resting order count |
-//! | 18 | resting order (read only: before `tif` and `stp`) | owner, id, side, price, leaves |
-//! | 19 | resting order | owner, id, side, price, leaves, tif, stp |
+//! | 18 | resting order, `gtc` without `stp` | owner, id, side, price, leaves |
+//! | 19 | resting order otherwise | owner, id, side, price, leaves, tif, stp |
 //! | 20 | account's highest accepted id | owner, id |
 //!
 //! Tags are only ever added, so the format stays version 1: files written before tags 4–7,
-//! 19 and 20 existed read the same (an order with `stp` `none` is still written as tag 1 or
-//! 2; a tag 18 order is `gtc` without `stp`). The request tags are the ones the cluster's
+//! 19 and 20 existed read the same, and what format 1 could say is still written its way (an
+//! order without `stp` as tag 1 or 2, a `gtc` resting order without `stp` as tag 18). Every
+//! record has one spelling: tags 4, 5 never carry `stp` `none`, tag 19 never `gtc` without
+//! `stp`. The request tags are the ones the cluster's
 //! log uses (`codec::binary`); `orders` (8), `login` and `ping` change nothing and are never
 //! recorded.
 //!
@@ -234,14 +236,17 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
             w.u64(orders);
         }
         Record::Resting(o) => {
-            w.u8(TAG_RESTING);
+            let v1 = is_v1(&o);
+            w.u8(if v1 { TAG_RESTING_V1 } else { TAG_RESTING });
             w.u64(o.owner);
             w.u64(o.id);
             w.side(o.side);
             w.u64(o.price.ticks());
             w.u64(o.leaves);
-            w.tif(o.tif);
-            w.stp(o.stp);
+            if !v1 {
+                w.tif(o.tif);
+                w.stp(o.stp);
+            }
         }
         Record::Floor { owner, id } => {
             w.u8(TAG_FLOOR);
@@ -317,6 +322,12 @@ fn decode_one(bytes: &[u8], offset: usize) -> Result<(Record, usize), FormatErro
     Ok((record, HEADER + len))
 }
 
+/// Whether a resting order has what format 1 could say (`gtc`, no `stp`): then it is
+/// written as format 1 wrote it, so every record has one spelling.
+fn is_v1(o: &Resting) -> bool {
+    o.tif == Tif::Gtc && o.stp == Stp::None
+}
+
 /// Whether a request with a tag can change a book, so it belongs in a segment: all but
 /// `orders`.
 fn is_recorded(req: &Request) -> bool {
@@ -355,6 +366,9 @@ fn parse(payload: &[u8]) -> Option<Record> {
             if tag == TAG_RESTING {
                 o.tif = r.tif().ok()?;
                 o.stp = r.stp().ok()?;
+                if is_v1(&o) {
+                    return None;
+                }
             }
             Record::Resting(o)
         }

@@ -194,6 +194,16 @@ fn bad_bytes_are_named() {
         Err(FieldError::Symbol)
     );
     assert_eq!(Reader::new(&[]).symbol_or_all(), Err(FieldError::Truncated));
+    // Tag 4 with stp none: a second spelling of tag 1, refused.
+    let mut bytes = written(&limit(Tif::Gtc, Stp::None));
+    bytes.push(0);
+    assert_eq!(
+        Reader::new(&bytes).request_fields(4),
+        Err(FieldError::Tag {
+            what: "stp",
+            tag: 0
+        })
+    );
     // An amend whose price is out of range.
     let mut bytes = written(&amend(Some(1), None));
     let at = bytes.len() - 8;

@@ -61,15 +61,35 @@ fn format_1_records_read_the_same() {
             }),
         ]
     );
-    // A request without stp is written exactly as format 1 wrote it.
-    let mut again = Vec::new();
-    encode_record(&decoded.records[0], &mut again);
-    assert_eq!(again, framed(&v1_limit()));
-    // A resting order is written with its tif and stp (tag 19), and reads back whole.
-    again.clear();
-    encode_record(&decoded.records[1], &mut again);
-    let mut v2 = v1_resting();
-    v2[0] = 19;
-    v2.extend_from_slice(&[0, 0]);
-    assert_eq!(again, framed(&v2));
+    // What format 1 could say is written exactly as format 1 wrote it.
+    assert_eq!(encode_all(&decoded.records), bytes);
+}
+
+#[test]
+fn new_tags_are_only_for_what_format_1_could_not_say() {
+    let mut resting = v1_resting();
+    resting[0] = 19;
+    // Tag 19 with gtc and no stp would be a second spelling of a tag 18 record.
+    let gtc_none = [&resting[..], &[0, 0]].concat();
+    let post_none = [&resting[..], &[3, 0]].concat();
+    let gtc_both = [&resting[..], &[0, 3]].concat();
+    assert_eq!(
+        decode_records(&framed(&gtc_none)).error,
+        Some(FormatError::Payload { offset: 0 })
+    );
+    for payload in [post_none, gtc_both] {
+        let decoded = decode_records(&framed(&payload));
+        assert_eq!(decoded.error, None);
+        assert_eq!(encode_all(&decoded.records), framed(&payload));
+    }
+    // Tag 4 (a limit with stp) carrying stp none, likewise.
+    let mut limit = v1_limit();
+    limit[0] = 4;
+    limit.push(0);
+    assert_eq!(
+        decode_records(&framed(&limit)).error,
+        Some(FormatError::Payload { offset: 0 })
+    );
+    *limit.last_mut().unwrap() = 1;
+    assert_eq!(decode_records(&framed(&limit)).error, None);
 }
