@@ -4,7 +4,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::request::{json_str, parse_object};
+use super::request::json_str;
 use super::ErrorReason;
 use crate::accounts::AccountName;
 
@@ -59,7 +59,8 @@ struct Wire<'a> {
 /// );
 /// ```
 pub fn decode_login(frame: &[u8]) -> Result<Login, ErrorReason> {
-    let wire: Wire<'_> = parse_object(frame).map_err(|_| ErrorReason::LoginFailed)?;
+    // Every failure is the same answer, so serde_json's own checks (UTF-8 included) suffice.
+    let wire: Wire<'_> = serde_json::from_slice(frame).map_err(|_| ErrorReason::LoginFailed)?;
     let account = AccountName::new(&text(wire.account)?).ok_or(ErrorReason::LoginFailed)?;
     let key = text(wire.key)?.into_owned();
     Ok(Login { account, key })

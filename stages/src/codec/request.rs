@@ -98,24 +98,21 @@ enum Op {
 /// assert_eq!(decode_request(br#"{"op":"ping"}"#), Ok(Request::Ping));
 /// ```
 pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
-    let wire: Wire<'_> = parse_object(frame)?;
+    let wire = parse_object(frame)?;
     // Outer `None`: no id; inner `None`: an id that is not usable.
     let id = wire.id.map(|raw| parse_integer(raw, 1, MAX_ID));
     let op = parse_op_field(wire.op, id.flatten())?;
     let id = match (op, id) {
-        (Op::Ping, _) => return Ok(Request::Ping),
-        (Op::Login, _) => return Ok(Request::Login),
-        (Op::Orders, id) => {
-            let symbol = symbol_or_all(wire.symbol, id.flatten())?;
-            return Ok(Request::Orders { symbol });
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, Some(Some(id))) => id,
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, Some(None)) => {
+            return Err(ErrorReason::InvalidId.into())
         }
-        (Op::CancelAll, id) => {
-            let symbol = symbol_or_all(wire.symbol, id.flatten())?;
-            return Ok(Request::CancelAll { symbol });
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, None) => {
+            return Err(ErrorReason::MissingId.into())
         }
-        (_, Some(Some(id))) => id,
-        (_, Some(None)) => return Err(ErrorReason::InvalidId.into()),
-        (_, None) => return Err(ErrorReason::MissingId.into()),
+        (Op::Orders | Op::CancelAll | Op::Login | Op::Ping, id) => {
+            return without_id(op, wire.symbol, id.flatten())
+        }
     };
     let reject = |reason| DecodeError::Reject { id, reason };
     let symbol = required(
@@ -130,6 +127,24 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
         Op::Amend => amend(id, symbol, &wire).map_err(reject),
         _ => new_order(op, id, symbol, &wire).map_err(reject),
     }
+}
+
+/// A request that names no order.
+fn without_id(
+    op: Op,
+    symbol: Option<&RawValue>,
+    usable_id: Option<OrderId>,
+) -> Result<Request, DecodeError> {
+    Ok(match op {
+        Op::Orders => Request::Orders {
+            symbol: symbol_or_all(symbol, usable_id)?,
+        },
+        Op::CancelAll => Request::CancelAll {
+            symbol: symbol_or_all(symbol, usable_id)?,
+        },
+        Op::Login => Request::Login,
+        _ => Request::Ping,
+    })
 }
 
 /// The optional `symbol` of `orders` and `cancel_all` (`None`: every book). These name no
@@ -349,8 +364,7 @@ fn put_number(out: &mut Vec<u8>, numbers: &mut itoa::Buffer, name: &str, value: 
     out.extend_from_slice(numbers.format(value).as_bytes());
 }
 
-/// Parses a frame as a JSON object into `T`, telling "not JSON" from "not an object".
-pub(super) fn parse_object<'a, T: Deserialize<'a>>(frame: &'a [u8]) -> Result<T, DecodeError> {
+fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
     // JSON text is UTF-8; checking it once up front is faster than serde_json checking
     // each string of a byte slice.
     let text = std::str::from_utf8(frame).map_err(|_| ErrorReason::InvalidJson)?;
@@ -435,7 +449,11 @@ fn parse_qty(raw: &RawValue) -> Option<Qty> {
 }
 
 fn parse_side(raw: &RawValue) -> Option<Side> {
-    parse_name(raw, [Side::Buy, Side::Sell], Side::as_str)
+    match json_str(raw)?.as_ref() {
+        "buy" => Some(Side::Buy),
+        "sell" => Some(Side::Sell),
+        _ => None,
+    }
 }
 
 fn parse_tif(raw: &RawValue) -> Option<Tif> {
