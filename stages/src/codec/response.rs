@@ -319,6 +319,83 @@ mod tests {
     }
 
     #[test]
+    fn every_v2_response_kind() {
+        let acme = Symbol::new("ACME").unwrap();
+        let cases = [
+            (
+                ReportKind::Amended {
+                    id: 4,
+                    price: Price::parse("10.50").unwrap(),
+                    leaves: 60,
+                }
+                .into(),
+                r#"{"type":"amended","id":4,"price":"10.5","leaves":60}"#,
+            ),
+            (
+                ReportKind::Order {
+                    id: 5,
+                    symbol: acme,
+                    side: Side::Buy,
+                    price: Price::parse("7").unwrap(),
+                    leaves: 1,
+                    tif: Tif::Post,
+                }
+                .into(),
+                r#"{"type":"order","id":5,"symbol":"ACME","side":"buy","price":"7","leaves":1,"tif":"post"}"#,
+            ),
+            (
+                ReportKind::OrdersEnd { count: 0 }.into(),
+                r#"{"type":"orders_end","count":0}"#,
+            ),
+            (
+                ReportKind::CancelAllDone { count: 12 }.into(),
+                r#"{"type":"cancel_all_done","count":12}"#,
+            ),
+            (
+                ReportKind::Done {
+                    id: 6,
+                    reason: DoneReason::SelfTrade,
+                    leaves: 3,
+                }
+                .into(),
+                r#"{"type":"done","id":6,"reason":"self trade","leaves":3}"#,
+            ),
+            (
+                Response::Login(AccountName::new("a.b_C-9").unwrap()),
+                r#"{"type":"login","account":"a.b_C-9"}"#,
+            ),
+            (
+                ReportKind::Reject {
+                    id: 7,
+                    reason: RejectReason::NothingToAmend,
+                }
+                .into(),
+                r#"{"type":"reject","id":7,"reason":"nothing to amend"}"#,
+            ),
+            (
+                ReportKind::Reject {
+                    id: 8,
+                    reason: RejectReason::InvalidStp,
+                }
+                .into(),
+                r#"{"type":"reject","id":8,"reason":"invalid stp"}"#,
+            ),
+            (
+                Response::Error(ErrorReason::InvalidSymbol),
+                r#"{"type":"error","reason":"invalid symbol"}"#,
+            ),
+            (
+                Response::Error(ErrorReason::LoginNotFirst),
+                r#"{"type":"error","reason":"login not first"}"#,
+            ),
+        ];
+        for (response, expected) in cases {
+            assert_eq!(line(response), format!("{expected}\n"));
+            serde_json::from_str::<serde_json::Value>(expected).unwrap();
+        }
+    }
+
+    #[test]
     fn errors_convert_to_responses() {
         assert_eq!(
             line(FrameError::TooLong),
