@@ -1,6 +1,5 @@
 //! The order server: metrics exporter, pipeline, TCP and HTTP listeners, and their shutdown.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,11 +162,11 @@ impl Server {
                 "auth mode is open: any account name logs in without a key check (set [auth] mode = \"keys\" in production)"
             );
         }
-        let registry = Arc::new(Registry::new(
-            conn_base,
-            HashMap::new(),
-            AccountMetrics::register(),
-        ));
+        let floors = journal
+            .as_ref()
+            .map(|j| j.floors().clone())
+            .unwrap_or_default();
+        let registry = Arc::new(Registry::new(conn_base, floors, AccountMetrics::register()));
         let admission = Arc::new(Admission::new(
             &config.admission,
             AdmissionMetrics::register(config.admission.target),

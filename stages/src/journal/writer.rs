@@ -112,10 +112,6 @@ impl Journal {
 
     /// Each named account's highest accepted order id, as recovered: the floor its next new
     /// order's id must exceed.
-    #[expect(
-        dead_code,
-        reason = "the server seeds the accounts' id floors from it next"
-    )]
     pub(crate) fn floors(&self) -> &BTreeMap<Owner, OrderId> {
         &self.floors
     }

@@ -50,8 +50,8 @@ impl Account {
         self.sessions.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
-    /// Whether more than one session is live.
-    pub(crate) fn shared(&self) -> bool {
-        self.sessions.load(Ordering::Acquire) > 1
+    /// Its live sessions.
+    pub(crate) fn sessions(&self) -> usize {
+        self.sessions.load(Ordering::Acquire)
     }
 }

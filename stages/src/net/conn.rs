@@ -270,8 +270,14 @@ impl Client for Conn {
         &self.account().orders
     }
 
+    /// A TCP session shares its account with the others; an HTTP request (never a session)
+    /// with every live one.
     fn shares_account(&self) -> bool {
-        self.account().shared()
+        let others = match self.socket() {
+            Some(_) => 1,
+            None => 0,
+        };
+        self.account().sessions() > others
     }
 
     /// Encoded straight into a TCP connection's output when it is in turn.

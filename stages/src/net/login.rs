@@ -14,16 +14,13 @@
 //! acts for an account, frames go to the stages unread, and a later `login` is answered there
 //! (`login not first`).
 
-use std::borrow::Cow;
 use std::sync::Arc;
-
-use serde::Deserialize;
 
 use super::account::Account;
 use super::conn::Conn;
 use super::registry::Registry;
 use crate::accounts::Auth;
-use crate::codec::{decode_request, DecodeError, ErrorReason, Response};
+use crate::codec::{decode_login, decode_request, DecodeError, ErrorReason, Response};
 use crate::matching::{RejectReason, ReportKind, Request};
 
 /// What the reader does with a frame of a session that acts for no account yet.
@@ -62,18 +59,11 @@ pub(crate) fn screen(conn: &Arc<Conn>, frame: &[u8], auth: &Auth, registry: &Reg
     })
 }
 
-#[derive(Deserialize)]
-struct LoginFields<'a> {
-    #[serde(borrow)]
-    account: Cow<'a, str>,
-    #[serde(borrow)]
-    key: Cow<'a, str>,
-}
-
 fn login(conn: &Arc<Conn>, frame: &[u8], auth: &Auth, registry: &Registry) -> Screened {
-    let checked = serde_json::from_slice::<LoginFields<'_>>(frame)
-        .ok()
-        .and_then(|f| auth.login(f.account.as_bytes(), f.key.as_bytes()).ok());
+    let checked = decode_login(frame).ok().and_then(|l| {
+        auth.login(l.account.as_str().as_bytes(), l.key.as_bytes())
+            .ok()
+    });
     registry.metrics().login(checked.is_some());
     let Some(name) = checked else {
         // Neither the key nor an unchecked name reaches the log.

@@ -1,7 +1,7 @@
 //! Live sessions by account, so reports of an account's resting orders reach every one of
 //! its sessions; named accounts' shared state; the encode stage's view of them ([`Clients`]).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub(crate) struct Registry {
     /// sessions (bounded by the accounts that ever logged in).
     named: Mutex<FxHashMap<Owner, Arc<Account>>>,
     /// Each account's highest accepted id, recovered from a journal.
-    floors: HashMap<Owner, OrderId>,
+    floors: BTreeMap<Owner, OrderId>,
     next: AtomicU64,
     open: AtomicUsize,
     metrics: AccountMetrics,
@@ -38,7 +38,7 @@ impl Registry {
     /// and whose named accounts start from the recovered `floors`.
     pub(crate) fn new(
         base: ConnId,
-        floors: HashMap<Owner, OrderId>,
+        floors: BTreeMap<Owner, OrderId>,
         metrics: AccountMetrics,
     ) -> Registry {
         Registry {
