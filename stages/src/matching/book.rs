@@ -21,8 +21,9 @@ type Index = HashMap<(Owner, OrderId), u32, RandomState>;
 ///
 /// Resting orders live in a slab and are linked in a FIFO per price level; levels sit in a
 /// sorted vector per side with the best level last; an index by account and id finds orders
-/// for cancels, amends and duplicate checks. Filled and cancelled orders leave every structure at once, and empty
-/// levels are removed, so memory follows the resting orders.
+/// for cancels, amends and duplicate checks. Filled and cancelled orders leave every
+/// structure at once, and empty levels are removed, so memory follows the resting orders.
+/// `orders`, `cancel_all` and amends are described in the [module docs](crate::matching).
 ///
 /// # Examples
 ///
