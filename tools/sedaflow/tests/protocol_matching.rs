@@ -317,10 +317,9 @@ fn an_id_resting_on_the_symbol_is_a_duplicate() {
 
     a.send(r#"{"op":"limit","id":70,"symbol":"DUP1","side":"sell","price":"50","qty":1}"#);
     a.expect(r#"{"type":"ack","id":70}"#);
+    // An order is named by its account and its id (v2): another account (here, another
+    // connection's anonymous one) may rest the same id on the same book.
     b.send(r#"{"op":"limit","id":70,"symbol":"DUP1","side":"buy","price":"40","qty":1}"#);
-    b.expect(r#"{"type":"reject","id":70,"reason":"duplicate id"}"#);
-    // The rejected order did not use id 70 up; on another symbol it is free.
-    b.send(r#"{"op":"limit","id":70,"symbol":"DUP2","side":"buy","price":"40","qty":1}"#);
     b.expect(r#"{"type":"ack","id":70}"#);
 
     // Both rules fail (resting here, and not above 70): the reason is `duplicate id`.
@@ -329,9 +328,12 @@ fn an_id_resting_on_the_symbol_is_a_duplicate() {
     a.send(r#"{"op":"market","id":70,"symbol":"DUP1","side":"buy","qty":1}"#);
     a.expect(r#"{"type":"reject","id":70,"reason":"duplicate id"}"#);
 
-    // Once the order has left the book, its id may be used there again.
+    // Once the order has left the book only the increasing rule fails; other accounts are
+    // free to use the id.
     a.send(r#"{"op":"cancel","id":70,"symbol":"DUP1"}"#);
     a.expect(r#"{"type":"done","id":70,"reason":"cancelled","leaves":1}"#);
+    a.send(r#"{"op":"limit","id":70,"symbol":"DUP1","side":"sell","price":"50","qty":1}"#);
+    a.expect(r#"{"type":"reject","id":70,"reason":"id not increasing"}"#);
     let mut c = Client::connect(server.tcp);
     c.send(r#"{"op":"limit","id":70,"symbol":"DUP1","side":"buy","price":"40","qty":1}"#);
     c.expect(r#"{"type":"ack","id":70}"#);
@@ -342,7 +344,7 @@ fn an_id_resting_on_the_symbol_is_a_duplicate() {
 }
 
 #[test]
-fn ids_must_increase_per_connection() {
+fn ids_must_increase_per_account() {
     let server = Server::start(&[]);
     let mut a = Client::connect(server.tcp);
     let mut b = Client::connect(server.tcp);
@@ -362,10 +364,9 @@ fn ids_must_increase_per_connection() {
     a.expect_reject(20, "price");
     a.send(r#"{"op":"limit","id":15,"symbol":"INC2","side":"buy","price":"1","qty":1}"#);
     a.expect(r#"{"type":"ack","id":15}"#);
+    // Another account's order with the same id on the same book is no duplicate (v2).
     b.send(r#"{"op":"limit","id":20,"symbol":"INC3","side":"buy","price":"1","qty":1}"#);
     b.expect(r#"{"type":"ack","id":20}"#);
-    a.send(r#"{"op":"limit","id":20,"symbol":"INC3","side":"buy","price":"1","qty":1}"#);
-    a.expect(r#"{"type":"reject","id":20,"reason":"duplicate id"}"#);
     a.send(r#"{"op":"limit","id":20,"symbol":"INC4","side":"buy","price":"1","qty":1}"#);
     a.expect(r#"{"type":"ack","id":20}"#);
 
