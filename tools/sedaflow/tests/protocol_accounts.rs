@@ -6,19 +6,7 @@
 
 mod support;
 
-use support::{post_with, wait_until, Client, Server};
-
-/// alice's key is `k-a`, bob's `k-b` (SHA-256 below).
-const KEYS: &str = r#"
-[auth]
-mode = "keys"
-[[auth.accounts]]
-name = "alice"
-key_sha256 = "29c2cc888fa9b3f46e0711100e1729a19129b4de8950fc68bd184ec09dfbe6cd"
-[[auth.accounts]]
-name = "bob"
-key_sha256 = "fe47fbb21f25d73b64693515203198e88dfc6212449862e6c87aff46cfad65e1"
-"#;
+use support::{post_with, wait_until, Client, Server, KEYS};
 
 fn login(server: &Server, account: &str, key: &str) -> Client {
     Client::login(server.tcp, account, key)

@@ -33,3 +33,16 @@ pub use http::{get, post, post_with, HttpResponse};
 pub use load::{assert_same_responses, drive, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
 pub use server::{signal, spawn_serve, Server};
+
+/// A config in `keys` mode with the example's accounts: alice's key is `k-a`, bob's `k-b`
+/// (their SHA-256 below).
+pub const KEYS: &str = r#"
+[auth]
+mode = "keys"
+[[auth.accounts]]
+name = "alice"
+key_sha256 = "29c2cc888fa9b3f46e0711100e1729a19129b4de8950fc68bd184ec09dfbe6cd"
+[[auth.accounts]]
+name = "bob"
+key_sha256 = "fe47fbb21f25d73b64693515203198e88dfc6212449862e6c87aff46cfad65e1"
+"#;
