@@ -68,6 +68,13 @@ pub struct LoadgenConfig {
     /// resting (`duplicate id`).
     #[arg(long)]
     pub id_base: Option<NonZeroU64>,
+    /// Log each connection in to one of this many accounts, `lg0`, `lg1`, … (connection `c`
+    /// as `lg{c % accounts}`, with its name as its key: configure those in `keys` mode).
+    /// 0: no login, each connection its own anonymous account. Connections that share an
+    /// account share its increasing-id rule, so with fewer accounts than connections some
+    /// orders are refused `id not increasing`.
+    #[arg(long, default_value = "0")]
+    pub accounts: usize,
 }
 
 impl Default for LoadgenConfig {
@@ -86,6 +93,7 @@ impl Default for LoadgenConfig {
             progress: false,
             warmup: Duration::ZERO,
             id_base: None,
+            accounts: 0,
         }
     }
 }

@@ -20,6 +20,14 @@ pub enum LoadgenError {
         #[source]
         source: io::Error,
     },
+    /// The server refused a connection's login.
+    #[error("connection {connection}: login refused: {answer}")]
+    Login {
+        /// The connection.
+        connection: usize,
+        /// What the server answered.
+        answer: String,
+    },
     /// Reading or writing a connection failed.
     #[error("connection {connection}: i/o failed")]
     Io {

@@ -2,6 +2,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sedaflow_stages::accounts::AccountName;
+use sedaflow_stages::codec::encode_login;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -65,8 +68,12 @@ pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> 
     let connections = config.connections.get();
     let id_base = config.effective_id_base();
     let mut sockets = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        sockets.push(connect(&config).await?);
+    for c in 0..connections {
+        let mut socket = connect(&config).await?;
+        if config.accounts > 0 {
+            login(&mut socket, c, c % config.accounts).await?;
+        }
+        sockets.push(socket);
     }
 
     let shared = Shared {
@@ -209,6 +216,41 @@ async fn connect(config: &LoadgenConfig) -> Result<TcpStream, LoadgenError> {
         .map_err(connect_error)?;
     stream.set_nodelay(true).map_err(connect_error)?;
     Ok(stream)
+}
+
+/// Logs connection `c` in as account `lg{account}` (its key is its name) and reads the
+/// answer, before any order is sent.
+async fn login(socket: &mut TcpStream, c: usize, account: usize) -> Result<(), LoadgenError> {
+    let name = format!("lg{account}");
+    let io = |source| LoadgenError::Io {
+        connection: c,
+        source,
+    };
+    let account = AccountName::new(&name).ok_or(LoadgenError::Config("invalid account name"))?;
+    let mut line = Vec::new();
+    encode_login(&account, &name, &mut line);
+    socket.write_all(&line).await.map_err(io)?;
+    // The answer is one short line; read it byte by byte so nothing after it is consumed.
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while byte[0] != b'\n' && answer.len() < 4096 {
+        let n = tokio::time::timeout(CONNECT_TIMEOUT, socket.read(&mut byte))
+            .await
+            .map_err(|_| io(std::io::ErrorKind::TimedOut.into()))?
+            .map_err(io)?;
+        if n == 0 {
+            return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        answer.push(byte[0]);
+    }
+    let expected = format!(r#"{{"type":"login","account":"{name}"}}"#);
+    if answer.trim_ascii() != expected.as_bytes() {
+        return Err(LoadgenError::Login {
+            connection: c,
+            answer: String::from_utf8_lossy(&answer).trim().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Merges every connection's counts; the first failure ends the run.
