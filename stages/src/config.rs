@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub journal_segment_bytes: u64,
     /// Scale-out on NATS: the role and how to reach the log (`[cluster]`).
     pub cluster: ClusterConfig,
+    /// Public market data over WebSocket (`[market]`).
+    pub market: MarketConfig,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +84,24 @@ impl Default for ServerConfig {
             journal: None,
             journal_segment_bytes: 64 * 1024 * 1024,
             cluster: ClusterConfig::default(),
+            market: MarketConfig::default(),
+        }
+    }
+}
+
+/// Public market data (`[market]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    /// Bytes a WebSocket subscriber may have queued and unwritten; past it the subscriber
+    /// gets `slow consumer` and is closed (PROTOCOL.md, "Market data").
+    pub unsent_cap: NonZeroUsize,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig {
+            unsent_cap: NonZeroUsize::new(crate::market::DEFAULT_UNSENT_CAP).expect("non-zero"),
         }
     }
 }

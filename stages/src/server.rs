@@ -189,6 +189,8 @@ impl Server {
                 .map_err(PipelineError::from)?;
             runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone()))?;
         }
+        let market = net::Market::new(&order.pipeline, &config.market, metrics.market().clone())
+            .map_err(PipelineError::from)?;
         let listeners = Listeners::bind(&config)?;
         let (tcp, http) = (listeners.tcp.1, listeners.http.1);
         let (stop, stopped) = watch::channel(false);
@@ -202,7 +204,7 @@ impl Server {
             stop: stopped,
         };
         order.pipeline.start();
-        let serving = serve(listeners, &config, registry, env, flusher);
+        let serving = serve(listeners, &config, registry, env, flusher, market);
         let tasks = runtime.block_on(serving)?;
         Ok(Server {
             tcp,
@@ -398,6 +400,7 @@ async fn serve(
     registry: Arc<Registry>,
     env: SessionEnv,
     flusher: impl Future<Output = ()> + Send + 'static,
+    market: Arc<net::Market>,
 ) -> Result<Vec<JoinHandle<()>>, ServerError> {
     let tokio_listener = |what, (l, addr): (std::net::TcpListener, SocketAddr)| {
         tokio::net::TcpListener::from_std(l).map_err(|source| ServerError::Bind {
@@ -418,7 +421,8 @@ async fn serve(
             registry.clone(),
             env.clone(),
         )),
-        tokio::spawn(http::serve(http_l, registry, env)),
+        tokio::spawn(market.clone().tick(env.stop.clone())),
+        tokio::spawn(http::serve(http_l, registry, env, market)),
     ])
 }
 

@@ -1,6 +1,8 @@
 //! HTTP/1.1 order entry: `POST /orders` (one request per body) and `GET /healthz`, fed into
 //! the same stages as the TCP stream. Each request is a connection of its own: its later
 //! reports (fills of a resting order) have nowhere to go and are counted as discarded.
+//! Public market data is served here too: the snapshots (`market`) and WebSocket `GET /ws`
+//! (`ws`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,29 +15,37 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::conn::{Conn, Sink};
+use super::market::Market;
 use super::output::Outgoing;
 use super::registry::Registry;
 use super::session::SessionEnv;
+use super::ws;
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
 use crate::pipeline::{self, DecodeIn};
 
 /// Serves until the stop signal.
-pub(crate) async fn serve(listener: TcpListener, registry: Arc<Registry>, mut env: SessionEnv) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    mut env: SessionEnv,
+    market: Arc<Market>,
+) {
     loop {
         let accepted = tokio::select! {
             _ = env.stop.changed() => break,
             a = listener.accept() => a,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let (registry, env) = (registry.clone(), env.clone());
+        let (registry, env, market) = (registry.clone(), env.clone(), market.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let (registry, env) = (registry.clone(), env.clone());
-                async move { Ok::<_, Infallible>(route(req, &registry, &env).await) }
+                let (registry, env, market) = (registry.clone(), env.clone(), market.clone());
+                async move { Ok::<_, Infallible>(route(req, &registry, &env, &market).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(io, service)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!(error = %e, "http connection ended with an error");
@@ -48,10 +58,16 @@ async fn route(
     req: Request<Incoming>,
     registry: &Arc<Registry>,
     env: &SessionEnv,
+    market: &Arc<Market>,
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::POST, "/orders") => order(req, registry, env).await,
+        (&Method::GET, "/ws") => ws::upgrade(req, market, &env.limits, env.stop.clone()),
+        (&Method::GET, path) => match market.snapshot(path, req.uri().query()).await {
+            Some(snapshot) => snapshot,
+            None => reply(StatusCode::NOT_FOUND, "not found\n".into()),
+        },
         _ => reply(StatusCode::NOT_FOUND, "not found\n".into()),
     }
 }
@@ -139,7 +155,7 @@ fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
     reply(StatusCode::BAD_REQUEST, body)
 }
 
-fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(super) fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let json = body.first() == Some(&b'{') || body.first() == Some(&b'[');
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;

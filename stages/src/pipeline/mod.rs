@@ -10,6 +10,7 @@
 //!   leaves unmatched.
 //! - `decode`, `matching`, `journal`, `publish`, `encode`: one stage adapter each.
 //! - `refuse`: frames answered at the read (admission, a refusing pipeline).
+//! - `market`: the market-data stage, fed by matching and by the WebSocket subscribers.
 //!
 //! # Ordering
 //! Decode is keyed by connection, matching by symbol, so a connection's requests for different
@@ -21,6 +22,7 @@ mod decode;
 mod encode;
 mod events;
 mod journal;
+mod market;
 mod matching;
 mod order_state;
 mod publish;
@@ -32,6 +34,7 @@ pub(crate) use client::{Client, Clients};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
+pub(crate) use market::{MarketIn, Next, Subscriber, STAGE as MARKET_STAGE};
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
 pub(crate) use refuse::{admit, answer, refuse};
