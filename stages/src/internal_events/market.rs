@@ -55,9 +55,7 @@ impl MarketMetrics {
         );
         let fanout =
             |channel: &'static str| counter!("sedaflow_market_fanout_total", "channel" => channel);
-        let skipped = |reason: &'static str| {
-            counter!("sedaflow_market_deltas_skipped_total", "reason" => reason)
-        };
+        let skipped = |reason: &'static str| counter!("sedaflow_market_deltas_skipped_total", "reason" => reason);
         let series = Series {
             subscribers: gauge!("sedaflow_market_subscribers"),
             messages: counter!("sedaflow_market_messages_sent_total"),

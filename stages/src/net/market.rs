@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::StatusCode;
-use http_body_util::Full;
 use sedaflow::{Pipeline, Publisher, PublisherError};
 use thiserror::Error;
 use tokio::sync::{oneshot, watch};
@@ -68,7 +68,11 @@ impl Market {
     /// # Errors
     /// When the pipeline is shutting down; the event is dropped.
     pub(crate) async fn send(&self, event: MarketIn) -> Result<(), Closed> {
-        self.input.publish(event).await.map(drop).map_err(|_| Closed)
+        self.input
+            .publish(event)
+            .await
+            .map(drop)
+            .map_err(|_| Closed)
     }
 
     /// Answers `GET path?query` if it is a snapshot request: `200` with the snapshot, `400`

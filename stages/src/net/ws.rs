@@ -188,7 +188,11 @@ fn answer(subscriber: &Subscriber, reason: ErrorReason) {
 }
 
 /// Writes the outbox, one message at a time, until it is to close.
-async fn write(mut sink: SplitSink<Socket, Frame>, subscriber: Arc<Subscriber>, metrics: MarketMetrics) {
+async fn write(
+    mut sink: SplitSink<Socket, Frame>,
+    subscriber: Arc<Subscriber>,
+    metrics: MarketMetrics,
+) {
     loop {
         let written = match subscriber.next() {
             Next::Write(bytes) => {

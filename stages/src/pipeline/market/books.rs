@@ -6,9 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::{MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
-use crate::market::{
-    BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription,
-};
+use crate::market::{BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription};
 use crate::matching::Symbol;
 
 /// The symbols of one lane. Plain fields: the lane's events come one at a time.

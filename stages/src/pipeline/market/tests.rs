@@ -124,7 +124,10 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
         // The fast one keeps up; the slow one never reads.
         let (texts, close) = written(&fast);
         assert!(!close);
-        trades += texts.iter().filter(|t| t.contains(r#""type":"trade""#)).count();
+        trades += texts
+            .iter()
+            .filter(|t| t.contains(r#""type":"trade""#))
+            .count();
     }
     assert_eq!(trades, 50);
     let (texts, close) = written(&slow);
