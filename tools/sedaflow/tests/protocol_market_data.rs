@@ -13,24 +13,25 @@ fn subscribe(channel: &str, symbol: &str) -> String {
     format!(r#"{{"op":"subscribe","channel":"{channel}","symbol":"{symbol}"}}"#)
 }
 
+/// Subscribes `ws` to `channel` (not `kline`) of `symbol`; the next message is the answer.
+fn subscribed(ws: &mut WsClient, channel: &str, symbol: &str) {
+    ws.send(&subscribe(channel, symbol));
+    assert_eq!(
+        ws.text(),
+        format!(r#"{{"type":"subscribed","channel":"{channel}","symbol":"{symbol}"}}"#)
+    );
+}
+
 #[test]
 fn subscribers_get_the_current_state_of_an_untouched_book() {
     let server = Server::start(&[]);
     let mut ws = WsClient::connect(server.http);
-    ws.send(&subscribe("depth", "ACME"));
-    assert_eq!(
-        ws.text(),
-        r#"{"type":"subscribed","channel":"depth","symbol":"ACME"}"#
-    );
+    subscribed(&mut ws, "depth", "ACME");
     assert_eq!(
         ws.text(),
         r#"{"type":"depth","symbol":"ACME","seq":0,"bids":[],"asks":[]}"#
     );
-    ws.send(&subscribe("bbo", "ACME"));
-    assert_eq!(
-        ws.text(),
-        r#"{"type":"subscribed","channel":"bbo","symbol":"ACME"}"#
-    );
+    subscribed(&mut ws, "bbo", "ACME");
     assert_eq!(
         ws.text(),
         r#"{"type":"bbo","symbol":"ACME","seq":0,"bid":null,"bid_qty":0,"ask":null,"ask_qty":0}"#
@@ -112,11 +113,7 @@ fn every_bad_message_is_answered_and_the_socket_stays_open() {
             "for {frame:?}"
         );
     }
-    ws.send(&subscribe("trades", "ACME"));
-    assert_eq!(
-        ws.text(),
-        r#"{"type":"subscribed","channel":"trades","symbol":"ACME"}"#
-    );
+    subscribed(&mut ws, "trades", "ACME");
 }
 
 #[test]
@@ -143,18 +140,10 @@ fn a_socket_holds_at_most_1024_subscriptions() {
         "{answers:?}"
     );
     // Subscribing again to one held is no new subscription; after an unsubscribe there is room.
-    ws.send(&subscribe("trades", "S0"));
-    assert_eq!(
-        ws.text(),
-        r#"{"type":"subscribed","channel":"trades","symbol":"S0"}"#
-    );
+    subscribed(&mut ws, "trades", "S0");
     ws.send(r#"{"op":"unsubscribe","channel":"trades","symbol":"S1"}"#);
     assert_eq!(ws.json()["type"], "unsubscribed");
-    ws.send(&subscribe("trades", "S1024"));
-    assert_eq!(
-        ws.text(),
-        r#"{"type":"subscribed","channel":"trades","symbol":"S1024"}"#
-    );
+    subscribed(&mut ws, "trades", "S1024");
 }
 
 #[test]
