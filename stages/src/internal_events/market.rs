@@ -103,9 +103,13 @@ impl MarketMetrics {
     pub(crate) fn pushed(&self, pushed: Pushed) {
         match pushed {
             Pushed::Conflated => self.0.conflated.increment(1),
-            Pushed::Slow => self.0.slow.increment(1),
-            Pushed::Queued | Pushed::NotSubscribed | Pushed::Discarded => {}
+            Pushed::Queued | Pushed::Slow | Pushed::NotSubscribed | Pushed::Discarded => {}
         }
+    }
+
+    /// A subscriber passed its cap: it was sent `slow consumer` and closed.
+    pub(crate) fn slow_consumer(&self) {
+        self.0.slow.increment(1);
     }
 
     /// The feed did not apply a delta, for `error`.

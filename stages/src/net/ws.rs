@@ -120,14 +120,23 @@ async fn serve(
     let subscriber = market.subscriber();
     let mut writer = tokio::spawn(write(sink, subscriber.clone(), metrics.clone()));
     let mut held = FxHashSet::default();
-    let writer_ended = tokio::select! {
-        () = read(stream, market, &subscriber, &mut held, idle) => false,
-        _ = &mut writer => true,
-        _ = stop.changed() => false,
-    };
-    subscriber.close();
-    if !writer_ended {
-        let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+    {
+        let reading = read(stream, market, &subscriber, &mut held, idle);
+        tokio::pin!(reading);
+        let (read_ended, writer_ended) = tokio::select! {
+            () = &mut reading => (true, false),
+            _ = &mut writer => (false, true),
+            _ = stop.changed() => (false, false),
+        };
+        subscriber.close();
+        if !writer_ended {
+            let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+        }
+        // The writer sent its close frame: read on (ignoring requests) until the client
+        // answers it, so the TCP close is orderly and the client reads what was written.
+        if !read_ended {
+            let _ = tokio::time::timeout(CLOSE_GRACE, reading).await;
+        }
     }
     for subscription in held {
         let gone = MarketIn::Gone(subscriber.clone(), subscription);
@@ -138,7 +147,8 @@ async fn serve(
     metrics.subscriber(false);
 }
 
-/// Reads client messages until the client closes, errs, or stays silent for `idle`.
+/// Reads client messages until the client closes, errs, or stays silent for `idle`; once the
+/// socket is closing, it only waits for that.
 async fn read(
     mut stream: SplitStream<Socket>,
     market: &Market,
@@ -159,6 +169,9 @@ async fn read(
             // Pings are answered by the protocol layer on the next read.
             Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => continue,
         };
+        if subscriber.is_closing() {
+            continue;
+        }
         let event = match parse_client_message(&data) {
             Err(reason) => {
                 answer(subscriber, reason);
@@ -211,7 +224,10 @@ async fn write(
                 }
                 Err(e) => Err(e),
             },
-            Next::Close => {
+            Next::Close { slow } => {
+                if slow {
+                    metrics.slow_consumer();
+                }
                 let _ = sink.send(Frame::Close(None)).await;
                 let _ = sink.close().await;
                 return;

@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use support::{get, Ended, Server, WsClient};
+use support::{get, Ended, Server, WsClient, READ_GUARD};
 use tungstenite::Message;
 
 fn subscribe(channel: &str, symbol: &str) -> String {
@@ -163,7 +163,36 @@ fn a_silent_socket_is_closed_after_the_idle_timeout() {
     ws.send(&subscribe("depth", "ACME"));
     assert_eq!(ws.json()["type"], "subscribed");
     assert_eq!(ws.json()["type"], "depth");
-    assert_eq!(ws.until_end(), Ended::Closed);
+    assert_eq!(ws.until_end(), (Ended::Closed, None));
+}
+
+#[test]
+fn a_stopping_server_closes_its_sockets() {
+    let mut server = Server::start(&[]);
+    let mut ws = WsClient::connect(server.http);
+    subscribed(&mut ws, "trades", "ACME");
+    server.sigterm();
+    assert_eq!(ws.until_end().0, Ended::Closed);
+    assert!(server.wait_exit(READ_GUARD).success());
+}
+
+#[test]
+fn a_subscriber_that_does_not_read_is_cut_off_as_a_slow_consumer() {
+    let server = Server::start_with_config("[market]\nunsent_cap = 4096\n");
+    let mut ws = WsClient::connect(server.http);
+    // Each subscribe queues its answer and a snapshot again; not read, they fill the
+    // socket's buffers, then the outbox past its cap.
+    let sent = 20_000;
+    for n in 0..sent {
+        ws.send(&subscribe("depth", &format!("S{}", n % 1000)));
+    }
+    let (ended, last) = ws.until_end();
+    assert_eq!(ended, Ended::Closed);
+    assert_eq!(
+        last.as_deref(),
+        Some(r#"{"type":"error","reason":"slow consumer"}"#)
+    );
+    assert_eq!(server.metric("sedaflow_market_slow_consumers_total"), 1.0);
 }
 
 #[test]

@@ -27,9 +27,9 @@ pub(crate) enum Next {
     Write(Bytes),
     /// Nothing queued: wait for [`Subscriber::woken`].
     Wait,
-    /// Everything is written and the socket is to close: it passed its cap (its last
-    /// message was `slow consumer`) or its reader ended.
-    Close,
+    /// Everything is written and the socket is to close: it passed its cap (`slow`: its
+    /// last message was `slow consumer`) or its reader ended.
+    Close { slow: bool },
 }
 
 impl Subscriber {
@@ -67,7 +67,8 @@ impl Subscriber {
         let mut outbox = self.outbox.lock();
         match outbox.pop() {
             Some(bytes) => Next::Write(bytes),
-            None if outbox.is_slow() || self.closing.load(Ordering::Acquire) => Next::Close,
+            None if outbox.is_slow() => Next::Close { slow: true },
+            None if self.is_closing() => Next::Close { slow: false },
             None => Next::Wait,
         }
     }
@@ -76,6 +77,11 @@ impl Subscriber {
     /// writer last found the outbox empty.
     pub(crate) async fn woken(&self) {
         self.wake.notified().await;
+    }
+
+    /// Whether the socket is closing: nothing more is asked of the stage.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
     }
 
     /// Asks the writer to close the socket once the outbox is written.

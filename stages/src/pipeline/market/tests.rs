@@ -57,7 +57,7 @@ fn written(subscriber: &Subscriber) -> (Vec<String>, bool) {
         match subscriber.next() {
             Next::Write(bytes) => texts.push(String::from_utf8(bytes.to_vec()).unwrap()),
             Next::Wait => return (texts, false),
-            Next::Close => return (texts, true),
+            Next::Close { .. } => return (texts, true),
         }
     }
 }

@@ -84,17 +84,19 @@ impl WsClient {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
     }
 
-    /// Reads until the socket ends, ignoring messages; how it ended.
+    /// Reads until the socket ends: how it ended, and the last text frame before that.
     ///
     /// # Panics
     /// When it does not end within [`READ_GUARD`] of the last frame.
-    pub fn until_end(&mut self) -> Ended {
-        loop {
+    pub fn until_end(&mut self) -> (Ended, Option<String>) {
+        let mut last = None;
+        let ended = loop {
             match self.socket.read() {
-                Ok(Message::Close(_)) => return Ended::Closed,
+                Ok(Message::Close(_)) => break Ended::Closed,
+                Ok(Message::Text(text)) => last = Some(text.to_string()),
                 Ok(_) => continue,
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                    return Ended::Closed
+                    break Ended::Closed
                 }
                 Err(tungstenite::Error::Io(e))
                     if matches!(
@@ -104,8 +106,9 @@ impl WsClient {
                 {
                     panic!("the socket did not end within {READ_GUARD:?}")
                 }
-                Err(_) => return Ended::Cut,
+                Err(_) => break Ended::Cut,
             }
-        }
+        };
+        (ended, last)
     }
 }
