@@ -541,6 +541,19 @@ mod tests {
     }
 
     #[test]
+    fn the_market_section_sets_the_unsent_cap_and_refuses_zero() {
+        assert_eq!(
+            ServerConfig::default().market.unsent_cap.get(),
+            crate::market::DEFAULT_UNSENT_CAP
+        );
+        let cfg: ServerConfig = toml::from_str("[market]\nunsent_cap = 65536\n").unwrap();
+        assert_eq!(cfg.market.unsent_cap.get(), 65_536);
+        for bad in ["[market]\nunsent_cap = 0\n", "[market]\ncap = 1\n"] {
+            assert!(toml::from_str::<ServerConfig>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn shaping_limits_are_off_by_default_and_refuse_zero() {
         assert_eq!(Limits::default().read_requests_per_sec, None);
         let cfg: ServerConfig = toml::from_str(
