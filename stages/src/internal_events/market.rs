@@ -71,6 +71,7 @@ impl MarketMetrics {
             stale: skipped("stale"),
             gap: skipped("gap"),
         };
+        series.subscribers.set(0.0);
         MarketMetrics(Arc::new(series))
     }
 

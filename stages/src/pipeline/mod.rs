@@ -2,7 +2,9 @@
 //! through the sedaflow bus.
 //!
 //! decode → match → journal (with `journal`) → encode; an ingress has `publish` (to the order
-//! log) in matching's place, and an operator's stage may run before matching.
+//! log) in matching's place, and an operator's stage may run before matching. Beside them,
+//! `market` keeps the public market data, fed by matching (after the journal) and by the
+//! WebSocket sockets.
 //!
 //! - `wiring`: declares the stages and their placement ([`build`]).
 //! - `events`: what travels between the stages ([`Order`], `DecodeIn`, `EncodeIn`).
