@@ -1,13 +1,15 @@
-//! `decode_request` over arbitrary bytes.
+//! `decode_request` and `decode_login` over arbitrary bytes.
 //!
 //! Checked: no panic; the same answer twice; JSON whitespace around the frame changes nothing;
 //! whatever is accepted or rejected respects the protocol's ranges (id, qty, price, symbol);
-//! and an accepted request written back as plain JSON decodes to itself.
+//! an accepted request written back by `encode_request` decodes to itself; a login that
+//! decodes has a valid account name.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sedaflow_stages::codec::{decode_request, DecodeError};
+use sedaflow_stages::accounts::AccountName;
+use sedaflow_stages::codec::{decode_login, decode_request, encode_request, DecodeError};
 use sedaflow_stages::matching::{Price, Request, Symbol};
 
 /// 2^63 - 1, the highest id.
@@ -25,37 +27,6 @@ fn check_symbol(symbol: &Symbol) {
     );
 }
 
-/// The request as the plainest JSON that means it.
-fn to_json(request: &Request) -> String {
-    match request {
-        Request::Ping => r#"{"op":"ping"}"#.to_owned(),
-        Request::Cancel { id, symbol } => {
-            format!(r#"{{"op":"cancel","id":{id},"symbol":"{symbol}"}}"#)
-        }
-        Request::Market {
-            id,
-            symbol,
-            side,
-            qty,
-        } => format!(
-            r#"{{"op":"market","id":{id},"symbol":"{symbol}","side":"{}","qty":{qty}}}"#,
-            side.as_str()
-        ),
-        Request::Limit {
-            id,
-            symbol,
-            side,
-            price,
-            qty,
-            tif,
-        } => format!(
-            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"{}","price":"{price}","qty":{qty},"tif":"{}"}}"#,
-            side.as_str(),
-            tif.as_str()
-        ),
-    }
-}
-
 fuzz_target!(|frame: &[u8]| {
     let decoded = decode_request(frame);
     assert_eq!(decoded, decode_request(frame), "not deterministic");
@@ -64,16 +35,36 @@ fuzz_target!(|frame: &[u8]| {
     padded.extend_from_slice(b"\r\n\t ");
     assert_eq!(decode_request(&padded), decoded, "whitespace changed the answer");
 
-    let (id, qty, price) = match &decoded {
-        Ok(Request::Ping) | Err(DecodeError::Error { .. }) => return,
-        Err(DecodeError::Reject { id, .. }) => (*id, 1, None),
+    if let Ok(login) = decode_login(frame) {
+        let name = login.account.as_str();
+        assert_eq!(AccountName::new(name), Some(login.account), "invalid account accepted");
+    }
+    // The id, qty and price to check against their ranges, for what has them.
+    let ranged = match &decoded {
+        Ok(Request::Ping | Request::Login) | Err(DecodeError::Error { .. }) => None,
+        Ok(Request::Orders { symbol } | Request::CancelAll { symbol }) => {
+            if let Some(symbol) = symbol {
+                check_symbol(symbol);
+            }
+            None
+        }
+        Err(DecodeError::Reject { id, .. }) => Some((*id, 1, None)),
         Ok(Request::Cancel { id, symbol }) => {
             check_symbol(symbol);
-            (*id, 1, None)
+            Some((*id, 1, None))
+        }
+        Ok(Request::Amend {
+            id,
+            symbol,
+            qty,
+            price,
+        }) => {
+            check_symbol(symbol);
+            Some((*id, qty.unwrap_or(1), *price))
         }
         Ok(Request::Market { id, symbol, qty, .. }) => {
             check_symbol(symbol);
-            (*id, *qty, None)
+            Some((*id, *qty, None))
         }
         Ok(Request::Limit {
             id,
@@ -83,17 +74,21 @@ fuzz_target!(|frame: &[u8]| {
             ..
         }) => {
             check_symbol(symbol);
-            (*id, *qty, Some(*price))
+            Some((*id, *qty, Some(*price)))
         }
     };
-    assert!((1..=MAX_ID).contains(&id), "id out of range: {id}");
-    assert!((1..=MAX_QTY).contains(&qty), "qty out of range: {qty}");
-    if let Some(price) = price {
-        assert!(price.ticks() > 0 && price <= Price::MAX, "price out of range");
-        assert_eq!(Price::parse(&price.to_string()), Ok(price), "price does not round-trip");
+    if let Some((id, qty, price)) = ranged {
+        assert!((1..=MAX_ID).contains(&id), "id out of range: {id}");
+        assert!((1..=MAX_QTY).contains(&qty), "qty out of range: {qty}");
+        if let Some(price) = price {
+            assert!(price.ticks() > 0 && price <= Price::MAX, "price out of range");
+            assert_eq!(Price::parse(&price.to_string()), Ok(price), "price does not round-trip");
+        }
     }
     if let Ok(request) = decoded {
-        let plain = to_json(&request);
-        assert_eq!(decode_request(plain.as_bytes()), Ok(request), "{plain}");
+        let mut line = Vec::new();
+        encode_request(&request, &mut line);
+        let plain = line.strip_suffix(b"\n").unwrap_or(&line);
+        assert_eq!(decode_request(plain), Ok(request), "{}", String::from_utf8_lossy(plain));
     }
 });

@@ -1,4 +1,5 @@
-//! Codec throughput: framing plus decoding of order lines, and encoding of fill lines.
+//! Codec throughput: framing plus decoding of order lines (v1 limits, and a v2 mix of limits
+//! with `stp`, amends and cancels), and encoding of fill lines.
 
 use std::hint::black_box;
 
@@ -16,24 +17,43 @@ fn bench_decode(c: &mut Criterion) {
         );
         input.extend_from_slice(line.as_bytes());
     }
+    let mut mix = Vec::new();
+    for id in 1..=LINES {
+        let line = match id % 3 {
+            0 => format!(
+                "{{\"op\":\"limit\",\"id\":{id},\"symbol\":\"ACME\",\"side\":\"sell\",\"price\":\"10.05\",\"qty\":100,\"stp\":\"cancel_maker\"}}\n"
+            ),
+            1 => format!(
+                "{{\"op\":\"amend\",\"id\":{id},\"symbol\":\"ACME\",\"qty\":40,\"price\":\"10.1\"}}\n"
+            ),
+            _ => format!("{{\"op\":\"cancel\",\"id\":{id},\"symbol\":\"ACME\"}}\n"),
+        };
+        mix.extend_from_slice(line.as_bytes());
+    }
     let mut group = c.benchmark_group("codec");
     group.throughput(Throughput::Elements(LINES as u64));
-    group.bench_function("frame_and_decode_limit", |b| {
-        let mut framer = LineFramer::new();
-        b.iter(|| {
-            let mut decoded = 0;
-            // Socket-sized reads.
-            for chunk in input.chunks(16 * 1024) {
-                framer.push(chunk);
-                while let Some(frame) = framer.next_frame() {
-                    if let Ok(frame) = frame {
-                        decoded += usize::from(decode_request(frame).is_ok());
+    for (name, input) in [
+        ("frame_and_decode_limit", &input),
+        ("frame_and_decode_v2_mix", &mix),
+    ] {
+        group.bench_function(name, |b| {
+            let mut framer = LineFramer::new();
+            b.iter(|| {
+                let mut decoded = 0;
+                // Socket-sized reads.
+                for chunk in input.chunks(16 * 1024) {
+                    framer.push(chunk);
+                    while let Some(frame) = framer.next_frame() {
+                        if let Ok(frame) = frame {
+                            decoded += usize::from(decode_request(frame).is_ok());
+                        }
                     }
                 }
-            }
-            black_box(decoded)
-        })
-    });
+                assert_eq!(decoded, LINES, "every line decodes");
+                black_box(decoded)
+            })
+        });
+    }
     let fill = Response::Report(ReportKind::Fill {
         id: 123_456,
         symbol: Symbol::new("ACME").expect("valid symbol"),

@@ -1,16 +1,20 @@
 //! Matching engine throughput on a realistic mix: limit orders around a mid price so that
-//! about 45% of them trade, 10% cancels of recent ids, 5% market orders, 16 connections,
+//! about 45% of them trade, 10% cancels of recent ids, 5% market orders, 16 accounts,
 //! and the caller's id-floor bookkeeping, as the matching stage does it.
 //!
 //! `mixed_*` keep the book a few thousand orders deep; `deep_book` places orders over a
 //! wider band, so fewer trade and the book grows to ~80k resting orders per batch.
 //! `mixed_tifs` is `mixed_1_symbol` with a tenth of the limits `fok` and a tenth `post`
 //! (the same random stream, so the other workloads stay comparable across versions).
+//! `amend_stp` is the v2 order-management mix: 4 accounts, so an order often meets its own
+//! account's; every `tif`; half the new orders with self-trade prevention (the three modes
+//! alike); 10% cancels and 10% amends (new quantity, new price or both) of recent orders,
+//! sent by the order's account.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sedaflow_stages::matching::{Engine, OrderId, Price, Request, Side, Symbol, Tif};
+use sedaflow_stages::matching::{Engine, OrderId, Price, Request, Side, Stp, Symbol, Tif};
 
 /// Requests per measured batch; each batch starts from empty books.
 const ORDERS: usize = 200_000;
@@ -73,23 +77,82 @@ const EVERY_TIF: TifMix = {
     mix
 };
 
-fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)> {
+/// Self-trade prevention of a v2 new order, by a roll of `0..6`: half of them `none`.
+const STPS: [Stp; 6] = [
+    Stp::None,
+    Stp::None,
+    Stp::None,
+    Stp::CancelTaker,
+    Stp::CancelMaker,
+    Stp::CancelBoth,
+];
+
+/// A workload's shape.
+#[derive(Clone, Copy)]
+struct Mix {
+    band: Band,
+    tifs: TifMix,
+    /// The v2 order-management mix: 4 accounts, cancels and amends by the order's account,
+    /// amends and `stp` (see the module docs). Otherwise the v1 stream: 16 accounts,
+    /// cancels from any of them (most are `unknown order` now that only the owner cancels).
+    v2: bool,
+}
+
+const fn mix(band: Band, tifs: TifMix) -> Mix {
+    Mix {
+        band,
+        tifs,
+        v2: false,
+    }
+}
+
+/// An amend of `id` by its account: a new quantity, a new price a level or two away, or both.
+fn amend(rng: &mut Rng, id: OrderId, symbol: Symbol) -> Request {
+    let qty = 1 + rng.below(100);
+    let ticks = MID - 2 * STEP + rng.below(5) * STEP;
+    let price = Price::from_ticks(ticks).expect("bench prices are valid");
+    let (qty, price) = match rng.below(3) {
+        0 => (Some(qty), None),
+        1 => (None, Some(price)),
+        _ => (Some(qty), Some(price)),
+    };
+    Request::Amend {
+        id,
+        symbol,
+        qty,
+        price,
+    }
+}
+
+fn workload(symbols: &[Symbol], mix: Mix) -> Vec<(u64, Request)> {
+    let Mix { band, tifs, v2 } = mix;
+    let owners = if v2 { 4 } else { OWNERS as u64 };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut next_id: OrderId = 0;
-    let mut recent: Vec<OrderId> = Vec::with_capacity(ORDERS);
+    // Recent orders and their accounts.
+    let mut recent: Vec<(OrderId, u64)> = Vec::with_capacity(ORDERS);
     (0..ORDERS)
         .map(|_| {
-            let owner = rng.below(OWNERS as u64);
+            let owner = rng.below(owners);
             let symbol = symbols[rng.below(symbols.len() as u64) as usize];
             let roll = rng.below(100);
-            if roll < 10 && !recent.is_empty() {
-                // Cancel one of the last thousand orders; some have traded already.
+            if (roll < 10 || (v2 && (15..25).contains(&roll))) && !recent.is_empty() {
+                // Cancel or amend one of the last thousand orders; some have traded already.
                 let back = (rng.below(1_000) as usize).min(recent.len() - 1);
-                let id = recent[recent.len() - 1 - back];
-                return (owner, Request::Cancel { id, symbol });
+                let (id, placed_by) = recent[recent.len() - 1 - back];
+                return match (v2, roll < 10) {
+                    (false, _) => (owner, Request::Cancel { id, symbol }),
+                    (true, true) => (placed_by, Request::Cancel { id, symbol }),
+                    (true, false) => (placed_by, amend(&mut rng, id, symbol)),
+                };
             }
             next_id += 1;
-            recent.push(next_id);
+            recent.push((next_id, owner));
+            let stp = if v2 {
+                STPS[rng.below(STPS.len() as u64) as usize]
+            } else {
+                Stp::None
+            };
             let side = if rng.below(2) == 0 {
                 Side::Buy
             } else {
@@ -104,7 +167,7 @@ fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)>
                         symbol,
                         side,
                         qty,
-                        stp: Default::default(),
+                        stp,
                     },
                 );
             }
@@ -124,7 +187,7 @@ fn workload(symbols: &[Symbol], band: Band, tifs: TifMix) -> Vec<(u64, Request)>
                     price,
                     qty,
                     tif,
-                    stp: Default::default(),
+                    stp,
                 },
             )
         })
@@ -152,17 +215,22 @@ fn bench_matching(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ORDERS as u64));
     let one = &["ACME"][..];
     let eight = &["A", "B", "C", "D", "E", "F", "G", "H"][..];
-    for (name, symbols, band, tifs) in [
-        ("mixed_1_symbol", one, NEAR, IOC),
-        ("mixed_8_symbols", eight, NEAR, IOC),
-        ("deep_book", one, WIDE, IOC),
-        ("mixed_tifs", one, NEAR, EVERY_TIF),
+    let v2 = Mix {
+        v2: true,
+        ..mix(NEAR, EVERY_TIF)
+    };
+    for (name, symbols, mix) in [
+        ("mixed_1_symbol", one, mix(NEAR, IOC)),
+        ("mixed_8_symbols", eight, mix(NEAR, IOC)),
+        ("deep_book", one, mix(WIDE, IOC)),
+        ("mixed_tifs", one, mix(NEAR, EVERY_TIF)),
+        ("amend_stp", one, v2),
     ] {
         let symbols: Vec<Symbol> = symbols
             .iter()
             .map(|s| Symbol::new(s).expect("bench symbols are valid"))
             .collect();
-        let requests = workload(&symbols, band, tifs);
+        let requests = workload(&symbols, mix);
         let mut probe = Engine::new();
         let reports = run(&mut probe, &requests);
         eprintln!(

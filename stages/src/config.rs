@@ -10,6 +10,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
+use crate::accounts::AuthConfig;
 use crate::admission::AdmissionConfig;
 use crate::cluster::ClusterConfig;
 
@@ -66,6 +67,10 @@ pub struct ServerConfig {
     pub cluster: ClusterConfig,
     /// Public market data over WebSocket (`[market]`).
     pub market: MarketConfig,
+    /// Who may log in (`[auth]`).
+    pub auth: AuthConfig,
+    /// When an account's last session closes, cancel its resting orders.
+    pub cancel_on_disconnect: bool,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +89,8 @@ impl Default for ServerConfig {
             journal: None,
             journal_segment_bytes: 64 * 1024 * 1024,
             cluster: ClusterConfig::default(),
+            auth: AuthConfig::default(),
+            cancel_on_disconnect: false,
             market: MarketConfig::default(),
         }
     }
@@ -411,6 +418,7 @@ impl ServerConfig {
             ));
         }
         self.admission.validate().map_err(ConfigError::Invalid)?;
+        crate::accounts::Auth::new(&self.auth).map_err(ConfigError::Invalid)?;
         if !self.synthetic.match_delay.is_zero() && self.stages.matching.handoff {
             // Hand-off would run the sleeping lanes on decode's threads, or a network thread.
             return Err(ConfigError::Invalid(

@@ -13,10 +13,13 @@ use thiserror::Error;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::accounts::Auth;
 use crate::admission::Admission;
 use crate::cluster::{ingress, ClusterError, Role};
 use crate::config::{ConfigError, ServerConfig};
-use crate::internal_events::{AdmissionMetrics, JournalMetrics, ServerMetrics, ShapingMetrics};
+use crate::internal_events::{
+    AccountMetrics, AdmissionMetrics, JournalMetrics, ServerMetrics, ShapingMetrics,
+};
 use crate::journal::{Journal, JournalError};
 use crate::net::{self, http, tcp, Registry, SessionEnv, Shaping};
 use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError, Wiring};
@@ -153,7 +156,17 @@ impl Server {
         let metrics = ServerMetrics::register();
         let journal = open_journal(&config)?;
         let conn_base = journal.as_ref().map_or(0, |j| j.conn_base());
-        let registry = Arc::new(Registry::numbering_after(conn_base));
+        let auth = Arc::new(Auth::new(&config.auth).map_err(ConfigError::Invalid)?);
+        if !auth.requires_login() {
+            tracing::warn!(
+                "auth mode is open: any account name logs in without a key check (set [auth] mode = \"keys\" in production)"
+            );
+        }
+        let floors = journal
+            .as_ref()
+            .map(|j| j.floors().clone())
+            .unwrap_or_default();
+        let registry = Arc::new(Registry::new(conn_base, floors, AccountMetrics::register()));
         let admission = Arc::new(Admission::new(
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
@@ -202,9 +215,12 @@ impl Server {
             shaping: shaping.clone(),
             metrics,
             stop: stopped,
+            auth,
+            registry,
+            cancel_on_disconnect: config.cancel_on_disconnect,
         };
         order.pipeline.start();
-        let serving = serve(listeners, &config, registry, env, flusher, market);
+        let serving = serve(listeners, &config, env, flusher, market);
         let tasks = runtime.block_on(serving)?;
         Ok(Server {
             tcp,
@@ -397,7 +413,6 @@ impl Listeners {
 async fn serve(
     listeners: Listeners,
     config: &ServerConfig,
-    registry: Arc<Registry>,
     env: SessionEnv,
     flusher: impl Future<Output = ()> + Send + 'static,
     market: Arc<net::Market>,
@@ -415,14 +430,9 @@ async fn serve(
     let every = config.admission.interval;
     Ok(vec![
         tokio::spawn(steer(env.admission.clone(), every, env.stop.clone())),
-        tokio::spawn(tcp::serve(
-            tcp_l,
-            config.socket.clone(),
-            registry.clone(),
-            env.clone(),
-        )),
+        tokio::spawn(tcp::serve(tcp_l, config.socket.clone(), env.clone())),
         tokio::spawn(market.clone().tick(env.stop.clone())),
-        tokio::spawn(http::serve(http_l, registry, env, market)),
+        tokio::spawn(http::serve(http_l, env, market)),
     ])
 }
 

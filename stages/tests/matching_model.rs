@@ -1,206 +1,36 @@
-//! The matching engine against a deliberately simple reference book: random sequences of
-//! limit (every `tif`), market and cancel requests over a few symbols and connections must
-//! give the same outcomes and the same report stream, report for report.
+//! The matching engine against a deliberately simple reference book
+//! (`support/model.rs`): random sequences of every request the engine takes — limit (every
+//! `tif`), market, cancel, amend, orders and cancel_all (with and without a symbol), each
+//! new order with a random `stp` — over a few symbols and accounts must give the same
+//! outcomes, the same report stream (audience and content), report for report, and the
+//! same resting books after every step.
+
+#[path = "support/model.rs"]
+mod model;
 
 use std::collections::BTreeMap;
 
+use model::Model;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use sedaflow_stages::matching::{
-    DoneReason, Engine, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind,
-    Request, Side, Symbol, Tif, To,
+    Book, Engine, OrderId, Owner, Price, Qty, Request, Side, Stp, Symbol, Tif,
 };
 
-/// A resting order in the reference book.
-#[derive(Clone, Copy, Debug)]
-struct Resting {
-    id: OrderId,
-    owner: Owner,
-    side: Side,
-    price: Price,
-    leaves: Qty,
-    arrival: u64,
-}
-
-/// One symbol's book as a plain list, searched in full for every trade.
-#[derive(Default)]
-struct ModelBook {
-    resting: Vec<Resting>,
-    arrivals: u64,
-    matches: u64,
-}
-
-#[derive(Default)]
-struct Model {
-    books: BTreeMap<Symbol, ModelBook>,
-}
-
-impl Model {
-    fn submit(
-        &mut self,
-        owner: Owner,
-        req: &Request,
-        floor: OrderId,
-        out: &mut Vec<Report>,
-    ) -> Outcome {
-        let Some(symbol) = req.symbol() else {
-            return Outcome::Ignored;
-        };
-        let book = self.books.entry(symbol).or_default();
-        let report = |out: &mut Vec<Report>, to, kind| out.push(Report { to, kind });
-        let (id, side, qty, limit, tif) = match *req {
-            Request::Limit {
-                id,
-                side,
-                price,
-                qty,
-                tif,
-                ..
-            } => (id, side, qty, Some(price), tif),
-            Request::Market { id, side, qty, .. } => (id, side, qty, None, Tif::Ioc),
-            Request::Cancel { id, .. } => {
-                let mine = |o: &Resting| o.id == id && o.owner == owner;
-                let Some(position) = book.resting.iter().position(mine) else {
-                    let reason = RejectReason::UnknownOrder;
-                    report(out, To::Sender, ReportKind::Reject { id, reason });
-                    return Outcome::Rejected;
-                };
-                let order = book.resting.remove(position);
-                let done = ReportKind::Done {
-                    id,
-                    reason: DoneReason::Cancelled,
-                    leaves: order.leaves,
-                };
-                report(out, To::Owner(owner), done);
-                return Outcome::Cancelled;
-            }
-            _ => return Outcome::Ignored,
-        };
-        let crosses = |o: &Resting| {
-            o.side != side
-                && match (side, limit) {
-                    (_, None) => true,
-                    (Side::Buy, Some(limit)) => o.price <= limit,
-                    (Side::Sell, Some(limit)) => o.price >= limit,
-                }
-        };
-        let crossing: Qty = book
-            .resting
-            .iter()
-            .filter(|o| crosses(o))
-            .map(|o| o.leaves)
-            .sum();
-        let refusal = if book.resting.iter().any(|o| o.id == id) {
-            Some(RejectReason::DuplicateId)
-        } else if id <= floor {
-            Some(RejectReason::IdNotIncreasing)
-        } else if tif == Tif::Post && crossing > 0 {
-            Some(RejectReason::WouldCross)
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            report(out, To::Sender, ReportKind::Reject { id, reason });
-            return Outcome::Rejected;
-        }
-        report(out, To::Sender, ReportKind::Ack { id });
-        if tif == Tif::Fok && crossing < qty {
-            let leaves = qty;
-            let reason = DoneReason::Expired;
-            report(out, To::Sender, ReportKind::Done { id, reason, leaves });
-            return Outcome::Accepted;
-        }
-        let mut leaves = qty;
-        while leaves > 0 {
-            // Best price for the aggressor, then earliest arrival.
-            let best = book
-                .resting
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| crosses(o))
-                .min_by_key(|(_, o)| {
-                    let price = o.price.ticks() as i64;
-                    (if side == Side::Buy { price } else { -price }, o.arrival)
-                })
-                .map(|(position, _)| position);
-            let Some(position) = best else { break };
-            let resting = &mut book.resting[position];
-            let traded = leaves.min(resting.leaves);
-            leaves -= traded;
-            resting.leaves -= traded;
-            book.matches += 1;
-            let fill = |id, side, leaves| ReportKind::Fill {
-                id,
-                symbol,
-                side,
-                price: resting.price,
-                qty: traded,
-                leaves,
-                match_id: book.matches,
-            };
-            report(out, To::Sender, fill(id, side, leaves));
-            report(
-                out,
-                To::Owner(resting.owner),
-                fill(resting.id, resting.side, resting.leaves),
-            );
-            if resting.leaves == 0 {
-                let done = ReportKind::Done {
-                    id: resting.id,
-                    reason: DoneReason::Filled,
-                    leaves: 0,
-                };
-                report(out, To::Owner(resting.owner), done);
-                book.resting.remove(position);
-            }
-        }
-        if leaves == 0 {
-            report(
-                out,
-                To::Sender,
-                ReportKind::Done {
-                    id,
-                    reason: DoneReason::Filled,
-                    leaves: 0,
-                },
-            );
-        } else if let (Some(price), Tif::Gtc | Tif::Post) = (limit, tif) {
-            book.arrivals += 1;
-            let arrival = book.arrivals;
-            book.resting.push(Resting {
-                id,
-                owner,
-                side,
-                price,
-                leaves,
-                arrival,
-            });
-        } else {
-            report(
-                out,
-                To::Sender,
-                ReportKind::Done {
-                    id,
-                    reason: DoneReason::Expired,
-                    leaves,
-                },
-            );
-        }
-        Outcome::Accepted
-    }
-
-    fn resting(&self) -> usize {
-        self.books.values().map(|book| book.resting.len()).sum()
-    }
-}
-
-/// How an op picks its id, resolved against the connection's floor and the ids seen so far
+/// How an op picks its id, resolved against the account's floor and the ids seen so far
 /// so that accepted, duplicate, not increasing and unknown ids all occur.
 #[derive(Clone, Copy, Debug)]
 enum IdChoice {
     Fresh(u64),
     Stale(u64),
     Seen(usize),
+}
+
+/// Which books a symbol-less request may name: one of the two, or every book.
+#[derive(Clone, Copy, Debug)]
+enum Books {
+    One(usize),
+    All,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -213,6 +43,7 @@ enum Op {
         ticks: u64,
         qty: Qty,
         tif: Tif,
+        stp: Stp,
     },
     Market {
         owner: Owner,
@@ -220,11 +51,27 @@ enum Op {
         id: IdChoice,
         side: Side,
         qty: Qty,
+        stp: Stp,
     },
     Cancel {
         owner: Owner,
         book: usize,
         id: IdChoice,
+    },
+    Amend {
+        owner: Owner,
+        book: usize,
+        id: IdChoice,
+        qty: Option<Qty>,
+        ticks: Option<u64>,
+    },
+    Orders {
+        owner: Owner,
+        books: Books,
+    },
+    CancelAll {
+        owner: Owner,
+        books: Books,
     },
 }
 
@@ -232,7 +79,7 @@ fn id_choice() -> impl Strategy<Value = IdChoice> {
     prop_oneof![
         6 => (1u64..4).prop_map(IdChoice::Fresh),
         1 => (0u64..3).prop_map(IdChoice::Stale),
-        2 => any::<usize>().prop_map(IdChoice::Seen),
+        3 => any::<usize>().prop_map(IdChoice::Seen),
     ]
 }
 
@@ -240,90 +87,167 @@ fn side() -> impl Strategy<Value = Side> {
     prop_oneof![Just(Side::Buy), Just(Side::Sell)]
 }
 
-fn op() -> impl Strategy<Value = Op> {
-    let owner = 1u64..4;
-    let book = 0usize..2;
+fn stp() -> impl Strategy<Value = Stp> {
     prop_oneof![
-        8 => (owner.clone(), book.clone(), id_choice(), side(), 96u64..105, 1u64..20,
-              prop_oneof![
-                  8 => Just(Tif::Gtc),
-                  2 => Just(Tif::Ioc),
-                  1 => Just(Tif::Fok),
-                  1 => Just(Tif::Post),
-              ])
-            .prop_map(|(owner, book, id, side, ticks, qty, tif)| {
-                Op::Limit { owner, book, id, side, ticks, qty, tif }
-            }),
-        1 => (owner.clone(), book.clone(), id_choice(), side(), 1u64..40)
-            .prop_map(|(owner, book, id, side, qty)| Op::Market { owner, book, id, side, qty }),
-        2 => (owner, book, id_choice())
-            .prop_map(|(owner, book, id)| Op::Cancel { owner, book, id }),
+        4 => Just(Stp::None),
+        1 => Just(Stp::CancelTaker),
+        1 => Just(Stp::CancelMaker),
+        1 => Just(Stp::CancelBoth),
     ]
 }
 
-/// Runs `ops` through both implementations, comparing every step.
-fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+fn tif() -> impl Strategy<Value = Tif> {
+    prop_oneof![
+        8 => Just(Tif::Gtc),
+        2 => Just(Tif::Ioc),
+        2 => Just(Tif::Fok),
+        2 => Just(Tif::Post),
+    ]
+}
+
+fn books() -> impl Strategy<Value = Books> {
+    prop_oneof![(0usize..2).prop_map(Books::One), Just(Books::All)]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    // Three accounts, so an account often meets its own orders.
+    let owner = 1u64..4;
+    let book = 0usize..2;
+    let ticks = 96u64..105;
+    prop_oneof![
+        8 => (owner.clone(), book.clone(), id_choice(), side(), ticks.clone(), 1u64..20, tif(), stp())
+            .prop_map(|(owner, book, id, side, ticks, qty, tif, stp)| {
+                Op::Limit { owner, book, id, side, ticks, qty, tif, stp }
+            }),
+        1 => (owner.clone(), book.clone(), id_choice(), side(), 1u64..40, stp())
+            .prop_map(|(owner, book, id, side, qty, stp)| {
+                Op::Market { owner, book, id, side, qty, stp }
+            }),
+        2 => (owner.clone(), book.clone(), id_choice())
+            .prop_map(|(owner, book, id)| Op::Cancel { owner, book, id }),
+        3 => (owner.clone(), book, id_choice(), proptest::option::weighted(0.7, 1u64..20),
+              proptest::option::weighted(0.6, ticks))
+            .prop_map(|(owner, book, id, qty, ticks)| Op::Amend { owner, book, id, qty, ticks }),
+        1 => (owner.clone(), books()).prop_map(|(owner, books)| Op::Orders { owner, books }),
+        1 => (owner, books()).prop_map(|(owner, books)| Op::CancelAll { owner, books }),
+    ]
+}
+
+fn price(ticks: u64) -> Price {
+    Price::from_ticks(ticks * 2_500).expect("test prices are valid")
+}
+
+/// The request `op` stands for, with `id` resolved.
+fn request(op: Op, id: OrderId, symbols: &[Symbol; 2]) -> Request {
+    let books = |books| match books {
+        Books::One(book) => Some(symbols[book]),
+        Books::All => None,
+    };
+    match op {
+        Op::Limit {
+            book,
+            side,
+            ticks,
+            qty,
+            tif,
+            stp,
+            ..
+        } => Request::Limit {
+            id,
+            symbol: symbols[book],
+            side,
+            price: price(ticks),
+            qty,
+            tif,
+            stp,
+        },
+        Op::Market {
+            book,
+            side,
+            qty,
+            stp,
+            ..
+        } => Request::Market {
+            id,
+            symbol: symbols[book],
+            side,
+            qty,
+            stp,
+        },
+        Op::Cancel { book, .. } => Request::Cancel {
+            id,
+            symbol: symbols[book],
+        },
+        Op::Amend {
+            book, qty, ticks, ..
+        } => Request::Amend {
+            id,
+            symbol: symbols[book],
+            qty,
+            price: ticks.map(price),
+        },
+        Op::Orders { books: b, .. } => Request::Orders { symbol: books(b) },
+        Op::CancelAll { books: b, .. } => Request::CancelAll { symbol: books(b) },
+    }
+}
+
+/// The engine rebuilt from its books' resting lists, as recovery does.
+fn restored(engine: &Engine) -> Engine {
+    let mut restored = Engine::new();
+    for book in engine.books() {
+        let rebuilt = Book::restore(book.symbol(), book.last_match(), book.resting());
+        restored.insert_book(rebuilt.expect("a book's own list restores"));
+    }
+    restored
+}
+
+/// Runs `ops` through both implementations, comparing every step; every `restore_every`
+/// steps the engine is swapped for one restored from its books, which must carry on alike.
+fn run(ops: &[Op], restore_every: usize) -> Result<(), TestCaseError> {
     let symbols = [Symbol::new("AAA").unwrap(), Symbol::new("B.B").unwrap()];
     let mut engine = Engine::new();
     let mut model = Model::default();
     let mut floors: BTreeMap<Owner, OrderId> = BTreeMap::new();
     let mut seen: Vec<OrderId> = Vec::new();
     let (mut got, mut want) = (Vec::new(), Vec::new());
-    for &op in ops {
+    for (step, &op) in ops.iter().enumerate() {
+        if step % restore_every == restore_every - 1 {
+            engine = restored(&engine);
+        }
         let (owner, choice) = match op {
             Op::Limit { owner, id, .. }
             | Op::Market { owner, id, .. }
-            | Op::Cancel { owner, id, .. } => (owner, id),
+            | Op::Cancel { owner, id, .. }
+            | Op::Amend { owner, id, .. } => (owner, Some(id)),
+            Op::Orders { owner, .. } | Op::CancelAll { owner, .. } => (owner, None),
         };
         let floor = floors.get(&owner).copied().unwrap_or(0);
         let id = match choice {
-            IdChoice::Fresh(step) => floor + step,
-            IdChoice::Stale(back) => floor.saturating_sub(back).max(1),
-            IdChoice::Seen(index) if !seen.is_empty() => seen[index % seen.len()],
-            IdChoice::Seen(_) => 1,
+            Some(IdChoice::Fresh(step)) => floor + step,
+            Some(IdChoice::Stale(back)) => floor.saturating_sub(back).max(1),
+            Some(IdChoice::Seen(index)) if !seen.is_empty() => seen[index % seen.len()],
+            _ => 1,
         };
         seen.push(id);
-        let req = match op {
-            Op::Limit {
-                book,
-                side,
-                ticks,
-                qty,
-                tif,
-                ..
-            } => Request::Limit {
-                id,
-                symbol: symbols[book],
-                side,
-                price: Price::from_ticks(ticks * 2_500).unwrap(),
-                qty,
-                tif,
-                stp: Default::default(),
-            },
-            Op::Market {
-                book, side, qty, ..
-            } => Request::Market {
-                id,
-                symbol: symbols[book],
-                side,
-                qty,
-                stp: Default::default(),
-            },
-            Op::Cancel { book, .. } => Request::Cancel {
-                id,
-                symbol: symbols[book],
-            },
-        };
+        let req = request(op, id, &symbols);
         got.clear();
         want.clear();
         let outcome = engine.submit(owner, &req, floor, &mut got);
         let expected = model.submit(owner, &req, floor, &mut want);
-        prop_assert_eq!(outcome, expected, "outcome of {:?}", req);
+        prop_assert_eq!(outcome, expected, "outcome of {:?} from {}", req, owner);
         prop_assert_eq!(&got, &want, "reports of {:?} from {}", req, owner);
         if outcome.is_accepted() {
             floors.insert(owner, id);
         }
-        prop_assert_eq!(engine.resting(), model.resting());
+        let books: BTreeMap<Symbol, Vec<_>> = engine
+            .books()
+            .map(|book| (book.symbol(), book.resting().collect::<Vec<_>>()))
+            .filter(|(_, orders)| !orders.is_empty())
+            .collect();
+        prop_assert_eq!(books, model.resting(), "books after {:?}", req);
+        prop_assert!(engine
+            .books()
+            .all(|book| !book.is_empty() || book.last_match() > 0));
     }
     Ok(())
 }
@@ -333,7 +257,7 @@ proptest! {
 
     #[test]
     fn engine_agrees_with_the_reference_book(ops in proptest::collection::vec(op(), 1..300)) {
-        run(&ops)?;
+        run(&ops, 100)?;
     }
 }
 
@@ -345,5 +269,5 @@ fn long_random_session_agrees() {
         .new_tree(&mut runner)
         .unwrap()
         .current();
-    run(&ops).unwrap();
+    run(&ops, 5_000).unwrap();
 }

@@ -54,7 +54,7 @@ impl LogRecord {
         for v in [self.from.ingress, self.from.conn, self.seq, self.floor] {
             Writer(out).u64(v);
         }
-        let tag = request_tag(&self.req).ok_or(WireError::Unencodable("ping"))?;
+        let tag = request_tag(&self.req).ok_or(WireError::Unencodable("login or ping"))?;
         let mut w = Writer(out);
         w.u8(tag);
         w.request_fields(&self.req);
@@ -225,20 +225,37 @@ fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), WireError> {
     Ok(())
 }
 
-const REJECT_CODES: [(RejectReason, u8); 6] = [
+/// The reject reasons that cross the wire (the matching engine's and the admission's;
+/// the codec's field reasons are answered at the ingress). Codes are never renumbered.
+const REJECT_CODES: [(RejectReason, u8); 8] = [
     (RejectReason::DuplicateId, 1),
     (RejectReason::IdNotIncreasing, 2),
     (RejectReason::UnknownOrder, 3),
     (RejectReason::Overloaded, 4),
     (RejectReason::SymbolUnavailable, 5),
     (RejectReason::WouldCross, 6),
+    (RejectReason::NothingToAmend, 7),
+    (RejectReason::LoginRequired, 8),
 ];
 
+/// Report tags, never renumbered.
+mod tag {
+    pub(super) const ACK: u8 = 1;
+    pub(super) const FILL: u8 = 2;
+    pub(super) const DONE: u8 = 3;
+    pub(super) const REJECT: u8 = 4;
+    pub(super) const AMENDED: u8 = 5;
+    pub(super) const ORDER: u8 = 6;
+    pub(super) const ORDERS_END: u8 = 7;
+    pub(super) const CANCEL_ALL_DONE: u8 = 8;
+}
+
 fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
+    let mut w = Writer(out);
     match *kind {
         ReportKind::Ack { id } => {
-            out.push(1);
-            Writer(out).u64(id);
+            w.u8(tag::ACK);
+            w.u64(id);
         }
         ReportKind::Fill {
             id,
@@ -249,40 +266,65 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
             leaves,
             match_id,
         } => {
-            out.push(2);
-            Writer(out).u64(id);
-            Writer(out).symbol(symbol);
-            Writer(out).side(side);
+            w.u8(tag::FILL);
+            w.u64(id);
+            w.symbol(symbol);
+            w.side(side);
             for v in [price.ticks(), qty, leaves, match_id] {
-                Writer(out).u64(v);
+                w.u64(v);
             }
         }
         ReportKind::Done { id, reason, leaves } => {
-            out.push(3);
-            Writer(out).u64(id);
-            out.push(match reason {
+            w.u8(tag::DONE);
+            w.u64(id);
+            w.u8(match reason {
                 DoneReason::Filled => 0,
                 DoneReason::Cancelled => 1,
                 DoneReason::Expired => 2,
                 DoneReason::SelfTrade => 3,
             });
-            Writer(out).u64(leaves);
+            w.u64(leaves);
         }
         ReportKind::Reject { id, reason } => {
-            // Matching produces only these; the codec's field reasons never cross the wire.
             let code = REJECT_CODES
                 .iter()
                 .find(|(r, _)| *r == reason)
                 .map(|(_, c)| *c)
                 .ok_or(WireError::Unencodable("reject reason"))?;
-            out.push(4);
-            Writer(out).u64(id);
-            out.push(code);
+            w.u8(tag::REJECT);
+            w.u64(id);
+            w.u8(code);
         }
-        ReportKind::Amended { .. }
-        | ReportKind::Order { .. }
-        | ReportKind::OrdersEnd { .. }
-        | ReportKind::CancelAllDone { .. } => return Err(WireError::Unencodable("report")),
+        ReportKind::Amended { id, price, leaves } => {
+            w.u8(tag::AMENDED);
+            w.u64(id);
+            w.u64(price.ticks());
+            w.u64(leaves);
+        }
+        ReportKind::Order {
+            id,
+            symbol,
+            side,
+            price,
+            leaves,
+            tif,
+        } => {
+            w.u8(tag::ORDER);
+            w.u64(id);
+            w.symbol(symbol);
+            w.side(side);
+            w.u64(price.ticks());
+            w.u64(leaves);
+            w.tif(tif);
+        }
+        ReportKind::OrdersEnd { count } => {
+            w.u8(tag::ORDERS_END);
+            w.u64(count);
+        }
+        ReportKind::CancelAllDone { count } => {
+            w.u8(tag::CANCEL_ALL_DONE);
+            w.u64(count);
+        }
     }
     Ok(())
 }
@@ -319,8 +361,8 @@ impl<'a> Reader<'a> {
 
     fn kind(&mut self) -> Result<ReportKind, WireError> {
         Ok(match self.u8()? {
-            1 => ReportKind::Ack { id: self.u64()? },
-            2 => ReportKind::Fill {
+            tag::ACK => ReportKind::Ack { id: self.u64()? },
+            tag::FILL => ReportKind::Fill {
                 id: self.u64()?,
                 symbol: self.symbol()?,
                 side: self.side()?,
@@ -329,7 +371,7 @@ impl<'a> Reader<'a> {
                 leaves: self.u64()?,
                 match_id: self.u64()?,
             },
-            3 => ReportKind::Done {
+            tag::DONE => ReportKind::Done {
                 id: self.u64()?,
                 reason: match self.u8()? {
                     0 => DoneReason::Filled,
@@ -345,7 +387,7 @@ impl<'a> Reader<'a> {
                 },
                 leaves: self.u64()?,
             },
-            4 => {
+            tag::REJECT => {
                 let id = self.u64()?;
                 let code = self.u8()?;
                 let reason = REJECT_CODES
@@ -358,6 +400,21 @@ impl<'a> Reader<'a> {
                     })?;
                 ReportKind::Reject { id, reason }
             }
+            tag::AMENDED => ReportKind::Amended {
+                id: self.u64()?,
+                price: self.price()?,
+                leaves: self.u64()?,
+            },
+            tag::ORDER => ReportKind::Order {
+                id: self.u64()?,
+                symbol: self.symbol()?,
+                side: self.side()?,
+                price: self.price()?,
+                leaves: self.u64()?,
+                tif: self.tif()?,
+            },
+            tag::ORDERS_END => ReportKind::OrdersEnd { count: self.u64()? },
+            tag::CANCEL_ALL_DONE => ReportKind::CancelAllDone { count: self.u64()? },
             t => {
                 return Err(WireError::Tag {
                     what: "report",

@@ -21,18 +21,34 @@ pub(crate) enum FieldError {
     Price,
 }
 
-/// The tag of a request's kind (`limit` 1, `market` 2, `cancel` 3); `None` for a ping, which
-/// changes nothing and is never written.
+/// The request tags, never renumbered: journals on disk and logs in flight hold them. A
+/// `limit` or `market` order without self-trade prevention keeps its first tag (and layout),
+/// so what an older server wrote reads the same.
+mod tag {
+    pub(super) const LIMIT: u8 = 1;
+    pub(super) const MARKET: u8 = 2;
+    pub(super) const CANCEL: u8 = 3;
+    pub(super) const LIMIT_STP: u8 = 4;
+    pub(super) const MARKET_STP: u8 = 5;
+    pub(super) const AMEND: u8 = 6;
+    pub(super) const CANCEL_ALL: u8 = 7;
+    pub(super) const ORDERS: u8 = 8;
+}
+
+/// The tag of a request's kind: `limit` 1 (4 with an `stp`), `market` 2 (5 with an `stp`),
+/// `cancel` 3, `amend` 6, `cancel_all` 7, `orders` 8; `None` for `login` and `ping`, which
+/// the network answers and never writes.
 pub(crate) fn request_tag(req: &Request) -> Option<u8> {
-    match req {
-        Request::Limit { .. } => Some(1),
-        Request::Market { .. } => Some(2),
-        Request::Cancel { .. } => Some(3),
-        Request::Amend { .. }
-        | Request::Orders { .. }
-        | Request::CancelAll { .. }
-        | Request::Login
-        | Request::Ping => None,
+    match *req {
+        Request::Limit { stp: Stp::None, .. } => Some(tag::LIMIT),
+        Request::Limit { .. } => Some(tag::LIMIT_STP),
+        Request::Market { stp: Stp::None, .. } => Some(tag::MARKET),
+        Request::Market { .. } => Some(tag::MARKET_STP),
+        Request::Cancel { .. } => Some(tag::CANCEL),
+        Request::Amend { .. } => Some(tag::AMEND),
+        Request::CancelAll { .. } => Some(tag::CANCEL_ALL),
+        Request::Orders { .. } => Some(tag::ORDERS),
+        Request::Login | Request::Ping => None,
     }
 }
 
@@ -62,8 +78,38 @@ impl Writer<'_> {
         self.0.extend_from_slice(text);
     }
 
-    /// A request's fields after its tag ([`request_tag`]): id, symbol, then what its kind
-    /// carries. A ping has none.
+    /// An optional symbol: a zero length byte for none (a symbol is never empty).
+    pub(crate) fn symbol_or_all(&mut self, symbol: Option<Symbol>) {
+        match symbol {
+            Some(symbol) => self.symbol(symbol),
+            None => self.u8(0),
+        }
+    }
+
+    /// Tags are never renumbered: journals written before `fok` and `post` existed stay
+    /// readable.
+    pub(crate) fn tif(&mut self, tif: Tif) {
+        self.u8(match tif {
+            Tif::Gtc => 0,
+            Tif::Ioc => 1,
+            Tif::Fok => 2,
+            Tif::Post => 3,
+        });
+    }
+
+    pub(crate) fn stp(&mut self, stp: Stp) {
+        self.u8(match stp {
+            Stp::None => 0,
+            Stp::CancelTaker => 1,
+            Stp::CancelMaker => 2,
+            Stp::CancelBoth => 3,
+        });
+    }
+
+    /// A request's fields after its tag ([`request_tag`]): id and symbol (an optional
+    /// symbol for `orders` and `cancel_all`), then what its kind carries; an `stp` byte last
+    /// only when it is not `none` (tags 4 and 5); an `amend`'s missing `qty` or `price` as 0,
+    /// a value neither can have. `login` and `ping` have none.
     pub(crate) fn request_fields(&mut self, req: &Request) {
         match *req {
             Request::Limit {
@@ -73,43 +119,55 @@ impl Writer<'_> {
                 price,
                 qty,
                 tif,
-                ..
+                stp,
             } => {
                 self.u64(id);
                 self.symbol(symbol);
                 self.side(side);
                 self.u64(price.ticks());
                 self.u64(qty);
-                // Tags are never renumbered: journals written before `fok` and `post`
-                // existed stay readable.
-                self.u8(match tif {
-                    Tif::Gtc => 0,
-                    Tif::Ioc => 1,
-                    Tif::Fok => 2,
-                    Tif::Post => 3,
-                });
+                self.tif(tif);
+                self.stp_if_any(stp);
             }
             Request::Market {
                 id,
                 symbol,
                 side,
                 qty,
-                ..
+                stp,
             } => {
                 self.u64(id);
                 self.symbol(symbol);
                 self.side(side);
                 self.u64(qty);
+                self.stp_if_any(stp);
             }
             Request::Cancel { id, symbol } => {
                 self.u64(id);
                 self.symbol(symbol);
             }
-            Request::Amend { .. }
-            | Request::Orders { .. }
-            | Request::CancelAll { .. }
-            | Request::Login
-            | Request::Ping => {}
+            Request::Amend {
+                id,
+                symbol,
+                qty,
+                price,
+            } => {
+                self.u64(id);
+                self.symbol(symbol);
+                self.u64(qty.unwrap_or(0));
+                self.u64(price.map_or(0, Price::ticks));
+            }
+            Request::Orders { symbol } | Request::CancelAll { symbol } => {
+                self.symbol_or_all(symbol);
+            }
+            Request::Login | Request::Ping => {}
+        }
+    }
+
+    /// The `stp` byte of tags 4 and 5; tags 1 and 2 (no `stp`) have none.
+    fn stp_if_any(&mut self, stp: Stp) {
+        if stp != Stp::None {
+            self.stp(stp);
         }
     }
 }
@@ -170,119 +228,90 @@ impl<'a> Reader<'a> {
         Price::from_ticks(self.u64()?).ok_or(FieldError::Price)
     }
 
+    pub(crate) fn symbol_or_all(&mut self) -> Result<Option<Symbol>, FieldError> {
+        match self.bytes.first() {
+            Some(0) => self.take(1).map(|_| None),
+            _ => self.symbol().map(Some),
+        }
+    }
+
+    pub(crate) fn tif(&mut self) -> Result<Tif, FieldError> {
+        match self.u8()? {
+            0 => Ok(Tif::Gtc),
+            1 => Ok(Tif::Ioc),
+            2 => Ok(Tif::Fok),
+            3 => Ok(Tif::Post),
+            tag => Err(FieldError::Tag { what: "tif", tag }),
+        }
+    }
+
+    pub(crate) fn stp(&mut self) -> Result<Stp, FieldError> {
+        match self.u8()? {
+            0 => Ok(Stp::None),
+            1 => Ok(Stp::CancelTaker),
+            2 => Ok(Stp::CancelMaker),
+            3 => Ok(Stp::CancelBoth),
+            tag => Err(FieldError::Tag { what: "stp", tag }),
+        }
+    }
+
     /// The fields [`Writer::request_fields`] wrote for a request tagged `tag`.
     pub(crate) fn request_fields(&mut self, tag: u8) -> Result<Request, FieldError> {
         Ok(match tag {
-            1 => Request::Limit {
+            tag::LIMIT | tag::LIMIT_STP => Request::Limit {
                 id: self.u64()?,
                 symbol: self.symbol()?,
                 side: self.side()?,
                 price: self.price()?,
                 qty: self.u64()?,
-                tif: match self.u8()? {
-                    0 => Tif::Gtc,
-                    1 => Tif::Ioc,
-                    2 => Tif::Fok,
-                    3 => Tif::Post,
-                    tag => return Err(FieldError::Tag { what: "tif", tag }),
-                },
-                stp: Stp::None,
+                tif: self.tif()?,
+                stp: self.stp_of(tag == tag::LIMIT_STP)?,
             },
-            2 => Request::Market {
+            tag::MARKET | tag::MARKET_STP => Request::Market {
                 id: self.u64()?,
                 symbol: self.symbol()?,
                 side: self.side()?,
                 qty: self.u64()?,
-                stp: Stp::None,
+                stp: self.stp_of(tag == tag::MARKET_STP)?,
             },
-            3 => Request::Cancel {
+            tag::CANCEL => Request::Cancel {
                 id: self.u64()?,
                 symbol: self.symbol()?,
+            },
+            tag::AMEND => Request::Amend {
+                id: self.u64()?,
+                symbol: self.symbol()?,
+                qty: Some(self.u64()?).filter(|&qty| qty != 0),
+                price: match self.u64()? {
+                    0 => None,
+                    ticks => Some(Price::from_ticks(ticks).ok_or(FieldError::Price)?),
+                },
+            },
+            tag::CANCEL_ALL => Request::CancelAll {
+                symbol: self.symbol_or_all()?,
+            },
+            tag::ORDERS => Request::Orders {
+                symbol: self.symbol_or_all()?,
             },
             tag => return Err(FieldError::Tag { what: "op", tag }),
         })
     }
+
+    /// The `stp` byte when the tag says there is one (never `none`, which has the other
+    /// tag: one spelling per request); `none` otherwise.
+    fn stp_of(&mut self, tagged: bool) -> Result<Stp, FieldError> {
+        if !tagged {
+            return Ok(Stp::None);
+        }
+        match self.stp()? {
+            Stp::None => Err(FieldError::Tag {
+                what: "stp",
+                tag: 0,
+            }),
+            stp => Ok(stp),
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_round_trip_and_bad_bytes_are_named() {
-        let symbol = Symbol::new("AB.C").unwrap();
-        let reqs = [
-            Request::Limit {
-                id: 7,
-                symbol,
-                side: Side::Sell,
-                price: Price::parse("12.5").unwrap(),
-                qty: 3,
-                tif: Tif::Ioc,
-                stp: Default::default(),
-            },
-            Request::Market {
-                id: 8,
-                symbol,
-                side: Side::Buy,
-                qty: 1,
-                stp: Default::default(),
-            },
-            Request::Cancel { id: 9, symbol },
-        ];
-        for req in reqs {
-            let mut out = Vec::new();
-            let tag = request_tag(&req).unwrap();
-            Writer(&mut out).request_fields(&req);
-            let mut r = Reader::new(&out);
-            assert_eq!(r.request_fields(tag), Ok(req));
-            assert_eq!(r.left(), 0);
-            let cut = &out[..out.len() - 1];
-            assert_eq!(
-                Reader::new(cut).request_fields(tag),
-                Err(FieldError::Truncated)
-            );
-        }
-        assert_eq!(request_tag(&Request::Ping), None);
-        assert_eq!(
-            Reader::new(&[2]).side(),
-            Err(FieldError::Tag {
-                what: "side",
-                tag: 2
-            })
-        );
-        assert_eq!(
-            Reader::new(&[2, b'a', b'b']).symbol(),
-            Err(FieldError::Symbol)
-        );
-    }
-
-    #[test]
-    fn tif_tags_are_fixed() {
-        // Journals on disk hold these bytes: a tif's tag never changes.
-        let limit = |tif| Request::Limit {
-            id: 1,
-            symbol: Symbol::new("A").unwrap(),
-            side: Side::Buy,
-            price: Price::parse("1").unwrap(),
-            qty: 1,
-            tif,
-            stp: Default::default(),
-        };
-        let mut out = Vec::new();
-        for (tif, tag) in [(Tif::Gtc, 0), (Tif::Ioc, 1), (Tif::Fok, 2), (Tif::Post, 3)] {
-            out.clear();
-            Writer(&mut out).request_fields(&limit(tif));
-            assert_eq!(out.last(), Some(&tag));
-            assert_eq!(Reader::new(&out).request_fields(1), Ok(limit(tif)));
-        }
-        *out.last_mut().unwrap() = 4;
-        assert_eq!(
-            Reader::new(&out).request_fields(1),
-            Err(FieldError::Tag {
-                what: "tif",
-                tag: 4
-            })
-        );
-    }
-}
+mod tests;

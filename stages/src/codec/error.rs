@@ -34,6 +34,10 @@ pub enum ErrorReason {
     /// `id` is not an integer in `1 ..= 2^63 - 1`.
     #[error("invalid id")]
     InvalidId,
+    /// The optional `symbol` of `orders` or `cancel_all` (requests without an `id`) breaks
+    /// the symbol rules.
+    #[error("invalid symbol")]
+    InvalidSymbol,
     /// The server is at its connection limit; the connection is closed.
     #[error("too many connections")]
     TooManyConnections,
@@ -67,6 +71,7 @@ impl ErrorReason {
             ErrorReason::InvalidOp => "invalid op",
             ErrorReason::MissingId => "missing id",
             ErrorReason::InvalidId => "invalid id",
+            ErrorReason::InvalidSymbol => "invalid symbol",
             ErrorReason::TooManyConnections => "too many connections",
             ErrorReason::FrameTimeout => "frame timeout",
             ErrorReason::IdleTimeout => "idle timeout",
@@ -134,6 +139,13 @@ mod tests {
             ErrorReason::InvalidOp,
             ErrorReason::MissingId,
             ErrorReason::InvalidId,
+            ErrorReason::InvalidSymbol,
+            ErrorReason::TooManyConnections,
+            ErrorReason::FrameTimeout,
+            ErrorReason::IdleTimeout,
+            ErrorReason::LoginRequired,
+            ErrorReason::LoginFailed,
+            ErrorReason::LoginNotFirst,
         ] {
             assert_eq!(reason.to_string(), reason.as_str());
         }

@@ -2,9 +2,10 @@
 //! HTTP) out, as pure logic (no IO).
 //!
 //! [`LineFramer`] cuts a byte stream into frames, [`decode_request`] turns a frame into a
-//! validated [`Request`](crate::matching::Request), and [`encode_line`] /
-//! [`encode_array`] write [`Response`]s. [`encode_request`] is the client's side, for load
-//! generators and tests: it writes a request line that [`decode_request`] reads back.
+//! validated [`Request`](crate::matching::Request), [`decode_login`] reads a `login`'s
+//! account and key, and [`encode_line`] / [`encode_array`] write [`Response`]s.
+//! [`encode_request`] and [`encode_login`] are the client's side, for load generators and
+//! tests: they write a request line that the decoders read back.
 //!
 //! # Reasons
 //!
@@ -16,8 +17,13 @@
 //! | `frame too long` | the line is longer than the frame limit (default 4096 bytes) |
 //! | `invalid json` | not JSON, or an object with a repeated field |
 //! | `not an object` | JSON, but not an object |
-//! | `missing op` / `invalid op` | no `op`, or not `limit`, `market`, `cancel`, `ping`, and no usable `id` |
-//! | `missing id` / `invalid id` | `limit`, `market` or `cancel` without an integer `id` in `1 ..= 2^63 - 1` |
+//! | `missing op` / `invalid op` | no `op`, or not one of `limit`, `market`, `cancel`, `amend`, `orders`, `cancel_all`, `login`, `ping`, and no usable `id` |
+//! | `missing id` / `invalid id` | `limit`, `market`, `cancel` or `amend` without an integer `id` in `1 ..= 2^63 - 1` |
+//! | `invalid symbol` | `orders` or `cancel_all` with a `symbol` that breaks the symbol rule, and no usable `id` |
+//! | `login failed` | [`decode_login`]: not an object, a repeated field, `account` or `key` missing or not a string, or an account name that is not 1–32 characters of `A–Z a–z 0–9 . _ -` |
+//!
+//! The network adds `too many connections`, `frame timeout`, `idle timeout`,
+//! `login required`, `login failed` (a wrong key or unknown account) and `login not first`.
 //!
 //! A frame with a usable `id` that is wrong otherwise is answered with `reject` for that
 //! id and one of these [`RejectReason`](crate::matching::RejectReason)s, the first failing
@@ -25,17 +31,20 @@
 //!
 //! | reason | rule |
 //! |---|---|
-//! | `missing op` / `invalid op` | `op` is one of `limit`, `market`, `cancel`, `ping` |
-//! | `missing symbol` / `invalid symbol` | 1–16 characters of `A–Z 0–9 . _ -` |
-//! | `missing side` / `invalid side` | `buy` or `sell` |
-//! | `missing price` / `invalid price` | `limit` only: a string or number whose text matches `^[0-9]+(\.[0-9]+)?$`, `0 < price <= 1000000000`, a multiple of 0.0001 |
-//! | `missing qty` / `invalid qty` | a JSON integer token (no fraction or exponent), `1 ..= 1000000000` |
+//! | `missing op` / `invalid op` | `op` is one of the eight above |
+//! | `missing symbol` / `invalid symbol` | 1–16 characters of `A–Z 0–9 . _ -`; optional for `orders` and `cancel_all` |
+//! | `missing side` / `invalid side` | `limit`, `market`: `buy` or `sell` |
+//! | `missing price` / `invalid price` | `limit` (required), `amend` (optional): a string or number whose text matches `^[0-9]+(\.[0-9]+)?$`, `0 < price <= 1000000000`, a multiple of 0.0001 |
+//! | `missing qty` / `invalid qty` | `limit`, `market` (required), `amend` (optional): a JSON integer token (no fraction or exponent), `1 ..= 1000000000` |
 //! | `invalid tif` | `limit` only, optional: `gtc` (default), `ioc`, `fok` or `post` |
+//! | `invalid stp` | `limit`, `market`, optional: `none` (default), `cancel_taker`, `cancel_maker` or `cancel_both` |
+//! | `nothing to amend` | `amend` with neither `qty` nor `price` |
 //!
-//! `market` ignores `price` and `tif`, `cancel` ignores every order field, `ping` ignores
-//! everything but `op`; unknown fields are ignored and a `null` field counts as missing.
-//! The matching engine adds `duplicate id`, `id not increasing`, `unknown order` and
-//! `would cross`.
+//! `market` ignores `price` and `tif`, `cancel` ignores every order field, `orders` and
+//! `cancel_all` ignore all but `symbol`, `ping` and `login` ignore everything but `op` (the
+//! network reads a `login`'s fields with [`decode_login`]); unknown fields are ignored and
+//! a `null` field counts as missing. The matching engine adds `duplicate id`,
+//! `id not increasing`, `unknown order` and `would cross`.
 //!
 //! # Framing
 //!
@@ -47,10 +56,12 @@
 pub(crate) mod binary;
 mod error;
 mod frame;
+mod login;
 mod request;
 mod response;
 
 pub use error::{DecodeError, ErrorReason, FrameError};
 pub use frame::{LineFramer, DEFAULT_MAX_FRAME_LEN};
+pub use login::{decode_login, encode_login, Login};
 pub use request::{decode_request, encode_request};
 pub use response::{encode_array, encode_line, encode_response, Response};

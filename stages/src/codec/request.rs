@@ -30,6 +30,8 @@ struct Wire<'a> {
     qty: Option<&'a RawValue>,
     #[serde(borrow)]
     tif: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stp: Option<&'a RawValue>,
 }
 
 #[derive(Clone, Copy)]
@@ -37,6 +39,10 @@ enum Op {
     Limit,
     Market,
     Cancel,
+    Amend,
+    Orders,
+    CancelAll,
+    Login,
     Ping,
 }
 
@@ -44,22 +50,26 @@ enum Op {
 /// against the protocol.
 ///
 /// Fields are checked in this order, the first failure deciding the reason: JSON syntax,
-/// object, `op`, `id` (only for ops that need it; `ping` ignores it), then `symbol`,
-/// `side`, `price` (only `limit`), `qty`, `tif` (only `limit`). A `market` order ignores
-/// `price` and `tif`; unknown fields are ignored; a `null` field counts as missing.
+/// object, `op`, `id` (only for ops that need it: `limit`, `market`, `cancel`, `amend`),
+/// then `symbol` (optional for `orders` and `cancel_all`), then for `limit` and `market`
+/// `side`, `price` (only `limit`), `qty`, `tif` (only `limit`), `stp`, and for `amend`
+/// `price`, `qty` (each optional, but not both missing). A `market` order ignores `price`
+/// and `tif`; unknown fields are ignored; a `null` field counts as missing. `login` is read
+/// no further: [`decode_login`](super::decode_login) reads its fields.
 ///
 /// # Errors
 ///
 /// [`DecodeError::Error`] when there is no usable id to answer to: invalid JSON (including
-/// a repeated field), not an object, a missing or unknown `op` without a usable `id`, or a
-/// missing or invalid `id` for an op that needs one. [`DecodeError::Reject`] with the
-/// request's `id` for a missing or unknown `op` and for any other missing or invalid field.
+/// a repeated field), not an object, a missing or unknown `op` without a usable `id`, a
+/// missing or invalid `id` for an op that needs one, or an invalid `symbol` of `orders` or
+/// `cancel_all` without a usable `id`. [`DecodeError::Reject`] with the request's `id` for
+/// anything else.
 ///
 /// # Examples
 ///
 /// ```
-/// use sedaflow_stages::codec::{decode_request, DecodeError};
-/// use sedaflow_stages::matching::{RejectReason, Request};
+/// use sedaflow_stages::codec::{decode_request, DecodeError, ErrorReason};
+/// use sedaflow_stages::matching::{RejectReason, Request, Stp};
 ///
 /// let frame = br#"{"op":"cancel","id":7,"symbol":"ACME"}"#;
 /// let request = decode_request(frame).unwrap();
@@ -70,6 +80,21 @@ enum Op {
 ///     decode_request(frame),
 ///     Err(DecodeError::Reject { id: 8, reason: RejectReason::InvalidPrice })
 /// );
+/// let frame = br#"{"op":"market","id":9,"symbol":"ACME","side":"buy","qty":1,"stp":"cancel_maker"}"#;
+/// assert!(matches!(decode_request(frame), Ok(Request::Market { stp: Stp::CancelMaker, .. })));
+/// let frame = br#"{"op":"amend","id":8,"symbol":"ACME"}"#;
+/// assert_eq!(
+///     decode_request(frame),
+///     Err(DecodeError::Reject { id: 8, reason: RejectReason::NothingToAmend })
+/// );
+/// assert_eq!(
+///     decode_request(br#"{"op":"cancel_all"}"#),
+///     Ok(Request::CancelAll { symbol: None })
+/// );
+/// assert_eq!(
+///     decode_request(br#"{"op":"orders","symbol":"a b"}"#),
+///     Err(DecodeError::Error { reason: ErrorReason::InvalidSymbol })
+/// );
 /// assert_eq!(decode_request(br#"{"op":"ping"}"#), Ok(Request::Ping));
 /// ```
 pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
@@ -77,26 +102,66 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     // Outer `None`: no id; inner `None`: an id that is not usable.
     let id = wire.id.map(|raw| parse_integer(raw, 1, MAX_ID));
     let op = parse_op_field(wire.op, id.flatten())?;
-    if let Op::Ping = op {
-        return Ok(Request::Ping);
-    }
-    let id = match id {
-        Some(Some(id)) => id,
-        Some(None) => return Err(ErrorReason::InvalidId.into()),
-        None => return Err(ErrorReason::MissingId.into()),
+    let id = match (op, id) {
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, Some(Some(id))) => id,
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, Some(None)) => {
+            return Err(ErrorReason::InvalidId.into())
+        }
+        (Op::Limit | Op::Market | Op::Cancel | Op::Amend, None) => {
+            return Err(ErrorReason::MissingId.into())
+        }
+        (Op::Orders | Op::CancelAll | Op::Login | Op::Ping, id) => {
+            return without_id(op, wire.symbol, id.flatten())
+        }
     };
     let reject = |reason| DecodeError::Reject { id, reason };
     let symbol = required(
         wire.symbol,
-        |raw| json_str(raw).and_then(|text| Symbol::new(&text).ok()),
+        parse_symbol,
         RejectReason::MissingSymbol,
         RejectReason::InvalidSymbol,
     )
     .map_err(reject)?;
-    if let Op::Cancel = op {
-        return Ok(Request::Cancel { id, symbol });
+    match op {
+        Op::Cancel => Ok(Request::Cancel { id, symbol }),
+        Op::Amend => amend(id, symbol, &wire).map_err(reject),
+        _ => new_order(op, id, symbol, &wire).map_err(reject),
     }
-    new_order(op, id, symbol, &wire).map_err(reject)
+}
+
+/// A request that names no order.
+fn without_id(
+    op: Op,
+    symbol: Option<&RawValue>,
+    usable_id: Option<OrderId>,
+) -> Result<Request, DecodeError> {
+    Ok(match op {
+        Op::Orders => Request::Orders {
+            symbol: symbol_or_all(symbol, usable_id)?,
+        },
+        Op::CancelAll => Request::CancelAll {
+            symbol: symbol_or_all(symbol, usable_id)?,
+        },
+        Op::Login => Request::Login,
+        _ => Request::Ping,
+    })
+}
+
+/// The optional `symbol` of `orders` and `cancel_all` (`None`: every book). These name no
+/// order, so an invalid one is an `error`, unless the frame carries a usable `id` anyway.
+fn symbol_or_all(
+    raw: Option<&RawValue>,
+    usable_id: Option<OrderId>,
+) -> Result<Option<Symbol>, DecodeError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match (parse_symbol(raw), usable_id) {
+        (Some(symbol), _) => Ok(Some(symbol)),
+        (None, Some(id)) => Err(DecodeError::Reject {
+            id,
+            reason: RejectReason::InvalidSymbol,
+        }),
+        (None, None) => Err(ErrorReason::InvalidSymbol.into()),
+    }
 }
 
 /// The `op` field; a missing or unknown one is a `reject` when the id is usable, else an
@@ -114,7 +179,7 @@ fn parse_op_field(raw: Option<&RawValue>, usable_id: Option<OrderId>) -> Result<
 }
 
 /// The rest of a `limit` or `market` order, checked field by field in the contract's order:
-/// side, price (limit), qty, tif (limit).
+/// side, price (limit), qty, tif (limit), stp.
 fn new_order(
     op: Op,
     id: OrderId,
@@ -138,38 +203,61 @@ fn new_order(
     };
     let qty = required(
         wire.qty,
-        |raw| parse_integer(raw, 1, MAX_QTY),
+        parse_qty,
         RejectReason::MissingQty,
         RejectReason::InvalidQty,
     )?;
+    let tif = match price {
+        Some(_) => optional(wire.tif, parse_tif, RejectReason::InvalidTif)?,
+        None => Tif::default(),
+    };
+    let stp = optional(wire.stp, parse_stp, RejectReason::InvalidStp)?;
     Ok(match price {
-        Some(price) => {
-            let tif = match wire.tif {
-                None => Tif::default(),
-                Some(raw) => parse_tif(raw).ok_or(RejectReason::InvalidTif)?,
-            };
-            Request::Limit {
-                id,
-                symbol,
-                side,
-                price,
-                qty,
-                tif,
-                stp: Stp::None,
-            }
-        }
+        Some(price) => Request::Limit {
+            id,
+            symbol,
+            side,
+            price,
+            qty,
+            tif,
+            stp,
+        },
         None => Request::Market {
             id,
             symbol,
             side,
             qty,
-            stp: Stp::None,
+            stp,
         },
     })
 }
 
-/// Appends `request` as one protocol request line, `\n` terminated, prices as strings: the
-/// client side of [`decode_request`], which reads it back to the same [`Request`].
+/// The rest of an `amend`: price, then qty, each optional and checked as for `limit`;
+/// neither is `nothing to amend`.
+fn amend(id: OrderId, symbol: Symbol, wire: &Wire<'_>) -> Result<Request, RejectReason> {
+    let price = wire
+        .price
+        .map(|raw| parse_price(raw).ok_or(RejectReason::InvalidPrice))
+        .transpose()?;
+    let qty = wire
+        .qty
+        .map(|raw| parse_qty(raw).ok_or(RejectReason::InvalidQty))
+        .transpose()?;
+    if price.is_none() && qty.is_none() {
+        return Err(RejectReason::NothingToAmend);
+    }
+    Ok(Request::Amend {
+        id,
+        symbol,
+        qty,
+        price,
+    })
+}
+
+/// Appends `request` as one protocol request line, `\n` terminated, prices as strings, `stp`
+/// only when not `none`: the client side of [`decode_request`], which reads it back to the
+/// same [`Request`]. A [`Request::Login`] carries no fields, so it is written as a bare
+/// `{"op":"login"}`; [`encode_login`](super::encode_login) writes a real one.
 ///
 /// Written directly like [`encode_response`](super::encode_response): symbols never need
 /// escaping.
@@ -185,49 +273,78 @@ fn new_order(
 /// encode_request(&request, &mut out);
 /// assert_eq!(out, b"{\"op\":\"cancel\",\"id\":7,\"symbol\":\"ACME\"}\n");
 /// assert_eq!(decode_request(out.strip_suffix(b"\n").unwrap()), Ok(request));
+///
+/// out.clear();
+/// encode_request(&Request::CancelAll { symbol: None }, &mut out);
+/// assert_eq!(out, b"{\"op\":\"cancel_all\"}\n");
 /// ```
 pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
-    let (op, id, symbol) = match *request {
-        Request::Ping => {
-            out.extend_from_slice(b"{\"op\":\"ping\"}\n");
-            return;
-        }
-        Request::Limit { id, symbol, .. } => ("limit", id, symbol),
-        Request::Market { id, symbol, .. } => ("market", id, symbol),
-        Request::Cancel { id, symbol } => ("cancel", id, symbol),
-        Request::Amend { .. }
-        | Request::Orders { .. }
-        | Request::CancelAll { .. }
-        | Request::Login => {
-            return;
-        }
-    };
     let mut numbers = itoa::Buffer::new();
     out.extend_from_slice(br#"{"op":""#);
-    out.extend_from_slice(op.as_bytes());
+    out.extend_from_slice(op_name(request).as_bytes());
     out.push(b'"');
-    put_number(out, &mut numbers, "id", id);
-    put_text(out, "symbol", symbol.as_str().as_bytes());
+    if let Some(id) = request.id() {
+        put_number(out, &mut numbers, "id", id);
+    }
+    if let Some(symbol) = request.symbol() {
+        put_text(out, "symbol", symbol.as_str().as_bytes());
+    }
     match *request {
         Request::Limit {
             side,
             price,
             qty,
             tif,
+            stp,
             ..
         } => {
             put_text(out, "side", side.as_str().as_bytes());
             put_text(out, "price", price.text().as_bytes());
             put_number(out, &mut numbers, "qty", qty);
             put_text(out, "tif", tif.as_str().as_bytes());
+            put_stp(out, stp);
         }
-        Request::Market { side, qty, .. } => {
+        Request::Market { side, qty, stp, .. } => {
             put_text(out, "side", side.as_str().as_bytes());
             put_number(out, &mut numbers, "qty", qty);
+            put_stp(out, stp);
         }
-        _ => {}
+        Request::Amend { qty, price, .. } => {
+            if let Some(qty) = qty {
+                put_number(out, &mut numbers, "qty", qty);
+            }
+            if let Some(price) = price {
+                put_text(out, "price", price.text().as_bytes());
+            }
+        }
+        Request::Cancel { .. }
+        | Request::Orders { .. }
+        | Request::CancelAll { .. }
+        | Request::Login
+        | Request::Ping => {}
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// The wire name of a request's `op`.
+fn op_name(request: &Request) -> &'static str {
+    match request {
+        Request::Limit { .. } => "limit",
+        Request::Market { .. } => "market",
+        Request::Cancel { .. } => "cancel",
+        Request::Amend { .. } => "amend",
+        Request::Orders { .. } => "orders",
+        Request::CancelAll { .. } => "cancel_all",
+        Request::Login => "login",
+        Request::Ping => "ping",
+    }
+}
+
+/// Appends `,"stp":"..."` unless it is the default, `none`.
+fn put_stp(out: &mut Vec<u8>, stp: Stp) {
+    if stp != Stp::None {
+        put_text(out, "stp", stp.as_str().as_bytes());
+    }
 }
 
 /// Appends `,"name":"value"`; `value` needs no escaping.
@@ -287,7 +404,7 @@ fn parse_integer(raw: &RawValue, min: u64, max: u64) -> Option<u64> {
 }
 
 /// The text of a JSON string token, unescaped; `None` for any other token.
-fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub(super) fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     let text = raw.get();
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
@@ -297,14 +414,38 @@ fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
+/// An optional field: its default when missing, `invalid` when present but unreadable.
+fn optional<T: Default>(
+    raw: Option<&RawValue>,
+    parse: impl FnOnce(&RawValue) -> Option<T>,
+    invalid: RejectReason,
+) -> Result<T, RejectReason> {
+    match raw {
+        None => Ok(T::default()),
+        Some(raw) => parse(raw).ok_or(invalid),
+    }
+}
+
 fn parse_op(raw: &RawValue) -> Option<Op> {
     match json_str(raw)?.as_ref() {
         "limit" => Some(Op::Limit),
         "market" => Some(Op::Market),
         "cancel" => Some(Op::Cancel),
+        "amend" => Some(Op::Amend),
+        "orders" => Some(Op::Orders),
+        "cancel_all" => Some(Op::CancelAll),
+        "login" => Some(Op::Login),
         "ping" => Some(Op::Ping),
         _ => None,
     }
+}
+
+fn parse_symbol(raw: &RawValue) -> Option<Symbol> {
+    json_str(raw).and_then(|text| Symbol::new(&text).ok())
+}
+
+fn parse_qty(raw: &RawValue) -> Option<Qty> {
+    parse_integer(raw, 1, MAX_QTY)
 }
 
 fn parse_side(raw: &RawValue) -> Option<Side> {
@@ -316,13 +457,27 @@ fn parse_side(raw: &RawValue) -> Option<Side> {
 }
 
 fn parse_tif(raw: &RawValue) -> Option<Tif> {
-    match json_str(raw)?.as_ref() {
-        "gtc" => Some(Tif::Gtc),
-        "ioc" => Some(Tif::Ioc),
-        "fok" => Some(Tif::Fok),
-        "post" => Some(Tif::Post),
-        _ => None,
-    }
+    parse_name(raw, [Tif::Gtc, Tif::Ioc, Tif::Fok, Tif::Post], Tif::as_str)
+}
+
+fn parse_stp(raw: &RawValue) -> Option<Stp> {
+    let all = [
+        Stp::None,
+        Stp::CancelTaker,
+        Stp::CancelMaker,
+        Stp::CancelBoth,
+    ];
+    parse_name(raw, all, Stp::as_str)
+}
+
+/// The value among `all` whose wire name the JSON string token is.
+fn parse_name<T: Copy, const N: usize>(
+    raw: &RawValue,
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> Option<T> {
+    let text = json_str(raw)?;
+    all.into_iter().find(|&value| name(value) == text)
 }
 
 /// A JSON string, or a number token, whose text is a valid [`Price`].

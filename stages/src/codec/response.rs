@@ -1,6 +1,6 @@
 use super::{DecodeError, ErrorReason, FrameError};
 use crate::accounts::AccountName;
-use crate::matching::ReportKind;
+use crate::matching::{RejectReason, ReportKind};
 
 /// Anything the server sends a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,6 +11,9 @@ pub enum Response {
     Pong,
     /// A `login` succeeded.
     Login(AccountName),
+    /// A request without an id (`orders`, `cancel_all`) refused for a reason that would be a
+    /// `reject` for one with an id (`overloaded`): an `error` with that reason.
+    Refused(RejectReason),
     /// A frame that could not be read as a request.
     Error(ErrorReason),
 }
@@ -147,13 +150,17 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
             out.push(b'"');
         }
         Response::Pong => out.extend_from_slice(br#"{"type":"pong""#),
-        Response::Error(reason) => {
-            out.extend_from_slice(br#"{"type":"error","reason":""#);
-            out.extend_from_slice(reason.as_str().as_bytes());
-            out.push(b'"');
-        }
+        Response::Error(reason) => error(out, reason.as_str()),
+        Response::Refused(reason) => error(out, reason.as_str()),
     }
     out.push(b'}');
+}
+
+/// An `error` object without its closing brace; reasons never need escaping.
+fn error(out: &mut Vec<u8>, reason: &str) {
+    out.extend_from_slice(br#"{"type":"error","reason":""#);
+    out.extend_from_slice(reason.as_bytes());
+    out.push(b'"');
 }
 
 /// Appends `response` as a JSON line: the object and `\n`.
@@ -309,6 +316,83 @@ mod tests {
             line(fill),
             "{\"type\":\"fill\",\"id\":1,\"symbol\":\"BRK.B\",\"side\":\"sell\",\"price\":\"7\",\"qty\":5,\"leaves\":0,\"match\":12}\n"
         );
+    }
+
+    #[test]
+    fn every_v2_response_kind() {
+        let acme = Symbol::new("ACME").unwrap();
+        let cases = [
+            (
+                ReportKind::Amended {
+                    id: 4,
+                    price: Price::parse("10.50").unwrap(),
+                    leaves: 60,
+                }
+                .into(),
+                r#"{"type":"amended","id":4,"price":"10.5","leaves":60}"#,
+            ),
+            (
+                ReportKind::Order {
+                    id: 5,
+                    symbol: acme,
+                    side: Side::Buy,
+                    price: Price::parse("7").unwrap(),
+                    leaves: 1,
+                    tif: Tif::Post,
+                }
+                .into(),
+                r#"{"type":"order","id":5,"symbol":"ACME","side":"buy","price":"7","leaves":1,"tif":"post"}"#,
+            ),
+            (
+                ReportKind::OrdersEnd { count: 0 }.into(),
+                r#"{"type":"orders_end","count":0}"#,
+            ),
+            (
+                ReportKind::CancelAllDone { count: 12 }.into(),
+                r#"{"type":"cancel_all_done","count":12}"#,
+            ),
+            (
+                ReportKind::Done {
+                    id: 6,
+                    reason: DoneReason::SelfTrade,
+                    leaves: 3,
+                }
+                .into(),
+                r#"{"type":"done","id":6,"reason":"self trade","leaves":3}"#,
+            ),
+            (
+                Response::Login(AccountName::new("a.b_C-9").unwrap()),
+                r#"{"type":"login","account":"a.b_C-9"}"#,
+            ),
+            (
+                ReportKind::Reject {
+                    id: 7,
+                    reason: RejectReason::NothingToAmend,
+                }
+                .into(),
+                r#"{"type":"reject","id":7,"reason":"nothing to amend"}"#,
+            ),
+            (
+                ReportKind::Reject {
+                    id: 8,
+                    reason: RejectReason::InvalidStp,
+                }
+                .into(),
+                r#"{"type":"reject","id":8,"reason":"invalid stp"}"#,
+            ),
+            (
+                Response::Error(ErrorReason::InvalidSymbol),
+                r#"{"type":"error","reason":"invalid symbol"}"#,
+            ),
+            (
+                Response::Error(ErrorReason::LoginNotFirst),
+                r#"{"type":"error","reason":"login not first"}"#,
+            ),
+        ];
+        for (response, expected) in cases {
+            assert_eq!(line(response), format!("{expected}\n"));
+            serde_json::from_str::<serde_json::Value>(expected).unwrap();
+        }
     }
 
     #[test]

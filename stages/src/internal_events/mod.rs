@@ -8,8 +8,10 @@ use sedaflow::Histogram;
 
 use crate::codec::DecodeError;
 
+mod accounts;
 mod journal;
 
+pub(crate) use accounts::AccountMetrics;
 pub(crate) use journal::JournalMetrics;
 mod cluster;
 mod market;

@@ -19,22 +19,39 @@
 //! # Payloads
 //!
 //! The first payload byte is a tag; integers are little-endian `u64`, a symbol is one length
-//! byte and its ASCII text, a side is `0` buy / `1` sell, a tif `0` gtc / `1` ioc, a price is
-//! its count of 0.0001 ticks.
+//! byte and its ASCII text (an optional symbol: a `0` length byte for none), a side is `0`
+//! buy / `1` sell, a tif `0` gtc / `1` ioc / `2` fok / `3` post, an stp `0` none /
+//! `1` cancel_taker / `2` cancel_maker / `3` cancel_both, a price is its count of 0.0001
+//! ticks.
 //!
 //! | tag | record | fields after the tag |
 //! |---|---|---|
 //! | 1 | limit request | owner, floor, id, symbol, side, price, qty, tif |
 //! | 2 | market request | owner, floor, id, symbol, side, qty |
 //! | 3 | cancel request | owner, floor, id, symbol |
+//! | 4 | limit request with stp | owner, floor, id, symbol, side, price, qty, tif, stp |
+//! | 5 | market request with stp | owner, floor, id, symbol, side, qty, stp |
+//! | 6 | amend request | owner, floor, id, symbol, qty (0: unchanged), price (0: unchanged) |
+//! | 7 | cancel_all request | owner, floor, optional symbol |
 //! | 16 | snapshot header | segment covered, connection-id base, book count |
 //! | 17 | book | symbol, last match id, resting order count |
-//! | 18 | resting order | owner, id, side, price, leaves |
+//! | 18 | resting order, `gtc` without `stp` | owner, id, side, price, leaves |
+//! | 19 | resting order otherwise | owner, id, side, price, leaves, tif, stp |
+//! | 20 | account's highest accepted id | owner, id |
+//!
+//! Tags are only ever added, so the format stays version 1: files written before tags 4–7,
+//! 19 and 20 existed read the same, and what format 1 could say is still written its way (an
+//! order without `stp` as tag 1 or 2, a `gtc` resting order without `stp` as tag 18). Every
+//! record has one spelling: tags 4, 5 never carry `stp` `none`, tag 19 never `gtc` without
+//! `stp`. The request tags are the ones the cluster's
+//! log uses (`codec::binary`); `orders` (8), `login` and `ping` change nothing and are never
+//! recorded.
 //!
 //! A segment holds request records in the order the matching stage applied them (per symbol,
-//! the order that reproduces every decision: `owner` is the sending connection, `floor` the id
-//! floor decode gave the request). A snapshot holds one header, then per book its book
-//! record followed by its resting orders in time priority.
+//! the order that reproduces every decision: `owner` is the account, `floor` the id floor
+//! the request was matched with). A snapshot holds one header, then per book its book record
+//! followed by its resting orders in time priority, then one tag 20 record per named account
+//! that ever had an order accepted, ascending by owner.
 
 use crate::codec::binary::{request_tag, Reader, Writer};
 use crate::matching::{OrderId, Outcome, Owner, Request, Resting, Stp, Symbol, Tif};
@@ -48,21 +65,22 @@ pub const MAX_PAYLOAD: usize = 256;
 /// Bytes of a frame before its payload.
 const HEADER: usize = 8;
 
-// Request records carry the shared request tags (`codec::binary::request_tag`).
-const TAG_LIMIT: u8 = 1;
-const TAG_MARKET: u8 = 2;
-const TAG_CANCEL: u8 = 3;
+// Request records carry the shared request tags (`codec::binary::request_tag`), all below
+// the snapshot's.
 const TAG_SNAPSHOT: u8 = 16;
 const TAG_BOOK: u8 = 17;
-const TAG_RESTING: u8 = 18;
+const TAG_RESTING_V1: u8 = 18;
+const TAG_RESTING: u8 = 19;
+const TAG_FLOOR: u8 = 20;
 
 /// One journal or snapshot record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
     /// A request the matching stage applied: replaying it with `Engine::submit(owner, &req,
-    /// floor, ..)` makes the same decision again. Never [`Request::Ping`].
+    /// floor, ..)` makes the same decision again. Never [`Request::Orders`],
+    /// [`Request::Login`] or [`Request::Ping`].
     Request {
-        /// The connection that sent it.
+        /// The account that sent it (a connection's anonymous account, or a named one).
         owner: Owner,
         /// The id floor it was matched with.
         floor: OrderId,
@@ -89,6 +107,14 @@ pub enum Record {
     },
     /// A resting order in a snapshot.
     Resting(Resting),
+    /// A named account's highest accepted order id, in a snapshot: its id floor survives the
+    /// segments that held its orders.
+    Floor {
+        /// The account.
+        owner: Owner,
+        /// The highest id it had accepted.
+        id: OrderId,
+    },
 }
 
 impl Record {
@@ -154,8 +180,8 @@ pub struct Decoded {
     pub error: Option<FormatError>,
 }
 
-/// Appends `record`, framed, to `out`. A [`Request::Ping`] changes nothing and is not
-/// recorded: nothing is appended for it.
+/// Appends `record`, framed, to `out`. A [`Request::Orders`], [`Request::Login`] or
+/// [`Request::Ping`] changes nothing and is not recorded: nothing is appended for it.
 ///
 /// # Examples
 ///
@@ -180,7 +206,7 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
     let mut w = Writer(out);
     match *record {
         Record::Request { owner, floor, req } => {
-            let Some(tag) = request_tag(&req) else {
+            let Some(tag) = request_tag(&req).filter(|_| is_recorded(&req)) else {
                 w.0.truncate(start);
                 return;
             };
@@ -210,15 +236,25 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
             w.u64(orders);
         }
         Record::Resting(o) => {
-            w.u8(TAG_RESTING);
+            let v1 = is_v1(&o);
+            w.u8(if v1 { TAG_RESTING_V1 } else { TAG_RESTING });
             w.u64(o.owner);
             w.u64(o.id);
             w.side(o.side);
             w.u64(o.price.ticks());
             w.u64(o.leaves);
+            if !v1 {
+                w.tif(o.tif);
+                w.stp(o.stp);
+            }
+        }
+        Record::Floor { owner, id } => {
+            w.u8(TAG_FLOOR);
+            w.u64(owner);
+            w.u64(id);
         }
     }
-    // Payloads are at most 1 + 8 * 6 + 17 + 1 bytes, far below `MAX_PAYLOAD`.
+    // Payloads are at most 1 + 8 * 6 + 17 + 2 bytes, far below `MAX_PAYLOAD`.
     let len = (out.len() - start - HEADER) as u32;
     let len_bytes = len.to_le_bytes();
     let mut crc = crc32fast::Hasher::new();
@@ -286,14 +322,26 @@ fn decode_one(bytes: &[u8], offset: usize) -> Result<(Record, usize), FormatErro
     Ok((record, HEADER + len))
 }
 
+/// Whether a resting order has what format 1 could say (`gtc`, no `stp`): then it is
+/// written as format 1 wrote it, so every record has one spelling.
+fn is_v1(o: &Resting) -> bool {
+    o.tif == Tif::Gtc && o.stp == Stp::None
+}
+
+/// Whether a request with a tag can change a book, so it belongs in a segment: all but
+/// `orders`.
+fn is_recorded(req: &Request) -> bool {
+    !matches!(req, Request::Orders { .. })
+}
+
 /// A payload, or `None` when it is not exactly one record.
 fn parse(payload: &[u8]) -> Option<Record> {
     let mut r = Reader::new(payload);
     let record = match r.u8().ok()? {
-        tag @ (TAG_LIMIT | TAG_MARKET | TAG_CANCEL) => Record::Request {
+        tag @ ..TAG_SNAPSHOT => Record::Request {
             owner: r.u64().ok()?,
             floor: r.u64().ok()?,
-            req: r.request_fields(tag).ok()?,
+            req: r.request_fields(tag).ok().filter(is_recorded)?,
         },
         TAG_SNAPSHOT => Record::Snapshot {
             segment: r.u64().ok()?,
@@ -305,15 +353,29 @@ fn parse(payload: &[u8]) -> Option<Record> {
             last_match: r.u64().ok()?,
             orders: r.u64().ok()?,
         },
-        TAG_RESTING => Record::Resting(Resting {
+        tag @ (TAG_RESTING_V1 | TAG_RESTING) => {
+            let mut o = Resting {
+                owner: r.u64().ok()?,
+                id: r.u64().ok()?,
+                side: r.side().ok()?,
+                price: r.price().ok()?,
+                leaves: r.u64().ok()?,
+                tif: Tif::Gtc,
+                stp: Stp::None,
+            };
+            if tag == TAG_RESTING {
+                o.tif = r.tif().ok()?;
+                o.stp = r.stp().ok()?;
+                if is_v1(&o) {
+                    return None;
+                }
+            }
+            Record::Resting(o)
+        }
+        TAG_FLOOR => Record::Floor {
             owner: r.u64().ok()?,
             id: r.u64().ok()?,
-            side: r.side().ok()?,
-            price: r.price().ok()?,
-            leaves: r.u64().ok()?,
-            tif: Tif::Gtc,
-            stp: Stp::None,
-        }),
+        },
         _ => return None,
     };
     (r.left() == 0).then_some(record)

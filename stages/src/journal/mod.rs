@@ -22,7 +22,8 @@
 //! On open, the newest snapshot is loaded and the segments after it replayed; a torn tail of
 //! the newest segment is truncated with a warning. The result is written as a new snapshot,
 //! the replayed segments are deleted, and writing continues in a fresh segment. New
-//! connection ids start above every owner the journal names.
+//! connection ids start above every connection (anonymous account) the journal names, and
+//! each named account's highest accepted order id comes back as its id floor.
 //!
 //! # Failure
 //!

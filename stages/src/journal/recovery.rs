@@ -3,8 +3,11 @@
 //! Replay runs each journaled request through the same pure [`Engine::submit`] with the same
 //! owner and id floor, so every decision (trades, match ids, duplicate and id-floor
 //! rejections) comes out as it did live; its reports are thrown away, as their connections
-//! are gone.
+//! are gone. Each named account's highest accepted id comes out of the same replay (and out
+//! of the snapshot for the segments it replaced), so its increasing-id rule survives a
+//! restart.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -12,14 +15,19 @@ use std::path::Path;
 use super::format::{encode_record, Record, SNAPSHOT_MAGIC};
 use super::reader::{self, read_segment, read_snapshot, snapshot_path, sync_dir, TMP_SUFFIX};
 use super::JournalError;
-use crate::matching::{Book, Engine};
+use crate::accounts::is_named;
+use crate::matching::{Book, Engine, OrderId, Owner};
 
 /// What a journal directory holds, replayed.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) engine: Engine,
     /// The highest connection id any record names: new connections must be numbered above.
+    /// Named accounts' owners (top bit set) are not connections and do not count.
     pub(crate) conn_base: u64,
+    /// Each named account's highest accepted order id: its id floor. Anonymous accounts
+    /// die with their connection, so theirs are not kept.
+    pub(crate) floors: BTreeMap<Owner, OrderId>,
     /// The last segment applied (0: none).
     pub(crate) segment: u64,
     /// Requests replayed from segments (not counting the snapshot).
@@ -57,13 +65,23 @@ pub(crate) fn load(dir: &Path, upto: Option<u64>) -> Result<State, JournalError>
                 ));
             };
             out.clear();
-            let _ = state.engine.submit(owner, &req, floor, &mut out);
-            state.conn_base = state.conn_base.max(owner);
+            let outcome = state.engine.submit(owner, &req, floor, &mut out);
+            if !is_named(owner) {
+                state.conn_base = state.conn_base.max(owner);
+            } else if let (true, Some(id)) = (outcome.is_accepted(), req.id()) {
+                raise(&mut state.floors, owner, id);
+            }
             state.replayed += 1;
         }
         state.segment = n;
     }
     Ok(state)
+}
+
+/// Raises `owner`'s floor to `id` if that is higher.
+fn raise(floors: &mut BTreeMap<Owner, OrderId>, owner: Owner, id: OrderId) {
+    let floor = floors.entry(owner).or_default();
+    *floor = (*floor).max(id);
 }
 
 /// Rebuilds the state a snapshot file (covering segments up to `n`) holds.
@@ -102,12 +120,17 @@ fn from_snapshot(path: &Path, n: u64) -> Result<State, JournalError> {
             .map_err(|e| JournalError::corrupt(path, e))?;
         engine.insert_book(book);
     }
-    if records.next().is_some() {
-        return Err(corrupt("records after the last book"));
+    let mut floors = BTreeMap::new();
+    for record in records {
+        let Record::Floor { owner, id } = record else {
+            return Err(corrupt("records after the last book"));
+        };
+        raise(&mut floors, owner, id);
     }
     Ok(State {
         engine,
         conn_base,
+        floors,
         segment,
         replayed: 0,
     })
@@ -154,6 +177,9 @@ fn write_state(w: &mut impl Write, state: &State) -> std::io::Result<()> {
         for order in book.resting() {
             put(Record::Resting(order), w)?;
         }
+    }
+    for (&owner, &id) in &state.floors {
+        put(Record::Floor { owner, id }, w)?;
     }
     w.flush()
 }

@@ -1,7 +1,7 @@
 //! The open journal: recovered books for the matching lanes, the segment the journal stage
 //! writes, rotation, and the compactor thread that folds closed segments into snapshots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use super::reader::{self, segment_path, sync_dir};
 use super::recovery::{self, State};
 use super::JournalError;
 use crate::internal_events::JournalMetrics;
-use crate::matching::{Book, Engine, Symbol};
+use crate::matching::{Book, Engine, OrderId, Owner, Symbol};
 
 /// An open journal: recovered books waiting for the matching lane that serves their symbol,
 /// and the segment the journal stage commits to.
@@ -29,6 +29,7 @@ pub(crate) struct Journal {
     /// Whether `recovered` still holds books (checked without the lock on every order).
     adopting: AtomicBool,
     conn_base: u64,
+    floors: BTreeMap<Owner, OrderId>,
     compactor: Option<JoinHandle<()>>,
     metrics: JournalMetrics,
     /// Held open: the directory's lock.
@@ -68,6 +69,7 @@ impl Journal {
         let State {
             engine,
             conn_base,
+            floors,
             segment,
             replayed,
         } = state;
@@ -78,6 +80,7 @@ impl Journal {
             resting = books.values().map(Book::len).sum::<usize>(),
             replayed,
             conn_base,
+            accounts = floors.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "journal recovered"
         );
@@ -95,6 +98,7 @@ impl Journal {
             adopting: AtomicBool::new(!books.is_empty()),
             recovered: Mutex::new(books),
             conn_base,
+            floors,
             compactor: Some(compactor),
             metrics,
             _lock: lock,
@@ -106,6 +110,12 @@ impl Journal {
         self.conn_base
     }
 
+    /// Each named account's highest accepted order id, as recovered: the floor its next new
+    /// order's id must exceed.
+    pub(crate) fn floors(&self) -> &BTreeMap<Owner, OrderId> {
+        &self.floors
+    }
+
     /// Moves the recovered book of `symbol` into `engine` if no lane took it yet: a book
     /// goes to the lane that serves its symbol when that symbol's first order arrives.
     pub(crate) fn adopt(&self, symbol: Symbol, engine: &mut Engine) {
@@ -115,6 +125,26 @@ impl Journal {
         let mut books = self.recovered.lock();
         if let Some(book) = books.remove(&symbol) {
             engine.insert_book(book);
+        }
+        if books.is_empty() {
+            self.adopting.store(false, Ordering::Release);
+        }
+    }
+
+    /// Moves every recovered book whose symbol `serves` into `engine` (a lane about to answer
+    /// for all the books it serves).
+    pub(crate) fn adopt_where(&self, engine: &mut Engine, serves: impl Fn(Symbol) -> bool) {
+        if !self.adopting.load(Ordering::Acquire) {
+            return;
+        }
+        let mut books = self.recovered.lock();
+        let mine: Vec<Symbol> = books.keys().copied().filter(|&s| serves(s)).collect();
+        for symbol in mine {
+            if let Some(book) = books.remove(&symbol) {
+                if engine.book(symbol).is_none() {
+                    engine.insert_book(book);
+                }
+            }
         }
         if books.is_empty() {
             self.adopting.store(false, Ordering::Release);

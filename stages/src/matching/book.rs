@@ -9,28 +9,40 @@ use super::{
     Resting, RestoreError, Side, Stp, Symbol, Tif, To,
 };
 
+mod amend;
+mod listing;
+
+pub(super) use listing::{cancel_all, list_orders};
+
+/// Resting orders by account and id: ids are unique per account, not per book.
+type Index = HashMap<(Owner, OrderId), u32, RandomState>;
+
 /// The order book of one symbol: price–time priority, trades at the resting order's price.
 ///
 /// Resting orders live in a slab and are linked in a FIFO per price level; levels sit in a
-/// sorted vector per side with the best level last; an id index finds orders for cancels and
-/// duplicate checks. Filled and cancelled orders leave every structure at once, and empty
-/// levels are removed, so memory follows the resting orders.
+/// sorted vector per side with the best level last; an index by account and id finds orders
+/// for cancels, amends and duplicate checks. Filled and cancelled orders leave every
+/// structure at once, and empty levels are removed, so memory follows the resting orders.
+/// `orders`, `cancel_all` and amends are described in the [module docs](crate::matching).
 ///
 /// # Examples
 ///
 /// ```
-/// use sedaflow_stages::matching::{Book, DoneReason, Price, ReportKind, Request, Side, Symbol, Tif};
+/// use sedaflow_stages::matching::{
+///     Book, DoneReason, Price, ReportKind, Request, Side, Stp, Symbol, Tif,
+/// };
 ///
 /// let symbol = Symbol::new("ACME").unwrap();
 /// let mut book = Book::new(symbol);
 /// let mut out = Vec::new();
 /// let sell = Request::Limit {
-///     id: 1, symbol, side: Side::Sell, price: Price::parse("10").unwrap(), qty: 5, tif: Tif::Gtc,
+///     id: 1, symbol, side: Side::Sell, price: Price::parse("10").unwrap(), qty: 5,
+///     tif: Tif::Gtc, stp: Stp::None,
 /// };
 /// assert!(book.submit(7, &sell, 0, &mut out).is_accepted());
 /// assert_eq!(book.len(), 1);
 ///
-/// let buy = Request::Market { id: 2, symbol, side: Side::Buy, qty: 5 };
+/// let buy = Request::Market { id: 2, symbol, side: Side::Buy, qty: 5, stp: Stp::None };
 /// assert!(book.submit(8, &buy, 0, &mut out).is_accepted());
 /// assert!(book.is_empty());
 /// assert!(matches!(
@@ -44,11 +56,12 @@ pub struct Book {
     bids: Ladder,
     asks: Ladder,
     orders: Slab,
-    index: HashMap<OrderId, u32, RandomState>,
+    index: Index,
     last_match: u64,
 }
 
-/// A new order as the matching loop sees it: a market order has no limit and never rests.
+/// An order as the matching loop sees it: a new one, or an amended one that moved. A market
+/// order has no limit and never rests.
 #[derive(Clone, Copy)]
 struct Incoming {
     id: OrderId,
@@ -57,6 +70,18 @@ struct Incoming {
     limit: Option<Price>,
     tif: Tif,
     stp: Stp,
+    /// Where its own fills and `done` go: the sender for a new order, the account for an
+    /// amended one (its reports are about a resting order).
+    to: To,
+}
+
+/// How a crossing ended.
+#[derive(Clone, Copy)]
+struct Crossed {
+    /// The incoming order's quantity left.
+    leaves: Qty,
+    /// Self-trade prevention cancelled the incoming order's remainder.
+    self_trade: bool,
 }
 
 impl Book {
@@ -92,14 +117,16 @@ impl Book {
         self.last_match
     }
 
-    /// Applies `req` for the connection `owner`, appending the reports it causes to `out` in
+    /// Applies `req` for the account `owner`, appending the reports it causes to `out` in
     /// the order they must be delivered.
     ///
     /// The caller routes by symbol: the request's own symbol is not looked at, reports carry
-    /// the book's. A new order whose id is at most `id_floor` (the highest id this connection
-    /// had accepted) is rejected as `id not increasing`, unless its id is resting here, which
-    /// is `duplicate id`. Cancels ignore the floor. A quantity of 0, which the codec never
-    /// lets through, is `invalid qty`. A [`Request::Ping`] is [`Outcome::Ignored`].
+    /// the book's, and `orders` and `cancel_all` cover this book only. A new order whose id
+    /// is at most `id_floor` (the highest id this account had accepted) is rejected as `id
+    /// not increasing`, unless the account's order with that id rests here, which is
+    /// `duplicate id`. Other requests ignore the floor. A quantity of 0, which the codec
+    /// never lets through, is `invalid qty`. [`Request::Login`] and [`Request::Ping`] are
+    /// [`Outcome::Ignored`].
     pub fn submit(
         &mut self,
         owner: Owner,
@@ -124,6 +151,7 @@ impl Book {
                     limit: Some(price),
                     tif,
                     stp,
+                    to: To::Sender,
                 };
                 self.place(owner, order, id_floor, out)
             }
@@ -137,15 +165,15 @@ impl Book {
                     limit: None,
                     tif: Tif::Ioc,
                     stp,
+                    to: To::Sender,
                 };
                 self.place(owner, order, id_floor, out)
             }
             Request::Cancel { id, .. } => self.cancel(owner, id, out),
-            Request::Amend { .. }
-            | Request::Orders { .. }
-            | Request::CancelAll { .. }
-            | Request::Login
-            | Request::Ping => Outcome::Ignored,
+            Request::Amend { id, qty, price, .. } => self.amend(owner, id, qty, price, out),
+            Request::Orders { .. } => list_orders([&*self], owner, out),
+            Request::CancelAll { .. } => cancel_all([self], owner, out),
+            Request::Login | Request::Ping => Outcome::Ignored,
         }
     }
 
@@ -156,24 +184,12 @@ impl Book {
             .into_iter()
             .flat_map(move |ladder| {
                 ladder.levels().iter().rev().flat_map(move |level| {
-                    let price = ladder.price(level.key);
                     let first = (level.head != NIL).then_some(level.head);
                     std::iter::successors(first, move |&slot| {
                         let next = self.orders.get(slot).next;
                         (next != NIL).then_some(next)
                     })
-                    .map(move |slot| {
-                        let node = self.orders.get(slot);
-                        Resting {
-                            id: node.id,
-                            owner: node.owner,
-                            side: node.side,
-                            price,
-                            leaves: node.leaves,
-                            tif: node.tif,
-                            stp: node.stp,
-                        }
-                    })
+                    .map(move |slot| self.resting_at(slot))
                 })
             })
     }
@@ -181,11 +197,11 @@ impl Book {
     /// Rebuilds a book whose latest trade was `last_match` from its resting orders, each
     /// price level's orders in time priority (as [`Book::resting`] lists them). The orders
     /// are put on the book as they are, without matching: a list taken from a book never
-    /// crosses.
+    /// crosses. Their `tif` and `stp` are kept.
     ///
     /// # Errors
     ///
-    /// [`RestoreError`] for an id listed twice or an order without quantity.
+    /// [`RestoreError`] for an account's id listed twice or an order without quantity.
     pub fn restore(
         symbol: Symbol,
         last_match: u64,
@@ -198,7 +214,7 @@ impl Book {
             if o.leaves == 0 {
                 return Err(RestoreError::NoQuantity(o.id));
             }
-            if book.index.contains_key(&o.id) {
+            if book.index.contains_key(&(o.owner, o.id)) {
                 return Err(RestoreError::DuplicateId(o.id));
             }
             let order = Incoming {
@@ -208,6 +224,7 @@ impl Book {
                 limit: Some(o.price),
                 tif: o.tif,
                 stp: o.stp,
+                to: To::Owner(o.owner),
             };
             book.rest(o.owner, order, o.price, o.leaves, &mut unused);
         }
@@ -219,6 +236,27 @@ impl Book {
         self.is_empty() && self.last_match == 0
     }
 
+    /// The resting order in `slot`.
+    fn resting_at(&self, slot: u32) -> Resting {
+        let node = self.orders.get(slot);
+        Resting {
+            id: node.id,
+            owner: node.owner,
+            side: node.side,
+            price: self.ladder(node.side).price(node.key),
+            leaves: node.leaves,
+            tif: node.tif,
+            stp: node.stp,
+        }
+    }
+
+    fn ladder(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
     fn place(
         &mut self,
         owner: Owner,
@@ -228,52 +266,60 @@ impl Book {
     ) -> Outcome {
         let refusal = if order.qty == 0 {
             Some(RejectReason::InvalidQty)
-        } else if self.index.contains_key(&order.id) {
+        } else if self.index.contains_key(&(owner, order.id)) {
             Some(RejectReason::DuplicateId)
         } else if order.id <= id_floor {
             Some(RejectReason::IdNotIncreasing)
-        } else if order.tif == Tif::Post && self.available(order) > 0 {
+        } else if order.tif == Tif::Post && self.crosses(order) {
             Some(RejectReason::WouldCross)
         } else {
             None
         };
         if let Some(reason) = refusal {
-            return reject(out, To::Sender, order.id, reason);
+            return reject(out, order.id, reason);
         }
         out.push(Report {
             to: To::Sender,
             kind: ReportKind::Ack { id: order.id },
         });
-        if order.tif == Tif::Fok && self.available(order) < order.qty {
-            out.push(done(To::Sender, order.id, DoneReason::Expired, order.qty));
+        if order.tif == Tif::Fok && self.available(owner, order) < order.qty {
+            out.push(done(order.to, order.id, DoneReason::Expired, order.qty));
             return Outcome::Accepted;
         }
-        let leaves = self.cross(owner, order, out);
-        match (order.limit, order.tif) {
-            _ if leaves == 0 => out.push(done(To::Sender, order.id, DoneReason::Filled, 0)),
-            (Some(price), tif) if tif.rests() => self.rest(owner, order, price, leaves, out),
-            _ => out.push(done(To::Sender, order.id, DoneReason::Expired, leaves)),
-        }
+        self.execute(owner, order, out);
         Outcome::Accepted
     }
 
-    /// The quantity resting at prices that cross `order`'s limit, counted best level first
-    /// and each level in time priority only until it reaches `order.qty`: a `fok` needs no
-    /// more to know it fills, a `post` only whether anything crosses (its quantity is at
-    /// least 1). Walks the slab links in place, allocating nothing.
-    fn available(&self, order: Incoming) -> Qty {
-        let opposite = match order.side {
-            Side::Buy => &self.asks,
-            Side::Sell => &self.bids,
-        };
+    /// Whether any resting order crosses `order`'s limit, the account's own included: a
+    /// `post` order never takes liquidity, so self-trade prevention does not make a crossing
+    /// price acceptable to it.
+    fn crosses(&self, order: Incoming) -> bool {
+        self.ladder(order.side.opposite())
+            .crossing(order.limit)
+            .next()
+            .is_some()
+    }
+
+    /// The quantity `order` could trade, counted best level first and each level in time
+    /// priority only until it reaches `order.qty` (a `fok` needs no more to know it fills).
+    /// Under self-trade prevention the account's own orders are never available, and when
+    /// the taker would be cancelled at the first one nothing after it counts. Walks the slab
+    /// links in place, allocating nothing.
+    fn available(&self, owner: Owner, order: Incoming) -> Qty {
         let mut available = 0;
-        for level in opposite.crossing(order.limit) {
+        for level in self.ladder(order.side.opposite()).crossing(order.limit) {
             let mut slot = level.head;
             while slot != NIL {
                 let node = self.orders.get(slot);
-                available += node.leaves;
-                if available >= order.qty {
-                    return available;
+                if order.stp != Stp::None && node.owner == owner {
+                    if order.stp.cancels_taker() {
+                        return available;
+                    }
+                } else {
+                    available += node.leaves;
+                    if available >= order.qty {
+                        return available;
+                    }
                 }
                 slot = node.next;
             }
@@ -281,9 +327,25 @@ impl Book {
         available
     }
 
+    /// Trades `order` as far as it crosses, then rests its remainder or ends it: `done`
+    /// `filled`, `self trade` or `expired`.
+    fn execute(&mut self, owner: Owner, order: Incoming, out: &mut Vec<Report>) {
+        let crossed = self.cross(owner, order, out);
+        let (reason, leaves) = match (crossed, order.limit) {
+            (Crossed { leaves: 0, .. }, _) => (DoneReason::Filled, 0),
+            (Crossed { leaves, self_trade }, _) if self_trade => (DoneReason::SelfTrade, leaves),
+            (Crossed { leaves, .. }, Some(price)) if order.tif.rests() => {
+                return self.rest(owner, order, price, leaves, out);
+            }
+            (Crossed { leaves, .. }, _) => (DoneReason::Expired, leaves),
+        };
+        out.push(done(order.to, order.id, reason, leaves));
+    }
+
     /// Trades `order` against the opposite side, best level first and each level's FIFO in
-    /// arrival order, while it crosses; returns the quantity left.
-    fn cross(&mut self, owner: Owner, order: Incoming, out: &mut Vec<Report>) -> Qty {
+    /// arrival order, while it crosses. An order of the same account meets `order.stp`
+    /// instead of a trade: the maker leaves (`done`, `self trade`), or the taker stops.
+    fn cross(&mut self, owner: Owner, order: Incoming, out: &mut Vec<Report>) -> Crossed {
         let Book {
             symbol,
             bids,
@@ -297,8 +359,10 @@ impl Book {
             Side::Sell => bids,
         };
         let threshold = opposite.threshold(order.limit);
+        let prevents = order.stp != Stp::None;
         let mut leaves = order.qty;
-        while leaves > 0 {
+        let mut self_trade = false;
+        while leaves > 0 && !self_trade {
             let Some(&mut Level { key, mut head, .. }) = opposite.best_mut() else {
                 break;
             };
@@ -308,6 +372,23 @@ impl Book {
             let price = opposite.price(key);
             while leaves > 0 && head != NIL {
                 let resting = orders.get_mut(head);
+                if prevents && resting.owner == owner {
+                    if order.stp.cancels_maker() {
+                        let id = resting.id;
+                        out.push(done(
+                            To::Owner(owner),
+                            id,
+                            DoneReason::SelfTrade,
+                            resting.leaves,
+                        ));
+                        head = free_head(orders, index, head);
+                    }
+                    if order.stp.cancels_taker() {
+                        self_trade = true;
+                        break;
+                    }
+                    continue;
+                }
                 let qty = leaves.min(resting.leaves);
                 leaves -= qty;
                 resting.leaves -= qty;
@@ -322,7 +403,7 @@ impl Book {
                     match_id: *last_match,
                 };
                 out.push(Report {
-                    to: To::Sender,
+                    to: order.to,
                     kind: fill(order.id, order.side, leaves),
                 });
                 out.push(Report {
@@ -330,13 +411,13 @@ impl Book {
                     kind: fill(resting.id, resting.side, resting.leaves),
                 });
                 if resting.leaves == 0 {
-                    let Node {
-                        id, owner, next, ..
-                    } = *resting;
-                    out.push(done(To::Owner(owner), id, DoneReason::Filled, 0));
-                    index.remove(&id);
-                    orders.free(head);
-                    head = next;
+                    out.push(done(
+                        To::Owner(resting.owner),
+                        resting.id,
+                        DoneReason::Filled,
+                        0,
+                    ));
+                    head = free_head(orders, index, head);
                 }
             }
             match opposite.best_mut() {
@@ -347,7 +428,7 @@ impl Book {
                 _ => opposite.pop_best(),
             }
         }
-        leaves
+        Crossed { leaves, self_trade }
     }
 
     /// Appends the remainder of `order` to the FIFO of its price level.
@@ -377,7 +458,7 @@ impl Book {
         };
         let Some(slot) = self.orders.alloc(node) else {
             // Only with 2^32 - 1 orders resting: nothing more can rest, so it expires.
-            out.push(done(To::Sender, order.id, DoneReason::Expired, leaves));
+            out.push(done(order.to, order.id, DoneReason::Expired, leaves));
             return;
         };
         let level = own.entry(key);
@@ -389,17 +470,29 @@ impl Book {
             self.orders.get_mut(tail).next = slot;
             self.orders.get_mut(slot).prev = tail;
         }
-        self.index.insert(order.id, slot);
+        self.index.insert((owner, order.id), slot);
     }
 
-    fn cancel(&mut self, canceller: Owner, id: OrderId, out: &mut Vec<Report>) -> Outcome {
-        let owned = self.index.get(&id).copied();
-        let Some(slot) = owned.filter(|&slot| self.orders.get(slot).owner == canceller) else {
+    fn cancel(&mut self, owner: Owner, id: OrderId, out: &mut Vec<Report>) -> Outcome {
+        let Some(&slot) = self.index.get(&(owner, id)) else {
             // Another account's order is reported exactly as no order.
-            return reject(out, To::Sender, id, RejectReason::UnknownOrder);
+            return reject(out, id, RejectReason::UnknownOrder);
         };
-        self.index.remove(&id);
+        let node = self.unlink(slot);
+        out.push(done(
+            To::Owner(owner),
+            id,
+            DoneReason::Cancelled,
+            node.leaves,
+        ));
+        Outcome::Cancelled
+    }
+
+    /// Takes the order in `slot` off the book from any position in its level, removing the
+    /// level when it empties, and returns it.
+    fn unlink(&mut self, slot: u32) -> Node {
         let node = *self.orders.get(slot);
+        self.index.remove(&(node.owner, node.id));
         if node.prev != NIL {
             self.orders.get_mut(node.prev).next = node.next;
         }
@@ -423,14 +516,19 @@ impl Book {
             }
         }
         self.orders.free(slot);
-        out.push(done(
-            To::Owner(node.owner),
-            id,
-            DoneReason::Cancelled,
-            node.leaves,
-        ));
-        Outcome::Cancelled
+        node
     }
+}
+
+/// Frees the order in `slot`, the head of its level while crossing (the caller fixes the
+/// level's links after), and returns the order after it.
+fn free_head(orders: &mut Slab, index: &mut Index, slot: u32) -> u32 {
+    let Node {
+        id, owner, next, ..
+    } = *orders.get(slot);
+    index.remove(&(owner, id));
+    orders.free(slot);
+    next
 }
 
 fn done(to: To, id: OrderId, reason: DoneReason, leaves: Qty) -> Report {
@@ -440,9 +538,10 @@ fn done(to: To, id: OrderId, reason: DoneReason, leaves: Qty) -> Report {
     }
 }
 
-fn reject(out: &mut Vec<Report>, to: To, id: OrderId, reason: RejectReason) -> Outcome {
+/// A request's refusal, always to its sender.
+fn reject(out: &mut Vec<Report>, id: OrderId, reason: RejectReason) -> Outcome {
     out.push(Report {
-        to,
+        to: To::Sender,
         kind: ReportKind::Reject { id, reason },
     });
     Outcome::Rejected

@@ -2,7 +2,8 @@ use std::collections::hash_map::{Entry, HashMap};
 
 use foldhash::fast::RandomState;
 
-use super::{Book, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To};
+use super::book::{cancel_all, list_orders};
+use super::{Book, OrderId, Outcome, Owner, Report, Request, Symbol};
 
 /// All order books of one matching shard, keyed by symbol.
 ///
@@ -13,20 +14,29 @@ use super::{Book, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Req
 /// # Examples
 ///
 /// ```
-/// use sedaflow_stages::matching::{Engine, Price, ReportKind, Request, Side, Symbol, Tif};
+/// use sedaflow_stages::matching::{
+///     Engine, Outcome, Price, ReportKind, Request, Side, Stp, Symbol, Tif, To,
+/// };
 ///
 /// let symbol = Symbol::new("ACME").unwrap();
 /// let mut engine = Engine::new();
 /// let mut out = Vec::new();
 /// let order = Request::Limit {
-///     id: 1, symbol, side: Side::Buy, price: Price::parse("9.5").unwrap(), qty: 10, tif: Tif::Gtc,
+///     id: 1, symbol, side: Side::Buy, price: Price::parse("9.5").unwrap(), qty: 10,
+///     tif: Tif::Gtc, stp: Stp::None,
 /// };
-/// // Connection 7 has had no order accepted yet: its id floor is 0.
+/// // Account 7 has had no order accepted yet: its id floor is 0.
 /// let outcome = engine.submit(7, &order, 0, &mut out);
 /// assert!(outcome.is_accepted());
-/// assert_eq!(out[0].to, 7);
+/// assert_eq!(out[0].to, To::Sender);
 /// assert_eq!(out[0].kind, ReportKind::Ack { id: 1 });
 /// assert_eq!(engine.resting(), 1);
+///
+/// // Its orders on every book of the engine.
+/// out.clear();
+/// let listed = engine.submit(7, &Request::Orders { symbol: None }, 1, &mut out);
+/// assert_eq!(listed, Outcome::Listed);
+/// assert_eq!(out.last().unwrap().kind, ReportKind::OrdersEnd { count: 1 });
 /// ```
 #[derive(Debug, Default)]
 pub struct Engine {
@@ -39,16 +49,17 @@ impl Engine {
         Engine::default()
     }
 
-    /// Applies `req` from connection `owner` to its symbol's book, appending the reports it
+    /// Applies `req` from account `owner` to its symbol's book, appending the reports it
     /// causes to `out` (never cleared here) in delivery order.
     ///
-    /// `id_floor` is the highest order id this connection has had accepted (0 for none): a
-    /// new order at or below it is rejected as `id not increasing`, unless its id is resting
-    /// on the symbol, which is `duplicate id`. When the outcome
+    /// `id_floor` is the highest order id this account has had accepted (0 for none): a
+    /// new order at or below it is rejected as `id not increasing`, unless the account's
+    /// order with that id rests on the symbol, which is `duplicate id`. When the outcome
     /// [is accepted](Outcome::is_accepted) the caller raises the floor to the order's id;
-    /// the engine keeps no per-connection state, so it can be sharded by symbol. Cancels
-    /// ignore the floor; a cancel for a symbol without a book is `unknown order`.
-    /// [`Request::Ping`] is [`Outcome::Ignored`].
+    /// the engine keeps no per-account state, so it can be sharded by symbol. Other requests
+    /// ignore the floor; a cancel or amend for a symbol without a book is `unknown order`.
+    /// `orders` and `cancel_all` without a symbol cover every book of this engine.
+    /// [`Request::Login`] and [`Request::Ping`] are [`Outcome::Ignored`].
     pub fn submit(
         &mut self,
         owner: Owner,
@@ -56,24 +67,27 @@ impl Engine {
         id_floor: OrderId,
         out: &mut Vec<Report>,
     ) -> Outcome {
+        match *req {
+            Request::Orders { symbol } => {
+                let books = self.books.values().filter(|book| covers(symbol, book));
+                return list_orders(books, owner, out);
+            }
+            Request::CancelAll { symbol } => {
+                let books = self.books.values_mut().filter(|book| covers(symbol, book));
+                let outcome = cancel_all(books, owner, out);
+                self.books.retain(|_, book| !book.is_idle());
+                return outcome;
+            }
+            _ => {}
+        }
         let Some(symbol) = req.symbol() else {
             return Outcome::Ignored;
         };
+        // A book that a request leaves idle (a cancel of an unknown order, an order that
+        // expired) is dropped again at once.
         let mut book = match self.books.entry(symbol) {
             Entry::Occupied(entry) => entry,
-            Entry::Vacant(entry) => {
-                if let Request::Cancel { id, .. } = *req {
-                    out.push(Report {
-                        to: To::Sender,
-                        kind: ReportKind::Reject {
-                            id,
-                            reason: RejectReason::UnknownOrder,
-                        },
-                    });
-                    return Outcome::Rejected;
-                }
-                entry.insert_entry(Book::new(symbol))
-            }
+            Entry::Vacant(entry) => entry.insert_entry(Book::new(symbol)),
         };
         let outcome = book.get_mut().submit(owner, req, id_floor, out);
         if book.get().is_idle() {
@@ -109,10 +123,15 @@ impl Engine {
     }
 }
 
+/// Whether a request for `symbol` (every book when `None`) covers `book`.
+fn covers(symbol: Option<Symbol>, book: &Book) -> bool {
+    symbol.is_none_or(|symbol| symbol == book.symbol())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{DoneReason, Price, Side, Tif};
+    use crate::matching::{DoneReason, Price, RejectReason, ReportKind, Side, Tif, To};
 
     fn symbol(text: &str) -> Symbol {
         Symbol::new(text).unwrap()
@@ -226,6 +245,54 @@ mod tests {
         let _ = engine.submit(1, &limit(4, "AAA", Side::Sell, 100, 5), 3, &mut out);
         assert_eq!(engine.resting(), 0);
         assert_eq!(engine.book(symbol("AAA")).map(Book::last_match), Some(1));
+    }
+
+    #[test]
+    fn listing_and_cancel_all_cover_every_book_by_id_then_symbol() {
+        let mut engine = Engine::new();
+        let mut out = Vec::new();
+        for (id, sym) in [(2, "BBB"), (1, "BBB"), (1, "AAA"), (3, "AAA")] {
+            // The floor is not checked here: ids only need to be new on their book.
+            let _ = engine.submit(1, &limit(id, sym, Side::Buy, 100, id), 0, &mut out);
+        }
+        let _ = engine.submit(2, &limit(9, "AAA", Side::Sell, 200, 1), 0, &mut out);
+        let listed = |out: &[Report]| -> Vec<(OrderId, Option<Symbol>)> {
+            out.iter()
+                .map(|r| match r.kind {
+                    ReportKind::Order { id, symbol, .. } => (id, Some(symbol)),
+                    ReportKind::Done { id, .. } => (id, None),
+                    ReportKind::OrdersEnd { count } | ReportKind::CancelAllDone { count } => {
+                        (count, None)
+                    }
+                    _ => (0, None),
+                })
+                .collect()
+        };
+        out.clear();
+        let all = Request::Orders { symbol: None };
+        assert_eq!(engine.submit(1, &all, 3, &mut out), Outcome::Listed);
+        let (a, b) = (Some(symbol("AAA")), Some(symbol("BBB")));
+        assert_eq!(listed(&out), [(1, a), (1, b), (2, b), (3, a), (4, None)]);
+        out.clear();
+        let one = Request::CancelAll { symbol: b };
+        assert_eq!(engine.submit(1, &one, 3, &mut out), Outcome::CancelledAll);
+        assert_eq!(listed(&out), [(1, None), (2, None), (2, None)]);
+        assert!(out[..2].iter().all(|r| r.to == To::Owner(1)));
+        assert_eq!(out[2].to, To::Sender);
+        // The emptied book never traded: dropped.
+        assert!(engine.book(symbol("BBB")).is_none());
+        out.clear();
+        let all = Request::CancelAll { symbol: None };
+        assert_eq!(engine.submit(1, &all, 3, &mut out), Outcome::CancelledAll);
+        assert_eq!(listed(&out), [(1, None), (3, None), (2, None)]);
+        assert_eq!(engine.resting(), 1);
+        out.clear();
+        assert_eq!(engine.submit(1, &all, 3, &mut out), Outcome::Listed);
+        let missing = Request::Orders {
+            symbol: Some(symbol("ZZZ")),
+        };
+        assert_eq!(engine.submit(1, &missing, 3, &mut out), Outcome::Listed);
+        assert_eq!(listed(&out), [(0, None), (0, None)]);
     }
 
     #[test]

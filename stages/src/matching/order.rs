@@ -46,6 +46,14 @@ impl Side {
             Side::Sell => "sell",
         }
     }
+
+    /// The side an order of this side trades with.
+    pub const fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
 }
 
 /// How long a limit order's unfilled remainder lives, and whether it may trade on arrival.
@@ -107,6 +115,17 @@ impl Stp {
             Stp::CancelBoth => "cancel_both",
         }
     }
+
+    /// Whether the incoming order's remainder leaves at its first own resting order
+    /// (`cancel_taker`, `cancel_both`).
+    pub const fn cancels_taker(self) -> bool {
+        matches!(self, Stp::CancelTaker | Stp::CancelBoth)
+    }
+
+    /// Whether the own resting order leaves (`cancel_maker`, `cancel_both`).
+    pub const fn cancels_maker(self) -> bool {
+        matches!(self, Stp::CancelMaker | Stp::CancelBoth)
+    }
 }
 
 #[cfg(test)]
@@ -128,5 +147,12 @@ mod tests {
         assert_eq!(Stp::CancelTaker.as_str(), "cancel_taker");
         assert_eq!(Stp::CancelMaker.as_str(), "cancel_maker");
         assert_eq!(Stp::CancelBoth.as_str(), "cancel_both");
+        assert_eq!(Side::Buy.opposite(), Side::Sell);
+        assert_eq!(Side::Sell.opposite(), Side::Buy);
+        let cancels = |stp: Stp| (stp.cancels_taker(), stp.cancels_maker());
+        assert_eq!(cancels(Stp::None), (false, false));
+        assert_eq!(cancels(Stp::CancelTaker), (true, false));
+        assert_eq!(cancels(Stp::CancelMaker), (false, true));
+        assert_eq!(cancels(Stp::CancelBoth), (true, true));
     }
 }

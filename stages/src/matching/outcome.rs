@@ -3,7 +3,7 @@
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
-    /// A new order was acked: the caller raises its connection's id floor to the order's id.
+    /// A new order was acked: the caller raises its account's id floor to the order's id.
     Accepted,
     /// The request was rejected; nothing changed.
     Rejected,
@@ -14,14 +14,14 @@ pub enum Outcome {
     /// `cancel_all` cancelled at least one order.
     CancelledAll,
     /// Nothing changed and nothing was refused: an `orders` listing, a `cancel_all` that found
-    /// nothing.
+    /// nothing, an `amend` to the order's current values.
     Listed,
     /// A ping: nothing for the engine to do, no report.
     Ignored,
 }
 
 impl Outcome {
-    /// Whether a new order was accepted, so its id now bounds the connection's next ids.
+    /// Whether a new order was accepted, so its id now bounds the account's next ids.
     pub fn is_accepted(self) -> bool {
         self == Outcome::Accepted
     }

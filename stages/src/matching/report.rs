@@ -131,7 +131,7 @@ impl DoneReason {
 pub enum RejectReason {
     /// A new order's id equals the id of an order resting on the same symbol.
     DuplicateId,
-    /// A new order's id is not above every id its connection had accepted before.
+    /// A new order's id is not above every id its account had accepted before.
     IdNotIncreasing,
     /// A cancel or amend names no order of the account resting on that symbol.
     UnknownOrder,

@@ -1,14 +1,16 @@
 //! What a connection shares with the pipeline: its output and its bookkeeping.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, Notify};
 
+use super::account::Account;
 use super::output::{self, Moment, Outgoing, Pending, Progress, SocketOut, When};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
+use crate::matching::Owner;
 use crate::pipeline::{Client, ConnId, OrderState};
 
 /// Where a connection's output goes.
@@ -33,8 +35,10 @@ pub(crate) struct Conn {
     pub(crate) answered: AtomicU64,
     /// The writer signals here when output drained or a reply was written.
     pub(crate) drained: Notify,
-    /// The id rule's state.
-    pub(crate) orders: OrderState,
+    /// The account it acts for, from its first processed request on.
+    account: OnceLock<Arc<Account>>,
+    /// Signalled when an account is bound.
+    bound_now: Notify,
     /// Signalled when the connection is cut, to abandon a blocked write.
     pub(crate) cut: Notify,
     /// In the output idle network threads handed over (`output::Consolidation`).
@@ -58,11 +62,46 @@ impl Conn {
             closed: AtomicBool::new(false),
             answered: AtomicU64::new(0),
             drained: Notify::new(),
-            orders: OrderState::default(),
+            account: OnceLock::new(),
+            bound_now: Notify::new(),
             cut: Notify::new(),
             handed: AtomicBool::new(false),
             metrics,
         }
+    }
+
+    /// Makes the connection act for `account`; false if it already acts for one.
+    pub(crate) fn bind(&self, account: Arc<Account>) -> bool {
+        let bound = self.account.set(account).is_ok();
+        self.bound_now.notify_waiters();
+        bound
+    }
+
+    /// Resolves when the connection's account ended a stall (waiting first for an account,
+    /// if it has none yet).
+    pub(crate) async fn settled(&self) {
+        let account = loop {
+            let bound_now = self.bound_now.notified();
+            tokio::pin!(bound_now);
+            bound_now.as_mut().enable();
+            if let Some(account) = self.bound() {
+                break account;
+            }
+            bound_now.await;
+        };
+        account.orders.settled().await;
+    }
+
+    /// The account it acts for, if it has had one bound yet.
+    pub(crate) fn bound(&self) -> Option<&Arc<Account>> {
+        self.account.get()
+    }
+
+    /// The account it acts for: a connection that reaches the stages without one (an HTTP
+    /// request, say) acts for an anonymous account of its own.
+    pub(crate) fn account(&self) -> &Arc<Account> {
+        self.account
+            .get_or_init(|| Arc::new(Account::anonymous(self.id)))
     }
 
     pub(crate) fn pending(&self) -> usize {
@@ -223,8 +262,22 @@ impl Client for Conn {
         self.id
     }
 
+    fn owner(&self) -> Owner {
+        self.account().owner
+    }
+
     fn orders(&self) -> &OrderState {
-        &self.orders
+        &self.account().orders
+    }
+
+    /// A TCP session shares its account with the others; an HTTP request (never a session)
+    /// with every live one.
+    fn shares_account(&self) -> bool {
+        let others = match self.socket() {
+            Some(_) => 1,
+            None => 0,
+        };
+        self.account().sessions() > others
     }
 
     /// Encoded straight into a TCP connection's output when it is in turn.

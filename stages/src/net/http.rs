@@ -1,6 +1,8 @@
 //! HTTP/1.1 order entry: `POST /orders` (one request per body) and `GET /healthz`, fed into
-//! the same stages as the TCP stream. Each request is a connection of its own: its later
-//! reports (fills of a resting order) have nowhere to go and are counted as discarded.
+//! the same stages as the TCP stream. Each request is a connection of its own, never a
+//! session: with `Authorization: Basic` it acts for that account (whose TCP sessions get the
+//! later reports of its orders); without, in `open` mode, for an anonymous account of its own
+//! (its later reports have nowhere to go and are counted as discarded).
 //! Public market data is served here too: the snapshots (`market`) and WebSocket `GET /ws`
 //! (`ws`).
 
@@ -14,33 +16,34 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hyper::HeaderMap;
+
+use super::account::Account;
 use super::conn::{Conn, Sink};
 use super::market::Market;
 use super::output::Outgoing;
 use super::registry::Registry;
 use super::session::SessionEnv;
 use super::ws;
+use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
 use crate::pipeline::{self, DecodeIn};
 
 /// Serves until the stop signal.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    registry: Arc<Registry>,
-    mut env: SessionEnv,
-    market: Arc<Market>,
-) {
+pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
     loop {
         let accepted = tokio::select! {
             _ = env.stop.changed() => break,
             a = listener.accept() => a,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let (registry, env, market) = (registry.clone(), env.clone(), market.clone());
+        let (env, market) = (env.clone(), market.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let (registry, env, market) = (registry.clone(), env.clone(), market.clone());
-                async move { Ok::<_, Infallible>(route(req, &registry, &env, &market).await) }
+                let (env, market) = (env.clone(), market.clone());
+                async move { Ok::<_, Infallible>(route(req, &env, &market).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
@@ -56,13 +59,12 @@ pub(crate) async fn serve(
 
 async fn route(
     req: Request<Incoming>,
-    registry: &Arc<Registry>,
     env: &SessionEnv,
     market: &Arc<Market>,
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
-        (&Method::POST, "/orders") => order(req, registry, env).await,
+        (&Method::POST, "/orders") => order(req, env).await,
         (&Method::GET, "/ws") => ws::upgrade(req, market, &env.limits, env.stop.clone()),
         (&Method::GET, path) => match market.snapshot(path, req.uri().query()).await {
             Some(snapshot) => snapshot,
@@ -72,11 +74,17 @@ async fn route(
     }
 }
 
-async fn order(
-    req: Request<Incoming>,
-    registry: &Arc<Registry>,
-    env: &SessionEnv,
-) -> Response<Full<Bytes>> {
+async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>> {
+    let registry = &env.registry;
+    let account = match authorize(req.headers(), &env.auth, registry) {
+        Ok(account) => account,
+        Err(LoginFailed) => {
+            registry.metrics().login(false);
+            let mut body = Vec::new();
+            encode_response(&Wire::Error(ErrorReason::LoginFailed), &mut body);
+            return reply(StatusCode::UNAUTHORIZED, body);
+        }
+    };
     let body = match Limited::new(req.into_body(), env.limits.max_frame.get())
         .collect()
         .await
@@ -91,7 +99,9 @@ async fn order(
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));
-    registry.insert(conn.clone());
+    if let Some(account) = account {
+        conn.bind(account);
+    }
     let mut frame = vec![DecodeIn::Frame {
         conn: conn.clone(),
         seq: 0,
@@ -105,10 +115,19 @@ async fn order(
     } else {
         env.input.publish_batch(&mut frame).await.map(drop)
     };
-    let response = match published {
+    match published {
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
         Ok(()) => loop {
-            match rx.recv().await.map(reply_of) {
+            let received = tokio::select! {
+                m = rx.recv() => m,
+                // The account stalled behind its other sessions' orders: this request's task
+                // may be the one to resume it.
+                () = conn.settled() => {
+                    let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
+                    continue;
+                }
+            };
+            match received.map(reply_of) {
                 Some(Some((lines, read_at))) => {
                     env.metrics.answered(1);
                     env.metrics.written(read_at.elapsed());
@@ -118,9 +137,33 @@ async fn order(
                 None => break reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
             }
         },
+    }
+}
+
+/// The account a request acts for: `Authorization: Basic` names one (checked in `keys`
+/// mode); without it, `open` mode gives the request an anonymous account of its own (`None`).
+fn authorize(
+    headers: &HeaderMap,
+    auth: &Auth,
+    registry: &Registry,
+) -> Result<Option<Arc<Account>>, LoginFailed> {
+    let Some(value) = headers.get(hyper::header::AUTHORIZATION) else {
+        return match auth.requires_login() {
+            true => Err(LoginFailed),
+            false => Ok(None),
+        };
     };
-    registry.remove(conn.id, false);
-    response
+    let encoded = value
+        .as_bytes()
+        .strip_prefix(b"Basic ")
+        .ok_or(LoginFailed)?;
+    let decoded = BASE64
+        .decode(encoded.trim_ascii())
+        .map_err(|_| LoginFailed)?;
+    let colon = decoded.iter().position(|&b| b == b':').ok_or(LoginFailed)?;
+    let name = auth.login(&decoded[..colon], &decoded[colon + 1..])?;
+    registry.metrics().login(true);
+    Ok(Some(registry.account(name)))
 }
 
 /// The reply to the request, if this message carries it (reports for others are not ours).

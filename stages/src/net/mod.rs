@@ -10,8 +10,10 @@
 //! Every pause is counted once, by reason (`watermark`, `in_flight`, `shaping`): a reader
 //! that does not pause pays one check per read for it.
 
+mod account;
 mod conn;
 pub(crate) mod http;
+mod login;
 mod market;
 mod output;
 mod registry;

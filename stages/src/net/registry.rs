@@ -1,35 +1,53 @@
-//! Live connections by id, so reports for a resting order's owner reach its writer; the
-//! encode stage's view of them ([`Clients`]).
+//! Live sessions by account, so reports of an account's resting orders reach every one of
+//! its sessions; named accounts' shared state; the encode stage's view of them ([`Clients`]).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
 use sedaflow::Context;
 
+use super::account::Account;
 use super::conn::Conn;
 use super::output;
+use crate::accounts::AccountName;
 use crate::codec::Response;
-use crate::matching::ReportKind;
-use crate::pipeline::{Clients, ConnId};
+use crate::internal_events::AccountMetrics;
+use crate::matching::{OrderId, Owner};
+use crate::pipeline::{Clients, ConnId, Notice};
 
-/// Connections by id. Lookups take a read lock once per notification batch. The ids are the
-/// server's own, so a fast non-keyed hash is safe.
-#[derive(Default)]
+/// Sessions by account. Lookups take a read lock once per notification batch. Owner ids are
+/// the server's own or SHA-256 based, so a fast non-keyed hash is safe.
 pub(crate) struct Registry {
-    conns: RwLock<FxHashMap<ConnId, Arc<Conn>>>,
+    sessions: RwLock<FxHashMap<Owner, Vec<Arc<Conn>>>>,
+    /// Named accounts' state, kept for the server's life: an account's id floor outlives its
+    /// sessions (bounded by the accounts that ever logged in).
+    named: Mutex<FxHashMap<Owner, Arc<Account>>>,
+    /// Each account's highest accepted id, recovered from a journal.
+    floors: BTreeMap<Owner, OrderId>,
     next: AtomicU64,
     open: AtomicUsize,
+    metrics: AccountMetrics,
 }
 
 impl Registry {
-    /// A registry whose connection ids start above `base` (ids a journal already names).
-    pub(crate) fn numbering_after(base: ConnId) -> Registry {
+    /// A registry whose connection ids start above `base` (ids a journal already names),
+    /// and whose named accounts start from the recovered `floors`.
+    pub(crate) fn new(
+        base: ConnId,
+        floors: BTreeMap<Owner, OrderId>,
+        metrics: AccountMetrics,
+    ) -> Registry {
         Registry {
+            sessions: RwLock::default(),
+            named: Mutex::default(),
+            floors,
             next: AtomicU64::new(base),
-            ..Registry::default()
+            open: AtomicUsize::new(0),
+            metrics,
         }
     }
 
@@ -37,7 +55,11 @@ impl Registry {
         self.next.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Claims one of `max` TCP connection slots; the connection is then [`Registry::insert`]ed
+    pub(crate) fn metrics(&self) -> &AccountMetrics {
+        &self.metrics
+    }
+
+    /// Claims one of `max` TCP connection slots; the connection is then bound to an account
     /// and, when it ends, removed as counted.
     pub(crate) fn reserve(&self, max: usize) -> bool {
         self.open
@@ -47,18 +69,52 @@ impl Registry {
             .is_ok()
     }
 
-    /// Registers a connection (one that holds a slot, or an HTTP request, which needs none).
-    pub(crate) fn insert(&self, conn: Arc<Conn>) {
-        self.conns.write().insert(conn.id, conn);
+    /// The shared state of the account `name`.
+    pub(crate) fn account(&self, name: AccountName) -> Arc<Account> {
+        let owner = name.owner();
+        let mut named = self.named.lock();
+        named
+            .entry(owner)
+            .or_insert_with(|| {
+                let floor = self.floors.get(&owner).copied().unwrap_or(0);
+                Arc::new(Account::named(name, floor))
+            })
+            .clone()
     }
 
-    pub(crate) fn remove(&self, id: ConnId, counted: bool) {
-        if let Some(c) = self.conns.write().remove(&id) {
-            c.close();
-            if counted {
-                self.open.fetch_sub(1, Ordering::Relaxed);
+    /// Makes `conn` a live session of `account`; false if it already acts for one.
+    pub(crate) fn bind(&self, conn: &Arc<Conn>, account: Arc<Account>) -> bool {
+        if !conn.bind(account.clone()) {
+            return false;
+        }
+        let first = account.joined();
+        self.metrics.session(account.name.is_some(), 1.0, first);
+        self.sessions
+            .write()
+            .entry(account.owner)
+            .or_default()
+            .push(conn.clone());
+        true
+    }
+
+    /// Closes a TCP connection and frees its slot; returns its account when it was the
+    /// account's last live session.
+    pub(crate) fn remove(&self, conn: &Arc<Conn>) -> Option<Arc<Account>> {
+        conn.close();
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        let account = conn.bound()?.clone();
+        {
+            let mut sessions = self.sessions.write();
+            if let Some(list) = sessions.get_mut(&account.owner) {
+                list.retain(|c| c.id != conn.id);
+                if list.is_empty() {
+                    sessions.remove(&account.owner);
+                }
             }
         }
+        let last = account.left();
+        self.metrics.session(account.name.is_some(), -1.0, last);
+        last.then_some(account)
     }
 
     pub(crate) fn open(&self) -> usize {
@@ -68,13 +124,17 @@ impl Registry {
 
 impl Clients for Registry {
     /// One read lock for the whole batch of reports.
-    fn notify(&self, notices: &mut Vec<(ConnId, ReportKind)>) -> u64 {
-        let conns = self.conns.read();
+    fn notify(&self, notices: &mut Vec<Notice>) -> u64 {
+        let sessions = self.sessions.read();
         let mut gone = 0;
-        for (to, kind) in notices.drain(..) {
-            match conns.get(&to) {
-                Some(conn) => conn.notify(&Response::Report(kind)),
-                None => gone += 1,
+        for n in notices.drain(..) {
+            let live = sessions.get(&n.to).map_or(&[][..], Vec::as_slice);
+            for conn in live.iter().filter(|c| Some(c.id) != n.except) {
+                conn.notify(&Response::Report(n.kind));
+            }
+            // The excepted session has it already; with no session at all it is lost.
+            if live.is_empty() && n.except.is_none() {
+                gone += 1;
             }
         }
         gone

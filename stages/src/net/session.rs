@@ -13,8 +13,11 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 
 use super::conn::Conn;
+use super::login::{self, Screened};
 use super::output::{self, Outgoing};
+use super::registry::Registry;
 use super::shaping::{ConnShaper, Shaping};
+use crate::accounts::Auth;
 use crate::admission::Admission;
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
@@ -30,6 +33,10 @@ pub(crate) struct SessionEnv {
     pub(crate) shaping: Arc<Shaping>,
     pub(crate) metrics: ServerMetrics,
     pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) registry: Arc<Registry>,
+    /// Cancel an account's resting orders when its last session closes.
+    pub(crate) cancel_on_disconnect: bool,
 }
 
 /// Why the reader stopped.
@@ -49,9 +56,13 @@ pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: S
             Ok(n) => n,
             Err(stop) => break stop,
         };
-        let requests = reader.frame(n, &env.metrics);
+        let requests = reader.frame(n, &env);
         if !reader.batch.is_empty() {
             publish(&mut reader.batch, &env).await;
+        }
+        if reader.login_failed {
+            // Its answer is on its way; the writer closes after writing it.
+            break Stop::Eof;
         }
         if env.shaping.is_on() {
             if let Err(stop) = reader.shape(n, requests, &mut env).await {
@@ -83,6 +94,8 @@ struct Reader {
     partial_since: Option<Instant>,
     /// The connection's traffic shaping buckets.
     shaper: ConnShaper,
+    /// A login was refused: read no more.
+    login_failed: bool,
 }
 
 impl Reader {
@@ -99,6 +112,7 @@ impl Reader {
             last_activity: Instant::now(),
             partial_since: None,
             shaper: ConnShaper::default(),
+            login_failed: false,
         }
     }
 
@@ -136,8 +150,10 @@ impl Reader {
     }
 
     /// Frames the `n` bytes just read into the batch (an over-long frame is answered in its
-    /// slot), and restarts the timeouts. Returns how many frames ended in them.
-    fn frame(&mut self, n: usize, metrics: &ServerMetrics) -> u64 {
+    /// slot, and so are the frames of a session that acts for no account yet, see
+    /// [`login`](super::login)), and restarts the timeouts. Returns how many frames ended in
+    /// them.
+    fn frame(&mut self, n: usize, env: &SessionEnv) -> u64 {
         let now = Instant::now();
         let before = self.seq;
         self.framer.push(&self.buf[..n]);
@@ -145,15 +161,30 @@ impl Reader {
         while let Some(frame) = self.framer.next_frame() {
             let this = self.seq;
             self.seq += 1;
-            match frame {
-                Ok(f) => {
+            let f = match frame {
+                Ok(f) => f,
+                Err(FrameError::TooLong) => {
+                    env.metrics.frame_too_long();
+                    pipeline::answer(&self.conn, this, now, FrameError::TooLong.into());
+                    continue;
+                }
+            };
+            let screened = match self.conn.bound() {
+                Some(_) => Screened::Pass,
+                None => login::screen(&self.conn, f, &env.auth, &env.registry),
+            };
+            match screened {
+                Screened::Pass => {
                     let at = self.frames.len();
                     self.frames.extend_from_slice(f);
                     self.spans.push((this, at..self.frames.len()));
                 }
-                Err(FrameError::TooLong) => {
-                    metrics.frame_too_long();
-                    pipeline::answer(&self.conn, this, now, FrameError::TooLong.into());
+                Screened::Answer(response) => pipeline::answer(&self.conn, this, now, response),
+                Screened::Failed => {
+                    let failed = Response::Error(ErrorReason::LoginFailed);
+                    pipeline::answer(&self.conn, this, now, failed);
+                    self.login_failed = true;
+                    break;
                 }
             }
         }
@@ -314,7 +345,7 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
         tokio::select! {
             _ = out.kick.notified() => {}
             _ = &mut cut => break,
-            _ = conn.orders.settled() => {
+            () = conn.settled() => {
                 let input = env.input.clone();
                 let c = conn.clone();
                 // Off this task: waiting for room in decode must not stop the writes.

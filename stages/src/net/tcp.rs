@@ -10,10 +10,10 @@ use tokio::task::JoinSet;
 
 use super::conn::{Conn, Sink};
 use super::output::{Outgoing, SocketOut};
-use super::registry::Registry;
 use super::session::{read_loop, write_loop, SessionEnv};
 use crate::codec::{encode_line, ErrorReason, Response};
 use crate::config::SocketOptions;
+use crate::pipeline::DecodeIn;
 
 /// Binds with the configured options (std listener, so the caller learns the address before
 /// any runtime exists).
@@ -40,12 +40,7 @@ fn tune(stream: &TcpStream, opts: &SocketOptions) -> io::Result<()> {
 }
 
 /// Accepts until the stop signal, then waits for every session to finish its replies.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    opts: SocketOptions,
-    registry: Arc<Registry>,
-    mut env: SessionEnv,
-) {
+pub(crate) async fn serve(listener: TcpListener, opts: SocketOptions, mut env: SessionEnv) {
     let mut sessions = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -62,7 +57,7 @@ pub(crate) async fn serve(
         if let Err(e) = tune(&stream, &opts) {
             tracing::warn!(error = %e, "socket options not applied");
         }
-        sessions.spawn(session(stream, registry.clone(), env.clone()));
+        sessions.spawn(session(stream, env.clone()));
         // Reap finished sessions so the set stays as small as the open connections.
         while sessions.try_join_next().is_some() {}
     }
@@ -70,7 +65,8 @@ pub(crate) async fn serve(
     while sessions.join_next().await.is_some() {}
 }
 
-async fn session(mut stream: TcpStream, registry: Arc<Registry>, env: SessionEnv) {
+async fn session(mut stream: TcpStream, env: SessionEnv) {
+    let registry = &env.registry;
     if !registry.reserve(env.limits.max_connections) {
         env.metrics.connection_refused();
         let mut line = Vec::new();
@@ -86,12 +82,22 @@ async fn session(mut stream: TcpStream, registry: Arc<Registry>, env: SessionEnv
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));
-    registry.insert(conn.clone());
     env.metrics.connections(registry.open());
     let writer = tokio::spawn(write_loop(conn.clone(), env.clone()));
     let seqs = read_loop(conn.clone(), rd, env.clone()).await;
     conn.send(Outgoing::End { seqs });
     let _ = writer.await;
-    registry.remove(conn.id, true);
+    let last = registry.remove(&conn);
     env.metrics.connections(registry.open());
+    if last.is_some() && env.cancel_on_disconnect {
+        // Behind the account's requests already read, in decode's account lane.
+        if env
+            .input
+            .publish(DecodeIn::Disconnected(conn))
+            .await
+            .is_ok()
+        {
+            registry.metrics().disconnect_cancel();
+        }
+    }
 }

@@ -12,16 +12,23 @@ use super::order_state::OrderState;
 use crate::codec::Response;
 use crate::matching::{Owner, ReportKind};
 
-/// A connection's identity; also the owner of its orders in the books.
-pub type ConnId = Owner;
+/// A connection's identity (a TCP session, or one HTTP request).
+pub type ConnId = u64;
 
-/// A client connection as the stages see it.
+/// A client connection as the stages see it. It acts for one account (its owner).
 pub(crate) trait Client: fmt::Debug + Send + Sync {
     /// Its identity.
     fn id(&self) -> ConnId;
 
-    /// Its id-rule state.
+    /// The account it acts for: the owner of its orders.
+    fn owner(&self) -> Owner;
+
+    /// Its account's id-rule state, shared by all the account's sessions.
     fn orders(&self) -> &OrderState;
+
+    /// Whether the account may have other live sessions, which then get copies of the
+    /// reports of its resting orders.
+    fn shares_account(&self) -> bool;
 
     /// Answers request `seq` with `responses`; the connection writes its answers in request
     /// order whatever order they come in.
@@ -31,11 +38,21 @@ pub(crate) trait Client: fmt::Debug + Send + Sync {
 /// How events name the client they come from or go to.
 pub(crate) type ClientRef = Arc<dyn Client>;
 
+/// A report for an account's live sessions that no request of theirs is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Notice {
+    /// The account.
+    pub(crate) to: Owner,
+    /// The session that already has it in its reply.
+    pub(crate) except: Option<ConnId>,
+    pub(crate) kind: ReportKind,
+}
+
 /// The live connections, as the encode stage sees them.
 pub(crate) trait Clients: Send + Sync {
-    /// Sends each report to its owner's live connection, draining `notices`; returns how
-    /// many found none (the owner is gone).
-    fn notify(&self, notices: &mut Vec<(ConnId, ReportKind)>) -> u64;
+    /// Sends each notice to every live session of its account but the excepted one,
+    /// draining `notices`; returns how many reached no session (the account has none).
+    fn notify(&self, notices: &mut Vec<Notice>) -> u64;
 
     /// Runs `encode` with the socket writes its answers make due held back, and leaves them
     /// for after the lane is released ([`Context::after_release`]): another thread can encode

@@ -1,17 +1,24 @@
-//! Decode: frames → validated requests, keyed by connection.
+//! Decode: frames → validated requests, keyed by account, so all of an account's sessions
+//! share one lane and its requests take effect in the order decode saw them.
 //!
-//! Besides parsing, decode applies the per-connection id rule ([`OrderState`](super::order_state::OrderState)): a frame of a
-//! stalled connection is held until its earlier orders settle.
+//! Besides parsing, decode applies the per-account id rule
+//! ([`OrderState`](super::order_state::OrderState)): a frame of a stalled account is held
+//! until its earlier orders settle. A request on every book (`orders`, `cancel_all` without
+//! a symbol) goes to every matching lane as one part each ([`Gather`]); so does the
+//! `cancel_all` of an account whose last session closed, with `cancel_on_disconnect`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sedaflow::{Batch, Bounced, Context, Handler};
+use sedaflow::{key_digest, Batch, Bounced, Context, Handler};
 
 use super::client::ClientRef;
 use super::events::{DecodeIn, EncodeIn, Order};
+use super::gather::Gather;
 use super::order_state::Admit;
-use crate::codec::{decode_request, Response};
+use crate::codec::{decode_request, ErrorReason, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, Request};
 
@@ -19,6 +26,9 @@ pub(crate) struct Decode {
     pub(crate) metrics: ServerMetrics,
     /// Where validated orders go: matching directly, or a stage added before it.
     pub(crate) topic: Option<&'static str>,
+    /// Matching's lanes, known once the pipeline is built: the parts of a request on every
+    /// book.
+    pub(crate) lanes: Arc<AtomicUsize>,
 }
 
 impl Handler for Decode {
@@ -27,18 +37,11 @@ impl Handler for Decode {
     fn handle(&mut self, batch: &mut Batch<'_, DecodeIn>, ctx: &mut Context<'_>) {
         for event in batch {
             match event {
-                DecodeIn::Frame { .. } if event.conn().orders().is_stalled() => {
+                DecodeIn::Resume(conn) => self.resume(&conn, ctx),
+                _ if event.conn().orders().is_stalled() => {
                     event.conn().clone().orders().hold(event);
                 }
-                DecodeIn::Frame {
-                    conn,
-                    seq,
-                    frame,
-                    read_at,
-                } => {
-                    self.frame(conn, seq, frame, read_at, ctx);
-                }
-                DecodeIn::Resume(conn) => self.resume(&conn, ctx),
+                event => self.take(event, ctx),
             }
         }
     }
@@ -49,7 +52,9 @@ impl Handler for Decode {
             Ok(orders) => {
                 for o in orders {
                     self.metrics.refused(RejectReason::Overloaded.as_str());
-                    ctx.emit(o.refused(RejectReason::Overloaded));
+                    if let Some(answer) = o.refused(RejectReason::Overloaded) {
+                        ctx.emit(answer);
+                    }
                 }
             }
             Err(other) => ctx.dead_letter_bounced(other),
@@ -58,6 +63,25 @@ impl Handler for Decode {
 }
 
 impl Decode {
+    /// A frame or a disconnect, in its turn.
+    fn take(&self, event: DecodeIn, ctx: &mut Context<'_>) {
+        match event {
+            DecodeIn::Frame {
+                conn,
+                seq,
+                frame,
+                read_at,
+            } => self.frame(conn, seq, frame, read_at, ctx),
+            DecodeIn::Disconnected(conn) => {
+                let req = Request::CancelAll { symbol: None };
+                let _ = conn.orders().admit(&req);
+                // Nobody waits for the answer: the account's sessions are gone.
+                self.send(conn, u64::MAX, req, 0, Instant::now(), ctx);
+            }
+            DecodeIn::Resume(conn) => self.resume(&conn, ctx),
+        }
+    }
+
     fn frame(
         &self,
         conn: ClientRef,
@@ -74,9 +98,14 @@ impl Decode {
                 return;
             }
         };
-        if matches!(req, Request::Ping) {
-            reply(ctx, &conn, seq, read_at, Response::Pong);
-            return;
+        match req {
+            Request::Ping => return reply(ctx, &conn, seq, read_at, Response::Pong),
+            // The network answers a login before the session's first request reaches here.
+            Request::Login => {
+                let late = Response::Error(ErrorReason::LoginNotFirst);
+                return reply(ctx, &conn, seq, read_at, late);
+            }
+            _ => {}
         }
         let floor = match conn.orders().admit(&req) {
             Admit::Pass { floor } => floor,
@@ -91,13 +120,42 @@ impl Decode {
             }
         };
         self.metrics.request();
-        let order = Order {
-            conn,
+        self.send(conn, seq, req, floor, read_at, ctx);
+    }
+
+    /// Hands an admitted request on: to its symbol's matching lane, or one part to each lane.
+    fn send(
+        &self,
+        conn: ClientRef,
+        seq: u64,
+        req: Request,
+        floor: u64,
+        read_at: Instant,
+        ctx: &mut Context<'_>,
+    ) {
+        let order = |route, part| Order {
+            conn: conn.clone(),
             seq,
             req,
             floor,
             read_at,
+            route,
+            part,
         };
+        match req.symbol() {
+            Some(symbol) => self.emit(order(key_digest(&symbol), None), ctx),
+            None => {
+                let lanes = self.lanes.load(Ordering::Acquire).max(1);
+                let cancels = matches!(req, Request::CancelAll { .. });
+                let gather = Arc::new(Gather::new(lanes, cancels));
+                for lane in 0..lanes {
+                    self.emit(order(lane as u64, Some(gather.clone())), ctx);
+                }
+            }
+        }
+    }
+
+    fn emit(&self, order: Order, ctx: &mut Context<'_>) {
         match self.topic {
             Some(topic) => ctx.emit_to(topic, order),
             None => ctx.emit(order),
@@ -113,15 +171,7 @@ impl Decode {
                 conn.orders().hold_all(std::iter::once(event).chain(rest));
                 return;
             }
-            if let DecodeIn::Frame {
-                conn,
-                seq,
-                frame,
-                read_at,
-            } = event
-            {
-                self.frame(conn, seq, frame, read_at, ctx);
-            }
+            self.take(event, ctx);
         }
     }
 }

@@ -4,15 +4,14 @@ use std::sync::Arc;
 
 use sedaflow::{Batch, Context, Handler};
 
-use super::client::{Clients, ConnId};
+use super::client::{Clients, Notice};
 use super::events::EncodeIn;
 use crate::internal_events::ServerMetrics;
-use crate::matching::ReportKind;
 
 pub(crate) struct Encode {
     clients: Arc<dyn Clients>,
     metrics: ServerMetrics,
-    notices: Vec<(ConnId, ReportKind)>,
+    notices: Vec<Notice>,
 }
 
 impl Encode {
@@ -44,11 +43,11 @@ impl Handler for Encode {
                         responses,
                         read_at,
                     } => conn.reply(seq, read_at, &responses),
-                    EncodeIn::Notify { to, kind } => notices.push((to, kind)),
+                    EncodeIn::Notify(notice) => notices.push(notice),
                 }
             }
             if !notices.is_empty() {
-                // One lookup pass per batch for reports to other owners.
+                // One lookup pass per batch for reports to accounts' sessions.
                 metrics.discarded(clients.notify(notices));
             }
         });

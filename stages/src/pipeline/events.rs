@@ -1,15 +1,18 @@
 //! The events that travel between the order pipeline's stages.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use sedaflow::Context;
 
-use super::client::{ClientRef, ConnId};
+use super::client::{ClientRef, ConnId, Notice};
+use super::gather::Gather;
 use crate::codec::Response;
-use crate::matching::{RejectReason, ReportKind, Request};
+use crate::matching::{Owner, RejectReason, ReportKind, Request};
 
-/// Into decode: a frame read from a connection, or the word that its stall is over.
+/// Into decode: a frame read from a connection, the word that its account's stall is over,
+/// or that the account's last session closed (cancel on disconnect).
 #[derive(Debug)]
 pub(crate) enum DecodeIn {
     Frame {
@@ -19,14 +22,18 @@ pub(crate) enum DecodeIn {
         frame: Bytes,
         read_at: Instant,
     },
-    /// The connection's in-flight orders settled: held frames can be decoded.
+    /// The account's in-flight orders settled: held frames can be decoded.
     Resume(ClientRef),
+    /// The account's last session closed: cancel all its resting orders.
+    Disconnected(ClientRef),
 }
 
 impl DecodeIn {
     pub(crate) fn conn(&self) -> &ClientRef {
         match self {
-            DecodeIn::Frame { conn, .. } | DecodeIn::Resume(conn) => conn,
+            DecodeIn::Frame { conn, .. }
+            | DecodeIn::Resume(conn)
+            | DecodeIn::Disconnected(conn) => conn,
         }
     }
 }
@@ -42,6 +49,11 @@ pub struct Order {
     /// Orders with an id at or below this are `id not increasing` (0: no constraint left).
     pub(crate) floor: u64,
     pub(crate) read_at: Instant,
+    /// Matching's lane digest: the symbol's, or the lane itself for one part of a request on
+    /// every book.
+    pub(crate) route: u64,
+    /// For a request on every book: the answer the lanes' parts are merged into.
+    pub(crate) part: Option<Arc<Gather>>,
 }
 
 impl Order {
@@ -58,20 +70,37 @@ impl Order {
     /// Answers the order with `reject` and `reason` instead of matching it. The answer keeps
     /// the connection's response order like any other.
     pub fn reject(self, reason: &'static str, ctx: &mut Context<'_>) {
-        ctx.emit(self.refused(RejectReason::Custom(reason)));
+        if let Some(answer) = self.refused(RejectReason::Custom(reason)) {
+            ctx.emit(answer);
+        }
     }
 
     /// The one way an order leaves the pipeline unmatched: it is settled (no longer in flight
-    /// for the id rule) and answered with `reject` and `reason` in its sequence slot.
-    pub(crate) fn refused(self, reason: RejectReason) -> EncodeIn {
+    /// for the id rule) and answered with `reject` and `reason` in its sequence slot. A part
+    /// of a request on every book answers only when it is the last; a request without an id
+    /// is answered with `error`.
+    pub(crate) fn refused(self, reason: RejectReason) -> Option<EncodeIn> {
+        let mut responses = Vec::new();
+        if let Some(part) = &self.part {
+            let merged = part.refused(reason)?;
+            responses.extend(merged.kinds.into_iter().map(Response::Report));
+        }
         self.conn.orders().settle();
-        let id = self.req.id().unwrap_or_default();
-        EncodeIn::Reply {
+        responses.push(refusal(&self.req, reason));
+        Some(EncodeIn::Reply {
             conn: self.conn,
             seq: self.seq,
-            responses: vec![ReportKind::Reject { id, reason }.into()],
+            responses,
             read_at: self.read_at,
-        }
+        })
+    }
+}
+
+/// The answer to a refused request: `reject` for its id, or `error` when it has none.
+pub(crate) fn refusal(req: &Request, reason: RejectReason) -> Response {
+    match req.id() {
+        Some(id) => ReportKind::Reject { id, reason }.into(),
+        None => Response::Refused(reason),
     }
 }
 
@@ -84,19 +113,16 @@ pub(crate) enum EncodeIn {
         responses: Vec<Response>,
         read_at: Instant,
     },
-    Notify {
-        to: ConnId,
-        kind: ReportKind,
-    },
+    Notify(Notice),
 }
 
 impl EncodeIn {
-    /// The connection the output is for: encode is keyed by it, so one connection's reports
-    /// (a fill, then its `done`) are encoded and written in the order matching made them.
-    pub(crate) fn conn_id(&self) -> ConnId {
+    /// The account the output is for: encode is keyed by it, so an account's reports (a
+    /// fill, then its `done`) reach each of its sessions in the order matching made them.
+    pub(crate) fn owner(&self) -> Owner {
         match self {
-            EncodeIn::Reply { conn, .. } => conn.id(),
-            EncodeIn::Notify { to, .. } => *to,
+            EncodeIn::Reply { conn, .. } => conn.owner(),
+            EncodeIn::Notify(n) => n.to,
         }
     }
 }

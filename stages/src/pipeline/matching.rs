@@ -1,18 +1,24 @@
 //! The matching stage: adapts the pure [`Engine`] to the pipeline. Keyed by symbol, so each
 //! lane's engine owns its symbols' books and touches them from one thread at a time.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sedaflow::{Batch, Context, Handler};
 
-use super::events::{EncodeIn, Order};
+use sedaflow::key_digest;
+
+use super::client::Notice;
+use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
 use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
 use crate::journal::Journal;
-use crate::matching::{Engine, RejectReason, Report, To};
+use crate::matching::{
+    Book, Engine, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To,
+};
 
 pub(crate) struct MatchStage {
     engine: Engine,
@@ -23,6 +29,10 @@ pub(crate) struct MatchStage {
     pace: Pace,
     /// With a journal, output goes through the journal stage, records first.
     journal: Option<Arc<Journal>>,
+    /// This stage's lanes (known once the pipeline is built).
+    lanes: Arc<AtomicUsize>,
+    /// Scratch: the books of a request on every book.
+    symbols: Vec<Symbol>,
 }
 
 impl MatchStage {
@@ -30,6 +40,7 @@ impl MatchStage {
         admission: Arc<Admission>,
         delay: Duration,
         journal: Option<Arc<Journal>>,
+        lanes: Arc<AtomicUsize>,
     ) -> Self {
         MatchStage {
             engine: Engine::default(),
@@ -41,7 +52,119 @@ impl MatchStage {
                 free_at: Instant::now(),
             },
             journal,
+            lanes,
+            symbols: Vec::new(),
         }
+    }
+
+    /// Applies a request on one book, journaling it when it changed the book.
+    fn apply(&mut self, o: &Order, ctx: &mut Context<'_>) {
+        if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
+            j.adopt(symbol, &mut self.engine);
+        }
+        let owner = o.conn.owner();
+        let outcome = self
+            .engine
+            .submit(owner, &o.req, o.floor, &mut self.reports);
+        self.journaled(outcome, owner, o.floor, &o.req, ctx);
+        if outcome.is_accepted() {
+            if let Some(id) = o.req.id() {
+                o.conn.orders().accepted(id);
+            }
+        }
+    }
+
+    /// This lane's part of a request on every book: the request once per book the lane holds
+    /// (each journaled with its symbol, so a replay by one engine cancels exactly these).
+    fn apply_on_every_book(&mut self, o: &Order, ctx: &mut Context<'_>) {
+        if let Some(j) = &self.journal {
+            let (lane, lanes) = (o.route, self.lanes.load(Ordering::Acquire).max(1) as u64);
+            j.adopt_where(&mut self.engine, |symbol| {
+                key_digest(&symbol) % lanes == lane
+            });
+        }
+        let owner = o.conn.owner();
+        self.symbols.clear();
+        self.symbols.extend(self.engine.books().map(Book::symbol));
+        for i in 0..self.symbols.len() {
+            let req = match o.req {
+                Request::Orders { .. } => Request::Orders {
+                    symbol: Some(self.symbols[i]),
+                },
+                _ => Request::CancelAll {
+                    symbol: Some(self.symbols[i]),
+                },
+            };
+            let outcome = self.engine.submit(owner, &req, 0, &mut self.reports);
+            self.journaled(outcome, owner, 0, &req, ctx);
+        }
+    }
+
+    fn journaled(
+        &self,
+        outcome: Outcome,
+        owner: Owner,
+        floor: OrderId,
+        req: &Request,
+        ctx: &mut Context<'_>,
+    ) {
+        if self.journal.is_some() {
+            if let Some(r) = Record::applied(outcome, owner, floor, req) {
+                ctx.emit(ToJournal::Record(r));
+            }
+        }
+    }
+
+    /// Splits the reports: the requester's answer (returned), and notices for the account's
+    /// other sessions and for other accounts.
+    fn route_reports(&self, o: &Order, ctx: &mut Context<'_>) -> Vec<Response> {
+        let owner = o.conn.owner();
+        let mut mine = Vec::with_capacity(self.reports.len());
+        for r in &self.reports {
+            let (to, except) = match r.to {
+                To::Owner(to) if to != owner => (to, None),
+                to => {
+                    mine.push(Response::Report(r.kind));
+                    // A report of the account's resting order: its other sessions get a copy.
+                    if to == To::Sender || !o.conn.shares_account() {
+                        continue;
+                    }
+                    (owner, Some(o.conn.id()))
+                }
+            };
+            let kind = r.kind;
+            self.emit(ctx, EncodeIn::Notify(Notice { to, except, kind }));
+        }
+        mine
+    }
+
+    /// Settles the request and sends its answer; a part of a request on every book adds its
+    /// answer to the others', and the last part sends the whole.
+    fn answer(&self, o: Order, mut mine: Vec<Response>, ctx: &mut Context<'_>) {
+        if let Some(part) = &o.part {
+            let kinds: Vec<ReportKind> = mine
+                .iter()
+                .filter_map(|r| match r {
+                    Response::Report(kind) => Some(*kind),
+                    _ => None,
+                })
+                .collect();
+            let Some(merged) = part.add(&kinds) else {
+                return;
+            };
+            mine = merged.kinds.into_iter().map(Response::Report).collect();
+            if let Some(reason) = merged.refused {
+                mine.push(refusal(&o.req, reason));
+            }
+        }
+        o.conn.orders().settle();
+        let reply = EncodeIn::Reply {
+            conn: o.conn,
+            seq: o.seq,
+            responses: mine,
+            read_at: o.read_at,
+        };
+        self.emit(ctx, reply);
     }
 
     /// Sends output on to encode, through the journal stage when there is one.
@@ -80,40 +203,12 @@ impl Handler for MatchStage {
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
-            if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
-                j.adopt(symbol, &mut self.engine);
+            match &o.part {
+                None => self.apply(&o, ctx),
+                Some(_) => self.apply_on_every_book(&o, ctx),
             }
-            let outcome = self
-                .engine
-                .submit(o.conn.id(), &o.req, o.floor, &mut self.reports);
-            if self.journal.is_some() {
-                if let Some(r) = Record::applied(outcome, o.conn.id(), o.floor, &o.req) {
-                    ctx.emit(ToJournal::Record(r));
-                }
-            }
-            if outcome.is_accepted() {
-                if let Some(id) = o.req.id() {
-                    o.conn.orders().accepted(id);
-                }
-            }
-            let mut mine = Vec::with_capacity(self.reports.len());
-            for r in &self.reports {
-                match r.to {
-                    To::Owner(to) if to != o.conn.id() => {
-                        let notify = EncodeIn::Notify { to, kind: r.kind };
-                        self.emit(ctx, notify);
-                    }
-                    _ => mine.push(Response::Report(r.kind)),
-                }
-            }
-            o.conn.orders().settle();
-            let reply = EncodeIn::Reply {
-                conn: o.conn,
-                seq: o.seq,
-                responses: mine,
-                read_at: o.read_at,
-            };
-            self.emit(ctx, reply);
+            let mine = self.route_reports(&o, ctx);
+            self.answer(o, mine, ctx);
         }
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);
@@ -121,6 +216,8 @@ impl Handler for MatchStage {
 
     /// A handler panic left this symbol's book in an unknown state: refuse its orders.
     fn quarantined(&mut self, o: Order, ctx: &mut Context<'_>) {
-        ctx.emit(o.refused(RejectReason::SymbolUnavailable));
+        if let Some(answer) = o.refused(RejectReason::SymbolUnavailable) {
+            self.emit(ctx, answer);
+        }
     }
 }

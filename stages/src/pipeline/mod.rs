@@ -23,6 +23,7 @@ mod client;
 mod decode;
 mod encode;
 mod events;
+mod gather;
 mod journal;
 mod market;
 mod matching;
@@ -32,7 +33,7 @@ mod refuse;
 mod wiring;
 
 pub use client::ConnId;
-pub(crate) use client::{Client, Clients};
+pub(crate) use client::{Client, Clients, Notice};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;

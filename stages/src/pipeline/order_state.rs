@@ -1,16 +1,17 @@
-//! A connection's order state: the one home of PROTOCOL.md's id rule ("an order's id must be
-//! above every id its connection had accepted before").
+//! An account's order state: the one home of PROTOCOL.md's id rule ("an order's id must be
+//! above every id this account has had accepted before, over all its sessions").
 //!
 //! # The rule across threads
-//! Decode is keyed by connection and matching by symbol, so a connection's earlier orders may
+//! Decode is keyed by account and matching by symbol, so an account's earlier orders may
 //! still be in flight on other symbols' lanes when a later one is decoded. The cheap case
-//! needs no wait: an id above every id the connection *sent* is above every id it had
+//! needs no wait: an id above every id the account *sent* is above every id it had
 //! *accepted*. Otherwise the answer depends on whether the in-flight orders are accepted, so
-//! the connection **stalls**: decode holds its frames here until the last in-flight order
-//! settles, then the connection's task republishes [`DecodeIn::Resume`] and decode takes the
-//! held frames back, with the accepted maximum as the order's floor.
+//! the account **stalls**: decode holds its frames here (from any of its sessions, in order)
+//! until the last in-flight order settles, then one of its sessions' tasks republishes
+//! [`DecodeIn::Resume`] and decode takes the held frames back, with the accepted maximum as
+//! the order's floor.
 //!
-//! Who writes what: only the connection's decode lane writes `max_sent` and `held`; matching
+//! Who writes what: only the account's decode lane writes `max_sent` and `held`; matching
 //! (or an ingress's router) writes `max_accepted` and settles `in_flight`.
 
 use std::sync::atomic::Ordering::SeqCst;
@@ -23,8 +24,8 @@ use tokio::sync::Notify;
 use super::events::DecodeIn;
 use crate::matching::{OrderId, Request};
 
-/// One connection's id-rule state, shared by its decode lane and the stages that settle its
-/// orders.
+/// One account's id-rule state, shared by its sessions, its decode lane and the stages that
+/// settle its orders.
 #[derive(Debug, Default)]
 pub(crate) struct OrderState {
     max_sent: AtomicU64,
@@ -48,6 +49,16 @@ pub(crate) enum Admit {
 }
 
 impl OrderState {
+    /// The state of an account whose highest accepted id is `floor` (recovered from a
+    /// journal; 0 for none).
+    pub(crate) fn starting_at(floor: OrderId) -> OrderState {
+        OrderState {
+            max_sent: AtomicU64::new(floor),
+            max_accepted: AtomicU64::new(floor),
+            ..OrderState::default()
+        }
+    }
+
     /// Decides `req`'s way and, when it passes, counts it in flight.
     pub(crate) fn admit(&self, req: &Request) -> Admit {
         let floor = match *req {
@@ -171,6 +182,13 @@ mod tests {
         assert!(s.settled().now_or_never().is_none(), "one still in flight");
         s.settle();
         assert!(s.settled().now_or_never().is_some());
+    }
+
+    #[test]
+    fn a_recovered_floor_bounds_the_first_order() {
+        let s = OrderState::starting_at(9);
+        assert_eq!(s.admit(&order(4)), Admit::Pass { floor: 9 });
+        assert_eq!(s.admit(&order(10)), Admit::Pass { floor: 0 });
     }
 
     #[test]

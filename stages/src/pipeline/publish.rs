@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sedaflow::{Batch, Context, Handler};
 
-use super::client::ClientRef;
+use super::client::{ClientRef, Notice};
 use super::events::{EncodeIn, Order};
 use crate::cluster::ingress::{Answer, IngressLink};
 use crate::codec::Response;
@@ -27,7 +27,9 @@ impl Handler for Publish {
                 .forward(from, o.floor, &o.req, o.conn.clone(), o.read_at)
             {
                 // Answered here rather than lost.
-                ctx.emit(o.refused(RejectReason::Overloaded));
+                if let Some(answer) = o.refused(RejectReason::Overloaded) {
+                    ctx.emit(answer);
+                }
             }
         }
     }
@@ -55,6 +57,10 @@ pub(crate) fn answered(answer: Answer<ClientRef>) -> EncodeIn {
                 read_at,
             }
         }
-        Answer::Notice { to, kind } => EncodeIn::Notify { to, kind },
+        Answer::Notice { to, kind } => EncodeIn::Notify(Notice {
+            to,
+            except: None,
+            kind,
+        }),
     }
 }

@@ -1,6 +1,7 @@
 //! Declares the order pipeline's stages, their configuration and placement.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
@@ -59,18 +60,21 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     let mut p = Pipeline::builder();
     let m = w.metrics.clone();
     let topic = w.extension.as_ref().map(|_| PRE_MATCH);
+    let lanes = Arc::new(AtomicUsize::new(1));
+    let l = lanes.clone();
     p.stage("decode", move || Decode {
         metrics: m.clone(),
         topic,
+        lanes: l.clone(),
     })
     .config(config.stages.decode.clone())
-    .keyed_by(|e: &DecodeIn| e.conn().id());
+    .keyed_by(|e: &DecodeIn| e.conn().owner());
     if let Some(declare) = w.extension {
         declare(&mut p, PRE_MATCH);
     }
     let ingress = w.forward.is_some();
     match w.forward {
-        None => matching(&mut p, config, &w.admission, w.journal),
+        None => matching(&mut p, config, &w.admission, w.journal, &lanes),
         Some(link) => {
             // Keyed like matching: a symbol's orders reach the log in the order decode sent them.
             p.stage("publish", move || Publish { link: link.clone() })
@@ -91,11 +95,14 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
         Encode::new(clients.clone(), metrics.clone())
     })
     .config(encode)
-    .keyed_by(EncodeIn::conn_id);
+    .keyed_by(EncodeIn::owner);
     for group in &config.placement.fuse {
         p.fuse(group.iter().cloned());
     }
     let pipeline = p.build()?;
+    if !ingress {
+        lanes.store(pipeline.lanes("match").unwrap_or(1), Ordering::Release);
+    }
     // A reader task runs its frames through decode (and the stages decode hands off to) on
     // its own thread when decode allows hand-off, instead of waking decode's pool.
     let input = pipeline.publisher::<DecodeIn>()?.caller_runs(true);
@@ -113,14 +120,15 @@ fn matching(
     config: &ServerConfig,
     admission: &Arc<Admission>,
     journal: Option<Arc<Journal>>,
+    lanes: &Arc<AtomicUsize>,
 ) {
     let delay = config.synthetic.match_delay;
-    let (a, j) = (admission.clone(), journal.clone());
+    let (a, j, l) = (admission.clone(), journal.clone(), lanes.clone());
     p.stage("match", move || {
-        MatchStage::new(a.clone(), delay, j.clone())
+        MatchStage::new(a.clone(), delay, j.clone(), l.clone())
     })
     .config(config.stages.matching.clone())
-    .keyed_by(|o: &Order| o.req.symbol())
+    .keyed_by_digest(|o: &Order| o.route)
     .on_panic(OnPanic::QuarantineKey);
     if let Some(journal) = journal {
         p.stage("journal", move || JournalStage::new(journal.clone()))

@@ -50,10 +50,11 @@ fn journal_args(dir: &Path) -> [String; 2] {
     ["--journal".to_owned(), dir.display().to_string()]
 }
 
-/// The contract's fixed opening on ACME: two resting sells (one partly filled), a resting buy.
+/// The contract's fixed opening on ACME: alice's two resting sells (one partly filled), bob's
+/// resting buy.
 fn opening(server: &Server) {
-    let mut a = Client::connect(server.tcp);
-    let mut b = Client::connect(server.tcp);
+    let mut a = Client::login(server.tcp, "alice", "");
+    let mut b = Client::login(server.tcp, "bob", "");
     a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":100}"#);
     a.expect(r#"{"type":"ack","id":1}"#);
     b.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"buy","price":"10.10","qty":40}"#);
@@ -69,6 +70,8 @@ fn opening(server: &Server) {
 
 /// What a load client sent and how many of its requests were answered before the kill.
 struct Sent {
+    /// Its account, and the symbol only it trades.
+    account: String,
     symbol: String,
     reqs: Vec<Req>,
     answered: usize,
@@ -122,10 +125,11 @@ fn is_first_answer(v: &Value) -> bool {
 
 /// Sends requests with at most [`WINDOW`] unanswered until the connection breaks.
 fn load_client(addr: std::net::SocketAddr, k: usize, answers: &AtomicUsize) -> Sent {
-    let symbol = format!("J{k}");
+    let (account, symbol) = (format!("load{k}"), format!("J{k}"));
     let mut rng = Rng::new(0x5eda + k as u64);
-    let mut client = Client::connect(addr);
+    let mut client = Client::login(addr, &account, "");
     let mut sent = Sent {
+        account,
         symbol,
         reqs: Vec::new(),
         answered: 0,
@@ -170,8 +174,9 @@ fn candidates(sent: &Sent) -> Vec<(Vec<(u64, u64)>, u64)> {
 }
 
 /// Probes the restarted server's book of `sent.symbol` and checks it is one of the states
-/// the journal may hold: cancels every order resting in any of them (reading each one's
-/// leaves), checks nothing else rests, and that the next trade's `match` follows on.
+/// the journal may hold: cancels, as their account, every order resting in any of them
+/// (reading each one's leaves; ownership survived), checks nothing else rests, and that the
+/// next trade's `match` follows on.
 fn check_recovered(server: &Server, sent: &Sent, probe_id: &mut u64) {
     let candidates = candidates(sent);
     let mut ids: Vec<u64> = candidates
@@ -180,7 +185,7 @@ fn check_recovered(server: &Server, sent: &Sent, probe_id: &mut u64) {
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut probe = Client::connect(server.tcp);
+    let mut probe = Client::login(server.tcp, &sent.account, "");
     let symbol = &sent.symbol;
     let mut found = Vec::new();
     for &id in &ids {
@@ -289,15 +294,24 @@ fn sigkill_mid_load(segment_bytes: Option<u64>) {
     c.expect(r#"{"type":"fill","id":100,"symbol":"ACME","side":"buy","price":"10.05","qty":50,"leaves":0,"match":2}"#);
     c.expect(r#"{"type":"done","id":100,"reason":"filled","leaves":0}"#);
     c.expect_idle();
-    // Order 4 still rests: its id is a duplicate on ACME, and cancelling it finds 30 open.
-    c.send(r#"{"op":"limit","id":4,"symbol":"ACME","side":"sell","price":"11","qty":1}"#);
-    c.expect(r#"{"type":"reject","id":4,"reason":"duplicate id"}"#);
-    c.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
-    c.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":10}"#);
-    c.send(r#"{"op":"cancel","id":3,"symbol":"ACME"}"#);
-    c.expect(r#"{"type":"done","id":3,"reason":"cancelled","leaves":50}"#);
-    c.send(r#"{"op":"cancel","id":4,"symbol":"ACME"}"#);
-    c.expect(r#"{"type":"done","id":4,"reason":"cancelled","leaves":30}"#);
+    // Orders and ids are their accounts' still: bob's order 4 rests (its id is a duplicate
+    // for him on ACME, and only he finds it, 30 open), and alice may not reuse id 3.
+    let (mut alice, mut bob) = (
+        Client::login(server.tcp, "alice", ""),
+        Client::login(server.tcp, "bob", ""),
+    );
+    bob.send(r#"{"op":"limit","id":4,"symbol":"ACME","side":"sell","price":"11","qty":1}"#);
+    bob.expect(r#"{"type":"reject","id":4,"reason":"duplicate id"}"#);
+    alice.send(r#"{"op":"limit","id":3,"symbol":"OTHER","side":"sell","price":"11","qty":1}"#);
+    alice.expect(r#"{"type":"reject","id":3,"reason":"id not increasing"}"#);
+    alice.send(r#"{"op":"cancel","id":4,"symbol":"ACME"}"#);
+    alice.expect(r#"{"type":"reject","id":4,"reason":"unknown order"}"#);
+    alice.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
+    alice.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":10}"#);
+    alice.send(r#"{"op":"cancel","id":3,"symbol":"ACME"}"#);
+    alice.expect(r#"{"type":"done","id":3,"reason":"cancelled","leaves":50}"#);
+    bob.send(r#"{"op":"cancel","id":4,"symbol":"ACME"}"#);
+    bob.expect(r#"{"type":"done","id":4,"reason":"cancelled","leaves":30}"#);
 
     let mut probe_id = 10_000_000;
     for s in &sent {
@@ -325,7 +339,7 @@ const TORN_WARNING: &str = "torn or corrupt tail truncated";
 fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
     let dir = tempfile::tempdir().expect("a temporary journal directory");
     let mut server = start(dir.path());
-    let mut a = Client::connect(server.tcp);
+    let mut a = Client::login(server.tcp, "alice", "");
     a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10","qty":100}"#);
     a.expect(r#"{"type":"ack","id":1}"#);
     a.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"sell","price":"11","qty":50}"#);
@@ -353,7 +367,7 @@ fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
     let log = server.stderr();
     assert!(log.contains(TORN_WARNING), "no warning in:\n{log}");
     assert!(log.contains("WARN"), "not a warning:\n{log}");
-    let mut b = Client::connect(server.tcp);
+    let mut b = Client::login(server.tcp, "alice", "");
     b.send(r#"{"op":"limit","id":3,"symbol":"ACME","side":"sell","price":"12","qty":7}"#);
     b.expect(r#"{"type":"ack","id":3}"#);
     server.kill();
@@ -365,7 +379,7 @@ fn a_torn_or_corrupt_tail_is_cut_off_with_a_warning() {
     fs::write(&segment, &bytes[..bytes.len() - 5]).expect("truncate the segment");
     let server = start(dir.path());
     assert!(server.stderr().contains(TORN_WARNING));
-    let mut c = Client::connect(server.tcp);
+    let mut c = Client::login(server.tcp, "alice", "");
     c.send(r#"{"op":"cancel","id":3,"symbol":"ACME"}"#);
     c.expect(r#"{"type":"reject","id":3,"reason":"unknown order"}"#);
     c.send(r#"{"op":"cancel","id":2,"symbol":"ACME"}"#);
@@ -384,10 +398,12 @@ fn a_graceful_stop_drains_through_the_journal_and_a_restart_resumes() {
     assert!(status.success(), "serve exited with {status}");
 
     let server = start(dir.path());
-    let mut c = Client::connect(server.tcp);
+    let mut c = Client::login(server.tcp, "alice", "");
+    let mut bob = Client::login(server.tcp, "bob", "");
     for (id, leaves) in [(1, 60), (3, 50), (4, 30)] {
-        c.send(&format!(r#"{{"op":"cancel","id":{id},"symbol":"ACME"}}"#));
-        c.expect(&format!(
+        let owner = if id == 4 { &mut bob } else { &mut c };
+        owner.send(&format!(r#"{{"op":"cancel","id":{id},"symbol":"ACME"}}"#));
+        owner.expect(&format!(
             r#"{{"type":"done","id":{id},"reason":"cancelled","leaves":{leaves}}}"#
         ));
     }
@@ -433,7 +449,7 @@ fn a_journal_write_failure_stops_the_server_before_it_acks() {
             });
         }
     });
-    let mut a = Client::connect(server.tcp);
+    let mut a = Client::login(server.tcp, "alice", "");
     let mut acked = Vec::new();
     for id in 1..=10_000u64 {
         let price = 1 + id % 50;
@@ -464,7 +480,7 @@ fn a_journal_write_failure_stops_the_server_before_it_acks() {
 
     // Everything acked is durable: each order still rests with its whole quantity.
     let server = start(dir.path());
-    let mut c = Client::connect(server.tcp);
+    let mut c = Client::login(server.tcp, "alice", "");
     assert!(
         !acked.is_empty(),
         "some orders were acked before the failure"

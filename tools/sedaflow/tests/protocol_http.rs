@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{get, post, Client, Pattern, Server};
+use support::{get, post, post_with, Client, Pattern, Server};
 
 /// The body must be a JSON array fitting `expected`, element by element.
 fn assert_array(body: &serde_json::Value, expected: &[&str]) -> Vec<serde_json::Value> {
@@ -29,7 +29,9 @@ fn assert_array(body: &serde_json::Value, expected: &[&str]) -> Vec<serde_json::
 #[test]
 fn post_orders_answers_the_requesters_responses() {
     let server = Server::start(&[]);
-    let mut a = Client::connect(server.tcp);
+    // In open mode any key logs in; HTTP requests name the account with Basic auth.
+    let mut a = Client::login(server.tcp, "web", "x");
+    let web = ["Authorization: Basic d2ViOng="];
 
     // A resting order: just the ack.
     let r = post(
@@ -74,11 +76,12 @@ fn post_orders_answers_the_requesters_responses() {
     );
     a.expect(r#"{"type":"done","id":2,"reason":"filled","leaves":0}"#);
 
-    // Cancel over HTTP of the TCP client's order: both get the done.
-    let r = post(
+    // Cancel over HTTP, for the same account, of the TCP session's order: both get the done.
+    let r = post_with(
         server.http,
         "/orders",
         r#"{"op":"cancel","id":1,"symbol":"HTTP2"}"#,
+        &web,
     );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(

@@ -105,7 +105,7 @@ async fn protocol_example_and_rules() {
 }
 
 #[tokio::test]
-async fn cancel_by_another_connection_tells_the_owner() {
+async fn cancel_by_another_connection_is_an_unknown_order() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(run_inline(listener, std::future::pending::<()>()));
@@ -118,9 +118,12 @@ async fn cancel_by_another_connection_tells_the_owner() {
     )
     .await;
     assert_eq!(next_line(&mut a_in).await, r#"{"type":"ack","id":5}"#);
+    // Each connection is an account of its own (protocol v2): only the owner cancels.
     send(&mut b, "{\"op\":\"cancel\",\"id\":5,\"symbol\":\"X\"}\n").await;
+    let unknown = r#"{"type":"reject","id":5,"reason":"unknown order"}"#;
+    assert_eq!(next_line(&mut b_in).await, unknown);
+    send(&mut a, "{\"op\":\"cancel\",\"id\":5,\"symbol\":\"X\"}\n").await;
     let done = r#"{"type":"done","id":5,"reason":"cancelled","leaves":3}"#;
-    assert_eq!(next_line(&mut b_in).await, done);
     assert_eq!(next_line(&mut a_in).await, done);
     server.abort();
 }

@@ -161,14 +161,13 @@ fn cancels_answer_done_or_unknown_order() {
     a.send(r#"{"op":"cancel","id":12,"symbol":"CXL"}"#);
     a.expect(r#"{"type":"done","id":12,"reason":"cancelled","leaves":10}"#);
 
-    // Another connection cancels: the canceller and the owner both get the done.
+    // Another connection (another account, v2) cannot cancel it: it is an unknown order.
     a.send(r#"{"op":"limit","id":13,"symbol":"CXL","side":"sell","price":"7","qty":3}"#);
     a.expect(r#"{"type":"ack","id":13}"#);
     b.send(r#"{"op":"cancel","id":13,"symbol":"CXL"}"#);
-    b.expect(r#"{"type":"done","id":13,"reason":"cancelled","leaves":3}"#);
-    a.expect(r#"{"type":"done","id":13,"reason":"cancelled","leaves":3}"#);
-    b.send(r#"{"op":"cancel","id":13,"symbol":"CXL"}"#);
     b.expect(r#"{"type":"reject","id":13,"reason":"unknown order"}"#);
+    a.send(r#"{"op":"cancel","id":13,"symbol":"CXL"}"#);
+    a.expect(r#"{"type":"done","id":13,"reason":"cancelled","leaves":3}"#);
 
     a.expect_idle();
     b.expect_idle();
@@ -177,7 +176,7 @@ fn cancels_answer_done_or_unknown_order() {
 #[test]
 fn resting_orders_outlive_their_connection() {
     let server = Server::start(&[]);
-    let mut gone = Client::connect(server.tcp);
+    let mut gone = Client::login(server.tcp, "leaver", "");
     gone.send(r#"{"op":"limit","id":14,"symbol":"LEFT","side":"sell","price":"3","qty":2}"#);
     gone.expect(r#"{"type":"ack","id":14}"#);
     drop(gone);
@@ -190,7 +189,11 @@ fn resting_orders_outlive_their_connection() {
     );
     b.expect(r#"{"type":"done","id":1,"reason":"filled","leaves":0}"#);
     b.send(r#"{"op":"cancel","id":14,"symbol":"LEFT"}"#);
-    b.expect(r#"{"type":"done","id":14,"reason":"cancelled","leaves":1}"#);
+    b.expect(r#"{"type":"reject","id":14,"reason":"unknown order"}"#);
+    // Its account, back in a new session, finds it.
+    let mut back = Client::login(server.tcp, "leaver", "");
+    back.send(r#"{"op":"cancel","id":14,"symbol":"LEFT"}"#);
+    back.expect(r#"{"type":"done","id":14,"reason":"cancelled","leaves":1}"#);
     b.expect_idle();
 }
 

@@ -1,7 +1,7 @@
 //! Round trips and refusals of the log and response payloads.
 
 use super::*;
-use crate::matching::{Price, Side, Symbol, Tif};
+use crate::matching::{Price, Side, Stp, Symbol, Tif};
 
 fn sym() -> Symbol {
     Symbol::new("ACME.B").unwrap()
@@ -34,6 +34,43 @@ fn log_records_round_trip() {
             id: 3,
             symbol: sym(),
         },
+        Request::Limit {
+            id: 8,
+            symbol: sym(),
+            side: Side::Buy,
+            price: price(),
+            qty: 5,
+            tif: Tif::Post,
+            stp: Stp::CancelMaker,
+        },
+        Request::Market {
+            id: 9,
+            symbol: sym(),
+            side: Side::Sell,
+            qty: 5,
+            stp: Stp::CancelBoth,
+        },
+        Request::Amend {
+            id: 8,
+            symbol: sym(),
+            qty: Some(2),
+            price: None,
+        },
+        Request::Amend {
+            id: 8,
+            symbol: sym(),
+            qty: None,
+            price: Some(price()),
+        },
+        Request::CancelAll { symbol: None },
+        Request::CancelAll {
+            symbol: Some(sym()),
+        },
+        // Never journaled, but it travels the log to reach the matcher of its books.
+        Request::Orders { symbol: None },
+        Request::Orders {
+            symbol: Some(sym()),
+        },
     ];
     for req in reqs {
         let record = LogRecord {
@@ -57,17 +94,45 @@ fn log_records_round_trip() {
             Err(WireError::Truncated)
         );
     }
-    let mut bytes = Vec::new();
-    let ping = LogRecord {
-        from: ConnRef {
-            ingress: 1,
-            conn: 1,
-        },
-        seq: 1,
-        floor: 0,
-        req: Request::Ping,
-    };
-    assert_eq!(ping.encode(&mut bytes), Err(WireError::Unencodable("ping")));
+    for req in [Request::Ping, Request::Login] {
+        let record = LogRecord {
+            from: ConnRef {
+                ingress: 1,
+                conn: 1,
+            },
+            seq: 1,
+            floor: 0,
+            req,
+        };
+        assert_eq!(
+            record.encode(&mut Vec::new()),
+            Err(WireError::Unencodable("login or ping"))
+        );
+    }
+}
+
+#[test]
+fn a_log_record_written_before_v2_still_decodes() {
+    // Version 1, ingress 1, conn 2, seq 3, floor 4, then a cancel (tag 3) of id 5 on "A".
+    let mut bytes = vec![1];
+    for v in [1u64, 2, 3, 4] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes.push(3);
+    bytes.extend_from_slice(&5u64.to_le_bytes());
+    bytes.extend_from_slice(&[1, b'A']);
+    let record = LogRecord::decode(&bytes).unwrap();
+    assert_eq!(
+        record.req,
+        Request::Cancel {
+            id: 5,
+            symbol: Symbol::new("A").unwrap()
+        }
+    );
+    assert_eq!((record.from.conn, record.seq, record.floor), (2, 3, 4));
+    let mut again = Vec::new();
+    record.encode(&mut again).unwrap();
+    assert_eq!(again, bytes);
 }
 
 #[test]
@@ -147,6 +212,115 @@ fn field_reasons_do_not_cross_the_wire() {
     assert_eq!(
         batch.encode(&mut Vec::new()),
         Err(WireError::Unencodable("reject reason"))
+    );
+}
+
+/// Every report kind and every reason that crosses the wire, in one batch.
+fn every_kind() -> Vec<ReportKind> {
+    let mut kinds = vec![
+        ReportKind::Ack { id: 1 },
+        ReportKind::Amended {
+            id: 2,
+            price: price(),
+            leaves: 7,
+        },
+        ReportKind::OrdersEnd { count: 0 },
+        ReportKind::OrdersEnd { count: u64::MAX },
+        ReportKind::CancelAllDone { count: 3 },
+    ];
+    for tif in [Tif::Gtc, Tif::Post] {
+        kinds.push(ReportKind::Order {
+            id: 3,
+            symbol: sym(),
+            side: Side::Sell,
+            price: Price::MAX,
+            leaves: 1_000_000_000,
+            tif,
+        });
+    }
+    for reason in [
+        DoneReason::Filled,
+        DoneReason::Cancelled,
+        DoneReason::Expired,
+        DoneReason::SelfTrade,
+    ] {
+        kinds.push(ReportKind::Done {
+            id: 4,
+            reason,
+            leaves: 1,
+        });
+    }
+    for (reason, _) in REJECT_CODES {
+        kinds.push(ReportKind::Reject { id: 5, reason });
+    }
+    kinds
+}
+
+#[test]
+fn every_v2_report_crosses_the_wire() {
+    let batch = ResponseBatch {
+        partition: 1,
+        position: 2,
+        reply: Some(ReplyPart {
+            conn: 1,
+            seq: 1,
+            accepted: false,
+            kinds: every_kind(),
+        }),
+        notices: every_kind().into_iter().map(|k| (9, k)).collect(),
+    };
+    let mut bytes = Vec::new();
+    batch.encode(&mut bytes).unwrap();
+    assert_eq!(ResponseBatch::decode(&bytes), Ok(batch.clone()));
+    for cut in 1..bytes.len() {
+        assert!(ResponseBatch::decode(&bytes[..cut]).is_err(), "{cut}");
+    }
+}
+
+#[test]
+fn report_tags_and_reject_codes_are_fixed() {
+    let first_bytes = |kind: ReportKind| {
+        let mut out = Vec::new();
+        put_kind(&mut out, &kind).unwrap();
+        out
+    };
+    let tags = [
+        (ReportKind::Ack { id: 1 }, 1),
+        (every_kind()[1], 5),
+        (ReportKind::OrdersEnd { count: 1 }, 7),
+        (ReportKind::CancelAllDone { count: 1 }, 8),
+        (every_kind()[5], 6),
+    ];
+    for (kind, tag) in tags {
+        assert_eq!(first_bytes(kind)[0], tag, "{kind:?}");
+    }
+    let reject = |reason| {
+        *first_bytes(ReportKind::Reject { id: 1, reason })
+            .last()
+            .unwrap()
+    };
+    assert_eq!(reject(RejectReason::WouldCross), 6);
+    assert_eq!(reject(RejectReason::NothingToAmend), 7);
+    assert_eq!(reject(RejectReason::LoginRequired), 8);
+    let self_trade = first_bytes(ReportKind::Done {
+        id: 1,
+        reason: DoneReason::SelfTrade,
+        leaves: 0,
+    });
+    assert_eq!(self_trade[9], 3);
+    // An unknown report tag is named: version, partition, position, no reply, one notice
+    // for conn 0 tagged 9.
+    let mut bytes = vec![1, 0, 0, 0, 0];
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&[0, 1, 0]);
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.push(9);
+    assert_eq!(
+        ResponseBatch::decode(&bytes),
+        Err(WireError::Tag {
+            what: "report",
+            tag: 9
+        })
     );
 }
 

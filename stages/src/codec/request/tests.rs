@@ -171,7 +171,7 @@ fn op_problems_are_errors_without_an_id_and_rejects_with_one() {
 
 #[test]
 fn ops_that_need_an_id_error_without_a_usable_one() {
-    for op in ["limit", "market", "cancel"] {
+    for op in ["limit", "market", "cancel", "amend"] {
         let frame = format!(r#"{{"op":"{op}","symbol":"ACME"}}"#);
         assert_eq!(decode(&frame), error(ErrorReason::MissingId));
     }
@@ -466,3 +466,5 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
         assert_eq!(decode_request(line), Ok(request));
     }
 }
+
+mod management;

@@ -6,7 +6,9 @@ use super::*;
 use crate::internal_events::JournalMetrics;
 use crate::journal::format::Record;
 use crate::journal::Journal;
-use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Symbol, Tif};
+use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Stp, Symbol, Tif};
+
+mod accounts;
 
 /// Every book's last match id and resting orders in time priority, by symbol.
 type Books = BTreeMap<String, (u64, Vec<Resting>)>;

@@ -2,14 +2,20 @@ use std::collections::HashMap;
 
 use super::*;
 
+mod management;
+mod stp;
+mod tifs;
+
 const A: Owner = 1;
 const B: Owner = 2;
 const C: Owner = 3;
 
-/// A book plus the per-connection id floors a caller keeps.
+/// A book plus the per-account id floors a caller keeps.
 struct Harness {
     book: Book,
     floors: HashMap<Owner, OrderId>,
+    /// The outcome of the latest request.
+    outcome: Outcome,
 }
 
 impl Harness {
@@ -17,6 +23,7 @@ impl Harness {
         Harness {
             book: Book::new(Symbol::new("ACME").unwrap()),
             floors: HashMap::new(),
+            outcome: Outcome::Ignored,
         }
     }
 
@@ -28,6 +35,7 @@ impl Harness {
         if outcome.is_accepted() {
             self.floors.insert(owner, req.id().unwrap());
         }
+        self.outcome = outcome;
         out.iter().map(|r| show(r, owner)).collect()
     }
 
@@ -63,6 +71,20 @@ impl Harness {
     fn cancel(&mut self, owner: Owner, id: OrderId) -> Vec<String> {
         let symbol = self.book.symbol();
         self.send(owner, Request::Cancel { id, symbol })
+    }
+
+    fn amend(&mut self, owner: Owner, id: OrderId, qty: Option<Qty>, price: &str) -> Vec<String> {
+        let symbol = self.book.symbol();
+        let price = (!price.is_empty()).then(|| Price::parse(price).unwrap());
+        self.send(
+            owner,
+            Request::Amend {
+                id,
+                symbol,
+                qty,
+                price,
+            },
+        )
     }
 
     /// Resting orders per level, best first: `(price, [(id, leaves)])`.
@@ -102,22 +124,34 @@ fn limit(id: OrderId, side: Side, price: &str, qty: Qty, tif: Tif) -> Request {
         price: Price::parse(price).unwrap(),
         qty,
         tif,
-        stp: Default::default(),
+        stp: Stp::None,
     }
 }
 
-/// `sender` sent the request: reports to [`To::Sender`] go to it.
+/// A new order entered with self-trade prevention `with` instead.
+fn with_stp(mut req: Request, with: Stp) -> Request {
+    if let Request::Limit { stp, .. } | Request::Market { stp, .. } = &mut req {
+        *stp = with;
+    }
+    req
+}
+
+/// `sender` sent the request: reports to [`To::Sender`] go to it and show as its name alone;
+/// [`To::Owner`] shows the account's name, with a `*` when that is the sender's account (all
+/// of its sessions, not only the sending one).
 fn show(report: &Report, sender: Owner) -> String {
-    let to = match report.to {
-        To::Sender => sender,
-        To::Owner(owner) => owner,
+    let (to, everywhere) = match report.to {
+        To::Sender => (sender, ""),
+        To::Owner(owner) if owner == sender => (owner, "*"),
+        To::Owner(owner) => (owner, ""),
     };
-    let to = match to {
+    let name = match to {
         A => "A",
         B => "B",
         C => "C",
         _ => "?",
     };
+    let to = format!("{name}{everywhere}");
     let what = match report.kind {
         ReportKind::Ack { id } => format!("ack {id}"),
         ReportKind::Fill {
@@ -136,7 +170,23 @@ fn show(report: &Report, sender: Owner) -> String {
             format!("done {id} {} leaves {leaves}", reason.as_str())
         }
         ReportKind::Reject { id, reason } => format!("reject {id} {reason}"),
-        other => format!("{other:?}"),
+        ReportKind::Amended { id, price, leaves } => {
+            format!("amended {id} {price} leaves {leaves}")
+        }
+        ReportKind::Order {
+            id,
+            symbol,
+            side,
+            price,
+            leaves,
+            tif,
+        } => format!(
+            "order {id} {symbol} {} {leaves}@{price} {}",
+            side.as_str(),
+            tif.as_str()
+        ),
+        ReportKind::OrdersEnd { count } => format!("orders_end {count}"),
+        ReportKind::CancelAllDone { count } => format!("cancel_all_done {count}"),
     };
     format!("{to} {what}")
 }
@@ -154,7 +204,7 @@ fn protocol_example() {
             "B done 2 filled leaves 0",
         ]
     );
-    assert_eq!(h.cancel(A, 1), ["A done 1 cancelled leaves 60"]);
+    assert_eq!(h.cancel(A, 1), ["A* done 1 cancelled leaves 60"]);
     assert!(h.book.is_empty());
 }
 
@@ -178,8 +228,8 @@ fn best_price_first_then_earliest() {
         [
             "C ack 5",
             "C fill 5 ACME buy 5@10 leaves 7 match 1",
-            "C fill 4 ACME sell 5@10 leaves 0 match 1",
-            "C done 4 filled leaves 0",
+            "C* fill 4 ACME sell 5@10 leaves 0 match 1",
+            "C* done 4 filled leaves 0",
             "C fill 5 ACME buy 5@10.1 leaves 2 match 2",
             "A fill 2 ACME sell 5@10.1 leaves 0 match 2",
             "A done 2 filled leaves 0",
@@ -308,8 +358,8 @@ fn self_trade_is_allowed() {
         [
             "A ack 2",
             "A fill 2 ACME buy 1@10 leaves 0 match 1",
-            "A fill 1 ACME sell 1@10 leaves 0 match 1",
-            "A done 1 filled leaves 0",
+            "A* fill 1 ACME sell 1@10 leaves 0 match 1",
+            "A* done 1 filled leaves 0",
             "A done 2 filled leaves 0",
         ]
     );
@@ -321,7 +371,7 @@ fn only_the_owner_cancels() {
     h.limit(A, 1, Side::Buy, "10", 5);
     // Another account's order is reported exactly as no order, and stays.
     assert_eq!(h.cancel(B, 1), ["B reject 1 unknown order"]);
-    assert_eq!(h.cancel(A, 1), ["A done 1 cancelled leaves 5"]);
+    assert_eq!(h.cancel(A, 1), ["A* done 1 cancelled leaves 5"]);
 }
 
 #[test]
@@ -371,16 +421,16 @@ fn cancel_removes_emptied_levels_anywhere() {
 }
 
 #[test]
-fn duplicate_id_of_a_resting_order_is_rejected() {
+fn ids_are_per_account() {
     let mut h = Harness::new();
     h.limit(A, 5, Side::Buy, "10", 5);
-    // Another connection, above its own floor, still collides with the resting id.
-    assert_eq!(
-        h.limit(B, 5, Side::Sell, "11", 5),
-        ["B reject 5 duplicate id"]
-    );
-    assert_eq!(h.market(B, 5, Side::Sell, 5), ["B reject 5 duplicate id"]);
-    assert_eq!(h.book.len(), 1);
+    // Another account may use the same id, even resting on the same book.
+    assert_eq!(h.limit(B, 5, Side::Sell, "11", 5), ["B ack 5"]);
+    assert_eq!(h.book.len(), 2);
+    // Each cancel names its own account's order.
+    assert_eq!(h.cancel(B, 5), ["B* done 5 cancelled leaves 5"]);
+    assert_eq!(h.depth(Side::Buy), [("10".to_owned(), vec![(5, 5)])]);
+    assert!(h.depth(Side::Sell).is_empty());
 }
 
 #[test]
@@ -403,7 +453,7 @@ fn duplicate_wins_over_id_not_increasing() {
 }
 
 #[test]
-fn ids_must_increase_per_connection() {
+fn ids_must_increase_per_account() {
     let mut h = Harness::new();
     assert_eq!(h.limit(A, 10, Side::Buy, "10", 5), ["A ack 10"]);
     h.cancel(A, 10);
@@ -416,7 +466,7 @@ fn ids_must_increase_per_connection() {
         h.market(A, 9, Side::Buy, 5),
         ["A reject 9 id not increasing"]
     );
-    // Another connection has its own floor.
+    // Another account has its own floor.
     assert_eq!(h.limit(B, 10, Side::Buy, "10", 5), ["B ack 10"]);
     // A rejected order does not use its id up.
     assert_eq!(
@@ -431,7 +481,7 @@ fn cancels_ignore_the_floor() {
     let mut h = Harness::new();
     h.limit(A, 1, Side::Buy, "10", 5);
     h.limit(A, 2, Side::Buy, "10", 5);
-    assert_eq!(h.cancel(A, 1), ["A done 1 cancelled leaves 5"]);
+    assert_eq!(h.cancel(A, 1), ["A* done 1 cancelled leaves 5"]);
 }
 
 #[test]
@@ -495,98 +545,5 @@ fn restore_refuses_duplicates_and_empty_orders() {
     assert_eq!(
         Book::restore(symbol, 0, [empty]).err(),
         Some(RestoreError::NoQuantity(1))
-    );
-}
-
-#[test]
-fn fok_that_cannot_fill_expires_untouched() {
-    let mut h = Harness::new();
-    h.limit(A, 1, Side::Sell, "10", 5);
-    h.limit(A, 2, Side::Sell, "11", 5);
-    h.limit(A, 3, Side::Sell, "12", 5);
-    // 5 cross at 10, 10 at 11: neither covers the whole order, so nothing trades.
-    assert_eq!(
-        h.send(B, limit(11, Side::Buy, "10", 6, Tif::Fok)),
-        ["B ack 11", "B done 11 expired leaves 6"]
-    );
-    assert_eq!(
-        h.send(B, limit(12, Side::Buy, "11", 11, Tif::Fok)),
-        ["B ack 12", "B done 12 expired leaves 11"]
-    );
-    assert_eq!(
-        h.send(B, limit(13, Side::Sell, "1", 1, Tif::Fok)),
-        ["B ack 13", "B done 13 expired leaves 1"]
-    );
-    assert_eq!(h.book.len(), 3);
-    assert_eq!(h.book.last_match(), 0);
-    // An expired fok was accepted: its id is used up.
-    assert_eq!(
-        h.send(B, limit(13, Side::Buy, "1", 1, Tif::Gtc)),
-        ["B reject 13 id not increasing"]
-    );
-}
-
-#[test]
-fn fok_that_can_fill_trades_like_an_ioc() {
-    let mut h = Harness::new();
-    h.limit(A, 1, Side::Buy, "10", 5);
-    h.limit(C, 2, Side::Buy, "9", 5);
-    h.limit(A, 3, Side::Buy, "8", 5);
-    assert_eq!(
-        h.send(B, limit(11, Side::Sell, "9", 10, Tif::Fok)),
-        [
-            "B ack 11",
-            "B fill 11 ACME sell 5@10 leaves 5 match 1",
-            "A fill 1 ACME buy 5@10 leaves 0 match 1",
-            "A done 1 filled leaves 0",
-            "B fill 11 ACME sell 5@9 leaves 0 match 2",
-            "C fill 2 ACME buy 5@9 leaves 0 match 2",
-            "C done 2 filled leaves 0",
-            "B done 11 filled leaves 0",
-        ]
-    );
-    assert_eq!(h.depth(Side::Buy), [("8".to_owned(), vec![(3, 5)])]);
-    assert!(h.depth(Side::Sell).is_empty());
-}
-
-#[test]
-fn post_that_would_cross_is_rejected() {
-    let mut h = Harness::new();
-    h.limit(A, 1, Side::Sell, "10", 5);
-    assert_eq!(
-        h.send(B, limit(2, Side::Buy, "10", 1, Tif::Post)),
-        ["B reject 2 would cross"]
-    );
-    assert_eq!(h.depth(Side::Sell), [("10".to_owned(), vec![(1, 5)])]);
-    assert!(h.depth(Side::Buy).is_empty());
-    // Duplicate and stale ids are named first; a refused post does not use its id up.
-    assert_eq!(
-        h.send(B, limit(1, Side::Buy, "10", 1, Tif::Post)),
-        ["B reject 1 duplicate id"]
-    );
-    assert_eq!(
-        h.send(B, limit(2, Side::Buy, "9.99", 3, Tif::Post)),
-        ["B ack 2"]
-    );
-}
-
-#[test]
-fn post_that_does_not_cross_rests_like_gtc() {
-    let mut h = Harness::new();
-    h.limit(A, 1, Side::Buy, "10", 5);
-    assert_eq!(
-        h.send(B, limit(2, Side::Sell, "10.01", 4, Tif::Post)),
-        ["B ack 2"]
-    );
-    assert_eq!(h.depth(Side::Sell), [("10.01".to_owned(), vec![(2, 4)])]);
-    assert_eq!(
-        h.limit(C, 3, Side::Buy, "10.01", 4),
-        [
-            "C ack 3",
-            "C fill 3 ACME buy 4@10.01 leaves 0 match 1",
-            "B fill 2 ACME sell 4@10.01 leaves 0 match 1",
-            "B done 2 filled leaves 0",
-            "C done 3 filled leaves 0",
-        ]
     );
 }

@@ -45,6 +45,20 @@ impl Client {
         }
     }
 
+    /// Connects and logs in as `account` with `key` (in `open` mode any key does).
+    ///
+    /// # Panics
+    /// If the connection cannot be made or the login is not accepted.
+    #[track_caller]
+    pub fn login(addr: SocketAddr, account: &str, key: &str) -> Client {
+        let mut c = Client::connect(addr);
+        c.send(&format!(
+            r#"{{"op":"login","account":"{account}","key":"{key}"}}"#
+        ));
+        c.expect(&format!(r#"{{"type":"login","account":"{account}"}}"#));
+        c
+    }
+
     /// Writes `line` and a `\n`.
     ///
     /// # Panics

@@ -28,17 +28,28 @@ impl HttpResponse {
 
 /// `GET path`.
 pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
-    request(addr, "GET", path, None)
+    request(addr, "GET", path, None, &[])
 }
 
 /// `POST path` with a JSON body.
 pub fn post(addr: SocketAddr, path: &str, body: &str) -> HttpResponse {
-    request(addr, "POST", path, Some(body))
+    request(addr, "POST", path, Some(body), &[])
+}
+
+/// `POST path` with a JSON body and extra header lines (`"Authorization: Basic …"`).
+pub fn post_with(addr: SocketAddr, path: &str, body: &str, headers: &[&str]) -> HttpResponse {
+    request(addr, "POST", path, Some(body), headers)
 }
 
 /// # Panics
 /// On any I/O failure or a malformed answer (with what was received).
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[&str],
+) -> HttpResponse {
     let mut stream =
         TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
     stream
@@ -48,6 +59,10 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Ht
         .set_write_timeout(Some(WRITE_GUARD))
         .expect("set write timeout");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
     if let Some(body) = body {
         head.push_str("Content-Type: application/json\r\n");
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
