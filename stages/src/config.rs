@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub journal_segment_bytes: u64,
     /// Scale-out on NATS: the role and how to reach the log (`[cluster]`).
     pub cluster: ClusterConfig,
+    /// Public market data over WebSocket (`[market]`).
+    pub market: MarketConfig,
     /// Who may log in (`[auth]`).
     pub auth: AuthConfig,
     /// When an account's last session closes, cancel its resting orders.
@@ -89,6 +91,24 @@ impl Default for ServerConfig {
             cluster: ClusterConfig::default(),
             auth: AuthConfig::default(),
             cancel_on_disconnect: false,
+            market: MarketConfig::default(),
+        }
+    }
+}
+
+/// Public market data (`[market]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    /// Bytes a WebSocket subscriber may have queued and unwritten; past it the subscriber
+    /// gets `slow consumer` and is closed (PROTOCOL.md, "Market data").
+    pub unsent_cap: NonZeroUsize,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig {
+            unsent_cap: NonZeroUsize::new(crate::market::DEFAULT_UNSENT_CAP).expect("non-zero"),
         }
     }
 }
@@ -526,6 +546,19 @@ mod tests {
                 .unwrap();
         let err = fused_journal.validate().unwrap_err().to_string();
         assert!(err.contains("journal"), "{err}");
+    }
+
+    #[test]
+    fn the_market_section_sets_the_unsent_cap_and_refuses_zero() {
+        assert_eq!(
+            ServerConfig::default().market.unsent_cap.get(),
+            crate::market::DEFAULT_UNSENT_CAP
+        );
+        let cfg: ServerConfig = toml::from_str("[market]\nunsent_cap = 65536\n").unwrap();
+        assert_eq!(cfg.market.unsent_cap.get(), 65_536);
+        for bad in ["[market]\nunsent_cap = 0\n", "[market]\ncap = 1\n"] {
+            assert!(toml::from_str::<ServerConfig>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ mod pipeline;
 mod server;
 mod signals;
 
-pub use config::{ConfigError, Limits, Placement, ServerConfig, SocketOptions, Stages, Synthetic};
+pub use config::{
+    ConfigError, Limits, MarketConfig, Placement, ServerConfig, SocketOptions, Stages, Synthetic,
+};
 pub use pipeline::{ConnId, Order, PipelineError};
 pub use server::{Server, ServerBuilder, ServerError};

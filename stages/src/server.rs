@@ -202,6 +202,8 @@ impl Server {
                 .map_err(PipelineError::from)?;
             runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone()))?;
         }
+        let market = net::Market::new(&order.pipeline, &config.market, metrics.market().clone())
+            .map_err(PipelineError::from)?;
         let listeners = Listeners::bind(&config)?;
         let (tcp, http) = (listeners.tcp.1, listeners.http.1);
         let (stop, stopped) = watch::channel(false);
@@ -218,7 +220,7 @@ impl Server {
             cancel_on_disconnect: config.cancel_on_disconnect,
         };
         order.pipeline.start();
-        let serving = serve(listeners, &config, env, flusher);
+        let serving = serve(listeners, &config, env, flusher, market);
         let tasks = runtime.block_on(serving)?;
         Ok(Server {
             tcp,
@@ -413,6 +415,7 @@ async fn serve(
     config: &ServerConfig,
     env: SessionEnv,
     flusher: impl Future<Output = ()> + Send + 'static,
+    market: Arc<net::Market>,
 ) -> Result<Vec<JoinHandle<()>>, ServerError> {
     let tokio_listener = |what, (l, addr): (std::net::TcpListener, SocketAddr)| {
         tokio::net::TcpListener::from_std(l).map_err(|source| ServerError::Bind {
@@ -428,7 +431,8 @@ async fn serve(
     Ok(vec![
         tokio::spawn(steer(env.admission.clone(), every, env.stop.clone())),
         tokio::spawn(tcp::serve(tcp_l, config.socket.clone(), env.clone())),
-        tokio::spawn(http::serve(http_l, env)),
+        tokio::spawn(market.clone().tick(env.stop.clone())),
+        tokio::spawn(http::serve(http_l, env, market)),
     ])
 }
 

@@ -14,10 +14,12 @@ mod journal;
 pub(crate) use accounts::AccountMetrics;
 pub(crate) use journal::JournalMetrics;
 mod cluster;
+mod market;
 mod read_pause;
 mod shaping;
 
 pub(crate) use cluster::{ClusterMetrics, PartitionMetrics};
+pub(crate) use market::MarketMetrics;
 pub(crate) use read_pause::{PauseReason, ReadPauseMetrics};
 pub(crate) use shaping::ShapingMetrics;
 
@@ -39,6 +41,7 @@ pub(crate) struct ServerMetrics {
     frames_timed_out: Counter,
     idle_closed: Counter,
     read_pauses: ReadPauseMetrics,
+    market: MarketMetrics,
 }
 
 impl ServerMetrics {
@@ -68,6 +71,7 @@ impl ServerMetrics {
             frames_timed_out: frames("timeout"),
             idle_closed: counter!("sedaflow_server_idle_closed_total"),
             read_pauses: ReadPauseMetrics::register(),
+            market: MarketMetrics::register(),
         };
         m.connections.set(0.0);
         m
@@ -137,6 +141,11 @@ impl ServerMetrics {
     /// TCP readers' pauses, by reason.
     pub(crate) fn read_pauses(&self) -> &ReadPauseMetrics {
         &self.read_pauses
+    }
+
+    /// Market data: subscribers, what they were sent, conflation and fan-out.
+    pub(crate) fn market(&self) -> &MarketMetrics {
+        &self.market
     }
 }
 

@@ -3,6 +3,8 @@
 //! session: with `Authorization: Basic` it acts for that account (whose TCP sessions get the
 //! later reports of its orders); without, in `open` mode, for an anonymous account of its own
 //! (its later reports have nowhere to go and are counted as discarded).
+//! Public market data is served here too: the snapshots (`market`) and WebSocket `GET /ws`
+//! (`ws`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,30 +22,33 @@ use hyper::HeaderMap;
 
 use super::account::Account;
 use super::conn::{Conn, Sink};
+use super::market::Market;
 use super::output::Outgoing;
 use super::registry::Registry;
 use super::session::SessionEnv;
+use super::ws;
 use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
 use crate::pipeline::{self, DecodeIn};
 
 /// Serves until the stop signal.
-pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv) {
+pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
     loop {
         let accepted = tokio::select! {
             _ = env.stop.changed() => break,
             a = listener.accept() => a,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let env = env.clone();
+        let (env, market) = (env.clone(), market.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let env = env.clone();
-                async move { Ok::<_, Infallible>(route(req, &env).await) }
+                let (env, market) = (env.clone(), market.clone());
+                async move { Ok::<_, Infallible>(route(req, &env, &market).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(io, service)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!(error = %e, "http connection ended with an error");
@@ -52,10 +57,19 @@ pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv) {
     }
 }
 
-async fn route(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>> {
+async fn route(
+    req: Request<Incoming>,
+    env: &SessionEnv,
+    market: &Arc<Market>,
+) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::POST, "/orders") => order(req, env).await,
+        (&Method::GET, "/ws") => ws::upgrade(req, market, &env.limits, env.stop.clone()),
+        (&Method::GET, path) => match market.snapshot(path, req.uri().query()).await {
+            Some(snapshot) => snapshot,
+            None => reply(StatusCode::NOT_FOUND, "not found\n".into()),
+        },
         _ => reply(StatusCode::NOT_FOUND, "not found\n".into()),
     }
 }
@@ -184,7 +198,7 @@ fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
     reply(StatusCode::BAD_REQUEST, body)
 }
 
-fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(super) fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let json = body.first() == Some(&b'{') || body.first() == Some(&b'[');
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;

@@ -1,4 +1,5 @@
-//! Network IO on tokio: the TCP order stream and HTTP order entry.
+//! Network IO on tokio: the TCP order stream, HTTP order entry and public market data
+//! (HTTP snapshots and WebSocket).
 //!
 //! # Backpressure
 //! A connection's reader stops reading (so TCP pushes back on the client) while its unsent
@@ -13,12 +14,15 @@ mod account;
 mod conn;
 pub(crate) mod http;
 mod login;
+mod market;
 mod output;
 mod registry;
 mod session;
 mod shaping;
 pub(crate) mod tcp;
+mod ws;
 
+pub(crate) use market::Market;
 pub(crate) use output::Consolidation;
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;

@@ -2,7 +2,9 @@
 //! through the sedaflow bus.
 //!
 //! decode → match → journal (with `journal`) → encode; an ingress has `publish` (to the order
-//! log) in matching's place, and an operator's stage may run before matching.
+//! log) in matching's place, and an operator's stage may run before matching. Beside them,
+//! `market` keeps the public market data, fed by matching (after the journal) and by the
+//! WebSocket sockets.
 //!
 //! - `wiring`: declares the stages and their placement ([`build`]).
 //! - `events`: what travels between the stages ([`Order`], `DecodeIn`, `EncodeIn`).
@@ -10,6 +12,7 @@
 //!   leaves unmatched.
 //! - `decode`, `matching`, `journal`, `publish`, `encode`: one stage adapter each.
 //! - `refuse`: frames answered at the read (admission, a refusing pipeline).
+//! - `market`: the market-data stage, fed by matching and by the WebSocket subscribers.
 //!
 //! # Ordering
 //! Decode is keyed by connection, matching by symbol, so a connection's requests for different
@@ -22,6 +25,7 @@ mod encode;
 mod events;
 mod gather;
 mod journal;
+mod market;
 mod matching;
 mod order_state;
 mod publish;
@@ -33,6 +37,7 @@ pub(crate) use client::{Client, Clients, Notice};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
+pub(crate) use market::{MarketIn, Next, Subscriber, STAGE as MARKET_STAGE};
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
 pub(crate) use refuse::{admit, answer, refuse};

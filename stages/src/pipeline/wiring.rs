@@ -82,6 +82,8 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
                 .keyed_by(|o: &Order| o.req.symbol());
         }
     }
+    // After matching and the journal: what it publishes, a restart cannot take back.
+    super::market::declare(&mut p, w.metrics.market());
     let mut encode = config.stages.encode.clone();
     if ingress {
         // An ingress's responses reach encode from one router task in log order; one lane keeps

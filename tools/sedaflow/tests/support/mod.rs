@@ -1,8 +1,8 @@
 //! Shared fixtures for the black-box protocol tests (`protocol_*.rs`, `cluster_*.rs`), written
 //! from `PROTOCOL.md` alone: the `sedaflow` server as a child process on free ports (or a
 //! scale-out deployment with its own `nats-server`), a JSON-lines
-//! client, a tiny HTTP/1.1 client, a reference order book (the model) with a reproducible
-//! order flow, and the comparison of received responses with expected ones.
+//! client, a tiny HTTP/1.1 client, a WebSocket client, a reference order book (the model)
+//! with a reproducible order flow, and the comparison of received responses with expected ones.
 //!
 //! # Hang guards
 //! Every wait is bounded (start-up 30 s, each read 10 s, each write 30 s) only so that a hang
@@ -24,6 +24,7 @@ mod http;
 mod load;
 mod model;
 mod server;
+mod ws;
 
 pub use check::{assign, Checker, MatchLog, Pattern, Recorded, Responses, Stats};
 pub use client::{pipeline, Client, Writer, READ_GUARD};
@@ -33,6 +34,7 @@ pub use http::{get, post, post_with, HttpResponse};
 pub use load::{assert_same_responses, drive, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
 pub use server::{signal, spawn_serve, Server};
+pub use ws::{Ended, WsClient};
 
 /// A config in `keys` mode with the example's accounts: alice's key is `k-a`, bob's `k-b`
 /// (their SHA-256 below).

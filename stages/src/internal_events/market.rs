@@ -1,0 +1,123 @@
+//! Market data: WebSocket subscribers, what they were sent, conflated updates, slow-consumer
+//! disconnects, fan-out per channel and deltas the feed could not apply.
+
+use std::sync::Arc;
+
+use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge};
+
+use crate::market::{Channel, DeltaError, Pushed};
+
+/// Cheap to clone: one shared handle.
+#[derive(Clone)]
+pub(crate) struct MarketMetrics(Arc<Series>);
+
+struct Series {
+    subscribers: Gauge,
+    messages: Counter,
+    bytes: Counter,
+    conflated: Counter,
+    slow: Counter,
+    /// `trades`, `bbo`, `depth`, `kline`.
+    fanout: [Counter; 4],
+    stale: Counter,
+    gap: Counter,
+}
+
+impl MarketMetrics {
+    pub(crate) fn register() -> Self {
+        describe_gauge!(
+            "sedaflow_market_subscribers",
+            "Open market-data WebSocket connections."
+        );
+        describe_counter!(
+            "sedaflow_market_messages_sent_total",
+            "Market-data messages written to WebSocket subscribers (answers included)."
+        );
+        describe_counter!(
+            "sedaflow_market_bytes_sent_total",
+            "Bytes of market-data messages written to WebSocket subscribers."
+        );
+        describe_counter!(
+            "sedaflow_market_conflated_total",
+            "Updates merged into, or replacing, a subscriber's unsent one."
+        );
+        describe_counter!(
+            "sedaflow_market_slow_consumers_total",
+            "Subscribers whose unsent output passed the cap: sent `slow consumer` and closed."
+        );
+        describe_counter!(
+            "sedaflow_market_fanout_total",
+            "Updates handed to subscribers, one per subscriber, by channel."
+        );
+        describe_counter!(
+            "sedaflow_market_deltas_skipped_total",
+            "Book changes the feed did not apply: `stale` (a replay), `gap` (a bug upstream)."
+        );
+        let fanout =
+            |channel: &'static str| counter!("sedaflow_market_fanout_total", "channel" => channel);
+        let skipped = |reason: &'static str| counter!("sedaflow_market_deltas_skipped_total", "reason" => reason);
+        let series = Series {
+            subscribers: gauge!("sedaflow_market_subscribers"),
+            messages: counter!("sedaflow_market_messages_sent_total"),
+            bytes: counter!("sedaflow_market_bytes_sent_total"),
+            conflated: counter!("sedaflow_market_conflated_total"),
+            slow: counter!("sedaflow_market_slow_consumers_total"),
+            fanout: [
+                fanout("trades"),
+                fanout("bbo"),
+                fanout("depth"),
+                fanout("kline"),
+            ],
+            stale: skipped("stale"),
+            gap: skipped("gap"),
+        };
+        series.subscribers.set(0.0);
+        MarketMetrics(Arc::new(series))
+    }
+
+    /// A WebSocket subscriber connected (`true`) or left.
+    pub(crate) fn subscriber(&self, connected: bool) {
+        match connected {
+            true => self.0.subscribers.increment(1.0),
+            false => self.0.subscribers.decrement(1.0),
+        }
+    }
+
+    /// One message of `bytes` was written to a subscriber.
+    pub(crate) fn sent(&self, bytes: usize) {
+        self.0.messages.increment(1);
+        self.0.bytes.increment(bytes as u64);
+    }
+
+    /// One update of `channel` goes to `subscribers` subscribers.
+    pub(crate) fn fanned_out(&self, channel: Channel, subscribers: usize) {
+        let index = match channel {
+            Channel::Trades => 0,
+            Channel::Bbo => 1,
+            Channel::Depth => 2,
+            Channel::Kline(_) => 3,
+        };
+        self.0.fanout[index].increment(subscribers as u64);
+    }
+
+    /// What one push into a subscriber's outbox did.
+    pub(crate) fn pushed(&self, pushed: Pushed) {
+        match pushed {
+            Pushed::Conflated => self.0.conflated.increment(1),
+            Pushed::Queued | Pushed::Slow | Pushed::NotSubscribed | Pushed::Discarded => {}
+        }
+    }
+
+    /// A subscriber passed its cap: it was sent `slow consumer` and closed.
+    pub(crate) fn slow_consumer(&self) {
+        self.0.slow.increment(1);
+    }
+
+    /// The feed did not apply a delta, for `error`.
+    pub(crate) fn skipped(&self, error: &DeltaError) {
+        match error {
+            DeltaError::Stale { .. } => self.0.stale.increment(1),
+            DeltaError::Gap { .. } | DeltaError::WrongSymbol => self.0.gap.increment(1),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! One lane's market data: per symbol a [`Feed`] and who subscribes to each of its channels.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::{MarketIn, Subscriber};
+use crate::internal_events::MarketMetrics;
+use crate::market::{BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription};
+use crate::matching::Symbol;
+
+/// The symbols of one lane. Plain fields: the lane's events come one at a time.
+pub(crate) struct Books {
+    books: FxHashMap<Symbol, Book>,
+    /// Reused for each event's updates.
+    out: Vec<Fanout>,
+    metrics: MarketMetrics,
+}
+
+struct Book {
+    feed: Feed,
+    subscribers: FxHashMap<Channel, FxHashMap<u64, Arc<Subscriber>>>,
+}
+
+impl Book {
+    fn new(symbol: Symbol) -> Book {
+        Book {
+            feed: Feed::new(symbol),
+            subscribers: FxHashMap::default(),
+        }
+    }
+
+    /// A book nobody watches and that never changed holds nothing worth keeping.
+    fn is_idle(&self) -> bool {
+        self.feed.depth().seq() == 0 && self.subscribers.values().all(FxHashMap::is_empty)
+    }
+
+    /// Pushes each update to its channel's subscribers; one that is (or just turned) slow
+    /// leaves the lists.
+    fn fan_out(&mut self, out: &mut Vec<Fanout>, metrics: &MarketMetrics) {
+        let symbol = self.feed.symbol();
+        for Fanout { channel, update } in out.drain(..) {
+            let Some(subscribers) = self.subscribers.get_mut(&channel) else {
+                continue;
+            };
+            metrics.fanned_out(channel, subscribers.len());
+            let subscription = Subscription { channel, symbol };
+            subscribers.retain(|_, subscriber| {
+                let pushed = subscriber.with_outbox(|o| o.push(subscription, &update));
+                metrics.pushed(pushed);
+                !matches!(pushed, Pushed::Slow | Pushed::Discarded)
+            });
+        }
+    }
+}
+
+impl Books {
+    pub(crate) fn new(metrics: MarketMetrics) -> Books {
+        Books {
+            books: FxHashMap::default(),
+            out: Vec::new(),
+            metrics,
+        }
+    }
+
+    /// Handles one event of this lane.
+    pub(crate) fn handle(&mut self, event: MarketIn) {
+        match event {
+            MarketIn::Delta(delta) => self.apply(&delta),
+            MarketIn::Subscribe(subscriber, subscription) => {
+                self.subscribe(subscriber, subscription)
+            }
+            MarketIn::Unsubscribe(subscriber, subscription) => {
+                subscriber.with_outbox(|o| o.unsubscribe(subscription));
+                self.forget(&subscriber, subscription);
+            }
+            MarketIn::Gone(subscriber, subscription) => self.forget(&subscriber, subscription),
+            MarketIn::Snapshot(snapshot, reply) => {
+                // The requester may have gone; nobody to tell then.
+                let _ = reply.send(self.snapshot(&snapshot));
+            }
+            MarketIn::Tick { now_ms, .. } => self.tick(now_ms),
+        }
+    }
+
+    fn apply(&mut self, delta: &BookDelta) {
+        let book = self
+            .books
+            .entry(delta.symbol)
+            .or_insert_with(|| Book::new(delta.symbol));
+        match book.feed.apply(delta, &mut self.out) {
+            Ok(()) => book.fan_out(&mut self.out, &self.metrics),
+            // A replay of what the feed holds already (a take-over replaying the log).
+            Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
+            // Matching hands every change over through a queue that never drops, so a gap is
+            // a bug upstream; the feed keeps the last state it can vouch for.
+            Err(e @ (DeltaError::Gap { .. } | DeltaError::WrongSymbol)) => {
+                tracing::error!(symbol = %delta.symbol, error = %e, "market data: delta skipped");
+                self.metrics.skipped(&e);
+            }
+        }
+    }
+
+    /// Queues `subscribed` and the current state, and adds the subscriber to the fan-out,
+    /// all in this lane's turn: the next update of the symbol chains to the state sent.
+    fn subscribe(&mut self, subscriber: Arc<Subscriber>, subscription: Subscription) {
+        let book = self
+            .books
+            .entry(subscription.symbol)
+            .or_insert_with(|| Book::new(subscription.symbol));
+        let channel = subscription.channel;
+        let subscribed = subscriber.with_outbox(|o| {
+            if o.subscribe(subscription).is_err() || o.is_slow() {
+                return false;
+            }
+            if let Some(initial) = book.feed.initial(channel) {
+                self.metrics.pushed(o.push(subscription, &initial));
+            }
+            !o.is_slow()
+        });
+        if subscribed {
+            book.subscribers
+                .entry(channel)
+                .or_default()
+                .insert(subscriber.id(), subscriber);
+        } else if book.is_idle() {
+            self.books.remove(&subscription.symbol);
+        }
+    }
+
+    fn forget(&mut self, subscriber: &Subscriber, subscription: Subscription) {
+        let Some(book) = self.books.get_mut(&subscription.symbol) else {
+            return;
+        };
+        if let Some(subscribers) = book.subscribers.get_mut(&subscription.channel) {
+            subscribers.remove(&subscriber.id());
+        }
+        if book.is_idle() {
+            self.books.remove(&subscription.symbol);
+        }
+    }
+
+    fn snapshot(&self, snapshot: &Snapshot) -> Vec<u8> {
+        let mut body = Vec::new();
+        match self.books.get(&snapshot.symbol()) {
+            Some(book) => book.feed.snapshot(snapshot, &mut body),
+            None => Feed::new(snapshot.symbol()).snapshot(snapshot, &mut body),
+        }
+        body
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        for book in self.books.values_mut() {
+            book.feed.tick(now_ms, &mut self.out);
+            book.fan_out(&mut self.out, &self.metrics);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! What the market-data stage takes: book changes from matching, and its sockets' requests.
+
+use std::sync::Arc;
+
+use sedaflow::key_digest;
+use tokio::sync::oneshot;
+
+use super::Subscriber;
+use crate::market::{BookDelta, Snapshot, Subscription};
+use crate::matching::Symbol;
+
+/// One event for the market-data stage. Everything but [`MarketIn::Tick`] concerns one
+/// symbol and goes to the lane that owns it, so a subscriber's snapshot and the updates after
+/// it are made in one order.
+#[derive(Debug)]
+pub(crate) enum MarketIn {
+    /// A request changed a book (from matching, after the journal when there is one).
+    // Until matching hands its book changes over, only the tests make deltas.
+    #[cfg_attr(not(test), expect(dead_code))]
+    Delta(BookDelta),
+    /// A socket subscribes: it gets `subscribed` and the current state, then the updates.
+    Subscribe(Arc<Subscriber>, Subscription),
+    /// A socket unsubscribes: it gets `unsubscribed`, and nothing of it after that.
+    Unsubscribe(Arc<Subscriber>, Subscription),
+    /// A socket closed: the stage forgets it, answering nothing.
+    Gone(Arc<Subscriber>, Subscription),
+    /// An HTTP snapshot request: the body goes back on the channel.
+    Snapshot(Snapshot, oneshot::Sender<Vec<u8>>),
+    /// The clock, for closing candles: one per lane (`lane` is its digest), about every
+    /// 250 ms, with the time in milliseconds since the Unix epoch.
+    Tick { lane: u64, now_ms: u64 },
+}
+
+impl MarketIn {
+    /// Its lane digest (see `StageBuilder::keyed_by_digest`): the symbol's, or a tick's lane.
+    pub(crate) fn digest(&self) -> u64 {
+        match self {
+            MarketIn::Tick { lane, .. } => *lane,
+            other => key_digest(&other.symbol()),
+        }
+    }
+
+    fn symbol(&self) -> Option<Symbol> {
+        match self {
+            MarketIn::Delta(delta) => Some(delta.symbol),
+            MarketIn::Subscribe(_, s) | MarketIn::Unsubscribe(_, s) | MarketIn::Gone(_, s) => {
+                Some(s.symbol)
+            }
+            MarketIn::Snapshot(snapshot, _) => Some(snapshot.symbol()),
+            MarketIn::Tick { .. } => None,
+        }
+    }
+}

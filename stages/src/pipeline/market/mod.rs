@@ -1,0 +1,42 @@
+//! The market-data stage: keyed by symbol, it keeps each symbol's [`Feed`] and subscribers,
+//! applies matching's book changes and fans the updates out to the subscribers' outboxes
+//! (PROTOCOL.md, "Market data").
+//!
+//! - `events`: [`MarketIn`], what the stage takes.
+//! - `subscriber`: [`Subscriber`], a socket's outbox as the stage and the socket share it.
+//! - `books`: one lane's symbols, feeds and fan-out lists.
+//! - `stage`: the [`Handler`](sedaflow::Handler) and its declaration.
+//!
+//! # Feeding it
+//! Matching emits [`MarketIn::Delta`] for each request that changed a book, with the book's
+//! next `seq`; with a journal, the journal stage emits it once the request's record is
+//! durable (nothing is published that a restart could take back). Sockets publish
+//! `Subscribe`, `Unsubscribe` and, once closed, `Gone`; HTTP snapshot requests publish
+//! `Snapshot` with a reply channel, so they see the same state as the sockets. A ticker
+//! publishes one `Tick` per lane about every 250 ms, which closes the candles whose interval
+//! ended.
+//!
+//! # Ordering
+//! Every event of a symbol is handled by its lane one at a time, so a subscriber's
+//! `subscribed`, its snapshot and the updates after it are queued in one order: the first
+//! update's `first_seq` is the snapshot's `seq` + 1. Subscriptions of one socket on different
+//! symbols go to different lanes and may be answered in another order than asked.
+//!
+//! # Backpressure
+//! The stage never waits for a subscriber: it pushes into [`Outbox`](crate::market::Outbox)es,
+//! which conflate or, past their cap, turn slow (`slow consumer`, then the socket closes). A
+//! slow subscriber leaves the fan-out lists as soon as a push finds it slow.
+//!
+//! [`Feed`]: crate::market::Feed
+
+mod books;
+mod events;
+mod stage;
+mod subscriber;
+#[cfg(test)]
+mod tests;
+
+use books::Books;
+pub(crate) use events::MarketIn;
+pub(crate) use stage::{declare, STAGE};
+pub(crate) use subscriber::{Next, Subscriber};

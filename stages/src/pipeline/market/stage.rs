@@ -1,0 +1,49 @@
+//! The market-data stage: adapts [`Books`] to the pipeline, keyed by symbol.
+
+use std::num::NonZeroUsize;
+
+use sedaflow::{Batch, Context, Handler, PipelineBuilder, PoolConfig, StageConfig};
+
+use super::{Books, MarketIn};
+use crate::internal_events::MarketMetrics;
+
+/// The stage's name in the pipeline (reports, `top`, `graph`).
+pub(crate) const STAGE: &str = "market";
+
+pub(crate) struct MarketStage {
+    books: Books,
+}
+
+impl Handler for MarketStage {
+    type In = MarketIn;
+
+    fn handle(&mut self, batch: &mut Batch<'_, MarketIn>, _ctx: &mut Context<'_>) {
+        for event in batch {
+            self.books.handle(event);
+        }
+    }
+}
+
+/// Declares the stage. Its own pool, no hand-off: fan-out to many subscribers is work that
+/// must not ride on matching's (or a network reader's) thread. A full queue blocks its
+/// producers rather than drop: a dropped delta would be a gap in every subscriber's chain.
+/// It never waits on a socket (outboxes never block), so it stays full only while starved of
+/// CPU.
+pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
+    let config = StageConfig {
+        lanes: NonZeroUsize::new(4),
+        pool: PoolConfig {
+            min: 1,
+            max: NonZeroUsize::MIN,
+            ..PoolConfig::default()
+        },
+        handoff: false,
+        ..StageConfig::default()
+    };
+    let metrics = metrics.clone();
+    p.stage(STAGE, move || MarketStage {
+        books: Books::new(metrics.clone()),
+    })
+    .config(config)
+    .keyed_by_digest(MarketIn::digest);
+}

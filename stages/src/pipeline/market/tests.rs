@@ -1,0 +1,231 @@
+//! The stage's lane logic: book changes in, subscribers' outboxes out.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::{Books, MarketIn, Next, Subscriber};
+use crate::internal_events::MarketMetrics;
+use crate::market::{
+    BookDelta, Channel, Interval, LevelChange, Snapshot, Subscription, Trade, DEFAULT_UNSENT_CAP,
+};
+use crate::matching::{Price, Qty, Side, Symbol};
+
+fn acme() -> Symbol {
+    Symbol::new("ACME").unwrap()
+}
+
+fn sub(channel: Channel) -> Subscription {
+    Subscription {
+        channel,
+        symbol: acme(),
+    }
+}
+
+fn books() -> Books {
+    Books::new(MarketMetrics::register())
+}
+
+/// A delta at `seq` setting the ask at 10 to `total`, with one trade of `traded` (if any).
+fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
+    let price = Price::parse("10").unwrap();
+    BookDelta {
+        symbol: acme(),
+        seq,
+        levels: vec![LevelChange {
+            side: Side::Sell,
+            price,
+            total,
+        }],
+        trades: traded
+            .map(|qty| Trade {
+                match_id: seq,
+                price,
+                qty,
+                taker: Side::Buy,
+                time_ms: 1_000 + seq,
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Everything written so far, and whether the writer is to close.
+fn written(subscriber: &Subscriber) -> (Vec<String>, bool) {
+    let mut texts = Vec::new();
+    loop {
+        match subscriber.next() {
+            Next::Write(bytes) => texts.push(String::from_utf8(bytes.to_vec()).unwrap()),
+            Next::Wait => return (texts, false),
+            Next::Close { .. } => return (texts, true),
+        }
+    }
+}
+
+fn subscriber(id: u64, cap: usize) -> Arc<Subscriber> {
+    Arc::new(Subscriber::new(id, cap))
+}
+
+#[test]
+fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
+    let mut books = books();
+    books.handle(MarketIn::Delta(delta(1, 100, None)));
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Depth)));
+    books.handle(MarketIn::Delta(delta(2, 60, Some(40))));
+    let (texts, close) = written(&w);
+    assert!(!close);
+    assert_eq!(
+        texts,
+        [
+            r#"{"type":"subscribed","channel":"depth","symbol":"ACME"}"#,
+            r#"{"type":"depth","symbol":"ACME","seq":1,"bids":[],"asks":[["10",100]]}"#,
+            r#"{"type":"depth_update","symbol":"ACME","first_seq":2,"seq":2,"bids":[],"asks":[["10",60]]}"#,
+        ]
+    );
+    // A replay of what the feed holds is skipped: no update, no break in the chain.
+    books.handle(MarketIn::Delta(delta(2, 60, Some(40))));
+    books.handle(MarketIn::Delta(delta(3, 0, None)));
+    let (texts, _) = written(&w);
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].contains(r#""first_seq":3,"seq":3,"#), "{texts:?}");
+}
+
+#[test]
+fn unsubscribed_means_nothing_more_of_it() {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Bbo)));
+    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    books.handle(MarketIn::Delta(delta(1, 5, None)));
+    books.handle(MarketIn::Unsubscribe(w.clone(), sub(Channel::Bbo)));
+    books.handle(MarketIn::Delta(delta(2, 4, Some(1))));
+    let (texts, _) = written(&w);
+    let types: Vec<_> = texts
+        .iter()
+        .map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap()["type"].clone())
+        .collect();
+    // The unsent bbo (the initial one, replaced by seq 1's) went with the unsubscribe; the
+    // trades subscription goes on.
+    assert_eq!(types, ["subscribed", "subscribed", "unsubscribed", "trade"]);
+}
+
+#[test]
+fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
+    let mut books = books();
+    let fast = subscriber(1, DEFAULT_UNSENT_CAP);
+    let slow = subscriber(2, 1_000);
+    for w in [&fast, &slow] {
+        books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    }
+    let mut trades = 0;
+    for seq in 1..=50 {
+        books.handle(MarketIn::Delta(delta(seq, 1_000 - seq, Some(1))));
+        // The fast one keeps up; the slow one never reads.
+        let (texts, close) = written(&fast);
+        assert!(!close);
+        trades += texts
+            .iter()
+            .filter(|t| t.contains(r#""type":"trade""#))
+            .count();
+    }
+    assert_eq!(trades, 50);
+    let (texts, close) = written(&slow);
+    assert_eq!(texts, [r#"{"type":"error","reason":"slow consumer"}"#]);
+    assert!(close);
+    // It left the fan-out: later pushes do not reach it (nor cost anything).
+    books.handle(MarketIn::Delta(delta(51, 1, Some(1))));
+    assert_eq!(written(&slow), (vec![], true));
+}
+
+#[test]
+fn a_subscriber_that_is_gone_leaves_the_fan_out() {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    written(&w);
+    books.handle(MarketIn::Gone(w.clone(), sub(Channel::Trades)));
+    books.handle(MarketIn::Delta(delta(1, 1, Some(1))));
+    assert_eq!(written(&w), (vec![], false));
+}
+
+fn snapshot(books: &mut Books, snapshot: Snapshot) -> String {
+    let (tx, mut rx) = oneshot::channel();
+    books.handle(MarketIn::Snapshot(snapshot, tx));
+    String::from_utf8(rx.try_recv().unwrap()).unwrap()
+}
+
+#[test]
+fn snapshots_show_the_state_the_subscribers_see() {
+    let mut books = books();
+    let other = Symbol::new("OTHER").unwrap();
+    assert_eq!(
+        snapshot(&mut books, Snapshot::Depth { symbol: other }),
+        r#"{"type":"depth","symbol":"OTHER","seq":0,"bids":[],"asks":[]}"#
+    );
+    books.handle(MarketIn::Delta(delta(1, 7, Some(3))));
+    assert_eq!(
+        snapshot(&mut books, Snapshot::Depth { symbol: acme() }),
+        r#"{"type":"depth","symbol":"ACME","seq":1,"bids":[],"asks":[["10",7]]}"#
+    );
+    let trades = snapshot(
+        &mut books,
+        Snapshot::Trades {
+            symbol: acme(),
+            limit: 10,
+        },
+    );
+    assert!(trades.starts_with(r#"[{"type":"trade","symbol":"ACME","match":1,"#));
+    let empty = Snapshot::Klines {
+        symbol: other,
+        interval: Interval::Minute,
+        limit: 10,
+    };
+    assert_eq!(snapshot(&mut books, empty), "[]");
+}
+
+#[test]
+fn ticks_close_the_candles_of_the_lane() {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    let seconds = sub(Channel::Kline(Interval::Second));
+    books.handle(MarketIn::Subscribe(w.clone(), seconds));
+    books.handle(MarketIn::Delta(delta(1, 1, Some(2))));
+    let (texts, _) = written(&w);
+    assert!(texts[1].ends_with(r#""closed":false}"#), "{texts:?}");
+    books.handle(MarketIn::Tick {
+        lane: 0,
+        now_ms: 1_999,
+    });
+    assert_eq!(written(&w), (vec![], false));
+    books.handle(MarketIn::Tick {
+        lane: 0,
+        now_ms: 2_000,
+    });
+    let (texts, _) = written(&w);
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].contains(r#""open_time":1000,"close_time":1999,"#));
+    assert!(texts[0].ends_with(r#""volume":2,"trades":1,"closed":true}"#));
+}
+
+#[test]
+fn the_1025th_subscription_is_refused_and_not_fanned_out() {
+    let mut books = books();
+    let w = subscriber(1, usize::MAX);
+    for n in 0..crate::market::MAX_SUBSCRIPTIONS {
+        let symbol = Symbol::new(&format!("S{n}")).unwrap();
+        let subscription = Subscription {
+            channel: Channel::Trades,
+            symbol,
+        };
+        books.handle(MarketIn::Subscribe(w.clone(), subscription));
+    }
+    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    let (texts, _) = written(&w);
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some(r#"{"type":"error","reason":"too many subscriptions"}"#)
+    );
+    books.handle(MarketIn::Delta(delta(1, 1, Some(1))));
+    assert_eq!(written(&w), (vec![], false));
+}
