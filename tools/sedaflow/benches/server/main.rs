@@ -33,6 +33,9 @@ struct Target {
     name: &'static str,
     bin: PathBuf,
     args: Vec<String>,
+    /// Each load connection logs in to an account of its own first (protocol v2); 0: the v1
+    /// path, anonymous connections.
+    accounts: usize,
 }
 
 struct Running {
@@ -184,11 +187,13 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
             name: "inline tokio",
             bin: this,
             args: vec![baseline::FLAG.into(), "127.0.0.1:0".into()],
+            accounts: 0,
         },
         Target {
             name: "sedaflow (stage per queue)",
             bin: sedaflow.clone(),
             args: serve(&[]),
+            accounts: 0,
         },
         Target {
             name: "sedaflow (journal)",
@@ -197,6 +202,7 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 "--journal",
                 scratch.journal.to_str().expect("utf-8 target path"),
             ]),
+            accounts: 0,
         },
         Target {
             name: "sedaflow (no hand-off)",
@@ -205,11 +211,19 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 "--config",
                 scratch.no_handoff.to_str().expect("utf-8 temp path"),
             ]),
+            accounts: 0,
+        },
+        Target {
+            name: "sedaflow (logged in)",
+            bin: sedaflow.clone(),
+            args: serve(&[]),
+            accounts: 8,
         },
         Target {
             name: "sedaflow (fused domain)",
             bin: sedaflow,
             args: serve(&["--config", fused]),
+            accounts: 0,
         },
     ];
     if let Some(before) = std::env::var_os("SEDAFLOW_BENCH_BEFORE").map(PathBuf::from) {
@@ -217,11 +231,13 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
             name: "before (stage per queue)",
             bin: before.clone(),
             args: serve(&[]),
+            accounts: 0,
         });
         targets.push(Target {
             name: "before (fused domain)",
             bin: before,
             args: serve(&["--config", fused]),
+            accounts: 0,
         });
     }
     targets
@@ -263,6 +279,7 @@ impl Bench<'_> {
             addr: server.addr,
             duration: Duration::from_secs(1),
             seed: 7,
+            accounts: t.accounts,
             ..self.base.clone()
         });
         drive(LoadgenConfig {
@@ -270,6 +287,7 @@ impl Bench<'_> {
             duration: Duration::from_secs(self.secs),
             rate,
             seed,
+            accounts: t.accounts,
             ..self.base.clone()
         })
     }
