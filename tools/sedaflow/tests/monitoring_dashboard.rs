@@ -254,7 +254,10 @@ fn dashboard_targets(dashboard: &Value) -> Vec<(String, String)> {
         .filter(|p| p["type"] == "row")
         .map(|p| p["title"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(rows, ["Overview", "Stage $stage", "Bus & overload"]);
+    assert_eq!(
+        rows,
+        ["Overview", "Stage $stage", "Bus & overload", "Accounts & market data"]
+    );
     assert!(
         panels
             .iter()
