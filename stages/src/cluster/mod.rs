@@ -33,6 +33,7 @@ mod lease;
 mod log;
 mod matcher;
 mod partition;
+mod router;
 mod shard;
 mod wire;
 
@@ -43,6 +44,7 @@ pub use error::{ClusterError, UnknownRole, WireError};
 pub(crate) use log::Log;
 pub use matcher::Matcher;
 pub use partition::{partition_of, Partition};
+pub(crate) use router::Answer;
 
 /// A random id for this process's ingress or matcher instance: connections and leases are
 /// told apart by it across restarts.

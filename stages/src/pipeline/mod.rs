@@ -20,7 +20,7 @@ mod client;
 mod decode;
 mod encode;
 mod events;
-mod gather;
+pub(crate) mod gather;
 mod journal;
 mod matching;
 mod order_state;
