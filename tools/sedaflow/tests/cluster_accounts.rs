@@ -1,8 +1,8 @@
 //! *v2* accounts in a scale-out deployment (PROTOCOL.md "Several processes", "Accounts",
 //! "Delivery guarantees"): a named account logged in on two ingresses at once owns its orders
-//! through either, every live session of it gets its resting orders' reports, `orders` and
-//! `cancel_all` without a symbol cover every partition, and a matcher that takes partitions
-//! over rebuilds who owns what from the log.
+//! through either (`cancel`, `amend`, self-trade prevention), every live session of it gets
+//! its resting orders' reports, `orders` and `cancel_all` without a symbol cover every
+//! partition, and a matcher that takes partitions over rebuilds who owns what from the log.
 
 mod support;
 
@@ -107,14 +107,26 @@ fn an_account_on_two_ingresses_is_one_account() {
     a2.send(&sell(3, s2, "30", 1));
     a2.expect(r#"{"type":"reject","id":3,"reason":"duplicate id"}"#);
 
+    // Self-trade prevention across the account's sessions: the maker's `done` reaches both.
+    a2.send(&format!(
+        r#"{{"op":"limit","id":4,"symbol":"{s2}","side":"buy","price":"30","qty":1,"stp":"cancel_both"}}"#
+    ));
+    let done3 = r#"{"type":"done","id":3,"reason":"self trade","leaves":1}"#;
+    a2.expect(r#"{"type":"ack","id":4}"#);
+    a2.expect(done3);
+    a2.expect(r#"{"type":"done","id":4,"reason":"self trade","leaves":1}"#);
+    a1.expect(done3);
+    a1.send(&sell(5, s2, "30", 1));
+    a1.expect(r#"{"type":"ack","id":5}"#);
+
     // cancel_all over both partitions: one answer, ascending by id, one total.
     a2.send(r#"{"op":"cancel_all"}"#);
     let done1 = r#"{"type":"done","id":1,"reason":"cancelled","leaves":40}"#;
-    let done3 = r#"{"type":"done","id":3,"reason":"cancelled","leaves":1}"#;
+    let done5 = r#"{"type":"done","id":5,"reason":"cancelled","leaves":1}"#;
     a2.expect(done1);
-    a2.expect(done3);
+    a2.expect(done5);
     a2.expect(r#"{"type":"cancel_all_done","count":2}"#);
-    a1.expect_set(&[done1, done3]);
+    a1.expect_set(&[done1, done5]);
     a1.send(r#"{"op":"orders"}"#);
     a1.expect(r#"{"type":"orders_end","count":0}"#);
 
