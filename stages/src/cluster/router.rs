@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::Message;
 use futures_util::{Stream, StreamExt};
 use sedaflow::{Event, Publisher};
@@ -93,7 +93,8 @@ impl<C, E: Event> Router<C, E> {
         }
     }
 
-    /// Reads this ingress's subject and the shared one, from now on.
+    /// Reads this ingress's subject and the shared one, from now on (before this ingress
+    /// takes connections, so nothing for them is missed).
     pub(super) async fn subscribe(&self, log: &Log) -> Result<Responses, ClusterError> {
         let stream = log
             .js
@@ -105,6 +106,9 @@ impl<C, E: Event> Router<C, E> {
             let consumer = stream
                 .create_consumer(pull::OrderedConfig {
                     filter_subject: log.response_subject(dest),
+                    // What came before is for sessions this ingress does not hold: the shared
+                    // subject's history must not reach sessions that log in now.
+                    deliver_policy: DeliverPolicy::New,
                     ..Default::default()
                 })
                 .await
