@@ -1,37 +1,37 @@
 //! The ingress role: the order server's network, decode and encode stages, with matching
 //! replaced by the order log. A `publish` stage hands each validated order to a task that
-//! appends it to its partition's subject; a router task reads this ingress's response subject
-//! and feeds what matchers answered to encode, so to a client nothing differs from one
-//! process.
+//! appends it to its partition's subject; a router task ([`router`](super::router)) reads the
+//! responses and feeds what matchers answered to encode, so to a client nothing differs from
+//! one process.
 //!
 //! # Ordering
 //! Orders go to JetStream in the order decode passed them, over one NATS connection, so each
 //! partition's log keeps every connection's order. Replies carry the connection's sequence
 //! number; the connection's writer restores reply order as it does for local matching.
 //!
-//! # Duplicates
-//! Responses carry their (partition, log sequence); a matcher publishes a partition's in log
-//! order, so anything at or below the last sequence seen from a partition is a re-publication
-//! after fail-over that JetStream's duplicate window did not catch (another span, or older than
-//! the window), and is dropped.
+//! # Requests on every book
+//! Decode splits `orders` and `cancel_all` without a symbol into one part per partition (as it
+//! does per matching lane in one process); each part goes to its partition's log, and the
+//! parts' replies are merged as one process merges its lanes' ([`Gather`]): one pending entry
+//! holds the merge until the last part's reply.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use parking_lot::Mutex;
 use sedaflow::{Event, Publisher};
 use tokio::sync::mpsc;
 
-use super::wire::{ConnRef, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
+use super::router::{Answer, Router};
+use super::wire::{ConnRef, LogRecord, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::admission::Admission;
 use crate::internal_events::ClusterMetrics;
-use crate::matching::{OrderId, Owner, ReportKind, Request};
+use crate::matching::{OrderId, Owner, Request};
+use crate::pipeline::gather::Gather;
 
 /// Pause between attempts to append an order JetStream did not confirm.
 const RETRY: Duration = Duration::from_millis(100);
@@ -41,18 +41,35 @@ const RETRY: Duration = Duration::from_millis(100);
 const PUBLISH_BATCH: usize = ENTRIES_PER_MESSAGE;
 
 /// A request on its way through the log, until its reply comes back: whom to answer (the
-/// pipeline's connection handle) and when the request was read.
-struct Pending<C> {
-    to: C,
-    read_at: Instant,
+/// pipeline's connection handle), when the request was read, and for a request on every
+/// book, the merge of its parts' answers.
+pub(super) struct Pending<C> {
+    pub(super) to: C,
+    pub(super) read_at: Instant,
+    pub(super) part: Option<Arc<Gather>>,
+}
+
+/// A request for the log: request `seq` of connection `conn`, acting for the named account
+/// `owner` (`None`: its anonymous one), its reply to go `to`.
+pub(crate) struct Forward<C> {
+    pub(crate) conn: Owner,
+    pub(crate) seq: u64,
+    pub(crate) owner: Option<Owner>,
+    pub(crate) floor: OrderId,
+    pub(crate) req: Request,
+    pub(crate) to: C,
+    pub(crate) read_at: Instant,
+    /// For one part of a request on every book: its partition, and the merge of the parts'
+    /// answers.
+    pub(crate) part: Option<(u64, Arc<Gather>)>,
 }
 
 /// What the `publish` stage shares with the ingress tasks; `C` is how the pipeline names the
 /// connection a reply goes to.
 pub(crate) struct IngressLink<C> {
-    id: u64,
+    pub(super) id: u64,
     partitions: u32,
-    pending: Mutex<HashMap<(Owner, u64), Pending<C>>>,
+    pub(super) pending: Mutex<HashMap<(Owner, u64), Pending<C>>>,
     // Unbounded, yet bounded by admission: each connection has at most `max_in_flight`
     // unanswered requests, and at most `max_connections` connections exist.
     orders: mpsc::UnboundedSender<Entry>,
@@ -101,31 +118,14 @@ impl<C: Send + 'static> IngressTasks<C> {
         answered: fn(Answer<C>) -> E,
         admission: Arc<Admission>,
     ) -> Result<(), ClusterError> {
-        let stream = self
-            .log
-            .js
-            .get_stream(self.log.responses_stream())
-            .await
-            .map_err(ClusterError::js("response stream"))?;
-        let consumer = stream
-            .create_consumer(pull::OrderedConfig {
-                filter_subject: self.log.response_subject(self.link.id),
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js("response consumer"))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(ClusterError::js("response consumer"))?;
-        let router = Router {
-            link: self.link.clone(),
+        let router = Router::new(
+            self.link.clone(),
             encode,
             answered,
             admission,
-            last: HashMap::new(),
-            metrics: self.metrics.clone(),
-        };
+            self.metrics.clone(),
+        );
+        let messages = router.subscribe(&self.log).await?;
         tokio::spawn(router.run(messages));
         tokio::spawn(append(self.log, self.link.id, self.orders, self.metrics));
         Ok(())
@@ -133,58 +133,64 @@ impl<C: Send + 'static> IngressTasks<C> {
 }
 
 impl<C> IngressLink<C> {
-    /// Hands request `seq` of `from` to the append task, its reply to go `to`; false when it
-    /// cannot go to the log (the caller then refuses it, so nothing is lost).
-    pub(crate) fn forward(
-        &self,
-        (from, seq): (Owner, u64),
-        floor: OrderId,
-        req: &Request,
-        to: C,
-        read_at: Instant,
-    ) -> bool {
-        let entry = match self.entry(from, seq, floor, req) {
+    /// The deployment's partitions: the parts of a request on every book.
+    pub(crate) fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    /// Hands a request to the append task; false when it cannot go to the log (the caller
+    /// then refuses it, so nothing is lost, and [`forget`](Self::forget)s it once answered).
+    pub(crate) fn forward(&self, f: Forward<C>) -> bool {
+        let entry = match self.entry(&f) {
             Ok(entry) => entry,
             Err(e) => {
                 tracing::error!(error = %e, "order cannot be written to the log");
                 return false;
             }
         };
-        let key = (from, seq);
-        let pending = Pending { to, read_at };
-        self.pending.lock().insert(key, pending);
-        if self.orders.send(entry).is_ok() {
-            return true;
-        }
-        // The append task is gone (shutting down).
-        self.pending.lock().remove(&key);
-        false
+        // The parts of a request on every book share one entry.
+        self.pending
+            .lock()
+            .entry((f.conn, f.seq))
+            .or_insert(Pending {
+                to: f.to,
+                read_at: f.read_at,
+                part: f.part.map(|(_, gather)| gather),
+            });
+        // Fails only once the append task is gone (shutting down).
+        self.orders.send(entry).is_ok()
+    }
+
+    /// Drops the pending entry of request `seq` of `conn`, answered without the log.
+    pub(crate) fn forget(&self, (conn, seq): (Owner, u64)) {
+        self.pending.lock().remove(&(conn, seq));
     }
 
     /// The log entry for the request, framed for a log message, and its partition.
-    fn entry(
-        &self,
-        conn: Owner,
-        seq: u64,
-        floor: OrderId,
-        req: &Request,
-    ) -> Result<Entry, WireError> {
-        let symbol = req.symbol().ok_or(WireError::Unencodable("ping"))?;
+    fn entry(&self, f: &Forward<C>) -> Result<Entry, WireError> {
+        let partition = match (f.req.symbol(), &f.part) {
+            (Some(symbol), _) => partition_of(symbol, self.partitions),
+            (None, Some((part, _))) => {
+                u32::try_from(*part)
+                    .ok()
+                    .filter(|&p| p < self.partitions)
+                    .ok_or(WireError::Unencodable("part beyond the partitions"))?
+            }
+            (None, None) => return Err(WireError::Unencodable("request on every book unsplit")),
+        };
         let record = LogRecord {
             from: ConnRef {
                 ingress: self.id,
-                conn,
+                conn: f.conn,
             },
-            seq,
-            floor,
-            req: *req,
+            owner: f.owner,
+            seq: f.seq,
+            floor: f.floor,
+            req: f.req,
         };
         let mut framed = Vec::with_capacity(64);
         record.append_to(&mut framed)?;
-        Ok(Entry {
-            partition: partition_of(symbol, self.partitions),
-            framed,
-        })
+        Ok(Entry { partition, framed })
     }
 }
 
@@ -253,102 +259,5 @@ async fn append(
             }
             todo = failed;
         }
-    }
-}
-
-/// A matcher's answer, routed back to the connection it is for.
-#[derive(Debug)]
-pub(crate) enum Answer<C> {
-    /// Everything request `seq` caused for its sender `to`; `accepted`: a new order was
-    /// accepted.
-    Reply {
-        to: C,
-        seq: u64,
-        kinds: Vec<ReportKind>,
-        accepted: bool,
-        read_at: Instant,
-    },
-    /// A report for another owner (the resting side of a trade).
-    Notice { to: Owner, kind: ReportKind },
-}
-
-/// Routes the responses matchers publish for this ingress to its connections.
-struct Router<C, E: Event> {
-    link: Arc<IngressLink<C>>,
-    encode: Publisher<E>,
-    answered: fn(Answer<C>) -> E,
-    /// Fed, as matching feeds it in one process, with when each answered order was read.
-    admission: Arc<Admission>,
-    /// Last log position routed per partition.
-    last: HashMap<u32, u64>,
-    metrics: ClusterMetrics,
-}
-
-impl<C, E: Event> Router<C, E> {
-    async fn run(mut self, mut messages: pull::Ordered) {
-        while let Some(message) = messages.next().await {
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "response stream interrupted");
-                    continue;
-                }
-            };
-            let batches = match ResponseBatch::read_all(&message.payload) {
-                Ok(batches) => batches,
-                Err(e) => {
-                    tracing::error!(error = %e, "unreadable response message dropped");
-                    continue;
-                }
-            };
-            let mut events = Vec::new();
-            let mut read_at = Vec::new();
-            for batch in batches {
-                self.route(batch, &mut events, &mut read_at);
-            }
-            self.admission.matched(&read_at);
-            // One offer: encode's single lane keeps these in order.
-            if self.encode.publish_batch(&mut events).await.is_err() {
-                tracing::debug!("encode closed: responses dropped during shutdown");
-            }
-        }
-        tracing::warn!("response stream ended");
-    }
-
-    /// Appends what `batch` holds for this ingress's connections to `events`, and when its
-    /// request was read to `read_at`.
-    fn route(&mut self, batch: ResponseBatch, events: &mut Vec<E>, read_at: &mut Vec<Instant>) {
-        let last = self.last.entry(batch.partition).or_default();
-        if batch.position <= *last {
-            self.metrics.duplicate_response();
-            return;
-        }
-        *last = batch.position;
-        if let Some(reply) = batch.reply {
-            let pending = self.link.pending.lock().remove(&(reply.conn, reply.seq));
-            match pending {
-                Some(Pending { to, read_at: read }) => {
-                    read_at.push(read);
-                    events.push((self.answered)(Answer::Reply {
-                        to,
-                        seq: reply.seq,
-                        kinds: reply.kinds,
-                        accepted: reply.accepted,
-                        read_at: read,
-                    }));
-                }
-                None => tracing::warn!(
-                    conn = reply.conn,
-                    seq = reply.seq,
-                    "reply for no pending request"
-                ),
-            }
-        }
-        events.extend(
-            batch
-                .notices
-                .into_iter()
-                .map(|(to, kind)| (self.answered)(Answer::Notice { to, kind })),
-        );
     }
 }

@@ -1,10 +1,12 @@
 //! The deployment's JetStream objects: the order log (one subject per partition), the
-//! response stream (one subject per ingress), the lease and member buckets, and their names.
+//! response stream (one subject per ingress, and one every ingress reads), the lease and
+//! member buckets, and their names.
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
 
+use super::shard::Dest;
 use super::{ClusterConfig, ClusterError, Partition};
 
 /// How long JetStream remembers a message id: a re-publication within it is dropped. Fail-over
@@ -98,8 +100,10 @@ impl Log {
         format!("{}.orders.{p}", self.prefix)
     }
 
-    pub(crate) fn response_subject(&self, ingress: u64) -> String {
-        format!("{}.responses.{ingress:016x}", self.prefix)
+    /// Where responses for `dest` go: `<prefix>.responses.<ingress>`, or
+    /// `<prefix>.responses.all` for every ingress (ingress ids are 16 hex digits).
+    pub(crate) fn response_subject(&self, dest: Dest) -> String {
+        format!("{}.responses.{}", self.prefix, dest_name(dest))
     }
 }
 
@@ -108,9 +112,16 @@ pub(crate) fn lease_key(p: Partition) -> String {
     format!("p{p}")
 }
 
-/// The id of the response message for `ingress` covering log entries `first ..= last` of `p`:
+/// The id of the response message for `dest` covering log entries `first ..= last` of `p`:
 /// a new owner re-publishing the same span after a fail-over is dropped by JetStream's
 /// duplicate window (spans cut differently are caught by the ingress's sequence check).
-pub(crate) fn response_msg_id(p: Partition, first: u64, last: u64, ingress: u64) -> String {
-    format!("{p}.{first}-{last}.{ingress:016x}")
+pub(crate) fn response_msg_id(p: Partition, first: u64, last: u64, dest: Dest) -> String {
+    format!("{p}.{first}-{last}.{}", dest_name(dest))
+}
+
+fn dest_name(dest: Dest) -> String {
+    match dest {
+        Dest::Ingress(id) => format!("{id:016x}"),
+        Dest::All => "all".to_owned(),
+    }
 }

@@ -1,5 +1,6 @@
 //! The matcher role: claims partitions of the order log through leases, matches their
-//! entries in log order and publishes what they caused to the ingresses' response subjects.
+//! entries in log order and publishes what they caused to the ingresses' response subjects
+//! (named accounts' to the one every ingress reads, see [`Dest`]).
 //!
 //! # Ownership
 //! A coordinator task heartbeats this matcher's member entry, counts live members, and
@@ -41,7 +42,7 @@ use tokio::task::JoinHandle;
 use super::kv::{now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, response_msg_id};
-use super::shard::Shard;
+use super::shard::{Dest, Shard};
 use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
@@ -453,7 +454,7 @@ impl Worker {
         decoded: Vec<Decoded>,
         replay_to: u64,
         shard: &mut Shard,
-        out: &mut Vec<(u64, ResponseBatch)>,
+        out: &mut Vec<(Dest, ResponseBatch)>,
     ) -> u64 {
         let mut replayed = 0;
         for (seq, pending, records) in decoded {
@@ -508,17 +509,17 @@ impl Worker {
         Ok(())
     }
 
-    /// Publishes `out` (emptied), one message per ingress (split past [`MAX_MESSAGE`]), and
-    /// waits for every confirmation; returns how many messages.
-    async fn publish(&self, out: &mut Vec<(u64, ResponseBatch)>) -> Result<u64, ClusterError> {
-        // (ingress, message, first and last log sequence in it)
-        let mut open: Vec<(u64, Vec<u8>, u64, u64)> = Vec::new();
+    /// Publishes `out` (emptied), one message per destination (split past [`MAX_MESSAGE`]),
+    /// and waits for every confirmation; returns how many messages.
+    async fn publish(&self, out: &mut Vec<(Dest, ResponseBatch)>) -> Result<u64, ClusterError> {
+        // (destination, message, first and last log sequence in it)
+        let mut open: Vec<(Dest, Vec<u8>, u64, u64)> = Vec::new();
         let mut acks = Vec::new();
-        for (ingress, batch) in out.drain(..) {
-            let at = match open.iter().position(|(i, ..)| *i == ingress) {
+        for (dest, batch) in out.drain(..) {
+            let at = match open.iter().position(|(d, ..)| *d == dest) {
                 Some(at) => at,
                 None => {
-                    open.push((ingress, Vec::new(), batch.position, batch.position));
+                    open.push((dest, Vec::new(), batch.position, batch.position));
                     open.len() - 1
                 }
             };
@@ -526,7 +527,7 @@ impl Worker {
             batch.append_to(message)?;
             *last = batch.position;
             if message.len() >= MAX_MESSAGE {
-                // Confirmed before that ingress's next message goes out: the ingress drops
+                // Confirmed before that subject's next message goes out: an ingress drops
                 // anything at or below a position it saw, so a later message must never be
                 // stored when an earlier one was not.
                 let full = open.swap_remove(at);
@@ -550,14 +551,14 @@ impl Worker {
 
     async fn send(
         &self,
-        (ingress, message, first, last): (u64, Vec<u8>, u64, u64),
+        (dest, message, first, last): (Dest, Vec<u8>, u64, u64),
     ) -> Result<PublishAckFuture, ClusterError> {
         let message = PublishMessage::build()
             .payload(message.into())
-            .message_id(response_msg_id(self.partition, first, last, ingress));
+            .message_id(response_msg_id(self.partition, first, last, dest));
         self.log
             .js
-            .send_publish(self.log.response_subject(ingress), message)
+            .send_publish(self.log.response_subject(dest), message)
             .await
             .map_err(ClusterError::js("response publish"))
     }

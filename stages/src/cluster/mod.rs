@@ -6,8 +6,19 @@
 //! hash of the symbol ([`partition_of`]), in messages of several orders; the stream's
 //! sequence, then the place in the message, is the matching order. A
 //! matcher holds leases on partitions (one key-value entry each), matches their entries and
-//! publishes the responses to `<prefix>.responses.<ingress>`, where the ingress routes them to
-//! the owning connections.
+//! publishes the responses to `<prefix>.responses.<ingress>` (an anonymous connection's) or
+//! `<prefix>.responses.all` (a named account's, read by every ingress), where each ingress
+//! routes them to its connections.
+//!
+//! # Accounts
+//! A log entry names the sender's connection and, for a named account, its owner id
+//! ([`AccountName::owner`](crate::accounts::AccountName::owner), the same in every process), so
+//! any session of the account, on any ingress, owns its orders, and a replay rebuilds who owns
+//! what. `orders` and `cancel_all` without a symbol are split into one entry per partition,
+//! each applied to that partition's books only, and merged at the ingress as one process
+//! merges its lanes' answers. As in one process, a session's own request is answered to it and
+//! its account's other sessions get copies of its resting orders' reports; the increasing-id
+//! rule and `cancel_on_disconnect` hold per ingress.
 //!
 //! # Ordering
 //! Each symbol lives in one partition, each partition is matched by one owner at a time in
@@ -22,8 +33,9 @@
 //!
 //! # Layout
 //! Pure: [`partition`](partition_of), `wire` (payloads), `lease` (lease decisions), `shard`
-//! (one partition's books). IO: `log` (streams and names), `kv` (lease reads and writes),
-//! `ingress`, `matcher`.
+//! (one partition's books and where its responses go). IO: `log` (streams and names), `kv`
+//! (lease reads and writes), `ingress` (the log's writer), `router` (the responses' reader),
+//! `matcher`.
 
 mod config;
 mod error;
@@ -33,6 +45,7 @@ mod lease;
 mod log;
 mod matcher;
 mod partition;
+mod router;
 mod shard;
 mod wire;
 
@@ -43,6 +56,7 @@ pub use error::{ClusterError, UnknownRole, WireError};
 pub(crate) use log::Log;
 pub use matcher::Matcher;
 pub use partition::{partition_of, Partition};
+pub(crate) use router::Answer;
 
 /// A random id for this process's ingress or matcher instance: connections and leases are
 /// told apart by it across restarts.

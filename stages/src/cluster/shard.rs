@@ -1,19 +1,37 @@
 //! The matching state of one partition, as pure logic: the engine plus the table that maps
-//! the deployment's connections to the engine's owners. Applying the same log entries in the
-//! same order gives the same responses, which is what fail-over replays rely on.
+//! the deployment's anonymous connections to the engine's owners. Applying the same log
+//! entries in the same order gives the same responses, which is what fail-over replays rely
+//! on.
+//!
+//! # Owners and where their reports go
+//! A named account's owner is the one in its log entries (the same in every process); its
+//! sessions may be on any ingress, so whatever the entry caused for it goes to every ingress
+//! ([`Dest::All`]), the requester's reply included: one subject carries all of a session's
+//! output, in matching order. An anonymous account is one connection, numbered here in order
+//! of first appearance; its reports go to that connection's ingress only.
 
 use std::collections::HashMap;
 
-use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch};
+use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch, WireNotice};
 use super::Partition;
-use crate::matching::{Engine, Owner, Report, To};
+use crate::accounts::is_named;
+use crate::matching::{Engine, Owner, Report, ReportKind, To};
+
+/// Where a response batch goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// The ingress with this id.
+    Ingress(u64),
+    /// Every ingress.
+    All,
+}
 
 /// One partition's books.
 #[derive(Debug)]
 pub(crate) struct Shard {
     partition: Partition,
     engine: Engine,
-    /// Owners are numbered in order of first appearance in the log: deterministic on replay.
+    /// Anonymous owners, numbered below named ones (which have the top bit set).
     owners: HashMap<ConnRef, Owner>,
     conns: Vec<ConnRef>,
     reports: Vec<Report>,
@@ -35,67 +53,107 @@ impl Shard {
         self.engine.resting()
     }
 
-    /// Matches log entry `position` and appends what it caused to `out`: one batch per ingress
-    /// that holds a connection concerned (the requester's first), with that ingress's id.
+    /// Matches log entry `position` and appends what it caused to `out`: one batch per
+    /// destination concerned, the requester's first. A request on every book applies to this
+    /// partition's books only; the ingress merges the partitions' answers.
     pub(crate) fn apply(
         &mut self,
         position: u64,
         rec: &LogRecord,
-        out: &mut Vec<(u64, ResponseBatch)>,
+        out: &mut Vec<(Dest, ResponseBatch)>,
     ) {
-        let owner = self.owner(rec.from);
+        // Only a named owner is taken from the log: an anonymous number there would alias
+        // another connection's.
+        let owner = match rec.owner.filter(|&o| is_named(o)) {
+            Some(named) => named,
+            None => self.anonymous(rec.from),
+        };
         self.reports.clear();
         let outcome = self
             .engine
             .submit(owner, &rec.req, rec.floor, &mut self.reports);
+        let batch = |reply| ResponseBatch {
+            partition: self.partition,
+            position,
+            reply,
+            notices: Vec::new(),
+        };
         let first = out.len();
+        let requester = self.dest(owner);
         out.push((
-            rec.from.ingress,
-            ResponseBatch {
-                partition: self.partition,
-                position,
-                reply: Some(ReplyPart {
-                    conn: rec.from.conn,
-                    seq: rec.seq,
-                    accepted: outcome.is_accepted(),
-                    kinds: Vec::new(),
-                }),
-                notices: Vec::new(),
-            },
+            requester,
+            batch(Some(ReplyPart {
+                from: rec.from,
+                seq: rec.seq,
+                accepted: outcome.is_accepted(),
+                kinds: Vec::new(),
+            })),
         ));
         for r in &self.reports {
-            let to = match r.to {
-                To::Sender => owner,
-                To::Owner(to) => to,
-            };
-            if to == owner {
-                if let Some(reply) = &mut out[first].1.reply {
-                    reply.kinds.push(r.kind);
+            let notice = match r.to {
+                To::Owner(to) if to != owner => self.notice(to, r.kind),
+                to => {
+                    if let Some(reply) = &mut out[first].1.reply {
+                        reply.kinds.push(r.kind);
+                    }
+                    // A report of a named account's resting order: its other sessions get a
+                    // copy (an anonymous account has no other session).
+                    if to == To::Sender || !is_named(owner) {
+                        continue;
+                    }
+                    let except = Some(rec.from);
+                    (
+                        Dest::All,
+                        WireNotice {
+                            to: owner,
+                            except,
+                            kind: r.kind,
+                        },
+                    )
                 }
-                continue;
-            }
-            // Owners are only ever handed out by `owner`, so the index exists.
-            let to = self.conns[(to - 1) as usize];
-            let at = match out[first..].iter().position(|(i, _)| *i == to.ingress) {
+            };
+            let (dest, notice) = notice;
+            let at = match out[first..].iter().position(|(d, _)| *d == dest) {
                 Some(at) => first + at,
                 None => {
-                    out.push((
-                        to.ingress,
-                        ResponseBatch {
-                            partition: self.partition,
-                            position,
-                            reply: None,
-                            notices: Vec::new(),
-                        },
-                    ));
+                    out.push((dest, batch(None)));
                     out.len() - 1
                 }
             };
-            out[at].1.notices.push((to.conn, r.kind));
+            out[at].1.notices.push(notice);
         }
     }
 
-    fn owner(&mut self, from: ConnRef) -> Owner {
+    /// A report for another account's sessions.
+    fn notice(&self, to: Owner, kind: ReportKind) -> (Dest, WireNotice) {
+        if is_named(to) {
+            return (
+                Dest::All,
+                WireNotice {
+                    to,
+                    except: None,
+                    kind,
+                },
+            );
+        }
+        // Anonymous owners are only ever handed out by `anonymous`, so the index exists.
+        let conn = self.conns[(to - 1) as usize];
+        let notice = WireNotice {
+            to: conn.conn,
+            except: None,
+            kind,
+        };
+        (Dest::Ingress(conn.ingress), notice)
+    }
+
+    fn dest(&self, owner: Owner) -> Dest {
+        match is_named(owner) {
+            true => Dest::All,
+            false => Dest::Ingress(self.conns[(owner - 1) as usize].ingress),
+        }
+    }
+
+    fn anonymous(&mut self, from: ConnRef) -> Owner {
         if let Some(&o) = self.owners.get(&from) {
             return o;
         }
@@ -107,72 +165,4 @@ impl Shard {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::matching::{Price, ReportKind, Request, Side, Symbol, Tif};
-
-    fn limit(from: ConnRef, seq: u64, id: u64, side: Side, qty: u64) -> LogRecord {
-        LogRecord {
-            from,
-            seq,
-            floor: 0,
-            req: Request::Limit {
-                id,
-                symbol: Symbol::new("ACME").unwrap(),
-                side,
-                price: Price::from_ticks(100_500).unwrap(),
-                qty,
-                tif: Tif::Gtc,
-                stp: Default::default(),
-            },
-        }
-    }
-
-    #[test]
-    fn routes_each_side_to_its_ingress_and_replays_identically() {
-        let a = ConnRef {
-            ingress: 10,
-            conn: 1,
-        };
-        let b = ConnRef {
-            ingress: 20,
-            conn: 1,
-        };
-        let log = [
-            limit(a, 1, 1, Side::Sell, 100),
-            limit(b, 1, 2, Side::Buy, 40),
-        ];
-        let run = || {
-            let mut shard = Shard::new(3);
-            let mut out = Vec::new();
-            for (i, rec) in log.iter().enumerate() {
-                shard.apply(i as u64 + 1, rec, &mut out);
-            }
-            (out, shard.resting())
-        };
-        let (out, resting) = run();
-        assert_eq!(resting, 1);
-        // Entry 1: A's ack. Entry 2: B's ack, fill, done to ingress 20; A's fill to 10.
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0].0, 10);
-        assert_eq!(out[1].0, 20);
-        let reply = out[1].1.reply.as_ref().unwrap();
-        assert!(reply.accepted);
-        assert_eq!(reply.kinds.len(), 3);
-        assert_eq!(reply.kinds[0], ReportKind::Ack { id: 2 });
-        assert_eq!((out[2].0, out[2].1.position), (10, 2));
-        assert!(out[2].1.reply.is_none());
-        assert!(matches!(
-            out[2].1.notices[..],
-            [(
-                1,
-                ReportKind::Fill {
-                    id: 1,
-                    leaves: 60,
-                    ..
-                }
-            )]
-        ));
-        assert_eq!(run(), (out, resting));
-    }
-}
+mod tests;

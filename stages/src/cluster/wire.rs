@@ -1,12 +1,20 @@
 //! The binary payloads of the order log and of the response stream (pure: bytes in, values
 //! out). Little-endian, one version byte first, so a reader refuses a layout it does not know
 //! instead of misreading it.
+//!
+//! Log records are version 2 (the sender's named account added); version 1 records, written
+//! before accounts, still read, as anonymous ones. Response batches are version 2 only: they
+//! live as long as a connection.
 
 use super::WireError;
 use crate::codec::binary::{self, request_tag, Writer};
 use crate::matching::{DoneReason, OrderId, Owner, RejectReason, ReportKind, Request};
 
-const VERSION: u8 = 1;
+/// The layout written (of log records and response batches alike).
+const VERSION: u8 = 2;
+
+/// Log records before accounts: no owner field.
+const LOG_V1: u8 = 1;
 
 /// A connection, unique over the deployment: the ingress process that holds it and its id
 /// there.
@@ -21,6 +29,10 @@ pub(crate) struct ConnRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LogRecord {
     pub(crate) from: ConnRef,
+    /// The sender's named account ([`AccountName::owner`](crate::accounts::AccountName::owner),
+    /// the same in every process); `None` for a connection's anonymous account, which the
+    /// matcher numbers by `from`.
+    pub(crate) owner: Option<Owner>,
     /// The request's sequence number on its connection (restores reply order at ingress).
     pub(crate) seq: u64,
     /// The connection's id floor, as decode computed it.
@@ -31,27 +43,48 @@ pub(crate) struct LogRecord {
 /// The requester's part of a log entry's responses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ReplyPart {
-    pub(crate) conn: Owner,
+    /// The requesting connection (a batch for every ingress names whose reply it carries).
+    pub(crate) from: ConnRef,
     pub(crate) seq: u64,
     /// A new order was accepted: the connection's id floor rises to its id.
     pub(crate) accepted: bool,
     pub(crate) kinds: Vec<ReportKind>,
 }
 
-/// Everything one log entry caused for the connections of one ingress.
+/// A report for an account's live sessions that no request of theirs is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WireNotice {
+    /// A named account's owner, or an anonymous account's connection id at its ingress.
+    pub(crate) to: Owner,
+    /// The session that has the report in its reply already.
+    pub(crate) except: Option<ConnRef>,
+    pub(crate) kind: ReportKind,
+}
+
+/// Everything one log entry caused for the connections of one ingress, or of every ingress
+/// (named accounts' sessions may be anywhere).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ResponseBatch {
     pub(crate) partition: u32,
     pub(crate) position: u64,
     pub(crate) reply: Option<ReplyPart>,
-    /// Reports for other owners (the resting side of a trade, a cancelled order's owner).
-    pub(crate) notices: Vec<(Owner, ReportKind)>,
+    /// Reports for owners' live sessions (the resting side of a trade, a cancelled order's
+    /// owner, the copies for the requester's other sessions).
+    pub(crate) notices: Vec<WireNotice>,
 }
 
 impl LogRecord {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.push(VERSION);
-        for v in [self.from.ingress, self.from.conn, self.seq, self.floor] {
+        // Named owners have the top bit set: 0 is free to mean "anonymous".
+        let owner = self.owner.unwrap_or(0);
+        for v in [
+            self.from.ingress,
+            self.from.conn,
+            owner,
+            self.seq,
+            self.floor,
+        ] {
             Writer(out).u64(v);
         }
         let tag = request_tag(&self.req).ok_or(WireError::Unencodable("login or ping"))?;
@@ -74,10 +107,14 @@ impl LogRecord {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<LogRecord, WireError> {
-        let mut r = Reader::new(bytes)?;
+        let mut r = Reader::new(bytes, &[VERSION, LOG_V1])?;
         let from = ConnRef {
             ingress: r.u64()?,
             conn: r.u64()?,
+        };
+        let owner = match r.version {
+            LOG_V1 => None,
+            _ => Some(r.u64()?).filter(|&o| o != 0),
         };
         let seq = r.u64()?;
         let floor = r.u64()?;
@@ -86,6 +123,7 @@ impl LogRecord {
         r.end()?;
         Ok(LogRecord {
             from,
+            owner,
             seq,
             floor,
             req,
@@ -102,7 +140,7 @@ impl ResponseBatch {
             None => out.push(0),
             Some(reply) => {
                 out.push(1);
-                Writer(out).u64(reply.conn);
+                put_conn(out, reply.from);
                 Writer(out).u64(reply.seq);
                 out.push(u8::from(reply.accepted));
                 put_len(out, reply.kinds.len())?;
@@ -112,9 +150,16 @@ impl ResponseBatch {
             }
         }
         put_len(out, self.notices.len())?;
-        for (conn, kind) in &self.notices {
-            Writer(out).u64(*conn);
-            put_kind(out, kind)?;
+        for n in &self.notices {
+            Writer(out).u64(n.to);
+            match n.except {
+                None => out.push(0),
+                Some(conn) => {
+                    out.push(1);
+                    put_conn(out, conn);
+                }
+            }
+            put_kind(out, &n.kind)?;
         }
         Ok(())
     }
@@ -132,19 +177,19 @@ impl ResponseBatch {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<ResponseBatch, WireError> {
-        let mut r = Reader::new(bytes)?;
+        let mut r = Reader::new(bytes, &[VERSION])?;
         let partition = u32::from_le_bytes(r.array()?);
         let position = r.u64()?;
         let reply = match r.u8()? {
             0 => None,
             1 => {
-                let conn = r.u64()?;
+                let from = r.conn()?;
                 let seq = r.u64()?;
                 let accepted = r.u8()? != 0;
                 let n = r.len()?;
                 let kinds = (0..n).map(|_| r.kind()).collect::<Result<_, _>>()?;
                 Some(ReplyPart {
-                    conn,
+                    from,
                     seq,
                     accepted,
                     kinds,
@@ -159,7 +204,7 @@ impl ResponseBatch {
         };
         let n = r.len()?;
         let notices = (0..n)
-            .map(|_| Ok((r.u64()?, r.kind()?)))
+            .map(|_| r.notice())
             .collect::<Result<_, WireError>>()?;
         r.end()?;
         Ok(ResponseBatch {
@@ -217,6 +262,11 @@ fn framed(mut message: &[u8]) -> impl Iterator<Item = Result<&[u8], WireError>> 
         message = rest;
         Some(Ok(frame))
     })
+}
+
+fn put_conn(out: &mut Vec<u8>, conn: ConnRef) {
+    Writer(out).u64(conn.ingress);
+    Writer(out).u64(conn.conn);
 }
 
 fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), WireError> {
@@ -330,29 +380,59 @@ fn put_kind(out: &mut Vec<u8>, kind: &ReportKind) -> Result<(), WireError> {
 }
 
 /// The shared field reader, behind this format's version byte.
-struct Reader<'a>(binary::Reader<'a>);
+struct Reader<'a> {
+    fields: binary::Reader<'a>,
+    version: u8,
+}
 
 impl<'a> std::ops::Deref for Reader<'a> {
     type Target = binary::Reader<'a>;
 
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.fields
     }
 }
 
 impl std::ops::DerefMut for Reader<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+        &mut self.fields
     }
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Result<Reader<'a>, WireError> {
-        let mut r = binary::Reader::new(bytes);
-        match r.u8()? {
-            VERSION => Ok(Reader(r)),
+    /// A reader of a payload in one of the `known` versions.
+    fn new(bytes: &'a [u8], known: &[u8]) -> Result<Reader<'a>, WireError> {
+        let mut fields = binary::Reader::new(bytes);
+        match fields.u8()? {
+            version if known.contains(&version) => Ok(Reader { fields, version }),
             v => Err(WireError::Version(v)),
         }
+    }
+
+    fn conn(&mut self) -> Result<ConnRef, WireError> {
+        Ok(ConnRef {
+            ingress: self.u64()?,
+            conn: self.u64()?,
+        })
+    }
+
+    fn notice(&mut self) -> Result<WireNotice, WireError> {
+        let to = self.u64()?;
+        let except = match self.u8()? {
+            0 => None,
+            1 => Some(self.conn()?),
+            t => {
+                return Err(WireError::Tag {
+                    what: "notice",
+                    tag: t,
+                })
+            }
+        };
+        Ok(WireNotice {
+            to,
+            except,
+            kind: self.kind()?,
+        })
     }
 
     fn len(&mut self) -> Result<usize, WireError> {

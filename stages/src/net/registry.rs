@@ -133,7 +133,7 @@ impl Clients for Registry {
                 conn.notify(&Response::Report(n.kind));
             }
             // The excepted session has it already; with no session at all it is lost.
-            if live.is_empty() && n.except.is_none() {
+            if live.is_empty() && n.except.is_none() && !n.elsewhere {
                 gone += 1;
             }
         }

@@ -45,6 +45,9 @@ pub(crate) struct Notice {
     pub(crate) to: Owner,
     /// The session that already has it in its reply.
     pub(crate) except: Option<ConnId>,
+    /// Other processes may hold sessions of the account (an ingress's named account): one
+    /// that reaches none here is not counted as discarded.
+    pub(crate) elsewhere: bool,
     pub(crate) kind: ReportKind,
 }
 

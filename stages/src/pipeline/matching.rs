@@ -132,8 +132,14 @@ impl MatchStage {
                     (owner, Some(o.conn.id()))
                 }
             };
-            let kind = r.kind;
-            self.emit(ctx, EncodeIn::Notify(Notice { to, except, kind }));
+            let (kind, elsewhere) = (r.kind, false);
+            let notice = Notice {
+                to,
+                except,
+                elsewhere,
+                kind,
+            };
+            self.emit(ctx, EncodeIn::Notify(notice));
         }
         mine
     }

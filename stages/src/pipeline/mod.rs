@@ -23,7 +23,7 @@ mod client;
 mod decode;
 mod encode;
 mod events;
-mod gather;
+pub(crate) mod gather;
 mod journal;
 mod market;
 mod matching;

@@ -8,7 +8,9 @@ use sedaflow::{Batch, Context, Handler};
 
 use super::client::{ClientRef, Notice};
 use super::events::{EncodeIn, Order};
-use crate::cluster::ingress::{Answer, IngressLink};
+use crate::accounts::is_named;
+use crate::cluster::ingress::{Forward, IngressLink};
+use crate::cluster::Answer;
 use crate::codec::Response;
 use crate::matching::{RejectReason, ReportKind};
 
@@ -21,13 +23,22 @@ impl Handler for Publish {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         for o in batch {
-            let from = (o.conn.id(), o.seq);
-            if !self
-                .link
-                .forward(from, o.floor, &o.req, o.conn.clone(), o.read_at)
-            {
-                // Answered here rather than lost.
+            let owner = o.conn.owner();
+            let forward = Forward {
+                conn: o.conn.id(),
+                seq: o.seq,
+                owner: is_named(owner).then_some(owner),
+                floor: o.floor,
+                req: o.req,
+                to: o.conn.clone(),
+                read_at: o.read_at,
+                part: o.part.clone().map(|gather| (o.route, gather)),
+            };
+            let key = (forward.conn, forward.seq);
+            if !self.link.forward(forward) {
+                // Answered here rather than lost (a part, once the other parts answered).
                 if let Some(answer) = o.refused(RejectReason::Overloaded) {
+                    self.link.forget(key);
                     ctx.emit(answer);
                 }
             }
@@ -44,22 +55,32 @@ pub(crate) fn answered(answer: Answer<ClientRef>) -> EncodeIn {
             seq,
             kinds,
             accepted,
+            refused,
             read_at,
         } => {
             if let (true, Some(ReportKind::Ack { id })) = (accepted, kinds.first()) {
                 conn.orders().accepted(*id);
             }
             conn.orders().settle();
+            let mut responses: Vec<Response> = kinds.into_iter().map(Response::Report).collect();
+            // Only requests on every book (which carry no id) end with a refusal here.
+            responses.extend(refused.map(Response::Refused));
             EncodeIn::Reply {
                 conn,
                 seq,
-                responses: kinds.into_iter().map(Response::Report).collect(),
+                responses,
                 read_at,
             }
         }
-        Answer::Notice { to, kind } => EncodeIn::Notify(Notice {
+        Answer::Notice {
             to,
-            except: None,
+            except,
+            elsewhere,
+            kind,
+        } => EncodeIn::Notify(Notice {
+            to,
+            except,
+            elsewhere,
             kind,
         }),
     }

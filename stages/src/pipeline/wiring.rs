@@ -76,6 +76,8 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     match w.forward {
         None => matching(&mut p, config, &w.admission, w.journal, &lanes),
         Some(link) => {
+            // A request on every book goes to every partition, one part each.
+            lanes.store(link.partitions() as usize, Ordering::Release);
             // Keyed like matching: a symbol's orders reach the log in the order decode sent them.
             p.stage("publish", move || Publish { link: link.clone() })
                 .config(config.stages.matching.clone())

@@ -1,6 +1,7 @@
 //! Round trips and refusals of the log and response payloads.
 
 use super::*;
+use crate::accounts::AccountName;
 use crate::matching::{Price, Side, Stp, Symbol, Tif};
 
 fn sym() -> Symbol {
@@ -72,12 +73,17 @@ fn log_records_round_trip() {
             symbol: Some(sym()),
         },
     ];
-    for req in reqs {
+    let named = AccountName::new("alice").unwrap().owner();
+    for (req, owner) in reqs
+        .into_iter()
+        .zip([None, Some(named)].into_iter().cycle())
+    {
         let record = LogRecord {
             from: ConnRef {
                 ingress: 0xdead_beef,
                 conn: 42,
             },
+            owner,
             seq: 9,
             floor: 5,
             req,
@@ -100,6 +106,7 @@ fn log_records_round_trip() {
                 ingress: 1,
                 conn: 1,
             },
+            owner: None,
             seq: 1,
             floor: 0,
             req,
@@ -130,9 +137,14 @@ fn a_log_record_written_before_v2_still_decodes() {
         }
     );
     assert_eq!((record.from.conn, record.seq, record.floor), (2, 3, 4));
+    assert_eq!(
+        record.owner, None,
+        "before accounts, every sender was anonymous"
+    );
     let mut again = Vec::new();
     record.encode(&mut again).unwrap();
-    assert_eq!(again, bytes);
+    assert_eq!(again[0], VERSION);
+    assert_eq!(LogRecord::decode(&again), Ok(record));
 }
 
 #[test]
@@ -141,7 +153,10 @@ fn response_batches_round_trip() {
         partition: 3,
         position: 1234,
         reply: Some(ReplyPart {
-            conn: 5,
+            from: ConnRef {
+                ingress: 0xfeed,
+                conn: 5,
+            },
             seq: 77,
             accepted: true,
             kinds: vec![
@@ -162,13 +177,24 @@ fn response_batches_round_trip() {
                 },
             ],
         }),
-        notices: vec![(
-            6,
-            ReportKind::Reject {
-                id: 1,
-                reason: RejectReason::IdNotIncreasing,
+        notices: vec![
+            WireNotice {
+                to: 6,
+                except: None,
+                kind: ReportKind::Reject {
+                    id: 1,
+                    reason: RejectReason::IdNotIncreasing,
+                },
             },
-        )],
+            WireNotice {
+                to: AccountName::new("bob").unwrap().owner(),
+                except: Some(ConnRef {
+                    ingress: 0xfeed,
+                    conn: 5,
+                }),
+                kind: ReportKind::Ack { id: 3 },
+            },
+        ],
     };
     let mut bytes = Vec::new();
     batch.encode(&mut bytes).unwrap();
@@ -201,13 +227,14 @@ fn field_reasons_do_not_cross_the_wire() {
         partition: 0,
         position: 1,
         reply: None,
-        notices: vec![(
-            1,
-            ReportKind::Reject {
+        notices: vec![WireNotice {
+            to: 1,
+            except: None,
+            kind: ReportKind::Reject {
                 id: 1,
                 reason: RejectReason::InvalidQty,
             },
-        )],
+        }],
     };
     assert_eq!(
         batch.encode(&mut Vec::new()),
@@ -262,12 +289,22 @@ fn every_v2_report_crosses_the_wire() {
         partition: 1,
         position: 2,
         reply: Some(ReplyPart {
-            conn: 1,
+            from: ConnRef {
+                ingress: 1,
+                conn: 1,
+            },
             seq: 1,
             accepted: false,
             kinds: every_kind(),
         }),
-        notices: every_kind().into_iter().map(|k| (9, k)).collect(),
+        notices: every_kind()
+            .into_iter()
+            .map(|kind| WireNotice {
+                to: 9,
+                except: None,
+                kind,
+            })
+            .collect(),
     };
     let mut bytes = Vec::new();
     batch.encode(&mut bytes).unwrap();
@@ -309,12 +346,12 @@ fn report_tags_and_reject_codes_are_fixed() {
     });
     assert_eq!(self_trade[9], 3);
     // An unknown report tag is named: version, partition, position, no reply, one notice
-    // for conn 0 tagged 9.
-    let mut bytes = vec![1, 0, 0, 0, 0];
+    // for conn 0, excepting none, tagged 9.
+    let mut bytes = vec![VERSION, 0, 0, 0, 0];
     bytes.extend_from_slice(&[0; 8]);
     bytes.extend_from_slice(&[0, 1, 0]);
     bytes.extend_from_slice(&[0; 8]);
-    bytes.push(9);
+    bytes.extend_from_slice(&[0, 9]);
     assert_eq!(
         ResponseBatch::decode(&bytes),
         Err(WireError::Tag {
@@ -330,7 +367,10 @@ fn would_cross_crosses_the_wire() {
         partition: 0,
         position: 1,
         reply: Some(ReplyPart {
-            conn: 1,
+            from: ConnRef {
+                ingress: 1,
+                conn: 1,
+            },
             seq: 1,
             accepted: false,
             kinds: vec![ReportKind::Reject {

@@ -1,6 +1,6 @@
 //! The scale-out deployment under test: a `nats-server -js` of its own on a free port with a
-//! scratch store, one `sedaflow serve --role ingress` and matchers (`--role matcher`), all
-//! child processes stopped when dropped.
+//! scratch store, ingresses (`sedaflow serve --role ingress`) and matchers (`--role
+//! matcher`), all child processes stopped when dropped.
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -141,22 +141,32 @@ impl Drop for Matcher {
     }
 }
 
-/// A NATS server, one ingress and `matchers` matchers sharing [`PARTITIONS`] partitions,
-/// with leases short enough for a fail-over test.
+/// A NATS server, ingresses and matchers sharing [`PARTITIONS`] partitions, with leases short
+/// enough for a fail-over test.
 pub struct Cluster {
     /// Declared first: dropped (stopped) before NATS goes away.
     pub ingress: Server,
+    /// Further ingresses.
+    pub others: Vec<Server>,
     pub matchers: Vec<Matcher>,
     config: PathBuf,
     nats: Nats,
 }
 
 impl Cluster {
-    /// Starts everything and waits until the matchers own every partition between them, each
-    /// at least one.
+    /// One ingress and `matchers` matchers: starts everything and waits until the matchers
+    /// own every partition between them, each at least one.
     pub fn start(matchers: usize) -> Cluster {
+        Cluster::start_with(matchers, 1, "")
+    }
+
+    /// [`start`](Self::start) with `ingresses` ingresses (at least one) and `extra` appended
+    /// to the configuration file (tables: it follows `[cluster]`).
+    pub fn start_with(matchers: usize, ingresses: usize, extra: &str) -> Cluster {
         let nats = Nats::start();
-        let config = exact_config("[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n");
+        let config = exact_config(&format!(
+            "[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n{extra}"
+        ));
         let partitions = PARTITIONS.to_string();
         let common = [
             "--config",
@@ -181,8 +191,10 @@ impl Cluster {
         let mut args = vec!["--role", "ingress"];
         args.extend_from_slice(&common);
         let ingress = Server::start(&args);
+        let others = (1..ingresses).map(|_| Server::start(&args)).collect();
         let cluster = Cluster {
             ingress,
+            others,
             matchers,
             config,
             nats,
