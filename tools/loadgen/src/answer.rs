@@ -6,6 +6,7 @@ use sedaflow_stages::matching::OrderId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Answer<'a> {
     Ack { id: OrderId },
+    Amended { id: OrderId },
     Fill { id: OrderId },
     Done { id: OrderId, reason: &'a str },
     Reject { id: OrderId, reason: &'a str },
@@ -29,6 +30,7 @@ pub(crate) fn parse_answer(line: &[u8]) -> Option<Answer<'_>> {
     let wire: Wire<'_> = serde_json::from_slice(line).ok()?;
     Some(match wire.kind {
         "ack" => Answer::Ack { id: wire.id? },
+        "amended" => Answer::Amended { id: wire.id? },
         "fill" => Answer::Fill { id: wire.id? },
         "done" => Answer::Done {
             id: wire.id?,

@@ -50,6 +50,10 @@ pub struct LoadgenConfig {
     /// Share of requests that cancel one of the connection's resting orders, in percent.
     #[arg(long, default_value = "10", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub cancel_pct: u8,
+    /// Share of requests that amend one of the connection's resting orders (a new price on
+    /// the mix's ladder, which may cross and trade, or a new quantity), in percent.
+    #[arg(long, default_value = "0", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub amend_pct: u8,
     /// Share of requests that are market orders, in percent.
     #[arg(long, default_value = "5", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub market_pct: u8,
@@ -88,6 +92,7 @@ impl Default for LoadgenConfig {
             duration: Duration::from_secs(10),
             symbols: nonzero(8),
             cancel_pct: 10,
+            amend_pct: 0,
             market_pct: 5,
             seed: 1,
             progress: false,
@@ -103,12 +108,13 @@ impl LoadgenConfig {
     ///
     /// # Errors
     ///
-    /// [`LoadgenError::Config`] when `cancel_pct + market_pct` exceeds 100, `duration` is
+    /// [`LoadgenError::Config`] when `cancel_pct + amend_pct + market_pct` exceeds 100, `duration` is
     /// zero, or `id_base` is above 2^62.
     pub fn validate(&self) -> Result<(), LoadgenError> {
-        if u16::from(self.cancel_pct) + u16::from(self.market_pct) > 100 {
+        if u16::from(self.cancel_pct) + u16::from(self.amend_pct) + u16::from(self.market_pct) > 100
+        {
             return Err(LoadgenError::Config(
-                "cancel_pct + market_pct must be at most 100",
+                "cancel_pct + amend_pct + market_pct must be at most 100",
             ));
         }
         if self.duration.is_zero() {

@@ -19,6 +19,7 @@ pub(crate) struct MixParams {
     pub(crate) connections: usize,
     pub(crate) connection: usize,
     pub(crate) cancel_pct: u8,
+    pub(crate) amend_pct: u8,
     pub(crate) market_pct: u8,
     /// The first id of connection 0; connection `c` starts at `id_base + c`.
     pub(crate) id_base: OrderId,
@@ -59,6 +60,7 @@ pub(crate) struct OrderMix {
     next_id: OrderId,
     id_step: OrderId,
     cancel_pct: u8,
+    amend_pct: u8,
     market_pct: u8,
 }
 
@@ -73,6 +75,7 @@ impl OrderMix {
             next_id: params.id_base + params.connection as u64,
             id_step: params.connections.max(1) as u64,
             cancel_pct: params.cancel_pct,
+            amend_pct: params.amend_pct,
             market_pct: params.market_pct,
         }
     }
@@ -83,11 +86,16 @@ impl OrderMix {
         &mut self.rng
     }
 
-    /// The next request: a cancel of one of `resting` (taken out of it), a market order or
-    /// a limit order. A cancel is replaced by a limit order when nothing is known to rest.
+    /// The next request: a cancel of one of `resting` (taken out of it), an amend of one
+    /// (it stays a candidate), a market order or a limit order. A cancel or amend is
+    /// replaced by a limit order when nothing is known to rest.
     pub(crate) fn next(&mut self, resting: &mut RestingSet) -> Planned {
         let roll = self.rng.below(100);
-        if roll < u64::from(self.cancel_pct) {
+        let (cancels, amends) = (
+            u64::from(self.cancel_pct),
+            u64::from(self.cancel_pct) + u64::from(self.amend_pct),
+        );
+        if roll < cancels {
             if let Some((id, symbol)) = resting.take_random(&mut self.rng) {
                 let request = Request::Cancel {
                     id,
@@ -95,9 +103,12 @@ impl OrderMix {
                 };
                 return Planned { request, symbol };
             }
+        } else if roll < amends {
+            if let Some((id, symbol)) = resting.pick_random(&mut self.rng) {
+                return self.amend(id, symbol);
+            }
         }
-        let market = roll >= u64::from(self.cancel_pct)
-            && roll < u64::from(self.cancel_pct) + u64::from(self.market_pct);
+        let market = roll >= amends && roll < amends + u64::from(self.market_pct);
         let symbol = self.next_symbol;
         self.next_symbol = (self.next_symbol + 1) % self.symbols.len();
         let (name, mid) = self.symbols[symbol];
@@ -118,9 +129,6 @@ impl OrderMix {
                 stp: Default::default(),
             }
         } else {
-            let steps = self.rng.between(0, 2 * SPREAD_STEPS);
-            // mid - 10 steps ..= mid + 10 steps; mid is at least 100, so this stays > 0.
-            let ticks = mid - SPREAD_STEPS * STEP_TICKS + steps * STEP_TICKS;
             let tif = if self.rng.percent(IOC_PCT) {
                 Tif::Ioc
             } else {
@@ -130,14 +138,38 @@ impl OrderMix {
                 id,
                 symbol: name,
                 side,
-                price: Price::from_ticks(ticks)
-                    .unwrap_or_else(|| unreachable!("prices stay near 100 and above 0")),
+                price: self.ladder_price(mid),
                 qty,
                 tif,
                 stp: Default::default(),
             }
         };
         Planned { request, symbol }
+    }
+
+    /// An amend of resting order `id`: half the time a new price on the ladder (which may
+    /// cross and trade), else a new quantity (which may keep its priority or lose it).
+    fn amend(&mut self, id: OrderId, symbol: usize) -> Planned {
+        let (name, mid) = self.symbols[symbol];
+        let (qty, price) = match self.rng.below(2) {
+            0 => (None, Some(self.ladder_price(mid))),
+            _ => (Some(self.rng.between(1, MAX_QTY)), None),
+        };
+        let request = Request::Amend {
+            id,
+            symbol: name,
+            qty,
+            price,
+        };
+        Planned { request, symbol }
+    }
+
+    /// A random price within ten steps of `mid` (ticks).
+    fn ladder_price(&mut self, mid: u64) -> Price {
+        let steps = self.rng.between(0, 2 * SPREAD_STEPS);
+        // mid - 10 steps ..= mid + 10 steps; mid is at least 100, so this stays > 0.
+        let ticks = mid - SPREAD_STEPS * STEP_TICKS + steps * STEP_TICKS;
+        Price::from_ticks(ticks).unwrap_or_else(|| unreachable!("prices stay near 100 and above 0"))
     }
 }
 
@@ -153,6 +185,7 @@ mod tests {
             connections: 3,
             connection,
             cancel_pct: 10,
+            amend_pct: 10,
             market_pct: 5,
             id_base: 1,
         }
@@ -193,7 +226,7 @@ mod tests {
         for connection in 0..3 {
             let ids: Vec<OrderId> = run(params(connection), 3000)
                 .iter()
-                .filter(|p| !matches!(p.request, Request::Cancel { .. }))
+                .filter(|p| p.request.is_new_order())
                 .filter_map(|p| p.request.id())
                 .collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]));
@@ -274,6 +307,7 @@ mod tests {
             connections: 2,
             connection: 1,
             cancel_pct: 30,
+            amend_pct: 20,
             market_pct: 20,
             id_base: 1 << 60,
         });
@@ -283,6 +317,11 @@ mod tests {
             resting.insert(id, 0, mix.rng());
         }
         requests.extend((0..500).map(|_| mix.next(&mut resting).request));
+        let amends = requests
+            .iter()
+            .filter(|r| matches!(r, Request::Amend { .. }))
+            .count();
+        assert!(amends > 10, "{amends} amends in 500 requests");
         for request in requests {
             let mut out = Vec::new();
             encode_request(&request, &mut out);

@@ -52,6 +52,14 @@ impl RestingSet {
         Some(self.take_at(index))
     }
 
+    /// A random candidate to amend; it stays a candidate.
+    pub(crate) fn pick_random(&self, rng: &mut Rng) -> Option<(OrderId, usize)> {
+        if self.orders.is_empty() {
+            return None;
+        }
+        Some(self.orders[rng.below(self.orders.len() as u64) as usize])
+    }
+
     fn take_at(&mut self, index: usize) -> (OrderId, usize) {
         let taken = self.orders.swap_remove(index);
         self.position.remove(&taken.0);

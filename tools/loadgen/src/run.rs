@@ -165,6 +165,7 @@ fn spawn_connection(
         connections: config.connections.get(),
         connection: index,
         cancel_pct: config.cancel_pct,
+        amend_pct: config.amend_pct,
         market_pct: config.market_pct,
         id_base: shared.id_base,
     });

@@ -19,6 +19,7 @@ pub(crate) struct Tally {
     answered: u64,
     acks: u64,
     cancelled: u64,
+    amended: u64,
     rejects: BTreeMap<String, u64>,
     fills: u64,
     errors: u64,
@@ -39,6 +40,7 @@ impl Tally {
             answered: 0,
             acks: 0,
             cancelled: 0,
+            amended: 0,
             rejects: BTreeMap::new(),
             fills: 0,
             errors: 0,
@@ -72,6 +74,7 @@ impl Tally {
                 match outcome {
                     Outcome::Acked => self.acks += 1,
                     Outcome::Cancelled => self.cancelled += 1,
+                    Outcome::Amended => self.amended += 1,
                     Outcome::Rejected(reason) => {
                         // Reasons are few; allocate only the first time each is seen.
                         match self.rejects.get_mut(reason) {
@@ -94,6 +97,7 @@ impl Tally {
         self.answered += other.answered;
         self.acks += other.acks;
         self.cancelled += other.cancelled;
+        self.amended += other.amended;
         for (reason, count) in other.rejects {
             *self.rejects.entry(reason).or_default() += count;
         }
@@ -167,6 +171,8 @@ pub struct LoadgenSummary {
     pub acks: u64,
     /// Cancels answered with `done`/`cancelled`.
     pub cancelled: u64,
+    /// Amends answered with `amended`.
+    pub amended: u64,
     /// Answers that were `reject`, by reason.
     pub rejects: BTreeMap<String, u64>,
     /// `fill`s received after the warm-up.
@@ -197,6 +203,7 @@ impl LoadgenSummary {
             answered: tally.answered,
             acks: tally.acks,
             cancelled: tally.cancelled,
+            amended: tally.amended,
             rejects: tally.rejects,
             fills: tally.fills,
             errors: tally.errors,
@@ -273,9 +280,13 @@ impl fmt::Display for LoadgenSummary {
                 Wrk(lag.max)
             )?;
         }
+        let amended = match self.amended {
+            0 => String::new(),
+            n => format!(", {n} amended"),
+        };
         writeln!(
             f,
-            "  {} requests in {:.2}s, {} answered: {} acks, {} cancelled, {} rejects",
+            "  {} requests in {:.2}s, {} answered: {} acks, {} cancelled{amended}, {} rejects",
             self.sent,
             self.elapsed.as_secs_f64(),
             self.answered,

@@ -15,6 +15,9 @@ pub(crate) enum PendingKind {
     Order { rests: bool, symbol: usize },
     /// A cancel: answered by `done`/`cancelled` or `reject`.
     Cancel,
+    /// An amend: answered by `amended` or `reject` (`unknown order` when the order left the
+    /// book meanwhile).
+    Amend,
 }
 
 /// One request sent and not yet answered.
@@ -34,6 +37,7 @@ pub(crate) struct Pending {
 pub(crate) enum Outcome<'a> {
     Acked,
     Cancelled,
+    Amended,
     Rejected(&'a str),
 }
 
@@ -94,6 +98,7 @@ impl Tracker {
                 symbol: planned.symbol,
             },
             Request::Cancel { .. } => PendingKind::Cancel,
+            Request::Amend { .. } => PendingKind::Amend,
             _ => return,
         };
         if let Some(id) = planned.request.id() {
@@ -140,6 +145,21 @@ impl Tracker {
                 }
                 Some(pending) if pending.id == id => {
                     return Err(ProtocolViolation::AckForCancel(id));
+                }
+                _ => return Err(unexpected(id)),
+            },
+            Answer::Amended { id } => match front {
+                Some(
+                    pending @ Pending {
+                        kind: PendingKind::Amend,
+                        ..
+                    },
+                ) if pending.id == id => {
+                    self.inflight.pop_front();
+                    Event::Answered {
+                        pending,
+                        outcome: Outcome::Amended,
+                    }
                 }
                 _ => return Err(unexpected(id)),
             },

@@ -256,7 +256,12 @@ fn dashboard_targets(dashboard: &Value) -> Vec<(String, String)> {
         .collect();
     assert_eq!(
         rows,
-        ["Overview", "Stage $stage", "Bus & overload", "Accounts & market data"]
+        [
+            "Overview",
+            "Stage $stage",
+            "Bus & overload",
+            "Accounts & market data"
+        ]
     );
     assert!(
         panels
