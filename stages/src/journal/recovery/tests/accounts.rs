@@ -119,6 +119,7 @@ fn floors_end_a_snapshot() {
     let book = Record::Book {
         symbol: Symbol::new("AAA").unwrap(),
         last_match: 0,
+        seq: 0,
         orders: 0,
     };
     write(&[header, floor]);
