@@ -71,7 +71,7 @@ fn floors_and_connection_base_survive_replay_and_snapshots() {
     assert_eq!(state.floors, expected_floors);
     assert_eq!(state.conn_base, 3, "named owners are not connection ids");
     let expected = books(&state.engine);
-    let resting = &expected["AAA"].1;
+    let resting = &expected["AAA"].2;
     assert_eq!(resting.len(), 2);
     assert_eq!(
         (resting[0].tif, resting[0].stp),
