@@ -171,7 +171,7 @@ impl Book {
         req: &Request,
         id_floor: OrderId,
         out: &mut Vec<Report>,
-        mut deltas: Option<&mut Vec<BookDelta>>,
+        deltas: Option<&mut Vec<BookDelta>>,
     ) -> Outcome {
         match *req {
             Request::Orders { .. } => return list_orders([&*self], owner, out),
@@ -180,7 +180,7 @@ impl Book {
         }
         self.changes.start(deltas.is_some());
         let outcome = self.apply(owner, req, id_floor, out);
-        self.finish(deltas.as_deref_mut());
+        self.finish(deltas);
         outcome
     }
 

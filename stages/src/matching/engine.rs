@@ -311,8 +311,10 @@ mod tests {
         assert_eq!(engine.book(symbol("AAA")).map(Book::last_match), Some(1));
     }
 
-    /// `(symbol, seq, [(price ticks, total)])` of each delta.
-    fn shown(deltas: &[BookDelta]) -> Vec<(String, u64, Vec<(u64, u64)>)> {
+    /// A delta as `(symbol, seq, [(price ticks, total)])`.
+    type Shown = (String, u64, Vec<(u64, u64)>);
+
+    fn shown(deltas: &[BookDelta]) -> Vec<Shown> {
         deltas
             .iter()
             .map(|d| {

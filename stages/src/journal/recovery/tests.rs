@@ -169,7 +169,10 @@ fn reopening_rebuilds_every_book_and_the_connection_base() {
     live.run(2_000);
     let expected = live.books();
     assert!(expected.values().any(|(m, _, _)| *m > 0), "trades happened");
-    assert!(expected.values().any(|(_, _, r)| !r.is_empty()), "orders rest");
+    assert!(
+        expected.values().any(|(_, _, r)| !r.is_empty()),
+        "orders rest"
+    );
     drop(live);
 
     let mut again = Live::open(dir.path(), 1 << 30);
