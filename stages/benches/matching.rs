@@ -10,11 +10,17 @@
 //! account's; every `tif`; half the new orders with self-trade prevention (the three modes
 //! alike); 10% cancels and 10% amends (new quantity, new price or both) of recent orders,
 //! sent by the order's account.
+//!
+//! `*_deltas` run the same requests through `Engine::submit_with_deltas`, as a matching
+//! stage feeding market data does: every request that changes a book also yields its
+//! `BookDelta` (taken by the consumer at once, so its buffers are not reused).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sedaflow_stages::matching::{Engine, OrderId, Price, Request, Side, Stp, Symbol, Tif};
+use sedaflow_stages::matching::{
+    Engine, OrderId, Outcome, Owner, Price, Report, Request, Side, Stp, Symbol, Tif,
+};
 
 /// Requests per measured batch; each batch starts from empty books.
 const ORDERS: usize = 200_000;
@@ -194,13 +200,55 @@ fn workload(symbols: &[Symbol], mix: Mix) -> Vec<(u64, Request)> {
         .collect()
 }
 
-fn run(engine: &mut Engine, requests: &[(u64, Request)]) -> usize {
+/// How a workload submits: `Engine::submit`, or with deltas.
+#[derive(Clone, Copy)]
+enum Path {
+    Plain,
+    Deltas,
+}
+
+fn plain(
+    engine: &mut Engine,
+    owner: Owner,
+    req: &Request,
+    floor: OrderId,
+    out: &mut Vec<Report>,
+) -> Outcome {
+    engine.submit(owner, req, floor, out)
+}
+
+fn with_deltas(
+    engine: &mut Engine,
+    owner: Owner,
+    req: &Request,
+    floor: OrderId,
+    out: &mut Vec<Report>,
+) -> Outcome {
+    let mut deltas = Vec::new();
+    let outcome = engine.submit_with_deltas(owner, req, floor, out, &mut deltas);
+    black_box(deltas);
+    outcome
+}
+
+fn run(engine: &mut Engine, requests: &[(u64, Request)], path: Path) -> usize {
+    // Dispatched once per batch, so each path's loop calls its `submit` directly.
+    match path {
+        Path::Plain => run_with(engine, requests, plain),
+        Path::Deltas => run_with(engine, requests, with_deltas),
+    }
+}
+
+fn run_with(
+    engine: &mut Engine,
+    requests: &[(u64, Request)],
+    submit: impl Fn(&mut Engine, Owner, &Request, OrderId, &mut Vec<Report>) -> Outcome,
+) -> usize {
     let mut floors = [0; OWNERS];
     let mut out = Vec::with_capacity(256);
     let mut reports = 0;
     for (owner, request) in requests {
         let floor = &mut floors[*owner as usize];
-        let outcome = engine.submit(*owner, request, *floor, &mut out);
+        let outcome = submit(engine, *owner, request, *floor, &mut out);
         if outcome.is_accepted() {
             *floor = request.id().unwrap_or(*floor);
         }
@@ -219,12 +267,14 @@ fn bench_matching(c: &mut Criterion) {
         v2: true,
         ..mix(NEAR, EVERY_TIF)
     };
-    for (name, symbols, mix) in [
-        ("mixed_1_symbol", one, mix(NEAR, IOC)),
-        ("mixed_8_symbols", eight, mix(NEAR, IOC)),
-        ("deep_book", one, mix(WIDE, IOC)),
-        ("mixed_tifs", one, mix(NEAR, EVERY_TIF)),
-        ("amend_stp", one, v2),
+    for (name, symbols, mix, path) in [
+        ("mixed_1_symbol", one, mix(NEAR, IOC), Path::Plain),
+        ("mixed_8_symbols", eight, mix(NEAR, IOC), Path::Plain),
+        ("deep_book", one, mix(WIDE, IOC), Path::Plain),
+        ("mixed_tifs", one, mix(NEAR, EVERY_TIF), Path::Plain),
+        ("amend_stp", one, v2, Path::Plain),
+        ("mixed_1_symbol_deltas", one, mix(NEAR, IOC), Path::Deltas),
+        ("amend_stp_deltas", one, v2, Path::Deltas),
     ] {
         let symbols: Vec<Symbol> = symbols
             .iter()
@@ -232,7 +282,7 @@ fn bench_matching(c: &mut Criterion) {
             .collect();
         let requests = workload(&symbols, mix);
         let mut probe = Engine::new();
-        let reports = run(&mut probe, &requests);
+        let reports = run(&mut probe, &requests, path);
         eprintln!(
             "{name}: {ORDERS} requests -> {reports} reports, {} resting at the end",
             probe.resting()
@@ -240,7 +290,7 @@ fn bench_matching(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter_batched_ref(
                 Engine::new,
-                |engine| black_box(run(engine, black_box(&requests))),
+                |engine| black_box(run(engine, black_box(&requests), path)),
                 BatchSize::LargeInput,
             )
         });

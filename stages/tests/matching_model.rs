@@ -4,6 +4,13 @@
 //! new order with a random `stp` — over a few symbols and accounts must give the same
 //! outcomes, the same report stream (audience and content), report for report, and the
 //! same resting books after every step.
+//!
+//! Market data too: the engine's `BookDelta`s (sequence, changed level totals, trades) must
+//! equal the model's, which it finds by comparing each book before and after; `cancel_all`
+//! also runs as a disconnect (`cancel_all_each`, one delta per order); applying every delta
+//! to an empty `market::Depth` per symbol must give the engine's aggregated book at its
+//! sequence after every step, restores included; and plain `submit` must report and number
+//! alike.
 
 #[path = "support/model.rs"]
 mod model;
@@ -13,6 +20,7 @@ use std::collections::BTreeMap;
 use model::Model;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use sedaflow_stages::market::{BookDelta, Depth};
 use sedaflow_stages::matching::{
     Book, Engine, OrderId, Owner, Price, Qty, Request, Side, Stp, Symbol, Tif,
 };
@@ -72,6 +80,8 @@ enum Op {
     CancelAll {
         owner: Owner,
         books: Books,
+        /// As cancel on disconnect: one sequence step per order.
+        each: bool,
     },
 }
 
@@ -129,7 +139,8 @@ fn op() -> impl Strategy<Value = Op> {
               proptest::option::weighted(0.6, ticks))
             .prop_map(|(owner, book, id, qty, ticks)| Op::Amend { owner, book, id, qty, ticks }),
         1 => (owner.clone(), books()).prop_map(|(owner, books)| Op::Orders { owner, books }),
-        1 => (owner, books()).prop_map(|(owner, books)| Op::CancelAll { owner, books }),
+        1 => (owner, books(), any::<bool>())
+            .prop_map(|(owner, books, each)| Op::CancelAll { owner, books, each }),
     ]
 }
 
@@ -195,7 +206,7 @@ fn request(op: Op, id: OrderId, symbols: &[Symbol; 2]) -> Request {
 fn restored(engine: &Engine) -> Engine {
     let mut restored = Engine::new();
     for book in engine.books() {
-        let rebuilt = Book::restore(book.symbol(), book.last_match(), book.resting());
+        let rebuilt = Book::restore(book.symbol(), book.last_match(), book.seq(), book.resting());
         restored.insert_book(rebuilt.expect("a book's own list restores"));
     }
     restored
@@ -206,7 +217,10 @@ fn restored(engine: &Engine) -> Engine {
 fn run(ops: &[Op], restore_every: usize) -> Result<(), TestCaseError> {
     let symbols = [Symbol::new("AAA").unwrap(), Symbol::new("B.B").unwrap()];
     let mut engine = Engine::new();
+    // The same requests through plain `submit`, never restored.
+    let mut plain = Engine::new();
     let mut model = Model::default();
+    let mut depths: BTreeMap<Symbol, Depth> = BTreeMap::new();
     let mut floors: BTreeMap<Owner, OrderId> = BTreeMap::new();
     let mut seen: Vec<OrderId> = Vec::new();
     let (mut got, mut want) = (Vec::new(), Vec::new());
@@ -232,10 +246,32 @@ fn run(ops: &[Op], restore_every: usize) -> Result<(), TestCaseError> {
         let req = request(op, id, &symbols);
         got.clear();
         want.clear();
-        let outcome = engine.submit(owner, &req, floor, &mut got);
-        let expected = model.submit(owner, &req, floor, &mut want);
+        let (mut got_deltas, mut want_deltas) = (Vec::new(), Vec::new());
+        let mut plain_out = Vec::new();
+        let (outcome, expected, plain_outcome) = match (op, req) {
+            (Op::CancelAll { each: true, .. }, Request::CancelAll { symbol }) => (
+                engine.cancel_all_each(owner, symbol, &mut got, &mut got_deltas),
+                model.cancel_all_each(owner, symbol, &mut want, &mut want_deltas),
+                plain.cancel_all_each(owner, symbol, &mut plain_out, &mut Vec::new()),
+            ),
+            _ => (
+                engine.submit_with_deltas(owner, &req, floor, &mut got, &mut got_deltas),
+                model.submit_with_deltas(owner, &req, floor, &mut want, &mut want_deltas),
+                plain.submit(owner, &req, floor, &mut plain_out),
+            ),
+        };
         prop_assert_eq!(outcome, expected, "outcome of {:?} from {}", req, owner);
         prop_assert_eq!(&got, &want, "reports of {:?} from {}", req, owner);
+        prop_assert_eq!(plain_outcome, outcome);
+        prop_assert_eq!(&plain_out, &got, "plain reports of {:?}", req);
+        prop_assert_eq!(
+            &got_deltas,
+            &want_deltas,
+            "deltas of {:?} from {}",
+            req,
+            owner
+        );
+        check_depths(&engine, &plain, &mut depths, &got_deltas)?;
         if outcome.is_accepted() {
             floors.insert(owner, id);
         }
@@ -247,7 +283,56 @@ fn run(ops: &[Op], restore_every: usize) -> Result<(), TestCaseError> {
         prop_assert_eq!(books, model.resting(), "books after {:?}", req);
         prop_assert!(engine
             .books()
-            .all(|book| !book.is_empty() || book.last_match() > 0));
+            .all(|book| !book.is_empty() || book.seq() > 0));
+        for symbol in symbols {
+            let seq = engine.book(symbol).map_or(0, Book::seq);
+            prop_assert_eq!(seq, model.seq(symbol), "seq of {}", symbol);
+        }
+    }
+    Ok(())
+}
+
+/// Applies `deltas` to the per-symbol depths, which must then show every book of `engine`
+/// aggregated per level at the book's sequence, and `plain` must have the same sequences.
+fn check_depths(
+    engine: &Engine,
+    plain: &Engine,
+    depths: &mut BTreeMap<Symbol, Depth>,
+    deltas: &[BookDelta],
+) -> Result<(), TestCaseError> {
+    for delta in deltas {
+        let depth = depths.entry(delta.symbol).or_default();
+        let applied = depth.apply(delta.seq, &delta.levels);
+        prop_assert!(applied.is_ok(), "{:?}: {:?}", delta, applied);
+    }
+    for book in engine.books() {
+        let mut bids: BTreeMap<Price, Qty> = BTreeMap::new();
+        let mut asks: BTreeMap<Price, Qty> = BTreeMap::new();
+        for o in book.resting() {
+            let side = if o.side == Side::Buy {
+                &mut bids
+            } else {
+                &mut asks
+            };
+            *side.entry(o.price).or_default() += o.leaves;
+        }
+        let depth = depths.get(&book.symbol()).cloned().unwrap_or_default();
+        prop_assert_eq!(depth.seq(), book.seq());
+        prop_assert_eq!(
+            depth.bids().collect::<Vec<_>>(),
+            bids.into_iter().rev().collect::<Vec<_>>()
+        );
+        prop_assert_eq!(
+            depth.asks().collect::<Vec<_>>(),
+            asks.into_iter().collect::<Vec<_>>()
+        );
+        let plain_seq = plain.book(book.symbol()).map(Book::seq);
+        prop_assert_eq!(
+            plain_seq,
+            Some(book.seq()),
+            "plain seq of {}",
+            book.symbol()
+        );
     }
     Ok(())
 }

@@ -38,12 +38,14 @@
 //! | 18 | resting order, `gtc` without `stp` | owner, id, side, price, leaves |
 //! | 19 | resting order otherwise | owner, id, side, price, leaves, tif, stp |
 //! | 20 | account's highest accepted id | owner, id |
+//! | 21 | book with a depth sequence | symbol, last match id, sequence, resting order count |
 //!
 //! Tags are only ever added, so the format stays version 1: files written before tags 4–7,
-//! 19 and 20 existed read the same, and what format 1 could say is still written its way (an
-//! order without `stp` as tag 1 or 2, a `gtc` resting order without `stp` as tag 18). Every
-//! record has one spelling: tags 4, 5 never carry `stp` `none`, tag 19 never `gtc` without
-//! `stp`. The request tags are the ones the cluster's
+//! 19–21 existed read the same (a tag 17 book has sequence 0), and what format 1 could say
+//! is still written its way (an order without `stp` as tag 1 or 2, a `gtc` resting order
+//! without `stp` as tag 18, a book with sequence 0 as tag 17). Every record has one
+//! spelling: tags 4, 5 never carry `stp` `none`, tag 19 never `gtc` without `stp`, tag 21
+//! never sequence 0. The request tags are the ones the cluster's
 //! log uses (`codec::binary`); `orders` (8), `login` and `ping` change nothing and are never
 //! recorded.
 //!
@@ -72,6 +74,7 @@ const TAG_BOOK: u8 = 17;
 const TAG_RESTING_V1: u8 = 18;
 const TAG_RESTING: u8 = 19;
 const TAG_FLOOR: u8 = 20;
+const TAG_BOOK_SEQ: u8 = 21;
 
 /// One journal or snapshot record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +105,8 @@ pub enum Record {
         symbol: Symbol,
         /// The `match` id of its latest trade.
         last_match: u64,
+        /// Its depth sequence (`Book::seq`); 0 in snapshots written before it was kept.
+        seq: u64,
         /// How many resting orders follow.
         orders: u64,
     },
@@ -228,11 +233,15 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
         Record::Book {
             symbol,
             last_match,
+            seq,
             orders,
         } => {
-            w.u8(TAG_BOOK);
+            w.u8(if seq == 0 { TAG_BOOK } else { TAG_BOOK_SEQ });
             w.symbol(symbol);
             w.u64(last_match);
+            if seq != 0 {
+                w.u64(seq);
+            }
             w.u64(orders);
         }
         Record::Resting(o) => {
@@ -351,6 +360,13 @@ fn parse(payload: &[u8]) -> Option<Record> {
         TAG_BOOK => Record::Book {
             symbol: r.symbol().ok()?,
             last_match: r.u64().ok()?,
+            seq: 0,
+            orders: r.u64().ok()?,
+        },
+        TAG_BOOK_SEQ => Record::Book {
+            symbol: r.symbol().ok()?,
+            last_match: r.u64().ok()?,
+            seq: r.u64().ok().filter(|&seq| seq != 0)?,
             orders: r.u64().ok()?,
         },
         tag @ (TAG_RESTING_V1 | TAG_RESTING) => {

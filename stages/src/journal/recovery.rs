@@ -104,6 +104,7 @@ fn from_snapshot(path: &Path, n: u64) -> Result<State, JournalError> {
         let Some(Record::Book {
             symbol,
             last_match,
+            seq,
             orders,
         }) = records.next()
         else {
@@ -116,7 +117,7 @@ fn from_snapshot(path: &Path, n: u64) -> Result<State, JournalError> {
                 _ => return Err(corrupt("fewer orders than the book counts")),
             }
         }
-        let book = Book::restore(symbol, last_match, resting)
+        let book = Book::restore(symbol, last_match, seq, resting)
             .map_err(|e| JournalError::corrupt(path, e))?;
         engine.insert_book(book);
     }
@@ -171,6 +172,7 @@ fn write_state(w: &mut impl Write, state: &State) -> std::io::Result<()> {
         let head = Record::Book {
             symbol: book.symbol(),
             last_match: book.last_match(),
+            seq: book.seq(),
             orders: book.len() as u64,
         };
         put(head, w)?;

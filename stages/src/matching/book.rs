@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
+use self::changes::Changes;
 use super::ladder::{Ladder, Level};
 use super::slab::{Node, Slab, NIL};
 use super::{
@@ -10,8 +11,10 @@ use super::{
 };
 
 mod amend;
+mod changes;
 mod listing;
 
+use crate::market::BookDelta;
 pub(super) use listing::{cancel_all, list_orders};
 
 /// Resting orders by account and id: ids are unique per account, not per book.
@@ -58,6 +61,9 @@ pub struct Book {
     orders: Slab,
     index: Index,
     last_match: u64,
+    /// The depth sequence: requests that changed the resting orders.
+    seq: u64,
+    changes: Changes,
 }
 
 /// An order as the matching loop sees it: a new one, or an amended one that moved. A market
@@ -94,6 +100,8 @@ impl Book {
             orders: Slab::default(),
             index: HashMap::default(),
             last_match: 0,
+            seq: 0,
+            changes: Changes::default(),
         }
     }
 
@@ -117,6 +125,12 @@ impl Book {
         self.last_match
     }
 
+    /// The depth sequence: 0 for a book that never changed, +1 per request that changed its
+    /// resting orders (see [`BookDelta`]); the `seq` of the latest delta.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Applies `req` for the account `owner`, appending the reports it causes to `out` in
     /// the order they must be delivered.
     ///
@@ -128,6 +142,56 @@ impl Book {
     /// never lets through, is `invalid qty`. [`Request::Login`] and [`Request::Ping`] are
     /// [`Outcome::Ignored`].
     pub fn submit(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        id_floor: OrderId,
+        out: &mut Vec<Report>,
+    ) -> Outcome {
+        self.submit_into(owner, req, id_floor, out, None)
+    }
+
+    /// [`Book::submit`], also appending what the request did to the book for market data:
+    /// one [`BookDelta`] when it changed the resting orders, none otherwise. Its trades'
+    /// `time_ms` is 0: the engine has no clock, so the caller stamps them.
+    pub fn submit_with_deltas(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        id_floor: OrderId,
+        out: &mut Vec<Report>,
+        deltas: &mut Vec<BookDelta>,
+    ) -> Outcome {
+        self.submit_into(owner, req, id_floor, out, Some(deltas))
+    }
+
+    fn submit_into(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        id_floor: OrderId,
+        out: &mut Vec<Report>,
+        deltas: Option<&mut Vec<BookDelta>>,
+    ) -> Outcome {
+        match *req {
+            Request::Orders { .. } => return list_orders([&*self], owner, out),
+            Request::CancelAll { .. } => return cancel_all([self], owner, out, deltas, false),
+            _ => {}
+        }
+        self.changes.start(deltas.is_some());
+        let outcome = self.apply(owner, req, id_floor, out);
+        self.finish(deltas);
+        outcome
+    }
+
+    /// Ends a request (or, on disconnect, one cancelled order): moves the sequence and
+    /// appends the delta when the book changed.
+    fn finish(&mut self, deltas: Option<&mut Vec<BookDelta>>) {
+        self.changes.finish(self.symbol, &mut self.seq, deltas);
+    }
+
+    /// A request other than `orders` and `cancel_all`, with the change tracking started.
+    fn apply(
         &mut self,
         owner: Owner,
         req: &Request,
@@ -171,14 +235,15 @@ impl Book {
             }
             Request::Cancel { id, .. } => self.cancel(owner, id, out),
             Request::Amend { id, qty, price, .. } => self.amend(owner, id, qty, price, out),
-            Request::Orders { .. } => list_orders([&*self], owner, out),
-            Request::CancelAll { .. } => cancel_all([self], owner, out),
-            Request::Login | Request::Ping => Outcome::Ignored,
+            Request::Login | Request::Ping | Request::Orders { .. } | Request::CancelAll { .. } => {
+                Outcome::Ignored
+            }
         }
     }
 
     /// The resting orders: bids then asks, each side best level first, each level in time
-    /// priority. [`Book::restore`] with this list and [`Book::last_match`] rebuilds the book.
+    /// priority. [`Book::restore`] with this list, [`Book::last_match`] and [`Book::seq`]
+    /// rebuilds the book.
     pub fn resting(&self) -> impl Iterator<Item = Resting> + '_ {
         [&self.bids, &self.asks]
             .into_iter()
@@ -194,10 +259,11 @@ impl Book {
             })
     }
 
-    /// Rebuilds a book whose latest trade was `last_match` from its resting orders, each
-    /// price level's orders in time priority (as [`Book::resting`] lists them). The orders
-    /// are put on the book as they are, without matching: a list taken from a book never
-    /// crosses. Their `tif` and `stp` are kept.
+    /// Rebuilds a book whose latest trade was `last_match` and depth sequence `seq` from its
+    /// resting orders, each price level's orders in time priority (as [`Book::resting`]
+    /// lists them), so its `match` ids and sequence carry on. The orders are put on the
+    /// book as they are, without matching: a list taken from a book never crosses. Their
+    /// `tif` and `stp` are kept.
     ///
     /// # Errors
     ///
@@ -205,10 +271,12 @@ impl Book {
     pub fn restore(
         symbol: Symbol,
         last_match: u64,
+        seq: u64,
         orders: impl IntoIterator<Item = Resting>,
     ) -> Result<Book, RestoreError> {
         let mut book = Book::new(symbol);
         book.last_match = last_match;
+        book.seq = seq;
         let mut unused = Vec::new();
         for o in orders {
             if o.leaves == 0 {
@@ -228,12 +296,15 @@ impl Book {
             };
             book.rest(o.owner, order, o.price, o.leaves, &mut unused);
         }
+        // Putting the orders back is no request: nothing to carry into the next one.
+        book.changes.start(false);
         Ok(book)
     }
 
-    /// No resting order and no trade yet, so dropping the book loses nothing.
+    /// Never changed (no resting order, no trade, sequence 0), so dropping the book loses
+    /// nothing: its `match` ids and sequence must keep increasing once it has.
     pub(crate) fn is_idle(&self) -> bool {
-        self.is_empty() && self.last_match == 0
+        self.is_empty() && self.last_match == 0 && self.seq == 0
     }
 
     /// The resting order in `slot`.
@@ -254,6 +325,13 @@ impl Book {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
+        }
+    }
+
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
         }
     }
 
@@ -353,6 +431,8 @@ impl Book {
             orders,
             index,
             last_match,
+            changes,
+            ..
         } = self;
         let opposite = match order.side {
             Side::Buy => asks,
@@ -363,13 +443,20 @@ impl Book {
         let mut leaves = order.qty;
         let mut self_trade = false;
         while leaves > 0 && !self_trade {
-            let Some(&mut Level { key, mut head, .. }) = opposite.best_mut() else {
+            let Some(&mut Level {
+                key,
+                mut head,
+                mut total,
+                ..
+            }) = opposite.best_mut()
+            else {
                 break;
             };
             if key < threshold {
                 break;
             }
             let price = opposite.price(key);
+            let before = total;
             while leaves > 0 && head != NIL {
                 let resting = orders.get_mut(head);
                 if prevents && resting.owner == owner {
@@ -381,6 +468,7 @@ impl Book {
                             DoneReason::SelfTrade,
                             resting.leaves,
                         ));
+                        total -= resting.leaves;
                         head = free_head(orders, index, head);
                     }
                     if order.stp.cancels_taker() {
@@ -392,7 +480,9 @@ impl Book {
                 let qty = leaves.min(resting.leaves);
                 leaves -= qty;
                 resting.leaves -= qty;
+                total -= qty;
                 *last_match += 1;
+                changes.trade(*last_match, price, qty, order.side);
                 let fill = |id, side, leaves| ReportKind::Fill {
                     id,
                     symbol: *symbol,
@@ -420,9 +510,13 @@ impl Book {
                     head = free_head(orders, index, head);
                 }
             }
+            if total != before {
+                changes.level(order.side.opposite(), price, total);
+            }
             match opposite.best_mut() {
                 Some(level) if head != NIL => {
                     level.head = head;
+                    level.total = total;
                     orders.get_mut(head).prev = NIL;
                 }
                 _ => opposite.pop_best(),
@@ -462,6 +556,8 @@ impl Book {
             return;
         };
         let level = own.entry(key);
+        level.total += leaves;
+        self.changes.level(order.side, price, level.total);
         let tail = level.tail;
         level.tail = slot;
         if tail == NIL {
@@ -504,7 +600,10 @@ impl Book {
             Side::Sell => &mut self.asks,
         };
         if let Some(position) = ladder.find(node.key) {
+            let price = ladder.price(node.key);
             let level = ladder.get_mut(position);
+            level.total -= node.leaves;
+            self.changes.level(node.side, price, level.total);
             if level.head == slot {
                 level.head = node.next;
             }

@@ -4,12 +4,13 @@ use foldhash::fast::RandomState;
 
 use super::book::{cancel_all, list_orders};
 use super::{Book, OrderId, Outcome, Owner, Report, Request, Symbol};
+use crate::market::BookDelta;
 
 /// All order books of one matching shard, keyed by symbol.
 ///
-/// A book is created by the first order for its symbol and dropped again while it holds no
-/// order and has never traded (its `match` ids must keep increasing once it has), so memory
-/// follows the resting orders, not the symbols ever named.
+/// A book is created by the first order for its symbol and dropped again while it has never
+/// changed (its `match` ids and depth sequence must keep increasing once it has), so memory
+/// follows the books ever used, not the symbols ever named.
 ///
 /// # Examples
 ///
@@ -67,16 +68,54 @@ impl Engine {
         id_floor: OrderId,
         out: &mut Vec<Report>,
     ) -> Outcome {
+        self.submit_into(owner, req, id_floor, out, None)
+    }
+
+    /// [`Engine::submit`], also appending one [`BookDelta`] per book the request changed
+    /// (see [`Book::submit_with_deltas`]): at most one, except for a symbol-less
+    /// `cancel_all`, whose deltas come by symbol. Trades' `time_ms` is 0 for the caller to
+    /// stamp.
+    pub fn submit_with_deltas(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        id_floor: OrderId,
+        out: &mut Vec<Report>,
+        deltas: &mut Vec<BookDelta>,
+    ) -> Outcome {
+        self.submit_into(owner, req, id_floor, out, Some(deltas))
+    }
+
+    /// Cancel on disconnect: the account's `cancel_all` on `symbol` (every book when
+    /// `None`) with the same reports, but one sequence step and one [`BookDelta`] per
+    /// cancelled order (by symbol, then ascending id), as the contract counts a
+    /// disconnect's cancels. A journal replaying it must replay it this way too, or the
+    /// sequence comes out shorter.
+    pub fn cancel_all_each(
+        &mut self,
+        owner: Owner,
+        symbol: Option<Symbol>,
+        out: &mut Vec<Report>,
+        deltas: &mut Vec<BookDelta>,
+    ) -> Outcome {
+        self.cancel_all(owner, symbol, out, Some(deltas), true)
+    }
+
+    fn submit_into(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        id_floor: OrderId,
+        out: &mut Vec<Report>,
+        deltas: Option<&mut Vec<BookDelta>>,
+    ) -> Outcome {
         match *req {
             Request::Orders { symbol } => {
                 let books = self.books.values().filter(|book| covers(symbol, book));
                 return list_orders(books, owner, out);
             }
             Request::CancelAll { symbol } => {
-                let books = self.books.values_mut().filter(|book| covers(symbol, book));
-                let outcome = cancel_all(books, owner, out);
-                self.books.retain(|_, book| !book.is_idle());
-                return outcome;
+                return self.cancel_all(owner, symbol, out, deltas, false);
             }
             _ => {}
         }
@@ -89,9 +128,32 @@ impl Engine {
             Entry::Occupied(entry) => entry,
             Entry::Vacant(entry) => entry.insert_entry(Book::new(symbol)),
         };
-        let outcome = book.get_mut().submit(owner, req, id_floor, out);
+        let outcome = match deltas {
+            Some(deltas) => book
+                .get_mut()
+                .submit_with_deltas(owner, req, id_floor, out, deltas),
+            None => book.get_mut().submit(owner, req, id_floor, out),
+        };
         if book.get().is_idle() {
             book.remove();
+        }
+        outcome
+    }
+
+    fn cancel_all(
+        &mut self,
+        owner: Owner,
+        symbol: Option<Symbol>,
+        out: &mut Vec<Report>,
+        mut deltas: Option<&mut Vec<BookDelta>>,
+        each_order: bool,
+    ) -> Outcome {
+        let start = deltas.as_ref().map_or(0, |deltas| deltas.len());
+        let books = self.books.values_mut().filter(|book| covers(symbol, book));
+        let outcome = cancel_all(books, owner, out, deltas.as_deref_mut(), each_order);
+        if let Some(deltas) = deltas {
+            // Stable: each book's deltas stay in sequence order.
+            deltas[start..].sort_by_key(|delta| delta.symbol);
         }
         outcome
     }
@@ -131,6 +193,7 @@ fn covers(symbol: Option<Symbol>, book: &Book) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::market::BookDelta;
     use crate::matching::{DoneReason, Price, RejectReason, ReportKind, Side, Tif, To};
 
     fn symbol(text: &str) -> Symbol {
@@ -211,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn drops_books_that_hold_nothing_and_never_traded() {
+    fn drops_books_that_never_changed() {
         let mut engine = Engine::new();
         let mut out = Vec::new();
         let market = Request::Market {
@@ -238,13 +301,96 @@ mod tests {
             symbol: symbol("AAA"),
         };
         assert_eq!(engine.submit(1, &cancel, 2, &mut out), Outcome::Cancelled);
-        assert!(engine.book(symbol("AAA")).is_none());
+        // A book that changed is kept, so its depth sequence keeps increasing.
+        assert_eq!(engine.book(symbol("AAA")).map(Book::seq), Some(2));
 
-        // A book that traded is kept, so its match ids keep increasing.
+        // And one that traded, so its match ids do.
         let _ = engine.submit(1, &limit(3, "AAA", Side::Buy, 100, 5), 2, &mut out);
         let _ = engine.submit(1, &limit(4, "AAA", Side::Sell, 100, 5), 3, &mut out);
         assert_eq!(engine.resting(), 0);
         assert_eq!(engine.book(symbol("AAA")).map(Book::last_match), Some(1));
+    }
+
+    /// A delta as `(symbol, seq, [(price ticks, total)])`.
+    type Shown = (String, u64, Vec<(u64, u64)>);
+
+    fn shown(deltas: &[BookDelta]) -> Vec<Shown> {
+        deltas
+            .iter()
+            .map(|d| {
+                let levels = d.levels.iter().map(|l| (l.price.ticks(), l.total));
+                (d.symbol.to_string(), d.seq, levels.collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn symbol_less_cancel_all_gives_one_delta_per_changed_book_by_symbol() {
+        let mut engine = Engine::new();
+        let (mut out, mut deltas) = (Vec::new(), Vec::new());
+        for (id, sym, ticks) in [(1, "CCC", 100), (2, "AAA", 100), (3, "AAA", 101)] {
+            let req = limit(id, sym, Side::Buy, ticks, 5);
+            let _ = engine.submit_with_deltas(1, &req, 0, &mut out, &mut deltas);
+        }
+        let _ = engine.submit(2, &limit(1, "BBB", Side::Buy, 100, 5), 0, &mut out);
+        assert_eq!(shown(&deltas)[0], ("CCC".into(), 1, vec![(100, 5)]));
+        deltas.clear();
+        let all = Request::CancelAll { symbol: None };
+        let outcome = engine.submit_with_deltas(1, &all, 3, &mut out, &mut deltas);
+        assert_eq!(outcome, Outcome::CancelledAll);
+        // BBB holds no order of account 1: no delta.
+        assert_eq!(
+            shown(&deltas),
+            [
+                ("AAA".into(), 3, vec![(100, 0), (101, 0)]),
+                ("CCC".into(), 2, vec![(100, 0)])
+            ]
+        );
+        deltas.clear();
+        let orders = Request::Orders { symbol: None };
+        let _ = engine.submit_with_deltas(1, &orders, 3, &mut out, &mut deltas);
+        let _ = engine.submit_with_deltas(1, &all, 3, &mut out, &mut deltas);
+        assert!(deltas.is_empty());
+    }
+
+    /// Account 1 rests ids 3, 1 (at 100) and 2 (at 101), quantity = id; account 2 rests 9
+    /// at 100; then `cancel` runs for account 1.
+    fn disconnect(cancel: impl FnOnce(&mut Engine, &mut Vec<Report>)) -> (Engine, Vec<Report>) {
+        let mut engine = Engine::new();
+        let mut out = Vec::new();
+        for (id, ticks) in [(3, 100), (1, 100), (2, 101)] {
+            let _ = engine.submit(1, &limit(id, "AAA", Side::Sell, ticks, id), 0, &mut out);
+        }
+        let _ = engine.submit(2, &limit(1, "AAA", Side::Sell, 100, 9), 0, &mut out);
+        out.clear();
+        cancel(&mut engine, &mut out);
+        (engine, out)
+    }
+
+    #[test]
+    fn cancel_on_disconnect_steps_once_per_order() {
+        let aaa = Some(symbol("AAA"));
+        let mut deltas = Vec::new();
+        let (engine, out) = disconnect(|engine, out| {
+            let outcome = engine.cancel_all_each(1, aaa, out, &mut deltas);
+            assert_eq!(outcome, Outcome::CancelledAll);
+        });
+        let (plain, plain_out) = disconnect(|engine, out| {
+            let _ = engine.submit(1, &Request::CancelAll { symbol: aaa }, 0, out);
+        });
+        // The same reports as `cancel_all`, one step per order instead of one in all.
+        assert_eq!(out, plain_out);
+        assert_eq!(plain.book(symbol("AAA")).map(Book::seq), Some(5));
+        assert_eq!(engine.book(symbol("AAA")).map(Book::seq), Some(7));
+        // Ascending by id, each with the level after that order left.
+        assert_eq!(
+            shown(&deltas),
+            [
+                ("AAA".into(), 5, vec![(100, 12)]),
+                ("AAA".into(), 6, vec![(101, 0)]),
+                ("AAA".into(), 7, vec![(100, 9)])
+            ]
+        );
     }
 
     #[test]
@@ -279,8 +425,8 @@ mod tests {
         assert_eq!(listed(&out), [(1, None), (2, None), (2, None)]);
         assert!(out[..2].iter().all(|r| r.to == To::Owner(1)));
         assert_eq!(out[2].to, To::Sender);
-        // The emptied book never traded: dropped.
-        assert!(engine.book(symbol("BBB")).is_none());
+        // The emptied book is kept: it changed, so its sequence must carry on.
+        assert_eq!(engine.book(symbol("BBB")).map(Book::len), Some(0));
         out.clear();
         let all = Request::CancelAll { symbol: None };
         assert_eq!(engine.submit(1, &all, 3, &mut out), Outcome::CancelledAll);

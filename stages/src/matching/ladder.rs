@@ -1,16 +1,18 @@
 use super::slab::NIL;
-use super::{Price, Side};
+use super::{Price, Qty, Side};
 
 /// How many levels next to the best are scanned one by one before a binary search: most
 /// orders arrive near the top of the book.
 const NEAR_BEST: usize = 8;
 
-/// A price level: the FIFO of the orders resting at one price, as slab links.
+/// A price level: the FIFO of the orders resting at one price, as slab links, and their
+/// total open quantity (what market data shows for the level).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Level {
     pub(crate) key: u64,
     pub(crate) head: u32,
     pub(crate) tail: u32,
+    pub(crate) total: Qty,
 }
 
 /// One side's price levels, sorted by key with the best level last, so taking liquidity
@@ -82,6 +84,7 @@ impl Ladder {
                     key,
                     head: NIL,
                     tail: NIL,
+                    total: 0,
                 };
                 self.levels.insert(index, level);
                 index

@@ -1,17 +1,19 @@
 //! A deliberately simple reference for the matching engine: each book a plain list of
 //! orders, searched in full for every trade, so that its rules read straight from
 //! PROTOCOL.md. Property tests run the same requests through it and through
-//! `matching::Engine` and compare every report and outcome.
+//! `matching::Engine` and compare every report and outcome, and the market-data deltas,
+//! which the model finds by comparing each book before and after a request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use sedaflow_stages::market::{BookDelta, LevelChange, Trade};
 use sedaflow_stages::matching::{
     DoneReason, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind, Request,
     Resting, Side, Stp, Symbol, Tif, To,
 };
 
 /// A resting order and when it (last) joined the back of its level.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Order {
     resting: Resting,
     arrival: u64,
@@ -36,6 +38,10 @@ struct Book {
     orders: Vec<Order>,
     arrivals: u64,
     matches: u64,
+    /// Requests that changed `orders`.
+    seq: u64,
+    /// The trades of the current request.
+    trades: Vec<Trade>,
 }
 
 /// Every symbol's book.
@@ -55,6 +61,27 @@ fn done(out: &mut Vec<Report>, to: To, id: OrderId, reason: DoneReason, leaves: 
 fn reject(out: &mut Vec<Report>, id: OrderId, reason: RejectReason) -> Outcome {
     push(out, To::Sender, ReportKind::Reject { id, reason });
     Outcome::Rejected
+}
+
+/// The total per level, keyed bids first (`false`), then by price.
+fn totals(orders: &[Order]) -> BTreeMap<(bool, Price), Qty> {
+    let mut totals = BTreeMap::new();
+    for o in orders {
+        let key = (o.resting.side == Side::Sell, o.resting.price);
+        *totals.entry(key).or_default() += o.resting.leaves;
+    }
+    totals
+}
+
+/// `cancel_all`'s last report and outcome, after `count` cancels.
+fn cancel_all_done(out: &mut Vec<Report>, count: usize) -> Outcome {
+    let count = count as u64;
+    push(out, To::Sender, ReportKind::CancelAllDone { count });
+    if count == 0 {
+        Outcome::Listed
+    } else {
+        Outcome::CancelledAll
+    }
 }
 
 fn cancels_taker(stp: Stp) -> bool {
@@ -186,6 +213,13 @@ impl Book {
             let qty = leaves.min(maker.leaves);
             leaves -= qty;
             self.matches += 1;
+            self.trades.push(Trade {
+                match_id: self.matches,
+                price: maker.price,
+                qty,
+                taker: taker.side,
+                time_ms: 0,
+            });
             let fill = |id, side, leaves| ReportKind::Fill {
                 id,
                 symbol,
@@ -422,13 +456,86 @@ impl Model {
         for &(id, symbol, _) in &owned {
             let _ = self.book(symbol).cancel(owner, id, out);
         }
-        let count = owned.len() as u64;
-        push(out, To::Sender, ReportKind::CancelAllDone { count });
-        if count == 0 {
-            Outcome::Listed
-        } else {
-            Outcome::CancelledAll
+        cancel_all_done(out, owned.len())
+    }
+
+    /// [`Model::submit`], appending what it did to each book it changed, by symbol.
+    pub fn submit_with_deltas(
+        &mut self,
+        owner: Owner,
+        req: &Request,
+        floor: OrderId,
+        out: &mut Vec<Report>,
+        deltas: &mut Vec<BookDelta>,
+    ) -> Outcome {
+        self.tracked(deltas, |model| model.submit(owner, req, floor, out))
+    }
+
+    /// Cancel on disconnect: `cancel_all`'s reports, but one delta per cancelled order, by
+    /// symbol then id.
+    pub fn cancel_all_each(
+        &mut self,
+        owner: Owner,
+        symbol: Option<Symbol>,
+        out: &mut Vec<Report>,
+        deltas: &mut Vec<BookDelta>,
+    ) -> Outcome {
+        let owned = self.owned(owner, symbol);
+        let mut by_book = owned.clone();
+        by_book.sort_by_key(|(id, symbol, _)| (*symbol, *id));
+        let mut scratch = Vec::new();
+        for (id, symbol, _) in by_book {
+            let _ = self.tracked(deltas, |model| {
+                model.book(symbol).cancel(owner, id, &mut scratch)
+            });
         }
+        for &(id, _, o) in &owned {
+            done(out, To::Owner(owner), id, DoneReason::Cancelled, o.leaves);
+        }
+        cancel_all_done(out, owned.len())
+    }
+
+    /// The depth sequence of `symbol`'s book.
+    pub fn seq(&self, symbol: Symbol) -> u64 {
+        self.books.get(&symbol).map_or(0, |book| book.seq)
+    }
+
+    /// Runs `f`, then gives each book whose orders it changed one more `seq` and a delta:
+    /// each level whose total differs, with its total now, and the trades.
+    fn tracked<R>(&mut self, deltas: &mut Vec<BookDelta>, f: impl FnOnce(&mut Model) -> R) -> R {
+        let before: BTreeMap<Symbol, Vec<Order>> = self
+            .books
+            .iter()
+            .map(|(symbol, book)| (*symbol, book.orders.clone()))
+            .collect();
+        let result = f(self);
+        for (&symbol, book) in &mut self.books {
+            let trades = std::mem::take(&mut book.trades);
+            let old = before.get(&symbol).map_or(&[][..], Vec::as_slice);
+            if book.orders == old {
+                assert!(trades.is_empty(), "a trade changes the book");
+                continue;
+            }
+            book.seq += 1;
+            let (was, now) = (totals(old), totals(&book.orders));
+            let keys: BTreeSet<_> = was.keys().chain(now.keys()).copied().collect();
+            let levels = keys
+                .into_iter()
+                .filter(|key| was.get(key) != now.get(key))
+                .map(|(sell, price)| LevelChange {
+                    side: if sell { Side::Sell } else { Side::Buy },
+                    price,
+                    total: now.get(&(sell, price)).copied().unwrap_or(0),
+                })
+                .collect();
+            deltas.push(BookDelta {
+                symbol,
+                seq: book.seq,
+                levels,
+                trades,
+            });
+        }
+        result
     }
 
     /// Every non-empty book's resting orders, as `Book::resting` lists them, by symbol.

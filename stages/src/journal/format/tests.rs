@@ -63,6 +63,7 @@ fn samples() -> Vec<Record> {
         Record::Book {
             symbol: symbol(),
             last_match: 12,
+            seq: 0,
             orders: 1,
         },
         Record::Resting(Resting {

@@ -10,8 +10,9 @@ use crate::matching::{OrderId, Owner, Price, Request, Resting, Side, Stp, Symbol
 
 mod accounts;
 
-/// Every book's last match id and resting orders in time priority, by symbol.
-type Books = BTreeMap<String, (u64, Vec<Resting>)>;
+/// Every book's last match id, depth sequence and resting orders in time priority, by
+/// symbol.
+type Books = BTreeMap<String, (u64, u64, Vec<Resting>)>;
 
 fn books(engine: &Engine) -> Books {
     engine
@@ -19,7 +20,7 @@ fn books(engine: &Engine) -> Books {
         .map(|b| {
             (
                 b.symbol().to_string(),
-                (b.last_match(), b.resting().collect()),
+                (b.last_match(), b.seq(), b.resting().collect()),
             )
         })
         .collect()
@@ -167,8 +168,11 @@ fn reopening_rebuilds_every_book_and_the_connection_base() {
     let mut live = Live::open(dir.path(), 1 << 30);
     live.run(2_000);
     let expected = live.books();
-    assert!(expected.values().any(|(m, _)| *m > 0), "trades happened");
-    assert!(expected.values().any(|(_, r)| !r.is_empty()), "orders rest");
+    assert!(expected.values().any(|(m, _, _)| *m > 0), "trades happened");
+    assert!(
+        expected.values().any(|(_, _, r)| !r.is_empty()),
+        "orders rest"
+    );
     drop(live);
 
     let mut again = Live::open(dir.path(), 1 << 30);

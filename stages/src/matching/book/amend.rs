@@ -58,7 +58,7 @@ impl Book {
             if leaves == node.leaves {
                 return Outcome::Listed;
             }
-            self.orders.get_mut(slot).leaves = leaves;
+            self.reduce(slot, leaves);
             return Outcome::Amended;
         }
         if order.tif == Tif::Post && self.crosses(order) {
@@ -68,5 +68,23 @@ impl Book {
         out.push(amended);
         self.execute(owner, order, out);
         Outcome::Amended
+    }
+
+    /// Lowers the open quantity of the order in `slot` to `leaves`, in place.
+    fn reduce(&mut self, slot: u32, leaves: Qty) {
+        let node = self.orders.get_mut(slot);
+        let cut = node.leaves - leaves;
+        node.leaves = leaves;
+        let (side, key) = (node.side, node.key);
+        let ladder = self.ladder_mut(side);
+        let price = ladder.price(key);
+        // A resting order's level always exists.
+        let Some(position) = ladder.find(key) else {
+            return;
+        };
+        let level = ladder.get_mut(position);
+        level.total -= cut;
+        let total = level.total;
+        self.changes.level(side, price, total);
     }
 }

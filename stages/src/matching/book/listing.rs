@@ -4,7 +4,10 @@
 //! entering or leaving would have to maintain: these requests are rare, orders are not.
 
 use super::{done, Book};
-use crate::matching::{DoneReason, Outcome, Owner, Report, ReportKind, Resting, Symbol, To};
+use crate::market::BookDelta;
+use crate::matching::{
+    DoneReason, OrderId, Outcome, Owner, Report, ReportKind, Resting, Symbol, To,
+};
 
 impl Book {
     /// The slots of the resting orders of `owner`, in no particular order.
@@ -58,19 +61,35 @@ pub(in crate::matching) fn list_orders<'a>(
 /// Answers `cancel_all`: cancels every resting order of `owner` in `books`, with one `done`
 /// `cancelled` each to the account, ascending by id (then symbol), then `cancel_all_done`
 /// with their count to the sender. [`Outcome::CancelledAll`] when it cancelled any.
+///
+/// Each book it changed moves its sequence once and, when `deltas` is given, gets one
+/// [`BookDelta`]; with `each_order` (cancel on disconnect) a book moves once per cancelled
+/// order instead, ascending by id, each delta the levels after that order left.
 pub(in crate::matching) fn cancel_all<'a>(
     books: impl IntoIterator<Item = &'a mut Book>,
     owner: Owner,
     out: &mut Vec<Report>,
+    mut deltas: Option<&mut Vec<BookDelta>>,
+    each_order: bool,
 ) -> Outcome {
     let mut cancelled = Vec::new();
     for book in books {
-        let slots: Vec<u32> = book.owned(owner).collect();
-        for slot in slots {
-            let order = book.resting_at(slot);
+        let mut slots: Vec<(OrderId, u32)> = book
+            .owned(owner)
+            .map(|slot| (book.orders.get(slot).id, slot))
+            .collect();
+        // By id, so the sequence steps do not depend on hash-map order.
+        slots.sort_unstable();
+        book.changes.start(deltas.is_some());
+        for (_, slot) in slots {
+            cancelled.push((book.symbol, book.resting_at(slot)));
             book.unlink(slot);
-            cancelled.push((book.symbol, order));
+            if each_order {
+                book.finish(deltas.as_deref_mut());
+                book.changes.start(deltas.is_some());
+            }
         }
+        book.finish(deltas.as_deref_mut());
     }
     sort(&mut cancelled);
     let count = cancelled.len() as u64;

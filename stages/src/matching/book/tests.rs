@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use super::*;
 
+mod deltas;
 mod management;
 mod stp;
 mod tifs;
@@ -16,6 +17,8 @@ struct Harness {
     floors: HashMap<Owner, OrderId>,
     /// The outcome of the latest request.
     outcome: Outcome,
+    /// What the latest request did to the book, for market data.
+    deltas: Vec<BookDelta>,
 }
 
 impl Harness {
@@ -24,6 +27,7 @@ impl Harness {
             book: Book::new(Symbol::new("ACME").unwrap()),
             floors: HashMap::new(),
             outcome: Outcome::Ignored,
+            deltas: Vec::new(),
         }
     }
 
@@ -31,7 +35,10 @@ impl Harness {
     fn send(&mut self, owner: Owner, req: Request) -> Vec<String> {
         let floor = self.floors.get(&owner).copied().unwrap_or(0);
         let mut out = Vec::new();
-        let outcome = self.book.submit(owner, &req, floor, &mut out);
+        self.deltas.clear();
+        let outcome = self
+            .book
+            .submit_with_deltas(owner, &req, floor, &mut out, &mut self.deltas);
         if outcome.is_accepted() {
             self.floors.insert(owner, req.id().unwrap());
         }
@@ -110,6 +117,8 @@ impl Harness {
                     slot = node.next;
                 }
                 assert_eq!(level.tail, prev, "tail is not the last order");
+                let total: Qty = orders.iter().map(|&(_, leaves)| leaves).sum();
+                assert_eq!(level.total, total, "level total is not its orders' sum");
                 (ladder.price(level.key).to_string(), orders)
             })
             .collect()
@@ -519,7 +528,8 @@ fn restore_from_resting_keeps_priority_and_match_ids() {
     assert_eq!(listed[1].leaves, 3);
 
     let mut restored = Harness::new();
-    restored.book = Book::restore(h.book.symbol(), h.book.last_match(), listed).unwrap();
+    restored.book =
+        Book::restore(h.book.symbol(), h.book.last_match(), h.book.seq(), listed).unwrap();
     let sweep = |h: &mut Harness| h.limit(C, 6, Side::Buy, "11", 20);
     assert_eq!(sweep(&mut restored), sweep(&mut h));
     assert_eq!(restored.book.last_match(), h.book.last_match());
@@ -538,12 +548,12 @@ fn restore_refuses_duplicates_and_empty_orders() {
         tif: Default::default(),
     };
     assert_eq!(
-        Book::restore(symbol, 0, [order, order]).err(),
+        Book::restore(symbol, 0, 0, [order, order]).err(),
         Some(RestoreError::DuplicateId(1))
     );
     let empty = Resting { leaves: 0, ..order };
     assert_eq!(
-        Book::restore(symbol, 0, [empty]).err(),
+        Book::restore(symbol, 0, 0, [empty]).err(),
         Some(RestoreError::NoQuantity(1))
     );
 }

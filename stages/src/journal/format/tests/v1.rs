@@ -93,3 +93,30 @@ fn new_tags_are_only_for_what_format_1_could_not_say() {
     *limit.last_mut().unwrap() = 1;
     assert_eq!(decode_records(&framed(&limit)).error, None);
 }
+
+#[test]
+fn a_book_keeps_its_sequence_and_tag_17_reads_as_sequence_0() {
+    let a = Symbol::new("A").unwrap();
+    let book = |seq| Record::Book {
+        symbol: a,
+        last_match: 4,
+        seq,
+        orders: 2,
+    };
+    let mut v1_book = vec![17, 1, b'A'];
+    v1_book.extend(le(&[4, 2]));
+    assert_eq!(decode_records(&framed(&v1_book)).records, [book(0)]);
+    // Sequence 0 keeps the tag 17 spelling.
+    assert_eq!(encode_all(&[book(0)]), framed(&v1_book));
+    let mut with_seq = vec![21, 1, b'A'];
+    with_seq.extend(le(&[4, 9, 2]));
+    assert_eq!(encode_all(&[book(9)]), framed(&with_seq));
+    assert_eq!(decode_records(&framed(&with_seq)).records, [book(9)]);
+    // Tag 21 with sequence 0 would be a second spelling of a tag 17 record.
+    let mut zero = vec![21, 1, b'A'];
+    zero.extend(le(&[4, 0, 2]));
+    assert_eq!(
+        decode_records(&framed(&zero)).error,
+        Some(FormatError::Payload { offset: 0 })
+    );
+}

@@ -71,7 +71,7 @@ fn floors_and_connection_base_survive_replay_and_snapshots() {
     assert_eq!(state.floors, expected_floors);
     assert_eq!(state.conn_base, 3, "named owners are not connection ids");
     let expected = books(&state.engine);
-    let resting = &expected["AAA"].1;
+    let resting = &expected["AAA"].2;
     assert_eq!(resting.len(), 2);
     assert_eq!(
         (resting[0].tif, resting[0].stp),
@@ -119,6 +119,7 @@ fn floors_end_a_snapshot() {
     let book = Record::Book {
         symbol: Symbol::new("AAA").unwrap(),
         last_match: 0,
+        seq: 0,
         orders: 0,
     };
     write(&[header, floor]);

@@ -183,7 +183,7 @@ fn restore_keeps_tif_and_stp() {
         (Tif::Post, Stp::CancelMaker)
     );
     let mut restored = Harness::new();
-    restored.book = Book::restore(h.book.symbol(), 0, listed.clone()).unwrap();
+    restored.book = Book::restore(h.book.symbol(), 0, h.book.seq(), listed.clone()).unwrap();
     assert_eq!(restored.book.resting().collect::<Vec<_>>(), listed);
     // Still post-only, and still cancelling both sides when an amend makes it cross.
     assert_eq!(restored.amend(A, 1, None, "11"), ["A reject 1 would cross"]);
