@@ -76,7 +76,9 @@ impl Decode {
                 let req = Request::CancelAll { symbol: None };
                 let _ = conn.orders().admit(&req);
                 // Nobody waits for the answer: the account's sessions are gone.
-                self.send(conn, u64::MAX, req, 0, Instant::now(), ctx);
+                let mut order = Order::new(conn, u64::MAX, req, 0, Instant::now());
+                order.disconnect = true;
+                self.send(order, ctx);
             }
             DecodeIn::Resume(conn) => self.resume(&conn, ctx),
         }
@@ -120,36 +122,22 @@ impl Decode {
             }
         };
         self.metrics.request();
-        self.send(conn, seq, req, floor, read_at, ctx);
+        self.send(Order::new(conn, seq, req, floor, read_at), ctx);
     }
 
     /// Hands an admitted request on: to its symbol's matching lane, or one part to each lane.
-    fn send(
-        &self,
-        conn: ClientRef,
-        seq: u64,
-        req: Request,
-        floor: u64,
-        read_at: Instant,
-        ctx: &mut Context<'_>,
-    ) {
-        let order = |route, part| Order {
-            conn: conn.clone(),
-            seq,
-            req,
-            floor,
-            read_at,
-            route,
-            part,
-        };
-        match req.symbol() {
-            Some(symbol) => self.emit(order(key_digest(&symbol), None), ctx),
+    fn send(&self, mut order: Order, ctx: &mut Context<'_>) {
+        match order.req.symbol() {
+            Some(symbol) => {
+                order.route = key_digest(&symbol);
+                self.emit(order, ctx);
+            }
             None => {
                 let lanes = self.lanes.load(Ordering::Acquire).max(1);
-                let cancels = matches!(req, Request::CancelAll { .. });
+                let cancels = matches!(order.req, Request::CancelAll { .. });
                 let gather = Arc::new(Gather::new(lanes, cancels));
                 for lane in 0..lanes {
-                    self.emit(order(lane as u64, Some(gather.clone())), ctx);
+                    self.emit(order.part(lane as u64, &gather), ctx);
                 }
             }
         }

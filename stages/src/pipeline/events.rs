@@ -54,9 +54,42 @@ pub struct Order {
     pub(crate) route: u64,
     /// For a request on every book: the answer the lanes' parts are merged into.
     pub(crate) part: Option<Arc<Gather>>,
+    /// The `cancel_all` of an account whose last session closed (each cancel is a step of
+    /// its book's market-data sequence).
+    pub(crate) disconnect: bool,
 }
 
 impl Order {
+    /// A request of `conn`, read at `read_at`, as decode admitted it; `send` routes it.
+    pub(crate) fn new(
+        conn: ClientRef,
+        seq: u64,
+        req: Request,
+        floor: u64,
+        read_at: Instant,
+    ) -> Order {
+        Order {
+            conn,
+            seq,
+            req,
+            floor,
+            read_at,
+            route: 0,
+            part: None,
+            disconnect: false,
+        }
+    }
+
+    /// The part of this request on every book for matching lane `lane`.
+    pub(crate) fn part(&self, lane: u64, gather: &Arc<Gather>) -> Order {
+        Order {
+            conn: self.conn.clone(),
+            route: lane,
+            part: Some(gather.clone()),
+            ..*self
+        }
+    }
+
     /// The request (`limit`, `market` or `cancel`).
     pub fn request(&self) -> &Request {
         &self.req

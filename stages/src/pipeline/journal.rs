@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sedaflow::{Batch, BatchConfig, Context, Handler, PoolConfig, StageConfig};
 
 use super::events::EncodeIn;
+use super::market::MarketIn;
 use crate::journal::format::{encode_record, Record};
 use crate::journal::Journal;
 
@@ -18,12 +19,15 @@ use crate::journal::Journal;
 pub(crate) enum ToJournal {
     Record(Record),
     Out(EncodeIn),
+    /// Book changes for market data, released like output.
+    Market(MarketIn),
 }
 
 pub(crate) struct JournalStage {
     journal: Arc<Journal>,
     records: Vec<u8>,
     held: Vec<EncodeIn>,
+    market: Vec<MarketIn>,
 }
 
 impl JournalStage {
@@ -32,6 +36,7 @@ impl JournalStage {
             journal,
             records: Vec::new(),
             held: Vec::new(),
+            market: Vec::new(),
         }
     }
 
@@ -68,6 +73,7 @@ impl Handler for JournalStage {
             match event {
                 ToJournal::Record(r) => encode_record(&r, &mut self.records),
                 ToJournal::Out(out) => self.held.push(out),
+                ToJournal::Market(changes) => self.market.push(changes),
             }
         }
         // A journal that cannot be written stops the process before any report of this batch
@@ -80,6 +86,9 @@ impl Handler for JournalStage {
         }
         for out in self.held.drain(..) {
             ctx.emit(out);
+        }
+        for changes in self.market.drain(..) {
+            ctx.emit(changes);
         }
     }
 }

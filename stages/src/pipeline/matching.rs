@@ -12,10 +12,12 @@ use sedaflow::key_digest;
 use super::client::Notice;
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
+use super::market::{MarketIn, LANES as MARKET_LANES};
 use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
 use crate::journal::Journal;
+use crate::market::BookDelta;
 use crate::matching::{
     Book, Engine, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To,
 };
@@ -33,6 +35,10 @@ pub(crate) struct MatchStage {
     lanes: Arc<AtomicUsize>,
     /// Scratch: the books of a request on every book.
     symbols: Vec<Symbol>,
+    /// Scratch: one request's book changes.
+    deltas: Vec<BookDelta>,
+    /// The batch's book changes, by market-data lane.
+    market: [Vec<BookDelta>; MARKET_LANES],
 }
 
 impl MatchStage {
@@ -54,6 +60,8 @@ impl MatchStage {
             journal,
             lanes,
             symbols: Vec::new(),
+            deltas: Vec::new(),
+            market: Default::default(),
         }
     }
 
@@ -63,9 +71,13 @@ impl MatchStage {
             j.adopt(symbol, &mut self.engine);
         }
         let owner = o.conn.owner();
-        let outcome = self
-            .engine
-            .submit(owner, &o.req, o.floor, &mut self.reports);
+        let outcome = self.engine.submit_with_deltas(
+            owner,
+            &o.req,
+            o.floor,
+            &mut self.reports,
+            &mut self.deltas,
+        );
         self.journaled(outcome, owner, o.floor, &o.req, ctx);
         if outcome.is_accepted() {
             if let Some(id) = o.req.id() {
@@ -75,7 +87,9 @@ impl MatchStage {
     }
 
     /// This lane's part of a request on every book: the request once per book the lane holds
-    /// (each journaled with its symbol, so a replay by one engine cancels exactly these).
+    /// (each journaled with its symbol, so a replay by one engine cancels exactly these). A
+    /// disconnect's cancels step each book's sequence once per order, so they are journaled
+    /// as one `cancel` each, which a replay steps the same way.
     fn apply_on_every_book(&mut self, o: &Order, ctx: &mut Context<'_>) {
         if let Some(j) = &self.journal {
             let (lane, lanes) = (o.route, self.lanes.load(Ordering::Acquire).max(1) as u64);
@@ -87,16 +101,61 @@ impl MatchStage {
         self.symbols.clear();
         self.symbols.extend(self.engine.books().map(Book::symbol));
         for i in 0..self.symbols.len() {
+            let symbol = self.symbols[i];
+            if o.disconnect {
+                let from = self.reports.len();
+                let (r, d) = (&mut self.reports, &mut self.deltas);
+                let _ = self.engine.cancel_all_each(owner, Some(symbol), r, d);
+                for k in from..self.reports.len() {
+                    if let ReportKind::Done { id, .. } = self.reports[k].kind {
+                        let cancel = Request::Cancel { id, symbol };
+                        self.journaled(Outcome::Cancelled, owner, 0, &cancel, ctx);
+                    }
+                }
+                continue;
+            }
             let req = match o.req {
                 Request::Orders { .. } => Request::Orders {
-                    symbol: Some(self.symbols[i]),
+                    symbol: Some(symbol),
                 },
                 _ => Request::CancelAll {
-                    symbol: Some(self.symbols[i]),
+                    symbol: Some(symbol),
                 },
             };
-            let outcome = self.engine.submit(owner, &req, 0, &mut self.reports);
+            let (r, d) = (&mut self.reports, &mut self.deltas);
+            let outcome = self.engine.submit_with_deltas(owner, &req, 0, r, d);
             self.journaled(outcome, owner, 0, &req, ctx);
+        }
+    }
+
+    /// Files the request's book changes by market-data lane, trades stamped with the
+    /// batch's time.
+    fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
+        for mut delta in self.deltas.drain(..) {
+            if !delta.trades.is_empty() {
+                let now = *now_ms.get_or_insert_with(epoch_ms);
+                for t in &mut delta.trades {
+                    t.time_ms = now;
+                }
+            }
+            self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta);
+        }
+    }
+
+    /// Hands the batch's book changes to market data: one event per lane that has some.
+    fn send_deltas(&mut self, ctx: &mut Context<'_>) {
+        for (lane, deltas) in self.market.iter_mut().enumerate() {
+            if deltas.is_empty() {
+                continue;
+            }
+            let event = MarketIn::Deltas {
+                lane: lane as u64,
+                deltas: std::mem::take(deltas),
+            };
+            match self.journal {
+                Some(_) => ctx.emit(ToJournal::Market(event)),
+                None => ctx.emit(event),
+            }
         }
     }
 
@@ -206,6 +265,7 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
+        let mut now_ms = None;
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
@@ -213,9 +273,11 @@ impl Handler for MatchStage {
                 None => self.apply(&o, ctx),
                 Some(_) => self.apply_on_every_book(&o, ctx),
             }
+            self.file_deltas(&mut now_ms);
             let mine = self.route_reports(&o, ctx);
             self.answer(o, mine, ctx);
         }
+        self.send_deltas(ctx);
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);
     }
@@ -226,4 +288,11 @@ impl Handler for MatchStage {
             self.emit(ctx, answer);
         }
     }
+}
+
+/// Now, in milliseconds since the Unix epoch: trades' time.
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

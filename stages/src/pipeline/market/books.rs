@@ -66,7 +66,11 @@ impl Books {
     /// Handles one event of this lane.
     pub(crate) fn handle(&mut self, event: MarketIn) {
         match event {
-            MarketIn::Delta(delta) => self.apply(&delta),
+            MarketIn::Deltas { deltas, .. } => {
+                for delta in &deltas {
+                    self.apply(delta);
+                }
+            }
             MarketIn::Subscribe(subscriber, subscription) => {
                 self.subscribe(subscriber, subscription)
             }

@@ -14,10 +14,10 @@ use crate::matching::Symbol;
 /// it are made in one order.
 #[derive(Debug)]
 pub(crate) enum MarketIn {
-    /// A request changed a book (from matching, after the journal when there is one).
-    // Until matching hands its book changes over, only the tests make deltas.
-    #[cfg_attr(not(test), expect(dead_code))]
-    Delta(BookDelta),
+    /// One matching batch's book changes for the symbols of lane `lane` (from matching,
+    /// after the journal when there is one), in the order matching made them: one event per
+    /// lane and batch, not per request.
+    Deltas { lane: u64, deltas: Vec<BookDelta> },
     /// A socket subscribes: it gets `subscribed` and the current state, then the updates.
     Subscribe(Arc<Subscriber>, Subscription),
     /// A socket unsubscribes: it gets `unsubscribed`, and nothing of it after that.
@@ -32,22 +32,26 @@ pub(crate) enum MarketIn {
 }
 
 impl MarketIn {
+    /// The lane of `symbol`'s events: [`MarketIn::Deltas`] for it go there.
+    pub(crate) fn lane_of(symbol: Symbol) -> u64 {
+        key_digest(&Some(symbol)) % super::LANES as u64
+    }
+
     /// Its lane digest (see `StageBuilder::keyed_by_digest`): the symbol's, or a tick's lane.
     pub(crate) fn digest(&self) -> u64 {
         match self {
-            MarketIn::Tick { lane, .. } => *lane,
+            MarketIn::Tick { lane, .. } | MarketIn::Deltas { lane, .. } => *lane,
             other => key_digest(&other.symbol()),
         }
     }
 
     fn symbol(&self) -> Option<Symbol> {
         match self {
-            MarketIn::Delta(delta) => Some(delta.symbol),
             MarketIn::Subscribe(_, s) | MarketIn::Unsubscribe(_, s) | MarketIn::Gone(_, s) => {
                 Some(s.symbol)
             }
             MarketIn::Snapshot(snapshot, _) => Some(snapshot.symbol()),
-            MarketIn::Tick { .. } => None,
+            MarketIn::Tick { .. } | MarketIn::Deltas { .. } => None,
         }
     }
 }

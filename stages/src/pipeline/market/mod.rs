@@ -8,8 +8,9 @@
 //! - `stage`: the [`Handler`](sedaflow::Handler) and its declaration.
 //!
 //! # Feeding it
-//! Matching emits [`MarketIn::Delta`] for each request that changed a book, with the book's
-//! next `seq`; with a journal, the journal stage emits it once the request's record is
+//! Matching emits, per batch and per lane of this stage, one [`MarketIn::Deltas`] with the
+//! book changes of that lane's symbols (each request that changed a book, with the book's
+//! next `seq`); with a journal, the journal stage emits it once the batch's records are
 //! durable (nothing is published that a restart could take back). Sockets publish
 //! `Subscribe`, `Unsubscribe` and, once closed, `Gone`; HTTP snapshot requests publish
 //! `Snapshot` with a reply channel, so they see the same state as the sockets. A ticker
@@ -37,6 +38,9 @@ mod subscriber;
 mod tests;
 
 use books::Books;
+
+/// The stage's lanes: matching groups its book changes by them.
+pub(crate) const LANES: usize = 4;
 pub(crate) use events::MarketIn;
 pub(crate) use stage::{declare, STAGE};
 pub(crate) use subscriber::{Next, Subscriber};

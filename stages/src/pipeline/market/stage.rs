@@ -31,7 +31,7 @@ impl Handler for MarketStage {
 /// CPU.
 pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
     let config = StageConfig {
-        lanes: NonZeroUsize::new(4),
+        lanes: NonZeroUsize::new(super::LANES),
         pool: PoolConfig {
             min: 1,
             max: NonZeroUsize::MIN,

@@ -11,6 +11,14 @@ use crate::market::{
 };
 use crate::matching::{Price, Qty, Side, Symbol};
 
+/// One book change, as matching hands it over (alone in its batch).
+fn one(delta: BookDelta) -> MarketIn {
+    MarketIn::Deltas {
+        lane: MarketIn::lane_of(delta.symbol),
+        deltas: vec![delta],
+    }
+}
+
 fn acme() -> Symbol {
     Symbol::new("ACME").unwrap()
 }
@@ -69,10 +77,10 @@ fn subscriber(id: u64, cap: usize) -> Arc<Subscriber> {
 #[test]
 fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
     let mut books = books();
-    books.handle(MarketIn::Delta(delta(1, 100, None)));
+    books.handle(one(delta(1, 100, None)));
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
     books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Depth)));
-    books.handle(MarketIn::Delta(delta(2, 60, Some(40))));
+    books.handle(one(delta(2, 60, Some(40))));
     let (texts, close) = written(&w);
     assert!(!close);
     assert_eq!(
@@ -84,8 +92,8 @@ fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
         ]
     );
     // A replay of what the feed holds is skipped: no update, no break in the chain.
-    books.handle(MarketIn::Delta(delta(2, 60, Some(40))));
-    books.handle(MarketIn::Delta(delta(3, 0, None)));
+    books.handle(one(delta(2, 60, Some(40))));
+    books.handle(one(delta(3, 0, None)));
     let (texts, _) = written(&w);
     assert_eq!(texts.len(), 1);
     assert!(texts[0].contains(r#""first_seq":3,"seq":3,"#), "{texts:?}");
@@ -97,9 +105,9 @@ fn unsubscribed_means_nothing_more_of_it() {
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
     books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Bbo)));
     books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
-    books.handle(MarketIn::Delta(delta(1, 5, None)));
+    books.handle(one(delta(1, 5, None)));
     books.handle(MarketIn::Unsubscribe(w.clone(), sub(Channel::Bbo)));
-    books.handle(MarketIn::Delta(delta(2, 4, Some(1))));
+    books.handle(one(delta(2, 4, Some(1))));
     let (texts, _) = written(&w);
     let types: Vec<_> = texts
         .iter()
@@ -120,7 +128,7 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
     }
     let mut trades = 0;
     for seq in 1..=50 {
-        books.handle(MarketIn::Delta(delta(seq, 1_000 - seq, Some(1))));
+        books.handle(one(delta(seq, 1_000 - seq, Some(1))));
         // The fast one keeps up; the slow one never reads.
         let (texts, close) = written(&fast);
         assert!(!close);
@@ -134,7 +142,7 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
     assert_eq!(texts, [r#"{"type":"error","reason":"slow consumer"}"#]);
     assert!(close);
     // It left the fan-out: later pushes do not reach it (nor cost anything).
-    books.handle(MarketIn::Delta(delta(51, 1, Some(1))));
+    books.handle(one(delta(51, 1, Some(1))));
     assert_eq!(written(&slow), (vec![], true));
 }
 
@@ -145,7 +153,7 @@ fn a_subscriber_that_is_gone_leaves_the_fan_out() {
     books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
     written(&w);
     books.handle(MarketIn::Gone(w.clone(), sub(Channel::Trades)));
-    books.handle(MarketIn::Delta(delta(1, 1, Some(1))));
+    books.handle(one(delta(1, 1, Some(1))));
     assert_eq!(written(&w), (vec![], false));
 }
 
@@ -163,7 +171,7 @@ fn snapshots_show_the_state_the_subscribers_see() {
         snapshot(&mut books, Snapshot::Depth { symbol: other }),
         r#"{"type":"depth","symbol":"OTHER","seq":0,"bids":[],"asks":[]}"#
     );
-    books.handle(MarketIn::Delta(delta(1, 7, Some(3))));
+    books.handle(one(delta(1, 7, Some(3))));
     assert_eq!(
         snapshot(&mut books, Snapshot::Depth { symbol: acme() }),
         r#"{"type":"depth","symbol":"ACME","seq":1,"bids":[],"asks":[["10",7]]}"#
@@ -190,7 +198,7 @@ fn ticks_close_the_candles_of_the_lane() {
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
     let seconds = sub(Channel::Kline(Interval::Second));
     books.handle(MarketIn::Subscribe(w.clone(), seconds));
-    books.handle(MarketIn::Delta(delta(1, 1, Some(2))));
+    books.handle(one(delta(1, 1, Some(2))));
     let (texts, _) = written(&w);
     assert!(texts[1].ends_with(r#""closed":false}"#), "{texts:?}");
     books.handle(MarketIn::Tick {
@@ -226,6 +234,6 @@ fn the_1025th_subscription_is_refused_and_not_fanned_out() {
         texts.last().map(String::as_str),
         Some(r#"{"type":"error","reason":"too many subscriptions"}"#)
     );
-    books.handle(MarketIn::Delta(delta(1, 1, Some(1))));
+    books.handle(one(delta(1, 1, Some(1))));
     assert_eq!(written(&w), (vec![], false));
 }

@@ -1,0 +1,220 @@
+//! Market data fed by real trading (PROTOCOL.md "Market data"): the contract example's
+//! WebSocket subscriber line for line; trades, bbo and candles following the orders; and a
+//! randomized order flow whose book, rebuilt by a subscriber from its snapshot and every
+//! update, equals `GET /depth` and the sequence has no gap.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use support::{get, Client, Rng, Server, WsClient, KEYS};
+
+fn subscribe(ws: &mut WsClient, channel: &str, symbol: &str) {
+    ws.send(&format!(
+        r#"{{"op":"subscribe","channel":"{channel}","symbol":"{symbol}"}}"#
+    ));
+    assert_eq!(
+        ws.text(),
+        format!(r#"{{"type":"subscribed","channel":"{channel}","symbol":"{symbol}"}}"#)
+    );
+}
+
+#[test]
+fn the_contract_examples_subscriber_line_for_line() {
+    let server = Server::start_with_config(KEYS);
+    let mut w = WsClient::connect(server.http);
+    subscribe(&mut w, "depth", "ACME");
+    assert_eq!(
+        w.text(),
+        r#"{"type":"depth","symbol":"ACME","seq":0,"bids":[],"asks":[]}"#
+    );
+    let mut a = Client::login(server.tcp, "alice", "k-a");
+    let mut b = Client::login(server.tcp, "bob", "k-b");
+    // W reads each update before the next request, so none is merged with the next.
+    let mut w_expects = |expected: &str| {
+        let got: Value = serde_json::from_str(&w.text()).expect("JSON");
+        let want: Value = serde_json::from_str(expected).expect("JSON");
+        assert_eq!(got, want);
+    };
+    a.send(r#"{"op":"limit","id":1,"symbol":"ACME","side":"sell","price":"10.05","qty":100}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    w_expects(
+        r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":1,"bids":[],"asks":[["10.05",100]]}"#,
+    );
+    b.send(r#"{"op":"limit","id":2,"symbol":"ACME","side":"buy","price":"10.10","qty":40}"#);
+    b.expect(r#"{"type":"ack","id":2}"#);
+    a.recv();
+    b.recv_n(2);
+    w_expects(
+        r#"{"type":"depth_update","symbol":"ACME","first_seq":2,"seq":2,"bids":[],"asks":[["10.05",60]]}"#,
+    );
+    a.send(r#"{"op":"amend","id":1,"symbol":"ACME","qty":50}"#);
+    a.expect(r#"{"type":"amended","id":1,"price":"10.05","leaves":50}"#);
+    w_expects(
+        r#"{"type":"depth_update","symbol":"ACME","first_seq":3,"seq":3,"bids":[],"asks":[["10.05",50]]}"#,
+    );
+    a.send(r#"{"op":"orders"}"#);
+    a.recv_n(2);
+    a.send(r#"{"op":"cancel","id":1,"symbol":"ACME"}"#);
+    a.expect(r#"{"type":"done","id":1,"reason":"cancelled","leaves":50}"#);
+    w_expects(
+        r#"{"type":"depth_update","symbol":"ACME","first_seq":4,"seq":4,"bids":[],"asks":[["10.05",0]]}"#,
+    );
+}
+
+#[test]
+fn trades_bbo_and_candles_follow_the_orders() {
+    let server = Server::start(&[]);
+    let mut w = WsClient::connect(server.http);
+    subscribe(&mut w, "trades", "TRD");
+    subscribe(&mut w, "bbo", "TRD");
+    let empty = w.json();
+    assert_eq!(empty["type"], "bbo");
+    assert_eq!(empty["seq"], 0);
+    let mut a = Client::connect(server.tcp);
+    let mut b = Client::connect(server.tcp);
+    a.send(r#"{"op":"limit","id":1,"symbol":"TRD","side":"sell","price":"10.05","qty":100}"#);
+    a.expect(r#"{"type":"ack","id":1}"#);
+    let bbo = w.json();
+    assert_eq!(
+        (
+            &bbo["type"],
+            &bbo["seq"],
+            &bbo["ask"],
+            &bbo["ask_qty"],
+            &bbo["bid"]
+        ),
+        (
+            &Value::from("bbo"),
+            &Value::from(1),
+            &Value::from("10.05"),
+            &Value::from(100),
+            &Value::Null
+        )
+    );
+    b.send(r#"{"op":"market","id":1,"symbol":"TRD","side":"buy","qty":40}"#);
+    b.expect(r#"{"type":"ack","id":1}"#);
+    // The trade (never merged), then the new best offer, in the order they happened.
+    let mut got = vec![w.json(), w.json()];
+    got.sort_by_key(|v| v["type"].as_str().unwrap_or_default().to_owned());
+    let (bbo, trade) = (&got[0], &got[1]);
+    assert_eq!(trade["type"], "trade");
+    assert_eq!(
+        (
+            &trade["match"],
+            &trade["price"],
+            &trade["qty"],
+            &trade["taker"]
+        ),
+        (
+            &Value::from(1),
+            &Value::from("10.05"),
+            &Value::from(40),
+            &Value::from("buy")
+        )
+    );
+    assert!(
+        trade["time"].as_u64().unwrap_or(0) > 1_600_000_000_000,
+        "{trade}"
+    );
+    assert_eq!(
+        (&bbo["seq"], &bbo["ask_qty"]),
+        (&Value::from(2), &Value::from(60))
+    );
+    // The HTTP snapshots agree.
+    let trades = get(server.http, "/trades?symbol=TRD").json();
+    assert_eq!(trades.as_array().map(Vec::len), Some(1), "{trades}");
+    assert_eq!(trades[0]["match"], 1);
+    let klines = get(server.http, "/klines?symbol=TRD&interval=1h").json();
+    let open = &klines[0];
+    assert_eq!(
+        (
+            &open["open"],
+            &open["volume"],
+            &open["trades"],
+            &open["closed"]
+        ),
+        (
+            &Value::from("10.05"),
+            &Value::from(40),
+            &Value::from(1),
+            &Value::from(false)
+        )
+    );
+}
+
+/// Applies a `depth` snapshot or a `depth_update` to a book kept as side → price → qty.
+fn apply(book: &mut BTreeMap<(String, String), u64>, message: &Value) {
+    for (side, key) in [("bid", "bids"), ("ask", "asks")] {
+        for level in message[key].as_array().into_iter().flatten() {
+            let price = level[0].as_str().expect("price text").to_owned();
+            let qty = level[1].as_u64().expect("qty");
+            match qty {
+                0 => book.remove(&(side.to_owned(), price)),
+                q => book.insert((side.to_owned(), price), q),
+            };
+        }
+    }
+}
+
+#[test]
+fn a_subscriber_rebuilds_the_book_of_a_random_flow_exactly() {
+    rebuilds_a_random_flow(&Server::start(&[]));
+}
+
+#[test]
+fn with_a_journal_book_changes_are_published_once_durable_and_still_chain() {
+    let dir = tempfile::tempdir().expect("a temporary journal directory");
+    let journal = dir.path().to_str().expect("utf-8 path");
+    rebuilds_a_random_flow(&Server::start(&["--journal", journal]));
+}
+
+fn rebuilds_a_random_flow(server: &Server) {
+    let mut w = WsClient::connect(server.http);
+    subscribe(&mut w, "depth", "RND");
+    let snapshot = w.json();
+    assert_eq!(snapshot["seq"], 0);
+    let mut book = BTreeMap::new();
+    apply(&mut book, &snapshot);
+    let mut rng = Rng::new(0x6d64);
+    let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(server.tcp)).collect();
+    for id in 1..=400u64 {
+        let c = &mut clients[rng.below(3) as usize];
+        let side = if rng.below(2) == 0 { "buy" } else { "sell" };
+        let price = 95 + rng.below(11);
+        let qty = 1 + rng.below(20);
+        let line = match rng.below(10) {
+            0 => format!(
+                r#"{{"op":"cancel","id":{},"symbol":"RND"}}"#,
+                id.saturating_sub(3)
+            ),
+            1 => {
+                format!(r#"{{"op":"market","id":{id},"symbol":"RND","side":"{side}","qty":{qty}}}"#)
+            }
+            _ => format!(
+                r#"{{"op":"limit","id":{id},"symbol":"RND","side":"{side}","price":"{price}","qty":{qty}}}"#
+            ),
+        };
+        c.send(&line);
+    }
+    // Every request answered: the books are final.
+    for c in &mut clients {
+        c.send(r#"{"op":"ping"}"#);
+        while c.recv()["type"] != "pong" {}
+    }
+    let depth = get(server.http, "/depth?symbol=RND").json();
+    let last = depth["seq"].as_u64().expect("seq");
+    let mut seq = 0;
+    while seq < last {
+        let update = w.json();
+        assert_eq!(update["type"], "depth_update", "{update}");
+        assert_eq!(update["first_seq"], seq + 1, "a gap before {update}");
+        seq = update["seq"].as_u64().expect("seq");
+        apply(&mut book, &update);
+    }
+    assert_eq!(seq, last);
+    let mut expected = BTreeMap::new();
+    apply(&mut expected, &depth);
+    assert_eq!(book, expected);
+}
