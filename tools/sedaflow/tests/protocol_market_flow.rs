@@ -96,7 +96,7 @@ fn trades_bbo_and_candles_follow_the_orders() {
     b.send(r#"{"op":"market","id":1,"symbol":"TRD","side":"buy","qty":40}"#);
     b.expect(r#"{"type":"ack","id":1}"#);
     // The trade (never merged), then the new best offer, in the order they happened.
-    let mut got = vec![w.json(), w.json()];
+    let mut got = [w.json(), w.json()];
     got.sort_by_key(|v| v["type"].as_str().unwrap_or_default().to_owned());
     let (bbo, trade) = (&got[0], &got[1]);
     assert_eq!(trade["type"], "trade");
