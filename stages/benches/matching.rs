@@ -13,11 +13,12 @@
 //!
 //! `*_deltas` run the same requests through `Engine::submit_with_deltas`, as a matching
 //! stage feeding market data does: every request that changes a book also yields its
-//! `BookDelta` (taken by the consumer at once, so its buffers are not reused).
+//! `BookDelta`, which the consumer takes (and drops) at once.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use sedaflow_stages::market::BookDelta;
 use sedaflow_stages::matching::{
     Engine, OrderId, Outcome, Owner, Price, Report, Request, Side, Stp, Symbol, Tif,
 };
@@ -223,10 +224,10 @@ fn with_deltas(
     req: &Request,
     floor: OrderId,
     out: &mut Vec<Report>,
+    deltas: &mut Vec<BookDelta>,
 ) -> Outcome {
-    let mut deltas = Vec::new();
-    let outcome = engine.submit_with_deltas(owner, req, floor, out, &mut deltas);
-    black_box(deltas);
+    let outcome = engine.submit_with_deltas(owner, req, floor, out, deltas);
+    deltas.drain(..).for_each(|delta| drop(black_box(delta)));
     outcome
 }
 
@@ -234,14 +235,19 @@ fn run(engine: &mut Engine, requests: &[(u64, Request)], path: Path) -> usize {
     // Dispatched once per batch, so each path's loop calls its `submit` directly.
     match path {
         Path::Plain => run_with(engine, requests, plain),
-        Path::Deltas => run_with(engine, requests, with_deltas),
+        Path::Deltas => {
+            let mut deltas = Vec::with_capacity(16);
+            run_with(engine, requests, |engine, owner, req, floor, out| {
+                with_deltas(engine, owner, req, floor, out, &mut deltas)
+            })
+        }
     }
 }
 
 fn run_with(
     engine: &mut Engine,
     requests: &[(u64, Request)],
-    submit: impl Fn(&mut Engine, Owner, &Request, OrderId, &mut Vec<Report>) -> Outcome,
+    mut submit: impl FnMut(&mut Engine, Owner, &Request, OrderId, &mut Vec<Report>) -> Outcome,
 ) -> usize {
     let mut floors = [0; OWNERS];
     let mut out = Vec::with_capacity(256);

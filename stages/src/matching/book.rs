@@ -7,12 +7,13 @@ use super::ladder::{Ladder, Level};
 use super::slab::{Node, Slab, NIL};
 use super::{
     DoneReason, OrderId, Outcome, Owner, Price, Qty, RejectReason, Report, ReportKind, Request,
-    Resting, RestoreError, Side, Stp, Symbol, Tif, To,
+    Resting, Side, Stp, Symbol, Tif, To,
 };
 
 mod amend;
 mod changes;
 mod listing;
+mod restore;
 
 use crate::market::BookDelta;
 pub(super) use listing::{cancel_all, list_orders};
@@ -23,10 +24,11 @@ type Index = HashMap<(Owner, OrderId), u32, RandomState>;
 /// The order book of one symbol: price–time priority, trades at the resting order's price.
 ///
 /// Resting orders live in a slab and are linked in a FIFO per price level; levels sit in a
-/// sorted vector per side with the best level last; an index by account and id finds orders
-/// for cancels, amends and duplicate checks. Filled and cancelled orders leave every
-/// structure at once, and empty levels are removed, so memory follows the resting orders.
-/// `orders`, `cancel_all` and amends are described in the [module docs](crate::matching).
+/// sorted vector per side with the best level last, each with its total open quantity; an
+/// index by account and id finds orders for cancels, amends and duplicate checks. Filled
+/// and cancelled orders leave every structure at once, and empty levels are removed, so
+/// memory follows the resting orders. `orders`, `cancel_all`, amends and the depth
+/// sequence with its deltas are described in the [module docs](crate::matching).
 ///
 /// # Examples
 ///
@@ -165,7 +167,9 @@ impl Book {
         self.submit_into(owner, req, id_floor, out, Some(deltas))
     }
 
-    fn submit_into(
+    /// [`Book::submit`], with deltas when `deltas` is given.
+    #[inline]
+    pub(super) fn submit_into(
         &mut self,
         owner: Owner,
         req: &Request,
@@ -239,66 +243,6 @@ impl Book {
                 Outcome::Ignored
             }
         }
-    }
-
-    /// The resting orders: bids then asks, each side best level first, each level in time
-    /// priority. [`Book::restore`] with this list, [`Book::last_match`] and [`Book::seq`]
-    /// rebuilds the book.
-    pub fn resting(&self) -> impl Iterator<Item = Resting> + '_ {
-        [&self.bids, &self.asks]
-            .into_iter()
-            .flat_map(move |ladder| {
-                ladder.levels().iter().rev().flat_map(move |level| {
-                    let first = (level.head != NIL).then_some(level.head);
-                    std::iter::successors(first, move |&slot| {
-                        let next = self.orders.get(slot).next;
-                        (next != NIL).then_some(next)
-                    })
-                    .map(move |slot| self.resting_at(slot))
-                })
-            })
-    }
-
-    /// Rebuilds a book whose latest trade was `last_match` and depth sequence `seq` from its
-    /// resting orders, each price level's orders in time priority (as [`Book::resting`]
-    /// lists them), so its `match` ids and sequence carry on. The orders are put on the
-    /// book as they are, without matching: a list taken from a book never crosses. Their
-    /// `tif` and `stp` are kept.
-    ///
-    /// # Errors
-    ///
-    /// [`RestoreError`] for an account's id listed twice or an order without quantity.
-    pub fn restore(
-        symbol: Symbol,
-        last_match: u64,
-        seq: u64,
-        orders: impl IntoIterator<Item = Resting>,
-    ) -> Result<Book, RestoreError> {
-        let mut book = Book::new(symbol);
-        book.last_match = last_match;
-        book.seq = seq;
-        let mut unused = Vec::new();
-        for o in orders {
-            if o.leaves == 0 {
-                return Err(RestoreError::NoQuantity(o.id));
-            }
-            if book.index.contains_key(&(o.owner, o.id)) {
-                return Err(RestoreError::DuplicateId(o.id));
-            }
-            let order = Incoming {
-                id: o.id,
-                side: o.side,
-                qty: o.leaves,
-                limit: Some(o.price),
-                tif: o.tif,
-                stp: o.stp,
-                to: To::Owner(o.owner),
-            };
-            book.rest(o.owner, order, o.price, o.leaves, &mut unused);
-        }
-        // Putting the orders back is no request: nothing to carry into the next one.
-        book.changes.start(false);
-        Ok(book)
     }
 
     /// Never changed (no resting order, no trade, sequence 0), so dropping the book loses

@@ -128,12 +128,9 @@ impl Engine {
             Entry::Occupied(entry) => entry,
             Entry::Vacant(entry) => entry.insert_entry(Book::new(symbol)),
         };
-        let outcome = match deltas {
-            Some(deltas) => book
-                .get_mut()
-                .submit_with_deltas(owner, req, id_floor, out, deltas),
-            None => book.get_mut().submit(owner, req, id_floor, out),
-        };
+        let outcome = book
+            .get_mut()
+            .submit_into(owner, req, id_floor, out, deltas);
         if book.get().is_idle() {
             book.remove();
         }

@@ -3,7 +3,7 @@
 //!
 //! [`Engine::submit`] takes a validated [`Request`] from an account ([`Owner`]) and appends
 //! the [`Report`]s it causes to a caller-owned `Vec`, which the caller reuses between
-//! calls. Trades execute at the resting order's price; `match` ids increase per symbol from
+//! calls (and, [with deltas](#market-data), what it did to each book for market data). Trades execute at the resting order's price; `match` ids increase per symbol from
 //! 1; a `gtc` or `post` limit remainder rests, an `ioc` or `market` remainder expires. A
 //! `fok` order trades only when the quantity it may trade at its limit covers all of it,
 //! and otherwise expires untouched; a `post` order that would trade is rejected (`would
@@ -66,11 +66,32 @@
 //! sharded by symbol: the caller passes the account's floor and raises it when the
 //! [`Outcome`] is [accepted](Outcome::is_accepted).
 //!
+//! # Market data
+//!
+//! Each book keeps its depth sequence ([`Book::seq`]) and each price level its total open
+//! quantity. [`Engine::submit_with_deltas`] also appends, per book the request changed, a
+//! [`BookDelta`](crate::market::BookDelta): the book's next `seq` (0 for a book that
+//! never changed; +1 per request that changed its resting orders: an order that rests or
+//! trades, market, `ioc` and `fok` ones included, a cancel, an amend that changed
+//! something, a self-trade cancel of a resting order, and one step per book for
+//! `cancel_all`; not a rejected request, an amend to the current values, nor an order that
+//! neither traded nor rests), each level whose total changed once, with its total after
+//! the request (0: gone), bids then asks, each by ascending price, and the trades in match
+//! order at the resting orders' prices with the incoming order's side. The engine has no
+//! clock: a trade's `time_ms` is 0 for the caller to stamp. A symbol-less `cancel_all`
+//! gives its deltas by symbol. Cancel on disconnect counts one step per cancelled order:
+//! [`Engine::cancel_all_each`] is `cancel_all` with one delta per order (by symbol, then
+//! ascending id). Plain [`Engine::submit`] keeps the sequence and totals alike and records
+//! nothing more. [`Book::restore`] takes the sequence back, and journal snapshots store it,
+//! so recovery carries it on; replay must repeat a disconnect's cancels through
+//! `cancel_all_each` to count them alike.
+//!
 //! # Memory
 //!
-//! Bounded by the resting orders: filled and cancelled orders leave every index at once
-//! and their slots are reused, empty price levels are removed, and a book that holds
-//! nothing and never traded is dropped. Allocations keep the size of a book's peak.
+//! Bounded by the resting orders and the books ever changed: filled and cancelled orders
+//! leave every index at once and their slots are reused, empty price levels are removed,
+//! and a book that never changed is dropped (one that did keeps its `match` ids and
+//! sequence, even empty). Allocations keep the size of a book's peak.
 //! `orders` and `cancel_all` scan the books instead of keeping a per-account index, which
 //! every order would pay for.
 

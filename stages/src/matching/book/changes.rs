@@ -28,12 +28,17 @@ struct Recording {
 
 impl Changes {
     /// Starts a request: nothing changed yet, and a delta is recorded when `record`.
+    /// [`Changes::finish`] leaves no recording, so the plain path only clears the flag.
+    #[inline]
     pub(super) fn start(&mut self, record: bool) {
         self.changed = false;
-        self.recording = record.then(Recording::default);
+        if record {
+            self.recording = Some(Recording::default());
+        }
     }
 
     /// The level at `price` on `side` now holds `total` (0: it is gone).
+    #[inline]
     pub(super) fn level(&mut self, side: Side, price: Price, total: Qty) {
         self.changed = true;
         if let Some(recording) = &mut self.recording {
@@ -43,6 +48,7 @@ impl Changes {
 
     /// A trade at the resting order's `price`. The engine has no clock: `time_ms` is left 0
     /// for the caller to stamp.
+    #[inline]
     pub(super) fn trade(&mut self, match_id: u64, price: Price, qty: Qty, taker: Side) {
         if let Some(recording) = &mut self.recording {
             recording.trades.push(Trade {
@@ -56,23 +62,22 @@ impl Changes {
     }
 
     /// Ends the request: when it changed the book, moves `seq` on and appends the recorded
-    /// delta to `deltas` (if given and recording). Leaves the tracker ready for the next
-    /// request in the same mode.
+    /// delta to `deltas` (if given and recording). Leaves no recording behind.
     pub(super) fn finish(
         &mut self,
         symbol: Symbol,
         seq: &mut u64,
         deltas: Option<&mut Vec<BookDelta>>,
     ) {
+        let recording = self.recording.take();
         if !self.changed {
             return;
         }
         self.changed = false;
         *seq += 1;
-        let (Some(recording), Some(deltas)) = (&mut self.recording, deltas) else {
+        let (Some(Recording { levels, trades }), Some(deltas)) = (recording, deltas) else {
             return;
         };
-        let Recording { levels, trades } = std::mem::take(recording);
         deltas.push(BookDelta {
             symbol,
             seq: *seq,

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::matching::RestoreError;
 
 mod deltas;
 mod management;
