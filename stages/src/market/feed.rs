@@ -73,23 +73,44 @@ impl Feed {
     /// [`DeltaError`] when the delta is for another symbol or does not carry the next
     /// `seq`; nothing changes then.
     pub fn apply(&mut self, delta: &BookDelta, out: &mut Vec<Fanout>) -> Result<(), DeltaError> {
+        self.apply_for(delta, |_| true, out)
+    }
+
+    /// [`Feed::apply`], encoding only the updates of the channels `wanted` says someone
+    /// subscribes to: the state (depth, trade history, candles) follows every delta, but a
+    /// book nobody watches costs no encoding.
+    ///
+    /// # Errors
+    ///
+    /// As [`Feed::apply`].
+    pub fn apply_for(
+        &mut self,
+        delta: &BookDelta,
+        wanted: impl Fn(Channel) -> bool,
+        out: &mut Vec<Fanout>,
+    ) -> Result<(), DeltaError> {
         if delta.symbol != self.symbol {
             return Err(DeltaError::WrongSymbol);
         }
         let bbo_changed = self.depth.apply(delta.seq, &delta.levels)?;
         let symbol = self.symbol;
+        let trades = wanted(Channel::Trades);
         for trade in &delta.trades {
             self.trades.push(*trade);
+            if trades {
+                out.push(Fanout {
+                    channel: Channel::Trades,
+                    update: Update::whole(&Message::Trade { symbol, trade }),
+                });
+            }
+        }
+        if wanted(Channel::Depth) {
             out.push(Fanout {
-                channel: Channel::Trades,
-                update: Update::whole(&Message::Trade { symbol, trade }),
+                channel: Channel::Depth,
+                update: Update::depth(symbol, DepthUpdate::new(delta.seq, &delta.levels)),
             });
         }
-        out.push(Fanout {
-            channel: Channel::Depth,
-            update: Update::depth(symbol, DepthUpdate::new(delta.seq, &delta.levels)),
-        });
-        if bbo_changed {
+        if bbo_changed && wanted(Channel::Bbo) {
             out.push(Fanout {
                 channel: Channel::Bbo,
                 update: Update::latest(&Message::Bbo {
@@ -100,12 +121,13 @@ impl Feed {
         }
         if !delta.trades.is_empty() {
             for series in &mut self.candles {
+                let watched = wanted(Channel::Kline(series.interval()));
                 for trade in &delta.trades {
-                    if let Some(closed) = series.trade(trade) {
+                    if let (Some(closed), true) = (series.trade(trade), watched) {
                         out.push(kline(symbol, series.interval(), &closed, true));
                     }
                 }
-                if let Some(open) = series.open() {
+                if let (Some(open), true) = (series.open(), watched) {
                     out.push(kline(symbol, series.interval(), open, false));
                 }
             }

@@ -92,7 +92,9 @@ impl Books {
             .books
             .entry(delta.symbol)
             .or_insert_with(|| Book::new(delta.symbol));
-        match book.feed.apply(delta, &mut self.out) {
+        let Book { feed, subscribers } = book;
+        let wanted = |channel| subscribers.get(&channel).is_some_and(|s| !s.is_empty());
+        match feed.apply_for(delta, wanted, &mut self.out) {
             Ok(()) => book.fan_out(&mut self.out, &self.metrics),
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
