@@ -1,3 +1,5 @@
+use smallvec::SmallVec;
+
 use crate::matching::{Price, Qty, Side, Symbol};
 
 /// What one request did to one book, as matching hands it to market data: the levels whose
@@ -21,10 +23,17 @@ pub struct BookDelta {
     /// Each level whose total changed, at most once per side and price, with its total after
     /// the request (0: the level is gone). Usually one or two; a request that changed
     /// resting orders without changing any total leaves it empty.
-    pub levels: Vec<LevelChange>,
+    pub levels: Levels,
     /// The request's trades, in match order.
-    pub trades: Vec<Trade>,
+    pub trades: Trades,
 }
+
+/// A delta's levels: two inline, the usual most, so a delta costs no allocation of its own
+/// (it is made on matching's thread and dropped on market data's).
+pub type Levels = SmallVec<[LevelChange; 2]>;
+
+/// A delta's trades: two inline, for the same reason.
+pub type Trades = SmallVec<[Trade; 2]>;
 
 /// One price level's total after a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

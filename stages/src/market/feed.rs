@@ -18,7 +18,8 @@ use crate::matching::Symbol;
 /// let price = Price::parse("10.05").unwrap();
 /// let levels = vec![LevelChange { side: Side::Sell, price, total: 100 }];
 /// let mut out = Vec::new();
-/// feed.apply(&BookDelta { symbol, seq: 1, levels, trades: vec![] }, &mut out).unwrap();
+/// let delta = BookDelta { symbol, seq: 1, levels: levels.into(), trades: Default::default() };
+/// feed.apply(&delta, &mut out).unwrap();
 /// let update = out.iter().find(|fanout| fanout.channel == Channel::Depth).unwrap();
 /// assert_eq!(
 ///     update.update.bytes(),
@@ -252,8 +253,8 @@ mod tests {
         BookDelta {
             symbol: acme(),
             seq,
-            levels,
-            trades,
+            levels: levels.into(),
+            trades: trades.into(),
         }
     }
 

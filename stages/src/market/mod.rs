@@ -66,7 +66,7 @@ mod update;
 pub use candles::{Candle, CandleSeries};
 pub use channel::{Channel, Interval, Subscription};
 pub use client::{parse_client_message, ClientMessage};
-pub use delta::{BookDelta, LevelChange, Trade};
+pub use delta::{BookDelta, LevelChange, Levels, Trade, Trades};
 pub use depth::{Bbo, Depth};
 pub use depth_update::DepthUpdate;
 pub use encode::{encode_array, encode_message, Message};

@@ -532,7 +532,7 @@ impl Model {
                 symbol,
                 seq: book.seq,
                 levels,
-                trades,
+                trades: trades.into(),
             });
         }
         result

@@ -2,7 +2,7 @@
 //! book's depth sequence) and, when the caller asked for it, the [`BookDelta`] for market
 //! data.
 
-use crate::market::{BookDelta, LevelChange, Trade};
+use crate::market::{BookDelta, LevelChange, Levels, Trade, Trades};
 use crate::matching::{Price, Qty, Side, Symbol};
 
 /// A request's changes to one book, gathered while it runs.
@@ -22,8 +22,8 @@ pub(super) struct Changes {
 /// deduplicated when the delta is made.
 #[derive(Debug, Default)]
 struct Recording {
-    levels: Vec<LevelChange>,
-    trades: Vec<Trade>,
+    levels: Levels,
+    trades: Trades,
 }
 
 impl Changes {
@@ -88,7 +88,7 @@ impl Changes {
 }
 
 /// Each level once, with its latest total: bids then asks, each by ascending price.
-fn last_per_level(mut levels: Vec<LevelChange>) -> Vec<LevelChange> {
+fn last_per_level(mut levels: Levels) -> Levels {
     if levels.len() > 1 {
         // Stable, so a level's changes keep their order and the last one is its total now.
         levels.sort_by_key(|change| (change.side == Side::Sell, change.price));
@@ -125,7 +125,7 @@ mod tests {
             change(Side::Buy, 7, 4),
         ];
         assert_eq!(
-            last_per_level(levels),
+            last_per_level(levels.into()).as_slice(),
             [
                 change(Side::Buy, 6, 1),
                 change(Side::Buy, 7, 4),
@@ -151,6 +151,6 @@ mod tests {
         changes.finish(symbol, &mut seq, Some(&mut deltas));
         assert_eq!(seq, 2);
         assert_eq!(deltas[0].seq, 2);
-        assert_eq!(deltas[0].levels, [change(Side::Buy, 1, 0)]);
+        assert_eq!(deltas[0].levels.as_slice(), [change(Side::Buy, 1, 0)]);
     }
 }

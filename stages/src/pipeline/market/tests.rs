@@ -40,11 +40,13 @@ fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
     BookDelta {
         symbol: acme(),
         seq,
-        levels: vec![LevelChange {
+        levels: [LevelChange {
             side: Side::Sell,
             price,
             total,
-        }],
+        }]
+        .into_iter()
+        .collect(),
         trades: traded
             .map(|qty| Trade {
                 match_id: seq,
