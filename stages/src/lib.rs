@@ -17,6 +17,7 @@ pub mod admission;
 pub mod cluster;
 pub mod codec;
 mod config;
+mod gather;
 pub mod graph;
 mod internal_events;
 pub mod journal;

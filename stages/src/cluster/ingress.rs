@@ -29,9 +29,9 @@ use super::router::{Answer, Router};
 use super::wire::{ConnRef, LogRecord, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::admission::Admission;
+use crate::gather::Gather;
 use crate::internal_events::ClusterMetrics;
 use crate::matching::{OrderId, Owner, Request};
-use crate::pipeline::gather::Gather;
 
 /// Pause between attempts to append an order JetStream did not confirm.
 const RETRY: Duration = Duration::from_millis(100);

@@ -52,7 +52,6 @@
 mod candles;
 mod channel;
 mod client;
-mod delta;
 mod depth;
 mod depth_update;
 mod encode;
@@ -63,10 +62,10 @@ mod outbox;
 mod query;
 mod update;
 
+pub use crate::matching::{BookDelta, LevelChange, Levels, Trade, Trades};
 pub use candles::{Candle, CandleSeries};
 pub use channel::{Channel, Interval, Subscription};
 pub use client::{parse_client_message, ClientMessage};
-pub use delta::{BookDelta, LevelChange, Levels, Trade, Trades};
 pub use depth::{Bbo, Depth};
 pub use depth_update::DepthUpdate;
 pub use encode::{encode_array, encode_message, Message};

@@ -15,7 +15,7 @@ mod changes;
 mod listing;
 mod restore;
 
-use crate::market::BookDelta;
+use crate::matching::BookDelta;
 pub(super) use listing::{cancel_all, list_orders};
 
 /// Resting orders by account and id: ids are unique per account, not per book.

@@ -4,7 +4,7 @@ use foldhash::fast::RandomState;
 
 use super::book::{cancel_all, list_orders};
 use super::{Book, OrderId, Outcome, Owner, Report, Request, Symbol};
-use crate::market::BookDelta;
+use crate::matching::BookDelta;
 
 /// All order books of one matching shard, keyed by symbol.
 ///
@@ -190,7 +190,7 @@ fn covers(symbol: Option<Symbol>, book: &Book) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::BookDelta;
+    use crate::matching::BookDelta;
     use crate::matching::{DoneReason, Price, RejectReason, ReportKind, Side, Tif, To};
 
     fn symbol(text: &str) -> Symbol {

@@ -70,7 +70,7 @@
 //!
 //! Each book keeps its depth sequence ([`Book::seq`]) and each price level its total open
 //! quantity. [`Engine::submit_with_deltas`] also appends, per book the request changed, a
-//! [`BookDelta`](crate::market::BookDelta): the book's next `seq` (0 for a book that
+//! [`BookDelta`]: the book's next `seq` (0 for a book that
 //! never changed; +1 per request that changed its resting orders: an order that rests or
 //! trades, market, `ioc` and `fok` ones included, a cancel, an amend that changed
 //! something, a self-trade cancel of a resting order, and one step per book for
@@ -96,6 +96,7 @@
 //! every order would pay for.
 
 mod book;
+mod delta;
 mod engine;
 mod error;
 mod ladder;
@@ -108,6 +109,7 @@ mod slab;
 mod symbol;
 
 pub use book::Book;
+pub use delta::{BookDelta, LevelChange, Levels, Trade, Trades};
 pub use engine::Engine;
 pub use error::{PriceError, RestoreError, SymbolError};
 pub use order::{OrderId, Owner, Qty, Resting, Side, Stp, Tif};

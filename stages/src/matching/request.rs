@@ -64,8 +64,8 @@ pub enum Request {
         symbol: Option<Symbol>,
     },
     /// Opens a session for an account; the network handles it before any other request, so
-    /// the matching engine ignores it. Its fields stay in the frame
-    /// ([`decode_login`](crate::codec::decode_login)).
+    /// the matching engine ignores it. Its fields stay in the frame (the codec's
+    /// `decode_login` reads them).
     Login,
     /// Liveness check, answered with `pong` outside the matching engine.
     Ping,

@@ -16,9 +16,9 @@ use sedaflow::{key_digest, Batch, Bounced, Context, Handler};
 
 use super::client::ClientRef;
 use super::events::{DecodeIn, EncodeIn, Order};
-use super::gather::Gather;
 use super::order_state::Admit;
 use crate::codec::{decode_request, ErrorReason, Response};
+use crate::gather::Gather;
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, Request};
 

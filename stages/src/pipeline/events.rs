@@ -7,8 +7,8 @@ use bytes::Bytes;
 use sedaflow::Context;
 
 use super::client::{ClientRef, ConnId, Notice};
-use super::gather::Gather;
 use crate::codec::Response;
+use crate::gather::Gather;
 use crate::matching::{Owner, RejectReason, ReportKind, Request};
 
 /// Into decode: a frame read from a connection, the word that its account's stall is over,

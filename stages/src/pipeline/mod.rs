@@ -23,7 +23,6 @@ mod client;
 mod decode;
 mod encode;
 mod events;
-pub(crate) mod gather;
 mod journal;
 mod market;
 mod matching;

@@ -2,7 +2,7 @@
 //! book's depth sequence) and, when the caller asked for it, the [`BookDelta`] for market
 //! data.
 
-use crate::market::{BookDelta, LevelChange, Levels, Trade, Trades};
+use crate::matching::{BookDelta, LevelChange, Levels, Trade, Trades};
 use crate::matching::{Price, Qty, Side, Symbol};
 
 /// A request's changes to one book, gathered while it runs.

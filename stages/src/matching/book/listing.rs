@@ -4,7 +4,7 @@
 //! entering or leaving would have to maintain: these requests are rare, orders are not.
 
 use super::{done, Book};
-use crate::market::BookDelta;
+use crate::matching::BookDelta;
 use crate::matching::{
     DoneReason, OrderId, Outcome, Owner, Report, ReportKind, Resting, Symbol, To,
 };

@@ -1,6 +1,6 @@
 use smallvec::SmallVec;
 
-use crate::matching::{Price, Qty, Side, Symbol};
+use super::{Price, Qty, Side, Symbol};
 
 /// What one request did to one book, as matching hands it to market data: the levels whose
 /// total changed and the trades, in match order.

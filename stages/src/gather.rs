@@ -1,6 +1,7 @@
 //! A request on every book (`orders` or `cancel_all` without a symbol) answered by all of
-//! matching's lanes: decode sends one part to each lane, behind that lane's earlier requests,
-//! each lane answers for the books it holds, and the last part to finish merges the answers
+//! matching's lanes (or, scaled out, every partition): decode sends one part to each, behind
+//! its earlier requests, each answers for the books it holds, and the last part to finish
+//! merges the answers
 //! into one: the reports ascending by id (then symbol), then one end marker with the total.
 //! When a lane refused its part (its queue was full, its symbol quarantined), the answer
 //! still lists what the other lanes did, then ends with the refusal instead of the marker.
