@@ -18,7 +18,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use support::{symbols, Checker, Client, Flow, Rng, Server, Stats};
+use support::{symbols, Checker, Client, Flow, Rng, Server, Stats, KEYS};
 
 /// The connection limit of every server here.
 const MAX_CONNECTIONS: usize = 64;
@@ -72,6 +72,15 @@ impl Bystander {
     fn start(server: &Server) -> Bystander {
         let mut client = Client::connect(server.tcp);
         client.expect_idle();
+        Bystander::trading(client)
+    }
+
+    /// As [`Bystander::start`], logged in as `account` first.
+    fn start_as(server: &Server, account: &str, key: &str) -> Bystander {
+        Bystander::trading(Client::login(server.tcp, account, key))
+    }
+
+    fn trading(mut client: Client) -> Bystander {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = Arc::clone(&stop);
@@ -881,5 +890,36 @@ fn resets_in_the_middle_of_a_frame_leave_nothing_behind() {
     });
 
     calm.finish();
+    assert_serves_and_settles(&mut server);
+}
+
+#[test]
+fn a_flood_of_wrong_logins_is_refused_one_by_one_without_slowing_others() {
+    let mut server = Server::start_with_config(&format!(
+        "[limits]\nmax_connections = {MAX_CONNECTIONS}\n{KEYS}"
+    ));
+    let calm = Bystander::start_as(&server, "alice", "k-a");
+    const ATTEMPTS: usize = 300;
+    for n in 0..ATTEMPTS {
+        let mut evil = Client::connect(server.tcp);
+        // Guesses pipelined with orders: only the login is answered, then the connection
+        // closes; the orders never reach the books.
+        evil.send(&format!(
+            r#"{{"op":"login","account":"alice","key":"guess{n}"}}"#
+        ));
+        evil.send(&limit_one(1, "EVIL", "buy"));
+        evil.expect(r#"{"type":"error","reason":"login failed"}"#);
+        expect_closed(&mut evil);
+    }
+    calm.finish();
+    assert_eq!(
+        server.series("sedaflow_logins_total", &["result=\"failed\""]),
+        Some(ATTEMPTS as f64)
+    );
+    // No order behind a refused login reached a book.
+    let evil = support::get(server.http, "/depth?symbol=EVIL").json();
+    assert_eq!(evil["seq"], 0, "{evil}");
+    let log = server.stderr();
+    assert!(!log.contains("guess"), "a key reached the log:\n{log}");
     assert_serves_and_settles(&mut server);
 }
