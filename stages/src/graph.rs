@@ -16,7 +16,7 @@ use std::fmt::Write;
 use sedaflow::StageConfig;
 
 use crate::config::ServerConfig;
-use crate::pipeline::JournalStage;
+use crate::pipeline::{market_config, JournalStage};
 
 /// Output language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,39 +39,45 @@ struct Node<'a> {
 /// A bus route: from, to, what travels.
 type Route = (&'static str, &'static str, &'static str);
 
-const ROUTES: [Route; 5] = [
+const ROUTES: [Route; 8] = [
     ("network", "decode", "DecodeIn frames"),
     ("decode", "match", "Order"),
     ("decode", "encode", "Reply: errors, pongs"),
     ("match", "encode", "Reply, Notify"),
     ("encode", "writers", "JSON lines"),
+    ("network", "market", "subscribe, snapshot requests"),
+    ("match", "market", "book changes, per batch"),
+    ("market", "subscribers", "WebSocket updates"),
 ];
 
-/// With a journal, matching's output takes this way to encode instead.
-const JOURNAL_ROUTES: [Route; 2] = [
-    ("match", "journal", "records, Reply, Notify"),
+/// With a journal, matching's output takes this way to encode and market data instead.
+const JOURNAL_ROUTES: [Route; 3] = [
+    ("match", "journal", "records, Reply, Notify, book changes"),
     ("journal", "encode", "Reply, Notify (durable)"),
+    ("journal", "market", "book changes (durable)"),
 ];
 
 fn routes(config: &ServerConfig) -> Vec<Route> {
     let mut routes = ROUTES.to_vec();
     if config.journal.is_some() {
-        routes.retain(|&(from, to, _)| (from, to) != ("match", "encode"));
+        routes.retain(|&(from, to, _)| from != "match" || !matches!(to, "encode" | "market"));
         routes.extend(JOURNAL_ROUTES);
     }
     routes
 }
 
-const EDGE_NODES: [(&str, &str); 2] = [
+const EDGE_NODES: [(&str, &str); 3] = [
     ("network", "network: tokio readers"),
     ("writers", "connection writers: tokio"),
+    ("subscribers", "WebSocket subscribers: tokio"),
 ];
 
 /// The pipeline's topology under `config`.
 pub fn render(config: &ServerConfig, format: Format) -> String {
     let journal = JournalStage::config();
     let journal = config.journal.is_some().then_some(&journal);
-    let domains = domains(config, journal);
+    let market = market_config();
+    let domains = domains(config, journal, &market);
     let routes = routes(config);
     match format {
         Format::Mermaid => mermaid(&domains, &routes),
@@ -81,14 +87,19 @@ pub fn render(config: &ServerConfig, format: Format) -> String {
 
 /// Stages grouped into domains, in pipeline order, as `placement.fuse` places them; the
 /// journal stage (its `journal` config) after matching when there is one.
-fn domains<'a>(config: &'a ServerConfig, journal: Option<&'a StageConfig>) -> Vec<Vec<Node<'a>>> {
+fn domains<'a>(
+    config: &'a ServerConfig,
+    journal: Option<&'a StageConfig>,
+    market: &'a StageConfig,
+) -> Vec<Vec<Node<'a>>> {
     let s = &config.stages;
     let mut stages = vec![
-        ("decode", "keyed by connection", &s.decode),
+        ("decode", "keyed by account", &s.decode),
         ("match", "keyed by symbol", &s.matching),
     ];
     stages.extend(journal.map(|j| ("journal", "one lane: write + fdatasync per batch", j)));
-    stages.push(("encode", "unkeyed", &s.encode));
+    stages.push(("encode", "keyed by account", &s.encode));
+    stages.push(("market", "keyed by symbol", market));
     let group = |name: &str| {
         config
             .placement
@@ -149,7 +160,7 @@ fn route_label(domains: &[Vec<Node<'_>>], from: &str, to: &str, what: &str) -> S
 
 fn id(name: &str) -> String {
     match name {
-        "network" | "writers" => name.to_owned(),
+        "network" | "writers" | "subscribers" => name.to_owned(),
         _ => format!("s_{name}"),
     }
 }
@@ -164,7 +175,9 @@ fn mermaid(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
         }
         out.push_str("    end\n");
     }
-    let _ = writeln!(out, "    writers([\"{}\"])", EDGE_NODES[1].1);
+    for (name, what) in &EDGE_NODES[1..] {
+        let _ = writeln!(out, "    {name}([\"{what}\"])");
+    }
     for &(from, to, what) in routes {
         let _ = writeln!(
             out,
@@ -202,11 +215,9 @@ fn dot(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
         }
         out.push_str("    }\n");
     }
-    let _ = writeln!(
-        out,
-        "    writers [shape=ellipse, label=\"{}\"];",
-        EDGE_NODES[1].1
-    );
+    for (name, what) in &EDGE_NODES[1..] {
+        let _ = writeln!(out, "    {name} [shape=ellipse, label=\"{what}\"];");
+    }
     for &(from, to, what) in routes {
         let _ = writeln!(
             out,
@@ -229,7 +240,7 @@ mod tests {
     #[test]
     fn default_config_has_a_domain_per_stage_and_every_route() {
         let text = render(&ServerConfig::default(), Format::Mermaid);
-        for d in ["decode", "match", "encode"] {
+        for d in ["decode", "match", "encode", "market"] {
             assert!(
                 text.contains(&format!("subgraph d_{d}[\"domain {d}\"]")),
                 "{text}"
@@ -251,6 +262,13 @@ mod tests {
         assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
         assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
         assert!(text.contains("s_encode -->|\"JSON lines\"| writers"));
+        assert!(text.contains("s_match -->|\"book changes, per batch\"| s_market"));
+        assert!(text.contains("s_market -->|\"WebSocket updates\"| subscribers"));
+        assert!(text.contains("subscribers([\"WebSocket subscribers: tokio\"])"));
+        assert!(
+            text.contains("s_decode[\"decode<br/>keyed by account<br/>"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -265,9 +283,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("lanes 1<br/>threads 1..1"), "{text}");
-        assert!(text.contains("s_match -->|\"records, Reply, Notify\"| s_journal"));
+        assert!(text.contains("s_match -->|\"records, Reply, Notify, book changes\"| s_journal"));
         assert!(text.contains("s_journal -->|\"Reply, Notify (durable)\"| s_encode"));
+        assert!(text.contains("s_journal -->|\"book changes (durable)\"| s_market"));
         assert!(!text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
+        assert!(!text.contains("s_match -->|\"book changes, per batch\"| s_market"));
     }
 
     #[test]
@@ -281,9 +301,9 @@ mod tests {
         assert!(text.contains("subgraph cluster_match {"));
         assert!(!text.contains("cluster_encode"));
         assert!(text.contains("queue 1024, when_full reject"));
-        assert!(
-            text.contains("s_encode [label=\"encode\\nunkeyed\\nfused: direct call, no queue\"]")
-        );
+        assert!(text.contains(
+            "s_encode [label=\"encode\\nkeyed by account\\nfused: direct call, no queue\"]"
+        ));
         assert!(text.contains("s_match -> s_encode [label=\"Reply, Notify (direct call)\"]"));
         // decode is in another domain: a queue hop
         assert!(text.contains("s_decode -> s_encode [label=\"Reply: errors, pongs\"]"));

@@ -36,7 +36,9 @@ pub(crate) use client::{Client, Clients, Notice};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
-pub(crate) use market::{MarketIn, Next, Subscriber, STAGE as MARKET_STAGE};
+pub(crate) use market::{
+    config as market_config, MarketIn, Next, Subscriber, STAGE as MARKET_STAGE,
+};
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
 pub(crate) use refuse::{admit, answer, refuse};

@@ -42,5 +42,5 @@ use books::Books;
 /// The stage's lanes: matching groups its book changes by them.
 pub(crate) const LANES: usize = 4;
 pub(crate) use events::MarketIn;
-pub(crate) use stage::{declare, STAGE};
+pub(crate) use stage::{config, declare, STAGE};
 pub(crate) use subscriber::{Next, Subscriber};

@@ -30,7 +30,17 @@ impl Handler for MarketStage {
 /// It never waits on a socket (outboxes never block), so it stays full only while starved of
 /// CPU.
 pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
-    let config = StageConfig {
+    let metrics = metrics.clone();
+    p.stage(STAGE, move || MarketStage {
+        books: Books::new(metrics.clone()),
+    })
+    .config(config())
+    .keyed_by_digest(MarketIn::digest);
+}
+
+/// The stage's settings (also what `sedaflow graph` shows).
+pub(crate) fn config() -> StageConfig {
+    StageConfig {
         lanes: NonZeroUsize::new(super::LANES),
         pool: PoolConfig {
             min: 1,
@@ -39,11 +49,5 @@ pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
         },
         handoff: false,
         ..StageConfig::default()
-    };
-    let metrics = metrics.clone();
-    p.stage(STAGE, move || MarketStage {
-        books: Books::new(metrics.clone()),
-    })
-    .config(config)
-    .keyed_by_digest(MarketIn::digest);
+    }
 }
