@@ -1,6 +1,6 @@
 use super::{DecodeError, ErrorReason, FrameError};
 use crate::accounts::AccountName;
-use crate::matching::{RejectReason, ReportKind};
+use crate::matching::{Price, RejectReason, ReportKind, Side, Symbol};
 
 /// Anything the server sends a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,12 +77,7 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
         }) => {
             out.extend_from_slice(br#"{"type":"fill","id":"#);
             number(out, id);
-            out.extend_from_slice(br#","symbol":""#);
-            out.extend_from_slice(symbol.as_str().as_bytes());
-            out.extend_from_slice(br#"","side":""#);
-            out.extend_from_slice(side.as_str().as_bytes());
-            out.extend_from_slice(br#"","price":""#);
-            out.extend_from_slice(price.text().as_bytes());
+            symbol_side_price(out, symbol, side, price);
             out.extend_from_slice(br#"","qty":"#);
             number(out, qty);
             out.extend_from_slice(br#","leaves":"#);
@@ -116,12 +111,7 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
         }) => {
             out.extend_from_slice(br#"{"type":"order","id":"#);
             number(out, id);
-            out.extend_from_slice(br#","symbol":""#);
-            out.extend_from_slice(symbol.as_str().as_bytes());
-            out.extend_from_slice(br#"","side":""#);
-            out.extend_from_slice(side.as_str().as_bytes());
-            out.extend_from_slice(br#"","price":""#);
-            out.extend_from_slice(price.text().as_bytes());
+            symbol_side_price(out, symbol, side, price);
             out.extend_from_slice(br#"","leaves":"#);
             number(out, leaves);
             out.extend_from_slice(br#","tif":""#);
@@ -154,6 +144,17 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
         Response::Refused(reason) => error(out, reason.as_str()),
     }
     out.push(b'}');
+}
+
+/// `,"symbol":"…","side":"…","price":"…` of a fill or an order (the price's closing quote
+/// is the next field's to write).
+fn symbol_side_price(out: &mut Vec<u8>, symbol: Symbol, side: Side, price: Price) {
+    out.extend_from_slice(br#","symbol":""#);
+    out.extend_from_slice(symbol.as_str().as_bytes());
+    out.extend_from_slice(br#"","side":""#);
+    out.extend_from_slice(side.as_str().as_bytes());
+    out.extend_from_slice(br#"","price":""#);
+    out.extend_from_slice(price.text().as_bytes());
 }
 
 /// An `error` object without its closing brace; reasons never need escaping.
