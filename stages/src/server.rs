@@ -15,14 +15,14 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::Auth;
 use crate::admission::Admission;
-use crate::cluster::{ingress, ClusterError, Role};
+use crate::cluster::{ingress, ClusterError, MarketFeed, Role};
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{
     AccountMetrics, AdmissionMetrics, JournalMetrics, ServerMetrics, ShapingMetrics,
 };
 use crate::journal::{Journal, JournalError};
 use crate::net::{self, http, tcp, Registry, SessionEnv, Shaping};
-use crate::pipeline::{self, EncodeIn, Extension, Order, PipelineError, Wiring};
+use crate::pipeline::{self, EncodeIn, Extension, MarketIn, Order, PipelineError, Wiring};
 use crate::signals::{Caught, Hangups, StopSignals};
 
 /// Why the server could not start.
@@ -200,7 +200,12 @@ impl Server {
                 .pipeline
                 .publisher::<EncodeIn>()
                 .map_err(PipelineError::from)?;
-            runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone()))?;
+            let market = order
+                .pipeline
+                .publisher::<MarketIn>()
+                .map_err(PipelineError::from)?;
+            let market = MarketFeed::new(market, MarketIn::from_deltas);
+            runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone(), market))?;
         }
         let market = net::Market::new(&order.pipeline, &config.market, metrics.market().clone())
             .map_err(PipelineError::from)?;

@@ -1,8 +1,9 @@
 //! The ingress role: the order server's network, decode and encode stages, with matching
 //! replaced by the order log. A `publish` stage hands each validated order to a task that
 //! appends it to its partition's subject; a router task ([`router`](super::router)) reads the
-//! responses and feeds what matchers answered to encode, so to a client nothing differs from
-//! one process.
+//! responses and feeds what matchers answered to encode, and a market-data task
+//! ([`market`](super::market)) feeds every partition's book changes to the market-data stage,
+//! so to a client nothing differs from one process.
 //!
 //! # Ordering
 //! Orders go to JetStream in the order decode passed them, over one NATS connection, so each
@@ -25,6 +26,7 @@ use parking_lot::Mutex;
 use sedaflow::{Event, Publisher};
 use tokio::sync::mpsc;
 
+use super::market::MarketFeed;
 use super::router::{Answer, Router};
 use super::wire::{ConnRef, LogRecord, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
@@ -109,14 +111,16 @@ pub(crate) async fn connect<C>(
 }
 
 impl<C: Send + 'static> IngressTasks<C> {
-    /// Starts appending orders and routing responses; call from inside the runtime. The
-    /// tasks run until the runtime stops, after the pipeline has drained.
-    /// `answered` turns each routed answer into the event `encode` takes.
-    pub(crate) async fn spawn<E: Event>(
+    /// Starts appending orders, routing responses and feeding market data; call from inside
+    /// the runtime. The tasks run until the runtime stops, after the pipeline has drained.
+    /// `answered` turns each routed answer into the event `encode` takes; `market` feeds the
+    /// market-data stage.
+    pub(crate) async fn spawn<E: Event, M: Event>(
         self,
         encode: Publisher<E>,
         answered: fn(Answer<C>) -> E,
         admission: Arc<Admission>,
+        market: MarketFeed<M>,
     ) -> Result<(), ClusterError> {
         let router = Router::new(
             self.link.clone(),
@@ -127,6 +131,8 @@ impl<C: Send + 'static> IngressTasks<C> {
         );
         let messages = router.subscribe(&self.log).await?;
         tokio::spawn(router.run(messages));
+        let changes_read = MarketFeed::<M>::subscribe(&self.log).await?;
+        tokio::spawn(market.run(changes_read));
         tokio::spawn(append(self.log, self.link.id, self.orders, self.metrics));
         Ok(())
     }

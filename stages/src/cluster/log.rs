@@ -1,6 +1,6 @@
 //! The deployment's JetStream objects: the order log (one subject per partition), the
-//! response stream (one subject per ingress, and one every ingress reads), the lease and
-//! member buckets, and their names.
+//! response stream (one subject per ingress, and one every ingress reads), the market-data
+//! stream (one subject per partition), the lease and member buckets, and their names.
 
 use std::time::Duration;
 
@@ -59,6 +59,18 @@ impl Log {
             })
             .await
             .map_err(ClusterError::js("response stream"))?;
+        // Kept like the order log, whole: an ingress that starts later rebuilds every book's
+        // market data from it, numbered as the first one saw it.
+        log.js
+            .get_or_create_stream(stream::Config {
+                name: log.market_stream(),
+                subjects: vec![format!("{}.market.*", log.prefix)],
+                storage: stream::StorageType::File,
+                duplicate_window: DEDUP_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("market-data stream"))?;
         Ok(log)
     }
 
@@ -96,6 +108,20 @@ impl Log {
         format!("{}_RESPONSES", self.prefix.to_uppercase())
     }
 
+    pub(crate) fn market_stream(&self) -> String {
+        format!("{}_MARKET", self.prefix.to_uppercase())
+    }
+
+    /// Where partition `p`'s book changes go.
+    pub(crate) fn market_subject(&self, p: Partition) -> String {
+        format!("{}.market.{p}", self.prefix)
+    }
+
+    /// Every partition's book changes.
+    pub(crate) fn market_subjects(&self) -> String {
+        format!("{}.market.*", self.prefix)
+    }
+
     pub(crate) fn order_subject(&self, p: Partition) -> String {
         format!("{}.orders.{p}", self.prefix)
     }
@@ -117,6 +143,13 @@ pub(crate) fn lease_key(p: Partition) -> String {
 /// duplicate window (spans cut differently are caught by the ingress's sequence check).
 pub(crate) fn response_msg_id(p: Partition, first: u64, last: u64, dest: Dest) -> String {
     format!("{p}.{first}-{last}.{}", dest_name(dest))
+}
+
+/// The id of part `part` of the market-data message for log sequences `first ..= last` of
+/// `p`: as for responses, a re-publication of the same span is dropped by JetStream, and one
+/// cut differently by the readers' sequence check (every book change carries its `seq`).
+pub(crate) fn market_msg_id(p: Partition, first: u64, last: u64, part: usize) -> String {
+    format!("{p}.{first}-{last}.market.{part}")
 }
 
 fn dest_name(dest: Dest) -> String {

@@ -18,6 +18,13 @@
 //! nothing up to the committed sequence, and re-publishes what follows under the same message
 //! ids the old owner used, which JetStream's duplicate window drops if they got through.
 //!
+//! # Market data
+//! Each pull's book changes go to `<prefix>.market.<partition>` before its responses (a client
+//! holding its answer can count on the change being in the stream), trades stamped with the
+//! time of publication. A take-over's replay numbers them as the first owner
+//! did and re-publishes only what follows the committed sequence, so every ingress's
+//! subscribers see one unbroken sequence per book (see [`Shard`]).
+//!
 //! # Backpressure
 //! Orders pulled but not yet answered count against the matcher's queue, as large as the
 //! match stage's `capacity` and shared by its partitions. A partition pulls as many log
@@ -41,11 +48,12 @@ use tokio::task::JoinHandle;
 
 use super::kv::{now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
-use super::log::{lease_key, response_msg_id};
+use super::log::{lease_key, market_msg_id, response_msg_id};
 use super::shard::{Dest, Shard};
-use super::wire::{position, LogRecord, ResponseBatch, ENTRIES_PER_MESSAGE};
+use super::wire::{position, LogRecord, MarketBatch, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
+use crate::matching::BookDelta;
 use crate::signals::StopSignals;
 use crate::ServerConfig;
 
@@ -380,6 +388,7 @@ impl Worker {
         let replay_to = self.committed;
         let mut shard = Shard::new(self.partition);
         let mut out = Vec::new();
+        let mut deltas = Vec::new();
         let mut renewed = Instant::now();
         let wait = self.config.heartbeat / 2;
         loop {
@@ -401,7 +410,11 @@ impl Worker {
             else {
                 break;
             };
-            let replayed = self.apply(decoded, replay_to, &mut shard, &mut out);
+            let first = decoded
+                .iter()
+                .map(|(seq, ..)| *seq)
+                .find(|&s| s > replay_to);
+            let replayed = self.apply(decoded, replay_to, &mut shard, &mut out, &mut deltas);
             let last = messages
                 .last()
                 .and_then(|m| Some((m.info().ok()?.stream_sequence, m)));
@@ -412,12 +425,16 @@ impl Worker {
                 }
                 continue;
             };
-            if !out.is_empty() || renewed.elapsed() >= self.config.heartbeat {
+            if !out.is_empty() || !deltas.is_empty() || renewed.elapsed() >= self.config.heartbeat {
                 // The fencing check: nothing is published under a superseded lease.
                 self.renew().await?;
                 renewed = Instant::now();
             }
-            let published = self.publish(&mut out).await?;
+            let mut published = 0;
+            if let Some(first) = first {
+                published += self.publish_market(&mut deltas, first, seq).await?;
+            }
+            published += self.publish(&mut out).await?;
             message.ack().await.map_err(ClusterError::js("order ack"))?;
             self.committed = self.committed.max(seq);
             self.metrics
@@ -447,26 +464,29 @@ impl Worker {
             .map_err(ClusterError::js("order consumer"))
     }
 
-    /// Applies a pull's records to the books; responses go to `out` unless a previous owner
-    /// already published them (at or below `replay_to`). Returns how many were replayed only.
+    /// Applies a pull's records to the books; responses go to `out` and book changes to
+    /// `deltas` unless a previous owner already published them (at or below `replay_to`).
+    /// Returns how many were replayed only.
     fn apply(
         &self,
         decoded: Vec<Decoded>,
         replay_to: u64,
         shard: &mut Shard,
         out: &mut Vec<(Dest, ResponseBatch)>,
+        deltas: &mut Vec<BookDelta>,
     ) -> u64 {
         let mut replayed = 0;
         for (seq, pending, records) in decoded {
             match records {
                 Ok(records) => {
-                    let before = out.len();
+                    let (before, changed) = (out.len(), deltas.len());
                     for (i, rec) in records.iter().enumerate() {
-                        shard.apply(position(seq, i), rec, out);
+                        shard.apply(position(seq, i), rec, out, deltas);
                     }
                     if seq <= replay_to {
                         // Published by a previous owner: rebuild only.
                         out.truncate(before);
+                        deltas.truncate(changed);
                         replayed += records.len() as u64;
                     }
                 }
@@ -546,6 +566,43 @@ impl Worker {
             ack.await
                 .map_err(ClusterError::js("response confirmation"))?;
         }
+        Ok(n)
+    }
+
+    /// Publishes `deltas` (emptied), the book changes of log sequences `first ..= last`, on
+    /// the partition's market-data subject, their trades stamped now; returns how many
+    /// messages. Each is confirmed before the next goes out, so a reader never sees a later
+    /// change stored without an earlier one.
+    async fn publish_market(
+        &self,
+        deltas: &mut Vec<BookDelta>,
+        first: u64,
+        last: u64,
+    ) -> Result<u64, ClusterError> {
+        if deltas.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms();
+        for t in deltas.iter_mut().flat_map(|d| d.trades.iter_mut()) {
+            t.time_ms = now;
+        }
+        let mut n = 0;
+        for (part, run) in MarketBatch::split(deltas, MAX_MESSAGE).enumerate() {
+            let mut payload = Vec::with_capacity(MAX_MESSAGE.min(64 * run.len()));
+            MarketBatch::encode(self.partition, run, &mut payload)?;
+            let message = PublishMessage::build()
+                .payload(payload.into())
+                .message_id(market_msg_id(self.partition, first, last, part));
+            self.log
+                .js
+                .send_publish(self.log.market_subject(self.partition), message)
+                .await
+                .map_err(ClusterError::js("market-data publish"))?
+                .await
+                .map_err(ClusterError::js("market-data confirmation"))?;
+            n += 1;
+        }
+        deltas.clear();
         Ok(n)
     }
 

@@ -20,6 +20,14 @@
 //! its account's other sessions get copies of its resting orders' reports; the increasing-id
 //! rule and `cancel_on_disconnect` hold per ingress.
 //!
+//! # Market data
+//! A matcher publishes each partition's book changes (numbered by the books, so a replay
+//! numbers them alike) to `<prefix>.market.<partition>`; every ingress reads all of them from
+//! the stream's start into its own market-data stage and serves every symbol with the same
+//! sequence numbers. A take-over continues each book's sequence: its replay re-creates the
+//! same changes and publishes only those after the committed sequence, and an ingress skips
+//! any it has applied already.
+//!
 //! # Ordering
 //! Each symbol lives in one partition, each partition is matched by one owner at a time in
 //! log order, and replies carry their connection's sequence number: per-symbol order and
@@ -35,7 +43,7 @@
 //! Pure: [`partition`](partition_of), `wire` (payloads), `lease` (lease decisions), `shard`
 //! (one partition's books and where its responses go). IO: `log` (streams and names), `kv`
 //! (lease reads and writes), `ingress` (the log's writer), `router` (the responses' reader),
-//! `matcher`.
+//! `market` (the book changes' reader), `matcher`.
 
 mod config;
 mod error;
@@ -43,6 +51,7 @@ pub(crate) mod ingress;
 mod kv;
 mod lease;
 mod log;
+mod market;
 mod matcher;
 mod partition;
 mod router;
@@ -54,6 +63,7 @@ use std::hash::{BuildHasher, Hasher};
 pub use config::{ClusterConfig, Role};
 pub use error::{ClusterError, UnknownRole, WireError};
 pub(crate) use log::Log;
+pub(crate) use market::MarketFeed;
 pub use matcher::Matcher;
 pub use partition::{partition_of, Partition};
 pub(crate) use router::Answer;

@@ -9,13 +9,17 @@
 //! ([`Dest::All`]), the requester's reply included: one subject carries all of a session's
 //! output, in matching order. An anonymous account is one connection, numbered here in order
 //! of first appearance; its reports go to that connection's ingress only.
+//!
+//! # Book changes
+//! Each entry's [`BookDelta`]s are numbered by the books themselves, so a replay numbers them
+//! as the first run did: market data's sequence continues across a take-over.
 
 use std::collections::HashMap;
 
 use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch, WireNotice};
 use super::Partition;
 use crate::accounts::is_named;
-use crate::matching::{Engine, Owner, Report, ReportKind, To};
+use crate::matching::{BookDelta, Engine, Owner, Report, ReportKind, To};
 
 /// Where a response batch goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,12 +59,14 @@ impl Shard {
 
     /// Matches log entry `position` and appends what it caused to `out`: one batch per
     /// destination concerned, the requester's first. A request on every book applies to this
-    /// partition's books only; the ingress merges the partitions' answers.
+    /// partition's books only; the ingress merges the partitions' answers. The books' changes
+    /// go to `deltas`, their trades' time left for the caller to stamp.
     pub(crate) fn apply(
         &mut self,
         position: u64,
         rec: &LogRecord,
         out: &mut Vec<(Dest, ResponseBatch)>,
+        deltas: &mut Vec<BookDelta>,
     ) {
         // Only a named owner is taken from the log: an anonymous number there would alias
         // another connection's.
@@ -69,9 +75,9 @@ impl Shard {
             None => self.anonymous(rec.from),
         };
         self.reports.clear();
-        let outcome = self
-            .engine
-            .submit(owner, &rec.req, rec.floor, &mut self.reports);
+        let outcome =
+            self.engine
+                .submit_with_deltas(owner, &rec.req, rec.floor, &mut self.reports, deltas);
         let batch = |reply| ResponseBatch {
             partition: self.partition,
             position,

@@ -4,7 +4,8 @@
 //!
 //! Log records are version 2 (the sender's named account added); version 1 records, written
 //! before accounts, still read, as anonymous ones. Response batches are version 2 only: they
-//! live as long as a connection.
+//! live as long as a connection. Market-data batches (`market`) are version 2 from the
+//! start.
 
 use super::WireError;
 use crate::codec::binary::{self, request_tag, Writer};
@@ -511,6 +512,10 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+mod market;
+
+pub(crate) use market::MarketBatch;
 
 #[cfg(test)]
 mod tests;

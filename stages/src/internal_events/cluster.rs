@@ -114,7 +114,7 @@ fn describe() {
     );
     describe_counter!(
         "sedaflow_cluster_responses_published_total",
-        "Response messages published to ingresses (one per ingress per pull), per partition."
+        "Messages published to ingresses, per partition: responses (one per ingress per pull) and book changes (one per pull that changed a book)."
     );
     describe_gauge!(
         "sedaflow_cluster_replay_remaining",

@@ -5,26 +5,14 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
-use support::{get, Client, Rng, Server, WsClient, KEYS};
-
-fn subscribe(ws: &mut WsClient, channel: &str, symbol: &str) {
-    ws.send(&format!(
-        r#"{{"op":"subscribe","channel":"{channel}","symbol":"{symbol}"}}"#
-    ));
-    assert_eq!(
-        ws.text(),
-        format!(r#"{{"type":"subscribed","channel":"{channel}","symbol":"{symbol}"}}"#)
-    );
-}
+use support::{get, Client, DepthBook, Rng, Server, WsClient, KEYS};
 
 #[test]
 fn the_contract_examples_subscriber_line_for_line() {
     let server = Server::start_with_config(KEYS);
     let mut w = WsClient::connect(server.http);
-    subscribe(&mut w, "depth", "ACME");
+    w.subscribe("depth", "ACME");
     assert_eq!(
         w.text(),
         r#"{"type":"depth","symbol":"ACME","seq":0,"bids":[],"asks":[]}"#
@@ -67,8 +55,8 @@ fn the_contract_examples_subscriber_line_for_line() {
 fn trades_bbo_and_candles_follow_the_orders() {
     let server = Server::start(&[]);
     let mut w = WsClient::connect(server.http);
-    subscribe(&mut w, "trades", "TRD");
-    subscribe(&mut w, "bbo", "TRD");
+    w.subscribe("trades", "TRD");
+    w.subscribe("bbo", "TRD");
     let empty = w.json();
     assert_eq!(empty["type"], "bbo");
     assert_eq!(empty["seq"], 0);
@@ -144,20 +132,6 @@ fn trades_bbo_and_candles_follow_the_orders() {
     );
 }
 
-/// Applies a `depth` snapshot or a `depth_update` to a book kept as side → price → qty.
-fn apply(book: &mut BTreeMap<(String, String), u64>, message: &Value) {
-    for (side, key) in [("bid", "bids"), ("ask", "asks")] {
-        for level in message[key].as_array().into_iter().flatten() {
-            let price = level[0].as_str().expect("price text").to_owned();
-            let qty = level[1].as_u64().expect("qty");
-            match qty {
-                0 => book.remove(&(side.to_owned(), price)),
-                q => book.insert((side.to_owned(), price), q),
-            };
-        }
-    }
-}
-
 #[test]
 fn a_subscriber_rebuilds_the_book_of_a_random_flow_exactly() {
     rebuilds_a_random_flow(&Server::start(&[]));
@@ -172,11 +146,9 @@ fn with_a_journal_book_changes_are_published_once_durable_and_still_chain() {
 
 fn rebuilds_a_random_flow(server: &Server) {
     let mut w = WsClient::connect(server.http);
-    subscribe(&mut w, "depth", "RND");
-    let snapshot = w.json();
-    assert_eq!(snapshot["seq"], 0);
-    let mut book = BTreeMap::new();
-    apply(&mut book, &snapshot);
+    w.subscribe("depth", "RND");
+    let mut book = DepthBook::of(&w.json());
+    assert_eq!(book.seq, 0);
     let mut rng = Rng::new(0x6d64);
     let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(server.tcp)).collect();
     for id in 1..=400u64 {
@@ -203,18 +175,9 @@ fn rebuilds_a_random_flow(server: &Server) {
         c.send(r#"{"op":"ping"}"#);
         while c.recv()["type"] != "pong" {}
     }
-    let depth = get(server.http, "/depth?symbol=RND").json();
-    let last = depth["seq"].as_u64().expect("seq");
-    let mut seq = 0;
-    while seq < last {
-        let update = w.json();
-        assert_eq!(update["type"], "depth_update", "{update}");
-        assert_eq!(update["first_seq"], seq + 1, "a gap before {update}");
-        seq = update["seq"].as_u64().expect("seq");
-        apply(&mut book, &update);
+    let expected = DepthBook::of(&get(server.http, "/depth?symbol=RND").json());
+    while book.seq < expected.seq {
+        book.update(&w.json());
     }
-    assert_eq!(seq, last);
-    let mut expected = BTreeMap::new();
-    apply(&mut expected, &depth);
     assert_eq!(book, expected);
 }

@@ -35,12 +35,55 @@ fn conn(ingress: u64, conn: Owner) -> ConnRef {
 }
 
 fn run(log: &[LogRecord]) -> (Vec<(Dest, ResponseBatch)>, usize) {
+    let (out, _, resting) = run_with_deltas(log);
+    (out, resting)
+}
+
+fn run_with_deltas(log: &[LogRecord]) -> (Vec<(Dest, ResponseBatch)>, Vec<BookDelta>, usize) {
     let mut shard = Shard::new(3);
-    let mut out = Vec::new();
+    let (mut out, mut deltas) = (Vec::new(), Vec::new());
     for (i, rec) in log.iter().enumerate() {
-        shard.apply(i as u64 + 1, rec, &mut out);
+        shard.apply(i as u64 + 1, rec, &mut out, &mut deltas);
     }
-    (out, shard.resting())
+    (out, deltas, shard.resting())
+}
+
+#[test]
+fn book_changes_are_numbered_by_the_book_and_a_replay_numbers_them_alike() {
+    let (a, b) = (conn(10, 1), conn(20, 1));
+    let log = [
+        record(a, None, 1, limit(1, Side::Sell, 100)),
+        record(b, None, 1, limit(2, Side::Buy, 40)),
+        // Refused (no such order): no change, no number.
+        record(
+            b,
+            None,
+            2,
+            Request::Cancel {
+                id: 99,
+                symbol: symbol(),
+            },
+        ),
+        record(
+            a,
+            None,
+            2,
+            Request::Cancel {
+                id: 1,
+                symbol: symbol(),
+            },
+        ),
+    ];
+    let (_, deltas, _) = run_with_deltas(&log);
+    let seqs: Vec<u64> = deltas.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(deltas[1].trades.len(), 1);
+    assert_eq!(
+        (deltas[1].trades[0].match_id, deltas[1].trades[0].qty),
+        (1, 40)
+    );
+    assert_eq!(deltas[2].levels[0].total, 0);
+    assert_eq!(run_with_deltas(&log).1, deltas);
 }
 
 #[test]

@@ -37,6 +37,21 @@ impl MarketIn {
         key_digest(&Some(symbol)) % super::LANES as u64
     }
 
+    /// Book changes made elsewhere (a matcher of the scale-out roles), as matching here hands
+    /// them over: one [`MarketIn::Deltas`] per lane that has some, each in the given order.
+    pub(crate) fn from_deltas(deltas: Vec<BookDelta>, out: &mut Vec<MarketIn>) {
+        let mut lanes: [Vec<BookDelta>; super::LANES] = Default::default();
+        for delta in deltas {
+            lanes[MarketIn::lane_of(delta.symbol) as usize].push(delta);
+        }
+        let by_lane = lanes.into_iter().zip(0u64..);
+        out.extend(
+            by_lane
+                .filter(|(deltas, _)| !deltas.is_empty())
+                .map(|(deltas, lane)| MarketIn::Deltas { lane, deltas }),
+        );
+    }
+
     /// Its lane digest (see `StageBuilder::keyed_by_digest`): the symbol's, or a tick's lane.
     pub(crate) fn digest(&self) -> u64 {
         match self {

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -167,19 +167,10 @@ impl Cluster {
         let config = exact_config(&format!(
             "[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n{extra}"
         ));
-        let partitions = PARTITIONS.to_string();
-        let common = [
-            "--config",
-            config.to_str().expect("utf-8 path"),
-            "--nats",
-            &nats.url,
-            "--partitions",
-            &partitions,
-        ];
+        let args = role_args("matcher", &config, &nats);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let matchers = (0..matchers)
             .map(|_| {
-                let mut args = vec!["--role", "matcher"];
-                args.extend_from_slice(&common);
                 let (child, addrs, log) = spawn_serve(&args, &["metrics"], |_| {});
                 Matcher {
                     child,
@@ -188,10 +179,9 @@ impl Cluster {
                 }
             })
             .collect();
-        let mut args = vec!["--role", "ingress"];
-        args.extend_from_slice(&common);
-        let ingress = Server::start(&args);
-        let others = (1..ingresses).map(|_| Server::start(&args)).collect();
+        let start_ingress = || start_ingress(&config, &nats);
+        let ingress = start_ingress();
+        let others = (1..ingresses).map(|_| start_ingress()).collect();
         let cluster = Cluster {
             ingress,
             others,
@@ -201,6 +191,13 @@ impl Cluster {
         };
         cluster.wait_owned_by(&(0..cluster.matchers.len()).collect::<Vec<_>>());
         cluster
+    }
+
+    /// Starts one more ingress, now (it joins `others`).
+    pub fn add_ingress(&mut self) -> &Server {
+        let ingress = start_ingress(&self.config, &self.nats);
+        self.others.push(ingress);
+        &self.others[self.others.len() - 1]
     }
 
     /// Waits until the matchers at `live` own all partitions between them, each at least one.
@@ -219,6 +216,28 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.config);
     }
+}
+
+fn start_ingress(config: &Path, nats: &Nats) -> Server {
+    let args = role_args("ingress", config, nats);
+    Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// `serve`'s arguments for `role` in the deployment of `config` and `nats`.
+fn role_args(role: &str, config: &Path, nats: &Nats) -> Vec<String> {
+    let config = config.to_str().expect("utf-8 path");
+    let partitions = PARTITIONS.to_string();
+    let args = [
+        "--role",
+        role,
+        "--config",
+        config,
+        "--nats",
+        &nats.url,
+        "--partitions",
+        &partitions,
+    ];
+    args.map(str::to_owned).to_vec()
 }
 
 /// A configuration file (under the test target's scratch directory) for servers whose answers

@@ -34,7 +34,7 @@ pub use http::{get, post, post_with, HttpResponse};
 pub use load::{assert_same_responses, drive, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
 pub use server::{signal, spawn_serve, Server};
-pub use ws::{Ended, WsClient};
+pub use ws::{DepthBook, Ended, WsClient};
 
 /// A config in `keys` mode with the example's accounts: alice's key is `k-a`, bob's `k-b`
 /// (their SHA-256 below).

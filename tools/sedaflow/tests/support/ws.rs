@@ -1,6 +1,7 @@
 //! A blocking WebSocket client for the market-data tests: text frames in and out, each read
 //! bounded by [`READ_GUARD`].
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
 
 use serde_json::Value;
@@ -44,6 +45,20 @@ impl WsClient {
         self.socket
             .send(Message::text(text))
             .unwrap_or_else(|e| panic!("sending {text:?} failed: {e}"));
+    }
+
+    /// Subscribes to `channel` of `symbol` and reads the `subscribed` answer.
+    ///
+    /// # Panics
+    /// When the answer is anything else.
+    pub fn subscribe(&mut self, channel: &str, symbol: &str) {
+        self.send(&format!(
+            r#"{{"op":"subscribe","channel":"{channel}","symbol":"{symbol}"}}"#
+        ));
+        assert_eq!(
+            self.text(),
+            format!(r#"{{"type":"subscribed","channel":"{channel}","symbol":"{symbol}"}}"#)
+        );
     }
 
     /// Sends a ping with `payload`.
@@ -110,5 +125,48 @@ impl WsClient {
             }
         };
         (ended, last)
+    }
+}
+
+/// A book rebuilt from a `depth` snapshot and the `depth_update`s after it: side → price
+/// text → quantity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DepthBook {
+    levels: BTreeMap<(String, String), u64>,
+    /// The `seq` of the last message applied.
+    pub seq: u64,
+}
+
+impl DepthBook {
+    /// The book of a snapshot (a `depth` message or `GET /depth`'s body).
+    pub fn of(snapshot: &Value) -> DepthBook {
+        let mut book = DepthBook::default();
+        book.apply(snapshot);
+        book.seq = snapshot["seq"].as_u64().expect("a snapshot's seq");
+        book
+    }
+
+    /// Applies an update's levels (quantity 0 removes a level).
+    ///
+    /// # Panics
+    /// When the update does not chain: its `first_seq` must follow the last `seq` applied.
+    pub fn update(&mut self, update: &Value) {
+        assert_eq!(update["type"], "depth_update", "{update}");
+        assert_eq!(update["first_seq"], self.seq + 1, "a gap before {update}");
+        self.apply(update);
+        self.seq = update["seq"].as_u64().expect("an update's seq");
+    }
+
+    fn apply(&mut self, message: &Value) {
+        for (side, key) in [("bid", "bids"), ("ask", "asks")] {
+            for level in message[key].as_array().into_iter().flatten() {
+                let price = level[0].as_str().expect("price text").to_owned();
+                let qty = level[1].as_u64().expect("qty");
+                match qty {
+                    0 => self.levels.remove(&(side.to_owned(), price)),
+                    q => self.levels.insert((side.to_owned(), price), q),
+                };
+            }
+        }
     }
 }
