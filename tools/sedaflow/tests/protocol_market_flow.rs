@@ -1,7 +1,8 @@
 //! Market data fed by real trading (PROTOCOL.md "Market data"): the contract example's
 //! WebSocket subscriber line for line; trades, bbo and candles following the orders; and a
 //! randomized order flow whose book, rebuilt by a subscriber from its snapshot and every
-//! update, equals `GET /depth` and the sequence has no gap.
+//! update, equals `GET /depth` and the sequence has no gap; and a subscriber that never reads
+//! while orders trade, cut off without slowing them.
 
 mod support;
 
@@ -180,4 +181,52 @@ fn rebuilds_a_random_flow(server: &Server) {
         book.update(&w.json());
     }
     assert_eq!(book, expected);
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_cut_off_and_orders_are_not_held_up() {
+    const TRADES: usize = 20_000;
+    let server = Server::start_with_config("[market]\nunsent_cap = 65536\n");
+    let mut w = WsClient::connect_with_receive_buffer(server.http, 4096);
+    w.subscribe("trades", "SLOW");
+    w.subscribe("depth", "SLOW");
+    assert_eq!(w.json()["seq"], 0);
+    // From here on W reads nothing, while every one of the trades below is queued for it.
+    let (mut maker, mut taker) = (Client::connect(server.tcp), Client::connect(server.tcp));
+    let orders = |f: &dyn Fn(usize) -> String| (1..=TRADES).map(f).collect::<Vec<_>>().join("\n");
+    maker.send(&orders(&|id| {
+        format!(r#"{{"op":"limit","id":{id},"symbol":"SLOW","side":"sell","price":"10","qty":1}}"#)
+    }));
+    for _ in 0..TRADES {
+        assert_eq!(maker.recv()["type"], "ack");
+    }
+    taker.send(&orders(&|id| {
+        format!(r#"{{"op":"market","id":{id},"symbol":"SLOW","side":"buy","qty":1}}"#)
+    }));
+    // Every order is answered in full: ack, fill, done for each taker; fill, done per maker.
+    for id in 1..=TRADES {
+        let got: Vec<Value> = taker.recv_n(3);
+        let kinds: Vec<&str> = got.iter().filter_map(|v| v["type"].as_str()).collect();
+        assert_eq!(kinds, ["ack", "fill", "done"], "taker order {id}");
+    }
+    for _ in 0..TRADES {
+        let got = maker.recv_n(2);
+        assert_eq!(
+            (&got[0]["type"], &got[1]["type"]),
+            (&Value::from("fill"), &Value::from("done"))
+        );
+    }
+    let depth = get(server.http, "/depth?symbol=SLOW").json();
+    assert_eq!(
+        depth["seq"],
+        2 * TRADES as u64,
+        "every order changed the book"
+    );
+    // W was cut off, not waited for.
+    let (_, last) = w.until_end();
+    assert_eq!(
+        last.as_deref(),
+        Some(r#"{"type":"error","reason":"slow consumer"}"#)
+    );
+    assert_eq!(server.metric("sedaflow_market_slow_consumers_total"), 1.0);
 }

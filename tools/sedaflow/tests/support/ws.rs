@@ -31,6 +31,23 @@ impl WsClient {
     pub fn connect(addr: SocketAddr) -> WsClient {
         let stream =
             TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+        WsClient::handshake(addr, stream)
+    }
+
+    /// [`WsClient::connect`] with a receive buffer of about `bytes`: a subscriber that does
+    /// not read then leaves the server's output unsent after little of it.
+    pub fn connect_with_receive_buffer(addr: SocketAddr, bytes: usize) -> WsClient {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        // Before connecting: the window offered in the handshake depends on it.
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        socket
+            .connect(&addr.into())
+            .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+        WsClient::handshake(addr, socket.into())
+    }
+
+    fn handshake(addr: SocketAddr, stream: TcpStream) -> WsClient {
         stream
             .set_read_timeout(Some(READ_GUARD))
             .expect("set read timeout");
