@@ -35,5 +35,11 @@ pub(crate) fn run(args: LoadgenArgs) -> Result<(), String> {
     if summary.lost > 0 {
         return Err(format!("{} requests were never answered", summary.lost));
     }
-    Ok(())
+    match &summary.market {
+        Some(market) if !market.clean() => Err(format!(
+            "market data: {} gaps, {} mismatched books, {} unexpected frames",
+            market.gaps, market.mismatches, market.errors
+        )),
+        _ => Ok(()),
+    }
 }
