@@ -9,8 +9,8 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::market::Fleet;
 use super::conn::{read_responses, write_requests, Clock, Connection, Progress};
+use super::market::Fleet;
 use super::mix::{MixParams, OrderMix};
 use super::pacer::{self, Schedule};
 use super::summary::{LoadgenSummary, Tally};

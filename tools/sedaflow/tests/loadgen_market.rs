@@ -41,10 +41,7 @@ fn subscribers_see_every_change_of_a_load_run_and_rebuild_every_book() {
     assert!(summary.answered > 0 && summary.fills > 0, "{summary}");
     assert_eq!(summary.lost, 0, "{summary}");
     let market = summary.market.as_ref().expect("market-data summary");
-    assert_eq!(
-        (market.subscribers, market.symbols),
-        (SUBSCRIBERS, SYMBOLS)
-    );
+    assert_eq!((market.subscribers, market.symbols), (SUBSCRIBERS, SYMBOLS));
     assert_eq!(market.gaps, 0, "{market}");
     assert_eq!(market.errors, 0, "{market}");
     assert_eq!((market.slow_consumers, market.cut), (0, 0), "{market}");
@@ -72,7 +69,14 @@ fn the_loadgen_command_reports_market_data_and_exits_zero() {
     let output = Command::new(env!("CARGO_BIN_EXE_sedaflow"))
         .args(["loadgen", "--addr", &server.tcp.to_string()])
         .args(["--http", &server.http.to_string()])
-        .args(["--connections", "2", "--duration", "300ms", "--symbols", "2"])
+        .args([
+            "--connections",
+            "2",
+            "--duration",
+            "300ms",
+            "--symbols",
+            "2",
+        ])
         .args(["--md-subscribers", "2", "--md-symbols", "1"])
         .output()
         .expect("running sedaflow loadgen");
@@ -86,6 +90,9 @@ fn the_loadgen_command_reports_market_data_and_exits_zero() {
         stdout.contains("  Market data: 2 subscribers x 1 symbols (depth, trades)"),
         "{stdout}"
     );
-    assert!(stdout.contains("gaps: 0, mismatches: 0 of 2 books"), "{stdout}");
+    assert!(
+        stdout.contains("gaps: 0, mismatches: 0 of 2 books"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Messages/sec:"), "{stdout}");
 }

@@ -21,7 +21,10 @@ impl LevelBook {
 
     /// Applies a `depth_update`: each level's new total, `0` removing it.
     pub(crate) fn apply(&mut self, levels: &Levels) {
-        for (side, changes) in [(&mut self.bids, &levels.bids), (&mut self.asks, &levels.asks)] {
+        for (side, changes) in [
+            (&mut self.bids, &levels.bids),
+            (&mut self.asks, &levels.asks),
+        ] {
             for &(price, qty) in changes {
                 match qty {
                     0 => side.remove(&price),

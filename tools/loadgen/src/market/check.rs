@@ -82,7 +82,8 @@ impl Checker {
         let frame = match parse(text) {
             Ok(frame) => frame,
             Err(_) => {
-                self.tally.note_error(format!("unreadable frame {text:.200}"));
+                self.tally
+                    .note_error(format!("unreadable frame {text:.200}"));
                 return Seen::Read;
             }
         };
@@ -100,7 +101,11 @@ impl Checker {
             }
             Frame::Other => return Seen::Read,
         };
-        let Some(rebuilt) = self.symbols.iter_mut().find(|r| r.symbol.as_str() == symbol) else {
+        let Some(rebuilt) = self
+            .symbols
+            .iter_mut()
+            .find(|r| r.symbol.as_str() == symbol)
+        else {
             self.tally
                 .note_error(format!("a message of {symbol}, not subscribed"));
             return Seen::Read;
@@ -117,7 +122,10 @@ impl Checker {
                 ..
             } => {
                 rebuilt.book.apply(&levels);
-                rebuilt.depth.update(first_seq, seq).map_err(|b| ("depth", b))
+                rebuilt
+                    .depth
+                    .update(first_seq, seq)
+                    .map_err(|b| ("depth", b))
             }
             Frame::Trade {
                 match_id, time_ms, ..

@@ -23,7 +23,10 @@ const QUIET_WAIT: Duration = Duration::from_secs(10);
 const MAX_ANSWER: u64 = 16 << 20;
 
 /// The `match` of `symbol`'s last trade (`GET /trades?limit=1`), if it has traded.
-pub(crate) async fn last_match(http: SocketAddr, symbol: Symbol) -> Result<Option<u64>, LoadgenError> {
+pub(crate) async fn last_match(
+    http: SocketAddr,
+    symbol: Symbol,
+) -> Result<Option<u64>, LoadgenError> {
     #[derive(Deserialize)]
     struct Trade {
         #[serde(rename = "match")]

@@ -23,7 +23,9 @@ fn example(checker: &mut Checker) {
         assert_eq!(checker.frame(frame, 0), Seen::Read);
     }
     let trade = |id: u64, ms: u64| {
-        format!(r#"{{"type":"trade","symbol":"ACME","match":{id},"price":"10.05","qty":40,"taker":"buy","time":{ms}}}"#)
+        format!(
+            r#"{{"type":"trade","symbol":"ACME","match":{id},"price":"10.05","qty":40,"taker":"buy","time":{ms}}}"#
+        )
     };
     // Arrived 2 ms and 4 ms after their times.
     checker.frame(&trade(7, T0_MS), (T0_MS + 2) * 1_000_000);
@@ -31,7 +33,8 @@ fn example(checker: &mut Checker) {
 }
 
 fn final_state(seq: u64, asks: &str, last_match: Option<u64>) -> Final {
-    let depth = format!(r#"{{"type":"depth","symbol":"ACME","seq":{seq},"bids":[],"asks":{asks}}}"#);
+    let depth =
+        format!(r#"{{"type":"depth","symbol":"ACME","seq":{seq},"bids":[],"asks":{asks}}}"#);
     let Ok(crate::market::message::Frame::Depth { levels, .. }) =
         crate::market::message::parse(&depth)
     else {
