@@ -103,6 +103,7 @@ impl Fleet {
     /// [`LoadgenError::Snapshot`] when the final snapshots cannot be read,
     /// [`LoadgenError::Task`] when a subscriber task failed.
     pub(crate) async fn finish(mut self) -> Result<MarketSummary, LoadgenError> {
+        let load_end = Instant::now();
         let finals = snapshot::finals(self.http, &self.symbols, &self.match_at_start).await?;
         // The subscribers that still run all hold a receiver; those that ended need nothing.
         let _ = self.finals.send(Some(finals.into()));
@@ -110,11 +111,12 @@ impl Fleet {
         while let Some(joined) = self.tasks.join_next().await {
             total.merge(joined.map_err(LoadgenError::Task)??);
         }
+        let settle = load_end.elapsed();
         Ok(MarketSummary::new(
             total,
-            self.subscribers,
-            self.symbols.len(),
+            (self.subscribers, self.symbols.len()),
             self.started.elapsed(),
+            settle,
         ))
     }
 }

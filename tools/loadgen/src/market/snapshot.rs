@@ -12,12 +12,13 @@ use super::check::Final;
 use super::message::{parse, Frame};
 use crate::{LoadgenError, SnapshotFailure};
 
-/// How long one snapshot request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one snapshot request may take: the server answers it in turn with the
+/// market-data stage's other work, which may lag the order load by seconds.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The feed counts as quiet when every symbol's `seq` and last trade stay the same this long.
 const QUIET: Duration = Duration::from_millis(200);
 /// How long to wait for a quiet feed before taking the last snapshots anyway.
-const QUIET_WAIT: Duration = Duration::from_secs(10);
+const QUIET_WAIT: Duration = Duration::from_secs(60);
 /// A snapshot answer larger than this is refused (the protocol's books and 1000-trade
 /// histories stay far below it).
 const MAX_ANSWER: u64 = 16 << 20;

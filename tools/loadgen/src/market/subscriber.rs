@@ -19,8 +19,9 @@ use crate::LoadgenError;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A subscriber pings this often, so a server's idle timeout never closes it.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long a subscriber may take to reach the final state once it is known.
-pub(crate) const FINAL_WAIT: Duration = Duration::from_secs(10);
+/// How long a subscriber may take to reach the final state once it is known (reading
+/// what the server still holds for it).
+pub(crate) const FINAL_WAIT: Duration = Duration::from_secs(30);
 /// How long closing the socket may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -100,6 +100,9 @@ pub struct MarketSummary {
     pub trades: u64,
     /// From the subscribers' snapshots to the end of the book check.
     pub elapsed: Duration,
+    /// Of `elapsed`, from the end of the order load to the end of the book check: how far
+    /// the feed lagged behind (plus the quiet check's 200 ms, at least twice).
+    pub settle: Duration,
     /// Messages per second over `elapsed`.
     pub messages_per_sec: f64,
     /// Broken sequences: depth updates not continuing their chain, trades whose `match`
@@ -131,9 +134,9 @@ pub struct MarketSummary {
 impl MarketSummary {
     pub(crate) fn new(
         tally: MarketTally,
-        subscribers: usize,
-        symbols: usize,
+        (subscribers, symbols): (usize, usize),
         elapsed: Duration,
+        settle: Duration,
     ) -> MarketSummary {
         let seconds = elapsed.as_secs_f64();
         MarketSummary {
@@ -143,6 +146,7 @@ impl MarketSummary {
             bytes: tally.bytes,
             trades: tally.trades,
             elapsed,
+            settle,
             messages_per_sec: if seconds > 0.0 {
                 tally.messages as f64 / seconds
             } else {
@@ -176,11 +180,12 @@ impl fmt::Display for MarketSummary {
         )?;
         writeln!(
             f,
-            "  {} messages ({} trades), {:.1} MB in {:.2}s",
+            "  {} messages ({} trades), {:.1} MB in {:.2}s, settled {:.2}s after the load",
             self.messages,
             self.trades,
             self.bytes as f64 / 1e6,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            self.settle.as_secs_f64()
         )?;
         let l = &self.latency;
         writeln!(

@@ -33,8 +33,9 @@ pub(crate) fn target(sedaflow: PathBuf) -> Target {
 }
 
 /// A row per target with subscribers: its median closed-loop orders/s against
-/// [`WITHOUT`]'s, and the median over rounds of what the subscribers saw; gaps,
-/// mismatches and slow consumers summed over rounds.
+/// [`WITHOUT`]'s, and the median over rounds of what the subscribers saw (messages/s,
+/// trade delivery latency, how long the feed took to settle after the load); slow
+/// consumers, gaps and mismatches summed over rounds.
 pub(crate) fn print_table(picked: &[&Target], closed: &[Vec<LoadgenSummary>], max: &[f64]) {
     let Some(without) = picked.iter().position(|t| t.name == WITHOUT) else {
         return;
@@ -49,7 +50,7 @@ pub(crate) fn print_table(picked: &[&Target], closed: &[Vec<LoadgenSummary>], ma
         if !header {
             println!();
             println!(
-                "{:<30} {:>9} {:>9} {:>6} {:>10} {:>10} {:>10} {:>5} {:>5} {:>5}",
+                "{:<30} {:>9} {:>9} {:>6} {:>10} {:>10} {:>10} {:>8} {:>5} {:>5} {:>5}",
                 "market data",
                 "orders/s",
                 "without",
@@ -57,6 +58,7 @@ pub(crate) fn print_table(picked: &[&Target], closed: &[Vec<LoadgenSummary>], ma
                 "msg/s",
                 "trade p50",
                 "trade p99",
+                "settle",
                 "slow",
                 "gaps",
                 "mism."
@@ -68,7 +70,7 @@ pub(crate) fn print_table(picked: &[&Target], closed: &[Vec<LoadgenSummary>], ma
         };
         let sum = |f: fn(&MarketSummary) -> u64| markets.iter().map(|m| f(m)).sum::<u64>();
         println!(
-            "{:<30} {:>9.0} {:>9.0} {:>5.2}x {:>10.0} {:>10.1?} {:>10.1?} {:>5} {:>5} {:>5}",
+            "{:<30} {:>9.0} {:>9.0} {:>5.2}x {:>10.0} {:>10.1?} {:>10.1?} {:>8.1?} {:>5} {:>5} {:>5}",
             t.name,
             max[i],
             max[without],
@@ -76,6 +78,7 @@ pub(crate) fn print_table(picked: &[&Target], closed: &[Vec<LoadgenSummary>], ma
             of(|m| m.messages_per_sec),
             Duration::from_secs_f64(of(|m| m.latency.p50.as_secs_f64())),
             Duration::from_secs_f64(of(|m| m.latency.p99.as_secs_f64())),
+            Duration::from_secs_f64(of(|m| m.settle.as_secs_f64())),
             sum(|m| m.slow_consumers),
             sum(|m| m.gaps),
             sum(|m| m.mismatches),

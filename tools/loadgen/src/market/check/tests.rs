@@ -9,7 +9,12 @@ fn acme() -> Symbol {
 }
 
 fn summary(checker: Checker, finals: Option<&[Final]>) -> MarketSummary {
-    MarketSummary::new(checker.finish(finals), 1, 1, Duration::from_secs(1))
+    MarketSummary::new(
+        checker.finish(finals),
+        (1, 1),
+        Duration::from_secs(1),
+        Duration::ZERO,
+    )
 }
 
 /// The contract example's subscriber, then two trades.
