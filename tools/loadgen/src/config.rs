@@ -79,6 +79,16 @@ pub struct LoadgenConfig {
     /// orders are refused `id not increasing`.
     #[arg(long, default_value = "0")]
     pub accounts: usize,
+    /// The order server's HTTP address, for the market-data subscribers.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// WebSocket market-data subscribers to run beside the order load, each subscribed to
+    /// `depth` and `trades` of `md_symbols` symbols; 0: none.
+    #[arg(long, default_value = "0")]
+    pub md_subscribers: usize,
+    /// How many of the order mix's busiest symbols each market-data subscriber follows.
+    #[arg(long, default_value = "8")]
+    pub md_symbols: NonZeroUsize,
 }
 
 impl Default for LoadgenConfig {
@@ -99,6 +109,9 @@ impl Default for LoadgenConfig {
             warmup: Duration::ZERO,
             id_base: None,
             accounts: 0,
+            http: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080)),
+            md_subscribers: 0,
+            md_symbols: nonzero(8),
         }
     }
 }
@@ -179,6 +192,12 @@ mod tests {
             "1s",
             "--id-base",
             "100",
+            "--http",
+            "127.0.0.1:10",
+            "--md-subscribers",
+            "4",
+            "--md-symbols",
+            "2",
         ])
         .unwrap();
         let config = cli.config;
@@ -188,6 +207,9 @@ mod tests {
         assert_eq!(config.cancel_pct, 20);
         assert!(config.progress);
         assert_eq!(config.effective_id_base(), 100);
+        assert_eq!(config.http, "127.0.0.1:10".parse().unwrap());
+        assert_eq!((config.md_subscribers, config.md_symbols.get()), (4, 2));
+        assert!(Cli::try_parse_from(["loadgen", "--md-symbols", "0"]).is_err());
         assert!(Cli::try_parse_from(["loadgen", "--cancel-pct", "101"]).is_err());
         assert!(Cli::try_parse_from(["loadgen", "--connections", "0"]).is_err());
         assert!(Cli::try_parse_from(["loadgen", "--rate", "0"]).is_err());

@@ -46,6 +46,31 @@ pub enum LoadgenError {
         #[source]
         violation: ProtocolViolation,
     },
+    /// A market-data subscriber's WebSocket handshake or subscription failed.
+    #[error("market-data subscriber {subscriber}: websocket failed")]
+    WebSocket {
+        /// The subscriber's index, from 0.
+        subscriber: usize,
+        /// The cause.
+        #[source]
+        source: tokio_tungstenite::tungstenite::Error,
+    },
+    /// The market-data subscribers did not all get their snapshots in time.
+    #[error("market-data subscribers: {ready} of {subscribers} got their snapshots")]
+    NotReady {
+        /// Subscribers with every snapshot.
+        ready: usize,
+        /// Subscribers started.
+        subscribers: usize,
+    },
+    /// A market-data HTTP snapshot could not be read.
+    #[error("GET {path} failed: {reason}")]
+    Snapshot {
+        /// The request's path and query.
+        path: String,
+        /// What went wrong.
+        reason: SnapshotFailure,
+    },
     /// A connection task panicked or was cancelled.
     #[error("a connection task failed")]
     Task(#[source] tokio::task::JoinError),
@@ -72,6 +97,20 @@ pub enum ProtocolViolation {
     /// An `ack` answering a `cancel`.
     #[error("ack for cancel of id {0}")]
     AckForCancel(OrderId),
+}
+
+/// Why a market-data HTTP snapshot could not be read.
+#[derive(Debug, Error)]
+pub enum SnapshotFailure {
+    /// The connection failed or timed out.
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+    /// The answer is not `200` with a body.
+    #[error("answer {0:?}")]
+    Status(String),
+    /// The body is not the snapshot the protocol describes.
+    #[error("unreadable body")]
+    Body,
 }
 
 fn oldest(expected: &Option<OrderId>) -> String {

@@ -35,6 +35,13 @@
 //! After `warmup + duration` the writers flush and half-close; readers wait up to
 //! [`DRAIN_WAIT`] for the remaining answers, which count as `lost` if they do not come.
 //!
+//! # Market data
+//!
+//! With `md_subscribers`, WebSocket subscribers to the server's market data run beside the
+//! order load, check every depth and trade sequence, rebuild every book and compare it
+//! with `GET /depth` at the end; the summary's `market` says what they saw (see
+//! [`MarketSummary`]).
+//!
 //! # Sweep
 //!
 //! [`sweep`] holds what `sedaflow loadgen --sweep` needs besides process handling: the
@@ -46,6 +53,7 @@ mod answer;
 mod config;
 mod conn;
 mod error;
+mod market;
 mod mix;
 mod pacer;
 mod resting;
@@ -56,6 +64,7 @@ pub mod sweep;
 mod tracker;
 
 pub use config::LoadgenConfig;
-pub use error::{LoadgenError, ProtocolViolation};
+pub use error::{LoadgenError, ProtocolViolation, SnapshotFailure};
+pub use market::MarketSummary;
 pub use run::{run, DRAIN_WAIT};
 pub use summary::{Latency, LoadgenSummary};

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::conn::{read_responses, write_requests, Clock, Connection, Progress};
+use super::market::Fleet;
 use super::mix::{MixParams, OrderMix};
 use super::pacer::{self, Schedule};
 use super::summary::{LoadgenSummary, Tally};
@@ -37,12 +38,19 @@ enum Half {
 /// sender that falls behind its schedule does not hide the delay (no coordinated
 /// omission).
 ///
+/// With `md_subscribers`, the market-data subscribers connect to `config.http` and get
+/// their snapshots first; once the answers are in they check their books (see the crate's
+/// "Market data").
+///
 /// # Errors
 ///
 /// [`LoadgenError::Config`] for a config that fails [`LoadgenConfig::validate`],
 /// [`LoadgenError::Connect`] when a connection cannot be opened, [`LoadgenError::Io`] when
 /// one fails, [`LoadgenError::Protocol`] when the server answers out of order, answers
-/// something never asked or sends an unreadable line.
+/// something never asked or sends an unreadable line; [`LoadgenError::WebSocket`],
+/// [`LoadgenError::NotReady`] and [`LoadgenError::Snapshot`] when the market-data
+/// subscribers cannot start or end. Market-data gaps and mismatches are counted in the
+/// summary, not errors.
 ///
 /// # Examples
 ///
@@ -65,6 +73,8 @@ enum Half {
 /// ```
 pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> {
     config.validate()?;
+    // Subscribed before the first order, so they see every change of the run.
+    let market = Fleet::start(&config).await?;
     let connections = config.connections.get();
     let id_base = config.effective_id_base();
     let mut sockets = Vec::with_capacity(connections);
@@ -112,7 +122,11 @@ pub async fn run(config: LoadgenConfig) -> Result<LoadgenSummary, LoadgenError> 
     let tally = result?;
     let end_ns = clock.send_end_ns.max(tally.last_answer_ns);
     let elapsed = Duration::from_nanos(end_ns - clock.measure_from_ns);
-    Ok(LoadgenSummary::new(tally, elapsed))
+    let mut summary = LoadgenSummary::new(tally, elapsed);
+    if let Some(market) = market {
+        summary.market = Some(market.finish().await?);
+    }
+    Ok(summary)
 }
 
 /// What every connection of a run shares.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::tracker::{Event, Outcome};
+use super::MarketSummary;
 
 /// The reject reason of requests the server refused for load.
 const OVERLOADED: &str = "overloaded";
@@ -111,7 +112,7 @@ impl Tally {
     }
 }
 
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     // Three significant digits over 1 ns ..= 60 s: the bounds are valid constants.
     Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3)
         .unwrap_or_else(|_| unreachable!("valid histogram bounds"))
@@ -141,7 +142,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(histogram: &Histogram<u64>) -> Latency {
+    pub(crate) fn of(histogram: &Histogram<u64>) -> Latency {
         if histogram.is_empty() {
             return Latency::default();
         }
@@ -193,6 +194,8 @@ pub struct LoadgenSummary {
     /// Open loop: how late requests left against their schedule (pacer and scheduler
     /// wake-ups, a busy sender), a part of `latency`; empty in closed loop.
     pub send_lag: Latency,
+    /// What the market-data subscribers saw, when the run had any.
+    pub market: Option<MarketSummary>,
 }
 
 impl LoadgenSummary {
@@ -217,6 +220,7 @@ impl LoadgenSummary {
             latency: Latency::of(&tally.latency),
             admitted_latency: Latency::of(&tally.admitted),
             send_lag: Latency::of(&tally.send_lag),
+            market: None,
         }
     }
 
@@ -304,7 +308,11 @@ impl fmt::Display for LoadgenSummary {
         }
         writeln!(f, "  fills: {}, errors: {}", self.fills, self.errors)?;
         writeln!(f, "Requests/sec: {:>10.2}", self.throughput)?;
-        write!(f, "lost: {}", self.lost)
+        write!(f, "lost: {}", self.lost)?;
+        match &self.market {
+            Some(market) => write!(f, "\n{market}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -28,6 +28,10 @@ pub(crate) fn run_to_summary(config: LoadgenConfig) -> Result<LoadgenSummary, St
 
 pub(crate) fn run(args: LoadgenArgs) -> Result<(), String> {
     if args.sweep.requested() {
+        // The sweep's servers are its own, on ports only it knows.
+        if args.config.md_subscribers > 0 {
+            return Err("--md-subscribers does not combine with --sweep".into());
+        }
         return sweep::run(args.sweep, args.config);
     }
     let summary = run_to_summary(args.config)?;
@@ -35,5 +39,11 @@ pub(crate) fn run(args: LoadgenArgs) -> Result<(), String> {
     if summary.lost > 0 {
         return Err(format!("{} requests were never answered", summary.lost));
     }
-    Ok(())
+    match &summary.market {
+        Some(market) if !market.clean() => Err(format!(
+            "market data: {} gaps, {} mismatched books, {} unexpected frames",
+            market.gaps, market.mismatches, market.errors
+        )),
+        _ => Ok(()),
+    }
 }

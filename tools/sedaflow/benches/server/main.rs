@@ -10,6 +10,11 @@
 //! (the real `sedaflow` binary; for the baseline, [`inline`], this executable re-run by
 //! [`baseline`]); the load generator runs in this process.
 //!
+//! "market data (100 subscribers)" is the default server while [`market_data::SUBSCRIBERS`]
+//! WebSocket subscribers follow `depth` and `trades` of the load's 8 symbols (the load
+//! generator's `--md-subscribers`); picking it picks "sedaflow (stage per queue)" too, the
+//! same server without them, and a second table compares the two (see [`market_data`]).
+//!
 //! `SEDAFLOW_BENCH_BEFORE=PATH` adds an older `sedaflow` binary's default and fused servers
 //! ("before (…)"), so a change is measured against its predecessor in the same run.
 //!
@@ -28,6 +33,7 @@ use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
 
 mod baseline;
 mod inline;
+mod market_data;
 
 struct Target {
     name: &'static str,
@@ -36,11 +42,15 @@ struct Target {
     /// Each load connection logs in to an account of its own first (protocol v2); 0: the v1
     /// path, anonymous connections.
     accounts: usize,
+    /// Market-data subscribers beside the measured load; 0: none.
+    md_subscribers: usize,
 }
 
 struct Running {
     child: Child,
     addr: SocketAddr,
+    /// The HTTP address, read when the target has market-data subscribers.
+    http: Option<SocketAddr>,
 }
 
 impl Drop for Running {
@@ -73,9 +83,16 @@ fn start(t: &Target) -> Running {
         .find_map(|l| l.strip_prefix("listening tcp ").map(str::to_owned))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("{} printed no `listening tcp` line", t.name));
+    let http = (t.md_subscribers > 0).then(|| {
+        lines
+            .by_ref()
+            .find_map(|l| l.strip_prefix("listening http ").map(str::to_owned))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{} printed no `listening http` line", t.name))
+    });
     // Keep reading: a server whose stdout pipe closes may fail its later writes.
     std::thread::spawn(move || lines.for_each(drop));
-    Running { child, addr }
+    Running { child, addr, http }
 }
 
 fn drive(config: LoadgenConfig) -> LoadgenSummary {
@@ -107,10 +124,15 @@ fn compare() {
         .collect();
     let scratch = Scratch::create();
     let targets = targets(&scratch);
+    let chosen = |t: &Target| picks.is_empty() || picks.iter().any(|p| t.name.contains(p));
+    // The market-data row is measured against the same server without subscribers.
+    let with_subscribers = targets.iter().any(|t| t.md_subscribers > 0 && chosen(t));
     let picked: Vec<&Target> = targets
         .iter()
         .filter(|t| {
-            t.name == "inline tokio" || picks.is_empty() || picks.iter().any(|p| t.name.contains(p))
+            t.name == "inline tokio"
+                || chosen(t)
+                || (with_subscribers && t.name == market_data::WITHOUT)
         })
         .collect();
     let bench = Bench {
@@ -123,11 +145,16 @@ fn compare() {
         rounds: if quick { 1 } else { 3 },
         journal: &scratch.journal,
     };
-    let mut closed = bench.closed_rounds(&picked);
+    let closed_runs = bench.closed_rounds(&picked);
+    let mut closed: Vec<Vec<f64>> = closed_runs
+        .iter()
+        .map(|runs| runs.iter().map(|s| s.throughput).collect())
+        .collect();
     let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
     let open = bench.open_rounds(&picked, &max);
     scratch.remove();
     print_table(&picked, &closed, &max, &open);
+    market_data::print_table(&picked, &closed_runs, &max);
 }
 
 /// The files the servers' command lines name, in this process's own names.
@@ -188,12 +215,14 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
             bin: this,
             args: vec![baseline::FLAG.into(), "127.0.0.1:0".into()],
             accounts: 0,
+            md_subscribers: 0,
         },
         Target {
             name: "sedaflow (stage per queue)",
             bin: sedaflow.clone(),
             args: serve(&[]),
             accounts: 0,
+            md_subscribers: 0,
         },
         Target {
             name: "sedaflow (journal)",
@@ -203,6 +232,7 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 scratch.journal.to_str().expect("utf-8 target path"),
             ]),
             accounts: 0,
+            md_subscribers: 0,
         },
         Target {
             name: "sedaflow (no hand-off)",
@@ -212,18 +242,22 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 scratch.no_handoff.to_str().expect("utf-8 temp path"),
             ]),
             accounts: 0,
+            md_subscribers: 0,
         },
         Target {
             name: "sedaflow (logged in)",
             bin: sedaflow.clone(),
             args: serve(&[]),
             accounts: 8,
+            md_subscribers: 0,
         },
+        market_data::target(sedaflow.clone()),
         Target {
             name: "sedaflow (fused domain)",
             bin: sedaflow,
             args: serve(&["--config", fused]),
             accounts: 0,
+            md_subscribers: 0,
         },
     ];
     if let Some(before) = std::env::var_os("SEDAFLOW_BENCH_BEFORE").map(PathBuf::from) {
@@ -232,12 +266,14 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
             bin: before.clone(),
             args: serve(&[]),
             accounts: 0,
+            md_subscribers: 0,
         });
         targets.push(Target {
             name: "before (fused domain)",
             bin: before,
             args: serve(&["--config", fused]),
             accounts: 0,
+            md_subscribers: 0,
         });
     }
     targets
@@ -288,21 +324,33 @@ impl Bench<'_> {
             rate,
             seed,
             accounts: t.accounts,
+            http: server.http.unwrap_or(self.base.http),
+            md_subscribers: t.md_subscribers,
             ..self.base.clone()
         })
     }
 
-    /// Closed-loop orders/s of each server, a run per round.
-    fn closed_rounds(&self, picked: &[&Target]) -> Vec<Vec<f64>> {
-        let mut closed: Vec<Vec<f64>> = vec![Vec::new(); picked.len()];
+    /// The closed-loop runs of each server, a run per round.
+    fn closed_rounds(&self, picked: &[&Target]) -> Vec<Vec<LoadgenSummary>> {
+        let mut closed: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
                 let summary = self.run(t, None, 8);
                 eprintln!(
-                    "  round {round} {:<28} closed {:>9.0}/s",
+                    "  round {round} {:<30} closed {:>9.0}/s",
                     t.name, summary.throughput
                 );
-                closed[i].push(summary.throughput);
+                if let Some(market) = &summary.market {
+                    eprintln!(
+                        "  round {round} {:<30} {:>9.0} msg/s, trade p99 {:?}, gaps {}, mismatches {}",
+                        t.name,
+                        market.messages_per_sec,
+                        market.latency.p99,
+                        market.gaps,
+                        market.mismatches
+                    );
+                }
+                closed[i].push(summary);
             }
         }
         closed
@@ -316,7 +364,7 @@ impl Bench<'_> {
                 let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
                 let summary = self.run(t, Some(half), 9);
                 eprintln!(
-                    "  round {round} {:<28} open @{half}/s p50 {:?} p99 {:?}",
+                    "  round {round} {:<30} open @{half}/s p50 {:?} p99 {:?}",
                     t.name, summary.latency.p50, summary.latency.p99
                 );
                 open[i].push(summary);
@@ -336,7 +384,7 @@ fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec
     let inline_p99 = percentile(0, |o| o.latency.p99);
     println!();
     println!(
-        "{:<28} {:>12} {:>9} {:>19} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "{:<30} {:>12} {:>9} {:>19} {:>12} {:>10} {:>10} {:>10} {:>9}",
         "server",
         "max orders/s",
         "vs inline",
@@ -353,7 +401,7 @@ fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec
             .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let p99 = percentile(i, |o| o.latency.p99);
         println!(
-            "{:<28} {:>12.0} {:>8.2}x {:>19} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
             t.name,
             max[i],
             max[i] / max[0],
