@@ -1,11 +1,19 @@
-//! WebSocket fan-out, the library choice for `GET /ws` (issue 19): the same minimal
-//! broadcast server on `tokio-tungstenite` and on `fastwebsockets` (both through hyper's
-//! upgrade), in one run. 100 subscribers each receive every one of `MESSAGES` 20-byte text
-//! frames. `batched`: each server writes what is queued for a socket, then flushes once it
-//! has nothing more (as the market-data writer does); `per message`: it writes and flushes
-//! each message on its own (one syscall each: the libraries' own per-frame cost). Prints
-//! messages delivered per second (summed over the subscribers) per library and mode, best of
-//! `ROUNDS` alternating rounds, and their ratio.
+//! WebSocket fan-out, in one run:
+//!
+//! 1. The library choice for `GET /ws` (issue 19): the same minimal broadcast server on
+//!    `tokio-tungstenite` and on `fastwebsockets` (both through hyper's upgrade). 100
+//!    subscribers each receive every one of `MESSAGES` 20-byte text frames. `batched`: each
+//!    server writes what is queued for a socket, then flushes once it has nothing more (as the
+//!    market-data writer does); `per message`: it writes and flushes each message on its own
+//!    (one syscall each: the libraries' own per-frame cost).
+//! 2. sedaflow's own WebSocket path against that minimal `tokio-tungstenite` broadcast server
+//!    (batched), both sending the same trade messages: in the server (in-process), one
+//!    market order sweeps `MESSAGES` resting orders, and the `market` stage encodes each trade
+//!    once and fans it out to the 100 subscribers' outboxes, whose writer tasks send them;
+//!    timed from that order to the last subscriber's last trade.
+//!
+//! Prints messages delivered per second (summed over the subscribers), best of `ROUNDS`
+//! alternating rounds, and the ratios.
 //!
 //! `cargo bench -p sedaflow-stages --bench ws_fanout`
 
@@ -20,7 +28,9 @@ use http_body_util::Empty;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use sedaflow_stages::{Server, ServerConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, Barrier};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -31,6 +41,8 @@ const SUBSCRIBERS: usize = 100;
 const MESSAGES: usize = 20_000;
 const ROUNDS: usize = 3;
 const PAYLOAD: &[u8; 20] = b"{\"type\":\"x\",\"n\":123}";
+/// A trade message as the server sends it (the same length, give or take a digit).
+const TRADE: &[u8] = br#"{"type":"trade","symbol":"WS0","match":10000,"price":"10","qty":1,"taker":"buy","time":1765000000000}"#;
 
 #[derive(Clone, Copy, Debug)]
 enum Library {
@@ -47,7 +59,7 @@ fn main() {
                 .into_iter()
                 .enumerate()
             {
-                let rate = runtime.block_on(run(library, batched));
+                let rate = runtime.block_on(run(library, batched, PAYLOAD));
                 println!("round {round} {library:?} batched={batched}: {rate:.0} msg/s");
                 best[i] = best[i].max(rate);
             }
@@ -61,17 +73,96 @@ fn main() {
             best[0] / best[1]
         );
     }
+    let server = start_server();
+    let mut best = [0.0f64; 2];
+    for round in 0..ROUNDS {
+        let ours = runtime.block_on(run_sedaflow(&server, round));
+        println!("round {round} sedaflow /ws: {ours:.0} msg/s");
+        let minimal = runtime.block_on(run(Library::Tungstenite, true, TRADE));
+        println!("round {round} minimal tokio-tungstenite: {minimal:.0} msg/s");
+        best = [best[0].max(ours), best[1].max(minimal)];
+    }
+    println!(
+        "ws_fanout trades, {SUBSCRIBERS} subscribers x {MESSAGES} x {} B: sedaflow /ws {:.0} msg/s, \
+         minimal tokio-tungstenite broadcast {:.0} msg/s, ratio sedaflow/minimal {:.2}",
+        TRADE.len(),
+        best[0],
+        best[1],
+        best[0] / best[1]
+    );
+    server.shutdown(Duration::from_secs(5));
+}
+
+/// The order server in-process on free loopback ports (one per run: metrics are
+/// process-wide).
+fn start_server() -> Server {
+    let mut config = ServerConfig::default();
+    for addr in [&mut config.tcp, &mut config.http, &mut config.metrics] {
+        *addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    Server::start(config).expect("the server starts")
+}
+
+/// One round of sedaflow's WebSocket path on a symbol of its own: messages per second.
+async fn run_sedaflow(server: &Server, round: usize) -> f64 {
+    let symbol = format!("WS{round}");
+    let (mut maker, mut maker_lines) = order_connection(server.tcp_addr()).await;
+    let mut sells = String::new();
+    for id in 1..=MESSAGES {
+        sells.push_str(&format!(
+            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"sell","price":"10","qty":1}}"#
+        ));
+        sells.push('\n');
+    }
+    maker.write_all(sells.as_bytes()).await.expect("write");
+    for _ in 0..MESSAGES {
+        maker_lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("an ack");
+    }
+    let ready = Arc::new(Barrier::new(SUBSCRIBERS + 1));
+    let subscribe = format!(r#"{{"op":"subscribe","channel":"trades","symbol":"{symbol}"}}"#);
+    let clients: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| {
+            let first = Some(subscribe.clone());
+            tokio::spawn(receive(server.http_addr(), first, ready.clone()))
+        })
+        .collect();
+    ready.wait().await;
+    let (mut taker, _answers) = order_connection(server.tcp_addr()).await;
+    let start = Instant::now();
+    let sweep = format!(
+        "{{\"op\":\"market\",\"id\":1,\"symbol\":\"{symbol}\",\"side\":\"buy\",\"qty\":{MESSAGES}}}\n"
+    );
+    taker.write_all(sweep.as_bytes()).await.expect("write");
+    for client in clients {
+        client.await.expect("client");
+    }
+    (SUBSCRIBERS * MESSAGES) as f64 / start.elapsed().as_secs_f64()
+}
+
+type Lines = tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>;
+
+async fn order_connection(addr: SocketAddr) -> (tokio::net::tcp::OwnedWriteHalf, Lines) {
+    let (read, write) = TcpStream::connect(addr)
+        .await
+        .expect("connect")
+        .into_split();
+    (write, BufReader::new(read).lines())
 }
 
 /// One round: a server, its subscribers, every message to every one; messages per second.
-async fn run(library: Library, batched: bool) -> f64 {
+/// One round: a server, its subscribers, every message to every one; messages per second.
+async fn run(library: Library, batched: bool, payload: &'static [u8]) -> f64 {
     let (tx, _) = broadcast::channel::<Bytes>(MESSAGES + 1);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(serve(listener, tx.clone(), library, batched));
     let ready = Arc::new(Barrier::new(SUBSCRIBERS + 1));
     let clients: Vec<_> = (0..SUBSCRIBERS)
-        .map(|_| tokio::spawn(subscribe(addr, ready.clone())))
+        .map(|_| tokio::spawn(receive(addr, None, ready.clone())))
         .collect();
     ready.wait().await;
     while tx.receiver_count() < SUBSCRIBERS {
@@ -79,7 +170,7 @@ async fn run(library: Library, batched: bool) -> f64 {
     }
     let start = Instant::now();
     for _ in 0..MESSAGES {
-        let _ = tx.send(Bytes::from_static(PAYLOAD));
+        let _ = tx.send(Bytes::from_static(payload));
     }
     for client in clients {
         client.await.expect("client");
@@ -89,10 +180,19 @@ async fn run(library: Library, batched: bool) -> f64 {
     (SUBSCRIBERS * MESSAGES) as f64 / took.as_secs_f64()
 }
 
-async fn subscribe(addr: SocketAddr, ready: Arc<Barrier>) {
+/// A subscriber: connects, sends `first` (and reads its answer) if any, then counts
+/// `MESSAGES` text frames.
+async fn receive(addr: SocketAddr, first: Option<String>, ready: Arc<Barrier>) {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("connect");
+    if let Some(first) = first {
+        ws.send(Message::text(first)).await.expect("subscribe");
+        match ws.next().await {
+            Some(Ok(Message::Text(answer))) if answer.contains("subscribed") => {}
+            other => panic!("not subscribed: {other:?}"),
+        }
+    }
     ready.wait().await;
     let mut received = 0;
     while received < MESSAGES {
