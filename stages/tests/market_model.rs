@@ -1,6 +1,6 @@
-//! Market data against simple clients: random book changes and trades fan out to a few
-//! subscribers who subscribe at random moments and read at random paces (pausing, so their
-//! outboxes merge and replace). Each client that applies its `depth` snapshot and then every
+//! Market data against simple clients: random book changes and trades, absorbed in random
+//! runs as the stage batches them, fan out to a few subscribers who subscribe at random
+//! moments and read at random paces (pausing, so their outboxes merge and replace). Each client that applies its `depth` snapshot and then every
 //! `depth_update` it receives must hold exactly the final book, every update must start
 //! right after the previous one, the last `bbo` must show the final best levels, and the
 //! trades must arrive complete and in match order from the subscription on.
@@ -26,6 +26,8 @@ enum Step {
     Subscribe(usize),
     /// A subscriber reads up to this many messages (0: it pauses).
     Read(usize, usize),
+    /// The stage's batch ends: what the feed absorbed fans out.
+    Flush,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -34,6 +36,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(levels, trades)| Step::Change(levels, trades)),
         1 => (0..SUBSCRIBERS).prop_map(Step::Subscribe),
         3 => (0..SUBSCRIBERS, 0..4usize).prop_map(|(who, n)| Step::Read(who, n)),
+        2 => Just(Step::Flush),
     ]
 }
 
@@ -128,7 +131,6 @@ fn run(steps: &[Step]) -> Vec<Client> {
     let mut clients: Vec<Client> = (0..SUBSCRIBERS).map(|_| Client::default()).collect();
     // The first trade each subscriber must see: the next one when it first subscribed.
     let mut first_trade: Vec<Option<u64>> = vec![None; SUBSCRIBERS];
-    let mut fanouts = Vec::new();
     for step in steps {
         match step {
             Step::Change(changes, trades) => {
@@ -169,19 +171,12 @@ fn run(steps: &[Step]) -> Vec<Client> {
                     levels,
                     trades,
                 };
-                fanouts.clear();
-                feed.apply(&delta, &mut fanouts).expect("in sequence");
-                for fanout in &fanouts {
-                    let subscription = Subscription {
-                        channel: fanout.channel,
-                        symbol,
-                    };
-                    for outbox in &mut outboxes {
-                        outbox.push(subscription, &fanout.update);
-                    }
-                }
+                feed.absorb(&delta, |_| true).expect("in sequence");
             }
+            Step::Flush => flush(&mut feed, &mut outboxes),
             Step::Subscribe(who) => {
+                // As the stage does: a subscription sees every change before it.
+                flush(&mut feed, &mut outboxes);
                 first_trade[*who].get_or_insert(matches + 1);
                 for channel in CHANNELS {
                     let subscription = Subscription { channel, symbol };
@@ -198,6 +193,7 @@ fn run(steps: &[Step]) -> Vec<Client> {
             }
         }
     }
+    flush(&mut feed, &mut outboxes);
     let final_bbo = Some((best(&book, true), best(&book, false)));
     for who in 0..SUBSCRIBERS {
         assert!(!outboxes[who].is_slow());
@@ -218,6 +214,21 @@ fn run(steps: &[Step]) -> Vec<Client> {
     clients
 }
 
+/// Fans out what `feed` absorbed to every outbox.
+fn flush(feed: &mut Feed, outboxes: &mut [Outbox]) {
+    let mut fanouts = Vec::new();
+    feed.flush(&mut fanouts);
+    for fanout in &fanouts {
+        let subscription = Subscription {
+            channel: fanout.channel,
+            symbol: feed.symbol(),
+        };
+        for outbox in outboxes.iter_mut() {
+            outbox.push(subscription, &fanout.update);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -232,11 +243,15 @@ proptest! {
 #[test]
 fn a_subscriber_that_pauses_gets_merged_updates() {
     let change = |levels: Vec<(bool, u64, Qty)>| Step::Change(levels, 1);
+    // Each change in a batch of its own: the outbox merges what the subscriber left unread.
     let clients = run(&[
         Step::Subscribe(0),
         change(vec![(true, 5, 1)]),
+        Step::Flush,
         change(vec![(true, 5, 0), (false, 7, 2)]),
+        Step::Flush,
         change(vec![(true, 6, 3)]),
+        Step::Flush,
         Step::Read(0, 100),
         change(vec![(false, 7, 0)]),
     ]);

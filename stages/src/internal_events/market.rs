@@ -83,9 +83,9 @@ impl MarketMetrics {
         }
     }
 
-    /// One message of `bytes` was written to a subscriber.
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.0.messages.increment(1);
+    /// `messages` messages of `bytes` in all were written to a subscriber.
+    pub(crate) fn sent(&self, messages: usize, bytes: usize) {
+        self.0.messages.increment(messages as u64);
         self.0.bytes.increment(bytes as u64);
     }
 

@@ -33,6 +33,19 @@ pub struct Feed {
     trades: History<Trade>,
     /// One series per [`Interval::ALL`] entry, in that order.
     candles: [CandleSeries; 4],
+    /// Updates absorbed and not yet flushed.
+    held: Held,
+}
+
+/// What [`Feed::absorb`] holds for the next [`Feed::flush`].
+#[derive(Clone, Debug, Default)]
+struct Held {
+    trades: Vec<Fanout>,
+    depth: Option<DepthUpdate>,
+    bbo: bool,
+    closed: Vec<Fanout>,
+    /// Per [`Interval::ALL`] entry: its open candle changed.
+    open: [bool; 4],
 }
 
 /// One update for every subscriber of `channel` on the feed's symbol.
@@ -52,6 +65,7 @@ impl Feed {
             depth: Depth::default(),
             trades: History::default(),
             candles: Interval::ALL.map(CandleSeries::new),
+            held: Held::default(),
         }
     }
 
@@ -90,28 +104,78 @@ impl Feed {
         wanted: impl Fn(Channel) -> bool,
         out: &mut Vec<Fanout>,
     ) -> Result<(), DeltaError> {
+        self.absorb(delta, wanted)?;
+        self.flush(out);
+        Ok(())
+    }
+
+    /// Applies one request's changes to the state and holds its updates until
+    /// [`Feed::flush`], merged with those of the deltas absorbed before: the trades one by
+    /// one, but one `depth_update` over all their sequence numbers, one `bbo` and one open
+    /// `kline` per interval. A subscriber of a busy book thus gets one update per run of
+    /// changes instead of one per request, merged once for all subscribers; the merged
+    /// update still rebuilds the book exactly. `wanted` must answer alike until the flush.
+    ///
+    /// # Errors
+    ///
+    /// As [`Feed::apply`]; nothing changes then.
+    pub fn absorb(
+        &mut self,
+        delta: &BookDelta,
+        wanted: impl Fn(Channel) -> bool,
+    ) -> Result<(), DeltaError> {
         if delta.symbol != self.symbol {
             return Err(DeltaError::WrongSymbol);
         }
         let bbo_changed = self.depth.apply(delta.seq, &delta.levels)?;
-        let symbol = self.symbol;
+        let (symbol, held) = (self.symbol, &mut self.held);
         let trades = wanted(Channel::Trades);
         for trade in &delta.trades {
             self.trades.push(*trade);
             if trades {
-                out.push(Fanout {
+                held.trades.push(Fanout {
                     channel: Channel::Trades,
                     update: Update::whole(&Message::Trade { symbol, trade }),
                 });
             }
         }
         if wanted(Channel::Depth) {
+            let update = DepthUpdate::new(delta.seq, &delta.levels);
+            match &mut held.depth {
+                Some(pending) => pending.merge(&update),
+                None => held.depth = Some(update),
+            }
+        }
+        held.bbo |= bbo_changed && wanted(Channel::Bbo);
+        if !delta.trades.is_empty() {
+            for (series, open) in self.candles.iter_mut().zip(&mut held.open) {
+                let watched = wanted(Channel::Kline(series.interval()));
+                for trade in &delta.trades {
+                    if let (Some(closed), true) = (series.trade(trade), watched) {
+                        held.closed
+                            .push(kline(symbol, series.interval(), &closed, true));
+                    }
+                }
+                *open |= watched && series.open().is_some();
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends what the deltas absorbed since the last flush made, in this order: each trade
+    /// (in match order), the `depth_update`, the `bbo` when the best bid or offer changed,
+    /// the candles the trades closed, then each interval's open candle.
+    pub fn flush(&mut self, out: &mut Vec<Fanout>) {
+        let symbol = self.symbol;
+        let held = &mut self.held;
+        out.append(&mut held.trades);
+        if let Some(update) = held.depth.take() {
             out.push(Fanout {
                 channel: Channel::Depth,
-                update: Update::depth(symbol, DepthUpdate::new(delta.seq, &delta.levels)),
+                update: Update::depth(symbol, update),
             });
         }
-        if bbo_changed && wanted(Channel::Bbo) {
+        if std::mem::take(&mut held.bbo) {
             out.push(Fanout {
                 channel: Channel::Bbo,
                 update: Update::latest(&Message::Bbo {
@@ -120,20 +184,12 @@ impl Feed {
                 }),
             });
         }
-        if !delta.trades.is_empty() {
-            for series in &mut self.candles {
-                let watched = wanted(Channel::Kline(series.interval()));
-                for trade in &delta.trades {
-                    if let (Some(closed), true) = (series.trade(trade), watched) {
-                        out.push(kline(symbol, series.interval(), &closed, true));
-                    }
-                }
-                if let (Some(open), true) = (series.open(), watched) {
-                    out.push(kline(symbol, series.interval(), open, false));
-                }
+        out.append(&mut held.closed);
+        for (series, open) in self.candles.iter().zip(&mut held.open) {
+            if let (true, Some(candle)) = (std::mem::take(open), series.open()) {
+                out.push(kline(symbol, series.interval(), candle, false));
             }
         }
-        Ok(())
     }
 
     /// Closes the candles whose interval has ended at `now_ms` and appends their closed

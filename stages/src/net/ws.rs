@@ -200,23 +200,16 @@ fn answer(subscriber: &Subscriber, reason: ErrorReason) {
     subscriber.with_outbox(|o| o.answer(&Message::Error(reason)));
 }
 
-/// Writes the outbox, one message at a time, until it is to close.
+/// Writes the outbox, what is queued at each turn then one flush, until it is to close.
 async fn write(
     mut sink: SplitSink<Socket, Frame>,
     subscriber: Arc<Subscriber>,
     metrics: MarketMetrics,
 ) {
+    let mut taken = Vec::new();
     loop {
-        let written = match subscriber.next() {
-            Next::Write(bytes) => {
-                let len = bytes.len();
-                // The encoder writes UTF-8 only: a message that is not is a bug, and skipped.
-                let Ok(text) = Utf8Bytes::try_from(bytes) else {
-                    continue;
-                };
-                metrics.sent(len);
-                sink.feed(Frame::Text(text)).await
-            }
+        let written = match subscriber.next(&mut taken) {
+            Next::Write => feed(&mut sink, &mut taken, &metrics).await,
             Next::Wait => match sink.flush().await {
                 Ok(()) => {
                     subscriber.woken().await;
@@ -237,4 +230,22 @@ async fn write(
             return;
         }
     }
+}
+
+/// Hands `taken` (emptied) to the socket's write buffer.
+async fn feed(
+    sink: &mut SplitSink<Socket, Frame>,
+    taken: &mut Vec<Bytes>,
+    metrics: &MarketMetrics,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let (count, bytes) = (taken.len(), taken.iter().map(Bytes::len).sum());
+    for message in taken.drain(..) {
+        // The encoder writes UTF-8 only: a message that is not is a bug, and skipped.
+        let Ok(text) = Utf8Bytes::try_from(message) else {
+            continue;
+        };
+        sink.feed(Frame::Text(text)).await?;
+    }
+    metrics.sent(count, bytes);
+    Ok(())
 }

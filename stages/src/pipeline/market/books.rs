@@ -12,6 +12,8 @@ use crate::matching::Symbol;
 /// The symbols of one lane. Plain fields: the lane's events come one at a time.
 pub(crate) struct Books {
     books: FxHashMap<Symbol, Book>,
+    /// Books whose feeds hold absorbed changes not yet fanned out.
+    held: Vec<Symbol>,
     /// Reused for each event's updates.
     out: Vec<Fanout>,
     metrics: MarketMetrics,
@@ -19,6 +21,8 @@ pub(crate) struct Books {
 
 struct Book {
     feed: Feed,
+    /// In [`Books::held`].
+    held: bool,
     subscribers: FxHashMap<Channel, FxHashMap<u64, Arc<Subscriber>>>,
 }
 
@@ -26,6 +30,7 @@ impl Book {
     fn new(symbol: Symbol) -> Book {
         Book {
             feed: Feed::new(symbol),
+            held: false,
             subscribers: FxHashMap::default(),
         }
     }
@@ -58,17 +63,25 @@ impl Books {
     pub(crate) fn new(metrics: MarketMetrics) -> Books {
         Books {
             books: FxHashMap::default(),
+            held: Vec::new(),
             out: Vec::new(),
             metrics,
         }
     }
 
-    /// Handles one event of this lane.
+    /// Handles one event of this lane. Book changes are absorbed, and fanned out at the next
+    /// [`Books::flush`]: the stage flushes after each batch of events, so the changes of a
+    /// batch reach each subscriber as one update per book and channel (trades one by one).
+    /// Any other event flushes first, so what it sends (a snapshot, a closed candle) follows
+    /// every change before it.
     pub(crate) fn handle(&mut self, event: MarketIn) {
+        if !matches!(event, MarketIn::Deltas { .. }) {
+            self.flush();
+        }
         match event {
             MarketIn::Deltas { deltas, .. } => {
                 for delta in &deltas {
-                    self.apply(delta);
+                    self.absorb(delta);
                 }
             }
             MarketIn::Subscribe(subscriber, subscription) => {
@@ -87,15 +100,35 @@ impl Books {
         }
     }
 
-    fn apply(&mut self, delta: &BookDelta) {
+    /// Fans out what the books absorbed since the last flush.
+    pub(crate) fn flush(&mut self) {
+        for symbol in self.held.drain(..) {
+            let Some(book) = self.books.get_mut(&symbol) else {
+                continue;
+            };
+            book.held = false;
+            book.feed.flush(&mut self.out);
+            book.fan_out(&mut self.out, &self.metrics);
+        }
+    }
+
+    fn absorb(&mut self, delta: &BookDelta) {
         let book = self
             .books
             .entry(delta.symbol)
             .or_insert_with(|| Book::new(delta.symbol));
-        let Book { feed, subscribers } = book;
+        let Book {
+            feed,
+            subscribers,
+            held,
+        } = book;
         let wanted = |channel| subscribers.get(&channel).is_some_and(|s| !s.is_empty());
-        match feed.apply_for(delta, wanted, &mut self.out) {
-            Ok(()) => book.fan_out(&mut self.out, &self.metrics),
+        match feed.absorb(delta, wanted) {
+            Ok(()) if !*held => {
+                *held = true;
+                self.held.push(delta.symbol);
+            }
+            Ok(()) => {}
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
             // Matching hands every change over through a queue that never drops, so a gap is

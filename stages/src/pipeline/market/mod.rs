@@ -23,6 +23,13 @@
 //! update's `first_seq` is the snapshot's `seq` + 1. Subscriptions of one socket on different
 //! symbols go to different lanes and may be answered in another order than asked.
 //!
+//! # Batching
+//! The stage absorbs the book changes of each batch it takes and fans them out once, at the
+//! batch's end (or before any other event): a subscriber gets one `depth_update` over the
+//! batch's sequence numbers per book, one `bbo` and one open `kline` per interval, and every
+//! trade. The busier the feed, the larger the batches, so the stage's work per change falls
+//! as load rises (SEDA's batching); a quiet book's changes still go out one by one.
+//!
 //! # Backpressure
 //! The stage never waits for a subscriber: it pushes into [`Outbox`](crate::market::Outbox)es,
 //! which conflate or, past their cap, turn slow (`slow consumer`, then the socket closes). A

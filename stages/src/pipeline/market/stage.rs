@@ -21,6 +21,7 @@ impl Handler for MarketStage {
         for event in batch {
             self.books.handle(event);
         }
+        self.books.flush();
     }
 }
 

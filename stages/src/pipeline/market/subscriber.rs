@@ -20,11 +20,14 @@ pub(crate) struct Subscriber {
     closing: AtomicBool,
 }
 
+/// The most messages the writer takes at once: it writes them before it flushes.
+const WRITE_BATCH: usize = 256;
+
 /// What the writer does next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
-    /// Write this message.
-    Write(Bytes),
+    /// Write the messages taken.
+    Write,
     /// Nothing queued: wait for [`Subscriber::woken`].
     Wait,
     /// Everything is written and the socket is to close: it passed its cap (`slow`: its
@@ -62,14 +65,19 @@ impl Subscriber {
         result
     }
 
-    /// The next message to write, oldest first.
-    pub(crate) fn next(&self) -> Next {
+    /// Takes the next messages to write, oldest first, into `out` (up to [`WRITE_BATCH`],
+    /// one lock for all).
+    pub(crate) fn next(&self, out: &mut Vec<Bytes>) -> Next {
         let mut outbox = self.outbox.lock();
-        match outbox.pop() {
-            Some(bytes) => Next::Write(bytes),
-            None if outbox.is_slow() => Next::Close { slow: true },
-            None if self.is_closing() => Next::Close { slow: false },
-            None => Next::Wait,
+        out.extend(std::iter::from_fn(|| outbox.pop()).take(WRITE_BATCH));
+        if !out.is_empty() {
+            Next::Write
+        } else if outbox.is_slow() {
+            Next::Close { slow: true }
+        } else if self.is_closing() {
+            Next::Close { slow: false }
+        } else {
+            Next::Wait
         }
     }
 

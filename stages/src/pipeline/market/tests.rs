@@ -62,14 +62,26 @@ fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
 
 /// Everything written so far, and whether the writer is to close.
 fn written(subscriber: &Subscriber) -> (Vec<String>, bool) {
-    let mut texts = Vec::new();
+    let (mut texts, mut taken) = (Vec::new(), Vec::new());
     loop {
-        match subscriber.next() {
-            Next::Write(bytes) => texts.push(String::from_utf8(bytes.to_vec()).unwrap()),
+        let next = subscriber.next(&mut taken);
+        texts.extend(
+            taken
+                .drain(..)
+                .map(|b| String::from_utf8(b.to_vec()).unwrap()),
+        );
+        match next {
+            Next::Write => {}
             Next::Wait => return (texts, false),
             Next::Close { .. } => return (texts, true),
         }
     }
+}
+
+/// One event as a batch of its own: handled, then flushed, as the stage does.
+fn step(books: &mut Books, event: MarketIn) {
+    books.handle(event);
+    books.flush();
 }
 
 fn subscriber(id: u64, cap: usize) -> Arc<Subscriber> {
@@ -79,10 +91,13 @@ fn subscriber(id: u64, cap: usize) -> Arc<Subscriber> {
 #[test]
 fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
     let mut books = books();
-    books.handle(one(delta(1, 100, None)));
+    step(&mut books, one(delta(1, 100, None)));
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Depth)));
-    books.handle(one(delta(2, 60, Some(40))));
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Depth)),
+    );
+    step(&mut books, one(delta(2, 60, Some(40))));
     let (texts, close) = written(&w);
     assert!(!close);
     assert_eq!(
@@ -94,8 +109,8 @@ fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
         ]
     );
     // A replay of what the feed holds is skipped: no update, no break in the chain.
-    books.handle(one(delta(2, 60, Some(40))));
-    books.handle(one(delta(3, 0, None)));
+    step(&mut books, one(delta(2, 60, Some(40))));
+    step(&mut books, one(delta(3, 0, None)));
     let (texts, _) = written(&w);
     assert_eq!(texts.len(), 1);
     assert!(texts[0].contains(r#""first_seq":3,"seq":3,"#), "{texts:?}");
@@ -105,11 +120,20 @@ fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
 fn unsubscribed_means_nothing_more_of_it() {
     let mut books = books();
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Bbo)));
-    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
-    books.handle(one(delta(1, 5, None)));
-    books.handle(MarketIn::Unsubscribe(w.clone(), sub(Channel::Bbo)));
-    books.handle(one(delta(2, 4, Some(1))));
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Bbo)),
+    );
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+    );
+    step(&mut books, one(delta(1, 5, None)));
+    step(
+        &mut books,
+        MarketIn::Unsubscribe(w.clone(), sub(Channel::Bbo)),
+    );
+    step(&mut books, one(delta(2, 4, Some(1))));
     let (texts, _) = written(&w);
     let types: Vec<_> = texts
         .iter()
@@ -126,11 +150,14 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
     let fast = subscriber(1, DEFAULT_UNSENT_CAP);
     let slow = subscriber(2, 1_000);
     for w in [&fast, &slow] {
-        books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+        step(
+            &mut books,
+            MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+        );
     }
     let mut trades = 0;
     for seq in 1..=50 {
-        books.handle(one(delta(seq, 1_000 - seq, Some(1))));
+        step(&mut books, one(delta(seq, 1_000 - seq, Some(1))));
         // The fast one keeps up; the slow one never reads.
         let (texts, close) = written(&fast);
         assert!(!close);
@@ -144,7 +171,7 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
     assert_eq!(texts, [r#"{"type":"error","reason":"slow consumer"}"#]);
     assert!(close);
     // It left the fan-out: later pushes do not reach it (nor cost anything).
-    books.handle(one(delta(51, 1, Some(1))));
+    step(&mut books, one(delta(51, 1, Some(1))));
     assert_eq!(written(&slow), (vec![], true));
 }
 
@@ -152,16 +179,19 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
 fn a_subscriber_that_is_gone_leaves_the_fan_out() {
     let mut books = books();
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+    );
     written(&w);
-    books.handle(MarketIn::Gone(w.clone(), sub(Channel::Trades)));
-    books.handle(one(delta(1, 1, Some(1))));
+    step(&mut books, MarketIn::Gone(w.clone(), sub(Channel::Trades)));
+    step(&mut books, one(delta(1, 1, Some(1))));
     assert_eq!(written(&w), (vec![], false));
 }
 
 fn snapshot(books: &mut Books, snapshot: Snapshot) -> String {
     let (tx, mut rx) = oneshot::channel();
-    books.handle(MarketIn::Snapshot(snapshot, tx));
+    step(books, MarketIn::Snapshot(snapshot, tx));
     String::from_utf8(rx.try_recv().unwrap()).unwrap()
 }
 
@@ -173,7 +203,7 @@ fn snapshots_show_the_state_the_subscribers_see() {
         snapshot(&mut books, Snapshot::Depth { symbol: other }),
         r#"{"type":"depth","symbol":"OTHER","seq":0,"bids":[],"asks":[]}"#
     );
-    books.handle(one(delta(1, 7, Some(3))));
+    step(&mut books, one(delta(1, 7, Some(3))));
     assert_eq!(
         snapshot(&mut books, Snapshot::Depth { symbol: acme() }),
         r#"{"type":"depth","symbol":"ACME","seq":1,"bids":[],"asks":[["10",7]]}"#
@@ -199,19 +229,25 @@ fn ticks_close_the_candles_of_the_lane() {
     let mut books = books();
     let w = subscriber(1, DEFAULT_UNSENT_CAP);
     let seconds = sub(Channel::Kline(Interval::Second));
-    books.handle(MarketIn::Subscribe(w.clone(), seconds));
-    books.handle(one(delta(1, 1, Some(2))));
+    step(&mut books, MarketIn::Subscribe(w.clone(), seconds));
+    step(&mut books, one(delta(1, 1, Some(2))));
     let (texts, _) = written(&w);
     assert!(texts[1].ends_with(r#""closed":false}"#), "{texts:?}");
-    books.handle(MarketIn::Tick {
-        lane: 0,
-        now_ms: 1_999,
-    });
+    step(
+        &mut books,
+        MarketIn::Tick {
+            lane: 0,
+            now_ms: 1_999,
+        },
+    );
     assert_eq!(written(&w), (vec![], false));
-    books.handle(MarketIn::Tick {
-        lane: 0,
-        now_ms: 2_000,
-    });
+    step(
+        &mut books,
+        MarketIn::Tick {
+            lane: 0,
+            now_ms: 2_000,
+        },
+    );
     let (texts, _) = written(&w);
     assert_eq!(texts.len(), 1);
     assert!(texts[0].contains(r#""open_time":1000,"close_time":1999,"#));
@@ -228,14 +264,47 @@ fn the_1025th_subscription_is_refused_and_not_fanned_out() {
             channel: Channel::Trades,
             symbol,
         };
-        books.handle(MarketIn::Subscribe(w.clone(), subscription));
+        step(&mut books, MarketIn::Subscribe(w.clone(), subscription));
     }
-    books.handle(MarketIn::Subscribe(w.clone(), sub(Channel::Trades)));
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+    );
     let (texts, _) = written(&w);
     assert_eq!(
         texts.last().map(String::as_str),
         Some(r#"{"type":"error","reason":"too many subscriptions"}"#)
     );
-    books.handle(one(delta(1, 1, Some(1))));
+    step(&mut books, one(delta(1, 1, Some(1))));
     assert_eq!(written(&w), (vec![], false));
+}
+
+#[test]
+fn a_batch_of_changes_reaches_each_subscriber_as_one_depth_update_and_every_trade() {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Depth)),
+    );
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+    );
+    let _ = written(&w);
+    // Three requests' changes in one batch of the stage, over two events.
+    books.handle(one(delta(1, 100, None)));
+    books.handle(one(delta(2, 60, Some(40))));
+    books.handle(one(delta(3, 50, Some(10))));
+    assert_eq!(written(&w).0.len(), 0, "nothing before the flush");
+    books.flush();
+    let (texts, _) = written(&w);
+    assert_eq!(
+        texts,
+        [
+            r#"{"type":"trade","symbol":"ACME","match":2,"price":"10","qty":40,"taker":"buy","time":1002}"#,
+            r#"{"type":"trade","symbol":"ACME","match":3,"price":"10","qty":10,"taker":"buy","time":1003}"#,
+            r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":3,"bids":[],"asks":[["10",50]]}"#,
+        ]
+    );
 }
