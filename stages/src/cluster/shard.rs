@@ -9,13 +9,20 @@
 //! ([`Dest::All`]), the requester's reply included: one subject carries all of a session's
 //! output, in matching order. An anonymous account is one connection, numbered here in order
 //! of first appearance; its reports go to that connection's ingress only.
+//!
+//! # Sessions
+//! Session events count each named account's live sessions over every ingress
+//! ([`Sessions`]); when the last one closes, the account's orders on this partition's books
+//! are cancelled as one process cancels on disconnect. Nobody is told: the account has no
+//! session left. Entries of a fenced ingress change nothing and are answered by nobody.
 
 use std::collections::HashMap;
 
-use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch, WireNotice};
+use super::sessions::Sessions;
+use super::wire::{ConnRef, LogEntry, LogRecord, ReplyPart, ResponseBatch, WireNotice};
 use super::Partition;
 use crate::accounts::is_named;
-use crate::matching::{Engine, Owner, Report, ReportKind, To};
+use crate::matching::{BookDelta, Engine, Owner, Report, ReportKind, To};
 
 /// Where a response batch goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +41,10 @@ pub(crate) struct Shard {
     /// Anonymous owners, numbered below named ones (which have the top bit set).
     owners: HashMap<ConnRef, Owner>,
     conns: Vec<ConnRef>,
+    sessions: Sessions,
     reports: Vec<Report>,
+    /// A disconnect's book changes (not published by matchers).
+    deltas: Vec<BookDelta>,
 }
 
 impl Shard {
@@ -44,7 +54,9 @@ impl Shard {
             engine: Engine::new(),
             owners: HashMap::new(),
             conns: Vec::new(),
+            sessions: Sessions::default(),
             reports: Vec::new(),
+            deltas: Vec::new(),
         }
     }
 
@@ -53,15 +65,46 @@ impl Shard {
         self.engine.resting()
     }
 
-    /// Matches log entry `position` and appends what it caused to `out`: one batch per
-    /// destination concerned, the requester's first. A request on every book applies to this
-    /// partition's books only; the ingress merges the partitions' answers.
+    /// Applies log entry `position`: an order's responses go to `out`; a session event
+    /// updates the session count and may cancel an account's orders.
     pub(crate) fn apply(
         &mut self,
         position: u64,
-        rec: &LogRecord,
+        entry: &LogEntry,
         out: &mut Vec<(Dest, ResponseBatch)>,
     ) {
+        match *entry {
+            LogEntry::Order(ref rec) if !self.sessions.fenced(rec.from.ingress) => {
+                self.order(position, rec, out);
+            }
+            LogEntry::Order(_) => {}
+            LogEntry::Opened { session, owner } => self.sessions.opened(owner, session),
+            LogEntry::Closed { session, owner } => {
+                if self.sessions.closed(owner, session) {
+                    self.cancel_on_disconnect(owner);
+                }
+            }
+            LogEntry::IngressGone { ingress } => {
+                for owner in self.sessions.ingress_gone(ingress) {
+                    self.cancel_on_disconnect(owner);
+                }
+            }
+        }
+    }
+
+    /// Cancels `owner`'s resting orders on this partition's books.
+    fn cancel_on_disconnect(&mut self, owner: Owner) {
+        self.reports.clear();
+        let _ = self
+            .engine
+            .cancel_all_each(owner, None, &mut self.reports, &mut self.deltas);
+        self.deltas.clear();
+    }
+
+    /// Matches order `position` and appends what it caused to `out`: one batch per
+    /// destination concerned, the requester's first. A request on every book applies to this
+    /// partition's books only; the ingress merges the partitions' answers.
+    fn order(&mut self, position: u64, rec: &LogRecord, out: &mut Vec<(Dest, ResponseBatch)>) {
         // Only a named owner is taken from the log: an anonymous number there would alias
         // another connection's.
         let owner = match rec.owner.filter(|&o| is_named(o)) {

@@ -24,6 +24,12 @@ impl Handler for Publish {
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         for o in batch {
             let owner = o.conn.owner();
+            // A named session's close is logged for the matchers' count; nothing answers it,
+            // so it settles here, once for all its parts.
+            let close_session = o.disconnect && is_named(owner);
+            if close_session && o.route == 0 {
+                o.conn.orders().settle();
+            }
             let forward = Forward {
                 conn: o.conn.id(),
                 seq: o.seq,
@@ -33,6 +39,7 @@ impl Handler for Publish {
                 to: o.conn.clone(),
                 read_at: o.read_at,
                 part: o.part.clone().map(|gather| (o.route, gather)),
+                close_session,
             };
             let key = (forward.conn, forward.seq);
             if !self.link.forward(forward) {

@@ -35,10 +35,15 @@ fn conn(ingress: u64, conn: Owner) -> ConnRef {
 }
 
 fn run(log: &[LogRecord]) -> (Vec<(Dest, ResponseBatch)>, usize) {
+    let entries: Vec<LogEntry> = log.iter().copied().map(LogEntry::Order).collect();
+    run_entries(&entries)
+}
+
+fn run_entries(log: &[LogEntry]) -> (Vec<(Dest, ResponseBatch)>, usize) {
     let mut shard = Shard::new(3);
     let mut out = Vec::new();
-    for (i, rec) in log.iter().enumerate() {
-        shard.apply(i as u64 + 1, rec, &mut out);
+    for (i, entry) in log.iter().enumerate() {
+        shard.apply(i as u64 + 1, entry, &mut out);
     }
     (out, shard.resting())
 }
@@ -185,4 +190,35 @@ fn a_request_on_every_book_covers_this_partitions_books() {
         "a copy of each done for session a"
     );
     assert!(cancelled.notices.iter().all(|n| n.except == Some(b)));
+}
+
+#[test]
+fn an_account_is_cancelled_when_its_last_session_over_every_ingress_closes() {
+    let alice = AccountName::new("alice").unwrap().owner();
+    let (a, b) = (conn(10, 1), conn(20, 1));
+    let rest = LogEntry::Order(record(a, Some(alice), 1, limit(1, Side::Sell, 5)));
+    let opened = |session| LogEntry::Opened {
+        session,
+        owner: alice,
+    };
+    let closed = |session| LogEntry::Closed {
+        session,
+        owner: alice,
+    };
+    let (_, resting) = run_entries(&[opened(a), opened(b), rest, closed(a)]);
+    assert_eq!(resting, 1, "the session on ingress 20 is still live");
+    let (out, resting) = run_entries(&[opened(a), opened(b), rest, closed(a), closed(b)]);
+    assert_eq!(resting, 0, "the last session closed");
+    assert_eq!(
+        out.len(),
+        1,
+        "only the order's own reply: nobody is left to tell"
+    );
+    // Ingress 20 gone: its session counts as closed; its later entries change nothing.
+    let gone = LogEntry::IngressGone { ingress: 20 };
+    let late = LogEntry::Order(record(b, Some(alice), 2, limit(2, Side::Sell, 5)));
+    let (out, resting) =
+        run_entries(&[opened(a), opened(b), rest, closed(a), gone, late, opened(b)]);
+    assert_eq!(resting, 0);
+    assert_eq!(out.len(), 1, "the fenced ingress's order is not answered");
 }
