@@ -95,8 +95,12 @@ impl Matcher {
             let log = Log::open(&cluster).await?;
             let leases = log.bucket("leases").await?;
             let members = log.bucket("members").await?;
-            let ingresses = presence::bucket(&log).await?;
-            Ok::<_, ClusterError>((log, leases, [members, ingresses]))
+            // Ingresses keep presence entries only when they log sessions.
+            let ingresses = match config.cancel_on_disconnect {
+                true => Some(presence::bucket(&log).await?),
+                false => None,
+            };
+            Ok::<_, ClusterError>((log, leases, (members, ingresses)))
         })?;
         let (stop, stopped) = watch::channel(false);
         let coordinator = Coordinator {
@@ -161,7 +165,7 @@ impl Coordinator {
     async fn run(
         mut self,
         leases: kv::Store,
-        [members, ingresses]: [kv::Store; 2],
+        (members, ingresses): (kv::Store, Option<kv::Store>),
         mut stop: watch::Receiver<bool>,
     ) {
         tracing::info!(matcher = %self.id, "matcher started");
@@ -177,8 +181,11 @@ impl Coordinator {
             let round = async {
                 let live = self.heartbeat(&members, &mut member_age).await?;
                 self.rebalance(&leases, &mut lease_age, live).await?;
+                let Some(ingresses) = &ingresses else {
+                    return Ok(());
+                };
                 let partitions = self.config.partitions;
-                presence::reap(&self.log, &ingresses, &mut ingress_age, partitions).await
+                presence::reap(&self.log, ingresses, &mut ingress_age, partitions).await
             };
             if let Err(e) = round.await {
                 tracing::warn!(error = %e, "rebalancing round failed");

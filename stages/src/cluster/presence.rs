@@ -1,6 +1,7 @@
 //! Ingress presence, for `cancel_on_disconnect` over every ingress: an ingress that logs its
 //! sessions keeps an entry of its own alive in the `ingresses` bucket; matchers declare an
-//! ingress whose entry has not changed for the lease timeout gone.
+//! ingress whose entry has not changed for the lease timeout gone (all of a deployment's
+//! processes read `cancel_on_disconnect` from the same configuration).
 //!
 //! # Declaring an ingress gone
 //! A matcher appends [`LogEntry::IngressGone`] to every partition's log (under message ids
