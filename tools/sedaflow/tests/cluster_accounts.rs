@@ -5,13 +5,16 @@
 //! partition, and a matcher that takes partitions over rebuilds who owns what from the log.
 //! With `cancel_on_disconnect`, an account's orders are cancelled when its last session over
 //! every ingress closes, and the sessions of an ingress that dies count as closed once its
-//! presence lapses.
+//! presence lapses; one that was only paused finds itself declared gone and exits, and what
+//! it logs meanwhile changes nothing.
 
 mod support;
 
+use std::time::Duration;
+
 use sedaflow_stages::cluster::partition_of;
 use sedaflow_stages::matching::Symbol;
-use support::{wait_until, Client, Cluster, Server, PARTITIONS};
+use support::{signal, wait_until, Client, Cluster, Server, PARTITIONS};
 
 /// Symbols named `S0`, `S1`...: the first one on each of `n` distinct partitions.
 fn symbols_on_distinct_partitions(n: usize) -> Vec<String> {
@@ -305,4 +308,37 @@ fn the_sessions_of_a_killed_ingress_count_as_closed() {
     bob.assert_resting(&symbols, "buy", "10");
     drop(a2);
     bob.wait_cancelled("alice's orders are cancelled", &symbols, "buy", "10");
+}
+
+#[test]
+fn a_paused_ingress_declared_gone_exits_and_changes_nothing() {
+    let mut cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
+    let symbols = symbols_on_distinct_partitions(2);
+    let mut a1 = login(&cluster.ingress, "alice");
+    let mut carol = login(&cluster.ingress, "carol");
+    let mut a2 = login(&cluster.others[0], "alice");
+    let mut bob = Probe {
+        client: login(&cluster.others[0], "bob"),
+        next: 0,
+    };
+    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+
+    signal(cluster.ingress.pid(), libc::SIGSTOP);
+    bob.wait_cancelled("carol's orders are cancelled", &symbols, "sell", "5");
+    // Sent while its ingress is paused: read once it runs again, and logged or not before it
+    // exits, it must not rest.
+    let late = &symbols[0];
+    carol.send(&format!(
+        r#"{{"op":"limit","id":10,"symbol":"{late}","side":"buy","price":"6","qty":1}}"#
+    ));
+    signal(cluster.ingress.pid(), libc::SIGCONT);
+    let status = cluster.ingress.wait_exit(Duration::from_secs(30));
+    assert!(
+        !status.success(),
+        "a fenced ingress exits with an error: {status}"
+    );
+    let mut next_session = login(&cluster.others[0], "carol");
+    next_session.send(r#"{"op":"orders"}"#);
+    next_session.expect(r#"{"type":"orders_end","count":0}"#);
+    bob.assert_resting(&symbols, "buy", "10");
 }
