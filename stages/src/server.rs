@@ -175,7 +175,15 @@ impl Server {
         // An ingress hands orders to the NATS log instead of matching them.
         let (forward, ingress) = match config.cluster.role {
             Role::Ingress => {
-                let (link, tasks) = runtime.block_on(ingress::connect(&config.cluster))?;
+                let log_sessions = config.cancel_on_disconnect;
+                let (link, tasks) =
+                    runtime.block_on(ingress::connect(&config.cluster, log_sessions))?;
+                if log_sessions {
+                    let sessions = link.clone();
+                    registry.log_sessions(Box::new(move |conn, owner| {
+                        sessions.session_opened(conn, owner);
+                    }));
+                }
                 (Some(link), Some(tasks))
             }
             Role::All => (None, None),

@@ -15,6 +15,15 @@
 //! does per matching lane in one process); each part goes to its partition's log, and the
 //! parts' replies are merged as one process merges its lanes' ([`Gather`]): one pending entry
 //! holds the merge until the last part's reply.
+//!
+//! # Sessions
+//! With `cancel_on_disconnect`, a named account's session is logged on every partition when
+//! it logs in ([`session_opened`](IngressLink::session_opened)) and when it closes (decode's
+//! disconnect, split like a request on every book and marked
+//! [`close_session`](Forward::close_session), so it follows the session's requests), and the
+//! ingress keeps its presence entry alive ([`presence`](super::presence)). Matchers cancel
+//! the account's orders when its last session over every ingress closes. An anonymous
+//! connection's close is logged the same way (owner 0) and cancels its orders at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +37,7 @@ use tokio::sync::mpsc;
 
 use super::market::MarketFeed;
 use super::router::{Answer, Router};
-use super::wire::{ConnRef, LogRecord, ENTRIES_PER_MESSAGE};
+use super::wire::{ConnRef, LogEntry, LogRecord, ENTRIES_PER_MESSAGE};
 use super::{instance_id, partition_of, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::admission::Admission;
 use crate::gather::Gather;
@@ -64,6 +73,8 @@ pub(crate) struct Forward<C> {
     /// For one part of a request on every book: its partition, and the merge of the parts'
     /// answers.
     pub(crate) part: Option<(u64, Arc<Gather>)>,
+    /// A part of a session's close (no reply comes for it), not a request.
+    pub(crate) close_session: bool,
 }
 
 /// What the `publish` stage shares with the ingress tasks; `C` is how the pipeline names the
@@ -83,11 +94,16 @@ pub(crate) struct IngressTasks<C> {
     log: Log,
     orders: mpsc::UnboundedReceiver<Entry>,
     metrics: ClusterMetrics,
+    /// Keep a presence entry alive every this often (sessions are logged).
+    presence: Option<Duration>,
 }
 
-/// Connects to NATS and prepares the log; call from inside the runtime.
+/// Connects to NATS and prepares the log; call from inside the runtime. With
+/// `log_sessions` (`cancel_on_disconnect`), sessions go to the log and the ingress keeps a
+/// presence entry.
 pub(crate) async fn connect<C>(
     config: &ClusterConfig,
+    log_sessions: bool,
 ) -> Result<(Arc<IngressLink<C>>, IngressTasks<C>), ClusterError> {
     let log = Log::open(config).await?;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -106,6 +122,7 @@ pub(crate) async fn connect<C>(
         log,
         orders: rx,
         metrics: ClusterMetrics::register(),
+        presence: log_sessions.then_some(config.heartbeat),
     };
     Ok((link, tasks))
 }
@@ -133,6 +150,16 @@ impl<C: Send + 'static> IngressTasks<C> {
         tokio::spawn(router.run(messages));
         let changes_read = MarketFeed::<M>::subscribe(&self.log).await?;
         tokio::spawn(market.run(changes_read));
+        if let Some(every) = self.presence {
+            let bucket = super::presence::bucket(&self.log).await?;
+            let revision = super::presence::announce(&bucket, self.link.id).await?;
+            tokio::spawn(super::presence::heartbeat(
+                bucket,
+                self.link.id,
+                revision,
+                every,
+            ));
+        }
         tokio::spawn(append(self.log, self.link.id, self.orders, self.metrics));
         Ok(())
     }
@@ -147,6 +174,9 @@ impl<C> IngressLink<C> {
     /// Hands a request to the append task; false when it cannot go to the log (the caller
     /// then refuses it, so nothing is lost, and [`forget`](Self::forget)s it once answered).
     pub(crate) fn forward(&self, f: Forward<C>) -> bool {
+        if f.close_session {
+            return self.close_session(&f);
+        }
         let entry = match self.entry(&f) {
             Ok(entry) => entry,
             Err(e) => {
@@ -165,6 +195,48 @@ impl<C> IngressLink<C> {
             });
         // Fails only once the append task is gone (shutting down).
         self.orders.send(entry).is_ok()
+    }
+
+    /// Logs that `conn`, a session of the named account `owner`, logged in: on every
+    /// partition, ahead of any request it sends.
+    pub(crate) fn session_opened(&self, conn: Owner, owner: Owner) {
+        let session = ConnRef {
+            ingress: self.id,
+            conn,
+        };
+        for partition in 0..self.partitions {
+            let opened = LogEntry::Opened { session, owner };
+            let _ = self.log_event(partition, &opened);
+        }
+    }
+
+    /// Logs one part of a session's close (owner 0: an anonymous connection's): nothing
+    /// answers it.
+    fn close_session(&self, f: &Forward<C>) -> bool {
+        let Some((partition, _)) = &f.part else {
+            tracing::error!("a session close that is not split by partition");
+            return false;
+        };
+        // Named owners have the top bit set: 0 is free to mean "anonymous".
+        let owner = f.owner.unwrap_or(0);
+        let session = ConnRef {
+            ingress: self.id,
+            conn: f.conn,
+        };
+        match u32::try_from(*partition) {
+            Ok(p) if p < self.partitions => self.log_event(p, &LogEntry::Closed { session, owner }),
+            _ => false,
+        }
+    }
+
+    /// Hands a session event for `partition` to the append task.
+    fn log_event(&self, partition: Partition, event: &LogEntry) -> bool {
+        let mut framed = Vec::with_capacity(32);
+        if let Err(e) = event.append_to(&mut framed) {
+            tracing::error!(error = %e, "session event cannot be written to the log");
+            return false;
+        }
+        self.orders.send(Entry { partition, framed }).is_ok()
     }
 
     /// Drops the pending entry of request `seq` of `conn`, answered without the log.
@@ -195,7 +267,7 @@ impl<C> IngressLink<C> {
             req: f.req,
         };
         let mut framed = Vec::with_capacity(64);
-        record.append_to(&mut framed)?;
+        LogEntry::Order(record).append_to(&mut framed)?;
         Ok(Entry { partition, framed })
     }
 }

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
+use futures_util::StreamExt;
 
 use super::lease::{Claim, LeaseValue, LeaseView};
 use super::ClusterError;
@@ -33,6 +34,31 @@ pub(crate) async fn view(store: &kv::Store, key: &str) -> Result<LeaseView, Clus
         },
         _ => LeaseView::Absent,
     })
+}
+
+/// Every key of `store` that holds a value (not deleted), with its revision.
+///
+/// # Errors
+/// The listing or a read failed.
+pub(crate) async fn live_entries(store: &kv::Store) -> Result<Vec<(String, u64)>, ClusterError> {
+    let keys: Vec<String> = store
+        .keys()
+        .await
+        .map_err(ClusterError::js("key listing"))?
+        .filter_map(|k| async move { k.ok() })
+        .collect()
+        .await;
+    let mut live = Vec::with_capacity(keys.len());
+    for key in keys {
+        let entry = store
+            .entry(key.as_str())
+            .await
+            .map_err(ClusterError::js("key read"))?;
+        if let Some(e) = entry.filter(|e| e.operation == Operation::Put) {
+            live.push((key, e.revision));
+        }
+    }
+    Ok(live)
 }
 
 fn encode(value: &LeaseValue) -> Bytes {

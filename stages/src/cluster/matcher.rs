@@ -46,11 +46,12 @@ use sedaflow::{install_prometheus, MetricsExporter};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::kv::{now_ms, renew, try_claim, view};
+use super::kv::{live_entries, now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, market_msg_id, response_msg_id};
+use super::presence;
 use super::shard::{Dest, Shard};
-use super::wire::{position, LogRecord, MarketBatch, ResponseBatch, ENTRIES_PER_MESSAGE};
+use super::wire::{position, LogEntry, MarketBatch, ResponseBatch, ENTRIES_PER_MESSAGE};
 use super::{instance_id, ClusterConfig, ClusterError, Log, Partition, WireError};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::matching::BookDelta;
@@ -98,11 +99,16 @@ impl Matcher {
         let cluster = config.cluster.clone();
         let capacity = config.stages.matching.capacity.get();
         let room = Arc::new(Semaphore::new(capacity));
-        let (log, leases, members) = runtime.block_on(async {
+        let (log, leases, buckets) = runtime.block_on(async {
             let log = Log::open(&cluster).await?;
             let leases = log.bucket("leases").await?;
             let members = log.bucket("members").await?;
-            Ok::<_, ClusterError>((log, leases, members))
+            // Ingresses keep presence entries only when they log sessions.
+            let ingresses = match config.cancel_on_disconnect {
+                true => Some(presence::bucket(&log).await?),
+                false => None,
+            };
+            Ok::<_, ClusterError>((log, leases, (members, ingresses)))
         })?;
         let (stop, stopped) = watch::channel(false);
         let coordinator = Coordinator {
@@ -114,7 +120,7 @@ impl Matcher {
             room,
             capacity,
         };
-        let coordinator = runtime.spawn(coordinator.run(leases, members, stopped));
+        let coordinator = runtime.spawn(coordinator.run(leases, buckets, stopped));
         Ok(Matcher {
             exporter,
             stop,
@@ -164,10 +170,16 @@ struct Coordinator {
 }
 
 impl Coordinator {
-    async fn run(mut self, leases: kv::Store, members: kv::Store, mut stop: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        leases: kv::Store,
+        (members, ingresses): (kv::Store, Option<kv::Store>),
+        mut stop: watch::Receiver<bool>,
+    ) {
         tracing::info!(matcher = %self.id, "matcher started");
         let mut lease_age = Staleness::new(self.config.lease_timeout);
         let mut member_age = Staleness::new(self.config.lease_timeout);
+        let mut ingress_age = Staleness::new(self.config.lease_timeout);
         let mut tick = tokio::time::interval(self.config.heartbeat);
         loop {
             tokio::select! {
@@ -176,7 +188,12 @@ impl Coordinator {
             }
             let round = async {
                 let live = self.heartbeat(&members, &mut member_age).await?;
-                self.rebalance(&leases, &mut lease_age, live).await
+                self.rebalance(&leases, &mut lease_age, live).await?;
+                let Some(ingresses) = &ingresses else {
+                    return Ok(());
+                };
+                let partitions = self.config.partitions;
+                presence::reap(&self.log, ingresses, &mut ingress_age, partitions).await
             };
             if let Err(e) = round.await {
                 tracing::warn!(error = %e, "rebalancing round failed");
@@ -203,27 +220,15 @@ impl Coordinator {
             .put(&self.id, now_ms().to_string().into())
             .await
             .map_err(ClusterError::js("member heartbeat"))?;
-        let keys: Vec<String> = members
-            .keys()
-            .await
-            .map_err(ClusterError::js("member list"))?
-            .filter_map(|k| async move { k.ok() })
-            .collect()
-            .await;
+        // A matcher that stopped cleanly deleted its entry.
+        let entries = live_entries(members).await?;
         let now = Instant::now();
         let mut live = 0;
-        for key in &keys {
-            let entry = members
-                .entry(key.as_str())
-                .await
-                .map_err(ClusterError::js("member read"))?;
-            // A matcher that stopped cleanly deleted its entry.
-            if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
-                let stale = age.observe(key, entry.revision, now);
-                live += usize::from(key == &self.id || !stale);
-            }
+        for (key, revision) in &entries {
+            let stale = age.observe(key, *revision, now);
+            live += usize::from(key == &self.id || !stale);
         }
-        age.retain(|k| keys.contains(k));
+        age.retain(|k| entries.iter().any(|(e, _)| e == k));
         Ok(live.max(1))
     }
 
@@ -347,7 +352,7 @@ where
 }
 
 /// A log message's stream sequence, pending count and records (or why they are unreadable).
-type Decoded = (u64, u64, Result<Vec<LogRecord>, WireError>);
+type Decoded = (u64, u64, Result<Vec<LogEntry>, WireError>);
 
 /// Reads a pull's messages; returns them with the number of records they hold.
 fn decode(messages: &[jetstream::Message]) -> Result<(Vec<Decoded>, usize), ClusterError> {
@@ -358,7 +363,7 @@ fn decode(messages: &[jetstream::Message]) -> Result<(Vec<Decoded>, usize), Clus
             Ok(info) => (info.stream_sequence, info.pending),
             Err(e) => return Err(ClusterError::js("order metadata")(e)),
         };
-        let records = LogRecord::read_all(&message.payload);
+        let records = LogEntry::read_all(&message.payload);
         entries += records.as_ref().map_or(0, Vec::len);
         decoded.push((seq, pending, records));
     }

@@ -18,7 +18,18 @@
 //! each applied to that partition's books only, and merged at the ingress as one process
 //! merges its lanes' answers. As in one process, a session's own request is answered to it and
 //! its account's other sessions get copies of its resting orders' reports; the increasing-id
-//! rule and `cancel_on_disconnect` hold per ingress.
+//! rule holds per ingress.
+//!
+//! # Cancel on disconnect
+//! With `cancel_on_disconnect`, a named account's orders are cancelled when its last session
+//! over every ingress closes: ingresses log each named session's login and close on every
+//! partition, in order with the session's requests, and each partition counts the account's
+//! live sessions (`sessions`). An ingress that dies without closing its sessions stops
+//! renewing its presence entry; once that lapses for the lease timeout a matcher logs the
+//! ingress gone, which closes its sessions and fences its later entries (`presence`). An
+//! anonymous account's only session is its connection: its close, logged the same way,
+//! cancels its orders at once. Either way each cancelled order is one step of its book's
+//! sequence, as in one process.
 //!
 //! # Market data
 //! A matcher publishes each partition's book changes (numbered by the books, so a replay
@@ -40,10 +51,11 @@
 //! [`Matcher`].
 //!
 //! # Layout
-//! Pure: [`partition`](partition_of), `wire` (payloads), `lease` (lease decisions), `shard`
-//! (one partition's books and where its responses go). IO: `log` (streams and names), `kv`
-//! (lease reads and writes), `ingress` (the log's writer), `router` (the responses' reader),
-//! `market` (the book changes' reader), `matcher`.
+//! Pure: [`partition`](partition_of), `wire` (payloads), `lease` (lease decisions),
+//! `sessions` (session counts), `shard` (one partition's books and where its responses go).
+//! IO: `log` (streams and names), `kv` (lease reads and writes), `presence` (ingress
+//! liveness), `ingress` (the log's writer), `router` (the responses' reader), `market` (the
+//! book changes' reader), `matcher`.
 
 mod config;
 mod error;
@@ -54,7 +66,9 @@ mod log;
 mod market;
 mod matcher;
 mod partition;
+mod presence;
 mod router;
+mod sessions;
 mod shard;
 mod wire;
 

@@ -13,10 +13,18 @@
 //! # Book changes
 //! Each entry's [`BookDelta`]s are numbered by the books themselves, so a replay numbers them
 //! as the first run did: market data's sequence continues across a take-over.
+//!
+//! # Sessions
+//! Session events count each named account's live sessions over every ingress
+//! ([`Sessions`]); when the last one closes, the account's orders on this partition's books
+//! are cancelled as one process cancels on disconnect. An anonymous account's close (owner
+//! 0) cancels its connection's orders at once. Nobody is told: the account has no
+//! session left. Entries of a fenced ingress change nothing and are answered by nobody.
 
 use std::collections::HashMap;
 
-use super::wire::{ConnRef, LogRecord, ReplyPart, ResponseBatch, WireNotice};
+use super::sessions::Sessions;
+use super::wire::{ConnRef, LogEntry, LogRecord, ReplyPart, ResponseBatch, WireNotice};
 use super::Partition;
 use crate::accounts::is_named;
 use crate::matching::{BookDelta, Engine, Owner, Report, ReportKind, To};
@@ -38,6 +46,7 @@ pub(crate) struct Shard {
     /// Anonymous owners, numbered below named ones (which have the top bit set).
     owners: HashMap<ConnRef, Owner>,
     conns: Vec<ConnRef>,
+    sessions: Sessions,
     reports: Vec<Report>,
 }
 
@@ -48,6 +57,7 @@ impl Shard {
             engine: Engine::new(),
             owners: HashMap::new(),
             conns: Vec::new(),
+            sessions: Sessions::default(),
             reports: Vec::new(),
         }
     }
@@ -57,11 +67,55 @@ impl Shard {
         self.engine.resting()
     }
 
-    /// Matches log entry `position` and appends what it caused to `out`: one batch per
-    /// destination concerned, the requester's first. A request on every book applies to this
-    /// partition's books only; the ingress merges the partitions' answers. The books' changes
-    /// go to `deltas`, their trades' time left for the caller to stamp.
+    /// Applies log entry `position`: an order's responses go to `out`; a session event
+    /// updates the session count and may cancel an account's orders. The books' changes go
+    /// to `deltas`, their trades' time left for the caller to stamp.
     pub(crate) fn apply(
+        &mut self,
+        position: u64,
+        entry: &LogEntry,
+        out: &mut Vec<(Dest, ResponseBatch)>,
+        deltas: &mut Vec<BookDelta>,
+    ) {
+        match *entry {
+            LogEntry::Order(ref rec) if !self.sessions.fenced(rec.from.ingress) => {
+                self.order(position, rec, out, deltas);
+            }
+            LogEntry::Order(_) => {}
+            LogEntry::Opened { session, owner } => self.sessions.opened(owner, session),
+            // An anonymous account's only session is its connection.
+            LogEntry::Closed { session, owner } if !is_named(owner) => {
+                let anonymous = self.owners.get(&session).copied();
+                if let (Some(owner), false) = (anonymous, self.sessions.fenced(session.ingress)) {
+                    self.cancel_on_disconnect(owner, deltas);
+                }
+            }
+            LogEntry::Closed { session, owner } => {
+                if self.sessions.closed(owner, session) {
+                    self.cancel_on_disconnect(owner, deltas);
+                }
+            }
+            LogEntry::IngressGone { ingress } => {
+                for owner in self.sessions.ingress_gone(ingress) {
+                    self.cancel_on_disconnect(owner, deltas);
+                }
+            }
+        }
+    }
+
+    /// Cancels `owner`'s resting orders on this partition's books, one book change per order
+    /// as one process cancels on disconnect (so market data numbers them alike).
+    fn cancel_on_disconnect(&mut self, owner: Owner, deltas: &mut Vec<BookDelta>) {
+        self.reports.clear();
+        let _ = self
+            .engine
+            .cancel_all_each(owner, None, &mut self.reports, deltas);
+    }
+
+    /// Matches order `position` and appends what it caused to `out`: one batch per
+    /// destination concerned, the requester's first. A request on every book applies to this
+    /// partition's books only; the ingress merges the partitions' answers.
+    fn order(
         &mut self,
         position: u64,
         rec: &LogRecord,

@@ -3,9 +3,13 @@
 //! instead of misreading it.
 //!
 //! Log records are version 2 (the sender's named account added); version 1 records, written
-//! before accounts, still read, as anonymous ones. Response batches are version 2 only: they
-//! live as long as a connection. Market-data batches (`market`) are version 2 from the
-//! start.
+//! before accounts, still read, as anonymous ones. A log message may also carry session
+//! events ([`LogEntry`]). Response batches are version 2 only: they live as long as a
+//! connection. Market-data batches (`market`) are version 2 from the start.
+
+mod entry;
+
+pub(crate) use entry::LogEntry;
 
 use super::WireError;
 use crate::codec::binary::{self, request_tag, Writer};
@@ -93,18 +97,6 @@ impl LogRecord {
         w.u8(tag);
         w.request_fields(&self.req);
         Ok(())
-    }
-
-    /// Appends this entry to a log message (one per partition per round of an ingress).
-    pub(crate) fn append_to(&self, message: &mut Vec<u8>) -> Result<(), WireError> {
-        append_framed(message, |m| self.encode(m))
-    }
-
-    /// Every entry of a log message, in order.
-    pub(crate) fn read_all(message: &[u8]) -> Result<Vec<LogRecord>, WireError> {
-        framed(message)
-            .map(|f| f.and_then(LogRecord::decode))
-            .collect()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<LogRecord, WireError> {

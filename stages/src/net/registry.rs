@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
@@ -31,7 +31,13 @@ pub(crate) struct Registry {
     next: AtomicU64,
     open: AtomicUsize,
     metrics: AccountMetrics,
+    /// Told of each named session that binds: an ingress logs it for the matchers' session
+    /// count (`cancel_on_disconnect` over every ingress).
+    log_session: OnceLock<SessionLogger>,
 }
+
+/// Logs that connection `ConnId` is a session of the named account `Owner`.
+pub(crate) type SessionLogger = Box<dyn Fn(ConnId, Owner) + Send + Sync>;
 
 impl Registry {
     /// A registry whose connection ids start above `base` (ids a journal already names),
@@ -48,7 +54,19 @@ impl Registry {
             next: AtomicU64::new(base),
             open: AtomicUsize::new(0),
             metrics,
+            log_session: OnceLock::new(),
         }
+    }
+
+    /// Has every named session that binds from now on logged by `logger`; then every named
+    /// session's close goes to the log too ([`logs_sessions`](Self::logs_sessions)).
+    pub(crate) fn log_sessions(&self, logger: SessionLogger) {
+        let _ = self.log_session.set(logger);
+    }
+
+    /// Whether named sessions are logged (an ingress with `cancel_on_disconnect`).
+    pub(crate) fn logs_sessions(&self) -> bool {
+        self.log_session.get().is_some()
     }
 
     pub(crate) fn next_id(&self) -> ConnId {
@@ -89,6 +107,9 @@ impl Registry {
         }
         let first = account.joined();
         self.metrics.session(account.name.is_some(), 1.0, first);
+        if let (Some(log), Some(_)) = (self.log_session.get(), account.name) {
+            log(conn.id, account.owner);
+        }
         self.sessions
             .write()
             .entry(account.owner)

@@ -89,13 +89,17 @@ async fn session(mut stream: TcpStream, env: SessionEnv) {
     let _ = writer.await;
     let last = registry.remove(&conn);
     env.metrics.connections(registry.open());
-    if last.is_some() && env.cancel_on_disconnect {
+    // An ingress logs every named session's close, and the matchers count the account's
+    // sessions over all ingresses.
+    let logged = registry.logs_sessions() && conn.bound().is_some_and(|a| a.name.is_some());
+    if (last.is_some() || logged) && env.cancel_on_disconnect {
         // Behind the account's requests already read, in decode's account lane.
         if env
             .input
             .publish(DecodeIn::Disconnected(conn))
             .await
             .is_ok()
+            && last.is_some()
         {
             registry.metrics().disconnect_cancel();
         }

@@ -24,6 +24,13 @@ impl Handler for Publish {
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         for o in batch {
             let owner = o.conn.owner();
+            // A session's close is logged for the matchers (a named account's counts its
+            // sessions; an anonymous one's cancels at once); nothing answers it, so it settles
+            // here, once for all its parts.
+            let close_session = o.disconnect;
+            if close_session && o.route == 0 {
+                o.conn.orders().settle();
+            }
             let forward = Forward {
                 conn: o.conn.id(),
                 seq: o.seq,
@@ -33,6 +40,7 @@ impl Handler for Publish {
                 to: o.conn.clone(),
                 read_at: o.read_at,
                 part: o.part.clone().map(|gather| (o.route, gather)),
+                close_session,
             };
             let key = (forward.conn, forward.seq);
             if !self.link.forward(forward) {

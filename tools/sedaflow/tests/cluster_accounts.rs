@@ -3,12 +3,18 @@
 //! through either (`cancel`, `amend`, self-trade prevention), every live session of it gets
 //! its resting orders' reports, `orders` and `cancel_all` without a symbol cover every
 //! partition, and a matcher that takes partitions over rebuilds who owns what from the log.
+//! With `cancel_on_disconnect`, an account's orders are cancelled when its last session over
+//! every ingress closes, and the sessions of an ingress that dies count as closed once its
+//! presence lapses; one that was only paused finds itself declared gone and exits, and what
+//! it logs meanwhile changes nothing.
 
 mod support;
 
+use std::time::Duration;
+
 use sedaflow_stages::cluster::partition_of;
 use sedaflow_stages::matching::Symbol;
-use support::{Client, Cluster, Server, PARTITIONS};
+use support::{signal, wait_until, Client, Cluster, Server, PARTITIONS};
 
 /// Symbols named `S0`, `S1`...: the first one on each of `n` distinct partitions.
 fn symbols_on_distinct_partitions(n: usize) -> Vec<String> {
@@ -183,4 +189,156 @@ fn a_take_over_rebuilds_who_owns_what() {
     a2.expect(&format!(
         r#"{{"type":"cancel_all_done","count":{PARTITIONS}}}"#
     ));
+}
+
+/// A session that finds out whether another account's order rests at a price without
+/// touching it: a `post` order of 1 that would trade with it is refused `would cross`; one
+/// that is not rests and is cancelled again.
+struct Probe {
+    client: Client,
+    next: u64,
+}
+
+impl Probe {
+    /// Whether an order rests on `symbol` at `price` on the side a `side` order trades with.
+    fn rests(&mut self, symbol: &str, side: &str, price: &str) -> bool {
+        self.next += 1;
+        let id = self.next;
+        self.client.send(&format!(
+            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"{side}","price":"{price}","qty":1,"tif":"post"}}"#
+        ));
+        let answer = self.client.recv();
+        if answer["type"] == "reject" && answer["reason"] == "would cross" {
+            return true;
+        }
+        assert_eq!(answer["type"], "ack", "{answer}");
+        self.client.send(&format!(
+            r#"{{"op":"cancel","id":{id},"symbol":"{symbol}"}}"#
+        ));
+        self.client.expect(&format!(
+            r#"{{"type":"done","id":{id},"reason":"cancelled","leaves":1}}"#
+        ));
+        false
+    }
+
+    /// Waits until no such order rests on any of `symbols`.
+    fn wait_cancelled(&mut self, what: &str, symbols: &[String], side: &str, price: &str) {
+        for symbol in symbols {
+            wait_until(what, || !self.rests(symbol, side, price));
+        }
+    }
+
+    /// Asserts that such an order rests on each of `symbols`.
+    fn assert_resting(&mut self, symbols: &[String], side: &str, price: &str) {
+        for symbol in symbols {
+            assert!(
+                self.rests(symbol, side, price),
+                "the order on {symbol} at {price} was cancelled while its account had a live session"
+            );
+        }
+    }
+}
+
+/// alice sells 5 at 10 and carol buys 5 at 5 on each of `symbols`; alice's session on the
+/// other ingress then lists both orders, which proves every partition logged it.
+fn rest_orders(symbols: &[String], a1: &mut Client, a2: &mut Client, carol: &mut Client) {
+    for (i, symbol) in symbols.iter().enumerate() {
+        let id = i as u64 + 1;
+        a1.send(&sell(id, symbol, "10", 5));
+        a1.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+        carol.send(&format!(
+            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"buy","price":"5","qty":5}}"#
+        ));
+        carol.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+    }
+    a2.send(r#"{"op":"orders"}"#);
+    let listed = a2.recv_n(symbols.len() + 1);
+    assert_eq!(
+        listed.last().map(|end| end["count"].clone()),
+        Some(serde_json::json!(symbols.len())),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn cancel_on_disconnect_waits_for_the_last_session_over_every_ingress() {
+    let cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
+    let (on_a, on_b) = (&cluster.ingress, &cluster.others[0]);
+    let symbols = symbols_on_distinct_partitions(2);
+    let mut a1 = login(on_a, "alice");
+    let mut a2 = login(on_b, "alice");
+    let mut carol = login(on_a, "carol");
+    let mut bob = Probe {
+        client: login(on_b, "bob"),
+        next: 0,
+    };
+    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+
+    // alice's session on ingress A closes, then carol's only session, on the same ingress.
+    drop(a1);
+    drop(carol);
+    bob.wait_cancelled("carol's orders are cancelled", &symbols, "sell", "5");
+    // alice's stay on both partitions: her session on ingress B is live.
+    bob.assert_resting(&symbols, "buy", "10");
+    a2.send(r#"{"op":"orders"}"#);
+    assert_eq!(a2.recv_n(symbols.len() + 1)[symbols.len()]["count"], 2);
+
+    // Her last session closes: now they go.
+    drop(a2);
+    bob.wait_cancelled("alice's orders are cancelled", &symbols, "buy", "10");
+}
+
+#[test]
+fn the_sessions_of_a_killed_ingress_count_as_closed() {
+    let mut cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
+    let symbols = symbols_on_distinct_partitions(2);
+    let mut a1 = login(&cluster.ingress, "alice");
+    let mut carol = login(&cluster.ingress, "carol");
+    let mut a2 = login(&cluster.others[0], "alice");
+    let mut bob = Probe {
+        client: login(&cluster.others[0], "bob"),
+        next: 0,
+    };
+    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+
+    // kill -9: no session of ingress A is ever closed by it. Once its presence lapses, the
+    // matchers count them closed: carol's orders go, alice's stay (she is on B too).
+    cluster.ingress.kill();
+    bob.wait_cancelled("carol's orders are cancelled", &symbols, "sell", "5");
+    bob.assert_resting(&symbols, "buy", "10");
+    drop(a2);
+    bob.wait_cancelled("alice's orders are cancelled", &symbols, "buy", "10");
+}
+
+#[test]
+fn a_paused_ingress_declared_gone_exits_and_changes_nothing() {
+    let mut cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
+    let symbols = symbols_on_distinct_partitions(2);
+    let mut a1 = login(&cluster.ingress, "alice");
+    let mut carol = login(&cluster.ingress, "carol");
+    let mut a2 = login(&cluster.others[0], "alice");
+    let mut bob = Probe {
+        client: login(&cluster.others[0], "bob"),
+        next: 0,
+    };
+    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+
+    signal(cluster.ingress.pid(), libc::SIGSTOP);
+    bob.wait_cancelled("carol's orders are cancelled", &symbols, "sell", "5");
+    // Sent while its ingress is paused: read once it runs again, and logged or not before it
+    // exits, it must not rest.
+    let late = &symbols[0];
+    carol.send(&format!(
+        r#"{{"op":"limit","id":10,"symbol":"{late}","side":"buy","price":"6","qty":1}}"#
+    ));
+    signal(cluster.ingress.pid(), libc::SIGCONT);
+    let status = cluster.ingress.wait_exit(Duration::from_secs(30));
+    assert!(
+        !status.success(),
+        "a fenced ingress exits with an error: {status}"
+    );
+    let mut next_session = login(&cluster.others[0], "carol");
+    next_session.send(r#"{"op":"orders"}"#);
+    next_session.expect(r#"{"type":"orders_end","count":0}"#);
+    bob.assert_resting(&symbols, "buy", "10");
 }

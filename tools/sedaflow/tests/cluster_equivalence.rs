@@ -1,6 +1,7 @@
-//! 20,000 orders over 64 symbols from eight connections, through one ingress and two
-//! matchers: every connection gets, order by order, the responses the single process gives
-//! the same flows, and its books end as the reference's.
+//! 20,000 orders over 64 symbols from eight connections (half of them logged-in accounts,
+//! half anonymous), with amends, `orders` and `cancel_all` in the mix, through one ingress
+//! and two matchers: every connection gets, order by order, the responses the single process
+//! gives the same flows, and its books end as the reference's (listed, then cancelled).
 
 mod support;
 
@@ -37,6 +38,19 @@ fn twenty_thousand_orders_match_the_single_process() {
     let got = drive(got, Session::sweep, &progress);
 
     assert_same_responses(&reference, &got);
+    // The mix did what it is for: each v2 answer came, and amends that moved orders traded.
+    let kinds = support::tally(&got);
+    eprintln!("responses by type: {kinds:?}");
+    for kind in [
+        "amended",
+        "order",
+        "orders_end",
+        "cancel_all_done",
+        "fill",
+        "done",
+    ] {
+        assert!(kinds.get(kind).is_some_and(|&n| n > 0), "no {kind} at all");
+    }
     for m in &cluster.matchers {
         assert!(
             m.metric("sedaflow_cluster_log_entries_applied_total") > 0.0,

@@ -1,6 +1,8 @@
-//! `kill -9` of one of two matchers in the middle of 20,000 orders: every order still gets
-//! exactly the responses the single process gives, no fill arrives twice, the survivor ends
-//! up owning every partition, and its books equal the reference's.
+//! `kill -9` of one of two matchers in the middle of 20,000 orders with amends, `orders` and
+//! `cancel_all` in the mix, from logged-in accounts and anonymous connections: every request
+//! still gets exactly the responses the single process gives, no fill arrives twice, the
+//! survivor ends up owning every partition, and its books equal the reference's: the same
+//! orders, owners, prices and amended quantities, listed by `orders` after the take-over.
 
 mod support;
 
@@ -65,8 +67,8 @@ fn a_killed_matcher_loses_and_doubles_nothing() {
     wait_until("the survivor's resting-order gauge settles", || {
         survivor.metric("sedaflow_cluster_resting_orders") == resting as f64
     });
-    // ...and they are the same orders with the same open quantity: cancelling each answers
-    // exactly as the reference does.
+    // ...and they are the same orders with the same owners, prices and open quantities (amends
+    // included): `orders` lists them, and cancelling each answers, exactly as the reference.
     let sessions = drive(sessions, Session::sweep, &progress);
     assert_same_responses(&reference, &sessions);
     wait_until("the survivor's books empty after the sweep", || {

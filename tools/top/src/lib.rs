@@ -6,7 +6,8 @@
 //!
 //! - [`parse`] turns Prometheus text into a [`Scrape`]; [`histogram`] turns buckets into
 //!   quantiles. Both are pure.
-//! - [`model`] computes a [`View`] (header and one row per stage) from two scrapes; pure.
+//! - [`model`] computes a [`View`] (header and one row per stage) from two scrapes, with
+//!   [`activity`]'s account and market-data lines; pure.
 //! - [`history`] keeps each stage's recent queue depths for the sparkline; pure.
 //! - [`render`] draws a view with ratatui; [`fetch`] reads `/metrics` over HTTP;
 //!   [`app`] runs the terminal loop.
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activity;
 pub mod app;
 mod error;
 pub mod fetch;
@@ -28,6 +30,7 @@ pub mod model;
 pub mod parse;
 pub mod render;
 
+pub use activity::{Accounts, MarketData};
 pub use error::{FetchError, ParseError};
 pub use histogram::Histogram;
 pub use history::History;

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::time::Duration;
 
+use crate::activity::{Accounts, MarketData};
 use crate::histogram::Histogram;
 use crate::parse::Scrape;
 
@@ -141,6 +142,10 @@ pub struct View {
     pub header: Header,
     /// One row per stage.
     pub rows: Vec<StageRow>,
+    /// Logins and sessions, when the server has accounts.
+    pub accounts: Option<Accounts>,
+    /// WebSocket market data, when the server serves it.
+    pub market: Option<MarketData>,
 }
 
 impl View {
@@ -181,7 +186,12 @@ impl View {
         if let Some(i) = bottleneck {
             rows[i].bottleneck = true;
         }
-        View { header, rows }
+        View {
+            header,
+            rows,
+            accounts: Accounts::from(&d),
+            market: MarketData::from(&d),
+        }
     }
 
     /// Orders the rows by `key` (ties keep pipeline order).
@@ -202,16 +212,17 @@ fn cmp_f(a: Option<f64>, b: Option<f64>) -> Ordering {
     a.unwrap_or(-1.0).total_cmp(&b.unwrap_or(-1.0))
 }
 
-struct Delta<'a> {
+/// Two scrapes and the seconds between them.
+pub(crate) struct Delta<'a> {
     previous: &'a Scrape,
-    current: &'a Scrape,
+    pub(crate) current: &'a Scrape,
     secs: f64,
 }
 
 impl Delta<'_> {
     /// Per-second increase of a counter; a counter that went down restarted from zero; one
     /// absent before has no rate yet.
-    fn rate(&self, name: &str, filter: &[(&str, &str)]) -> f64 {
+    pub(crate) fn rate(&self, name: &str, filter: &[(&str, &str)]) -> f64 {
         match (
             self.previous.sum(name, filter),
             self.current.sum(name, filter),

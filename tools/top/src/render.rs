@@ -1,5 +1,6 @@
-//! Draws a [`View`] with ratatui: a two-line header, one table row per stage, a detail line
-//! for the selected stage. Pure apart from the frame it draws into.
+//! Draws a [`View`] with ratatui: a two-line header (then a line for accounts and two for
+//! market data when the server has them), one table row per stage, a detail line for the
+//! selected stage. Pure apart from the frame it draws into.
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -9,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use ratatui::{Frame, Terminal};
 
+use crate::activity::{Accounts, MarketData, CHANNELS};
 use crate::history::History;
 use crate::model::{SortKey, StageRow, View};
 
@@ -47,13 +49,19 @@ pub struct Screen<'a> {
 
 /// Draws `screen` over the whole frame.
 pub fn draw(frame: &mut Frame<'_>, screen: &Screen<'_>) {
+    let head_lines = header(screen);
+    // The header's lines and its bottom border.
+    let head_height = head_lines.len() as u16 + 1;
     let [head, table, foot] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(head_height),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    frame.render_widget(header(screen), head);
+    frame.render_widget(
+        Paragraph::new(head_lines).block(Block::new().borders(Borders::BOTTOM)),
+        head,
+    );
     let rows = screen.view.map_or(&[][..], |v| &v.rows[..]);
     let mut state =
         TableState::default().with_selected(screen.selected.min(rows.len().saturating_sub(1)));
@@ -90,7 +98,7 @@ pub fn buffer_text(buffer: &Buffer) -> String {
     out
 }
 
-fn header<'a>(screen: &Screen<'a>) -> Paragraph<'a> {
+fn header<'a>(screen: &Screen<'a>) -> Vec<Line<'a>> {
     let status = match screen.status {
         Status::Waiting => Span::styled(
             "waiting for a second scrape",
@@ -117,7 +125,7 @@ fn header<'a>(screen: &Screen<'a>) -> Paragraph<'a> {
         }
         None => "no data yet".into(),
     };
-    Paragraph::new(vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("sedaflow top ", Style::new().add_modifier(Modifier::BOLD)),
             Span::raw(format!(
@@ -128,8 +136,63 @@ fn header<'a>(screen: &Screen<'a>) -> Paragraph<'a> {
             status,
         ]),
         Line::from(figures),
+    ];
+    if let Some(a) = screen.view.and_then(|v| v.accounts.as_ref()) {
+        lines.push(accounts(a));
+    }
+    if let Some(m) = screen.view.and_then(|v| v.market.as_ref()) {
+        lines.extend(market(m));
+    }
+    lines
+}
+
+/// A line's bold title and its figures.
+fn titled(title: &'static str, figures: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(title, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(figures),
     ])
-    .block(Block::new().borders(Borders::BOTTOM))
+}
+
+fn accounts(a: &Accounts) -> Line<'static> {
+    titled(
+        "accounts",
+        format!(
+            "  logins/s ok {} failed {}  sessions named {} anonymous {}  accounts with sessions {}  \
+             disconnect cancels {} ({}/s)",
+            rate(a.logins_ok_per_s),
+            rate(a.logins_failed_per_s),
+            count(a.named_sessions),
+            count(a.anonymous_sessions),
+            count(a.accounts),
+            count(a.disconnect_cancels),
+            rate(a.disconnect_cancels_per_s),
+        ),
+    )
+}
+
+fn market(m: &MarketData) -> [Line<'static>; 2] {
+    let fanout: Vec<String> = CHANNELS
+        .iter()
+        .zip(m.fanout_per_s)
+        .map(|(channel, r)| format!("{channel} {}", rate(r)))
+        .collect();
+    [
+        titled(
+            "market data",
+            format!(
+                "  subscribers {}  sent/s {} msgs {}B  conflated/s {}  slow consumers closed {} \
+                 ({}/s)",
+                count(m.subscribers),
+                rate(m.messages_per_s),
+                rate(m.bytes_per_s),
+                rate(m.conflated_per_s),
+                count(m.slow_closed),
+                rate(m.slow_closed_per_s),
+            ),
+        ),
+        Line::from(format!("  fan-out/s  {}", fanout.join("  "))),
+    ]
 }
 
 const COLUMNS: [(&str, u16); 14] = [

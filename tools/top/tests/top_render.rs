@@ -1,5 +1,6 @@
 //! `sedaflow top` renders one frame from two captured `/metrics` texts a second apart: each
-//! stage's row and the header show the figures those captures imply.
+//! stage's row, the header and the account and market-data lines show the figures those
+//! captures imply.
 
 use std::time::Duration;
 
@@ -190,4 +191,68 @@ fn sorting_by_utilisation_puts_the_busiest_stage_first() {
         at("match") < at("encode") && at("encode") < at("decode"),
         "{frame}"
     );
+}
+
+#[test]
+fn accounts_and_market_data_lines_show_the_captured_figures() {
+    let (view, history) = view();
+    let frame = render::frame_text(&screen(&view, &history, &Status::Live), 120, 14);
+    // 12 logins and 3 failed ones in the second; gauges as they are now; one more
+    // disconnect cancel (7 in all).
+    assert!(
+        frame.contains(
+            "accounts  logins/s ok 12 failed 3  sessions named 40 anonymous 2  accounts with \
+             sessions 20  disconnect cancels 7 (1/s)"
+        ),
+        "{frame}"
+    );
+    // 50,000 messages and 4 MB sent, 1,200 conflated, a third slow consumer closed.
+    assert!(
+        frame.contains(
+            "market data  subscribers 100  sent/s 50.0k msgs 4.00MB  conflated/s 1.2k  slow \
+             consumers closed 3 (1/s)"
+        ),
+        "{frame}"
+    );
+    assert!(
+        frame.contains("fan-out/s  trades 2.0k  bbo 1.0k  depth 40.0k  kline 500"),
+        "{frame}"
+    );
+    // The stage table still follows, below them.
+    let at = |text: &str| {
+        frame
+            .find(text)
+            .unwrap_or_else(|| panic!("{text} in\n{frame}"))
+    };
+    assert!(at("fan-out/s") < at(" decode "), "{frame}");
+}
+
+#[test]
+fn a_server_without_accounts_or_market_data_shows_neither_line() {
+    let strip = |text: &str| {
+        text.lines()
+            .filter(|l| {
+                ![
+                    "sedaflow_market",
+                    "sedaflow_login",
+                    "sedaflow_sessions",
+                    "sedaflow_accounts",
+                    "sedaflow_disconnect",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p) || l.starts_with(&format!("# TYPE {p}")))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let before = Scrape::parse(&strip(BEFORE)).expect("before parses");
+    let after = Scrape::parse(&strip(AFTER)).expect("after parses");
+    let view = View::between(&before, &after, Duration::from_secs(1));
+    let history = History::new(render::SPARK);
+    let frame = render::frame_text(&screen(&view, &history, &Status::Live), 120, 12);
+    assert!(
+        !frame.contains("accounts") && !frame.contains("market data"),
+        "{frame}"
+    );
+    assert_eq!(row_cells(&frame, "decode")[0], "decode", "{frame}");
 }

@@ -40,10 +40,15 @@ fn run(log: &[LogRecord]) -> (Vec<(Dest, ResponseBatch)>, usize) {
 }
 
 fn run_with_deltas(log: &[LogRecord]) -> (Vec<(Dest, ResponseBatch)>, Vec<BookDelta>, usize) {
+    let entries: Vec<LogEntry> = log.iter().copied().map(LogEntry::Order).collect();
+    run_entries(&entries)
+}
+
+fn run_entries(log: &[LogEntry]) -> (Vec<(Dest, ResponseBatch)>, Vec<BookDelta>, usize) {
     let mut shard = Shard::new(3);
     let (mut out, mut deltas) = (Vec::new(), Vec::new());
-    for (i, rec) in log.iter().enumerate() {
-        shard.apply(i as u64 + 1, rec, &mut out, &mut deltas);
+    for (i, entry) in log.iter().enumerate() {
+        shard.apply(i as u64 + 1, entry, &mut out, &mut deltas);
     }
     (out, deltas, shard.resting())
 }
@@ -228,4 +233,58 @@ fn a_request_on_every_book_covers_this_partitions_books() {
         "a copy of each done for session a"
     );
     assert!(cancelled.notices.iter().all(|n| n.except == Some(b)));
+}
+
+#[test]
+fn an_account_is_cancelled_when_its_last_session_over_every_ingress_closes() {
+    let alice = AccountName::new("alice").unwrap().owner();
+    let (a, b) = (conn(10, 1), conn(20, 1));
+    let rest = LogEntry::Order(record(a, Some(alice), 1, limit(1, Side::Sell, 5)));
+    let opened = |session| LogEntry::Opened {
+        session,
+        owner: alice,
+    };
+    let closed = |session| LogEntry::Closed {
+        session,
+        owner: alice,
+    };
+    let (_, _, resting) = run_entries(&[opened(a), opened(b), rest, closed(a)]);
+    assert_eq!(resting, 1, "the session on ingress 20 is still live");
+    let (out, deltas, resting) =
+        run_entries(&[opened(a), opened(b), rest, closed(a), closed(b)]);
+    assert_eq!(resting, 0, "the last session closed");
+    // The cancel steps the book's sequence, as in one process, for market data.
+    let seqs: Vec<u64> = deltas.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert_eq!(
+        out.len(),
+        1,
+        "only the order's own reply: nobody is left to tell"
+    );
+    // Ingress 20 gone: its session counts as closed; its later entries change nothing.
+    let gone = LogEntry::IngressGone { ingress: 20 };
+    let late = LogEntry::Order(record(b, Some(alice), 2, limit(2, Side::Sell, 5)));
+    let (out, _, resting) =
+        run_entries(&[opened(a), opened(b), rest, closed(a), gone, late, opened(b)]);
+    assert_eq!(resting, 0);
+    assert_eq!(out.len(), 1, "the fenced ingress's order is not answered");
+}
+
+#[test]
+fn an_anonymous_close_cancels_its_orders_one_book_change_each() {
+    let (a, b) = (conn(10, 1), conn(10, 2));
+    let log = [
+        LogEntry::Order(record(a, None, 1, limit(1, Side::Sell, 5))),
+        LogEntry::Order(record(a, None, 2, limit(2, Side::Sell, 7))),
+        LogEntry::Order(record(b, None, 1, limit(3, Side::Sell, 1))),
+        LogEntry::Closed {
+            session: a,
+            owner: 0,
+        },
+    ];
+    let (out, deltas, resting) = run_entries(&log);
+    assert_eq!(resting, 1, "only the other connection's order is left");
+    assert_eq!(out.len(), 3, "the close itself is answered to nobody");
+    let seqs: Vec<u64> = deltas.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5], "one step per cancelled order");
 }

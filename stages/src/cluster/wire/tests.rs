@@ -92,9 +92,10 @@ fn log_records_round_trip() {
         record.encode(&mut bytes).unwrap();
         assert_eq!(LogRecord::decode(&bytes), Ok(record));
         let mut message = Vec::new();
-        record.append_to(&mut message).unwrap();
-        record.append_to(&mut message).unwrap();
-        assert_eq!(LogRecord::read_all(&message), Ok(vec![record; 2]));
+        let entry = LogEntry::Order(record);
+        entry.append_to(&mut message).unwrap();
+        entry.append_to(&mut message).unwrap();
+        assert_eq!(LogEntry::read_all(&message), Ok(vec![entry; 2]));
         assert_eq!(
             LogRecord::decode(&bytes[..bytes.len() - 1]),
             Err(WireError::Truncated)
@@ -383,4 +384,43 @@ fn would_cross_crosses_the_wire() {
     let mut bytes = Vec::new();
     batch.encode(&mut bytes).unwrap();
     assert_eq!(ResponseBatch::decode(&bytes), Ok(batch));
+}
+
+#[test]
+fn session_events_round_trip_among_orders() {
+    let session = ConnRef {
+        ingress: 0xfeed,
+        conn: 7,
+    };
+    let owner = AccountName::new("alice").unwrap().owner();
+    let order = LogEntry::Order(LogRecord {
+        from: session,
+        owner: Some(owner),
+        seq: 1,
+        floor: 0,
+        req: Request::CancelAll { symbol: None },
+    });
+    let entries = [
+        LogEntry::Opened { session, owner },
+        order,
+        LogEntry::Closed { session, owner },
+        LogEntry::IngressGone { ingress: 0xfeed },
+    ];
+    let mut message = Vec::new();
+    for e in &entries {
+        e.append_to(&mut message).unwrap();
+    }
+    assert_eq!(LogEntry::read_all(&message), Ok(entries.to_vec()));
+    let mut bytes = Vec::new();
+    LogEntry::IngressGone { ingress: 1 }
+        .encode(&mut bytes)
+        .unwrap();
+    bytes[1] = 9;
+    assert_eq!(
+        LogEntry::decode(&bytes),
+        Err(WireError::Tag {
+            what: "log event",
+            tag: 9
+        })
+    );
 }

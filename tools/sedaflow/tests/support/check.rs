@@ -191,9 +191,10 @@ impl MatchLog {
 /// Counts over a checked stream.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
-    /// Requests with an `id` (orders and cancels) sent.
+    /// Requests with an `id` (orders, cancels and amends) sent.
     pub requests: usize,
-    /// Of those, how many got their one `ack`/`reject` (orders) or `done`/`reject` (cancels).
+    /// Of those, how many got their one `ack`/`reject` (orders), `done`/`reject` (cancels) or
+    /// `amended`/`reject` (amends).
     pub answered: usize,
     pub acks: usize,
     pub rejects: usize,
@@ -256,6 +257,13 @@ impl Checker {
             let pairs = assign(&expected, &got).unwrap_or_else(|e| {
                 panic!("request #{n} {} : responses wrong\n{e}", req.to_line())
             });
+            // A listing or a `cancel_all` answers in one fixed order: ascending by id, total last.
+            let listed = matches!(req, Req::Orders { .. } | Req::CancelAll { .. });
+            assert!(
+                !listed || pairs.iter().enumerate().all(|(i, &at)| i == at),
+                "request #{n} {}: answered out of order: {got:?}",
+                req.to_line()
+            );
             for (g, &at) in got.iter().zip(&pairs) {
                 if let (_, Report::Fill { symbol, trade, .. }) = &reports[at] {
                     let matched = g["match"].as_u64().unwrap_or_default();
@@ -297,7 +305,8 @@ impl Checker {
             let answers = match req {
                 Req::Limit { .. } | Req::Market { .. } => matches!(kind, "ack" | "reject"),
                 Req::Cancel { .. } => kind == "reject" || g["reason"] == "cancelled",
-                Req::Ping => false,
+                Req::Amend { .. } => matches!(kind, "amended" | "reject"),
+                Req::Orders { .. } | Req::CancelAll { .. } | Req::Ping => false,
             };
             if answers && g["id"].as_u64() == req.id() {
                 self.stats.answered += 1;

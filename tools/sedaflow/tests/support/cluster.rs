@@ -83,16 +83,6 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// A configuration file (under the test target's scratch directory) for servers whose answers
-    /// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
-    /// `extra` is appended.
-    pub fn exact_config(extra: &str) -> PathBuf {
-        let path = scratch("config").with_extension("toml");
-        fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
-            .expect("write the config file");
-        path
-    }
-
     /// The sum of the samples of metric `name` (over all label sets) it reports now.
     pub fn metric(&self, name: &str) -> f64 {
         metric(self.metrics, name)
@@ -160,12 +150,13 @@ impl Cluster {
         Cluster::start_with(matchers, 1, "")
     }
 
-    /// [`start`](Self::start) with `ingresses` ingresses (at least one) and `extra` appended
-    /// to the configuration file (tables: it follows `[cluster]`).
-    pub fn start_with(matchers: usize, ingresses: usize, extra: &str) -> Cluster {
+    /// [`start`](Self::start) with `ingresses` ingresses (at least one) and `top`, top-level
+    /// keys such as `cancel_on_disconnect = true`, at the head of the configuration file.
+    pub fn start_with(matchers: usize, ingresses: usize, top: &str) -> Cluster {
         let nats = Nats::start();
-        let config = exact_config(&format!(
-            "[cluster]\nlease_timeout = \"2s\"\nheartbeat = \"250ms\"\n{extra}"
+        let config = config_file(&format!(
+            "{top}\n[admission]\nenabled = false\n[cluster]\nlease_timeout = \"2s\"\n\
+             heartbeat = \"250ms\"\n"
         ));
         let args = role_args("matcher", &config, &nats);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -244,9 +235,13 @@ fn role_args(role: &str, config: &Path, nats: &Nats) -> Vec<String> {
 /// are compared exactly: admission control off, as its `overloaded` answers depend on timing;
 /// `extra` is appended.
 pub fn exact_config(extra: &str) -> PathBuf {
+    config_file(&format!("[admission]\nenabled = false\n{extra}"))
+}
+
+/// A configuration file holding `text`, under the test target's scratch directory.
+fn config_file(text: &str) -> PathBuf {
     let path = scratch("config").with_extension("toml");
-    fs::write(&path, format!("[admission]\nenabled = false\n{extra}"))
-        .expect("write the config file");
+    fs::write(&path, text).expect("write the config file");
     path
 }
 

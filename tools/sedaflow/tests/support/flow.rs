@@ -1,6 +1,8 @@
 //! Reproducible mixed order flow: resting and crossing limits, `ioc`, `fok`, `post`, market
 //! (some of orders already gone, some naming the wrong symbol), re-used and stale ids,
-//! invalid fields and pings, with per-connection increasing ids.
+//! invalid fields and pings, with per-connection increasing ids; optionally with the *v2*
+//! order management in the mix: amends (reduce, new price, increase), `orders` and
+//! `cancel_all`, with and without a symbol.
 
 use super::model::{Req, Side, Tif, MAX_QTY, TICKS};
 
@@ -38,6 +40,8 @@ pub struct Flow {
     recent: Vec<(u64, usize)>,
     /// Middle of the price band, in ticks.
     mid: u64,
+    /// Whether amends, `orders` and `cancel_all` are in the mix.
+    managed: bool,
 }
 
 impl Flow {
@@ -53,7 +57,14 @@ impl Flow {
             next_id: first_id,
             recent: Vec::new(),
             mid: 100 * TICKS,
+            managed: false,
         }
+    }
+
+    /// The same flow with amends, `orders` and `cancel_all` in the mix (on top of its orders).
+    pub fn managed(mut self) -> Flow {
+        self.managed = true;
+        self
     }
 
     /// Requests until `orders` `limit`/`market` orders are among them (cancels and pings come
@@ -71,6 +82,11 @@ impl Flow {
 
     /// One request of the mix.
     pub fn next_req(&mut self) -> Req {
+        if self.managed {
+            if let Some(req) = self.management() {
+                return req;
+            }
+        }
         let roll = self.rng.below(100);
         let sym = self.rng.below(self.symbols.len() as u64) as usize;
         match roll {
@@ -109,16 +125,58 @@ impl Flow {
         }
     }
 
+    /// One request in ten, an order-management one: amends (8%), `orders` on a symbol (2%),
+    /// `cancel_all` on a symbol (1%), `orders` (0.5%) and `cancel_all` (0.25%) over all.
+    fn management(&mut self) -> Option<Req> {
+        let roll = self.rng.below(400);
+        let symbol = self.symbols[self.rng.below(self.symbols.len() as u64) as usize].clone();
+        Some(match roll {
+            0..32 if !self.recent.is_empty() => self.amend(),
+            32..40 => Req::Orders {
+                symbol: Some(symbol),
+            },
+            40..44 => Req::CancelAll {
+                symbol: Some(symbol),
+            },
+            44..46 => Req::Orders { symbol: None },
+            46 => Req::CancelAll { symbol: None },
+            _ => return None,
+        })
+    }
+
+    /// An amend of a recent order, which may be gone already (one in five names another
+    /// symbol): a reduce to 1, a new price (which may cross), an increase, both, or (one in
+    /// twenty) neither.
+    fn amend(&mut self) -> Req {
+        let (id, symbol) = self.target();
+        let (qty, price) = match self.rng.below(20) {
+            0 => (None, None),
+            1..=6 => (Some(1), None),
+            7..=12 => (None, Some(self.price())),
+            13..=16 => (Some(20 + self.rng.below(200)), None),
+            _ => (Some(self.qty()), Some(self.price())),
+        };
+        Req::Amend {
+            id,
+            symbol,
+            qty,
+            price,
+        }
+    }
+
     /// A cancel of a recent order, which may be gone already; one in five names another symbol.
     fn cancel(&mut self) -> Req {
+        let (id, symbol) = self.target();
+        Req::Cancel { id, symbol }
+    }
+
+    /// A recent order's id and, one in five times, another symbol than its own.
+    fn target(&mut self) -> (u64, String) {
         let (id, mut sym) = self.recent[self.rng.below(self.recent.len() as u64) as usize];
         if self.rng.below(5) == 0 {
             sym = self.rng.below(self.symbols.len() as u64) as usize;
         }
-        Req::Cancel {
-            id,
-            symbol: self.symbols[sym].clone(),
-        }
+        (id, self.symbols[sym].clone())
     }
 
     /// A valid limit order re-using a recent id: `duplicate id` while that order rests on the

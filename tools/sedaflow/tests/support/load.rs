@@ -25,11 +25,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// `n` connections to `tcp`.
+    /// `n` connections to `tcp`: the even ones logged in as accounts `acct<index>` (in `open`
+    /// mode), the odd ones anonymous accounts.
     pub fn open(tcp: SocketAddr, n: usize) -> Vec<Session> {
         (0..n)
             .map(|index| Session {
-                client: Client::connect(tcp),
+                client: if index % 2 == 0 {
+                    Client::login(tcp, &format!("acct{index}"), "any")
+                } else {
+                    Client::connect(tcp)
+                },
                 checker: Checker::new(),
                 seen: Vec::new(),
                 index,
@@ -37,29 +42,34 @@ impl Session {
             .collect()
     }
 
-    /// The flow of connection `index`: `orders` orders over `symbols` symbols of its own, then
-    /// a ping (its pong proves every earlier response was written).
+    /// The flow of connection `index`: `orders` orders over `symbols` symbols of its own, with
+    /// amends, `orders` and `cancel_all` in the mix, then a ping (its pong proves every earlier
+    /// response was written).
     pub fn orders(index: usize, orders: usize, symbol_count: usize) -> Vec<Req> {
         let mut flow = Flow::new(
             0xc105 + index as u64,
             symbols(&format!("C{index}S"), symbol_count),
             1,
-        );
+        )
+        .managed();
         let mut reqs = flow.orders(orders);
         reqs.push(Req::Ping);
         reqs
     }
 
-    /// A cancel for every order the reference says rests on this connection's books (each
-    /// must answer `done`/`cancelled` with the reference's `leaves`), then a ping.
+    /// `orders` (the reference's resting orders with their prices and `leaves`, amends
+    /// included), a cancel for each of them (each must answer `done`/`cancelled` with the
+    /// reference's `leaves`), `orders` again (none left), then a ping.
     pub fn sweep(&self) -> Vec<Req> {
-        let mut reqs: Vec<Req> = self
-            .checker
-            .model()
-            .all_resting()
-            .into_iter()
-            .map(|(symbol, id)| Req::Cancel { id, symbol })
-            .collect();
+        let mut reqs = vec![Req::Orders { symbol: None }];
+        reqs.extend(
+            self.checker
+                .model()
+                .all_resting()
+                .into_iter()
+                .map(|(symbol, id)| Req::Cancel { id, symbol }),
+        );
+        reqs.push(Req::Orders { symbol: None });
         reqs.push(Req::Ping);
         reqs
     }
@@ -169,6 +179,17 @@ pub fn assert_same_responses(reference: &[Session], got: &[Session]) {
             g.index
         );
     }
+}
+
+/// How many responses of each `type` the sessions received.
+pub fn tally(sessions: &[Session]) -> BTreeMap<String, usize> {
+    let mut kinds = BTreeMap::new();
+    for v in sessions.iter().flat_map(|s| &s.seen) {
+        *kinds
+            .entry(v["type"].as_str().unwrap_or("?").to_owned())
+            .or_insert(0) += 1;
+    }
+    kinds
 }
 
 /// Records what a checker reads.

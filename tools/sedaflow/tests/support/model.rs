@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
+pub use super::request::{render_price, Req, Side, Tif};
+
 /// Fixed-point steps per price unit: prices are multiples of 0.0001.
 pub const TICKS: u64 = 10_000;
 /// The highest valid price, in ticks.
@@ -16,143 +18,16 @@ pub const MAX_QTY: u64 = 1_000_000_000;
 /// Who receives a response: the index of a connection in the test.
 pub type Owner = usize;
 
-/// `buy` or `sell`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-}
-
-/// Time in force of a limit order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tif {
-    Gtc,
-    Ioc,
-    /// Fill or kill: all of `qty` at once, or expires untouched.
-    Fok,
-    /// Post-only: `would cross` if it would trade on arrival, else rests as `gtc`.
-    Post,
-}
-
-/// A request as the tests generate it: always a JSON object with a usable `id` (or a ping).
-/// `price == 0` or an out-of-range `qty` make deliberately invalid orders.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Req {
-    Limit {
-        id: u64,
-        symbol: String,
-        side: Side,
-        /// In ticks.
-        price: u64,
-        qty: u64,
-        tif: Tif,
-    },
-    Market {
-        id: u64,
-        symbol: String,
-        side: Side,
-        qty: u64,
-    },
-    Cancel {
-        id: u64,
-        symbol: String,
-    },
-    Ping,
-}
-
-impl Req {
-    /// A resting order that crosses nothing on a symbol nobody sells: buys 1 at 1.
-    pub fn resting_bid(id: u64, symbol: &str) -> Req {
-        Req::Limit {
-            id,
-            symbol: symbol.to_owned(),
-            side: Side::Buy,
-            price: TICKS,
-            qty: 1,
-            tif: Tif::Gtc,
-        }
-    }
-
-    /// The `id` the request carries, if any.
-    pub fn id(&self) -> Option<u64> {
-        match self {
-            Req::Limit { id, .. } | Req::Market { id, .. } | Req::Cancel { id, .. } => Some(*id),
-            Req::Ping => None,
-        }
-    }
-
-    /// Whether this is a `limit` or `market` order (answered by `ack` or `reject`).
-    pub fn is_order(&self) -> bool {
-        matches!(self, Req::Limit { .. } | Req::Market { .. })
-    }
-
-    /// The request as one JSON line (without the newline). A `gtc` order names its `tif` only
-    /// on every third id, so the default is exercised too.
-    pub fn to_line(&self) -> String {
-        let value = match self {
-            Req::Limit {
-                id,
-                symbol,
-                side,
-                price,
-                qty,
-                tif,
-            } => {
-                let mut v = json!({
-                    "op": "limit", "id": id, "symbol": symbol, "side": side.as_str(),
-                    "price": render_price(*price), "qty": qty,
-                });
-                match tif {
-                    Tif::Ioc => v["tif"] = json!("ioc"),
-                    Tif::Fok => v["tif"] = json!("fok"),
-                    Tif::Post => v["tif"] = json!("post"),
-                    Tif::Gtc if id % 3 == 0 => v["tif"] = json!("gtc"),
-                    Tif::Gtc => {}
-                }
-                v
-            }
-            Req::Market {
-                id,
-                symbol,
-                side,
-                qty,
-            } => json!({
-                "op": "market", "id": id, "symbol": symbol, "side": side.as_str(), "qty": qty,
-            }),
-            Req::Cancel { id, symbol } => json!({"op": "cancel", "id": id, "symbol": symbol}),
-            Req::Ping => json!({"op": "ping"}),
-        };
-        value.to_string()
-    }
-}
-
-/// A price in ticks as PROTOCOL.md renders it: a decimal string, trailing zeros removed.
-pub fn render_price(ticks: u64) -> String {
-    let (units, frac) = (ticks / TICKS, ticks % TICKS);
-    if frac == 0 {
-        return units.to_string();
-    }
-    let frac = format!("{frac:04}");
-    format!("{units}.{}", frac.trim_end_matches('0'))
-}
-
 /// Why a request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     DuplicateId,
     IdNotIncreasing,
     UnknownOrder,
-    /// A `post` order that would trade on arrival.
+    /// A `post` order that would trade on arrival (or be amended to a crossing price).
     WouldCross,
+    /// An `amend` with neither `qty` nor `price`.
+    NothingToAmend,
     /// An invalid field: the reason must name it (wording is the server's choice).
     Field(&'static str),
 }
@@ -165,6 +40,7 @@ impl Reason {
             Reason::IdNotIncreasing => Some("id not increasing"),
             Reason::UnknownOrder => Some("unknown order"),
             Reason::WouldCross => Some("would cross"),
+            Reason::NothingToAmend => Some("nothing to amend"),
             Reason::Field(_) => None,
         }
     }
@@ -213,6 +89,27 @@ pub enum Report {
         reason: DoneReason,
         leaves: u64,
     },
+    /// The order's price (ticks) and `leaves` right after an `amend`.
+    Amended {
+        id: u64,
+        price: u64,
+        leaves: u64,
+    },
+    /// One line of an `orders` answer.
+    Order {
+        id: u64,
+        symbol: String,
+        side: Side,
+        price: u64,
+        leaves: u64,
+        tif: Tif,
+    },
+    OrdersEnd {
+        count: usize,
+    },
+    CancelAllDone {
+        count: usize,
+    },
     Pong,
 }
 
@@ -239,6 +136,23 @@ impl Report {
             Report::Done { id, reason, leaves } => {
                 json!({"type": "done", "id": id, "reason": reason.as_str(), "leaves": leaves})
             }
+            Report::Amended { id, price, leaves } => json!({
+                "type": "amended", "id": id, "price": render_price(*price), "leaves": leaves,
+            }),
+            Report::Order {
+                id,
+                symbol,
+                side,
+                price,
+                leaves,
+                tif,
+            } => json!({
+                "type": "order", "id": id, "symbol": symbol, "side": side.as_str(),
+                "price": render_price(*price), "leaves": leaves,
+                "tif": if *tif == Tif::Post { "post" } else { "gtc" },
+            }),
+            Report::OrdersEnd { count } => json!({"type": "orders_end", "count": count}),
+            Report::CancelAllDone { count } => json!({"type": "cancel_all_done", "count": count}),
             Report::Pong => json!({"type": "pong"}),
         }
     }
@@ -253,6 +167,8 @@ struct Resting {
     price: u64,
     leaves: u64,
     arrival: u64,
+    /// As entered: `Gtc` or `Post`.
+    tif: Tif,
 }
 
 /// One symbol's book.
@@ -312,7 +228,7 @@ struct Entry<'a> {
     tif: Tif,
 }
 
-/// The reference exchange: books per symbol and each connection's highest accepted id.
+/// The reference exchange: books per symbol and each account's highest accepted id.
 #[derive(Default)]
 pub struct Model {
     books: HashMap<String, Book>,
@@ -324,8 +240,9 @@ impl Model {
         Model::default()
     }
 
-    /// Applies `req` sent by `owner`; returns every response it causes, with its addressee, in
-    /// the order the contract allows (per order: ack, fills in trade order, done).
+    /// Applies `req` sent by `owner` (an account); returns every response it causes, with its
+    /// addressee, in the order the contract allows (per order: ack or amended, fills in trade
+    /// order, done; `order` and `done` lines of a listing or `cancel_all` ascending by id).
     pub fn apply(&mut self, owner: Owner, req: &Req) -> Vec<(Owner, Report)> {
         let mut out = Vec::new();
         match req {
@@ -365,6 +282,37 @@ impl Model {
                 };
                 self.enter(owner, entry, &mut out);
             }
+            Req::Amend {
+                id,
+                symbol,
+                qty,
+                price,
+            } => self.amend(owner, (*id, symbol), (*qty, *price), &mut out),
+            Req::Orders { symbol } => {
+                for (symbol, r) in self.owned(owner, symbol.as_deref()) {
+                    let (id, side, price, leaves, tif) = (r.id, r.side, r.price, r.leaves, r.tif);
+                    out.push((
+                        owner,
+                        Report::Order {
+                            id,
+                            symbol,
+                            side,
+                            price,
+                            leaves,
+                            tif,
+                        },
+                    ));
+                }
+                let count = out.len();
+                out.push((owner, Report::OrdersEnd { count }));
+            }
+            Req::CancelAll { symbol } => {
+                for (symbol, r) in self.owned(owner, symbol.as_deref()) {
+                    self.cancel(owner, r.id, &symbol, &mut out);
+                }
+                let count = out.len();
+                out.push((owner, Report::CancelAllDone { count }));
+            }
         }
         out
     }
@@ -396,25 +344,92 @@ impl Model {
         all
     }
 
+    /// `owner`'s resting orders (on `symbol` only, when given), ascending by id then symbol.
+    fn owned(&self, owner: Owner, symbol: Option<&str>) -> Vec<(String, Resting)> {
+        let mut owned: Vec<(String, Resting)> = self
+            .books
+            .iter()
+            .filter(|(s, _)| symbol.is_none_or(|symbol| symbol == s.as_str()))
+            .flat_map(|(s, book)| book.resting.iter().map(move |r| (s.clone(), r.clone())))
+            .filter(|(_, r)| r.owner == owner)
+            .collect();
+        owned.sort_by(|(a, ra), (b, rb)| (ra.id, a).cmp(&(rb.id, b)));
+        owned
+    }
+
+    /// Where `owner`'s order `id` rests on `symbol`, if it does.
+    fn position(&self, owner: Owner, id: u64, symbol: &str) -> Option<usize> {
+        let book = self.books.get(symbol)?;
+        book.resting
+            .iter()
+            .position(|r| r.id == id && r.owner == owner)
+    }
+
     fn cancel(&mut self, owner: Owner, id: u64, symbol: &str, out: &mut Vec<(Owner, Report)>) {
-        let found = self.books.get_mut(symbol).and_then(|book| {
-            let at = book.resting.iter().position(|r| r.id == id)?;
-            Some(book.resting.remove(at))
-        });
-        let Some(order) = found else {
+        let Some(at) = self.position(owner, id, symbol) else {
             let reason = Reason::UnknownOrder;
             out.push((owner, Report::Reject { id, reason }));
             return;
         };
+        let order = self.book(symbol).resting.remove(at);
         let done = Report::Done {
             id,
             reason: DoneReason::Cancelled,
             leaves: order.leaves,
         };
-        out.push((owner, done.clone()));
-        if order.owner != owner {
-            out.push((order.owner, done));
+        out.push((owner, done));
+    }
+
+    /// PROTOCOL.md "amend": a smaller `qty` at the same price keeps the order's place; a new
+    /// price or a larger `qty` sends it to the back, trading first if it crosses.
+    fn amend(
+        &mut self,
+        owner: Owner,
+        (id, symbol): (u64, &str),
+        (qty, price): (Option<u64>, Option<u64>),
+        out: &mut Vec<(Owner, Report)>,
+    ) {
+        let reject = |out: &mut Vec<(Owner, Report)>, reason| {
+            out.push((owner, Report::Reject { id, reason }));
+        };
+        if price.is_some_and(|p| p == 0 || p > MAX_PRICE) {
+            return reject(out, Reason::Field("price"));
         }
+        if qty.is_some_and(|q| q == 0 || q > MAX_QTY) {
+            return reject(out, Reason::Field("qty"));
+        }
+        if qty.is_none() && price.is_none() {
+            return reject(out, Reason::NothingToAmend);
+        }
+        let Some(at) = self.position(owner, id, symbol) else {
+            return reject(out, Reason::UnknownOrder);
+        };
+        let book = self.book(symbol);
+        let order = book.resting[at].clone();
+        let (price, leaves) = (price.unwrap_or(order.price), qty.unwrap_or(order.leaves));
+        let amended = Report::Amended { id, price, leaves };
+        if price == order.price && leaves <= order.leaves {
+            book.resting[at].leaves = leaves;
+            return out.push((owner, amended));
+        }
+        if order.tif == Tif::Post && book.crossing(order.side, Some(price)) > 0 {
+            return reject(out, Reason::WouldCross);
+        }
+        book.resting.remove(at);
+        out.push((owner, amended));
+        let entry = Entry {
+            id,
+            symbol,
+            side: order.side,
+            limit: Some(price),
+            qty: leaves,
+            tif: order.tif,
+        };
+        self.execute(owner, &entry, out);
+    }
+
+    fn book(&mut self, symbol: &str) -> &mut Book {
+        self.books.entry(symbol.to_owned()).or_default()
     }
 
     fn enter(&mut self, owner: Owner, e: Entry<'_>, out: &mut Vec<(Owner, Report)>) {
@@ -427,19 +442,18 @@ impl Model {
         if e.qty == 0 || e.qty > MAX_QTY {
             return reject(out, Reason::Field("qty"));
         }
-        let book = self.books.entry(e.symbol.to_owned()).or_default();
-        if book.resting.iter().any(|r| r.id == e.id) {
+        if self.position(owner, e.id, e.symbol).is_some() {
             return reject(out, Reason::DuplicateId);
         }
         let last = self.last_accepted.entry(owner).or_insert(0);
         if e.id <= *last {
             return reject(out, Reason::IdNotIncreasing);
         }
-        let crossing = book.crossing(e.side, e.limit);
+        let crossing = self.book(e.symbol).crossing(e.side, e.limit);
         if e.tif == Tif::Post && crossing > 0 {
             return reject(out, Reason::WouldCross);
         }
-        *last = e.id;
+        self.last_accepted.insert(owner, e.id);
         out.push((owner, Report::Ack { id: e.id }));
         if e.tif == Tif::Fok && crossing < e.qty {
             let (reason, leaves) = (DoneReason::Expired, e.qty);
@@ -453,7 +467,13 @@ impl Model {
             ));
             return;
         }
+        self.execute(owner, &e, out);
+    }
 
+    /// Trades `e` against the book, then rests its remainder (a `gtc` or `post` limit) at
+    /// the back of its price level, or expires it.
+    fn execute(&mut self, owner: Owner, e: &Entry<'_>, out: &mut Vec<(Owner, Report)>) {
+        let book = self.book(e.symbol);
         let mut leaves = e.qty;
         while leaves > 0 {
             let Some(at) = book.best_against(e.side, e.limit) else {
@@ -503,6 +523,7 @@ impl Model {
                     price,
                     leaves,
                     arrival: book.arrivals,
+                    tif: e.tif,
                 });
             }
             _ => out.push((owner, done(DoneReason::Expired, leaves))),
