@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{MarketIn, Subscriber};
+use super::{LastTrade, MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription};
 use crate::matching::Symbol;
@@ -14,6 +14,8 @@ pub(crate) struct Books {
     books: FxHashMap<Symbol, Book>,
     /// Reused for each event's updates.
     out: Vec<Fanout>,
+    /// For the market page's default symbol.
+    last_trade: Option<LastTrade>,
     metrics: MarketMetrics,
 }
 
@@ -59,6 +61,7 @@ impl Books {
         Books {
             books: FxHashMap::default(),
             out: Vec::new(),
+            last_trade: None,
             metrics,
         }
     }
@@ -84,6 +87,8 @@ impl Books {
                 let _ = reply.send(self.snapshot(&snapshot));
             }
             MarketIn::Tick { now_ms, .. } => self.tick(now_ms),
+            // The page may have gone; nobody to tell then.
+            MarketIn::Latest { reply, .. } => drop(reply.send(self.last_trade)),
         }
     }
 
@@ -95,7 +100,15 @@ impl Books {
         let Book { feed, subscribers } = book;
         let wanted = |channel| subscribers.get(&channel).is_some_and(|s| !s.is_empty());
         match feed.apply_for(delta, wanted, &mut self.out) {
-            Ok(()) => book.fan_out(&mut self.out, &self.metrics),
+            Ok(()) => {
+                book.fan_out(&mut self.out, &self.metrics);
+                if let Some(trade) = delta.trades.last() {
+                    self.last_trade = Some(LastTrade {
+                        time_ms: trade.time_ms,
+                        symbol: delta.symbol,
+                    });
+                }
+            }
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
             // Matching hands every change over through a queue that never drops, so a gap is

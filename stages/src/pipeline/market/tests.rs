@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{Books, MarketIn, Next, Subscriber};
+use super::{Books, LastTrade, MarketIn, Next, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     BookDelta, Channel, Interval, LevelChange, Snapshot, Subscription, Trade, DEFAULT_UNSENT_CAP,
@@ -238,4 +238,32 @@ fn the_1025th_subscription_is_refused_and_not_fanned_out() {
     );
     books.handle(one(delta(1, 1, Some(1))));
     assert_eq!(written(&w), (vec![], false));
+}
+
+/// What the lane answers to `Latest`.
+fn latest(books: &mut Books) -> Option<LastTrade> {
+    let (reply, mut answer) = oneshot::channel();
+    books.handle(MarketIn::Latest { lane: 0, reply });
+    answer.try_recv().unwrap()
+}
+
+#[test]
+fn the_lane_tells_its_latest_trade() {
+    let mut books = books();
+    books.handle(one(delta(1, 100, None)));
+    assert_eq!(latest(&mut books), None, "a book change without trades");
+    books.handle(one(delta(2, 60, Some(40))));
+    books.handle(one(delta(3, 50, None)));
+    let expected = LastTrade {
+        time_ms: 1_002,
+        symbol: acme(),
+    };
+    assert_eq!(
+        latest(&mut books),
+        Some(expected),
+        "the trade, not the later change"
+    );
+    // A replay of what the feed holds is no new trade.
+    books.handle(one(delta(2, 60, Some(40))));
+    assert_eq!(latest(&mut books), Some(expected));
 }
