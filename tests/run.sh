@@ -34,5 +34,7 @@ need() {
 need prometheus prometheus promtool
 # tools/sedaflow/tests/cluster_*.rs run the scale-out roles against a real `nats-server -js`.
 need nats-server nats-server
+# tools/sedaflow/tests/market_page_browser.rs opens the market page in a headless `chromium`.
+need chromium chromium
 
 cargo test --workspace

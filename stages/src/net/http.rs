@@ -3,8 +3,8 @@
 //! session: with `Authorization: Basic` it acts for that account (whose TCP sessions get the
 //! later reports of its orders); without, in `open` mode, for an anonymous account of its own
 //! (its later reports have nowhere to go and are counted as discarded).
-//! Public market data is served here too: the snapshots (`market`) and WebSocket `GET /ws`
-//! (`ws`).
+//! Public market data is served here too: the snapshots (`market`), WebSocket `GET /ws`
+//! (`ws`) and the market page `GET /` (`page`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use super::account::Account;
 use super::conn::{Conn, Sink};
 use super::market::Market;
 use super::output::Outgoing;
+use super::page;
 use super::registry::Registry;
 use super::session::SessionEnv;
 use super::ws;
@@ -64,6 +65,7 @@ async fn route(
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
+        (&Method::GET, "/") => page::serve(market).await,
         (&Method::POST, "/orders") => order(req, env).await,
         (&Method::GET, "/ws") => ws::upgrade(req, market, &env.limits, env.stop.clone()),
         (&Method::GET, path) => match market.snapshot(path, req.uri().query()).await {

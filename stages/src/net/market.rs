@@ -1,6 +1,6 @@
 //! Public market data on the HTTP port: the handle the routes share with the market-data
-//! stage, the HTTP snapshots (`GET /depth`, `/trades`, `/klines`) and the ticker that closes
-//! candles. The WebSocket itself is `ws`.
+//! stage, the HTTP snapshots (`GET /depth`, `/trades`, `/klines`), the last traded symbol (for
+//! the page) and the ticker that closes candles. The WebSocket itself is `ws`, the page `page`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use super::http::reply;
 use crate::config::MarketConfig;
 use crate::internal_events::MarketMetrics;
 use crate::market::{encode_message, Message, Snapshot};
+use crate::matching::Symbol;
 use crate::pipeline::{MarketIn, Subscriber};
 
 /// How often each lane of the stage is ticked: a candle closes within this (plus the queue)
@@ -99,6 +100,22 @@ impl Market {
             Some(body) => reply(StatusCode::OK, body),
             None => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
         })
+    }
+
+    /// The most recently traded symbol (the market page's default): the newest of the lanes'
+    /// latest trades. `None` while nothing has traded, or while shutting down.
+    pub(crate) async fn last_traded(&self) -> Option<Symbol> {
+        let mut answers = Vec::with_capacity(self.lanes as usize);
+        for lane in 0..self.lanes {
+            let (reply, answer) = oneshot::channel();
+            self.send(MarketIn::Latest { lane, reply }).await.ok()?;
+            answers.push(answer);
+        }
+        let mut latest = None;
+        for answer in answers {
+            latest = latest.max(answer.await.ok().flatten());
+        }
+        latest.map(|trade| trade.symbol)
     }
 
     /// Ticks every lane of the stage until the server stops.

@@ -1,5 +1,5 @@
 //! Network IO on tokio: the TCP order stream, HTTP order entry and public market data
-//! (HTTP snapshots and WebSocket).
+//! (HTTP snapshots, WebSocket and the market page).
 //!
 //! # Backpressure
 //! A connection's reader stops reading (so TCP pushes back on the client) while its unsent
@@ -16,6 +16,7 @@ pub(crate) mod http;
 mod login;
 mod market;
 mod output;
+mod page;
 mod registry;
 mod session;
 mod shaping;

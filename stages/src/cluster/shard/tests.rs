@@ -250,8 +250,7 @@ fn an_account_is_cancelled_when_its_last_session_over_every_ingress_closes() {
     };
     let (_, _, resting) = run_entries(&[opened(a), opened(b), rest, closed(a)]);
     assert_eq!(resting, 1, "the session on ingress 20 is still live");
-    let (out, deltas, resting) =
-        run_entries(&[opened(a), opened(b), rest, closed(a), closed(b)]);
+    let (out, deltas, resting) = run_entries(&[opened(a), opened(b), rest, closed(a), closed(b)]);
     assert_eq!(resting, 0, "the last session closed");
     // The cancel steps the book's sequence, as in one process, for market data.
     let seqs: Vec<u64> = deltas.iter().map(|d| d.seq).collect();

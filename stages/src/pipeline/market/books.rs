@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{MarketIn, Subscriber};
+use super::{LastTrade, MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription};
 use crate::matching::Symbol;
@@ -16,6 +16,8 @@ pub(crate) struct Books {
     held: Vec<Symbol>,
     /// Reused for each event's updates.
     out: Vec<Fanout>,
+    /// For the market page's default symbol.
+    last_trade: Option<LastTrade>,
     metrics: MarketMetrics,
 }
 
@@ -65,6 +67,7 @@ impl Books {
             books: FxHashMap::default(),
             held: Vec::new(),
             out: Vec::new(),
+            last_trade: None,
             metrics,
         }
     }
@@ -97,6 +100,8 @@ impl Books {
                 let _ = reply.send(self.snapshot(&snapshot));
             }
             MarketIn::Tick { now_ms, .. } => self.tick(now_ms),
+            // The page may have gone; nobody to tell then.
+            MarketIn::Latest { reply, .. } => drop(reply.send(self.last_trade)),
         }
     }
 
@@ -124,11 +129,18 @@ impl Books {
         } = book;
         let wanted = |channel| subscribers.get(&channel).is_some_and(|s| !s.is_empty());
         match feed.absorb(delta, wanted) {
-            Ok(()) if !*held => {
-                *held = true;
-                self.held.push(delta.symbol);
+            Ok(()) => {
+                if !*held {
+                    *held = true;
+                    self.held.push(delta.symbol);
+                }
+                if let Some(trade) = delta.trades.last() {
+                    self.last_trade = Some(LastTrade {
+                        time_ms: trade.time_ms,
+                        symbol: delta.symbol,
+                    });
+                }
             }
-            Ok(()) => {}
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
             // Matching hands every change over through a queue that never drops, so a gap is

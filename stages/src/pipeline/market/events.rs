@@ -9,7 +9,8 @@ use super::Subscriber;
 use crate::market::{BookDelta, Snapshot, Subscription};
 use crate::matching::Symbol;
 
-/// One event for the market-data stage. Everything but [`MarketIn::Tick`] concerns one
+/// One event for the market-data stage. Everything but [`MarketIn::Tick`] and
+/// [`MarketIn::Latest`] concerns one
 /// symbol and goes to the lane that owns it, so a subscriber's snapshot and the updates after
 /// it are made in one order.
 #[derive(Debug)]
@@ -29,6 +30,20 @@ pub(crate) enum MarketIn {
     /// The clock, for closing candles: one per lane (`lane` is its digest), about every
     /// 250 ms, with the time in milliseconds since the Unix epoch.
     Tick { lane: u64, now_ms: u64 },
+    /// The market page asks for its default symbol: lane `lane` (as for `Tick`) answers its
+    /// latest trade on the channel, `None` while it has none.
+    Latest {
+        lane: u64,
+        reply: oneshot::Sender<Option<LastTrade>>,
+    },
+}
+
+/// A lane's latest trade: ordered by time first, so the newest of the lanes' is the greatest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LastTrade {
+    /// When it traded, in milliseconds since the Unix epoch.
+    pub(crate) time_ms: u64,
+    pub(crate) symbol: Symbol,
 }
 
 impl MarketIn {
@@ -55,7 +70,9 @@ impl MarketIn {
     /// Its lane digest (see `StageBuilder::keyed_by_digest`): the symbol's, or a tick's lane.
     pub(crate) fn digest(&self) -> u64 {
         match self {
-            MarketIn::Tick { lane, .. } | MarketIn::Deltas { lane, .. } => *lane,
+            MarketIn::Tick { lane, .. }
+            | MarketIn::Deltas { lane, .. }
+            | MarketIn::Latest { lane, .. } => *lane,
             other => key_digest(&other.symbol()),
         }
     }
@@ -66,7 +83,7 @@ impl MarketIn {
                 Some(s.symbol)
             }
             MarketIn::Snapshot(snapshot, _) => Some(snapshot.symbol()),
-            MarketIn::Tick { .. } | MarketIn::Deltas { .. } => None,
+            MarketIn::Tick { .. } | MarketIn::Deltas { .. } | MarketIn::Latest { .. } => None,
         }
     }
 }

@@ -15,7 +15,8 @@
 //! `Subscribe`, `Unsubscribe` and, once closed, `Gone`; HTTP snapshot requests publish
 //! `Snapshot` with a reply channel, so they see the same state as the sockets. A ticker
 //! publishes one `Tick` per lane about every 250 ms, which closes the candles whose interval
-//! ended.
+//! ended. The market page asks every lane for its latest trade (`Latest`) to pick its default
+//! symbol.
 //!
 //! # Ordering
 //! Every event of a symbol is handled by its lane one at a time, so a subscriber's
@@ -48,6 +49,6 @@ use books::Books;
 
 /// The stage's lanes: matching groups its book changes by them.
 pub(crate) const LANES: usize = 4;
-pub(crate) use events::MarketIn;
+pub(crate) use events::{LastTrade, MarketIn};
 pub(crate) use stage::{config, declare, STAGE};
 pub(crate) use subscriber::{Next, Subscriber};

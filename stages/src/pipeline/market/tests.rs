@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{Books, MarketIn, Next, Subscriber};
+use super::{Books, LastTrade, MarketIn, Next, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     BookDelta, Channel, Interval, LevelChange, Snapshot, Subscription, Trade, DEFAULT_UNSENT_CAP,
@@ -307,4 +307,32 @@ fn a_batch_of_changes_reaches_each_subscriber_as_one_depth_update_and_every_trad
             r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":3,"bids":[],"asks":[["10",50]]}"#,
         ]
     );
+}
+
+/// What the lane answers to `Latest`.
+fn latest(books: &mut Books) -> Option<LastTrade> {
+    let (reply, mut answer) = oneshot::channel();
+    books.handle(MarketIn::Latest { lane: 0, reply });
+    answer.try_recv().unwrap()
+}
+
+#[test]
+fn the_lane_tells_its_latest_trade() {
+    let mut books = books();
+    books.handle(one(delta(1, 100, None)));
+    assert_eq!(latest(&mut books), None, "a book change without trades");
+    books.handle(one(delta(2, 60, Some(40))));
+    books.handle(one(delta(3, 50, None)));
+    let expected = LastTrade {
+        time_ms: 1_002,
+        symbol: acme(),
+    };
+    assert_eq!(
+        latest(&mut books),
+        Some(expected),
+        "the trade, not the later change"
+    );
+    // A replay of what the feed holds is no new trade.
+    books.handle(one(delta(2, 60, Some(40))));
+    assert_eq!(latest(&mut books), Some(expected));
 }
