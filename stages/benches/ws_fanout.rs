@@ -15,7 +15,8 @@
 //! Prints messages delivered per second (summed over the subscribers), best of `ROUNDS`
 //! alternating rounds, and the ratios.
 //!
-//! `cargo bench -p sedaflow-stages --bench ws_fanout`
+//! `cargo bench -p sedaflow-stages --bench ws_fanout [-- trades]` (`trades`: the second
+//! comparison only)
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -52,7 +53,8 @@ enum Library {
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    for batched in [true, false] {
+    let libraries = !std::env::args().skip(1).any(|a| a == "trades");
+    for batched in [true, false].into_iter().filter(|_| libraries) {
         let mut best = [0.0f64; 2];
         for round in 0..ROUNDS {
             for (i, library) in [Library::Tungstenite, Library::FastWebSockets]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge};
 
-use crate::market::{Channel, DeltaError, Pushed};
+use crate::market::{Channel, DeltaError};
 
 /// Cheap to clone: one shared handle.
 #[derive(Clone)]
@@ -89,23 +89,21 @@ impl MarketMetrics {
         self.0.bytes.increment(bytes as u64);
     }
 
-    /// One update of `channel` goes to `subscribers` subscribers.
-    pub(crate) fn fanned_out(&self, channel: Channel, subscribers: usize) {
+    /// Updates of `channel` go to subscribers: `count` pushes (updates × subscribers).
+    pub(crate) fn fanned_out(&self, channel: Channel, count: usize) {
         let index = match channel {
             Channel::Trades => 0,
             Channel::Bbo => 1,
             Channel::Depth => 2,
             Channel::Kline(_) => 3,
         };
-        self.0.fanout[index].increment(subscribers as u64);
+        self.0.fanout[index].increment(count as u64);
     }
 
-    /// What one push into a subscriber's outbox did.
-    pub(crate) fn pushed(&self, pushed: Pushed) {
-        match pushed {
-            Pushed::Conflated => self.0.conflated.increment(1),
-            Pushed::Queued | Pushed::Slow | Pushed::NotSubscribed | Pushed::Discarded => {}
-        }
+    /// `conflated` pushes into subscribers' outboxes merged into, or replaced, a pending
+    /// update.
+    pub(crate) fn conflated(&self, conflated: usize) {
+        self.0.conflated.increment(conflated as u64);
     }
 
     /// A subscriber passed its cap: it was sent `slow consumer` and closed.

@@ -158,6 +158,26 @@ impl Outbox {
         self.enqueue(Some(subscription), update.clone())
     }
 
+    /// [`Outbox::push`] of each of `updates` in turn, stopping at the first that is not
+    /// taken: one call (and one lock, for a shared outbox) for a run of one subscription's
+    /// updates. Answers how many were conflated and what the last push did.
+    pub fn push_all<'u>(
+        &mut self,
+        subscription: Subscription,
+        updates: impl IntoIterator<Item = &'u Update>,
+    ) -> (usize, Pushed) {
+        let (mut conflated, mut last) = (0, Pushed::Queued);
+        for update in updates {
+            last = self.push(subscription, update);
+            match last {
+                Pushed::Queued => {}
+                Pushed::Conflated => conflated += 1,
+                Pushed::NotSubscribed | Pushed::Slow | Pushed::Discarded => break,
+            }
+        }
+        (conflated, last)
+    }
+
     fn enqueue(&mut self, subscription: Option<Subscription>, update: Update) -> Pushed {
         if self.slow {
             return Pushed::Discarded;

@@ -208,9 +208,13 @@ async fn write(
 ) {
     let mut taken = Vec::new();
     loop {
-        let written = match subscriber.next(&mut taken) {
-            Next::Write => feed(&mut sink, &mut taken, &metrics).await,
-            Next::Wait => match sink.flush().await {
+        let next = subscriber.next(&mut taken);
+        let written = match next {
+            Next::Write => {
+                let io = feed(&mut sink, &mut taken, &metrics);
+                guarded(io, &subscriber).await
+            }
+            Next::Wait => match guarded(sink.flush(), &subscriber).await {
                 Ok(()) => {
                     subscriber.woken().await;
                     Ok(())
@@ -226,10 +230,39 @@ async fn write(
                 return;
             }
         };
-        if written.is_err() {
+        if let Err(e) = written {
+            if matches!(e, Blocked::Slow) {
+                metrics.slow_consumer();
+            }
             return;
         }
     }
+}
+
+/// Why the writer stops before the outbox says so.
+enum Blocked {
+    /// The socket failed.
+    Io,
+    /// The outbox turned slow while the socket was full, and stayed full.
+    Slow,
+}
+
+/// Runs the socket write `io`. If the outbox turns slow meanwhile (its socket took nothing
+/// while it filled past its cap), the write gets [`CLOSE_GRACE`] more to finish (then the
+/// `slow consumer` error goes out next) before the socket is given up.
+async fn guarded<E>(
+    io: impl std::future::Future<Output = Result<(), E>>,
+    subscriber: &Subscriber,
+) -> Result<(), Blocked> {
+    tokio::pin!(io);
+    let done = tokio::select! {
+        done = &mut io => done,
+        () = subscriber.slowed() => match tokio::time::timeout(CLOSE_GRACE, &mut io).await {
+            Ok(done) => done,
+            Err(_) => return Err(Blocked::Slow),
+        },
+    };
+    done.map_err(|_| Blocked::Io)
 }
 
 /// Hands `taken` (emptied) to the socket's write buffer.

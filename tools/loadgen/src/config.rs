@@ -89,6 +89,11 @@ pub struct LoadgenConfig {
     /// How many of the order mix's busiest symbols each market-data subscriber follows.
     #[arg(long, default_value = "8")]
     pub md_symbols: NonZeroUsize,
+    /// The OS priority (nice value, 0–19) of the subscribers' threads, which run apart from
+    /// the order load's. On one machine with the server, a high value lets them take only
+    /// the CPU the server and the order load leave, as subscribers on other machines would.
+    #[arg(long, default_value = "0", value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub md_nice: i32,
 }
 
 impl Default for LoadgenConfig {
@@ -112,6 +117,7 @@ impl Default for LoadgenConfig {
             http: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080)),
             md_subscribers: 0,
             md_symbols: nonzero(8),
+            md_nice: 0,
         }
     }
 }

@@ -71,6 +71,9 @@ pub enum LoadgenError {
         /// What went wrong.
         reason: SnapshotFailure,
     },
+    /// The market-data subscribers' runtime could not start.
+    #[error("market-data subscribers: runtime: {0}")]
+    Runtime(#[source] io::Error),
     /// A connection task panicked or was cancelled.
     #[error("a connection task failed")]
     Task(#[source] tokio::task::JoinError),

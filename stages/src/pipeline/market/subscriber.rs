@@ -17,6 +17,8 @@ pub(crate) struct Subscriber {
     outbox: Mutex<Outbox>,
     /// Wakes the writer: stored as a permit when it is not waiting, so no wake-up is lost.
     wake: Notify,
+    /// Signals the writer that the outbox turned slow, also while it waits on a full socket.
+    slowed: Notify,
     closing: AtomicBool,
 }
 
@@ -42,6 +44,7 @@ impl Subscriber {
             id,
             outbox: Mutex::new(Outbox::new(cap)),
             wake: Notify::new(),
+            slowed: Notify::new(),
             closing: AtomicBool::new(false),
         }
     }
@@ -55,14 +58,23 @@ impl Subscriber {
     /// (a writer with a non-empty outbox is awake already: it pops until empty).
     pub(crate) fn with_outbox<R>(&self, f: impl FnOnce(&mut Outbox) -> R) -> R {
         let mut outbox = self.outbox.lock();
-        let was_empty = outbox.is_empty();
+        let (was_empty, was_slow) = (outbox.is_empty(), outbox.is_slow());
         let result = f(&mut outbox);
         let wake = was_empty && !outbox.is_empty();
+        let slowed = !was_slow && outbox.is_slow();
         drop(outbox);
         if wake {
             self.wake.notify_one();
         }
+        if slowed {
+            self.slowed.notify_one();
+        }
         result
+    }
+
+    /// Waits until the outbox turned slow (at once if it did since the last call).
+    pub(crate) async fn slowed(&self) {
+        self.slowed.notified().await;
     }
 
     /// Takes the next messages to write, oldest first, into `out` (up to [`WRITE_BATCH`],

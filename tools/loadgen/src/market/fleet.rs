@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -17,8 +18,14 @@ use crate::{LoadgenConfig, LoadgenError};
 /// How long the subscribers may take to get every snapshot.
 const READY_WAIT: Duration = Duration::from_secs(10);
 
-/// A run's market-data subscribers, from their subscriptions to the end check.
+/// Threads of the subscribers' own runtime.
+const THREADS: usize = 2;
+
+/// A run's market-data subscribers, from their subscriptions to the end check. They run on
+/// a runtime of their own, so the order load's connections never wait behind them for a
+/// thread.
 pub(crate) struct Fleet {
+    runtime: Option<Runtime>,
     tasks: JoinSet<Result<MarketTally, LoadgenError>>,
     finals: watch::Sender<Option<Arc<[Final]>>>,
     http: SocketAddr,
@@ -55,44 +62,68 @@ impl Fleet {
             return Ok(None);
         }
         let symbols = busiest(config, config.md_symbols.get());
+        let nice = config.md_nice;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(THREADS)
+            .thread_name("md-subscriber")
+            .on_thread_start(move || lower_priority(nice))
+            .enable_all()
+            .build()
+            .map_err(LoadgenError::Runtime)?;
         let (finals, finals_rx) = watch::channel(None);
         let (ready_tx, mut ready_rx) = mpsc::channel(subscribers);
         let mut tasks = JoinSet::new();
         for index in 0..subscribers {
-            let socket = subscriber::connect(config.http, index).await?;
-            tasks.spawn(subscriber::run(
-                index,
-                socket,
-                symbols.clone(),
-                ready_tx.clone(),
-                finals_rx.clone(),
-            ));
+            let (http, symbols) = (config.http, symbols.clone());
+            let (ready, finals) = (ready_tx.clone(), finals_rx.clone());
+            let subscriber = async move {
+                let socket = subscriber::connect(http, index).await?;
+                subscriber::run(index, socket, symbols, ready, finals).await
+            };
+            tasks.spawn_on(subscriber, runtime.handle());
         }
         drop(ready_tx);
+        let mut fleet = Fleet {
+            runtime: Some(runtime),
+            tasks,
+            finals,
+            http: config.http,
+            symbols,
+            match_at_start: Vec::new(),
+            subscribers,
+            started: Instant::now(),
+        };
         let give_up = tokio::time::Instant::now() + READY_WAIT;
         let mut ready = 0;
         while ready < subscribers {
             match tokio::time::timeout_at(give_up, ready_rx.recv()).await {
                 Ok(Some(())) => ready += 1,
-                // Every subscriber ended or the time is up.
+                // Every subscriber ended or the time is up: one that failed says why.
                 Ok(None) | Err(_) => {
-                    return Err(LoadgenError::NotReady { ready, subscribers });
+                    return Err(fleet
+                        .failure()
+                        .unwrap_or(LoadgenError::NotReady { ready, subscribers }));
                 }
             }
         }
-        let mut match_at_start = Vec::with_capacity(symbols.len());
-        for &symbol in &symbols {
-            match_at_start.push(snapshot::last_match(config.http, symbol).await?);
+        for &symbol in &fleet.symbols {
+            let last = snapshot::last_match(config.http, symbol).await?;
+            fleet.match_at_start.push(last);
         }
-        Ok(Some(Fleet {
-            tasks,
-            finals,
-            http: config.http,
-            symbols,
-            match_at_start,
-            subscribers,
-            started: Instant::now(),
-        }))
+        fleet.started = Instant::now();
+        Ok(Some(fleet))
+    }
+
+    /// The error of a subscriber that ended already, if one failed.
+    fn failure(&mut self) -> Option<LoadgenError> {
+        while let Some(joined) = self.tasks.try_join_next() {
+            match joined {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Some(e),
+                Err(e) => return Some(LoadgenError::Task(e)),
+            }
+        }
+        None
     }
 
     /// Once the order load has stopped: waits for a quiet feed, hands every subscriber the
@@ -118,5 +149,31 @@ impl Fleet {
             self.started.elapsed(),
             settle,
         ))
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        // Not waiting: dropped inside the caller's runtime, where blocking is not allowed.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Gives the calling thread the nice value `nice` (0 leaves it as it is).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        // SAFETY: gettid and setpriority take integers and touch only this thread's
+        // priority (Linux keeps the nice value per thread).
+        let done = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, nice)
+        };
+        if done != 0 {
+            let e = std::io::Error::last_os_error();
+            eprintln!("loadgen: the subscribers' priority stays as it was: {e}");
+        }
     }
 }
