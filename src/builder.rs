@@ -11,6 +11,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::async_stage::decl::AsyncDecl;
+use crate::async_stage::{self, AsyncHandler, AsyncStageBuilder};
 use crate::bus::{Bus, DeadLetter, DeadLetterFn, DeadLetters, Place, RouteKey};
 use crate::domain::Plan;
 use crate::error::BuildError;
@@ -126,6 +128,31 @@ impl PipelineBuilder {
         StageBuilder::new(decl)
     }
 
+    /// Adds an async stage: each event's call is a future, many run at once (see
+    /// [`AsyncHandler`]). `factory` makes one handler per lane, shared by that lane's calls.
+    pub fn async_stage<H, F>(
+        &mut self,
+        name: impl Into<String>,
+        factory: F,
+    ) -> AsyncStageBuilder<'_, H>
+    where
+        H: AsyncHandler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let runtime = async_stage::executor::engine();
+        self.stages.push(Box::new(AsyncDecl::<H>::new(
+            name.into(),
+            Arc::new(factory),
+            runtime,
+        )));
+        let decl = self
+            .stages
+            .last_mut()
+            .and_then(|d| d.as_any_mut().downcast_mut::<AsyncDecl<H>>())
+            .expect("the stage just pushed has this type");
+        AsyncStageBuilder::new(decl)
+    }
+
     /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.
     pub fn fuse<I, S>(&mut self, stages: I) -> &mut Self
     where
@@ -202,6 +229,21 @@ impl PipelineBuilder {
 
     /// Which stages share a domain.
     fn plan(&self) -> Result<Plan, BuildError> {
+        let is_async = |name: &String| {
+            self.stages
+                .iter()
+                .any(|s| s.is_async() && s.name() == name.as_str())
+        };
+        if let Some(name) = self
+            .fused
+            .iter()
+            .filter(|group| group.len() > 1)
+            .find_map(|group| group.iter().find(|n| is_async(n)))
+        {
+            return Err(BuildError::Placement(format!(
+                "async stage `{name}` cannot be fused: it leads a domain of its own"
+            )));
+        }
         let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
         let keyed: Vec<bool> = self.stages.iter().map(|s| s.keyed()).collect();
         let single_lane: Vec<bool> = self

@@ -45,9 +45,11 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod async_stage;
 mod batch;
 mod builder;
 mod bus;
+mod concurrency;
 mod config;
 mod control;
 mod domain;
@@ -64,9 +66,11 @@ mod runtime;
 mod stage;
 mod stats;
 
+pub use async_stage::{AsyncHandler, AsyncStageBuilder};
 pub use batch::{Batch, Drain};
 pub use builder::PipelineBuilder;
 pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
+pub use concurrency::Concurrency;
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::{key_digest, Event};

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::bus::{Bus, Publisher, PublisherError};
+use crate::concurrency::Concurrency;
 use crate::event::Event;
 use crate::internal_events::{self, Refresh};
 use crate::queue_probe::QueueProbe;
@@ -163,6 +164,13 @@ impl Pipeline {
     pub fn lanes(&self, stage: &str) -> Option<usize> {
         let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
         Some(self.shared.domains[st.domain].task.lanes())
+    }
+
+    /// In-flight calls and limit of the async stage `stage`; `None` for an unknown stage or
+    /// a sync one.
+    pub fn concurrency(&self, stage: &str) -> Option<Concurrency> {
+        let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
+        self.shared.domains[st.domain].task.concurrency()
     }
 
     /// Starts every pool and the controller. Calling it again does nothing.

@@ -24,6 +24,7 @@ impl Refresh for Shared {
                 continue;
             }
             let d = &self.domains[s.domain];
+            d.task.publish_gauges();
             let depth = d.task.queue_len();
             let peak = if scrape {
                 p.scrape_peak.swap(depth, Relaxed)

@@ -10,4 +10,4 @@ mod plan;
 mod runner;
 
 pub(crate) use plan::Plan;
-pub(crate) use runner::{Domain, DomainTask};
+pub(crate) use runner::{Domain, DomainLoad, DomainTask};

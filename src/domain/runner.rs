@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 
 use super::after;
 use crate::bus::{Bus, LaneStage};
+use crate::concurrency::Concurrency;
 use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
 use crate::stats::StageStats;
@@ -41,7 +42,7 @@ struct Running {
 }
 
 impl DomainLoad {
-    fn new(lanes: usize) -> Self {
+    pub(crate) fn new(lanes: usize) -> Self {
         DomainLoad {
             busy_ns: AtomicU64::new(0),
             events: AtomicU64::new(0),
@@ -100,6 +101,15 @@ pub(crate) trait DomainTask: LaneRunner {
     fn abort(&self);
     fn load(&self) -> &DomainLoad;
     fn batch_limit(&self) -> &AtomicUsize;
+    /// One controller tick of what the domain steers itself (an async stage's in-flight
+    /// limit); pools and batches are steered by `control`.
+    fn steer(&self) {}
+    /// Brings the domain's own gauges up to date.
+    fn publish_gauges(&self) {}
+    /// In-flight calls and limit, for a domain of futures.
+    fn concurrency(&self) -> Option<Concurrency> {
+        None
+    }
 }
 
 /// Takes a let-go lane back when the work after its batch is done (or panicked).

@@ -150,6 +150,7 @@ pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterE
     metrics::set_global_recorder(recorder).map_err(|_| ExporterError::RecorderInstalled)?;
     stage::describe();
     bus::describe();
+    super::async_stage::describe();
     let (stop, stopped) = oneshot::channel();
     let served = handle.clone();
     let thread = std::thread::Builder::new()

@@ -3,6 +3,7 @@
 //! The hot path bumps the stages' own atomics; this module turns them into metrics once per
 //! batch (histograms) or once per tick and scrape (counters and gauges).
 
+pub(crate) mod async_stage;
 pub(crate) mod bus;
 mod exporter;
 mod histogram;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use crate::bus::{Bus, LaneStage, RouteKey, RouteTable};
 use crate::config::StageConfig;
 use crate::domain::{Domain, DomainTask};
-use crate::event::KeyFn;
+use crate::event::{Event, KeyFn};
 use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
 use crate::stage::handler::{Handler, OnPanic};
@@ -23,6 +23,10 @@ pub(crate) trait StageDecl {
     fn config(&self) -> &StageConfig;
     fn keyed(&self) -> bool;
     fn problem(&self) -> Option<&str>;
+    /// Runs futures (an async stage): it must lead its domain alone.
+    fn is_async(&self) -> bool {
+        false
+    }
     fn route_key(&self) -> RouteKey;
     fn in_type_name(&self) -> &'static str;
     fn as_any_mut(&mut self) -> &mut dyn Any;
@@ -101,18 +105,7 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
     }
 
     fn make_queue(&self, stats: &Arc<StageStats>) -> AnyArc {
-        let c = &self.config;
-        Arc::new(Arc::new(
-            Queue::<H::In>::new(
-                c.capacity.get(),
-                c.when_full,
-                c.lane_count(self.keyed()),
-                self.key.clone(),
-                stats.clone(),
-                c.batch.initial.get(),
-            )
-            .with_handoff(c.handoff),
-        ))
+        make_queue(&self.config, self.key.clone(), stats)
     }
 
     fn add_route(
@@ -121,17 +114,7 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         index: usize,
         queue: Option<&AnyArc>,
     ) {
-        let queue = queue
-            .and_then(|q| q.downcast_ref::<Arc<Queue<H::In>>>())
-            .cloned();
-        let table = routes.entry(self.route_key()).or_insert_with(|| {
-            Box::new(RouteTable::<H::In> {
-                subscribers: Vec::new(),
-            })
-        });
-        if let Some(t) = table.downcast_mut::<RouteTable<H::In>>() {
-            t.subscribers.push((index, queue));
-        }
+        add_route::<H::In>(routes, self.route_key(), index, queue);
     }
 
     fn shared(&self, index: usize, name: Arc<str>, stats: Arc<StageStats>, entry: bool) -> AnyArc {
@@ -162,5 +145,45 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         let runner: Weak<dyn LaneRunner> = Arc::downgrade(&domain) as Weak<Domain<H::In>>;
         queue.set_domain(runner);
         Some(domain)
+    }
+}
+
+/// The queue of a stage taking `E` that leads its domain.
+pub(crate) fn make_queue<E: Event>(
+    c: &StageConfig,
+    key: Option<KeyFn<E>>,
+    stats: &Arc<StageStats>,
+) -> AnyArc {
+    let lanes = c.lane_count(key.is_some());
+    Arc::new(Arc::new(
+        Queue::<E>::new(
+            c.capacity.get(),
+            c.when_full,
+            lanes,
+            key,
+            stats.clone(),
+            c.batch.initial.get(),
+        )
+        .with_handoff(c.handoff),
+    ))
+}
+
+/// Subscribes stage `index` (taking `E` on `route`) in the bus's route tables.
+pub(crate) fn add_route<E: Event>(
+    routes: &mut HashMap<RouteKey, Box<dyn Any + Send + Sync>>,
+    route: RouteKey,
+    index: usize,
+    queue: Option<&AnyArc>,
+) {
+    let queue = queue
+        .and_then(|q| q.downcast_ref::<Arc<Queue<E>>>())
+        .cloned();
+    let table = routes.entry(route).or_insert_with(|| {
+        Box::new(RouteTable::<E> {
+            subscribers: Vec::new(),
+        })
+    });
+    if let Some(t) = table.downcast_mut::<RouteTable<E>>() {
+        t.subscribers.push((index, queue));
     }
 }

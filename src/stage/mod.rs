@@ -9,3 +9,4 @@ mod runner;
 pub use builder::StageBuilder;
 pub use context::Context;
 pub use handler::{handler_fn, FnHandler, Handler, OnPanic};
+pub(crate) use runner::panic_message;
