@@ -60,7 +60,6 @@ impl DomainRt {
         self.control
             .lock()
             .tick(&*self.task, &self.pool, &self.config);
-        self.task.steer();
     }
 
     /// The share of the pool's thread time spent in handlers over the last tick.

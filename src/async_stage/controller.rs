@@ -7,38 +7,38 @@
 //! a baseline (the latency of the service when it is not loaded), and
 //!
 //! - while latency stays within [`TOLERANCE`] of the baseline and the limit was binding (an
-//!   event waited for room during the tick), the limit grows: it doubles until the first cut
-//!   (TCP's slow start), then grows by its square root per tick;
+//!   event waited for room during the round), the limit grows: it doubles until the first cut
+//!   (TCP's slow start), then grows by its square root per round;
 //! - when latency rises past the tolerance, the limit is cut by the gradient
 //!   `TOLERANCE × baseline / latency` (at most by half) and slow start ends;
 //! - a limit nobody waited for is held: growing it would prove nothing.
 //!
 //! The baseline follows latency down at once. It rises (slowly) only while the limit is at its
 //! minimum: a service that really became slower is first cut down to the minimum, then
-//! re-learned within a few dozen ticks, while a queue the limit built is never mistaken for
+//! re-learned within a few dozen rounds, while a queue the limit built is never mistaken for
 //! the new normal (Gradient's long-term average drifts up with such a queue).
 
 use std::time::Duration;
 
-/// What an async stage saw during one controller tick.
+/// What an async stage saw during one round of calls (as many as the limit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LimitObservation {
-    /// Events whose call completed during the tick.
+    /// Events whose call completed during the round.
     pub(crate) completed: u64,
     /// Mean call latency of those events (`None` when none completed).
     pub(crate) latency: Option<Duration>,
-    /// Whether an event had to wait for room under the limit during the tick.
+    /// Whether an event had to wait for room under the limit during the round.
     pub(crate) throttled: bool,
 }
 
 /// Latency up to this multiple of the baseline counts as flat.
 pub(crate) const TOLERANCE: f64 = 1.5;
-/// The deepest cut of one tick.
+/// The deepest cut of one round.
 const MAX_CUT: f64 = 0.5;
-/// Weight of a tick's latency when the baseline rises towards it.
+/// Weight of a round's latency when the baseline rises towards it.
 const BASELINE_RISE: f64 = 0.05;
 
-/// Decides the in-flight limit tick by tick. Deterministic: same observations, same limits.
+/// Decides the in-flight limit round by round. Deterministic: same observations, same limits.
 #[derive(Debug, Clone)]
 pub(crate) struct LimitController {
     min: usize,
@@ -104,15 +104,15 @@ mod tests {
 
     const BASE: Duration = Duration::from_millis(10);
 
-    /// Runs `ticks` ticks against a service whose latency at `limit` calls in flight is
+    /// Runs `rounds` rounds against a service whose latency at `limit` calls in flight is
     /// `latency(limit)`, with events always waiting (a backlog). Returns the limits chosen.
     fn run(
         c: &mut LimitController,
-        ticks: usize,
+        rounds: usize,
         latency: impl Fn(usize) -> Duration,
     ) -> Vec<usize> {
         let mut limit = c.limit();
-        (0..ticks)
+        (0..rounds)
             .map(|_| {
                 limit = c.observe(&LimitObservation {
                     completed: limit as u64,
@@ -128,7 +128,7 @@ mod tests {
     fn grows_to_the_maximum_while_latency_stays_flat() {
         let mut c = LimitController::new(1, 256);
         let seen = run(&mut c, 20, |_| BASE);
-        // Slow start: doubling reaches 256 in 8 ticks, then holds there.
+        // Slow start: doubling reaches 256 in 8 rounds, then holds there.
         assert_eq!(seen[..9], [2, 4, 8, 16, 32, 64, 128, 256, 256], "{seen:?}");
         assert!(seen.iter().all(|&l| l <= 256));
     }
@@ -195,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tick_without_completions_changes_nothing() {
+    fn an_observation_without_completions_changes_nothing() {
         let mut c = LimitController::new(1, 64);
         run(&mut c, 3, |_| BASE);
         let before = c.limit();

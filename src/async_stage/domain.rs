@@ -174,11 +174,6 @@ impl<E: Send + 'static> DomainTask for AsyncDomain<E> {
         self.queue.batch_limit()
     }
 
-    fn steer(&self) {
-        self.shared.limiter.tick();
-        self.publish_gauges();
-    }
-
     fn publish_gauges(&self) {
         let l = &self.shared.limiter;
         self.metrics.publish(l.in_flight(), l.limit());

@@ -1,6 +1,12 @@
 //! The in-flight limit at run time: permits the lane tasks wait for, the samples the
-//! controller reads, and the tick that applies its decision (the thin adapter around the pure
-//! [`LimitController`]).
+//! controller reads, and the round that applies its decision (the thin adapter around the
+//! pure [`LimitController`]).
+//!
+//! The controller decides once per round of calls: when as many calls have ended since its
+//! last decision as the limit allows at once (about one call latency at full use), as TCP
+//! adjusts its window once per round trip. A fixed tick would be too slow for fast services
+//! and too noisy for slow ones: doubling from 1 to 1024 takes ten rounds whatever a call
+//! takes.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -17,7 +23,7 @@ pub(crate) struct Limiter {
     in_flight: AtomicUsize,
     /// Highest limit so far (for [`Concurrency`](super::Concurrency)).
     peak_limit: AtomicUsize,
-    /// Set when an event waited for room, cleared by the tick.
+    /// Set when an event waited for room, cleared by each decision.
     throttled: AtomicBool,
     completed: AtomicU64,
     latency_ns: AtomicU64,
@@ -31,9 +37,12 @@ pub(crate) struct Limiter {
 pub(crate) struct Permit(Arc<Limiter>);
 
 impl Permit {
-    /// The call ended after `took`: frees the room and counts the sample.
+    /// The call ended after `took`: counts the sample (deciding the limit at the end of a
+    /// round) and frees the room.
     pub(crate) fn release(self, took: Duration) {
-        self.0.record(took);
+        if self.0.record(took) {
+            self.0.decide();
+        }
     }
 }
 
@@ -75,7 +84,7 @@ impl Limiter {
         self.peak_limit.load(Relaxed)
     }
 
-    /// An event waits and the limit is reached: the limit binds this tick.
+    /// An event waits and the limit is reached: the limit binds this round.
     pub(crate) fn note_throttled(&self) {
         self.throttled.store(true, Relaxed);
     }
@@ -111,16 +120,22 @@ impl Limiter {
         }
     }
 
-    /// A call completed after `took`.
-    fn record(&self, took: Duration) {
-        self.completed.fetch_add(1, Relaxed);
+    /// A call completed after `took`. Returns whether that ends a round.
+    fn record(&self, took: Duration) -> bool {
         let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.latency_ns.fetch_add(ns, Relaxed);
+        self.completed.fetch_add(1, Relaxed) + 1 >= self.limit.load(Relaxed) as u64
     }
 
-    /// One controller tick: what the calls did since the last one, the controller's
-    /// decision, applied. Returns the limit now.
-    pub(crate) fn tick(&self) -> usize {
+    /// Ends a round: what its calls did, the controller's decision, applied. A call ending
+    /// while another decides leaves it to that one (its sample counts in the next round).
+    fn decide(&self) {
+        let Some(mut controller) = self.controller.try_lock() else {
+            return;
+        };
+        if self.completed.load(Relaxed) < self.limit.load(Relaxed) as u64 {
+            return;
+        }
         let completed = self.completed.swap(0, Relaxed);
         let latency_ns = self.latency_ns.swap(0, Relaxed);
         let observation = LimitObservation {
@@ -128,13 +143,12 @@ impl Limiter {
             latency: (completed > 0).then(|| Duration::from_nanos(latency_ns / completed)),
             throttled: self.throttled.swap(false, Relaxed),
         };
-        let limit = self.controller.lock().observe(&observation);
+        let limit = controller.observe(&observation);
         let before = self.limit.swap(limit, Relaxed);
         self.peak_limit.fetch_max(limit, Relaxed);
         if limit > before {
             self.room.notify_waiters();
         }
-        limit
     }
 }
 
@@ -156,17 +170,21 @@ mod tests {
     }
 
     #[test]
-    fn a_tick_with_waiting_and_flat_latency_raises_the_limit() {
+    fn a_round_with_waiting_and_flat_latency_raises_the_limit() {
         let l = Arc::new(Limiter::new(1, 8));
-        let held = l.try_acquire();
+        let first = l.try_acquire().unwrap();
         assert!(l.try_acquire().is_none());
         l.note_throttled();
-        l.record(Duration::from_millis(5));
-        assert_eq!(l.tick(), 2);
-        assert!(l.try_acquire().is_some());
-        drop(held);
-        // Nobody waited and nothing completed: held.
-        assert_eq!(l.tick(), 2);
-        assert_eq!(l.peak_limit(), 2);
+        // One call is a round at limit 1.
+        first.release(Duration::from_millis(5));
+        assert_eq!(l.limit(), 2);
+        let (a, b) = (l.try_acquire().unwrap(), l.try_acquire().unwrap());
+        assert_eq!(l.in_flight(), 2);
+        // Half a round: no decision yet.
+        a.release(Duration::from_millis(5));
+        assert_eq!(l.limit(), 2);
+        // Round over, nobody waited: held.
+        b.release(Duration::from_millis(5));
+        assert_eq!((l.limit(), l.peak_limit()), (2, 2));
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! # Concurrency
 //! The limit is adaptive between configured bounds ([`controller`]: Netflix
-//! concurrency-limits' Gradient, with a slow start). It grows while events wait and latency
+//! concurrency-limits' Gradient, with a slow start), decided once per round of calls (as
+//! many as the limit: about one call's latency). It grows while events wait and latency
 //! stays flat, and is cut when latency rises: a service that starts queueing calls gets
 //! fewer. The limit and the calls in flight are gauges (`sedaflow_stage_async_limit`,
 //! `sedaflow_stage_async_in_flight`) and [`Pipeline::concurrency`](crate::Pipeline::concurrency).

@@ -101,9 +101,6 @@ pub(crate) trait DomainTask: LaneRunner {
     fn abort(&self);
     fn load(&self) -> &DomainLoad;
     fn batch_limit(&self) -> &AtomicUsize;
-    /// One controller tick of what the domain steers itself (an async stage's in-flight
-    /// limit); pools and batches are steered by `control`.
-    fn steer(&self) {}
     /// Brings the domain's own gauges up to date.
     fn publish_gauges(&self) {}
     /// In-flight calls and limit, for a domain of futures.
