@@ -6,11 +6,10 @@
 
 use std::any::Any;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
 
@@ -19,7 +18,7 @@ use super::lane::LaneTask;
 use super::shared::AsyncShared;
 use crate::bus::{Bus, LaneStage};
 use crate::concurrency::Concurrency;
-use crate::domain::{DomainLoad, DomainTask};
+use crate::domain::{DomainLoad, DomainTask, QueueFace};
 use crate::internal_events::async_stage::AsyncStageMetrics;
 use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
@@ -123,36 +122,12 @@ impl<E: Send + 'static> LaneRunner for AsyncDomain<E> {
 }
 
 impl<E: Send + 'static> DomainTask for AsyncDomain<E> {
-    fn ready(&self) -> &Receiver<usize> {
-        self.queue.ready()
+    fn queue(&self) -> &dyn QueueFace {
+        &*self.queue
     }
 
-    fn lanes(&self) -> usize {
-        self.queue.lane_count()
-    }
-
-    fn queue_len(&self) -> usize {
-        self.queue.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.queue.capacity()
-    }
-
-    fn queued(&self) -> usize {
-        self.queue.queued()
-    }
-
-    fn oldest_age(&self) -> Duration {
-        self.queue.oldest_age()
-    }
-
-    fn is_quiet(&self) -> bool {
-        self.queue.is_quiet()
-    }
-
-    fn close(&self) {
-        self.queue.close();
+    fn load(&self) -> &DomainLoad {
+        &self.load
     }
 
     /// Cancels the calls in flight and waits (briefly) until every lane task has counted
@@ -164,14 +139,6 @@ impl<E: Send + 'static> DomainTask for AsyncDomain<E> {
         while self.shared.active.load(Relaxed) > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_micros(200));
         }
-    }
-
-    fn load(&self) -> &DomainLoad {
-        &self.load
-    }
-
-    fn batch_limit(&self) -> &AtomicUsize {
-        self.queue.batch_limit()
     }
 
     fn publish_gauges(&self) {

@@ -7,7 +7,9 @@
 
 pub(crate) mod after;
 mod plan;
+mod queue_face;
 mod runner;
 
 pub(crate) use plan::Plan;
+pub(crate) use queue_face::QueueFace;
 pub(crate) use runner::{Domain, DomainLoad, DomainTask};

@@ -9,6 +9,7 @@ use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 use super::after;
+use super::queue_face::QueueFace;
 use crate::bus::{Bus, LaneStage};
 use crate::concurrency::Concurrency;
 use crate::queue::handoff::LaneRunner;
@@ -90,22 +91,45 @@ impl DomainLoad {
 /// The generic-free face of a domain, for its pool and the pipeline. Running a lane and
 /// waking the pool come from [`LaneRunner`], the face its queue's hand-off sees.
 pub(crate) trait DomainTask: LaneRunner {
-    fn ready(&self) -> &Receiver<usize>;
-    fn lanes(&self) -> usize;
-    fn queue_len(&self) -> usize;
-    fn capacity(&self) -> usize;
-    fn queued(&self) -> usize;
-    fn oldest_age(&self) -> Duration;
-    fn is_quiet(&self) -> bool;
-    fn close(&self);
-    fn abort(&self);
+    /// The domain's queue.
+    fn queue(&self) -> &dyn QueueFace;
     fn load(&self) -> &DomainLoad;
-    fn batch_limit(&self) -> &AtomicUsize;
+    /// Refuses everyone and ends running work early (a shutdown past its deadline).
+    fn abort(&self) {
+        self.queue().abort();
+    }
     /// Brings the domain's own gauges up to date.
     fn publish_gauges(&self) {}
     /// In-flight calls and limit, for a domain of futures.
     fn concurrency(&self) -> Option<Concurrency> {
         None
+    }
+    fn ready(&self) -> &Receiver<usize> {
+        self.queue().ready()
+    }
+    fn lanes(&self) -> usize {
+        self.queue().lane_count()
+    }
+    fn queue_len(&self) -> usize {
+        self.queue().len()
+    }
+    fn capacity(&self) -> usize {
+        self.queue().capacity()
+    }
+    fn queued(&self) -> usize {
+        self.queue().queued()
+    }
+    fn oldest_age(&self) -> Duration {
+        self.queue().oldest_age()
+    }
+    fn is_quiet(&self) -> bool {
+        self.queue().is_quiet()
+    }
+    fn close(&self) {
+        self.queue().close();
+    }
+    fn batch_limit(&self) -> &AtomicUsize {
+        self.queue().batch_limit()
     }
 }
 
@@ -199,47 +223,11 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
 }
 
 impl<E: Send + 'static> DomainTask for Domain<E> {
-    fn ready(&self) -> &Receiver<usize> {
-        self.queue.ready()
-    }
-
-    fn lanes(&self) -> usize {
-        self.queue.lane_count()
-    }
-
-    fn queue_len(&self) -> usize {
-        self.queue.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.queue.capacity()
-    }
-
-    fn queued(&self) -> usize {
-        self.queue.queued()
-    }
-
-    fn oldest_age(&self) -> Duration {
-        self.queue.oldest_age()
-    }
-
-    fn is_quiet(&self) -> bool {
-        self.queue.is_quiet()
-    }
-
-    fn close(&self) {
-        self.queue.close();
-    }
-
-    fn abort(&self) {
-        self.queue.abort();
+    fn queue(&self) -> &dyn QueueFace {
+        &*self.queue
     }
 
     fn load(&self) -> &DomainLoad {
         &self.load
-    }
-
-    fn batch_limit(&self) -> &AtomicUsize {
-        self.queue.batch_limit()
     }
 }
