@@ -45,7 +45,6 @@ fn run(capacity: usize, max: usize, events: u32) -> (usize, usize) {
         most: m.clone(),
     })
     .concurrency(1, max);
-    p.controller_interval(Duration::from_millis(20));
     let pipeline = p.build().unwrap();
     let input = pipeline.publisher::<u32>().unwrap();
     input.try_publish_batch(&mut (0..events).collect()).unwrap();

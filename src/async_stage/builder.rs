@@ -102,7 +102,7 @@ impl<H: AsyncHandler> AsyncStageBuilder<'_, H> {
     /// when latency rises. `max` is the most calls the service should ever see at once.
     pub fn concurrency(self, min: usize, max: usize) -> Self {
         if min >= 1 && min <= max {
-            self.decl.in_flight = (min, max);
+            self.decl.kind.in_flight = (min, max);
         } else {
             self.decl.problem = Some("concurrency bounds must be 1 <= min <= max".into());
         }
@@ -141,7 +141,7 @@ impl<H: AsyncHandler> AsyncStageBuilder<'_, H> {
     pub fn runtime(self, handle: Handle) -> Self {
         match executor::refusal(&handle) {
             Some(problem) => self.decl.problem = Some(problem),
-            None => self.decl.runtime = Some(handle),
+            None => self.decl.kind.runtime = Some(handle),
         }
         self
     }

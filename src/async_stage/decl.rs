@@ -1,7 +1,5 @@
 //! An async stage as declared, and the factories that turn it into its run-time parts.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -11,14 +9,12 @@ use super::domain::{AsyncDomain, AsyncLane};
 use super::handler::AsyncHandler;
 use super::limiter::Limiter;
 use super::shared::{AsyncShared, Wired};
-use crate::bus::{Bus, LaneStage, RouteKey};
+use crate::bus::{Bus, LaneStage};
 use crate::config::{BatchConfig, PoolConfig, StageConfig};
 use crate::domain::DomainTask;
-use crate::event::KeyFn;
 use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
-use crate::stage::decl::{add_route, make_queue, AnyArc, StageDecl};
-use crate::stage::OnPanic;
+use crate::stage::decl::{AnyArc, Decl, Kind};
 use crate::stats::StageStats;
 
 /// Lanes of an async stage unless set: output is delivered in order per lane, so more lanes
@@ -28,20 +24,16 @@ const LANES: usize = 4;
 const MIN_IN_FLIGHT: usize = 1;
 const MAX_IN_FLIGHT: usize = 256;
 
-/// An async stage as declared: what [`AsyncStageBuilder`](super::AsyncStageBuilder) fills in.
-pub(crate) struct AsyncDecl<H: AsyncHandler> {
-    pub(super) name: String,
-    factory: Arc<dyn Fn() -> H + Send + Sync>,
-    pub(super) config: StageConfig,
-    pub(super) key: Option<KeyFn<H::In>>,
-    pub(super) topic: Option<&'static str>,
-    pub(super) on_panic: OnPanic,
+/// What an async stage adds to its declaration.
+pub(crate) struct AsyncKind<H: AsyncHandler> {
     pub(super) in_flight: (usize, usize),
     pub(super) runtime: Option<Handle>,
-    pub(super) problem: Option<String>,
     /// What `shared` made, for `domain` to wire.
     built: OnceLock<Arc<AsyncShared<H::In>>>,
 }
+
+/// An async stage as declared: what [`AsyncStageBuilder`](super::AsyncStageBuilder) fills in.
+pub(crate) type AsyncDecl<H> = Decl<AsyncKind<H>>;
 
 impl<H: AsyncHandler> AsyncDecl<H> {
     /// An async stage named `name` with the default configuration, on `runtime` (the
@@ -55,18 +47,14 @@ impl<H: AsyncHandler> AsyncDecl<H> {
             Ok(h) => (Some(h), None),
             Err(e) => (None, Some(format!("the async runtime did not start: {e}"))),
         };
-        AsyncDecl {
-            name,
-            factory,
-            config: async_config(StageConfig::default()),
-            key: None,
-            topic: None,
-            on_panic: OnPanic::default(),
+        let kind = AsyncKind {
             in_flight: (MIN_IN_FLIGHT, MAX_IN_FLIGHT),
             runtime,
-            problem,
             built: OnceLock::new(),
-        }
+        };
+        let mut decl = Decl::with_kind(name, factory, async_config(StageConfig::default()), kind);
+        decl.problem = problem;
+        decl
     }
 }
 
@@ -84,94 +72,59 @@ pub(super) fn async_config(config: StageConfig) -> StageConfig {
     }
 }
 
-impl<H: AsyncHandler> StageDecl for AsyncDecl<H> {
-    fn name(&self) -> &str {
-        &self.name
-    }
+impl<H: AsyncHandler> Kind for AsyncKind<H> {
+    type In = H::In;
+    type Handler = H;
+    const ASYNC: bool = true;
 
-    fn config(&self) -> &StageConfig {
-        &self.config
-    }
-
-    fn keyed(&self) -> bool {
-        self.key.is_some()
-    }
-
-    fn problem(&self) -> Option<&str> {
-        self.problem.as_deref()
-    }
-
-    fn is_async(&self) -> bool {
-        true
-    }
-
-    fn route_key(&self) -> RouteKey {
-        (TypeId::of::<H::In>(), self.topic)
-    }
-
-    fn in_type_name(&self) -> &'static str {
-        std::any::type_name::<H::In>()
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn make_queue(&self, stats: &Arc<StageStats>) -> AnyArc {
-        make_queue(&self.config, self.key.clone(), stats)
-    }
-
-    fn add_route(
-        &self,
-        routes: &mut HashMap<RouteKey, Box<dyn Any + Send + Sync>>,
+    fn shared(
+        decl: &Decl<Self>,
         index: usize,
-        queue: Option<&AnyArc>,
-    ) {
-        add_route::<H::In>(routes, self.route_key(), index, queue);
-    }
-
-    fn shared(&self, index: usize, name: Arc<str>, stats: Arc<StageStats>, _entry: bool) -> AnyArc {
-        let (min, max) = self.in_flight;
+        name: Arc<str>,
+        stats: Arc<StageStats>,
+        _entry: bool,
+    ) -> AnyArc {
+        let (min, max) = decl.kind.in_flight;
         let shared = Arc::new(AsyncShared {
             index,
             name,
             stats,
-            key: self.key.clone(),
-            on_panic: self.on_panic,
+            key: decl.key.clone(),
+            on_panic: decl.on_panic,
             limiter: Arc::new(Limiter::new(min, max)),
             wired: OnceLock::new(),
             halt: Default::default(),
             active: Default::default(),
         });
-        let _ = self.built.set(shared.clone());
+        let _ = decl.kind.built.set(shared.clone());
         Arc::new(shared)
     }
 
-    fn lane_stage(&self, shared: &AnyArc, lane: usize) -> Option<Box<dyn LaneStage>> {
+    fn lane_stage(decl: &Decl<Self>, shared: &AnyArc, lane: usize) -> Option<Box<dyn LaneStage>> {
         let shared = shared.downcast_ref::<Arc<AsyncShared<H::In>>>()?.clone();
-        let runtime = self.runtime.clone()?;
+        let runtime = decl.kind.runtime.clone()?;
         Some(Box::new(AsyncLane::new(
             shared,
             runtime,
-            (self.factory)(),
+            (decl.factory)(),
             lane,
         )))
     }
 
     fn domain(
-        &self,
+        decl: &Decl<Self>,
         queue: &AnyArc,
         lanes: Vec<Vec<Box<dyn LaneStage>>>,
         bus: Arc<Bus>,
         _stats: Arc<StageStats>,
     ) -> Option<Arc<dyn DomainTask>> {
         let queue = queue.downcast_ref::<Arc<Queue<H::In>>>()?.clone();
-        // The lane stages carry the shared part; every lane holds this stage alone.
+        // Every lane holds this stage alone (an async stage is never fused).
         let lanes: Vec<Box<dyn LaneStage>> = lanes
             .into_iter()
             .filter_map(|c| c.into_iter().next())
             .collect();
-        let shared = self.built.get()?.clone();
+        let shared = decl.kind.built.get()?.clone();
         let _ = shared.wired.set(Wired {
             queue: queue.clone(),
             bus: bus.clone(),

@@ -10,7 +10,7 @@ use std::any::type_name;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Instant;
@@ -64,6 +64,15 @@ fn ended_now<E>(h: &mut JoinHandle<Outcome<E>>) -> Option<Joined<E>> {
     }
 }
 
+/// Counts a lane task out when it ends, however it ends.
+struct Active<'a>(&'a AtomicUsize);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
 /// The lane task's state.
 pub(crate) struct LaneTask<H: AsyncHandler> {
     shared: Arc<AsyncShared<H::In>>,
@@ -100,10 +109,12 @@ impl<H: AsyncHandler> LaneTask<H> {
     /// Runs the lane until it is empty and delivered, or the stage halts.
     pub(crate) async fn run(mut self) {
         let shared = self.shared.clone();
+        // Counted out even if a dead-letter handler panics in a delivery: a shutdown past
+        // its deadline waits for the count.
+        let _active = Active(&shared.active);
         if let Some(wired) = shared.wired.get() {
             self.drive(wired).await;
         }
-        shared.active.fetch_sub(1, Relaxed);
     }
 
     async fn drive(&mut self, wired: &Wired<H::In>) {

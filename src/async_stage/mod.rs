@@ -24,7 +24,8 @@
 //! Events leave the queue only when the limit has room to start them, so the queue's bound
 //! and policy work as for sync stages and an event not started is still queued. Output goes
 //! to the next stages' queues with their policies; a full `Block` queue blocks the delivering
-//! task (in `block_in_place`, so the runtime's other tasks move on).
+//! task (in `block_in_place`, so the runtime's other tasks move on). Events a `Reject` queue
+//! refuses are dead-lettered: an async handler has no `bounced` hook.
 //!
 //! # Panics
 //! A call that panics fails only its event: it is counted as panicked and dead-lettered,

@@ -3,6 +3,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, Weak};
 
 use crate::bus::{Bus, LaneStage, RouteKey, RouteTable};
@@ -24,9 +25,7 @@ pub(crate) trait StageDecl {
     fn keyed(&self) -> bool;
     fn problem(&self) -> Option<&str>;
     /// Runs futures (an async stage): it must lead its domain alone.
-    fn is_async(&self) -> bool {
-        false
-    }
+    fn is_async(&self) -> bool;
     fn route_key(&self) -> RouteKey;
     fn in_type_name(&self) -> &'static str;
     fn as_any_mut(&mut self) -> &mut dyn Any;
@@ -48,34 +47,80 @@ pub(crate) trait StageDecl {
     ) -> Option<Arc<dyn DomainTask>>;
 }
 
-/// A stage as declared, typed: what [`StageBuilder`](super::StageBuilder) fills in.
-pub(crate) struct TypedDecl<H: Handler> {
-    pub(super) name: String,
-    factory: Arc<dyn Fn() -> H + Send + Sync>,
-    pub(super) config: StageConfig,
-    pub(super) key: Option<KeyFn<H::In>>,
-    pub(super) topic: Option<&'static str>,
-    pub(super) on_panic: OnPanic,
-    /// A setter's refusal, reported at build.
-    pub(super) problem: Option<String>,
+/// What differs between the kinds of stage (sync handlers, async handlers): the run-time
+/// parts a declaration turns into. Everything else a [`Decl`] does is the same for all.
+pub(crate) trait Kind: Sized + 'static {
+    type In: Event;
+    type Handler;
+    /// Runs futures: the stage must lead its domain alone.
+    const ASYNC: bool;
+    fn shared(
+        decl: &Decl<Self>,
+        index: usize,
+        name: Arc<str>,
+        stats: Arc<StageStats>,
+        entry: bool,
+    ) -> AnyArc;
+    fn lane_stage(decl: &Decl<Self>, shared: &AnyArc, lane: usize) -> Option<Box<dyn LaneStage>>;
+    fn domain(
+        decl: &Decl<Self>,
+        queue: &AnyArc,
+        lanes: Vec<Vec<Box<dyn LaneStage>>>,
+        bus: Arc<Bus>,
+        stats: Arc<StageStats>,
+    ) -> Option<Arc<dyn DomainTask>>;
 }
 
-impl<H: Handler> TypedDecl<H> {
-    /// A stage named `name` with the default configuration; `factory` makes a handler per lane.
-    pub(crate) fn new(name: String, factory: Arc<dyn Fn() -> H + Send + Sync>) -> Self {
-        TypedDecl {
+/// A stage as declared, typed: what [`StageBuilder`](super::StageBuilder) (or
+/// [`AsyncStageBuilder`](crate::AsyncStageBuilder)) fills in.
+pub(crate) struct Decl<K: Kind> {
+    pub(crate) name: String,
+    pub(crate) factory: Arc<dyn Fn() -> K::Handler + Send + Sync>,
+    pub(crate) config: StageConfig,
+    pub(crate) key: Option<KeyFn<K::In>>,
+    pub(crate) topic: Option<&'static str>,
+    pub(crate) on_panic: OnPanic,
+    /// A setter's refusal, reported at build.
+    pub(crate) problem: Option<String>,
+    /// What the kind adds to the declaration.
+    pub(crate) kind: K,
+}
+
+impl<K: Kind> Decl<K> {
+    /// A stage named `name` with `config`; `factory` makes a handler per lane.
+    pub(crate) fn with_kind(
+        name: String,
+        factory: Arc<dyn Fn() -> K::Handler + Send + Sync>,
+        config: StageConfig,
+        kind: K,
+    ) -> Self {
+        Decl {
             name,
             factory,
-            config: StageConfig::default(),
+            config,
             key: None,
             topic: None,
             on_panic: OnPanic::default(),
             problem: None,
+            kind,
         }
     }
 }
 
-impl<H: Handler> StageDecl for TypedDecl<H> {
+/// The kind of a stage whose [`Handler`] runs batches on its domain's threads.
+pub(crate) struct SyncKind<H>(PhantomData<fn() -> H>);
+
+/// A sync stage as declared.
+pub(crate) type TypedDecl<H> = Decl<SyncKind<H>>;
+
+impl<H: Handler> TypedDecl<H> {
+    /// A stage named `name` with the default configuration; `factory` makes a handler per lane.
+    pub(crate) fn new(name: String, factory: Arc<dyn Fn() -> H + Send + Sync>) -> Self {
+        Decl::with_kind(name, factory, StageConfig::default(), SyncKind(PhantomData))
+    }
+}
+
+impl<K: Kind> StageDecl for Decl<K> {
     fn name(&self) -> &str {
         &self.name
     }
@@ -92,12 +137,16 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         self.problem.as_deref()
     }
 
+    fn is_async(&self) -> bool {
+        K::ASYNC
+    }
+
     fn route_key(&self) -> RouteKey {
-        (TypeId::of::<H::In>(), self.topic)
+        (TypeId::of::<K::In>(), self.topic)
     }
 
     fn in_type_name(&self) -> &'static str {
-        std::any::type_name::<H::In>()
+        std::any::type_name::<K::In>()
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -105,7 +154,18 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
     }
 
     fn make_queue(&self, stats: &Arc<StageStats>) -> AnyArc {
-        make_queue(&self.config, self.key.clone(), stats)
+        let c = &self.config;
+        Arc::new(Arc::new(
+            Queue::<K::In>::new(
+                c.capacity.get(),
+                c.when_full,
+                c.lane_count(self.keyed()),
+                self.key.clone(),
+                stats.clone(),
+                c.batch.initial.get(),
+            )
+            .with_handoff(c.handoff),
+        ))
     }
 
     fn add_route(
@@ -114,27 +174,67 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         index: usize,
         queue: Option<&AnyArc>,
     ) {
-        add_route::<H::In>(routes, self.route_key(), index, queue);
+        let queue = queue
+            .and_then(|q| q.downcast_ref::<Arc<Queue<K::In>>>())
+            .cloned();
+        let table = routes.entry(self.route_key()).or_insert_with(|| {
+            Box::new(RouteTable::<K::In> {
+                subscribers: Vec::new(),
+            })
+        });
+        if let Some(t) = table.downcast_mut::<RouteTable<K::In>>() {
+            t.subscribers.push((index, queue));
+        }
     }
 
     fn shared(&self, index: usize, name: Arc<str>, stats: Arc<StageStats>, entry: bool) -> AnyArc {
-        Arc::new(Arc::new(StageShared {
-            index,
-            name,
-            stats,
-            key: self.key.clone(),
-            on_panic: self.on_panic,
-            entry,
-        }))
+        K::shared(self, index, name, stats, entry)
     }
 
     fn lane_stage(&self, shared: &AnyArc, lane: usize) -> Option<Box<dyn LaneStage>> {
-        let shared = shared.downcast_ref::<Arc<StageShared<H::In>>>()?.clone();
-        Some(Box::new(StageSlot::new((self.factory)(), shared, lane)))
+        K::lane_stage(self, shared, lane)
     }
 
     fn domain(
         &self,
+        queue: &AnyArc,
+        lanes: Vec<Vec<Box<dyn LaneStage>>>,
+        bus: Arc<Bus>,
+        stats: Arc<StageStats>,
+    ) -> Option<Arc<dyn DomainTask>> {
+        K::domain(self, queue, lanes, bus, stats)
+    }
+}
+
+impl<H: Handler> Kind for SyncKind<H> {
+    type In = H::In;
+    type Handler = H;
+    const ASYNC: bool = false;
+
+    fn shared(
+        decl: &Decl<Self>,
+        index: usize,
+        name: Arc<str>,
+        stats: Arc<StageStats>,
+        entry: bool,
+    ) -> AnyArc {
+        Arc::new(Arc::new(StageShared {
+            index,
+            name,
+            stats,
+            key: decl.key.clone(),
+            on_panic: decl.on_panic,
+            entry,
+        }))
+    }
+
+    fn lane_stage(decl: &Decl<Self>, shared: &AnyArc, lane: usize) -> Option<Box<dyn LaneStage>> {
+        let shared = shared.downcast_ref::<Arc<StageShared<H::In>>>()?.clone();
+        Some(Box::new(StageSlot::new((decl.factory)(), shared, lane)))
+    }
+
+    fn domain(
+        _decl: &Decl<Self>,
         queue: &AnyArc,
         lanes: Vec<Vec<Box<dyn LaneStage>>>,
         bus: Arc<Bus>,
@@ -145,45 +245,5 @@ impl<H: Handler> StageDecl for TypedDecl<H> {
         let runner: Weak<dyn LaneRunner> = Arc::downgrade(&domain) as Weak<Domain<H::In>>;
         queue.set_domain(runner);
         Some(domain)
-    }
-}
-
-/// The queue of a stage taking `E` that leads its domain.
-pub(crate) fn make_queue<E: Event>(
-    c: &StageConfig,
-    key: Option<KeyFn<E>>,
-    stats: &Arc<StageStats>,
-) -> AnyArc {
-    let lanes = c.lane_count(key.is_some());
-    Arc::new(Arc::new(
-        Queue::<E>::new(
-            c.capacity.get(),
-            c.when_full,
-            lanes,
-            key,
-            stats.clone(),
-            c.batch.initial.get(),
-        )
-        .with_handoff(c.handoff),
-    ))
-}
-
-/// Subscribes stage `index` (taking `E` on `route`) in the bus's route tables.
-pub(crate) fn add_route<E: Event>(
-    routes: &mut HashMap<RouteKey, Box<dyn Any + Send + Sync>>,
-    route: RouteKey,
-    index: usize,
-    queue: Option<&AnyArc>,
-) {
-    let queue = queue
-        .and_then(|q| q.downcast_ref::<Arc<Queue<E>>>())
-        .cloned();
-    let table = routes.entry(route).or_insert_with(|| {
-        Box::new(RouteTable::<E> {
-            subscribers: Vec::new(),
-        })
-    });
-    if let Some(t) = table.downcast_mut::<RouteTable<E>>() {
-        t.subscribers.push((index, queue));
     }
 }
