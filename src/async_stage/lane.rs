@@ -242,6 +242,7 @@ impl<H: AsyncHandler> LaneTask<H> {
     /// without running) and that of every call behind it that has ended too, in order.
     fn deliver(&mut self, joined: Option<Joined<H::In>>, wired: &Wired<H::In>) {
         let mut ready = Vec::new();
+        let mut emits = false;
         let mut joined = joined;
         while let Some(head) = self.started.pop_front() {
             let outcome = match head.call {
@@ -263,15 +264,24 @@ impl<H: AsyncHandler> LaneTask<H> {
                     self.turns.remove(&k);
                 }
             }
+            emits |= match &outcome {
+                Ok(Outcome::Done(outbox) | Outcome::Panicked { outbox, .. }) => !outbox.is_empty(),
+                _ => false,
+            };
             ready.push((outcome, head.key));
         }
-        // Delivery may block on a full downstream queue (`Block`): let the runtime move its
-        // other tasks to another worker meanwhile.
-        tokio::task::block_in_place(|| {
-            for (outcome, key) in ready {
+        let mut settle_all = || {
+            for (outcome, key) in ready.drain(..) {
                 self.settle(outcome, key, wired);
             }
-        });
+        };
+        if emits {
+            // Delivery may block on a full downstream queue (`Block`): let the runtime move
+            // its other tasks to another worker meanwhile.
+            tokio::task::block_in_place(settle_all);
+        } else {
+            settle_all();
+        }
     }
 
     /// Delivers one call's output and counts it.
