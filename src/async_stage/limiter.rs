@@ -21,7 +21,7 @@ use super::controller::{LimitController, LimitObservation};
 pub(crate) struct Limiter {
     limit: AtomicUsize,
     in_flight: AtomicUsize,
-    /// Highest limit so far (for [`Concurrency`](super::Concurrency)).
+    /// Highest limit so far (for [`Concurrency`](crate::Concurrency)).
     peak_limit: AtomicUsize,
     /// Set when an event waited for room, cleared by each decision.
     throttled: AtomicBool,
