@@ -58,9 +58,9 @@ mod pipeline;
 mod pool;
 mod queue;
 mod queue_probe;
-mod refresh;
 mod report;
 mod runtime;
+mod scrape;
 mod stage;
 mod stats;
 

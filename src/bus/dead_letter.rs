@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::internal_events;
-
 /// Why an event became a dead letter.
 ///
 /// # Examples
@@ -158,7 +156,6 @@ impl DeadLetters {
             .lock()
             .entry((event_type, reason.label()))
             .or_default() += n;
-        internal_events::bus::dead_letters(event_type, reason.label(), n);
     }
 
     /// Counts so far, sorted for stable reports.
