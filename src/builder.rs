@@ -119,11 +119,13 @@ impl PipelineBuilder {
 
     /// Adds a stage subscribed to its handler's input type. `factory` makes one handler per
     /// lane. Stages are declared in pipeline order (the order shutdown drains them in).
+    /// [`StageBuilder::id`] names the stage in the built pipeline's lookups.
     pub fn stage<H, F>(&mut self, name: impl Into<String>, factory: F) -> StageBuilder<'_, H>
     where
         H: Handler,
         F: Fn() -> H + Send + Sync + 'static,
     {
+        let position = self.stages.len();
         self.stages.push(Box::new(TypedDecl::<H>::new(
             name.into(),
             Arc::new(factory),
@@ -133,7 +135,7 @@ impl PipelineBuilder {
             .last_mut()
             .and_then(|d| d.as_any_mut().downcast_mut::<TypedDecl<H>>())
             .expect("the stage just pushed has this type");
-        StageBuilder::new(decl)
+        StageBuilder::new(decl, position)
     }
 
     /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.

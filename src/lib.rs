@@ -75,4 +75,6 @@ pub use pipeline::Pipeline;
 pub use queue::{OfferError, Published};
 pub use queue_probe::QueueProbe;
 pub use report::{DeadLetterCount, Report, StageReport};
-pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder};
+pub use stage::{
+    handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder, StageId, StageRef,
+};

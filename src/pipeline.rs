@@ -26,6 +26,7 @@ use crate::internal_events::{self, Registration, Scraped};
 use crate::queue_probe::QueueProbe;
 use crate::report::Report;
 use crate::runtime::{DomainRt, Shared, StageRt};
+use crate::stage::{locate, StageId, StageRef};
 
 /// A built pipeline: publish into it, start it, shut it down.
 ///
@@ -174,15 +175,25 @@ impl Pipeline {
         Ok(Publisher::new(route, self.shared.bus.clone()))
     }
 
-    /// A live reading of the queue `stage` leads, for admission control outside the
-    /// pipeline; `None` for an unknown stage or one fused behind another (it has no queue of
-    /// its own: its events wait in its domain's queue).
-    pub fn queue_probe(&self, stage: &str) -> Option<QueueProbe> {
-        let st = self
-            .shared
-            .stages
-            .iter()
-            .find(|s| &*s.name == stage && s.entry)?;
+    /// The id of the stage named `name`, for the typed lookups (`None`: no such stage).
+    pub fn stage_id(&self, name: &str) -> Option<StageId> {
+        let at = locate(name, self.stage_names())?;
+        Some(StageId::new(at, name))
+    }
+
+    fn stage_names(&self) -> impl Iterator<Item = &str> {
+        self.shared.stages.iter().map(|s| &*s.name)
+    }
+
+    fn stage_rt<S: StageRef + ?Sized>(&self, stage: &S) -> Option<&StageRt> {
+        self.shared.stages.get(locate(stage, self.stage_names())?)
+    }
+
+    /// A live reading of the queue `stage` (its [`StageId`] or name) leads, for admission
+    /// control outside the pipeline; `None` for an unknown stage or one fused behind another
+    /// (it has no queue of its own: its events wait in its domain's queue).
+    pub fn queue_probe<S: StageRef + ?Sized>(&self, stage: &S) -> Option<QueueProbe> {
+        let st = self.stage_rt(stage).filter(|s| s.entry)?;
         Some(QueueProbe::new(
             self.shared.domains[st.domain].task.clone(),
             st.stats.clone(),
@@ -193,8 +204,8 @@ impl Pipeline {
     /// stage of a one-lane domain); `None` for an unknown stage. With
     /// [`keyed_by_digest`](crate::StageBuilder::keyed_by_digest), digests `0..lanes` address
     /// each lane.
-    pub fn lanes(&self, stage: &str) -> Option<usize> {
-        let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
+    pub fn lanes<S: StageRef + ?Sized>(&self, stage: &S) -> Option<usize> {
+        let st = self.stage_rt(stage)?;
         Some(self.shared.domains[st.domain].task.lanes())
     }
 

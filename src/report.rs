@@ -8,6 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::stage::{locate, StageRef};
+
 /// Counts of one stage. After a full drain, `is_balanced` holds for every stage.
 ///
 /// # Examples
@@ -146,9 +148,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of the stage named `name`.
-    pub fn stage(&self, name: &str) -> Option<&StageReport> {
-        self.stages.iter().find(|s| s.name == name)
+    /// The report of `stage`: its [`StageId`](crate::StageId) or its name.
+    pub fn stage<S: StageRef + ?Sized>(&self, stage: &S) -> Option<&StageReport> {
+        let at = locate(stage, self.stages.iter().map(|s| s.name.as_str()))?;
+        self.stages.get(at)
     }
 
     /// Whether every stage's accounting balances.

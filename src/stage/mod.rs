@@ -4,8 +4,12 @@ mod builder;
 mod context;
 pub(crate) mod decl;
 mod handler;
+mod id;
 mod runner;
 
 pub use builder::StageBuilder;
 pub use context::Context;
 pub use handler::{handler_fn, FnHandler, Handler, OnPanic};
+pub use id::{StageId, StageRef};
+
+pub(crate) use id::locate;
