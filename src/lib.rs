@@ -66,7 +66,7 @@ mod stats;
 
 pub use batch::{Batch, Drain};
 pub use builder::PipelineBuilder;
-pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
+pub use bus::{Bounced, DeadLetter, DeadReason, HandlerError, Publisher, PublisherError};
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::{key_digest, Event};
@@ -76,5 +76,6 @@ pub use queue::{OfferError, Published};
 pub use queue_probe::QueueProbe;
 pub use report::{DeadLetterCount, Report, StageReport};
 pub use stage::{
-    handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder, StageId, StageRef,
+    handler_fn, Context, Fallible, FnHandler, Handler, OnPanic, StageBuilder, StageId, StageRef,
+    TryHandler,
 };

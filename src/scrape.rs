@@ -19,6 +19,7 @@ impl Scraped for Shared {
                 dropped_newest: p.dropped_newest.load(Relaxed),
                 dropped_oldest: p.dropped_oldest.load(Relaxed),
                 panicked: c.panicked.load(Relaxed),
+                failed: c.failed.load(Relaxed),
             };
             let queue = s.entry.then(|| {
                 let d = &self.domains[s.domain];

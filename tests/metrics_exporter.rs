@@ -65,6 +65,7 @@ fn every_stage_series_exists_from_build_and_counts_per_pipeline() {
         "sedaflow_stage_events_rejected_total{pipeline=\"m\",stage=\"m_parse\"}",
         "sedaflow_stage_events_dropped_total{pipeline=\"m\",stage=\"m_parse\",reason=\"oldest\"}",
         "sedaflow_stage_events_panicked_total{pipeline=\"m\",stage=\"m_sink\"}",
+        "sedaflow_stage_events_failed_total{pipeline=\"m\",stage=\"m_parse\"}",
         "sedaflow_stage_queue_depth{pipeline=\"m\",stage=\"m_parse\"}",
         "sedaflow_stage_queue_depth_peak{pipeline=\"m\",stage=\"m_sink\"}",
     ] {
@@ -131,12 +132,18 @@ fn every_stage_series_exists_from_build_and_counts_per_pipeline() {
     assert!(!text.contains("pipeline=\"m\""), "{text}");
 }
 
-/// A pipeline named `name` whose one stage, `same`, emits the `u64`s nobody takes.
+/// A pipeline named `name` whose one stage, `same`, fails 0 and emits the other numbers as
+/// `u64`s nobody takes.
 fn named(name: &str) -> Pipeline {
     let mut p = Pipeline::builder();
     p.name(name);
     p.stage("same", || {
-        handler_fn(|b: &mut Batch<'_, u32>, ctx| b.for_each(|x| ctx.emit(u64::from(x))))
+        handler_fn(|b: &mut Batch<'_, u32>, ctx| {
+            b.for_each(|x| match x {
+                0 => ctx.fail(x, "zero"),
+                x => ctx.emit(u64::from(x)),
+            })
+        })
     });
     p.build().unwrap()
 }
@@ -151,14 +158,19 @@ fn pipelines_with_a_stage_of_the_same_name_keep_their_own_series_until_dropped()
         assert!(pipeline.wait_idle(support::DRAIN));
     }
     let text = exporter().render();
-    for (name, n) in [("left", 2.0), ("right", 3.0)] {
+    for (name, n) in [("left", 1.0), ("right", 2.0)] {
         let stage = format!("{{pipeline=\"{name}\",stage=\"same\"}}");
         let processed = format!("sedaflow_stage_events_processed_total{stage}");
         assert_eq!(value(&text, &processed), n, "{name}");
-        let dead = format!(
-            "sedaflow_bus_dead_letters_total{{pipeline=\"{name}\",event_type=\"u64\",reason=\"no_subscriber\"}}"
-        );
-        assert_eq!(value(&text, &dead), n, "{name}");
+        let failed = format!("sedaflow_stage_events_failed_total{stage}");
+        assert_eq!(value(&text, &failed), 1.0, "{name}");
+        let dead = |event_type: &str, reason: &str| {
+            format!(
+                "sedaflow_bus_dead_letters_total{{pipeline=\"{name}\",event_type=\"{event_type}\",reason=\"{reason}\"}}"
+            )
+        };
+        assert_eq!(value(&text, &dead("u64", "no_subscriber")), n, "{name}");
+        assert_eq!(value(&text, &dead("u32", "failed")), 1.0, "{name}");
         assert_eq!(
             value(
                 &text,
@@ -179,7 +191,7 @@ fn pipelines_with_a_stage_of_the_same_name_keep_their_own_series_until_dropped()
     let text = exporter().render();
     assert!(!text.contains("pipeline=\"left\""), "{text}");
     let processed = "sedaflow_stage_events_processed_total{pipeline=\"right\",stage=\"same\"}";
-    assert_eq!(value(&text, processed), 3.0);
+    assert_eq!(value(&text, processed), 2.0);
     support::assert_clean(right.shutdown(support::DRAIN));
     assert!(!exporter().render().contains("pipeline=\"right\""));
 }

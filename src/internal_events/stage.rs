@@ -38,6 +38,10 @@ const PANICKED: Metric = Metric::counter(
     "sedaflow_stage_events_panicked_total",
     "Events whose handling panicked.",
 );
+const FAILED: Metric = Metric::counter(
+    "sedaflow_stage_events_failed_total",
+    "Events the handler failed with an application error (dead-lettered with it).",
+);
 const DEPTH: Metric = Metric::gauge("sedaflow_stage_queue_depth", "Events queued now.");
 const CAPACITY: Metric = Metric::gauge("sedaflow_stage_queue_capacity", "The queue's bound.");
 const PEAK: Metric = Metric::gauge(
@@ -101,6 +105,7 @@ pub(crate) struct StageCounts {
     pub(crate) dropped_newest: u64,
     pub(crate) dropped_oldest: u64,
     pub(crate) panicked: u64,
+    pub(crate) failed: u64,
 }
 
 /// Gauge values of a domain's queue and pool.
@@ -180,6 +185,7 @@ impl StageMetrics {
         ex.sample(DROPPED, &format!("{l},reason=\"newest\""), c.dropped_newest);
         ex.sample(DROPPED, &format!("{l},reason=\"oldest\""), c.dropped_oldest);
         ex.sample(PANICKED, &l, c.panicked);
+        ex.sample(FAILED, &l, c.failed);
         self.service.write(ex, &l);
         let (Some(h), Some(g)) = (&self.queue, queue) else {
             return;
