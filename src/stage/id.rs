@@ -63,6 +63,26 @@ impl fmt::Debug for StageId {
 }
 
 /// What names a stage in a lookup: a [`StageId`], or the stage's name (`str`, `String`).
+///
+/// # Examples
+/// ```
+/// use sedaflow::{handler_fn, Batch, Pipeline, StageRef};
+///
+/// fn capacity(pipeline: &Pipeline, stage: &(impl StageRef + ?Sized)) -> Option<usize> {
+///     pipeline.queue_probe(stage).map(|q| q.capacity())
+/// }
+/// let mut p = Pipeline::builder();
+/// let sink = p
+///     .stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)))
+///     .capacity(4)
+///     .id();
+/// let pipeline = p.build()?;
+/// assert_eq!(capacity(&pipeline, &sink), Some(4));
+/// assert_eq!(capacity(&pipeline, "sink"), Some(4));
+/// assert_eq!(capacity(&pipeline, &"sink".to_owned()), Some(4));
+/// assert_eq!(capacity(&pipeline, "snk"), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait StageRef {
     /// The stage's name.
     fn stage_name(&self) -> &str;
