@@ -67,6 +67,7 @@ impl Pipeline {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PipelineBuilder {
+    name: String,
     stages: Vec<Box<dyn StageDecl>>,
     fused: Vec<Vec<String>>,
     cloners: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
@@ -77,6 +78,7 @@ pub struct PipelineBuilder {
 impl std::fmt::Debug for PipelineBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelineBuilder")
+            .field("name", &self.name)
             .field(
                 "stages",
                 &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
@@ -89,6 +91,7 @@ impl std::fmt::Debug for PipelineBuilder {
 impl Default for PipelineBuilder {
     fn default() -> Self {
         PipelineBuilder {
+            name: "default".to_owned(),
             stages: Vec::new(),
             fused: Vec::new(),
             cloners: HashMap::new(),
@@ -107,13 +110,22 @@ struct Parts {
 }
 
 impl PipelineBuilder {
+    /// Names the pipeline (default `default`): the `pipeline` label of its metrics, so
+    /// pipelines with stages of the same name keep apart. See [`Pipeline::name`].
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+
     /// Adds a stage subscribed to its handler's input type. `factory` makes one handler per
     /// lane. Stages are declared in pipeline order (the order shutdown drains them in).
+    /// [`StageBuilder::id`] names the stage in the built pipeline's lookups.
     pub fn stage<H, F>(&mut self, name: impl Into<String>, factory: F) -> StageBuilder<'_, H>
     where
         H: Handler,
         F: Fn() -> H + Send + Sync + 'static,
     {
+        let position = self.stages.len();
         self.stages.push(Box::new(TypedDecl::<H>::new(
             name.into(),
             Arc::new(factory),
@@ -123,7 +135,7 @@ impl PipelineBuilder {
             .last_mut()
             .and_then(|d| d.as_any_mut().downcast_mut::<TypedDecl<H>>())
             .expect("the stage just pushed has this type");
-        StageBuilder::new(decl)
+        StageBuilder::new(decl, position)
     }
 
     /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.
@@ -173,7 +185,9 @@ impl PipelineBuilder {
             halt: AtomicBool::new(false),
         });
         let (stage_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
-        Ok(Pipeline::new(bus, stage_rts, domains, self.tick))
+        Ok(Pipeline::new(
+            &self.name, bus, stage_rts, domains, self.tick,
+        ))
     }
 
     /// Refuses an empty pipeline, repeated names and out-of-bounds configurations.
@@ -212,7 +226,7 @@ impl PipelineBuilder {
         Plan::new(&names, &keyed, &single_lane, &self.fused)
     }
 
-    /// Each stage's place, its counters (registering its metrics), and the queue of every
+    /// Each stage's place, its counters and metric histograms, and the queue of every
     /// stage that leads a domain.
     fn parts(&self, plan: &Plan) -> Parts {
         let mut places = vec![None; self.stages.len()];
@@ -239,7 +253,7 @@ impl PipelineBuilder {
                 keyed: s.keyed(),
                 when_full: s.config().when_full.as_str(),
             };
-            let st = Arc::new(StageStats::new(StageMetrics::register(&place.name, &info)));
+            let st = Arc::new(StageStats::new(StageMetrics::new(&place.name, &info)));
             queues.push(entry.then(|| s.make_queue(&st)));
             stats.push(st);
         }
