@@ -22,7 +22,7 @@ use crate::matching::Symbol;
 /// feed.apply(&delta, &mut out).unwrap();
 /// let update = out.iter().find(|fanout| fanout.channel == Channel::Depth).unwrap();
 /// assert_eq!(
-///     update.update.bytes(),
+///     update.update.text().as_str(),
 ///     r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":1,"bids":[],"asks":[["10.05",100]]}"#
 /// );
 /// ```

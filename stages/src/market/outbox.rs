@@ -40,9 +40,9 @@ pub const DEFAULT_UNSENT_CAP: usize = 4 << 20;
 ///     let state = Bbo { seq, bid: None, ask: None };
 ///     outbox.push(bbo, &Update::latest(&Message::Bbo { symbol, bbo: &state }));
 /// }
-/// assert_eq!(outbox.pop().unwrap(), r#"{"type":"subscribed","channel":"bbo","symbol":"ACME"}"#);
+/// assert_eq!(outbox.pop().unwrap().as_str(), r#"{"type":"subscribed","channel":"bbo","symbol":"ACME"}"#);
 /// let latest = outbox.pop().unwrap();
-/// assert!(latest.starts_with(br#"{"type":"bbo","symbol":"ACME","seq":3,"#));
+/// assert!(latest.starts_with(r#"{"type":"bbo","symbol":"ACME","seq":3,"#));
 /// assert_eq!(outbox.pop(), None);
 /// ```
 #[derive(Debug)]
