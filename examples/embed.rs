@@ -1,5 +1,5 @@
 //! Embedding sedaflow: a 3-stage pipeline with metrics on `/metrics`, a clean shutdown and the
-//! per-stage report.
+//! per-stage report; bad lines are failed with an error, not panicked on.
 //!
 //! Run: `cargo run --release --example embed [127.0.0.1:9100]` (then, while it runs,
 //! `curl -s 127.0.0.1:9100/metrics | grep sedaflow_stage_events_processed_total`).
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sedaflow::{install_prometheus, Batch, Context, Handler, Pipeline, WhenFull};
 
-/// Stage 1: parse "sensor,value" lines; bad lines become typed errors, not panics.
+/// Stage 1: parse "sensor,value" lines; bad lines fail with a typed error, not a panic.
 struct Parse;
 
 #[derive(Debug, Clone)]
@@ -17,8 +17,9 @@ struct Reading {
     value: f64,
 }
 
-#[derive(Debug)]
-struct BadLine(#[allow(dead_code)] String);
+#[derive(Debug, thiserror::Error)]
+#[error("not a `sensor,value` line")]
+struct BadLine;
 
 impl Handler for Parse {
     type In = String;
@@ -32,7 +33,8 @@ impl Handler for Parse {
             });
             match parsed {
                 Some(r) => ctx.emit(r),
-                None => ctx.emit(BadLine(line)),
+                // Counted as the stage's `failed`, dead-lettered with the error.
+                None => ctx.fail(line, BadLine),
             }
         }
     }
@@ -79,10 +81,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("metrics on http://{}/metrics", exporter.local_addr());
 
     let mut p = Pipeline::builder();
-    p.stage("parse", || Parse)
+    p.name("sensors");
+    let parse = p
+        .stage("parse", || Parse)
         .capacity(8192)
         .when_full(WhenFull::Block)
-        .threads(1, 2);
+        .threads(1, 2)
+        .id();
     p.stage("smooth", Smooth::default)
         .keyed_by(|r: &Reading| r.sensor)
         .threads(1, 2);
@@ -108,6 +113,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = pipeline.shutdown(Duration::from_secs(10));
     let secs = started.elapsed().as_secs_f64();
     println!("{report}");
+    let failed = report.stage(&parse).map_or(0, |s| s.failed);
+    println!("{failed} bad lines");
     println!(
         "{} lines in {secs:.2} s ({:.2} M lines/s); drained: {}; balanced: {}",
         2_000_000,

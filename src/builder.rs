@@ -69,6 +69,7 @@ impl Pipeline {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PipelineBuilder {
+    name: String,
     stages: Vec<Box<dyn StageDecl>>,
     fused: Vec<Vec<String>>,
     cloners: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
@@ -79,6 +80,7 @@ pub struct PipelineBuilder {
 impl std::fmt::Debug for PipelineBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PipelineBuilder")
+            .field("name", &self.name)
             .field(
                 "stages",
                 &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
@@ -91,6 +93,7 @@ impl std::fmt::Debug for PipelineBuilder {
 impl Default for PipelineBuilder {
     fn default() -> Self {
         PipelineBuilder {
+            name: "default".to_owned(),
             stages: Vec::new(),
             fused: Vec::new(),
             cloners: HashMap::new(),
@@ -109,13 +112,22 @@ struct Parts {
 }
 
 impl PipelineBuilder {
+    /// Names the pipeline (default `default`): the `pipeline` label of its metrics, so
+    /// pipelines with stages of the same name keep apart. See [`Pipeline::name`].
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+
     /// Adds a stage subscribed to its handler's input type. `factory` makes one handler per
     /// lane. Stages are declared in pipeline order (the order shutdown drains them in).
+    /// [`StageBuilder::id`] names the stage in the built pipeline's lookups.
     pub fn stage<H, F>(&mut self, name: impl Into<String>, factory: F) -> StageBuilder<'_, H>
     where
         H: Handler,
         F: Fn() -> H + Send + Sync + 'static,
     {
+        let position = self.stages.len();
         self.stages.push(Box::new(TypedDecl::<H>::new(
             name.into(),
             Arc::new(factory),
@@ -125,7 +137,7 @@ impl PipelineBuilder {
             .last_mut()
             .and_then(|d| d.as_any_mut().downcast_mut::<TypedDecl<H>>())
             .expect("the stage just pushed has this type");
-        StageBuilder::new(decl)
+        StageBuilder::new(decl, position)
     }
 
     /// Adds an async stage: each event's call is a future, many run at once (see
@@ -139,6 +151,7 @@ impl PipelineBuilder {
         H: AsyncHandler,
         F: Fn() -> H + Send + Sync + 'static,
     {
+        let position = self.stages.len();
         let runtime = async_stage::executor::engine();
         self.stages.push(Box::new(AsyncDecl::<H>::new(
             name.into(),
@@ -150,7 +163,7 @@ impl PipelineBuilder {
             .last_mut()
             .and_then(|d| d.as_any_mut().downcast_mut::<AsyncDecl<H>>())
             .expect("the stage just pushed has this type");
-        AsyncStageBuilder::new(decl)
+        AsyncStageBuilder::new(decl, position)
     }
 
     /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.
@@ -200,7 +213,9 @@ impl PipelineBuilder {
             halt: AtomicBool::new(false),
         });
         let (stage_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
-        Ok(Pipeline::new(bus, stage_rts, domains, self.tick))
+        Ok(Pipeline::new(
+            &self.name, bus, stage_rts, domains, self.tick,
+        ))
     }
 
     /// Refuses an empty pipeline, repeated names and out-of-bounds configurations.
@@ -254,7 +269,7 @@ impl PipelineBuilder {
         Plan::new(&names, &keyed, &single_lane, &self.fused)
     }
 
-    /// Each stage's place, its counters (registering its metrics), and the queue of every
+    /// Each stage's place, its counters and metric histograms, and the queue of every
     /// stage that leads a domain.
     fn parts(&self, plan: &Plan) -> Parts {
         let mut places = vec![None; self.stages.len()];
@@ -281,7 +296,7 @@ impl PipelineBuilder {
                 keyed: s.keyed(),
                 when_full: s.config().when_full.as_str(),
             };
-            let st = Arc::new(StageStats::new(StageMetrics::register(&place.name, &info)));
+            let st = Arc::new(StageStats::new(StageMetrics::new(&place.name, &info)));
             queues.push(entry.then(|| s.make_queue(&st)));
             stats.push(st);
         }

@@ -60,16 +60,16 @@ mod pipeline;
 mod pool;
 mod queue;
 mod queue_probe;
-mod refresh;
 mod report;
 mod runtime;
+mod scrape;
 mod stage;
 mod stats;
 
 pub use async_stage::{AsyncHandler, AsyncStageBuilder};
 pub use batch::{Batch, Drain};
 pub use builder::PipelineBuilder;
-pub use bus::{Bounced, DeadLetter, DeadReason, Publisher, PublisherError};
+pub use bus::{Bounced, DeadLetter, DeadReason, HandlerError, Publisher, PublisherError};
 pub use concurrency::Concurrency;
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
@@ -79,4 +79,7 @@ pub use pipeline::Pipeline;
 pub use queue::{OfferError, Published};
 pub use queue_probe::QueueProbe;
 pub use report::{DeadLetterCount, Report, StageReport};
-pub use stage::{handler_fn, Context, FnHandler, Handler, OnPanic, StageBuilder};
+pub use stage::{
+    handler_fn, Context, Fallible, FnHandler, Handler, OnPanic, StageBuilder, StageId, StageRef,
+    TryHandler,
+};

@@ -23,10 +23,11 @@ use parking_lot::Mutex;
 use crate::bus::{Bus, Publisher, PublisherError};
 use crate::concurrency::Concurrency;
 use crate::event::Event;
-use crate::internal_events::{self, Refresh};
+use crate::internal_events::{self, Registration, Scraped};
 use crate::queue_probe::QueueProbe;
 use crate::report::Report;
 use crate::runtime::{DomainRt, Shared, StageRt};
+use crate::stage::{locate, StageId, StageRef};
 
 /// A built pipeline: publish into it, start it, shut it down.
 ///
@@ -57,6 +58,8 @@ use crate::runtime::{DomainRt, Shared, StageRt};
 /// ```
 pub struct Pipeline {
     shared: Arc<Shared>,
+    /// Lists the pipeline's series for scrapes until it is dropped.
+    metrics: Registration,
     controller: Mutex<Option<JoinHandle<()>>>,
     started: AtomicBool,
     finished: AtomicBool,
@@ -74,6 +77,7 @@ impl fmt::Debug for Pipeline {
                     .map(|s| &*s.name)
                     .collect::<Vec<_>>(),
             )
+            .field("name", &self.name())
             .field("started", &self.started.load(Relaxed))
             .finish()
     }
@@ -81,6 +85,7 @@ impl fmt::Debug for Pipeline {
 
 impl Pipeline {
     pub(crate) fn new(
+        name: &str,
         bus: Arc<Bus>,
         stages: Vec<StageRt>,
         domains: Vec<DomainRt>,
@@ -93,14 +98,43 @@ impl Pipeline {
             tick,
             stop: AtomicBool::new(false),
         });
-        let as_refresh: Arc<dyn Refresh> = shared.clone();
-        internal_events::register(&as_refresh);
+        let scraped: Arc<dyn Scraped> = shared.clone();
+        let metrics = internal_events::register(name, &scraped);
         Pipeline {
             shared,
+            metrics,
             controller: Mutex::new(None),
             started: AtomicBool::new(false),
             finished: AtomicBool::new(false),
         }
+    }
+
+    /// The pipeline's name: its `pipeline` metric label. It is the name given to
+    /// [`PipelineBuilder::name`](crate::PipelineBuilder::name) (`default` if none), with a
+    /// suffix (`-2`, `-3`, …) if a live pipeline had that name already.
+    ///
+    /// # Examples
+    /// ```
+    /// use sedaflow::{handler_fn, Batch, Pipeline};
+    ///
+    /// let build = |name: Option<&str>| {
+    ///     let mut p = Pipeline::builder();
+    ///     if let Some(name) = name {
+    ///         p.name(name);
+    ///     }
+    ///     p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+    ///     p.build()
+    /// };
+    /// let orders = build(Some("orders"))?;
+    /// let again = build(Some("orders"))?;
+    /// assert_eq!((orders.name(), again.name()), ("orders", "orders-2"));
+    /// assert!(build(None)?.name().starts_with("default"));
+    /// drop(again);
+    /// assert_eq!(build(Some("orders"))?.name(), "orders-2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn name(&self) -> &str {
+        self.metrics.label()
     }
 
     /// A publisher for the untopiced stream of `T`.
@@ -142,15 +176,25 @@ impl Pipeline {
         Ok(Publisher::new(route, self.shared.bus.clone()))
     }
 
-    /// A live reading of the queue `stage` leads, for admission control outside the
-    /// pipeline; `None` for an unknown stage or one fused behind another (it has no queue of
-    /// its own: its events wait in its domain's queue).
-    pub fn queue_probe(&self, stage: &str) -> Option<QueueProbe> {
-        let st = self
-            .shared
-            .stages
-            .iter()
-            .find(|s| &*s.name == stage && s.entry)?;
+    /// The id of the stage named `name`, for the typed lookups (`None`: no such stage).
+    pub fn stage_id(&self, name: &str) -> Option<StageId> {
+        let at = locate(name, self.stage_names())?;
+        Some(StageId::new(at, name))
+    }
+
+    fn stage_names(&self) -> impl Iterator<Item = &str> {
+        self.shared.stages.iter().map(|s| &*s.name)
+    }
+
+    fn stage_rt<S: StageRef + ?Sized>(&self, stage: &S) -> Option<&StageRt> {
+        self.shared.stages.get(locate(stage, self.stage_names())?)
+    }
+
+    /// A live reading of the queue `stage` (its [`StageId`] or name) leads, for admission
+    /// control outside the pipeline; `None` for an unknown stage or one fused behind another
+    /// (it has no queue of its own: its events wait in its domain's queue).
+    pub fn queue_probe<S: StageRef + ?Sized>(&self, stage: &S) -> Option<QueueProbe> {
+        let st = self.stage_rt(stage).filter(|s| s.entry)?;
         Some(QueueProbe::new(
             self.shared.domains[st.domain].task.clone(),
             st.stats.clone(),
@@ -161,15 +205,15 @@ impl Pipeline {
     /// stage of a one-lane domain); `None` for an unknown stage. With
     /// [`keyed_by_digest`](crate::StageBuilder::keyed_by_digest), digests `0..lanes` address
     /// each lane.
-    pub fn lanes(&self, stage: &str) -> Option<usize> {
-        let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
+    pub fn lanes<S: StageRef + ?Sized>(&self, stage: &S) -> Option<usize> {
+        let st = self.stage_rt(stage)?;
         Some(self.shared.domains[st.domain].task.lanes())
     }
 
     /// In-flight calls and limit of the async stage `stage`; `None` for an unknown stage or
     /// a sync one.
-    pub fn concurrency(&self, stage: &str) -> Option<Concurrency> {
-        let st = self.shared.stages.iter().find(|s| &*s.name == stage)?;
+    pub fn concurrency<S: StageRef + ?Sized>(&self, stage: &S) -> Option<Concurrency> {
+        let st = self.stage_rt(stage)?;
         self.shared.domains[st.domain].task.concurrency()
     }
 
@@ -190,7 +234,6 @@ impl Pipeline {
                     for d in &shared.domains {
                         d.steer();
                     }
-                    shared.refresh(false);
                 }
             });
         match spawned {
@@ -273,7 +316,6 @@ impl Pipeline {
         for d in domains {
             d.pool.stop();
         }
-        self.shared.refresh(false);
         let mut report = self.report();
         for (r, st) in report.stages.iter_mut().zip(&self.shared.stages) {
             r.threads = threads[st.domain];

@@ -2,11 +2,13 @@
 //!
 //! # Accounting
 //! Every event offered to a stage is accounted for exactly once: `offered = enqueued +
-//! rejected + dropped_newest`, and `enqueued = processed + panicked + dropped_oldest +
-//! queued`. After a full drain both hold for every stage ([`Report::is_balanced`]).
+//! rejected + dropped_newest`, and `enqueued = processed + panicked + failed + dropped_oldest
+//! + queued`. After a full drain both hold for every stage ([`Report::is_balanced`]).
 
 use std::fmt;
 use std::time::Duration;
+
+use crate::stage::{locate, StageRef};
 
 /// Counts of one stage. After a full drain, `is_balanced` holds for every stage.
 ///
@@ -48,6 +50,8 @@ pub struct StageReport {
     pub processed: u64,
     /// Events whose handling panicked.
     pub panicked: u64,
+    /// Events the handler failed with an application error (dead-lettered with it).
+    pub failed: u64,
     /// Events still queued, including those a batch cut short by the shutdown deadline left
     /// untaken (never counted as processed).
     pub queued: u64,
@@ -67,10 +71,11 @@ pub struct StageReport {
 
 impl StageReport {
     /// offered = enqueued + rejected + dropped_newest, and
-    /// enqueued = processed + panicked + dropped_oldest + queued.
+    /// enqueued = processed + panicked + failed + dropped_oldest + queued.
     pub fn is_balanced(&self) -> bool {
+        let handled = self.processed + self.panicked + self.failed;
         self.offered == self.enqueued + self.rejected + self.dropped_newest
-            && self.enqueued == self.processed + self.panicked + self.dropped_oldest + self.queued
+            && self.enqueued == handled + self.dropped_oldest + self.queued
     }
 }
 
@@ -146,9 +151,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of the stage named `name`.
-    pub fn stage(&self, name: &str) -> Option<&StageReport> {
-        self.stages.iter().find(|s| s.name == name)
+    /// The report of `stage`: its [`StageId`](crate::StageId) or its name.
+    pub fn stage<S: StageRef + ?Sized>(&self, stage: &S) -> Option<&StageReport> {
+        let at = locate(stage, self.stages.iter().map(|s| s.name.as_str()))?;
+        self.stages.get(at)
     }
 
     /// Whether every stage's accounting balances.
@@ -161,7 +167,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<12} {:<10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>11}",
+            "{:<12} {:<10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>11}",
             "stage",
             "domain",
             "enqueued",
@@ -169,6 +175,7 @@ impl fmt::Display for Report {
             "rejected",
             "dropped",
             "panicked",
+            "failed",
             "queued",
             "peak",
             "thr",
@@ -180,7 +187,7 @@ impl fmt::Display for Report {
                 .map_or_else(|| "-".to_owned(), |d| format!("{:.1?}", d));
             writeln!(
                 f,
-                "{:<12} {:<10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>11}",
+                "{:<12} {:<10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>11}",
                 s.name,
                 s.domain,
                 s.enqueued,
@@ -188,6 +195,7 @@ impl fmt::Display for Report {
                 s.rejected,
                 s.dropped_newest + s.dropped_oldest,
                 s.panicked,
+                s.failed,
                 s.queued,
                 s.peak_depth,
                 s.threads,

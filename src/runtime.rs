@@ -112,6 +112,7 @@ impl Shared {
             dropped_oldest: p.dropped_oldest.load(Relaxed),
             processed: c.processed.load(Relaxed),
             panicked: c.panicked.load(Relaxed),
+            failed: c.failed.load(Relaxed),
             queued: c.left_at_shutdown.load(Relaxed)
                 + if st.entry { d.task.queued() as u64 } else { 0 },
             peak_depth: if st.entry {

@@ -30,6 +30,8 @@ pub(crate) struct ProducerCounters {
 pub(crate) struct ConsumerCounters {
     pub(crate) processed: AtomicU64,
     pub(crate) panicked: AtomicU64,
+    /// Events the handler failed with an application error.
+    pub(crate) failed: AtomicU64,
     /// Events a batch cut short by a shutdown deadline left untaken (reported as queued).
     pub(crate) left_at_shutdown: AtomicU64,
     pub(crate) batches: AtomicU64,
@@ -50,7 +52,7 @@ impl StageStats {
     /// Events enqueued and not yet handed on: still queued, or in the stage's handler.
     pub(crate) fn held(&self) -> u64 {
         let (p, c) = (&self.produce, &self.consume);
-        let gone = c.processed.load(Relaxed) + c.panicked.load(Relaxed);
+        let gone = c.processed.load(Relaxed) + c.panicked.load(Relaxed) + c.failed.load(Relaxed);
         let gone = gone + p.dropped_oldest.load(Relaxed);
         p.enqueued.load(Relaxed).saturating_sub(gone)
     }

@@ -125,3 +125,35 @@ fn a_deadline_cancels_calls_in_flight_and_reports_them_queued() {
     // Four calls were cancelled, 96 events never started: all queued, none processed.
     assert_eq!((s.processed, s.panicked, s.queued), (0, 0, 100));
 }
+
+/// Refuses odd amounts with an application error.
+struct Picky;
+
+#[derive(Debug, thiserror::Error)]
+#[error("odd amount {0}")]
+struct Odd(u32);
+
+impl AsyncHandler for Picky {
+    type In = u32;
+    async fn handle(&self, n: u32, ctx: &mut Context<'_>) {
+        tokio::task::yield_now().await;
+        if n % 2 == 1 {
+            ctx.fail(n, Odd(n));
+        }
+    }
+}
+
+#[test]
+fn a_call_that_fails_its_event_counts_it_failed_and_dead_letters_it() {
+    let mut p = Pipeline::builder();
+    p.async_stage("picky", || Picky).concurrency(2, 8);
+    let pipeline = p.build().unwrap();
+    let input = pipeline.publisher::<u32>().unwrap();
+    pipeline.start();
+    input.try_publish_batch(&mut (0..100).collect()).unwrap();
+    let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
+    let s = r.stage("picky").unwrap();
+    assert_eq!((s.processed, s.failed, s.panicked), (50, 50, 0));
+    let failed = r.dead_letters.iter().find(|d| d.reason == "failed");
+    assert_eq!(failed.map(|d| d.count), Some(50));
+}

@@ -11,7 +11,7 @@ use super::executor;
 use super::handler::AsyncHandler;
 use crate::config::{StageConfig, WhenFull};
 use crate::event::key_hash;
-use crate::stage::OnPanic;
+use crate::stage::{OnPanic, StageId};
 
 /// Configures the async stage just declared (see
 /// [`PipelineBuilder::async_stage`](crate::PipelineBuilder::async_stage)). Methods consume
@@ -47,11 +47,13 @@ use crate::stage::OnPanic;
 /// ```
 pub struct AsyncStageBuilder<'a, H: AsyncHandler> {
     decl: &'a mut AsyncDecl<H>,
+    /// The stage's position in pipeline order.
+    position: usize,
 }
 
 impl<'a, H: AsyncHandler> AsyncStageBuilder<'a, H> {
-    pub(crate) fn new(decl: &'a mut AsyncDecl<H>) -> Self {
-        AsyncStageBuilder { decl }
+    pub(crate) fn new(decl: &'a mut AsyncDecl<H>, position: usize) -> Self {
+        AsyncStageBuilder { decl, position }
     }
 }
 
@@ -64,6 +66,11 @@ impl<H: AsyncHandler> std::fmt::Debug for AsyncStageBuilder<'_, H> {
 }
 
 impl<H: AsyncHandler> AsyncStageBuilder<'_, H> {
+    /// The stage's id, for lookups in the built pipeline and its reports (see [`StageId`]).
+    pub fn id(&self) -> StageId {
+        StageId::new(self.position, &self.decl.name)
+    }
+
     /// Replaces the queue configuration (for example one read from TOML). Pool and batch
     /// settings do not apply: one thread dispatches lanes, and events leave the queue as
     /// the in-flight limit has room for them.

@@ -11,12 +11,14 @@ use super::handler::AsyncHandler;
 use super::limiter::Permit;
 use super::shared::AsyncShared;
 use crate::bus::{Bus, Outbox};
+use crate::stage::context::Failures;
 use crate::stage::{Context, OnPanic};
 
 /// How a call ended, waiting for its turn to deliver.
 pub(crate) enum Outcome<E> {
-    /// It ran to the end; `outbox` holds what it emitted.
-    Done(Outbox),
+    /// It ran to the end; `outbox` holds what it emitted; `failed`: it failed its event with
+    /// an application error ([`Context::fail`]), which dead-lettered it.
+    Done { outbox: Outbox, failed: bool },
     /// It panicked; what it emitted before is still delivered, as for sync handlers.
     Panicked { outbox: Outbox, message: String },
     /// Its key was quarantined by an earlier panic: it never ran.
@@ -52,21 +54,23 @@ pub(crate) async fn call<H: AsyncHandler>(
     }
     let started = Instant::now();
     let mut outbox = Outbox::default();
-    let result = {
+    let (result, failed) = {
         let mut ctx = Context {
             outbox: &mut outbox,
             stage: &shared.name,
             dead: &bus.dead,
             lane,
+            failed: Failures::of::<H::In>(),
         };
-        Guarded::new(handler.handle(event, &mut ctx)).await
+        let result = Guarded::new(handler.handle(event, &mut ctx)).await;
+        (result, ctx.failed.count > 0)
     };
     let took = started.elapsed();
     permit.release(took);
     shared.stats.service.record(took);
     shared.stats.metrics.batch_served(1, took);
     match result {
-        Ok(()) => Outcome::Done(outbox),
+        Ok(()) => Outcome::Done { outbox, failed },
         Err(message) => {
             if let (true, Some(next)) = (quarantine, turn.next) {
                 let _ = next.send(true);

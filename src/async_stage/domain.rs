@@ -19,7 +19,6 @@ use super::shared::AsyncShared;
 use crate::bus::{Bus, LaneStage};
 use crate::concurrency::Concurrency;
 use crate::domain::{DomainLoad, DomainTask, QueueFace};
-use crate::internal_events::async_stage::AsyncStageMetrics;
 use crate::queue::handoff::LaneRunner;
 use crate::queue::Queue;
 
@@ -84,7 +83,6 @@ pub(crate) struct AsyncDomain<E> {
     lanes: Box<[Mutex<Box<dyn LaneStage>>]>,
     bus: Arc<Bus>,
     load: DomainLoad,
-    metrics: AsyncStageMetrics,
 }
 
 impl<E: Send + 'static> AsyncDomain<E> {
@@ -94,15 +92,12 @@ impl<E: Send + 'static> AsyncDomain<E> {
         lanes: Vec<Box<dyn LaneStage>>,
         bus: Arc<Bus>,
     ) -> Self {
-        let limiter = &shared.limiter;
-        let metrics = AsyncStageMetrics::register(&shared.name, limiter.min, limiter.max);
         AsyncDomain {
             load: DomainLoad::new(lanes.len()),
             lanes: lanes.into_iter().map(Mutex::new).collect(),
             shared,
             queue,
             bus,
-            metrics,
         }
     }
 }
@@ -139,11 +134,6 @@ impl<E: Send + 'static> DomainTask for AsyncDomain<E> {
         while self.shared.active.load(Relaxed) > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_micros(200));
         }
-    }
-
-    fn publish_gauges(&self) {
-        let l = &self.shared.limiter;
-        self.metrics.publish(l.in_flight(), l.limit());
     }
 
     fn concurrency(&self) -> Option<Concurrency> {

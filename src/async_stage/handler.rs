@@ -48,7 +48,8 @@ pub trait AsyncHandler: Send + Sync + 'static {
     /// The event type this stage subscribes to.
     type In: Event;
 
-    /// Handles one event. A panic fails only this event (it is counted and dead-lettered);
+    /// Handles one event. [`Context::fail`] on it counts it as failed and dead-letters it
+    /// with the error; a panic fails only this event (counted, dead-lettered).
     /// [`Context::after_release`] work runs as soon as the poll that left it returns.
     fn handle(&self, event: Self::In, ctx: &mut Context<'_>) -> impl Future<Output = ()> + Send;
 }

@@ -24,6 +24,7 @@ use super::handler::AsyncHandler;
 use super::limiter::Permit;
 use super::shared::{AsyncShared, Wired};
 use crate::bus::{DeadReason, Delivery, Outbox};
+use crate::stage::context::Failures;
 use crate::stage::{Context, OnPanic};
 
 /// Most events a lane takes from its queue at once (each with room to start).
@@ -265,7 +266,9 @@ impl<H: AsyncHandler> LaneTask<H> {
                 }
             }
             emits |= match &outcome {
-                Ok(Outcome::Done(outbox) | Outcome::Panicked { outbox, .. }) => !outbox.is_empty(),
+                Ok(Outcome::Done { outbox, .. } | Outcome::Panicked { outbox, .. }) => {
+                    !outbox.is_empty()
+                }
                 _ => false,
             };
             ready.push((outcome, head.key));
@@ -295,9 +298,14 @@ impl<H: AsyncHandler> LaneTask<H> {
         let consume = &shared.stats.consume;
         let dead = &wired.bus.dead;
         match outcome {
-            Ok(Outcome::Done(mut outbox)) => {
+            Ok(Outcome::Done { mut outbox, failed }) => {
                 self.flush(&mut outbox, wired);
-                consume.processed.fetch_add(1, Relaxed);
+                let count = if failed {
+                    &consume.failed
+                } else {
+                    &consume.processed
+                };
+                count.fetch_add(1, Relaxed);
             }
             Ok(Outcome::Quarantined(event)) => {
                 dead.record(
@@ -356,6 +364,7 @@ impl<H: AsyncHandler> LaneTask<H> {
             stage: &shared.name,
             dead: &wired.bus.dead,
             lane: self.lane,
+            failed: Failures::uncounted(),
         };
         for b in bounced {
             ctx.dead_letter_bounced(b);

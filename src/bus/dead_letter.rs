@@ -2,12 +2,11 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-
-use crate::internal_events;
 
 /// Why an event became a dead letter.
 ///
@@ -18,6 +17,7 @@ use crate::internal_events;
 /// assert_eq!(DeadReason::NoSubscriber.label(), "no_subscriber");
 /// assert_eq!(DeadReason::Panicked("boom".into()).label(), "panicked");
 /// assert_eq!(DeadReason::Refused("full").label(), "refused");
+/// assert_eq!(DeadReason::Failed("no such account".into()).label(), "failed");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadReason {
@@ -32,6 +32,9 @@ pub enum DeadReason {
     /// A downstream stage refused it (`full`, `timeout` or `closed`) and the emitting handler
     /// did not take it back.
     Refused(&'static str),
+    /// The handler failed it with an application error
+    /// ([`Context::fail`](crate::Context::fail), a [`TryHandler`](crate::TryHandler)'s `Err`).
+    Failed(HandlerError),
 }
 
 impl DeadReason {
@@ -43,9 +46,62 @@ impl DeadReason {
             DeadReason::Panicked(_) => "panicked",
             DeadReason::Quarantined => "quarantined",
             DeadReason::Refused(_) => "refused",
+            DeadReason::Failed(_) => "failed",
         }
     }
 }
+
+/// The application error a handler failed an event with: any error, shared so that every
+/// copy of the dead letter carries it. Two compare equal when their messages do.
+///
+/// # Examples
+/// ```
+/// use sedaflow::HandlerError;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("account {0} is closed")]
+/// struct Closed(u32);
+///
+/// let error = HandlerError::from(Closed(7));
+/// assert_eq!(error.to_string(), "account 7 is closed");
+/// assert_eq!(error.downcast_ref::<Closed>().map(|c| c.0), Some(7));
+/// assert_eq!(error, HandlerError::from("account 7 is closed"));
+/// ```
+#[derive(Clone)]
+pub struct HandlerError(Arc<dyn Error + Send + Sync>);
+
+impl HandlerError {
+    /// The error as its own type, if it is an `E`.
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+impl<E: Into<Box<dyn Error + Send + Sync>>> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        HandlerError(Arc::from(error.into()))
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl PartialEq for HandlerError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for HandlerError {}
 
 /// One dead letter as handed to a dead-letter handler.
 ///
@@ -158,7 +214,6 @@ impl DeadLetters {
             .lock()
             .entry((event_type, reason.label()))
             .or_default() += n;
-        internal_events::bus::dead_letters(event_type, reason.label(), n);
     }
 
     /// Counts so far, sorted for stable reports.

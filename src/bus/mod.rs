@@ -13,7 +13,7 @@ mod outbox;
 mod publisher;
 mod route;
 
-pub use dead_letter::{DeadLetter, DeadReason};
+pub use dead_letter::{DeadLetter, DeadReason, HandlerError};
 pub use error::{Bounced, PublisherError};
 pub use publisher::Publisher;
 

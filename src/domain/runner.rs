@@ -98,8 +98,6 @@ pub(crate) trait DomainTask: LaneRunner {
     fn abort(&self) {
         self.queue().abort();
     }
-    /// Brings the domain's own gauges up to date.
-    fn publish_gauges(&self) {}
     /// In-flight calls and limit, for a domain of futures.
     fn concurrency(&self) -> Option<Concurrency> {
         None

@@ -1,17 +1,25 @@
 //! Bus metrics.
 
-use metrics::{counter, describe_counter};
+use super::exposition::{labels, Metric};
+use super::Exposition;
 
-/// `n` events of `event_type` became dead letters for `reason`.
-pub(crate) fn dead_letters(event_type: &'static str, reason: &'static str, n: u64) {
-    counter!("sedaflow_bus_dead_letters_total", "event_type" => event_type, "reason" => reason)
-        .increment(n);
-}
+const DEAD_LETTERS: Metric = Metric::counter(
+    "sedaflow_bus_dead_letters_total",
+    "Dead letters by event type and reason.",
+);
 
-/// `# HELP` text of the bus metrics, for the recorder just installed.
-pub(crate) fn describe() {
-    describe_counter!(
-        "sedaflow_bus_dead_letters_total",
-        "Dead letters by event type and reason."
-    );
+/// Appends a pipeline's dead-letter counts, by (event type, reason).
+pub(crate) fn render(
+    ex: &mut Exposition,
+    pipeline: &str,
+    counts: &[(&'static str, &'static str, u64)],
+) {
+    for &(event_type, reason, n) in counts {
+        let l = labels(&[
+            ("pipeline", pipeline),
+            ("event_type", event_type),
+            ("reason", reason),
+        ]);
+        ex.sample(DEAD_LETTERS, &l, n);
+    }
 }

@@ -13,8 +13,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
-use super::histogram::{self, SECONDS};
-use super::{bus, refresh_all, stage};
+use super::histogram::SECONDS;
+use super::render_all;
 
 /// Why the exporter could not start.
 ///
@@ -89,7 +89,6 @@ impl MetricsExporter {
 
     /// The current exposition text, as a scrape would see it.
     pub fn render(&self) -> String {
-        refresh_all(true);
         render(&self.handle)
     }
 }
@@ -106,8 +105,9 @@ impl Drop for MetricsExporter {
 }
 
 /// Installs the Prometheus recorder process-wide and serves `GET /metrics` on `addr`
-/// (port 0 picks a free port). Install it before building pipelines: metric handles are taken
-/// at build.
+/// (port 0 picks a free port). Pipelines built before or after it are exported alike: their
+/// series are rendered from the live pipelines at each scrape, labelled `pipeline` (the
+/// builder's [`name`](crate::PipelineBuilder::name)) and `stage`, and leave with them.
 ///
 /// # Errors
 /// See [`ExporterError`].
@@ -117,17 +117,21 @@ impl Drop for MetricsExporter {
 /// use std::time::Duration;
 /// use sedaflow::{handler_fn, install_prometheus, Batch, ExporterError, Pipeline};
 ///
-/// let exporter = install_prometheus("127.0.0.1:0".parse()?)?;
-/// assert_ne!(exporter.local_addr().port(), 0);
 /// let mut p = Pipeline::builder();
+/// p.name("jobs");
 /// p.stage("sink", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
 /// let pipeline = p.build()?;
+/// let exporter = install_prometheus("127.0.0.1:0".parse()?)?;
+/// assert_ne!(exporter.local_addr().port(), 0);
 /// let input = pipeline.publisher::<u32>()?;
 /// pipeline.start();
 /// input.blocking_publish(1).unwrap();
+/// assert!(pipeline.wait_idle(Duration::from_secs(5)));
+/// let processed = r#"sedaflow_stage_events_processed_total{pipeline="jobs",stage="sink"}"#;
+/// assert!(exporter.render().contains(&format!("{processed} 1\n")));
+/// // A pipeline's series leave with it.
 /// pipeline.shutdown(Duration::from_secs(5));
-/// let text = exporter.render();
-/// assert!(text.contains(r#"sedaflow_stage_events_processed_total{stage="sink"} 1"#), "{text}");
+/// assert!(!exporter.render().contains(processed));
 /// // One recorder per process.
 /// let again = install_prometheus("127.0.0.1:0".parse()?);
 /// assert!(matches!(again, Err(ExporterError::RecorderInstalled)));
@@ -148,9 +152,6 @@ pub fn install_prometheus(addr: SocketAddr) -> Result<MetricsExporter, ExporterE
         .set_nonblocking(true)
         .map_err(|source| ExporterError::Bind { addr, source })?;
     metrics::set_global_recorder(recorder).map_err(|_| ExporterError::RecorderInstalled)?;
-    stage::describe();
-    bus::describe();
-    super::async_stage::describe();
     let (stop, stopped) = oneshot::channel();
     let served = handle.clone();
     let thread = std::thread::Builder::new()
@@ -223,16 +224,15 @@ fn serve(listener: TcpListener, handle: PrometheusHandle, mut stopped: oneshot::
     });
 }
 
-/// The recorder's metrics, then the hot-path histograms.
+/// The recorder's metrics, then the pipelines' series and the hot-path histograms.
 fn render(handle: &PrometheusHandle) -> String {
     let mut text = handle.render();
-    histogram::render(&mut text);
+    render_all(&mut text);
     text
 }
 
 fn respond(req: &Request<Incoming>, handle: &PrometheusHandle) -> Response<Full<Bytes>> {
     let (status, body) = if req.uri().path() == "/metrics" {
-        refresh_all(true);
         (StatusCode::OK, render(handle))
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_owned())

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::exposition::{self, Exposition, Metric};
+
 /// Bucket bounds of every `_seconds` histogram: 1 µs to 10 s.
 pub(crate) const SECONDS: &[f64] = &[
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
@@ -24,14 +26,14 @@ pub(crate) const SIZES: &[f64] = &[
     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
 ];
 
-/// Every histogram made, rendered by the exporter (like the recorder's series, they live for
-/// the process).
+/// Every histogram made with `seconds` or `sizes`, rendered by the exporter (like the
+/// recorder's series, they live for the process; a pipeline's own go with it).
 static ALL: Mutex<Vec<Arc<Series>>> = Mutex::new(Vec::new());
 
 struct Series {
     name: &'static str,
     help: &'static str,
-    /// Rendered as `{k="v",...}`, `le` appended.
+    /// Rendered as `k="v",...` (empty for an owned series, labelled when written).
     labels: String,
     bounds: &'static [f64],
     /// `bounds` in recorded units (nanoseconds for seconds), ascending.
@@ -93,31 +95,37 @@ impl Histogram {
         bounds: &'static [f64],
         per: f64,
     ) -> Self {
-        let mut rendered = String::new();
-        for (k, v) in labels {
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            let _ = write!(rendered, "{k}=\"{v}\",");
-        }
+        let rendered = exposition::labels(labels);
         let mut all = ALL.lock();
         if let Some(s) = all.iter().find(|s| s.name == name && s.labels == rendered) {
             return Histogram(s.clone());
         }
-        let series = Arc::new(Series {
-            name,
-            help,
-            labels: rendered,
-            bounds,
-            // Exact for these bounds: integral numbers of nanoseconds or events.
-            limits: bounds.iter().map(|b| (b * per).round() as u64).collect(),
-            per,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0),
-        });
+        let series = Arc::new(Series::new(name, help, rendered, bounds, per));
         all.push(series.clone());
         Histogram(series)
+    }
+
+    /// A seconds histogram owned by its maker, not listed for the process: rendered with the
+    /// labels [`write`](Self::write) is given (a pipeline's stage histograms, which go with
+    /// their pipeline).
+    pub(crate) fn owned_seconds(name: &'static str, help: &'static str) -> Self {
+        Histogram(Arc::new(Series::new(
+            name,
+            help,
+            String::new(),
+            SECONDS,
+            1e9,
+        )))
+    }
+
+    /// A sizes histogram owned by its maker (see [`owned_seconds`](Self::owned_seconds)).
+    pub(crate) fn owned_sizes(name: &'static str, help: &'static str) -> Self {
+        Histogram(Arc::new(Series::new(name, help, String::new(), SIZES, 1.0)))
+    }
+
+    /// Appends the series, labelled `labels`, to its family.
+    pub(crate) fn write(&self, ex: &mut Exposition, labels: &str) {
+        self.0.write(ex, labels);
     }
 
     /// Records a duration (on a seconds histogram).
@@ -134,50 +142,73 @@ impl Histogram {
     }
 }
 
-/// Appends every histogram in the text exposition format, one family per name.
-pub(crate) fn render(out: &mut String) {
-    let all = ALL.lock();
-    let mut names: Vec<&'static str> = Vec::new();
-    for s in all.iter() {
-        if !names.contains(&s.name) {
-            names.push(s.name);
+impl Series {
+    fn new(
+        name: &'static str,
+        help: &'static str,
+        labels: String,
+        bounds: &'static [f64],
+        per: f64,
+    ) -> Self {
+        Series {
+            name,
+            help,
+            labels,
+            bounds,
+            // Exact for these bounds: integral numbers of nanoseconds or events.
+            limits: bounds.iter().map(|b| (b * per).round() as u64).collect(),
+            per,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
         }
     }
-    for name in names {
-        let mut family = all.iter().filter(|s| s.name == name).peekable();
-        if let Some(first) = family.peek() {
-            let _ = writeln!(out, "# HELP {name} {}", first.help);
-            let _ = writeln!(out, "# TYPE {name} histogram");
-        }
-        for s in family {
-            let labels = &s.labels;
-            let mut total = 0;
-            for (i, count) in s.counts.iter().enumerate() {
-                total += count.load(Relaxed);
-                match s.bounds.get(i) {
-                    Some(le) => {
-                        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{le}\"}} {total}");
-                    }
-                    None => {
-                        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {total}");
-                    }
-                }
-            }
-            let labels = match labels.trim_end_matches(',') {
-                "" => String::new(),
-                l => format!("{{{l}}}"),
+
+    /// Buckets (cumulative), sum and count, labelled `labels` (rendered, possibly empty).
+    fn write(&self, ex: &mut Exposition, labels: &str) {
+        let name = self.name;
+        let out = ex.family(Metric::histogram(name, self.help));
+        let lead = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{labels},")
+        };
+        let mut total = 0;
+        for (i, count) in self.counts.iter().enumerate() {
+            total += count.load(Relaxed);
+            let _ = match self.bounds.get(i) {
+                Some(le) => writeln!(out, "{name}_bucket{{{lead}le=\"{le}\"}} {total}"),
+                None => writeln!(out, "{name}_bucket{{{lead}le=\"+Inf\"}} {total}"),
             };
-            let sum = s.sum.load(Relaxed) as f64 / s.per;
-            let _ = writeln!(out, "{name}_sum{labels} {sum}");
-            let _ = writeln!(out, "{name}_count{labels} {total}");
         }
-        out.push('\n');
+        let braced = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let sum = self.sum.load(Relaxed) as f64 / self.per;
+        let _ = writeln!(out, "{name}_sum{braced} {sum}");
+        let _ = writeln!(out, "{name}_count{braced} {total}");
+    }
+}
+
+/// Appends every histogram made with [`Histogram::seconds`] or [`Histogram::sizes`].
+pub(crate) fn render(ex: &mut Exposition) {
+    for s in ALL.lock().iter() {
+        s.write(ex, &s.labels);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rendered() -> String {
+        let mut ex = Exposition::default();
+        render(&mut ex);
+        let mut text = String::new();
+        ex.write(&mut text);
+        text
+    }
 
     fn lines_of(text: &str, prefix: &str) -> Vec<String> {
         text.lines()
@@ -192,8 +223,7 @@ mod tests {
         h.record_duration(Duration::from_nanos(1_000)); // on the 1 µs bound
         h.record_duration(Duration::from_nanos(1_001)); // just above it
         h.record_duration(Duration::from_secs(60)); // past every bound
-        let mut text = String::new();
-        render(&mut text);
+        let text = rendered();
         let family = lines_of(&text, "test_render_seconds");
         assert_eq!(
             family[0],
@@ -229,8 +259,7 @@ mod tests {
         Histogram::sizes("test_family_size", "Sizes.", &[("stage", "a")]).record(3);
         a.record(4);
         b.record(5000);
-        let mut text = String::new();
-        render(&mut text);
+        let text = rendered();
         assert_eq!(text.matches("# TYPE test_family_size histogram").count(), 1);
         let family = lines_of(&text, "test_family_size");
         assert_eq!(family.len(), 2 * (SIZES.len() + 3));

@@ -1,13 +1,12 @@
-//! Stage metrics. Handles are registered once at build (so every series exists at zero from
-//! then on); the hot path records histograms once per batch; counters and gauges are set from
-//! the stage's own atomics on each controller tick and each scrape.
+//! Stage metrics. The hot path records histograms once per batch; counters and gauges are
+//! read from the stage's own atomics at each scrape, so every series exists (at zero) from
+//! the pipeline's build.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge};
-
-use super::Histogram;
+use super::exposition::{labels, Metric};
+use super::{Exposition, Histogram};
 
 const BLOCKED_HELP: &str = "How long producers waited for room in the full queue.";
 const QUEUE_WAIT_HELP: &str = "Queue wait of the oldest event of each batch.";
@@ -15,61 +14,61 @@ const SERVICE_HELP: &str =
     "Handler time per event (one sample per batch: batch time divided by its size).";
 const BATCH_SIZE_HELP: &str = "Events per batch taken.";
 
-/// `# HELP` texts of every stage metric (the README's Metrics table), for the recorder just
-/// installed.
-pub(crate) fn describe() {
-    describe_gauge!(
-        "sedaflow_stage_info",
-        "Pipeline order, domain and admission policy of each stage (always 1)."
-    );
-    describe_counter!(
-        "sedaflow_stage_events_enqueued_total",
-        "Events taken into the stage (its queue, or a direct call when fused)."
-    );
-    describe_counter!(
-        "sedaflow_stage_events_processed_total",
-        "Events the stage's handler processed."
-    );
-    describe_counter!(
-        "sedaflow_stage_events_rejected_total",
-        "Events handed back to producers (full queue with reject, try_ call, deadline, closed)."
-    );
-    describe_counter!(
-        "sedaflow_stage_events_dropped_total",
-        "Events dropped by the drop_newest or drop_oldest policy."
-    );
-    describe_counter!(
-        "sedaflow_stage_events_panicked_total",
-        "Events whose handling panicked."
-    );
-    describe_gauge!("sedaflow_stage_queue_depth", "Events queued now.");
-    describe_gauge!("sedaflow_stage_queue_capacity", "The queue's bound.");
-    describe_gauge!(
-        "sedaflow_stage_queue_depth_peak",
-        "Highest queue depth since the last scrape."
-    );
-    describe_gauge!(
-        "sedaflow_stage_queue_oldest_age_seconds",
-        "Age of the oldest queued event."
-    );
-    describe_gauge!(
-        "sedaflow_stage_batch_limit",
-        "Batch size limit chosen by the batch controller."
-    );
-    describe_gauge!("sedaflow_stage_threads", "Pool threads now.");
-    describe_gauge!(
-        "sedaflow_stage_threads_min",
-        "Lower bound of the pool size."
-    );
-    describe_gauge!(
-        "sedaflow_stage_threads_max",
-        "Upper bound of the pool size."
-    );
-    describe_gauge!(
-        "sedaflow_stage_utilization_ratio",
-        "Share of the pool's thread time spent in handlers over the last controller tick."
-    );
-}
+const INFO: Metric = Metric::gauge(
+    "sedaflow_stage_info",
+    "Pipeline order, domain and admission policy of each stage (always 1).",
+);
+const ENQUEUED: Metric = Metric::counter(
+    "sedaflow_stage_events_enqueued_total",
+    "Events taken into the stage (its queue, or a direct call when fused).",
+);
+const PROCESSED: Metric = Metric::counter(
+    "sedaflow_stage_events_processed_total",
+    "Events the stage's handler processed.",
+);
+const REJECTED: Metric = Metric::counter(
+    "sedaflow_stage_events_rejected_total",
+    "Events handed back to producers (full queue with reject, try_ call, deadline, closed).",
+);
+const DROPPED: Metric = Metric::counter(
+    "sedaflow_stage_events_dropped_total",
+    "Events dropped by the drop_newest or drop_oldest policy.",
+);
+const PANICKED: Metric = Metric::counter(
+    "sedaflow_stage_events_panicked_total",
+    "Events whose handling panicked.",
+);
+const FAILED: Metric = Metric::counter(
+    "sedaflow_stage_events_failed_total",
+    "Events the handler failed with an application error (dead-lettered with it).",
+);
+const DEPTH: Metric = Metric::gauge("sedaflow_stage_queue_depth", "Events queued now.");
+const CAPACITY: Metric = Metric::gauge("sedaflow_stage_queue_capacity", "The queue's bound.");
+const PEAK: Metric = Metric::gauge(
+    "sedaflow_stage_queue_depth_peak",
+    "Highest queue depth since the last scrape.",
+);
+const OLDEST_AGE: Metric = Metric::gauge(
+    "sedaflow_stage_queue_oldest_age_seconds",
+    "Age of the oldest queued event.",
+);
+const BATCH_LIMIT: Metric = Metric::gauge(
+    "sedaflow_stage_batch_limit",
+    "Batch size limit chosen by the batch controller.",
+);
+const THREADS: Metric = Metric::gauge("sedaflow_stage_threads", "Pool threads now.");
+const THREADS_MIN: Metric = Metric::gauge(
+    "sedaflow_stage_threads_min",
+    "Lower bound of the pool size.",
+);
+const THREADS_MAX: Metric = Metric::gauge(
+    "sedaflow_stage_threads_max",
+    "Upper bound of the pool size.",
+);
+const UTILIZATION: Metric = Metric::gauge(
+    "sedaflow_stage_utilization_ratio",
+    "Share of the pool's thread time spent in handlers over the last controller tick.",
+);
 
 /// Static facts about a stage, exported as `sedaflow_stage_info`.
 #[derive(Debug, Clone)]
@@ -81,35 +80,23 @@ pub(crate) struct StageInfo {
     pub(crate) when_full: &'static str,
 }
 
-/// Queue-side handles: only a domain's entry stage has a queue.
-struct QueueMetrics {
-    depth: Gauge,
-    capacity: Gauge,
-    peak: Gauge,
-    oldest_age: Gauge,
-    threads: Gauge,
-    threads_min: Gauge,
-    threads_max: Gauge,
-    batch_limit: Gauge,
-    utilization: Gauge,
+/// Queue-side histograms: only a domain's entry stage has a queue.
+struct QueueHistograms {
     blocked: Histogram,
     batch_size: Histogram,
     queue_wait: Histogram,
 }
 
-/// All metric handles of one stage.
+/// One stage's metric labels and histograms.
 pub(crate) struct StageMetrics {
-    enqueued: Counter,
-    processed: Counter,
-    rejected: Counter,
-    dropped_newest: Counter,
-    dropped_oldest: Counter,
-    panicked: Counter,
+    stage: Arc<str>,
+    /// `sedaflow_stage_info`'s labels after `pipeline` and `stage`.
+    info: String,
     service: Histogram,
-    queue: Option<QueueMetrics>,
+    queue: Option<QueueHistograms>,
 }
 
-/// Counter values to publish.
+/// Counter values to render.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StageCounts {
     pub(crate) enqueued: u64,
@@ -118,6 +105,7 @@ pub(crate) struct StageCounts {
     pub(crate) dropped_newest: u64,
     pub(crate) dropped_oldest: u64,
     pub(crate) panicked: u64,
+    pub(crate) failed: u64,
 }
 
 /// Gauge values of a domain's queue and pool.
@@ -135,49 +123,29 @@ pub(crate) struct QueueGauges {
 }
 
 impl StageMetrics {
-    pub(crate) fn register(stage: &Arc<str>, info: &StageInfo) -> Self {
-        let s = stage.to_string();
-        let label: &[(&str, &str)] = &[("stage", stage)];
-        gauge!(
-            "sedaflow_stage_info",
-            "stage" => s.clone(),
-            "position" => info.position.to_string(),
-            "domain" => info.domain.to_string(),
-            "role" => if info.entry { "entry" } else { "fused" },
-            "keyed" => info.keyed.to_string(),
-            "when_full" => info.when_full,
-        )
-        .set(1.0);
-        let queue = info.entry.then(|| QueueMetrics {
-            depth: gauge!("sedaflow_stage_queue_depth", "stage" => s.clone()),
-            capacity: gauge!("sedaflow_stage_queue_capacity", "stage" => s.clone()),
-            peak: gauge!("sedaflow_stage_queue_depth_peak", "stage" => s.clone()),
-            oldest_age: gauge!("sedaflow_stage_queue_oldest_age_seconds", "stage" => s.clone()),
-            threads: gauge!("sedaflow_stage_threads", "stage" => s.clone()),
-            threads_min: gauge!("sedaflow_stage_threads_min", "stage" => s.clone()),
-            threads_max: gauge!("sedaflow_stage_threads_max", "stage" => s.clone()),
-            batch_limit: gauge!("sedaflow_stage_batch_limit", "stage" => s.clone()),
-            utilization: gauge!("sedaflow_stage_utilization_ratio", "stage" => s.clone()),
-            blocked: Histogram::seconds("sedaflow_stage_blocked_seconds", BLOCKED_HELP, label),
-            batch_size: Histogram::sizes("sedaflow_stage_batch_size", BATCH_SIZE_HELP, label),
-            queue_wait: Histogram::seconds(
-                "sedaflow_stage_queue_wait_seconds",
-                QUEUE_WAIT_HELP,
-                label,
-            ),
-        });
-        let m = StageMetrics {
-            enqueued: counter!("sedaflow_stage_events_enqueued_total", "stage" => s.clone()),
-            processed: counter!("sedaflow_stage_events_processed_total", "stage" => s.clone()),
-            rejected: counter!("sedaflow_stage_events_rejected_total", "stage" => s.clone()),
-            dropped_newest: counter!("sedaflow_stage_events_dropped_total", "stage" => s.clone(), "reason" => "newest"),
-            dropped_oldest: counter!("sedaflow_stage_events_dropped_total", "stage" => s.clone(), "reason" => "oldest"),
-            panicked: counter!("sedaflow_stage_events_panicked_total", "stage" => s.clone()),
-            service: Histogram::seconds("sedaflow_stage_service_seconds", SERVICE_HELP, label),
-            queue,
-        };
-        m.publish_counts(&StageCounts::default());
-        m
+    pub(crate) fn new(stage: &Arc<str>, info: &StageInfo) -> Self {
+        let position = info.position.to_string();
+        let keyed = info.keyed.to_string();
+        let role = if info.entry { "entry" } else { "fused" };
+        StageMetrics {
+            stage: stage.clone(),
+            info: labels(&[
+                ("position", &position),
+                ("domain", &info.domain),
+                ("role", role),
+                ("keyed", &keyed),
+                ("when_full", info.when_full),
+            ]),
+            service: Histogram::owned_seconds("sedaflow_stage_service_seconds", SERVICE_HELP),
+            queue: info.entry.then(|| QueueHistograms {
+                blocked: Histogram::owned_seconds("sedaflow_stage_blocked_seconds", BLOCKED_HELP),
+                batch_size: Histogram::owned_sizes("sedaflow_stage_batch_size", BATCH_SIZE_HELP),
+                queue_wait: Histogram::owned_seconds(
+                    "sedaflow_stage_queue_wait_seconds",
+                    QUEUE_WAIT_HELP,
+                ),
+            }),
+        }
     }
 
     /// A producer waited `d` for room.
@@ -200,26 +168,39 @@ impl StageMetrics {
         self.service.record_duration(per_event);
     }
 
-    pub(crate) fn publish_counts(&self, c: &StageCounts) {
-        self.enqueued.absolute(c.enqueued);
-        self.processed.absolute(c.processed);
-        self.rejected.absolute(c.rejected);
-        self.dropped_newest.absolute(c.dropped_newest);
-        self.dropped_oldest.absolute(c.dropped_oldest);
-        self.panicked.absolute(c.panicked);
-    }
-
-    pub(crate) fn publish_queue(&self, g: &QueueGauges) {
-        if let Some(q) = &self.queue {
-            q.depth.set(g.depth as f64);
-            q.capacity.set(g.capacity as f64);
-            q.peak.set(g.peak as f64);
-            q.oldest_age.set(g.oldest_age.as_secs_f64());
-            q.threads.set(g.threads as f64);
-            q.threads_min.set(g.threads_min as f64);
-            q.threads_max.set(g.threads_max as f64);
-            q.batch_limit.set(g.batch_limit as f64);
-            q.utilization.set(g.utilization);
-        }
+    /// Appends the stage's series, labelled `pipeline` and `stage`; queue and pool series
+    /// only for a stage that leads its domain.
+    pub(crate) fn render(
+        &self,
+        ex: &mut Exposition,
+        pipeline: &str,
+        c: &StageCounts,
+        queue: Option<&QueueGauges>,
+    ) {
+        let l = labels(&[("pipeline", pipeline), ("stage", &self.stage)]);
+        ex.sample(INFO, &format!("{l},{}", self.info), 1);
+        ex.sample(ENQUEUED, &l, c.enqueued);
+        ex.sample(PROCESSED, &l, c.processed);
+        ex.sample(REJECTED, &l, c.rejected);
+        ex.sample(DROPPED, &format!("{l},reason=\"newest\""), c.dropped_newest);
+        ex.sample(DROPPED, &format!("{l},reason=\"oldest\""), c.dropped_oldest);
+        ex.sample(PANICKED, &l, c.panicked);
+        ex.sample(FAILED, &l, c.failed);
+        self.service.write(ex, &l);
+        let (Some(h), Some(g)) = (&self.queue, queue) else {
+            return;
+        };
+        ex.sample(DEPTH, &l, g.depth);
+        ex.sample(CAPACITY, &l, g.capacity);
+        ex.sample(PEAK, &l, g.peak);
+        ex.sample(OLDEST_AGE, &l, g.oldest_age.as_secs_f64());
+        ex.sample(THREADS, &l, g.threads);
+        ex.sample(THREADS_MIN, &l, g.threads_min);
+        ex.sample(THREADS_MAX, &l, g.threads_max);
+        ex.sample(BATCH_LIMIT, &l, g.batch_limit);
+        ex.sample(UTILIZATION, &l, g.utilization);
+        h.blocked.write(ex, &l);
+        h.batch_size.write(ex, &l);
+        h.queue_wait.write(ex, &l);
     }
 }

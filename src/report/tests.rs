@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use super::*;
 
-/// A stage that took 10, rejected 2, dropped 1 of each kind, and processed or still holds
-/// the rest: balanced.
+/// A stage that took 10, rejected 2, dropped 1 of each kind, panicked on 1, failed 1, and
+/// processed or still holds the rest: balanced.
 fn stage(name: &str) -> StageReport {
     StageReport {
         name: name.into(),
@@ -13,8 +13,9 @@ fn stage(name: &str) -> StageReport {
         rejected: 2,
         dropped_newest: 1,
         dropped_oldest: 1,
-        processed: 6,
+        processed: 5,
         panicked: 1,
+        failed: 1,
         queued: 2,
         peak_depth: 9,
         threads: 2,
@@ -60,6 +61,9 @@ fn a_stage_does_not_balance_when_either_side_is_off_by_one() {
     );
     counted_twice.dropped_oldest += 1;
     assert!(!counted_twice.is_balanced());
+    let mut failed_uncounted = stage("a");
+    failed_uncounted.failed -= 1;
+    assert!(!failed_uncounted.is_balanced());
 }
 
 #[test]
@@ -96,6 +100,7 @@ fn display_prints_a_header_a_row_per_stage_and_the_dead_letters() {
             "rejected",
             "dropped",
             "panicked",
+            "failed",
             "queued",
             "peak",
             "thr",
@@ -107,7 +112,7 @@ fn display_prints_a_header_a_row_per_stage_and_the_dead_letters() {
     let a: Vec<&str> = lines[1].split_whitespace().collect();
     assert_eq!(
         a,
-        ["a", "in", "10", "6", "2", "2", "1", "2", "9", "2", "3.0µs"]
+        ["a", "in", "10", "5", "2", "2", "1", "1", "2", "9", "2", "3.0µs"]
     );
     assert!(lines[2].ends_with(" -"), "{}", lines[2]);
     assert_eq!(lines[3], "dead letters: 3 × u64 (no_subscriber)");

@@ -8,6 +8,7 @@ use crate::config::{StageConfig, WhenFull};
 use crate::event::key_hash;
 use crate::stage::decl::TypedDecl;
 use crate::stage::handler::{Handler, OnPanic};
+use crate::stage::StageId;
 
 /// Configures the stage just declared. Methods consume and return the builder for chaining.
 ///
@@ -37,11 +38,13 @@ use crate::stage::handler::{Handler, OnPanic};
 /// ```
 pub struct StageBuilder<'a, H: Handler> {
     decl: &'a mut TypedDecl<H>,
+    /// The stage's position in pipeline order.
+    position: usize,
 }
 
 impl<'a, H: Handler> StageBuilder<'a, H> {
-    pub(crate) fn new(decl: &'a mut TypedDecl<H>) -> Self {
-        StageBuilder { decl }
+    pub(crate) fn new(decl: &'a mut TypedDecl<H>, position: usize) -> Self {
+        StageBuilder { decl, position }
     }
 }
 
@@ -54,6 +57,11 @@ impl<H: Handler> std::fmt::Debug for StageBuilder<'_, H> {
 }
 
 impl<H: Handler> StageBuilder<'_, H> {
+    /// The stage's id, for lookups in the built pipeline and its reports (see [`StageId`]).
+    pub fn id(&self) -> StageId {
+        StageId::new(self.position, &self.decl.name)
+    }
+
     /// Replaces the whole configuration (for example one read from TOML).
     pub fn config(self, config: StageConfig) -> Self {
         self.decl.config = config;

@@ -1,8 +1,9 @@
 //! What a handler can do besides reading its batch: emit events, dead-letter them.
 
+use std::any::TypeId;
 use std::sync::Arc;
 
-use crate::bus::{Bounced, DeadLetters, DeadReason, Outbox};
+use crate::bus::{Bounced, DeadLetters, DeadReason, HandlerError, Outbox};
 use crate::event::Event;
 
 /// A handler's view of the bus during one batch. Emitted events are buffered per type and
@@ -42,6 +43,34 @@ pub struct Context<'a> {
     pub(crate) stage: &'a Arc<str>,
     pub(crate) dead: &'a DeadLetters,
     pub(crate) lane: usize,
+    /// Events of the batch failed with [`Context::fail`] so far.
+    pub(crate) failed: Failures,
+}
+
+/// The count of a batch's failed events: those of the stage's input type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Failures {
+    /// `None`: the events at hand are not the stage's input, nothing counts.
+    input: Option<TypeId>,
+    pub(crate) count: u64,
+}
+
+impl Failures {
+    /// None yet, for a stage taking `E`.
+    pub(crate) fn of<E: Event>() -> Self {
+        Failures {
+            input: Some(TypeId::of::<E>()),
+            count: 0,
+        }
+    }
+
+    /// For a call outside the stage's input (the events it emitted, bounced back).
+    pub(crate) fn uncounted() -> Self {
+        Failures {
+            input: None,
+            count: 0,
+        }
+    }
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -93,6 +122,54 @@ impl Context<'_> {
     pub fn dead_letter<T: Event>(&mut self, event: T, reason: DeadReason) {
         self.dead
             .record(std::iter::once(event), None, Some(self.stage), reason);
+    }
+
+    /// Fails `event`, taken from this batch, with an application error: it counts as the
+    /// stage's `failed` (not `processed`) and becomes a dead letter with
+    /// [`DeadReason::Failed`] and the error. A [`TryHandler`](crate::TryHandler) does this for
+    /// each `Err`. An event of another type than the stage's input, or one failed from
+    /// [`Handler::bounced`](crate::Handler::bounced) (the stage's output), is only
+    /// dead-lettered.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use sedaflow::{handler_fn, Batch, DeadReason, Pipeline};
+    ///
+    /// let mut p = Pipeline::builder();
+    /// p.stage("parse", || handler_fn(|batch: &mut Batch<'_, String>, ctx| {
+    ///     for line in batch {
+    ///         match line.parse::<u64>() {
+    ///             Ok(n) => ctx.emit(n),
+    ///             Err(e) => ctx.fail(line, e),
+    ///         }
+    ///     }
+    /// }));
+    /// p.stage("sum", || handler_fn(|b: &mut Batch<'_, u64>, _ctx| b.for_each(drop)));
+    /// let failed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let seen = failed.clone();
+    /// p.on_dead_letter(move |letter| seen.lock().unwrap().push(letter.reason));
+    /// let pipeline = p.build()?;
+    /// let input = pipeline.publisher::<String>()?;
+    /// input.try_publish_batch(&mut vec!["1".into(), "x".into(), "3".into()]).unwrap();
+    /// let report = pipeline.shutdown(Duration::from_secs(5));
+    /// let parse = report.stage("parse").unwrap();
+    /// assert_eq!((parse.processed, parse.failed), (2, 1));
+    /// assert!(report.is_balanced());
+    /// let reasons = failed.lock().unwrap();
+    /// assert!(matches!(&reasons[..], [DeadReason::Failed(e)] if e.to_string().contains("invalid digit")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fail<T: Event>(&mut self, event: T, error: impl Into<HandlerError>) {
+        if self.failed.input == Some(TypeId::of::<T>()) {
+            self.failed.count += 1;
+        }
+        self.dead.record(
+            std::iter::once(event),
+            None,
+            Some(self.stage),
+            DeadReason::Failed(error.into()),
+        );
     }
 
     /// Gives up on bounced events.

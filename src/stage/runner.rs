@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::batch::{Batch, Watch, LOOK_FIRST};
 use crate::bus::{Bounced, Bus, DeadReason, Delivery, LaneStage, Outbox};
 use crate::event::KeyFn;
+use crate::stage::context::Failures;
 use crate::stage::handler::{Handler, OnPanic};
 use crate::stage::Context;
 use crate::stats::StageStats;
@@ -23,6 +24,16 @@ pub(crate) struct StageShared<E> {
     pub(crate) on_panic: OnPanic,
     /// Leads its domain (events arrive through the queue, already counted there).
     pub(crate) entry: bool,
+}
+
+/// What became of a batch's events besides being processed.
+struct Outcome {
+    /// The handler panicked on them.
+    panicked: u64,
+    /// A shutdown deadline left them untaken (reported as queued).
+    left: u64,
+    /// The handler failed them ([`Context::fail`]).
+    failed: u64,
 }
 
 /// One stage's state in one lane: its handler instance and buffers.
@@ -55,14 +66,14 @@ impl<H: Handler> StageSlot<H> {
     }
 
     /// Calls the handler until the batch is used up, failing only the events it panics on.
-    /// Returns the events it panicked on and those a shutdown deadline left untaken.
-    fn handle_all(&mut self, bus: &Bus, progress: Option<&AtomicU64>) -> (u64, u64) {
+    fn handle_all(&mut self, bus: &Bus, progress: Option<&AtomicU64>) -> Outcome {
         let shared = &*self.shared;
         let mut ctx = Context {
             outbox: &mut self.outbox,
             stage: &shared.name,
             dead: &bus.dead,
             lane: self.lane,
+            failed: Failures::of::<H::In>(),
         };
         let track_key = shared.on_panic == OnPanic::QuarantineKey;
         let mut panicked = 0;
@@ -118,7 +129,13 @@ impl<H: Handler> StageSlot<H> {
                 panicked += 1;
             }
         }
-        (panicked, left)
+        Outcome {
+            panicked,
+            left,
+            // Only events of this batch can fail (a handler could fail more of its input
+            // type than it was given): the rest of it was processed.
+            failed: ctx.failed.count.min(total - panicked - left),
+        }
     }
 
     /// Routes what the handler emitted; refusals go back to the handler once, then dead.
@@ -141,6 +158,9 @@ impl<H: Handler> StageSlot<H> {
                 stage: &self.shared.name,
                 dead: &bus.dead,
                 lane: self.lane,
+                // The bounced events are the stage's output: failing them is no failure of
+                // its input.
+                failed: Failures::uncounted(),
             };
             for b in self.bounced.drain(..) {
                 if round == 0 {
@@ -179,15 +199,24 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             stats.produce.enqueued.fetch_add(n, Relaxed);
         }
         let started = Instant::now();
-        let (panicked, left) = self.handle_all(bus, progress);
+        let Outcome {
+            panicked,
+            left,
+            failed,
+        } = self.handle_all(bus, progress);
         let took = started.elapsed();
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
         self.flush(bus, later, offset);
         let consume = &stats.consume;
-        consume.processed.fetch_add(n - panicked - left, Relaxed);
+        consume
+            .processed
+            .fetch_add(n - panicked - left - failed, Relaxed);
         if panicked > 0 {
             consume.panicked.fetch_add(panicked, Relaxed);
+        }
+        if failed > 0 {
+            consume.failed.fetch_add(failed, Relaxed);
         }
         if left > 0 {
             consume.left_at_shutdown.fetch_add(left, Relaxed);

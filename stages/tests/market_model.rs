@@ -188,7 +188,7 @@ fn run(steps: &[Step]) -> Vec<Client> {
             }
             Step::Read(who, count) => {
                 for bytes in std::iter::from_fn(|| outboxes[*who].pop()).take(*count) {
-                    clients[*who].receive(&bytes);
+                    clients[*who].receive(bytes.as_bytes());
                 }
             }
         }
@@ -198,7 +198,7 @@ fn run(steps: &[Step]) -> Vec<Client> {
     for who in 0..SUBSCRIBERS {
         assert!(!outboxes[who].is_slow());
         while let Some(bytes) = outboxes[who].pop() {
-            clients[who].receive(&bytes);
+            clients[who].receive(bytes.as_bytes());
         }
         let client = &clients[who];
         match first_trade[who] {

@@ -22,7 +22,7 @@ use crate::matching::Symbol;
 /// feed.apply(&delta, &mut out).unwrap();
 /// let update = out.iter().find(|fanout| fanout.channel == Channel::Depth).unwrap();
 /// assert_eq!(
-///     update.update.bytes(),
+///     update.update.text().as_str(),
 ///     r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":1,"bids":[],"asks":[["10.05",100]]}"#
 /// );
 /// ```
@@ -446,12 +446,12 @@ mod tests {
         let bbo = feed.initial(Channel::Bbo).unwrap();
         // The state now, at the latest seq, though the bbo last changed at 1.
         assert_eq!(
-            bbo.bytes(),
+            bbo.text().as_str(),
             r#"{"type":"bbo","symbol":"ACME","seq":2,"bid":null,"bid_qty":0,"ask":"10","ask_qty":4}"#
         );
         let depth = feed.initial(Channel::Depth).unwrap();
         assert_eq!(
-            depth.bytes(),
+            depth.text().as_str(),
             r#"{"type":"depth","symbol":"ACME","seq":2,"bids":[],"asks":[["10",4],["12",4]]}"#
         );
         let hour = feed.initial(Channel::Kline(Interval::Hour)).unwrap();

@@ -72,6 +72,6 @@ pub use encode::{encode_array, encode_message, Message};
 pub use error::{DeltaError, ErrorReason};
 pub use feed::{Fanout, Feed};
 pub use history::{History, HISTORY_LEN};
-pub use outbox::{Outbox, Pushed, DEFAULT_UNSENT_CAP, MAX_SUBSCRIPTIONS};
+pub use outbox::{Outbox, Pushed, Run, DEFAULT_UNSENT_CAP, MAX_SUBSCRIPTIONS};
 pub use query::{Snapshot, DEFAULT_LIMIT};
 pub use update::Update;

@@ -1,7 +1,8 @@
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use bytes::Bytes;
 use rustc_hash::FxHashMap;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{ErrorReason, Message, Subscription, Update};
 
@@ -39,9 +40,9 @@ pub const DEFAULT_UNSENT_CAP: usize = 4 << 20;
 ///     let state = Bbo { seq, bid: None, ask: None };
 ///     outbox.push(bbo, &Update::latest(&Message::Bbo { symbol, bbo: &state }));
 /// }
-/// assert_eq!(outbox.pop().unwrap(), r#"{"type":"subscribed","channel":"bbo","symbol":"ACME"}"#);
+/// assert_eq!(outbox.pop().unwrap().as_str(), r#"{"type":"subscribed","channel":"bbo","symbol":"ACME"}"#);
 /// let latest = outbox.pop().unwrap();
-/// assert!(latest.starts_with(br#"{"type":"bbo","symbol":"ACME","seq":3,"#));
+/// assert!(latest.starts_with(r#"{"type":"bbo","symbol":"ACME","seq":3,"#));
 /// assert_eq!(outbox.pop(), None);
 /// ```
 #[derive(Debug)]
@@ -62,7 +63,48 @@ pub struct Outbox {
 #[derive(Debug)]
 struct Entry {
     subscription: Option<Subscription>,
-    update: Option<Update>,
+    item: Option<Item>,
+}
+
+/// What an entry holds.
+#[derive(Debug)]
+enum Item {
+    One(Update),
+    /// A shared run, from its update `next` on, `left` bytes still unsent.
+    Run {
+        run: Run,
+        next: usize,
+        left: usize,
+    },
+}
+
+impl Item {
+    /// Its bytes still unsent.
+    fn bytes(&self) -> usize {
+        match self {
+            Item::One(update) => update.bytes().len(),
+            Item::Run { left, .. } => *left,
+        }
+    }
+}
+
+/// Updates of one subscription that are never merged (trades), in order, shared by every
+/// subscriber's outbox: a run of a thousand trades costs each subscriber one entry.
+#[derive(Clone, Debug)]
+pub struct Run {
+    updates: Arc<[Update]>,
+    bytes: usize,
+}
+
+impl Run {
+    /// A run of `updates`, which are queued as they are, never conflated.
+    pub fn new(updates: Vec<Update>) -> Run {
+        let bytes = updates.iter().map(|u| u.bytes().len()).sum();
+        Run {
+            updates: updates.into(),
+            bytes,
+        }
+    }
 }
 
 /// What [`Outbox::push`] did.
@@ -119,8 +161,8 @@ impl Outbox {
         if self.subscriptions.remove(&subscription).is_some() {
             for entry in &mut self.entries {
                 if entry.subscription == Some(subscription) {
-                    if let Some(update) = entry.update.take() {
-                        self.bytes -= update.bytes().len();
+                    if let Some(item) = entry.item.take() {
+                        self.bytes -= item.bytes();
                     }
                 }
             }
@@ -131,7 +173,7 @@ impl Outbox {
     /// Queues an answer (`subscribed`, `unsubscribed`, `error`): never conflated, kept
     /// through an unsubscribe.
     pub fn answer(&mut self, message: &Message<'_>) -> Pushed {
-        self.enqueue(None, Update::whole(message))
+        self.enqueue(None, Item::One(Update::whole(message)))
     }
 
     /// Queues `update` for `subscription`, conflating it with that subscription's pending
@@ -147,7 +189,7 @@ impl Outbox {
             .and_then(|position| position.checked_sub(self.popped))
             .and_then(|index| self.entries.get_mut(usize::try_from(index).ok()?))
         {
-            if let Some(queued) = &mut entry.update {
+            if let Some(Item::One(queued)) = &mut entry.item {
                 let before = queued.bytes().len();
                 if queued.absorb(update, subscription.symbol) {
                     self.bytes = self.bytes - before + queued.bytes().len();
@@ -155,7 +197,23 @@ impl Outbox {
                 }
             }
         }
-        self.enqueue(Some(subscription), update.clone())
+        self.enqueue(Some(subscription), Item::One(update.clone()))
+    }
+
+    /// Queues `run` for `subscription` as one entry, never conflated.
+    pub fn push_run(&mut self, subscription: Subscription, run: &Run) -> Pushed {
+        if self.slow {
+            return Pushed::Discarded;
+        }
+        if !self.subscriptions.contains_key(&subscription) {
+            return Pushed::NotSubscribed;
+        }
+        let item = Item::Run {
+            run: run.clone(),
+            next: 0,
+            left: run.bytes,
+        };
+        self.enqueue(Some(subscription), item)
     }
 
     /// [`Outbox::push`] of each of `updates` in turn, stopping at the first that is not
@@ -178,7 +236,7 @@ impl Outbox {
         (conflated, last)
     }
 
-    fn enqueue(&mut self, subscription: Option<Subscription>, update: Update) -> Pushed {
+    fn enqueue(&mut self, subscription: Option<Subscription>, item: Item) -> Pushed {
         if self.slow {
             return Pushed::Discarded;
         }
@@ -186,10 +244,10 @@ impl Outbox {
         if let Some(pending) = subscription.and_then(|s| self.subscriptions.get_mut(&s)) {
             *pending = Some(position);
         }
-        self.bytes += update.bytes().len();
+        self.bytes += item.bytes();
         self.entries.push_back(Entry {
             subscription,
-            update: Some(update),
+            item: Some(item),
         });
         self.check_cap().unwrap_or(Pushed::Queued)
     }
@@ -205,7 +263,7 @@ impl Outbox {
         self.bytes = error.bytes().len();
         self.entries.push_back(Entry {
             subscription: None,
-            update: Some(error),
+            item: Some(Item::One(error)),
         });
         self.slow = true;
         Some(Pushed::Slow)
@@ -213,15 +271,33 @@ impl Outbox {
 
     /// The next message to write, oldest first; it leaves the outbox (and can no longer be
     /// conflated).
-    pub fn pop(&mut self) -> Option<Bytes> {
-        while let Some(entry) = self.entries.pop_front() {
+    pub fn pop(&mut self) -> Option<Utf8Bytes> {
+        loop {
+            let front = self.entries.front_mut()?;
+            let text = match &mut front.item {
+                Some(Item::Run { run, next, left }) => {
+                    let text = run.updates.get(*next).map(|u| u.text().clone());
+                    *next += 1;
+                    let len = text.as_ref().map_or(0, |t| t.len());
+                    *left -= len;
+                    self.bytes -= len;
+                    if *next < run.updates.len() {
+                        return text;
+                    }
+                    text
+                }
+                Some(Item::One(update)) => {
+                    self.bytes -= update.bytes().len();
+                    Some(update.text().clone())
+                }
+                None => None,
+            };
+            self.entries.pop_front();
             self.popped += 1;
-            if let Some(update) = entry.update {
-                self.bytes -= update.bytes().len();
-                return Some(update.bytes().clone());
+            if text.is_some() {
+                return text;
             }
         }
-        None
     }
 
     /// The bytes queued and not yet popped.
@@ -321,7 +397,7 @@ mod tests {
     /// Everything queued, as text, without the answers.
     fn drain(outbox: &mut Outbox) -> Vec<String> {
         std::iter::from_fn(|| outbox.pop())
-            .map(|bytes| String::from_utf8(bytes.to_vec()).unwrap())
+            .map(|text| text.to_string())
             .filter(|text| !text.contains("subscribed"))
             .collect()
     }
@@ -347,6 +423,40 @@ mod tests {
         assert_eq!(ids, [1, 2, 3]);
         assert!(outbox.is_empty());
         assert_eq!(outbox.unsent_bytes(), 0);
+    }
+
+    #[test]
+    fn a_shared_run_is_sent_in_order_and_counted_to_the_byte() {
+        let (trades, book) = (sub(Channel::Trades), sub(Channel::Depth));
+        let run = Run::new((1..=3).map(trade).collect());
+        let update = depth(4, 10, 5);
+        let mut outboxes = [
+            Outbox::new(DEFAULT_UNSENT_CAP),
+            Outbox::new(DEFAULT_UNSENT_CAP),
+        ];
+        for outbox in &mut outboxes {
+            outbox.subscribe(trades).unwrap();
+            outbox.subscribe(book).unwrap();
+            drain(outbox);
+            assert_eq!(outbox.push_run(trades, &run), Pushed::Queued);
+            assert_eq!(outbox.push(book, &update), Pushed::Queued);
+            assert_eq!(outbox.unsent_bytes(), run.bytes + update.bytes().len());
+        }
+        let [first, second] = &mut outboxes;
+        let texts = drain(first);
+        let kinds: Vec<_> = texts.iter().map(|t| field(t, "type")).collect();
+        assert_eq!(kinds, ["trade", "trade", "trade", "depth_update"]);
+        let ids: Vec<_> = texts[..3].iter().map(|t| field(t, "match")).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(first.unsent_bytes(), 0);
+        // The other outbox's share is untouched; unsubscribing drops what is left of it.
+        second.pop();
+        second.unsubscribe(trades);
+        let left = drain(second);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(field(&left[0], "type"), "depth_update");
+        assert_eq!(second.unsent_bytes(), 0);
+        assert_eq!(Outbox::new(1).push_run(trades, &run), Pushed::NotSubscribed);
     }
 
     #[test]
@@ -439,7 +549,7 @@ mod tests {
         outbox.unsubscribe(trades);
         assert_eq!(outbox.push(trades, &trade(3)), Pushed::NotSubscribed);
         let sent: Vec<_> = std::iter::from_fn(|| outbox.pop())
-            .map(|bytes| field(std::str::from_utf8(&bytes).unwrap(), "type"))
+            .map(|text| field(&text, "type"))
             .collect();
         assert_eq!(sent, ["subscribed", "subscribed", "bbo", "unsubscribed"]);
         assert_eq!(outbox.unsent_bytes(), 0);

@@ -1,15 +1,17 @@
 use std::sync::Arc;
 
-use bytes::Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{encode_message, DepthUpdate, Message};
 use crate::matching::Symbol;
 
 /// One encoded message for every subscriber of a channel, encoded once and shared, with
-/// what an [`Outbox`](super::Outbox) needs to conflate it with the one still pending.
+/// what an [`Outbox`](super::Outbox) needs to conflate it with the one still pending. The
+/// text is checked to be UTF-8 once, here, so a socket writes it to each subscriber as a
+/// text frame without checking it again.
 #[derive(Clone, Debug)]
 pub struct Update {
-    bytes: Bytes,
+    text: Utf8Bytes,
     kind: Kind,
 }
 
@@ -50,23 +52,27 @@ impl Update {
             symbol,
             update: &update,
         };
-        let bytes = encoded(&message);
         Update {
-            bytes,
+            text: encoded(&message),
             kind: Kind::Depth(update),
         }
     }
 
     fn new(message: &Message<'_>, kind: Kind) -> Update {
         Update {
-            bytes: encoded(message),
+            text: encoded(message),
             kind,
         }
     }
 
     /// The encoded message (one JSON object, no newline).
-    pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+    pub fn text(&self) -> &Utf8Bytes {
+        &self.text
+    }
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
     }
 
     /// Folds `later` (of the same subscription, whose book is `symbol`) into this pending
@@ -79,7 +85,7 @@ impl Update {
             (Kind::Depth(pending), Kind::Depth(later_update)) => {
                 let merged = Arc::make_mut(pending);
                 merged.merge(later_update);
-                self.bytes = encoded(&Message::DepthUpdate {
+                self.text = encoded(&Message::DepthUpdate {
                     symbol,
                     update: merged,
                 });
@@ -87,13 +93,17 @@ impl Update {
             }
             _ => return false,
         }
-        self.bytes = later.bytes.clone();
+        self.text = later.text.clone();
         true
     }
 }
 
-fn encoded(message: &Message<'_>) -> Bytes {
+fn encoded(message: &Message<'_>) -> Utf8Bytes {
     let mut out = Vec::new();
     encode_message(message, &mut out);
-    out.into()
+    // The encoder writes UTF-8 only; were it not to, the text would show it rather than
+    // a socket fail.
+    String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        .into()
 }

@@ -268,15 +268,11 @@ async fn guarded<E>(
 /// Hands `taken` (emptied) to the socket's write buffer.
 async fn feed(
     sink: &mut SplitSink<Socket, Frame>,
-    taken: &mut Vec<Bytes>,
+    taken: &mut Vec<Utf8Bytes>,
     metrics: &MarketMetrics,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    let (count, bytes) = (taken.len(), taken.iter().map(Bytes::len).sum());
-    for message in taken.drain(..) {
-        // The encoder writes UTF-8 only: a message that is not is a bug, and skipped.
-        let Ok(text) = Utf8Bytes::try_from(message) else {
-            continue;
-        };
+    let (count, bytes) = (taken.len(), taken.iter().map(|t| t.len()).sum());
+    for text in taken.drain(..) {
         sink.feed(Frame::Text(text)).await?;
     }
     metrics.sent(count, bytes);

@@ -56,8 +56,12 @@ pub(crate) struct OrderPipeline {
     pub(crate) input: Publisher<DecodeIn>,
 }
 
+/// The order pipeline's name: its metrics' `pipeline` label.
+pub(crate) const PIPELINE: &str = "orders";
+
 pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, PipelineError> {
     let mut p = Pipeline::builder();
+    p.name(PIPELINE);
     let m = w.metrics.clone();
     let topic = w.extension.as_ref().map(|_| PRE_MATCH);
     let lanes = Arc::new(AtomicUsize::new(1));

@@ -202,7 +202,7 @@ fn a_client_flooding_without_reading_cannot_grow_the_queues_past_the_limit() {
     for stage in ["decode", "match"] {
         let peak = metric(
             &page,
-            &format!(r#"sedaflow_stage_queue_depth_peak{{stage="{stage}"}}"#),
+            &format!(r#"sedaflow_stage_queue_depth_peak{{pipeline="orders",stage="{stage}"}}"#),
         );
         assert!(
             peak <= (MAX_LIMIT + 1) as f64,

@@ -6,7 +6,9 @@ use rustc_hash::FxHashMap;
 
 use super::{LastTrade, MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
-use crate::market::{BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Snapshot, Subscription};
+use crate::market::{
+    BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Run, Snapshot, Subscription,
+};
 use crate::matching::Symbol;
 
 /// The symbols of one lane. Plain fields: the lane's events come one at a time.
@@ -59,10 +61,14 @@ impl Book {
             };
             metrics.fanned_out(channel, subscribers.len() * run);
             let subscription = Subscription { channel, symbol };
-            let updates = || updates.iter().map(|f| &f.update);
+            // Trades are never merged: one shared run for all their subscribers.
+            let run = (channel == Channel::Trades)
+                .then(|| Run::new(updates.iter().map(|f| f.update.clone()).collect()));
             subscribers.retain(|_, subscriber| {
-                let (conflated, last) =
-                    subscriber.with_outbox(|o| o.push_all(subscription, updates()));
+                let (conflated, last) = subscriber.with_outbox(|o| match &run {
+                    Some(run) => (0, o.push_run(subscription, run)),
+                    None => o.push_all(subscription, updates.iter().map(|f| &f.update)),
+                });
                 metrics.conflated(conflated);
                 !matches!(last, Pushed::Slow | Pushed::Discarded)
             });

@@ -3,9 +3,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::market::Outbox;
 
@@ -79,7 +79,7 @@ impl Subscriber {
 
     /// Takes the next messages to write, oldest first, into `out` (up to [`WRITE_BATCH`],
     /// one lock for all).
-    pub(crate) fn next(&self, out: &mut Vec<Bytes>) -> Next {
+    pub(crate) fn next(&self, out: &mut Vec<Utf8Bytes>) -> Next {
         let mut outbox = self.outbox.lock();
         out.extend(std::iter::from_fn(|| outbox.pop()).take(WRITE_BATCH));
         if !out.is_empty() {

@@ -65,11 +65,7 @@ fn written(subscriber: &Subscriber) -> (Vec<String>, bool) {
     let (mut texts, mut taken) = (Vec::new(), Vec::new());
     loop {
         let next = subscriber.next(&mut taken);
-        texts.extend(
-            taken
-                .drain(..)
-                .map(|b| String::from_utf8(b.to_vec()).unwrap()),
-        );
+        texts.extend(taken.drain(..).map(|t| t.to_string()));
         match next {
             Next::Write => {}
             Next::Wait => return (texts, false),

@@ -20,7 +20,9 @@
 //!
 //! This 2-core machine's speed drifts by ±15% within minutes, so the servers take turns:
 //! each round measures every server once, closed loop first for all, then open loop, and the
-//! table shows the median of three rounds (one with `--quick`) with the closed-loop range.
+//! table shows the median of three rounds (one with `--quick`) with the closed-loop range
+//! and the server process's CPU time per answered request in the closed-loop runs (the load
+//! generator shares the cores, so what a server costs shows beside what it achieves).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ use std::time::Duration;
 use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
 
 mod baseline;
+mod cpu;
 mod inline;
 mod market_data;
 
@@ -145,7 +148,7 @@ fn compare() {
         rounds: if quick { 1 } else { 3 },
         journal: &scratch.journal,
     };
-    let closed_runs = bench.closed_rounds(&picked);
+    let (closed_runs, mut cpu) = bench.closed_rounds(&picked);
     let mut closed: Vec<Vec<f64>> = closed_runs
         .iter()
         .map(|runs| runs.iter().map(|s| s.throughput).collect())
@@ -153,7 +156,8 @@ fn compare() {
     let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
     let open = bench.open_rounds(&picked, &max);
     scratch.remove();
-    print_table(&picked, &closed, &max, &open);
+    let cpu: Vec<f64> = cpu.iter_mut().map(|runs| median(runs)).collect();
+    print_table(&picked, &closed, &max, &cpu, &open);
     market_data::print_table(&picked, &closed_runs, &max);
 }
 
@@ -307,8 +311,9 @@ struct Bench<'a> {
 
 impl Bench<'_> {
     /// A fresh server per run (and an empty journal: no run recovers another's), warmed up
-    /// until books and connections reach their working size.
-    fn run(&self, t: &Target, rate: Option<NonZeroU64>, seed: u64) -> LoadgenSummary {
+    /// until books and connections reach their working size; with the server's CPU time per
+    /// answered request in the measured run, in microseconds.
+    fn run(&self, t: &Target, rate: Option<NonZeroU64>, seed: u64) -> (LoadgenSummary, f64) {
         let _ = std::fs::remove_dir_all(self.journal);
         let server = start(t);
         drive(LoadgenConfig {
@@ -318,7 +323,9 @@ impl Bench<'_> {
             accounts: t.accounts,
             ..self.base.clone()
         });
-        drive(LoadgenConfig {
+        let pid = server.child.id();
+        let before = cpu::used(pid);
+        let summary = drive(LoadgenConfig {
             addr: server.addr,
             duration: Duration::from_secs(self.secs),
             rate,
@@ -327,17 +334,26 @@ impl Bench<'_> {
             http: server.http.unwrap_or(self.base.http),
             md_subscribers: t.md_subscribers,
             ..self.base.clone()
-        })
+        });
+        let used = cpu::used(pid)
+            .zip(before)
+            .map(|(after, before)| after - before);
+        let per_order = used.map_or(f64::NAN, |cpu| {
+            cpu.as_secs_f64() * 1e6 / summary.answered.max(1) as f64
+        });
+        (summary, per_order)
     }
 
-    /// The closed-loop runs of each server, a run per round.
-    fn closed_rounds(&self, picked: &[&Target]) -> Vec<Vec<LoadgenSummary>> {
+    /// The closed-loop runs of each server, a run per round, each with the server's CPU
+    /// time per order (µs).
+    fn closed_rounds(&self, picked: &[&Target]) -> (Vec<Vec<LoadgenSummary>>, Vec<Vec<f64>>) {
         let mut closed: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
+        let mut cpu: Vec<Vec<f64>> = picked.iter().map(|_| Vec::new()).collect();
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
-                let summary = self.run(t, None, 8);
+                let (summary, per_order) = self.run(t, None, 8);
                 eprintln!(
-                    "  round {round} {:<30} closed {:>9.0}/s",
+                    "  round {round} {:<30} closed {:>9.0}/s, server cpu {per_order:.2} µs/order",
                     t.name, summary.throughput
                 );
                 if let Some(market) = &summary.market {
@@ -351,9 +367,10 @@ impl Bench<'_> {
                     );
                 }
                 closed[i].push(summary);
+                cpu[i].push(per_order);
             }
         }
-        closed
+        (closed, cpu)
     }
 
     /// Each server's open-loop runs at half of its own maximum, a run per round.
@@ -362,7 +379,7 @@ impl Bench<'_> {
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
                 let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
-                let summary = self.run(t, Some(half), 9);
+                let (summary, _) = self.run(t, Some(half), 9);
                 eprintln!(
                     "  round {round} {:<30} open @{half}/s p50 {:?} p99 {:?}",
                     t.name, summary.latency.p50, summary.latency.p99
@@ -376,7 +393,13 @@ impl Bench<'_> {
 
 /// A row per server: the median maximum against the inline baseline's (row 0), the
 /// closed-loop range, and the median open-loop latencies.
-fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec<LoadgenSummary>]) {
+fn print_table(
+    picked: &[&Target],
+    closed: &[Vec<f64>],
+    max: &[f64],
+    cpu: &[f64],
+    open: &[Vec<LoadgenSummary>],
+) {
     let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| {
         let mut v: Vec<f64> = open[i].iter().map(|o| f(o).as_secs_f64()).collect();
         Duration::from_secs_f64(median(&mut v))
@@ -384,11 +407,12 @@ fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec
     let inline_p99 = percentile(0, |o| o.latency.p99);
     println!();
     println!(
-        "{:<30} {:>12} {:>9} {:>19} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "{:<30} {:>12} {:>9} {:>19} {:>9} {:>12} {:>10} {:>10} {:>10} {:>9}",
         "server",
         "max orders/s",
         "vs inline",
         "closed-loop range",
+        "cpu µs/o",
         "open rate/s",
         "p50",
         "p99",
@@ -401,11 +425,12 @@ fn print_table(picked: &[&Target], closed: &[Vec<f64>], max: &[f64], open: &[Vec
             .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let p99 = percentile(i, |o| o.latency.p99);
         println!(
-            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>9.2} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
             t.name,
             max[i],
             max[i] / max[0],
             format!("{:.0}k-{:.0}k", lo / 1e3, hi / 1e3),
+            cpu[i],
             max[i] / 2.0,
             percentile(i, |o| o.latency.p50),
             p99,
