@@ -239,40 +239,68 @@ impl Probe {
     }
 }
 
-/// alice sells 5 at 10 and carol buys 5 at 5 on each of `symbols`; alice's session on the
-/// other ingress then lists both orders, which proves every partition logged it.
-fn rest_orders(symbols: &[String], a1: &mut Client, a2: &mut Client, carol: &mut Client) {
-    for (i, symbol) in symbols.iter().enumerate() {
-        let id = i as u64 + 1;
-        a1.send(&sell(id, symbol, "10", 5));
-        a1.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
-        carol.send(&format!(
-            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"buy","price":"5","qty":5}}"#
-        ));
-        carol.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+/// Two ingresses with `cancel_on_disconnect`: alice logged in on both (A: `a1`, B: `a2`),
+/// carol on A, bob on B watching. alice sells 5 at 10 and carol buys 5 at 5 on each of
+/// `symbols` (on distinct partitions); alice's session on B then lists both orders, which
+/// proves every partition logged it.
+struct Scene {
+    cluster: Cluster,
+    symbols: Vec<String>,
+    a1: Client,
+    a2: Client,
+    carol: Client,
+    bob: Probe,
+}
+
+impl Scene {
+    fn start() -> Scene {
+        let cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
+        let (on_a, on_b) = (&cluster.ingress, &cluster.others[0]);
+        let symbols = symbols_on_distinct_partitions(2);
+        let mut a1 = login(on_a, "alice");
+        let mut a2 = login(on_b, "alice");
+        let mut carol = login(on_a, "carol");
+        let bob = Probe {
+            client: login(on_b, "bob"),
+            next: 0,
+        };
+        for (i, symbol) in symbols.iter().enumerate() {
+            let id = i as u64 + 1;
+            a1.send(&sell(id, symbol, "10", 5));
+            a1.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+            carol.send(&format!(
+                r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"buy","price":"5","qty":5}}"#
+            ));
+            carol.expect(&format!(r#"{{"type":"ack","id":{id}}}"#));
+        }
+        a2.send(r#"{"op":"orders"}"#);
+        let listed = a2.recv_n(symbols.len() + 1);
+        assert_eq!(
+            listed.last().map(|end| end["count"].clone()),
+            Some(serde_json::json!(symbols.len())),
+            "{listed:?}"
+        );
+        Scene {
+            cluster,
+            symbols,
+            a1,
+            a2,
+            carol,
+            bob,
+        }
     }
-    a2.send(r#"{"op":"orders"}"#);
-    let listed = a2.recv_n(symbols.len() + 1);
-    assert_eq!(
-        listed.last().map(|end| end["count"].clone()),
-        Some(serde_json::json!(symbols.len())),
-        "{listed:?}"
-    );
 }
 
 #[test]
 fn cancel_on_disconnect_waits_for_the_last_session_over_every_ingress() {
-    let cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
-    let (on_a, on_b) = (&cluster.ingress, &cluster.others[0]);
-    let symbols = symbols_on_distinct_partitions(2);
-    let mut a1 = login(on_a, "alice");
-    let mut a2 = login(on_b, "alice");
-    let mut carol = login(on_a, "carol");
-    let mut bob = Probe {
-        client: login(on_b, "bob"),
-        next: 0,
-    };
-    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+    let Scene {
+        cluster: _cluster,
+        symbols,
+        a1,
+        mut a2,
+        carol,
+        mut bob,
+    } = Scene::start();
 
     // alice's session on ingress A closes, then carol's only session, on the same ingress.
     drop(a1);
@@ -290,16 +318,14 @@ fn cancel_on_disconnect_waits_for_the_last_session_over_every_ingress() {
 
 #[test]
 fn the_sessions_of_a_killed_ingress_count_as_closed() {
-    let mut cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
-    let symbols = symbols_on_distinct_partitions(2);
-    let mut a1 = login(&cluster.ingress, "alice");
-    let mut carol = login(&cluster.ingress, "carol");
-    let mut a2 = login(&cluster.others[0], "alice");
-    let mut bob = Probe {
-        client: login(&cluster.others[0], "bob"),
-        next: 0,
-    };
-    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+    let Scene {
+        mut cluster,
+        symbols,
+        a1: _a1,
+        a2,
+        carol: _carol,
+        mut bob,
+    } = Scene::start();
 
     // kill -9: no session of ingress A is ever closed by it. Once its presence lapses, the
     // matchers count them closed: carol's orders go, alice's stay (she is on B too).
@@ -312,16 +338,14 @@ fn the_sessions_of_a_killed_ingress_count_as_closed() {
 
 #[test]
 fn a_paused_ingress_declared_gone_exits_and_changes_nothing() {
-    let mut cluster = Cluster::start_with(2, 2, "cancel_on_disconnect = true");
-    let symbols = symbols_on_distinct_partitions(2);
-    let mut a1 = login(&cluster.ingress, "alice");
-    let mut carol = login(&cluster.ingress, "carol");
-    let mut a2 = login(&cluster.others[0], "alice");
-    let mut bob = Probe {
-        client: login(&cluster.others[0], "bob"),
-        next: 0,
-    };
-    rest_orders(&symbols, &mut a1, &mut a2, &mut carol);
+    let Scene {
+        mut cluster,
+        symbols,
+        a1: _a1,
+        a2: _a2,
+        mut carol,
+        mut bob,
+    } = Scene::start();
 
     signal(cluster.ingress.pid(), libc::SIGSTOP);
     bob.wait_cancelled("carol's orders are cancelled", &symbols, "sell", "5");
