@@ -106,10 +106,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         batch.push(line);
         if batch.len() == 256 {
-            lines.blocking_publish_batch(&mut batch, None)?;
+            lines.blocking_publish_batch(&mut batch)?;
         }
     }
-    lines.blocking_publish_batch(&mut batch, None)?;
+    lines.blocking_publish_batch(&mut batch)?;
     let report = pipeline.shutdown(Duration::from_secs(10));
     let secs = started.elapsed().as_secs_f64();
     println!("{report}");

@@ -43,7 +43,7 @@ fn a_panicking_call_fails_only_its_event() {
     let input = pipeline.publisher::<(u8, u32)>().unwrap();
     pipeline.start();
     input
-        .blocking_publish_batch(&mut (0..1000).map(|v| (0, v)).collect(), None)
+        .blocking_publish_batch(&mut (0..1000).map(|v| (0, v)).collect())
         .unwrap();
     let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
     let f = r.stage("flaky").unwrap();

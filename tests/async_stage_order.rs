@@ -86,7 +86,7 @@ fn a_keys_events_are_handled_and_delivered_in_order_while_keys_overlap() {
     let input = pipeline.publisher::<(u8, u32)>().unwrap();
     pipeline.start();
     let mut events: Vec<(u8, u32)> = (0..2000).map(|i| ((i % 8) as u8, i / 8)).collect();
-    input.blocking_publish_batch(&mut events, None).unwrap();
+    input.blocking_publish_batch(&mut events).unwrap();
     let report = support::assert_clean(pipeline.shutdown(support::DRAIN));
     let enrich = report.stage("enrich").unwrap();
     assert_eq!((enrich.processed, enrich.panicked), (2000, 0));
@@ -130,7 +130,7 @@ fn a_lane_delivers_in_arrival_order_whatever_order_its_calls_end_in() {
     let input = pipeline.publisher::<u32>().unwrap();
     pipeline.start();
     input
-        .blocking_publish_batch(&mut (0..500).collect(), None)
+        .blocking_publish_batch(&mut (0..500).collect())
         .unwrap();
     support::assert_clean(pipeline.shutdown(support::DRAIN));
     let order: Vec<u32> = delivered.lock().unwrap().iter().map(|e| e.1).collect();

@@ -84,7 +84,7 @@ fn waiting_calls_say_when_a_drop_policy_dropped() {
         }
     );
     let mut batch = vec![3, 4];
-    let batch_outcome = input.blocking_publish_batch(&mut batch, None).unwrap();
+    let batch_outcome = input.blocking_publish_batch(&mut batch).unwrap();
     assert_eq!(batch_outcome.dropped, 2);
     let r = support::assert_clean(p.shutdown(support::DRAIN));
     assert_eq!(r.stage("sink").unwrap().dropped_newest, 3);

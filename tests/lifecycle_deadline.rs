@@ -110,7 +110,7 @@ fn wait_idle_waits_for_every_stage_without_shutting_down() {
     pipeline.start();
     for round in 1..=3u64 {
         input
-            .blocking_publish_batch(&mut (0..500).collect(), None)
+            .blocking_publish_batch(&mut (0..500).collect())
             .unwrap();
         assert!(pipeline.wait_idle(support::DRAIN), "round {round}");
         let r = pipeline.report();

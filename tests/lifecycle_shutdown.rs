@@ -125,7 +125,7 @@ fn fan_out_needs_a_cloner() {
     let input = pipeline.publisher::<u64>().unwrap();
     pipeline.start();
     let mut v: Vec<u64> = (0..100).collect();
-    input.blocking_publish_batch(&mut v, None).unwrap();
+    input.blocking_publish_batch(&mut v).unwrap();
     let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
     assert_eq!(r.stage("a").unwrap().processed, 100);
     assert_eq!(r.stage("b").unwrap().processed, 100);

@@ -23,7 +23,7 @@ fn run(p: Pipeline, events: u32, enough: usize) -> (usize, Pipeline) {
     let input = p.publisher::<u32>().unwrap();
     p.start();
     let mut all: Vec<u32> = (0..events).collect();
-    input.blocking_publish_batch(&mut all, None).unwrap();
+    input.blocking_publish_batch(&mut all).unwrap();
     let mut most = 0;
     loop {
         let s = p.report().stages[0].clone();

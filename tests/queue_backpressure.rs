@@ -46,6 +46,9 @@ fn block_parks_the_producer_and_counts_the_time() {
     assert_eq!(input.try_publish(5), Err(OfferError::Full(5)));
     let waited = input.blocking_publish_timeout(6, Duration::from_millis(20));
     assert_eq!(waited, Err(OfferError::Timeout(6)));
+    // A batch waits by the same kind of bound, a `Duration`, and comes back whole.
+    let waited = input.blocking_publish_batch_timeout(&mut vec![6, 7], Duration::from_millis(20));
+    assert_eq!(waited, Err(OfferError::Timeout(vec![6, 7])));
     assert!(p.report().stage("slow").unwrap().blocked >= Duration::from_millis(20));
     let producer = std::thread::spawn(move || input.blocking_publish(7));
     for _ in 0..6 {
@@ -54,9 +57,10 @@ fn block_parks_the_producer_and_counts_the_time() {
     producer.join().unwrap().unwrap();
     let r = support::assert_clean(p.shutdown(support::DRAIN));
     let s = r.stage("slow").unwrap();
+    // Offered: 4 + the try, the single and the batch of two timed out, then 7.
     assert_eq!(
         (s.offered, s.enqueued, s.rejected, s.processed),
-        (8, 6, 2, 6)
+        (10, 6, 4, 6)
     );
 }
 

@@ -54,7 +54,7 @@ fn a_try_handlers_errors_are_counted_and_dead_lettered_with_the_event_and_error(
     let input = pipeline.publisher::<u32>().unwrap();
     pipeline.start();
     input
-        .blocking_publish_batch(&mut (0..1000).collect(), None)
+        .blocking_publish_batch(&mut (0..1000).collect())
         .unwrap();
     let report = support::assert_clean(pipeline.shutdown(support::DRAIN));
 
@@ -119,7 +119,7 @@ fn a_batch_handler_fails_events_through_its_context_and_only_its_own_count() {
     let mut lines: Vec<String> = ["1", "x", "2", "y", "z", "3", "4", "5"]
         .map(String::from)
         .to_vec();
-    input.blocking_publish_batch(&mut lines, None).unwrap();
+    input.blocking_publish_batch(&mut lines).unwrap();
     let report = support::assert_clean(pipeline.shutdown(support::DRAIN));
     let parse = report.stage("parse").unwrap();
     assert_eq!((parse.processed, parse.failed), (5, 3));

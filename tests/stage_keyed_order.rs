@@ -46,10 +46,10 @@ fn per_key_order_holds_with_four_threads_over_100k_events() {
             seq,
         });
         if batch.len() == 100 {
-            input.blocking_publish_batch(&mut batch, None).unwrap();
+            input.blocking_publish_batch(&mut batch).unwrap();
         }
     }
-    input.blocking_publish_batch(&mut batch, None).unwrap();
+    input.blocking_publish_batch(&mut batch).unwrap();
     let report = support::assert_clean(pipeline.shutdown(support::DRAIN));
     assert_eq!(report.stage("keyed").unwrap().processed, EVENTS);
     let seen = seen.lock().unwrap();

@@ -27,7 +27,7 @@ fn a_panic_fails_only_that_event() {
     let input = pipeline.publisher::<u32>().unwrap();
     pipeline.start();
     let mut events: Vec<u32> = (0..1000).collect();
-    input.blocking_publish_batch(&mut events, None).unwrap();
+    input.blocking_publish_batch(&mut events).unwrap();
     let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
     let s = r.stage("flaky").unwrap();
     assert_eq!((s.processed, s.panicked), (900, 100));
@@ -74,7 +74,7 @@ fn quarantine_key_refuses_the_failed_key_only() {
     let input = pipeline.publisher::<(u8, u32)>().unwrap();
     pipeline.start();
     let mut events: Vec<(u8, u32)> = (0..40).map(|i| ((i % 4) as u8, i)).collect();
-    input.blocking_publish_batch(&mut events, None).unwrap();
+    input.blocking_publish_batch(&mut events).unwrap();
     let r = support::assert_clean(pipeline.shutdown(support::DRAIN));
     // 13 is key 1: it panics; keys 1's later events (17, 21, …, 37) are refused; others flow.
     let refused = refused.lock().unwrap();

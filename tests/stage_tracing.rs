@@ -65,7 +65,7 @@ fn every_batch_is_a_span_with_its_stage_and_event_count() {
     let input = pipeline.publisher::<u64>().unwrap();
     // Queued before the stages start, so batches hold many events each.
     let mut events: Vec<u64> = (0..500).collect();
-    input.blocking_publish_batch(&mut events, None).unwrap();
+    input.blocking_publish_batch(&mut events).unwrap();
     pipeline.start();
     let report = pipeline.shutdown(Duration::from_secs(10));
     assert!(report.is_balanced(), "{report}");

@@ -149,7 +149,7 @@ fn throughput(events: u64, fused: bool) -> Run {
         batch.extend(next..end);
         next = end;
         input
-            .blocking_publish_batch(&mut batch, None)
+            .blocking_publish_batch(&mut batch)
             .expect("pipeline open");
     }
     while done.load(Ordering::Acquire) < events {

@@ -140,16 +140,28 @@ impl<T: Event> Publisher<T> {
         self.deliver(events, Wait::Never)
     }
 
-    /// Offers a batch, parking the thread while a `Block` queue is full (until `deadline`).
+    /// Offers a batch, parking the thread for as long as a `Block` queue is full.
     ///
     /// # Errors
-    /// As [`Publisher::blocking_publish_timeout`], with the events not taken.
+    /// As [`Publisher::blocking_publish`], with the events not taken.
     pub fn blocking_publish_batch(
         &self,
         events: &mut Vec<T>,
-        deadline: Option<Instant>,
     ) -> Result<Published, OfferError<Vec<T>>> {
-        self.deliver(events, Wait::Until(deadline))
+        self.deliver(events, Wait::Until(None))
+    }
+
+    /// Offers a batch, parking the thread while a `Block` queue is full for at most
+    /// `timeout` (like [`Publisher::blocking_publish_timeout`]).
+    ///
+    /// # Errors
+    /// As [`Publisher::blocking_publish_timeout`], with the events not taken.
+    pub fn blocking_publish_batch_timeout(
+        &self,
+        events: &mut Vec<T>,
+        timeout: Duration,
+    ) -> Result<Published, OfferError<Vec<T>>> {
+        self.deliver(events, Wait::Until(Some(Instant::now() + timeout)))
     }
 
     /// Offers one event, awaiting room in a `Block` queue without blocking the executor.
