@@ -39,9 +39,8 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::kv;
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::{self, kv};
-use futures_util::StreamExt;
 use sedaflow::{install_prometheus, MetricsExporter};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -51,12 +50,15 @@ use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, market_msg_id, response_msg_id};
 use super::presence;
 use super::shard::{Dest, Shard};
-use super::wire::{position, LogEntry, MarketBatch, ResponseBatch, ENTRIES_PER_MESSAGE};
-use super::{instance_id, ClusterConfig, ClusterError, Log, Partition, WireError};
+use super::wire::{position, MarketBatch, ResponseBatch, ENTRIES_PER_MESSAGE};
+use super::{instance_id, ClusterConfig, ClusterError, Log, Partition};
 use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::matching::BookDelta;
 use crate::signals::StopSignals;
 use crate::ServerConfig;
+use reading::{decode, pull, Decoded};
+
+mod reading;
 
 /// A response message is sent once it reaches this size (NATS refuses payloads over 1 MiB by
 /// default).
@@ -314,60 +316,6 @@ impl Coordinator {
         });
         self.owned.insert(p, Owned { release, task });
     }
-}
-
-/// Up to `want` log entries: what is waiting now, or else the next one to arrive within
-/// `wait` (a blocking pull instead of polling an idle partition).
-async fn pull(
-    consumer: &PullConsumer,
-    want: usize,
-    wait: Duration,
-) -> Result<Vec<jetstream::Message>, ClusterError> {
-    let ready = consumer.fetch().max_messages(want).messages().await;
-    let mut got: Vec<_> = collect(ready).await?;
-    if got.is_empty() {
-        let next = consumer
-            .batch()
-            .max_messages(1)
-            .expires(wait)
-            .messages()
-            .await;
-        got = collect(next).await?;
-    }
-    Ok(got)
-}
-
-async fn collect<S, E1, E2>(batch: Result<S, E1>) -> Result<Vec<jetstream::Message>, ClusterError>
-where
-    S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
-    E1: std::fmt::Display,
-    E2: std::fmt::Display,
-{
-    let mut batch = batch.map_err(ClusterError::js("order fetch"))?;
-    let mut got = Vec::new();
-    while let Some(message) = batch.next().await {
-        got.push(message.map_err(ClusterError::js("order fetch"))?);
-    }
-    Ok(got)
-}
-
-/// A log message's stream sequence, pending count and records (or why they are unreadable).
-type Decoded = (u64, u64, Result<Vec<LogEntry>, WireError>);
-
-/// Reads a pull's messages; returns them with the number of records they hold.
-fn decode(messages: &[jetstream::Message]) -> Result<(Vec<Decoded>, usize), ClusterError> {
-    let mut decoded = Vec::with_capacity(messages.len());
-    let mut entries = 0;
-    for message in messages {
-        let (seq, pending) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.pending),
-            Err(e) => return Err(ClusterError::js("order metadata")(e)),
-        };
-        let records = LogEntry::read_all(&message.payload);
-        entries += records.as_ref().map_or(0, Vec::len);
-        decoded.push((seq, pending, records));
-    }
-    Ok((decoded, entries))
 }
 
 /// One owned partition: its consumer, books and lease.
