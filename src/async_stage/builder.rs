@@ -10,7 +10,6 @@ use super::decl::{async_config, AsyncDecl};
 use super::executor;
 use super::handler::AsyncHandler;
 use crate::config::{StageConfig, WhenFull};
-use crate::event::key_hash;
 use crate::stage::{OnPanic, StageId};
 
 /// Configures the async stage just declared (see
@@ -81,10 +80,7 @@ impl<H: AsyncHandler> AsyncStageBuilder<'_, H> {
 
     /// Queue capacity in events (0 is refused at build).
     pub fn capacity(self, events: usize) -> Self {
-        match NonZeroUsize::new(events) {
-            Some(n) => self.decl.config.capacity = n,
-            None => self.decl.problem = Some("capacity must be at least 1".into()),
-        }
+        self.decl.set_capacity(events);
         self
     }
 
@@ -119,7 +115,7 @@ impl<H: AsyncHandler> AsyncStageBuilder<'_, H> {
     /// Makes the stage keyed: a key's events are handled one after another, in arrival
     /// order, while other keys' calls run meanwhile.
     pub fn keyed_by<K: Hash>(self, key: impl Fn(&H::In) -> K + Send + Sync + 'static) -> Self {
-        self.decl.key = Some(Arc::new(move |e: &H::In| key_hash(&key(e))));
+        self.decl.set_key(key);
         self
     }
 

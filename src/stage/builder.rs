@@ -5,7 +5,6 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crate::config::{StageConfig, WhenFull};
-use crate::event::key_hash;
 use crate::stage::decl::TypedDecl;
 use crate::stage::handler::{Handler, OnPanic};
 use crate::stage::StageId;
@@ -70,10 +69,7 @@ impl<H: Handler> StageBuilder<'_, H> {
 
     /// Queue capacity in events (0 is refused at build).
     pub fn capacity(self, events: usize) -> Self {
-        match NonZeroUsize::new(events) {
-            Some(n) => self.decl.config.capacity = n,
-            None => self.decl.problem = Some("capacity must be at least 1".into()),
-        }
+        self.decl.set_capacity(events);
         self
     }
 
@@ -119,7 +115,7 @@ impl<H: Handler> StageBuilder<'_, H> {
     /// Makes the stage keyed: events with equal keys are handled in arrival order by one
     /// handler instance, one thread at a time.
     pub fn keyed_by<K: Hash>(self, key: impl Fn(&H::In) -> K + Send + Sync + 'static) -> Self {
-        self.decl.key = Some(Arc::new(move |e: &H::In| key_hash(&key(e))));
+        self.decl.set_key(key);
         self
     }
 

@@ -87,6 +87,22 @@ pub(crate) struct Decl<K: Kind> {
 }
 
 impl<K: Kind> Decl<K> {
+    /// Sets the queue capacity; 0 is kept as the problem reported at build.
+    pub(crate) fn set_capacity(&mut self, events: usize) {
+        match std::num::NonZeroUsize::new(events) {
+            Some(n) => self.config.capacity = n,
+            None => self.problem = Some("capacity must be at least 1".into()),
+        }
+    }
+
+    /// Keys the stage by `key`, hashed to a digest.
+    pub(crate) fn set_key<Q: std::hash::Hash>(
+        &mut self,
+        key: impl Fn(&K::In) -> Q + Send + Sync + 'static,
+    ) {
+        self.key = Some(Arc::new(move |e: &K::In| crate::event::key_hash(&key(e))));
+    }
+
     /// A stage named `name` with `config`; `factory` makes a handler per lane.
     pub(crate) fn with_kind(
         name: String,
