@@ -2,19 +2,28 @@
 //! and policies) drawn from the same [`ServerConfig`] `serve` uses, as Mermaid or Graphviz
 //! dot. Pure: a config in, text out.
 //!
+//! The network is two stages, each in a domain of its own: `net_read` first (requests framed
+//! off client sockets) and `net_write` last (replies and reports written to them), both run by
+//! the same event loops. Their queue bounds are the limits that really apply: `net_read`
+//! holds at most `max_in_flight` requests per connection, `net_write` at most
+//! `write_hard_cap` bytes per connection, counted in the shortest message the server writes.
+//!
 //! # Examples
 //! ```
 //! use sedaflow_stages::graph::{render, Format};
 //! use sedaflow_stages::ServerConfig;
 //! let text = render(&ServerConfig::default(), Format::Mermaid);
 //! assert!(text.starts_with("flowchart LR"));
+//! assert!(text.contains("s_net_read -->|\"DecodeIn frames\"| s_decode"));
 //! assert!(text.contains("s_decode -->|\"Order\"| s_match"));
+//! assert!(text.contains("s_encode -->|\"JSON lines\"| s_net_write"));
 //! ```
 
 use std::fmt::Write;
 
 use sedaflow::StageConfig;
 
+use crate::codec::{encode_line, Response};
 use crate::config::ServerConfig;
 use crate::pipeline::{market_config, JournalStage};
 
@@ -27,11 +36,38 @@ pub enum Format {
     Dot,
 }
 
+/// What a domain's entry stage shows of its queue and pool.
+struct Bounds {
+    capacity: usize,
+    /// Why the capacity is what it is, when it is not a configured number.
+    capacity_is: Option<&'static str>,
+    when_full: &'static str,
+    lanes: Option<usize>,
+    /// `threads` for an engine pool, `event loops` for the network's.
+    pool: &'static str,
+    min: usize,
+    max: usize,
+}
+
+impl Bounds {
+    fn of(c: &StageConfig) -> Self {
+        Bounds {
+            capacity: c.capacity.get(),
+            capacity_is: None,
+            when_full: c.when_full.as_str(),
+            lanes: c.lanes.map(|l| l.get()),
+            pool: "threads",
+            min: c.pool.min,
+            max: c.pool.max.get(),
+        }
+    }
+}
+
 /// One stage of the order pipeline as configured.
-struct Node<'a> {
+struct Node {
     name: &'static str,
     key: &'static str,
-    config: &'a StageConfig,
+    bounds: Bounds,
     /// First stage of its domain (owns queue and pool).
     entry: bool,
 }
@@ -39,13 +75,15 @@ struct Node<'a> {
 /// A bus route: from, to, what travels.
 type Route = (&'static str, &'static str, &'static str);
 
-const ROUTES: [Route; 8] = [
-    ("network", "decode", "DecodeIn frames"),
+const ROUTES: [Route; 10] = [
+    ("clients", "net_read", "socket reads"),
+    ("net_read", "decode", "DecodeIn frames"),
     ("decode", "match", "Order"),
     ("decode", "encode", "Reply: errors, pongs"),
     ("match", "encode", "Reply, Notify"),
-    ("encode", "writers", "JSON lines"),
-    ("network", "market", "subscribe, snapshot requests"),
+    ("encode", "net_write", "JSON lines"),
+    ("net_write", "clients", "socket writes"),
+    ("net_read", "market", "subscribe, snapshot requests"),
     ("match", "market", "book changes, per batch"),
     ("market", "subscribers", "WebSocket updates"),
 ];
@@ -66,9 +104,9 @@ fn routes(config: &ServerConfig) -> Vec<Route> {
     routes
 }
 
-const EDGE_NODES: [(&str, &str); 3] = [
-    ("network", "network: tokio readers"),
-    ("writers", "connection writers: tokio"),
+/// The shapes outside every domain: id, label.
+const EDGE_NODES: [(&str, &str); 2] = [
+    ("clients", "clients: TCP sockets"),
     ("subscribers", "WebSocket subscribers: tokio"),
 ];
 
@@ -85,13 +123,55 @@ pub fn render(config: &ServerConfig, format: Format) -> String {
     }
 }
 
-/// Stages grouped into domains, in pipeline order, as `placement.fuse` places them; the
-/// journal stage (its `journal` config) after matching when there is one.
-fn domains<'a>(
-    config: &'a ServerConfig,
-    journal: Option<&'a StageConfig>,
-    market: &'a StageConfig,
-) -> Vec<Vec<Node<'a>>> {
+/// The network's event-loop pool bounds, (min, max): one loop at least, `network_threads`
+/// at most.
+fn net_loops(config: &ServerConfig) -> (usize, usize) {
+    (1, config.network_threads.get())
+}
+
+/// The network stages, read then write, as `config` bounds them.
+fn net_stages(config: &ServerConfig) -> [Node; 2] {
+    let limits = &config.limits;
+    let (min, max) = net_loops(config);
+    let mut shortest = Vec::new();
+    encode_line(&Response::Pong, &mut shortest);
+    let read = Bounds {
+        capacity: limits.max_connections.saturating_mul(limits.max_in_flight),
+        capacity_is: Some("connections × in flight"),
+        when_full: "pause reads",
+        lanes: None,
+        pool: "event loops",
+        min,
+        max,
+    };
+    let write = Bounds {
+        capacity: limits
+            .max_connections
+            .saturating_mul(limits.write_hard_cap / shortest.len()),
+        capacity_is: Some("hard cap in messages"),
+        when_full: "cut connection",
+        ..read
+    };
+    let node = |name, key, bounds| Node {
+        name,
+        key,
+        bounds,
+        entry: true,
+    };
+    [
+        node("net_read", "per connection: framing, admission", read),
+        node("net_write", "per connection: output in order", write),
+    ]
+}
+
+/// Stages grouped into domains, in pipeline order: `net_read`, the engine's stages as
+/// `placement.fuse` places them (the journal stage, with its `journal` config, after matching
+/// when there is one), `net_write`.
+fn domains(
+    config: &ServerConfig,
+    journal: Option<&StageConfig>,
+    market: &StageConfig,
+) -> Vec<Vec<Node>> {
     let s = &config.stages;
     let mut stages = vec![
         ("decode", "keyed by account", &s.decode),
@@ -107,7 +187,8 @@ fn domains<'a>(
             .iter()
             .position(|g| g.iter().any(|n| n == name))
     };
-    let mut out: Vec<Vec<Node<'_>>> = Vec::new();
+    let [net_read, net_write] = net_stages(config);
+    let mut out: Vec<Vec<Node>> = vec![vec![net_read]];
     let mut previous_group = None;
     for (name, key, stage_config) in stages {
         let g = group(name);
@@ -116,7 +197,7 @@ fn domains<'a>(
         let node = Node {
             name,
             key,
-            config: stage_config,
+            bounds: Bounds::of(stage_config),
             entry: !fused,
         };
         match out.last_mut() {
@@ -124,30 +205,30 @@ fn domains<'a>(
             _ => out.push(vec![node]),
         }
     }
+    out.push(vec![net_write]);
     out
 }
 
-fn label(n: &Node<'_>, newline: &str) -> String {
-    let c = n.config;
+fn label(n: &Node, newline: &str) -> String {
+    let b = &n.bounds;
     let mut l = format!("{}{newline}{}", n.name, n.key);
     if n.entry {
-        let _ = write!(
-            l,
-            "{newline}queue {}, when_full {}",
-            c.capacity,
-            c.when_full.as_str()
-        );
-        if let Some(lanes) = c.lanes {
+        let _ = write!(l, "{newline}queue {}", b.capacity);
+        if let Some(is) = b.capacity_is {
+            let _ = write!(l, " ({is})");
+        }
+        let _ = write!(l, ", when_full {}", b.when_full);
+        if let Some(lanes) = b.lanes {
             let _ = write!(l, ", lanes {lanes}");
         }
-        let _ = write!(l, "{newline}threads {}..{}", c.pool.min, c.pool.max);
+        let _ = write!(l, "{newline}{} {}..{}", b.pool, b.min, b.max);
     } else {
         let _ = write!(l, "{newline}fused: direct call, no queue");
     }
     l
 }
 
-fn route_label(domains: &[Vec<Node<'_>>], from: &str, to: &str, what: &str) -> String {
+fn route_label(domains: &[Vec<Node>], from: &str, to: &str, what: &str) -> String {
     let same = domains
         .iter()
         .any(|d| d.iter().any(|n| n.name == from) && d.iter().any(|n| n.name == to && !n.entry));
@@ -159,15 +240,15 @@ fn route_label(domains: &[Vec<Node<'_>>], from: &str, to: &str, what: &str) -> S
 }
 
 fn id(name: &str) -> String {
-    match name {
-        "network" | "writers" | "subscribers" => name.to_owned(),
-        _ => format!("s_{name}"),
+    if EDGE_NODES.iter().any(|&(edge, _)| edge == name) {
+        name.to_owned()
+    } else {
+        format!("s_{name}")
     }
 }
 
-fn mermaid(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
+fn mermaid(domains: &[Vec<Node>], routes: &[Route]) -> String {
     let mut out = String::from("flowchart LR\n");
-    let _ = writeln!(out, "    network([\"{}\"])", EDGE_NODES[0].1);
     for d in domains {
         let _ = writeln!(out, "    subgraph d_{0}[\"domain {0}\"]", d[0].name);
         for n in d {
@@ -175,7 +256,7 @@ fn mermaid(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
         }
         out.push_str("    end\n");
     }
-    for (name, what) in &EDGE_NODES[1..] {
+    for (name, what) in EDGE_NODES {
         let _ = writeln!(out, "    {name}([\"{what}\"])");
     }
     for &(from, to, what) in routes {
@@ -190,14 +271,9 @@ fn mermaid(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
     out
 }
 
-fn dot(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
+fn dot(domains: &[Vec<Node>], routes: &[Route]) -> String {
     let mut out = String::from(
         "digraph sedaflow {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n",
-    );
-    let _ = writeln!(
-        out,
-        "    network [shape=ellipse, label=\"{}\"];",
-        EDGE_NODES[0].1
     );
     for d in domains {
         let _ = writeln!(
@@ -215,7 +291,7 @@ fn dot(domains: &[Vec<Node<'_>>], routes: &[Route]) -> String {
         }
         out.push_str("    }\n");
     }
-    for (name, what) in &EDGE_NODES[1..] {
+    for (name, what) in EDGE_NODES {
         let _ = writeln!(out, "    {name} [shape=ellipse, label=\"{what}\"];");
     }
     for &(from, to, what) in routes {
@@ -240,7 +316,14 @@ mod tests {
     #[test]
     fn default_config_has_a_domain_per_stage_and_every_route() {
         let text = render(&ServerConfig::default(), Format::Mermaid);
-        for d in ["decode", "match", "encode", "market"] {
+        for d in [
+            "net_read",
+            "decode",
+            "match",
+            "encode",
+            "market",
+            "net_write",
+        ] {
             assert!(
                 text.contains(&format!("subgraph d_{d}[\"domain {d}\"]")),
                 "{text}"
@@ -258,17 +341,84 @@ mod tests {
             )),
             "{text}"
         );
-        assert!(text.contains("network -->|\"DecodeIn frames\"| s_decode"));
+        assert!(text.contains("clients -->|\"socket reads\"| s_net_read"));
+        assert!(text.contains("s_net_read -->|\"DecodeIn frames\"| s_decode"));
         assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
         assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
-        assert!(text.contains("s_encode -->|\"JSON lines\"| writers"));
+        assert!(text.contains("s_encode -->|\"JSON lines\"| s_net_write"));
+        assert!(text.contains("s_net_write -->|\"socket writes\"| clients"));
+        assert!(text.contains("s_net_read -->|\"subscribe, snapshot requests\"| s_market"));
         assert!(text.contains("s_match -->|\"book changes, per batch\"| s_market"));
         assert!(text.contains("s_market -->|\"WebSocket updates\"| subscribers"));
+        assert!(text.contains("clients([\"clients: TCP sockets\"])"));
         assert!(text.contains("subscribers([\"WebSocket subscribers: tokio\"])"));
+        assert!(!text.contains("network"), "{text}");
         assert!(
             text.contains("s_decode[\"decode<br/>keyed by account<br/>"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_network_stages_come_first_and_last_with_their_real_bounds() {
+        let config = ServerConfig::default();
+        let text = render(&config, Format::Mermaid);
+        let loops = config.network_threads;
+        // 1024 connections × 4096 in flight; 1024 × (16 MiB / 16 bytes of `{"type":"pong"}\n`).
+        let read = format!(
+            "s_net_read[\"net_read<br/>per connection: framing, admission<br/>queue 4194304 \
+             (connections × in flight), when_full pause reads<br/>event loops 1..{loops}\"]"
+        );
+        let write = format!(
+            "s_net_write[\"net_write<br/>per connection: output in order<br/>queue 1073741824 \
+             (hard cap in messages), when_full cut connection<br/>event loops 1..{loops}\"]"
+        );
+        assert!(text.contains(&read), "{text}");
+        assert!(text.contains(&write), "{text}");
+        let subgraphs: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("subgraph d_"))
+            .filter_map(|l| l.split('[').next())
+            .collect();
+        assert_eq!(
+            subgraphs,
+            [
+                "net_read",
+                "decode",
+                "match",
+                "encode",
+                "market",
+                "net_write"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_network_bounds_follow_the_limits_and_network_threads() {
+        let mut c = ServerConfig::default();
+        c.limits.max_connections = 10;
+        c.limits.max_in_flight = 3;
+        c.limits.write_hard_cap = 1_600;
+        c.network_threads = NonZeroUsize::new(3).unwrap();
+        let text = render(&c, Format::Dot);
+        assert!(text.contains("subgraph cluster_net_read {"), "{text}");
+        assert!(text.contains("subgraph cluster_net_write {"), "{text}");
+        assert!(
+            text.contains(
+                "s_net_read [label=\"net_read\\nper connection: framing, admission\\nqueue 30 \
+             (connections × in flight), when_full pause reads\\nevent loops 1..3\"]"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "s_net_write [label=\"net_write\\nper connection: output in order\\nqueue 1000 \
+             (hard cap in messages), when_full cut connection\\nevent loops 1..3\"]"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("s_encode -> s_net_write [label=\"JSON lines\"]"));
+        assert!(text.contains("clients [shape=ellipse, label=\"clients: TCP sockets\"]"));
     }
 
     #[test]
