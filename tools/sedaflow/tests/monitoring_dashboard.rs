@@ -259,6 +259,7 @@ fn dashboard_targets(dashboard: &Value) -> Vec<(String, String)> {
         [
             "Overview",
             "Stage $stage",
+            "Network",
             "Bus & overload",
             "Accounts & market data"
         ]
@@ -306,6 +307,45 @@ fn dashboard_targets(dashboard: &Value) -> Vec<(String, String)> {
         }
     }
     targets
+}
+
+/// The `stage` variable lists the stages in pipeline order (so the Stage rows repeat in it):
+/// its query, without Grafana's own `query_result(...)` around it, returns them sorted by
+/// their `sedaflow_stage_info` position, and Grafana keeps that order (sorting off).
+fn assert_stage_options_in_pipeline_order(
+    dashboard: &Value,
+    prometheus: &Prometheus,
+    instance: SocketAddr,
+) {
+    let var = dashboard["templating"]["list"]
+        .as_array()
+        .and_then(|vars| vars.iter().find(|v| v["name"] == "stage"))
+        .expect("a `stage` template variable");
+    assert_eq!(var["sort"], 0, "sorting would undo the query's order");
+    let definition = var["definition"].as_str().unwrap_or_default();
+    let query = definition
+        .strip_prefix("query_result(")
+        .and_then(|q| q.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("the stage variable is not a query_result: {definition:?}"));
+    let stage = |s: &Value| s["metric"]["stage"].as_str().unwrap_or_default().to_owned();
+    let options: Vec<String> = prometheus
+        .query(&substitute(query, instance))
+        .iter()
+        .map(stage)
+        .collect();
+    let mut info: Vec<(u64, String)> = prometheus
+        .query(&format!("sedaflow_stage_info{{job=\"{JOB}\"}}"))
+        .iter()
+        .map(|s| {
+            let position = s["metric"]["position"]
+                .as_str()
+                .and_then(|p| p.parse().ok());
+            (position.expect("a numeric position label"), stage(s))
+        })
+        .collect();
+    info.sort();
+    let in_order: Vec<String> = info.into_iter().map(|(_, name)| name).collect();
+    assert_eq!(options, in_order, "stage options not in pipeline order");
 }
 
 /// Substitutes the template variables as Grafana would for one instance and one stage.
@@ -415,6 +455,7 @@ fn every_dashboard_query_returns_series_from_a_real_prometheus() {
         ))
     );
 
+    assert_stage_options_in_pipeline_order(&dashboard, &prometheus, server.metrics);
     let mut failures = Vec::new();
     for (panel, expr) in &targets {
         let promql = substitute(expr, server.metrics);
