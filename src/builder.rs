@@ -177,7 +177,8 @@ impl PipelineBuilder {
     /// server's network event loops, a file tailer), shown like the engine's stages in the
     /// pipeline order, metrics and report. Its owner counts through the
     /// [`handle`](ExternalStageBuilder::handle) and reports its queue through `queue`. It
-    /// takes no events from the bus and cannot be fused. See [`ExternalStage`](crate::ExternalStage).
+    /// takes no events from the bus and cannot be fused. See
+    /// [`ExternalStage`](crate::ExternalStage).
     ///
     /// # Examples
     /// ```

@@ -11,8 +11,14 @@ use crate::stats::StageStats;
 /// use std::time::Duration;
 /// use sedaflow::ExternalGauges;
 ///
-/// let idle = ExternalGauges { capacity: 1024, threads: 1, threads_min: 1, threads_max: 4, ..Default::default() };
-/// assert_eq!((idle.depth, idle.oldest_age), (0, Duration::ZERO));
+/// let idle = ExternalGauges {
+///     capacity: 1024,
+///     threads: 1,
+///     threads_min: 1,
+///     threads_max: 4,
+///     ..Default::default()
+/// };
+/// assert_eq!((idle.depth, idle.oldest_age, idle.utilization), (0, Duration::ZERO, 0.0));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ExternalGauges {
@@ -49,7 +55,12 @@ pub struct ExternalGauges {
 ///
 /// impl ExternalQueue for ReadyConnections {
 ///     fn gauges(&self) -> ExternalGauges {
-///         ExternalGauges { depth: self.0.load(Relaxed), capacity: 10_000, threads: 2, ..Default::default() }
+///         ExternalGauges {
+///             depth: self.0.load(Relaxed),
+///             capacity: 10_000,
+///             threads: 2,
+///             ..Default::default()
+///         }
 ///     }
 /// }
 ///
