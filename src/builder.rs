@@ -17,9 +17,10 @@ use crate::bus::{Bus, DeadLetter, DeadLetterFn, DeadLetters, Place, RouteKey};
 use crate::domain::Plan;
 use crate::error::BuildError;
 use crate::event::Event;
+use crate::external::{ExternalDecl, ExternalQueue, ExternalStageBuilder};
 use crate::internal_events::stage::{StageInfo, StageMetrics};
 use crate::pipeline::Pipeline;
-use crate::runtime::{DomainRt, StageRt};
+use crate::runtime::{DomainRt, Runs, StageRt};
 use crate::stage::decl::{AnyArc, StageDecl, TypedDecl};
 use crate::stage::{Handler, StageBuilder};
 use crate::stats::StageStats;
@@ -71,6 +72,7 @@ impl Pipeline {
 pub struct PipelineBuilder {
     name: String,
     stages: Vec<Box<dyn StageDecl>>,
+    externals: Vec<ExternalDecl>,
     fused: Vec<Vec<String>>,
     cloners: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     dead_letter: Option<DeadLetterFn>,
@@ -85,6 +87,10 @@ impl std::fmt::Debug for PipelineBuilder {
                 "stages",
                 &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
             )
+            .field(
+                "externals",
+                &self.externals.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            )
             .field("fused", &self.fused)
             .finish()
     }
@@ -95,6 +101,7 @@ impl Default for PipelineBuilder {
         PipelineBuilder {
             name: "default".to_owned(),
             stages: Vec::new(),
+            externals: Vec::new(),
             fused: Vec::new(),
             cloners: HashMap::new(),
             dead_letter: None,
@@ -127,7 +134,7 @@ impl PipelineBuilder {
         H: Handler,
         F: Fn() -> H + Send + Sync + 'static,
     {
-        let position = self.stages.len();
+        let position = self.next_position();
         self.stages.push(Box::new(TypedDecl::<H>::new(
             name.into(),
             Arc::new(factory),
@@ -151,7 +158,7 @@ impl PipelineBuilder {
         H: AsyncHandler,
         F: Fn() -> H + Send + Sync + 'static,
     {
-        let position = self.stages.len();
+        let position = self.next_position();
         let runtime = async_stage::executor::engine();
         self.stages.push(Box::new(AsyncDecl::<H>::new(
             name.into(),
@@ -164,6 +171,67 @@ impl PipelineBuilder {
             .and_then(|d| d.as_any_mut().downcast_mut::<AsyncDecl<H>>())
             .expect("the stage just pushed has this type");
         AsyncStageBuilder::new(decl, position)
+    }
+
+    /// Adds an external stage: one whose queue and threads live outside the engine (a
+    /// server's network event loops, a file tailer), shown like the engine's stages in the
+    /// pipeline order, metrics and report. Its owner counts through the
+    /// [`handle`](ExternalStageBuilder::handle) and reports its queue through `queue`. It
+    /// takes no events from the bus and cannot be fused. See
+    /// [`ExternalStage`](crate::ExternalStage).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use sedaflow::{handler_fn, Batch, ExternalGauges, Pipeline};
+    ///
+    /// let waiting = Arc::new(AtomicUsize::new(0));
+    /// let depth = waiting.clone();
+    /// let mut p = Pipeline::builder();
+    /// let net = p
+    ///     .external_stage("net_read", Arc::new(move || ExternalGauges {
+    ///         depth: depth.load(Relaxed),
+    ///         capacity: 64,
+    ///         ..Default::default()
+    ///     }))
+    ///     .handle();
+    /// p.stage("decode", || handler_fn(|b: &mut Batch<'_, u32>, _ctx| b.for_each(drop)));
+    /// let pipeline = p.build()?;
+    /// let decode = pipeline.publisher::<u32>()?;
+    /// pipeline.start();
+    /// // The owner's event loop: a read of three requests, two handed on, one still waiting.
+    /// net.enqueued(3);
+    /// decode.blocking_publish_batch(&mut vec![1, 2]).unwrap();
+    /// net.processed(2);
+    /// waiting.store(1, Relaxed);
+    /// assert_eq!(pipeline.queue_probe(&net.id()).map(|q| (q.len(), q.capacity())), Some((1, 64)));
+    /// let report = pipeline.shutdown(Duration::from_secs(5));
+    /// let stage = &report.stages[0];
+    /// assert_eq!((stage.name.as_str(), stage.domain.as_str()), ("net_read", "net_read"));
+    /// assert_eq!((stage.enqueued, stage.processed, stage.queued), (3, 2, 1));
+    /// assert!(report.is_balanced());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn external_stage(
+        &mut self,
+        name: impl Into<String>,
+        queue: Arc<dyn ExternalQueue>,
+    ) -> ExternalStageBuilder<'_> {
+        let position = self.next_position();
+        self.externals
+            .push(ExternalDecl::new(name.into(), position, queue));
+        let decl = self
+            .externals
+            .last_mut()
+            .expect("the external stage just pushed");
+        ExternalStageBuilder::new(decl)
+    }
+
+    /// The pipeline position of the next stage declared, engine or external.
+    fn next_position(&self) -> usize {
+        self.stages.len() + self.externals.len()
     }
 
     /// Fuses consecutive stages into one domain: one queue and pool, direct calls between them.
@@ -200,7 +268,7 @@ impl PipelineBuilder {
     ///
     /// # Errors
     /// See [`BuildError`].
-    pub fn build(self) -> Result<Pipeline, BuildError> {
+    pub fn build(mut self) -> Result<Pipeline, BuildError> {
         self.validate()?;
         let plan = self.plan()?;
         let parts = self.parts(&plan);
@@ -212,7 +280,8 @@ impl PipelineBuilder {
             dead: DeadLetters::new(self.dead_letter),
             halt: AtomicBool::new(false),
         });
-        let (stage_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
+        let (engine_rts, domains) = assemble(&self.stages, &plan, &parts, &bus)?;
+        let stage_rts = in_order(engine_rts, &mut self.externals);
         Ok(Pipeline::new(
             &self.name, bus, stage_rts, domains, self.tick,
         ))
@@ -220,10 +289,17 @@ impl PipelineBuilder {
 
     /// Refuses an empty pipeline, repeated names and out-of-bounds configurations.
     fn validate(&self) -> Result<(), BuildError> {
-        if self.stages.is_empty() {
+        if self.next_position() == 0 {
             return Err(BuildError::Empty);
         }
         let mut seen = HashSet::new();
+        if let Some(e) = self
+            .externals
+            .iter()
+            .find(|e| !seen.insert(e.name.as_str()))
+        {
+            return Err(BuildError::DuplicateStage(e.name.clone()));
+        }
         for s in &self.stages {
             if !seen.insert(s.name()) {
                 return Err(BuildError::DuplicateStage(s.name().to_owned()));
@@ -259,6 +335,12 @@ impl PipelineBuilder {
                 "async stage `{name}` cannot be fused: it leads a domain of its own"
             )));
         }
+        let is_external = |name: &String| self.externals.iter().any(|e| e.name == *name);
+        if let Some(name) = self.fused.iter().flatten().find(|n| is_external(n)) {
+            return Err(BuildError::Placement(format!(
+                "external stage `{name}` cannot be fused: its queue and threads are outside the engine"
+            )));
+        }
         let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
         let keyed: Vec<bool> = self.stages.iter().map(|s| s.keyed()).collect();
         let single_lane: Vec<bool> = self
@@ -285,12 +367,14 @@ impl PipelineBuilder {
         let places: Vec<Place> = places.into_iter().flatten().collect();
         let mut stats = Vec::with_capacity(self.stages.len());
         let mut queues = Vec::with_capacity(self.stages.len());
-        for (i, s) in self.stages.iter().enumerate() {
+        let taken: HashSet<usize> = self.externals.iter().map(|e| e.position).collect();
+        let positions = (0..).filter(|p| !taken.contains(p));
+        for ((i, s), position) in self.stages.iter().enumerate().zip(positions) {
             let place = &places[i];
             let entry_of_domain = plan.domains[place.domain][0];
             let entry = place.position == 0;
             let info = StageInfo {
-                position: i,
+                position,
                 domain: Arc::from(self.stages[entry_of_domain].name()),
                 entry,
                 keyed: s.keyed(),
@@ -346,8 +430,10 @@ fn assemble(
         stage_rts.push(StageRt {
             name: place.name.clone(),
             stats: parts.stats[i].clone(),
-            domain: place.domain,
-            entry,
+            runs: Runs::Domain {
+                index: place.domain,
+                entry,
+            },
         });
     }
     let mut domains = Vec::with_capacity(plan.domains.len());
@@ -379,6 +465,26 @@ fn assemble(
         ));
     }
     Ok((stage_rts, domains))
+}
+
+/// Every stage's run-time record in pipeline order: the engine's (in declaration order) with
+/// the external ones at their declared positions.
+fn in_order(engine: Vec<StageRt>, externals: &mut [ExternalDecl]) -> Vec<StageRt> {
+    let total = engine.len() + externals.len();
+    let mut engine = engine.into_iter();
+    let mut externals = externals.iter_mut().peekable();
+    (0..total)
+        .filter_map(
+            |position| match externals.next_if(|e| e.position == position) {
+                Some(e) => Some(StageRt {
+                    name: Arc::from(e.name.as_str()),
+                    stats: e.handle().stats().clone(),
+                    runs: Runs::Outside(e.queue.clone()),
+                }),
+                None => engine.next(),
+            },
+        )
+        .collect()
 }
 
 fn internal(stage: &str) -> BuildError {

@@ -6,11 +6,15 @@
 //! a [`Report`]. If the deadline passes first, queues are aborted and running batches end
 //! early (within a few events: a handler's call in progress is not interrupted); what is
 //! still queued, or was left untaken by a cut batch, is reported as queued, never lost
-//! silently and never counted as processed.
+//! silently and never counted as processed. External stages
+//! ([`PipelineBuilder::external_stage`](crate::PipelineBuilder::external_stage)) are not
+//! waited for: their owner stops them first, and the report shows their counts and depth
+//! as their owner left them.
 //!
 //! # Idle
 //! [`Pipeline::wait_idle`] waits, without shutting down, until every queue is empty and no
 //! batch is running: a test or a batch job can publish, wait, and read a settled report.
+//! External stages are not waited for.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering, Ordering::Relaxed};
@@ -26,7 +30,7 @@ use crate::event::Event;
 use crate::internal_events::{self, Registration, Scraped};
 use crate::queue_probe::QueueProbe;
 use crate::report::Report;
-use crate::runtime::{DomainRt, Shared, StageRt};
+use crate::runtime::{DomainRt, Runs, Shared, StageRt};
 use crate::stage::{locate, StageId, StageRef};
 
 /// A built pipeline: publish into it, start it, shut it down.
@@ -192,29 +196,40 @@ impl Pipeline {
 
     /// A live reading of the queue `stage` (its [`StageId`] or name) leads, for admission
     /// control outside the pipeline; `None` for an unknown stage or one fused behind another
-    /// (it has no queue of its own: its events wait in its domain's queue).
+    /// (it has no queue of its own: its events wait in its domain's queue). An external
+    /// stage's probe reads its owner's [`gauges`](crate::ExternalQueue::gauges).
     pub fn queue_probe<S: StageRef + ?Sized>(&self, stage: &S) -> Option<QueueProbe> {
-        let st = self.stage_rt(stage).filter(|s| s.entry)?;
-        Some(QueueProbe::new(
-            self.shared.domains[st.domain].task.clone(),
-            st.stats.clone(),
-        ))
+        let st = self.stage_rt(stage)?;
+        match &st.runs {
+            Runs::Domain { index, entry: true } => Some(QueueProbe::domain(
+                self.shared.domains[*index].task.clone(),
+                st.stats.clone(),
+            )),
+            Runs::Domain { entry: false, .. } => None,
+            Runs::Outside(queue) => Some(QueueProbe::external(queue.clone(), st.stats.clone())),
+        }
+    }
+
+    /// The engine domain that runs `stage` (`None`: unknown or external).
+    fn domain_of<S: StageRef + ?Sized>(&self, stage: &S) -> Option<&DomainRt> {
+        match self.stage_rt(stage)?.runs {
+            Runs::Domain { index, .. } => self.shared.domains.get(index),
+            Runs::Outside(_) => None,
+        }
     }
 
     /// The number of lanes of the domain that runs `stage` (1 when it is fused behind another
-    /// stage of a one-lane domain); `None` for an unknown stage. With
+    /// stage of a one-lane domain); `None` for an unknown or external stage. With
     /// [`keyed_by_digest`](crate::StageBuilder::keyed_by_digest), digests `0..lanes` address
     /// each lane.
     pub fn lanes<S: StageRef + ?Sized>(&self, stage: &S) -> Option<usize> {
-        let st = self.stage_rt(stage)?;
-        Some(self.shared.domains[st.domain].task.lanes())
+        Some(self.domain_of(stage)?.task.lanes())
     }
 
     /// In-flight calls and limit of the async stage `stage`; `None` for an unknown stage or
-    /// a sync one.
+    /// a sync or external one.
     pub fn concurrency<S: StageRef + ?Sized>(&self, stage: &S) -> Option<Concurrency> {
-        let st = self.stage_rt(stage)?;
-        self.shared.domains[st.domain].task.concurrency()
+        self.domain_of(stage)?.task.concurrency()
     }
 
     /// Starts every pool and the controller. Calling it again does nothing.
@@ -318,7 +333,9 @@ impl Pipeline {
         }
         let mut report = self.report();
         for (r, st) in report.stages.iter_mut().zip(&self.shared.stages) {
-            r.threads = threads[st.domain];
+            if let Runs::Domain { index, .. } = st.runs {
+                r.threads = threads[index];
+            }
         }
         report.drained = drained;
         report.elapsed = began.elapsed();

@@ -4,9 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::domain::DomainTask;
+use crate::external::{self, ExternalQueue};
 use crate::stats::StageStats;
 
-/// Reads one queue's depth: one atomic load, cheap enough to call per batch from any thread.
+/// Reads one queue's depth: one atomic load, cheap enough to call per batch from any thread
+/// (for an external stage, one call of its owner's [`ExternalQueue::gauges`]).
 ///
 /// Got from [`Pipeline::queue_probe`](crate::Pipeline::queue_probe).
 ///
@@ -31,18 +33,38 @@ use crate::stats::StageStats;
 /// ```
 #[derive(Clone)]
 pub struct QueueProbe {
-    task: Arc<dyn DomainTask>,
+    queue: Probed,
     entry: Arc<StageStats>,
 }
 
+/// The queue read: an engine domain's, or an external stage owner's.
+#[derive(Clone)]
+enum Probed {
+    Domain(Arc<dyn DomainTask>),
+    External(Arc<dyn ExternalQueue>),
+}
+
 impl QueueProbe {
-    pub(crate) fn new(task: Arc<dyn DomainTask>, entry: Arc<StageStats>) -> Self {
-        QueueProbe { task, entry }
+    pub(crate) fn domain(task: Arc<dyn DomainTask>, entry: Arc<StageStats>) -> Self {
+        QueueProbe {
+            queue: Probed::Domain(task),
+            entry,
+        }
+    }
+
+    pub(crate) fn external(queue: Arc<dyn ExternalQueue>, entry: Arc<StageStats>) -> Self {
+        QueueProbe {
+            queue: Probed::External(queue),
+            entry,
+        }
     }
 
     /// Events queued now.
     pub fn len(&self) -> usize {
-        self.task.queue_len()
+        match &self.queue {
+            Probed::Domain(task) => task.queue_len(),
+            Probed::External(queue) => external::read(&**queue, &self.entry).depth,
+        }
     }
 
     /// Events queued now or taken by the stage and not yet handed on: what admission control
@@ -58,7 +80,10 @@ impl QueueProbe {
 
     /// The queue's capacity.
     pub fn capacity(&self) -> usize {
-        self.task.capacity()
+        match &self.queue {
+            Probed::Domain(task) => task.capacity(),
+            Probed::External(queue) => queue.gauges().capacity,
+        }
     }
 }
 

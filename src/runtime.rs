@@ -12,6 +12,7 @@ use crate::bus::Bus;
 use crate::config::StageConfig;
 use crate::control::Control;
 use crate::domain::DomainTask;
+use crate::external::{self, ExternalQueue};
 use crate::pool::Pool;
 use crate::report::{DeadLetterCount, Report, StageReport};
 use crate::stats::StageStats;
@@ -20,9 +21,15 @@ use crate::stats::StageStats;
 pub(crate) struct StageRt {
     pub(crate) name: Arc<str>,
     pub(crate) stats: Arc<StageStats>,
-    pub(crate) domain: usize,
-    /// Leads its domain, so the domain's queue is its own.
-    pub(crate) entry: bool,
+    pub(crate) runs: Runs,
+}
+
+/// Where a stage runs.
+pub(crate) enum Runs {
+    /// In the engine's domain `index`; `entry`: it leads the domain, so the queue is its own.
+    Domain { index: usize, entry: bool },
+    /// Outside the engine, on its owner's queue and threads.
+    Outside(Arc<dyn ExternalQueue>),
 }
 
 /// A domain at run time: its lanes and queue, its pool, and the controllers that size both.
@@ -99,12 +106,11 @@ impl Shared {
     }
 
     fn stage_report(&self, st: &StageRt) -> StageReport {
-        let d = &self.domains[st.domain];
         let p = &st.stats.produce;
         let c = &st.stats.consume;
-        StageReport {
+        let mut r = StageReport {
             name: st.name.to_string(),
-            domain: d.name.to_string(),
+            domain: st.name.to_string(),
             offered: p.offered.load(Relaxed),
             enqueued: p.enqueued.load(Relaxed),
             rejected: p.rejected.load(Relaxed),
@@ -113,22 +119,35 @@ impl Shared {
             processed: c.processed.load(Relaxed),
             panicked: c.panicked.load(Relaxed),
             failed: c.failed.load(Relaxed),
-            queued: c.left_at_shutdown.load(Relaxed)
-                + if st.entry { d.task.queued() as u64 } else { 0 },
-            peak_depth: if st.entry {
-                p.peak_depth.load(Relaxed)
-            } else {
-                0
-            },
-            threads: d.pool.threads(),
-            batch_limit: d.task.batch_limit().load(Relaxed),
+            queued: c.left_at_shutdown.load(Relaxed),
+            peak_depth: 0,
+            threads: 0,
+            batch_limit: 0,
             service_p99: st.stats.service.quantile(0.99),
-            queue_wait_p99: if st.entry {
-                st.stats.queue_wait.quantile(0.99)
-            } else {
-                None
-            },
+            queue_wait_p99: None,
             blocked: Duration::from_nanos(p.blocked_ns.load(Relaxed)),
+        };
+        match &st.runs {
+            Runs::Domain { index, entry } => {
+                let d = &self.domains[*index];
+                r.domain = d.name.to_string();
+                r.threads = d.pool.threads();
+                r.batch_limit = d.task.batch_limit().load(Relaxed);
+                if *entry {
+                    r.queued += d.task.queued() as u64;
+                    r.peak_depth = p.peak_depth.load(Relaxed);
+                    r.queue_wait_p99 = st.stats.queue_wait.quantile(0.99);
+                }
+            }
+            Runs::Outside(queue) => {
+                let g = external::read(&**queue, &st.stats);
+                // The owner counts no offers: each offer ends taken in, refused or dropped.
+                r.offered = r.enqueued + r.rejected + r.dropped_newest;
+                r.queued = g.depth as u64;
+                r.peak_depth = p.peak_depth.load(Relaxed);
+                r.threads = g.threads;
+            }
         }
+        r
     }
 }

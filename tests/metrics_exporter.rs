@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sedaflow::{handler_fn, install_prometheus, Batch, MetricsExporter, Pipeline};
+use support::value;
 
 fn exporter() -> &'static MetricsExporter {
     static EXPORTER: OnceLock<MetricsExporter> = OnceLock::new();
@@ -23,14 +24,6 @@ fn scrape(addr: std::net::SocketAddr) -> String {
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     out
-}
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
 }
 
 #[test]

@@ -8,21 +8,27 @@
 
 use std::time::Duration;
 
-/// What a pool saw during one controller tick.
+/// What a pool saw during one controller tick: the input of [`PoolController::observe`].
+///
+/// Readings are deltas over the tick, except `threads` and `queue_len`. `busy` is the time
+/// threads spent working (in handlers, in an event loop's callbacks), not waiting for work;
+/// `cpu` is their CPU demand over the tick, from [`CpuDemand`](crate::CpuDemand) readings
+/// ([`CpuUse::demand`](crate::CpuUse::demand) of the difference), or zero if unknown (the
+/// pool is then never capped at the cores).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct PoolObservation {
+pub struct PoolObservation {
     /// Threads running during the tick.
-    pub(crate) threads: usize,
-    /// Events queued at the end of the tick.
-    pub(crate) queue_len: usize,
-    /// Events processed during the tick.
-    pub(crate) processed: u64,
+    pub threads: usize,
+    /// Work queued at the end of the tick.
+    pub queue_len: usize,
+    /// Work items processed during the tick.
+    pub processed: u64,
     /// Length of the tick.
-    pub(crate) interval: Duration,
-    /// Time the threads spent in handlers, summed over threads.
-    pub(crate) busy: Duration,
+    pub interval: Duration,
+    /// Time the threads spent working, summed over threads.
+    pub busy: Duration,
     /// CPU time the threads used or waited for (run-queue time), summed over threads.
-    pub(crate) cpu: Duration,
+    pub cpu: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -32,9 +38,51 @@ struct Probe {
     settle: u8,
 }
 
-/// Decides the pool size tick by tick. Deterministic: same observations, same decisions.
+/// Decides a pool's size tick by tick, by the rule the engine's own pools follow: grow while
+/// work waits and throughput rises with threads, never past the cores for a CPU-bound pool,
+/// shrink to what the work needs after `idle_timeout` of idleness. Deterministic: same
+/// observations, same decisions. Embedders size their own pools (event loops, IO workers)
+/// with it, so those move like the engine's.
+///
+/// Call [`observe`](Self::observe) once per tick (the engine's tick is 100 ms by default)
+/// with that tick's [`PoolObservation`], and resize the pool to what it returns.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use sedaflow::{PoolController, PoolObservation};
+///
+/// let tick = Duration::from_millis(100);
+/// let mut pool = PoolController::new(1, 8, 4, Duration::from_secs(1));
+/// let mut threads = 1;
+/// // Backed up: work waits, every thread is busy all tick, and each added thread adds
+/// // throughput (blocking work: little CPU).
+/// for _ in 0..30 {
+///     threads = pool.observe(&PoolObservation {
+///         threads,
+///         queue_len: 1_000,
+///         processed: 1_000 * threads as u64,
+///         interval: tick,
+///         busy: tick * threads as u32,
+///         cpu: Duration::ZERO,
+///     });
+/// }
+/// assert_eq!(threads, 8);
+/// // Idle: nothing waits, nothing runs. After the idle timeout it shrinks back to `min`.
+/// for _ in 0..100 {
+///     threads = pool.observe(&PoolObservation {
+///         threads,
+///         queue_len: 0,
+///         processed: 0,
+///         interval: tick,
+///         busy: Duration::ZERO,
+///         cpu: Duration::ZERO,
+///     });
+/// }
+/// assert_eq!(threads, 1);
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct PoolController {
+pub struct PoolController {
     min: usize,
     max: usize,
     cores: usize,
@@ -62,8 +110,9 @@ const CPU_BOUND_SHARE: f64 = 0.5;
 const CPU_SHARE_WEIGHT: f64 = 0.3;
 
 impl PoolController {
-    /// A controller for a pool of `min..=max` threads on a machine with `cores` cores.
-    pub(crate) fn new(min: usize, max: usize, cores: usize, idle_timeout: Duration) -> Self {
+    /// A controller for a pool of `min..=max` threads on a machine with `cores` cores
+    /// (`std::thread::available_parallelism`). `min` is raised to 1 and `max` to `min`.
+    pub fn new(min: usize, max: usize, cores: usize, idle_timeout: Duration) -> Self {
         let min = min.max(1);
         PoolController {
             min,
@@ -79,8 +128,8 @@ impl PoolController {
         }
     }
 
-    /// The number of threads to run from now on.
-    pub(crate) fn observe(&mut self, o: &PoolObservation) -> usize {
+    /// The number of threads to run from now on, between `min` and `max`.
+    pub fn observe(&mut self, o: &PoolObservation) -> usize {
         self.tick += 1;
         let threads = o.threads.max(1);
         let secs = o.interval.as_secs_f64().max(1e-9);

@@ -7,16 +7,36 @@
 
 use std::time::Duration;
 
-/// A handle on one worker thread's scheduler statistics.
+/// A handle on one thread's CPU demand: time on a core plus time waiting for one. Take one
+/// per worker thread ([`CpuDemand::current`], on the thread) and sum their
+/// [`read`](CpuDemand::read)s each tick: the difference between ticks is a
+/// [`PoolObservation::cpu`](crate::PoolObservation::cpu).
+///
+/// # Examples
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sedaflow::{CpuDemand, CpuUse};
+///
+/// let me = CpuDemand::current();
+/// let before = me.read();
+/// let spin = Instant::now();
+/// let mut x = 0u64;
+/// while spin.elapsed() < Duration::from_millis(50) {
+///     x = std::hint::black_box(x.wrapping_add(1));
+/// }
+/// let used: CpuUse = me.read().saturating_sub(before);
+/// assert!(used.demand() > Duration::ZERO);
+/// assert_eq!(used.demand(), used.on_cpu + used.waiting);
+/// ```
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CpuDemand {
+pub struct CpuDemand {
     tid: libc::pid_t,
     clock: Option<libc::clockid_t>,
 }
 
 impl CpuDemand {
     /// The calling thread's handle.
-    pub(crate) fn current() -> CpuDemand {
+    pub fn current() -> CpuDemand {
         let mut id: libc::clockid_t = 0;
         // SAFETY: pthread_self() is the calling thread; `id` is a valid out-pointer.
         let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
@@ -27,9 +47,11 @@ impl CpuDemand {
         }
     }
 
-    /// Time on a core and time waiting for one, so far. Only valid while the thread lives: the
-    /// pool drops a worker's handle (under its lock) before the worker exits.
-    pub(crate) fn read(self) -> CpuUse {
+    /// Time on a core and time waiting for one, so far, from any thread. Only meaningful
+    /// while the thread lives: afterwards it reads zero, or another thread's figures if the
+    /// system reused the id, so drop a worker's handle before the worker exits (keeping its
+    /// last reading if the sum must not fall back).
+    pub fn read(self) -> CpuUse {
         let path = format!("/proc/self/task/{}/schedstat", self.tid);
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
@@ -47,11 +69,13 @@ impl CpuDemand {
     }
 }
 
-/// CPU time used and run-queue time waited, summed over threads.
+/// CPU time used and run-queue time waited, of one thread or summed over threads (`+`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct CpuUse {
-    pub(crate) on_cpu: Duration,
-    pub(crate) waiting: Duration,
+pub struct CpuUse {
+    /// Time on a core.
+    pub on_cpu: Duration,
+    /// Time runnable but waiting for a core.
+    pub waiting: Duration,
 }
 
 impl std::ops::Add for CpuUse {
@@ -66,11 +90,12 @@ impl std::ops::Add for CpuUse {
 
 impl CpuUse {
     /// Time the threads wanted a core: on one or waiting for one.
-    pub(crate) fn demand(self) -> Duration {
+    pub fn demand(self) -> Duration {
         self.on_cpu + self.waiting
     }
 
-    pub(crate) fn saturating_sub(self, o: CpuUse) -> CpuUse {
+    /// Each field's difference, at least zero: the use between two readings.
+    pub fn saturating_sub(self, o: CpuUse) -> CpuUse {
         CpuUse {
             on_cpu: self.on_cpu.saturating_sub(o.on_cpu),
             waiting: self.waiting.saturating_sub(o.waiting),

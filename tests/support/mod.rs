@@ -24,3 +24,12 @@ pub fn gate() -> (
 ) {
     crossbeam_channel::unbounded()
 }
+
+/// The value of the one sample `series` (name and labels) in the exposition `text`.
+pub fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
