@@ -75,7 +75,9 @@ pub use concurrency::Concurrency;
 pub use config::{BatchConfig, PoolConfig, StageConfig, WhenFull};
 pub use error::BuildError;
 pub use event::{key_digest, Event};
-pub use external::{ExternalGauges, ExternalQueue, ExternalStage, ExternalStageBuilder};
+pub use external::{
+    ExternalCounts, ExternalGauges, ExternalQueue, ExternalStage, ExternalStageBuilder,
+};
 pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
 pub use pipeline::Pipeline;
 pub use pool::{CpuDemand, CpuUse, PoolController, PoolObservation};

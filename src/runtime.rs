@@ -106,6 +106,11 @@ impl Shared {
     }
 
     fn stage_report(&self, st: &StageRt) -> StageReport {
+        // First: an owner that keeps its own counts updates them here.
+        let outside = match &st.runs {
+            Runs::Outside(queue) => Some(external::read(&**queue, &st.stats)),
+            Runs::Domain { .. } => None,
+        };
         let p = &st.stats.produce;
         let c = &st.stats.consume;
         let mut r = StageReport {
@@ -139,8 +144,8 @@ impl Shared {
                     r.queue_wait_p99 = st.stats.queue_wait.quantile(0.99);
                 }
             }
-            Runs::Outside(queue) => {
-                let g = external::read(&**queue, &st.stats);
+            Runs::Outside(_) => {
+                let g = outside.unwrap_or_default();
                 // The owner counts no offers: each offer ends taken in, refused or dropped.
                 r.offered = r.enqueued + r.rejected + r.dropped_newest;
                 r.queued = g.depth as u64;

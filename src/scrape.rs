@@ -12,6 +12,11 @@ use crate::runtime::{DomainRt, Runs, Shared, StageRt};
 impl Scraped for Shared {
     fn render(&self, pipeline: &str, ex: &mut Exposition) {
         for s in &self.stages {
+            // First: an owner that keeps its own counts updates them here.
+            let outside = match &s.runs {
+                Runs::Outside(queue) => Some(external_gauges(s, &**queue)),
+                Runs::Domain { .. } => None,
+            };
             let p = &s.stats.produce;
             let c = &s.stats.consume;
             let counts = StageCounts {
@@ -28,7 +33,7 @@ impl Scraped for Shared {
                     Some(domain_gauges(s, &self.domains[*index]))
                 }
                 Runs::Domain { entry: false, .. } => None,
-                Runs::Outside(queue) => Some(external_gauges(s, &**queue)),
+                Runs::Outside(_) => outside,
             };
             s.stats
                 .metrics

@@ -35,7 +35,7 @@ mod gauges;
 mod handle;
 
 pub use builder::ExternalStageBuilder;
-pub use gauges::{ExternalGauges, ExternalQueue};
+pub use gauges::{ExternalCounts, ExternalGauges, ExternalQueue};
 pub use handle::ExternalStage;
 
 pub(crate) use builder::ExternalDecl;

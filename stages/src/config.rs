@@ -43,9 +43,11 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Prometheus `/metrics`.
     pub metrics: SocketAddr,
-    /// Tokio worker threads for network IO: one per core. A reader carries its read's
-    /// requests through the stages on its own thread (`caller_runs` and hand-off).
+    /// Tokio worker threads for HTTP, WebSocket, accepting and timers: one per core. TCP
+    /// sessions run on the event loops (`[network]`).
     pub network_threads: NonZeroUsize,
+    /// The event loops TCP sessions run on (`[network]`).
+    pub network: NetworkConfig,
     /// Per-connection limits.
     pub limits: Limits,
     /// Socket options of the TCP listener and its connections.
@@ -80,6 +82,7 @@ impl Default for ServerConfig {
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics: SocketAddr::from(([127, 0, 0, 1], 9000)),
             network_threads: default_network_threads(),
+            network: NetworkConfig::default(),
             limits: Limits::default(),
             socket: SocketOptions::default(),
             stages: Stages::default(),
@@ -92,6 +95,32 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             cancel_on_disconnect: false,
             market: MarketConfig::default(),
+        }
+    }
+}
+
+/// The network's event loops (`[network]`): each a thread running TCP sessions, which carry
+/// their reads through the stages on it (`caller_runs` and hand-off). Their number moves
+/// between `min_loops` and `max_loops` by the engine's pool rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Loops kept however idle the server is.
+    pub min_loops: NonZeroUsize,
+    /// Loops at most; the controller never runs more than the cores while they are busy on
+    /// CPU. Default: the cores.
+    pub max_loops: NonZeroUsize,
+    /// How long loops above the minimum may be idle before one is retired.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            min_loops: NonZeroUsize::MIN,
+            max_loops: default_network_threads(),
+            idle_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -410,6 +439,11 @@ impl ServerConfig {
         if self.journal_segment_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "journal_segment_bytes must be at least 1".into(),
+            ));
+        }
+        if self.network.min_loops > self.network.max_loops {
+            return Err(ConfigError::Invalid(
+                "network: need min_loops <= max_loops".into(),
             ));
         }
         if l.max_in_flight == 0 {

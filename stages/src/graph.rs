@@ -6,7 +6,7 @@
 //! off client sockets) and `net_write` last (replies and reports written to them), both run by
 //! the same event loops. Their queue bounds are the limits that really apply: `net_read`
 //! holds at most `max_in_flight` requests per connection, `net_write` at most
-//! `write_hard_cap` bytes per connection, counted in the shortest message the server writes.
+//! `write_hard_cap` bytes per connection.
 //!
 //! # Examples
 //! ```
@@ -23,8 +23,8 @@ use std::fmt::Write;
 
 use sedaflow::StageConfig;
 
-use crate::codec::{encode_line, Response};
 use crate::config::ServerConfig;
+use crate::net;
 use crate::pipeline::{market_config, JournalStage};
 
 /// Output language.
@@ -123,20 +123,15 @@ pub fn render(config: &ServerConfig, format: Format) -> String {
     }
 }
 
-/// The network's event-loop pool bounds, (min, max): one loop at least, `network_threads`
-/// at most.
-fn net_loops(config: &ServerConfig) -> (usize, usize) {
-    (1, config.network_threads.get())
-}
-
 /// The network stages, read then write, as `config` bounds them.
 fn net_stages(config: &ServerConfig) -> [Node; 2] {
     let limits = &config.limits;
-    let (min, max) = net_loops(config);
-    let mut shortest = Vec::new();
-    encode_line(&Response::Pong, &mut shortest);
+    let (min, max) = (
+        config.network.min_loops.get(),
+        config.network.max_loops.get(),
+    );
     let read = Bounds {
-        capacity: limits.max_connections.saturating_mul(limits.max_in_flight),
+        capacity: net::read_capacity(limits),
         capacity_is: Some("connections × in flight"),
         when_full: "pause reads",
         lanes: None,
@@ -145,10 +140,8 @@ fn net_stages(config: &ServerConfig) -> [Node; 2] {
         max,
     };
     let write = Bounds {
-        capacity: limits
-            .max_connections
-            .saturating_mul(limits.write_hard_cap / shortest.len()),
-        capacity_is: Some("hard cap in messages"),
+        capacity: net::write_capacity(limits),
+        capacity_is: Some("bytes: connections × hard cap"),
         when_full: "cut connection",
         ..read
     };
@@ -363,15 +356,16 @@ mod tests {
     fn the_network_stages_come_first_and_last_with_their_real_bounds() {
         let config = ServerConfig::default();
         let text = render(&config, Format::Mermaid);
-        let loops = config.network_threads;
-        // 1024 connections × 4096 in flight; 1024 × (16 MiB / 16 bytes of `{"type":"pong"}\n`).
+        let loops = config.network.max_loops;
+        // 1024 connections × 4096 in flight; 1024 × 16 MiB of output.
         let read = format!(
             "s_net_read[\"net_read<br/>per connection: framing, admission<br/>queue 4194304 \
              (connections × in flight), when_full pause reads<br/>event loops 1..{loops}\"]"
         );
         let write = format!(
-            "s_net_write[\"net_write<br/>per connection: output in order<br/>queue 1073741824 \
-             (hard cap in messages), when_full cut connection<br/>event loops 1..{loops}\"]"
+            "s_net_write[\"net_write<br/>per connection: output in order<br/>queue 17179869184 \
+             (bytes: connections × hard cap), when_full cut connection<br/>event loops \
+             1..{loops}\"]"
         );
         assert!(text.contains(&read), "{text}");
         assert!(text.contains(&write), "{text}");
@@ -394,26 +388,27 @@ mod tests {
     }
 
     #[test]
-    fn the_network_bounds_follow_the_limits_and_network_threads() {
+    fn the_network_bounds_follow_the_limits_and_the_loops() {
         let mut c = ServerConfig::default();
         c.limits.max_connections = 10;
         c.limits.max_in_flight = 3;
         c.limits.write_hard_cap = 1_600;
-        c.network_threads = NonZeroUsize::new(3).unwrap();
+        c.network.min_loops = NonZeroUsize::new(2).unwrap();
+        c.network.max_loops = NonZeroUsize::new(3).unwrap();
         let text = render(&c, Format::Dot);
         assert!(text.contains("subgraph cluster_net_read {"), "{text}");
         assert!(text.contains("subgraph cluster_net_write {"), "{text}");
         assert!(
             text.contains(
                 "s_net_read [label=\"net_read\\nper connection: framing, admission\\nqueue 30 \
-             (connections × in flight), when_full pause reads\\nevent loops 1..3\"]"
+             (connections × in flight), when_full pause reads\\nevent loops 2..3\"]"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "s_net_write [label=\"net_write\\nper connection: output in order\\nqueue 1000 \
-             (hard cap in messages), when_full cut connection\\nevent loops 1..3\"]"
+                "s_net_write [label=\"net_write\\nper connection: output in order\\nqueue 16000 \
+             (bytes: connections × hard cap), when_full cut connection\\nevent loops 2..3\"]"
             ),
             "{text}"
         );

@@ -18,11 +18,11 @@ use crate::admission::Admission;
 use crate::cluster::{ingress, ClusterError, MarketFeed, Role};
 use crate::config::{ConfigError, ServerConfig};
 use crate::internal_events::{
-    AccountMetrics, AdmissionMetrics, JournalMetrics, ServerMetrics, ShapingMetrics,
+    AccountMetrics, AdmissionMetrics, JournalMetrics, LoopMetrics, ServerMetrics, ShapingMetrics,
 };
 use crate::journal::{Journal, JournalError};
 use crate::net::{self, http, tcp, Registry, SessionEnv, Shaping};
-use crate::pipeline::{self, EncodeIn, Extension, MarketIn, Order, PipelineError, Wiring};
+use crate::pipeline::{self, EncodeIn, Extension, MarketIn, Network, Order, PipelineError, Wiring};
 use crate::signals::{Caught, Hangups, StopSignals};
 
 /// Why the server could not start.
@@ -71,6 +71,7 @@ pub struct Server {
     config: Mutex<ServerConfig>,
     shaping: Arc<Shaping>,
     runtime: tokio::runtime::Runtime,
+    loops: Arc<net::EventLoops>,
     pipeline: Pipeline,
 }
 
@@ -171,7 +172,14 @@ impl Server {
             &config.admission,
             AdmissionMetrics::register(config.admission.target),
         ));
-        let (runtime, flusher) = network_runtime(&config)?;
+        let (runtime, held) = network_runtime(&config)?;
+        let loops = net::EventLoops::start(
+            config.network.min_loops.get(),
+            config.network.max_loops.get(),
+            held.clone(),
+            LoopMetrics::register(),
+        )
+        .map_err(ServerError::Runtime)?;
         // An ingress hands orders to the NATS log instead of matching them.
         let (forward, ingress) = match config.cluster.role {
             Role::Ingress => {
@@ -194,7 +202,12 @@ impl Server {
                 .into())
             }
         };
+        let (read, write) = net::network_stages(&loops, &config.limits, metrics.output());
         let wiring = Wiring {
+            network: Network {
+                read: (net::NET_READ, read),
+                write: (net::NET_WRITE, write),
+            },
             clients: registry.clone(),
             metrics: metrics.clone(),
             admission: admission.clone(),
@@ -231,9 +244,11 @@ impl Server {
             auth,
             registry,
             cancel_on_disconnect: config.cancel_on_disconnect,
+            loops: loops.clone(),
+            control: runtime.handle().clone(),
         };
         order.pipeline.start();
-        let serving = serve(listeners, &config, env, flusher, market);
+        let serving = serve(listeners, &config, env, held.flusher(), market);
         let tasks = runtime.block_on(serving)?;
         Ok(Server {
             tcp,
@@ -246,6 +261,7 @@ impl Server {
             config: Mutex::new(config),
             shaping,
             runtime,
+            loops,
             pipeline: order.pipeline,
         })
     }
@@ -353,6 +369,8 @@ impl Server {
                 let _ = tokio::time::timeout(left, t).await;
             }
         });
+        // Every session ended with the TCP task: the loops have nothing left to run.
+        self.loops.shutdown();
         let report = self
             .pipeline
             .shutdown(until.saturating_duration_since(Instant::now()));
@@ -374,24 +392,24 @@ fn open_journal(config: &ServerConfig) -> Result<Option<Arc<Journal>>, ServerErr
     Ok(Some(Arc::new(journal)))
 }
 
-/// The network threads, and the task that writes the reports they hold: workers hold reports
-/// nobody awaits yet across reads, and hand them over when they go idle (`net::output`'s
-/// "when is a reply written").
+/// The control runtime (accepting, HTTP, WebSocket, timers), and what the network threads
+/// (its workers and the event loops) hold together: workers hold reports nobody awaits yet
+/// across reads, and hand them over when they go idle (`net::output`'s "when is a reply
+/// written").
 fn network_runtime(
     config: &ServerConfig,
-) -> Result<(tokio::runtime::Runtime, impl Future<Output = ()>), ServerError> {
-    let threads = Arc::new(net::Consolidation::default());
-    let resumed = threads.clone();
-    let flusher = threads.clone().flusher();
+) -> Result<(tokio::runtime::Runtime, Arc<net::Consolidation>), ServerError> {
+    let held = Arc::new(net::Consolidation::default());
+    let (resumed, idle) = (held.clone(), held.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.network_threads.get())
-        .thread_name("sf-net")
+        .thread_name("sf-io")
         .on_thread_unpark(move || resumed.resumed())
-        .on_thread_park(move || threads.idle())
+        .on_thread_park(move || idle.idle())
         .enable_all()
         .build()
         .map_err(ServerError::Runtime)?;
-    Ok((runtime, flusher))
+    Ok((runtime, held))
 }
 
 /// The bound TCP and HTTP listeners, with the addresses they got (a port 0 is chosen here).
@@ -443,6 +461,11 @@ async fn serve(
     let every = config.admission.interval;
     Ok(vec![
         tokio::spawn(steer(env.admission.clone(), every, env.stop.clone())),
+        tokio::spawn(net::steer_loops(
+            env.loops.clone(),
+            config.network.idle_timeout,
+            env.stop.clone(),
+        )),
         tokio::spawn(tcp::serve(tcp_l, config.socket.clone(), env.clone())),
         tokio::spawn(market.clone().tick(env.stop.clone())),
         tokio::spawn(http::serve(http_l, env, market)),

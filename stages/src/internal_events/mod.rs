@@ -1,6 +1,8 @@
 //! Server metrics: the one place in this crate that talks to the `metrics` crate. Handles are
 //! registered when the server starts, so every series exists from then on.
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, gauge, Counter, Gauge};
@@ -14,11 +16,13 @@ mod journal;
 pub(crate) use accounts::AccountMetrics;
 pub(crate) use journal::JournalMetrics;
 mod cluster;
+mod loops;
 mod market;
 mod read_pause;
 mod shaping;
 
 pub(crate) use cluster::{ClusterMetrics, PartitionMetrics};
+pub(crate) use loops::LoopMetrics;
 pub(crate) use market::MarketMetrics;
 pub(crate) use read_pause::{PauseReason, ReadPauseMetrics};
 pub(crate) use shaping::ShapingMetrics;
@@ -42,6 +46,16 @@ pub(crate) struct ServerMetrics {
     idle_closed: Counter,
     read_pauses: ReadPauseMetrics,
     market: MarketMetrics,
+    output: Arc<OutputCounts>,
+}
+
+/// TCP output in bytes, for the `net_write` stage (read at each scrape).
+#[derive(Debug, Default)]
+pub(crate) struct OutputCounts {
+    /// Written to sockets.
+    pub(crate) written: AtomicU64,
+    /// Discarded: for a connection gone or cut at the hard cap.
+    pub(crate) discarded: AtomicU64,
 }
 
 impl ServerMetrics {
@@ -72,6 +86,7 @@ impl ServerMetrics {
             idle_closed: counter!("sedaflow_server_idle_closed_total"),
             read_pauses: ReadPauseMetrics::register(),
             market: MarketMetrics::register(),
+            output: Arc::default(),
         };
         m.connections.set(0.0);
         m
@@ -139,6 +154,11 @@ impl ServerMetrics {
     }
 
     /// TCP readers' pauses, by reason.
+    /// TCP output bytes written and discarded.
+    pub(crate) fn output(&self) -> &Arc<OutputCounts> {
+        &self.output
+    }
+
     pub(crate) fn read_pauses(&self) -> &ReadPauseMetrics {
         &self.read_pauses
     }

@@ -43,8 +43,13 @@ pub(crate) struct Conn {
     pub(crate) cut: Notify,
     /// In the output idle network threads handed over (`output::Consolidation`).
     handed: AtomicBool,
+    /// The event loop its session is asked to move to ([`NOT_MOVING`]: none).
+    moving: AtomicUsize,
     metrics: ServerMetrics,
 }
+
+/// [`Conn::moving`] when no move is asked for.
+const NOT_MOVING: usize = usize::MAX;
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,8 +71,27 @@ impl Conn {
             bound_now: Notify::new(),
             cut: Notify::new(),
             handed: AtomicBool::new(false),
+            moving: AtomicUsize::new(NOT_MOVING),
             metrics,
         }
+    }
+
+    /// Asks the session to move to event loop `to` at its next safe point: its reader and
+    /// writer are woken (through `cut` and `drained`, which re-check why they woke).
+    pub(crate) fn request_move(&self, to: usize) {
+        self.moving.store(to, Ordering::Release);
+        self.cut.notify_waiters();
+        self.drained.notify_waiters();
+    }
+
+    pub(crate) fn move_requested(&self) -> bool {
+        self.moving.load(Ordering::Acquire) != NOT_MOVING
+    }
+
+    /// The loop asked for, clearing the request.
+    pub(crate) fn take_move(&self) -> Option<usize> {
+        let to = self.moving.swap(NOT_MOVING, Ordering::AcqRel);
+        (to != NOT_MOVING).then_some(to)
     }
 
     /// Makes the connection act for `account`; false if it already acts for one.
@@ -123,10 +147,11 @@ impl Conn {
     /// stalls the stages.
     pub(crate) fn send(self: &Arc<Self>, msg: Outgoing) {
         if self.is_closed() {
-            self.metrics.discarded(msg.responses());
+            self.discard(&msg);
             return;
         }
         if !self.admit(msg.bytes()) {
+            // Its bytes count in `pending`, discarded with the rest when the session ends.
             self.metrics.discarded(msg.responses());
             return;
         }
@@ -205,6 +230,29 @@ impl Conn {
         false
     }
 
+    /// Counts `msg`, never taken in, as discarded (in bytes too, for a TCP connection).
+    fn discard(&self, msg: &Outgoing) {
+        self.metrics.discarded(msg.responses());
+        if self.socket().is_some() {
+            let bytes = msg.bytes() as u64;
+            self.metrics
+                .output()
+                .discarded
+                .fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// At the session's end: output never written is discarded.
+    pub(crate) fn discard_pending(&self) {
+        let left = self.pending.load(Ordering::Acquire) as u64;
+        if left > 0 {
+            self.metrics
+                .output()
+                .discarded
+                .fetch_add(left, Ordering::Relaxed);
+        }
+    }
+
     /// After a put: due output a scope holds back is collected for the scope's end.
     fn put_done(self: &Arc<Self>, p: Progress, when: When) {
         if when == When::AtScopeEnd && p.due {
@@ -234,6 +282,8 @@ impl Conn {
     pub(crate) fn progress(&self, p: Progress) {
         if p.bytes > 0 {
             self.pending.fetch_sub(p.bytes, Ordering::AcqRel);
+            let written = &self.metrics.output().written;
+            written.fetch_add(p.bytes as u64, Ordering::Relaxed);
         }
         if p.replies > 0 {
             self.answered.fetch_add(p.replies, Ordering::AcqRel);

@@ -14,17 +14,23 @@ mod account;
 mod conn;
 pub(crate) mod http;
 mod login;
+mod loops;
 mod market;
 mod output;
 mod page;
 mod registry;
 mod session;
 mod shaping;
+mod stage;
 pub(crate) mod tcp;
 mod ws;
 
+pub(crate) use loops::{steer as steer_loops, EventLoops};
 pub(crate) use market::Market;
 pub(crate) use output::Consolidation;
 pub(crate) use registry::Registry;
 pub(crate) use session::SessionEnv;
 pub(crate) use shaping::Shaping;
+pub(crate) use stage::{
+    read_capacity, stages as network_stages, write_capacity, NET_READ, NET_WRITE,
+};

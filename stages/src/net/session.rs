@@ -1,5 +1,6 @@
 //! One TCP connection: a reader task (framing, backpressure, timeouts) and a writer task
-//! (reply reordering, watermarks).
+//! (reply reordering, watermarks), both on the connection's event loop until asked to move
+//! ([`loops`](super::loops)).
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -8,12 +9,12 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use sedaflow::{OfferError, Publisher};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::conn::Conn;
 use super::login::{self, Screened};
+use super::loops::{EventLoop, EventLoops};
 use super::output::{self, Outgoing};
 use super::registry::Registry;
 use super::shaping::{ConnShaper, Shaping};
@@ -37,6 +38,10 @@ pub(crate) struct SessionEnv {
     pub(crate) registry: Arc<Registry>,
     /// Cancel an account's resting orders when its last session closes.
     pub(crate) cancel_on_disconnect: bool,
+    /// The event loops TCP sessions run on.
+    pub(crate) loops: Arc<EventLoops>,
+    /// The runtime for tasks that must outlive a session's loop (HTTP, timers, hand-offs).
+    pub(crate) control: tokio::runtime::Handle,
 }
 
 /// Why the reader stopped.
@@ -45,45 +50,72 @@ enum Stop {
     Server,
     Cut,
     Timeout(ErrorReason),
+    /// Asked to move to another event loop: not an end.
+    Move,
 }
 
-/// Reads frames until EOF, error, timeout or server stop; returns how many requests it read.
-pub(crate) async fn read_loop(conn: Arc<Conn>, mut rd: OwnedReadHalf, mut env: SessionEnv) -> u64 {
-    let mut reader = Reader::new(conn, env.limits.clone());
+/// How a reader's run on one loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The connection is done reading (EOF, error, timeout, cut, server stop).
+    Closed,
+    /// It is to move to another loop, at a point between two reads.
+    Moved,
+}
+
+/// Reads frames until EOF, error, timeout, server stop or a move; counts what it read and
+/// what became of it on `home`'s counters (the `net_read` stage).
+pub(crate) async fn read_loop(
+    reader: &mut Reader,
+    rd: &TcpStream,
+    env: &mut SessionEnv,
+    home: &EventLoop,
+) -> Ended {
     let stop = loop {
         let pauses = env.metrics.read_pauses();
-        let n = match reader.read(&mut rd, &mut env.stop, pauses).await {
+        let n = match reader.read(rd, &mut env.stop, pauses).await {
             Ok(n) => n,
             Err(stop) => break stop,
         };
-        let requests = reader.frame(n, &env);
+        reader.backlogged(n == reader.buf.len(), home);
+        let requests = reader.frame(n, env);
+        let counts = &home.reads;
+        counts.read.fetch_add(requests, Ordering::Relaxed);
+        let mut refused = std::mem::take(&mut reader.refused);
         if !reader.batch.is_empty() {
-            publish(&mut reader.batch, &env).await;
+            refused += publish(&mut reader.batch, env).await;
         }
+        counts.refused.fetch_add(refused, Ordering::Relaxed);
+        counts
+            .handed
+            .fetch_add(requests.saturating_sub(refused), Ordering::Relaxed);
         if reader.login_failed {
             // Its answer is on its way; the writer closes after writing it.
             break Stop::Eof;
         }
         if env.shaping.is_on() {
-            if let Err(stop) = reader.shape(n, requests, &mut env).await {
+            if let Err(stop) = reader.shape(n, requests, env).await {
                 break stop;
             }
         }
     };
-    if let Stop::Timeout(reason) = stop {
-        timed_out(&reader.conn, reason, &env.metrics);
+    reader.backlogged(false, home);
+    match stop {
+        Stop::Move => return Ended::Moved,
+        Stop::Timeout(reason) => timed_out(&reader.conn, reason, &env.metrics),
+        Stop::Eof | Stop::Server | Stop::Cut => {}
     }
-    reader.seq
+    Ended::Closed
 }
 
-/// A reader's state between reads.
-struct Reader {
+/// A reader's state between reads (it moves with the session).
+pub(crate) struct Reader {
     conn: Arc<Conn>,
     limits: Limits,
     framer: LineFramer,
     buf: Vec<u8>,
     /// Requests read so far: the next one's sequence number.
-    seq: u64,
+    pub(crate) seq: u64,
     /// The read's frames, for the pipeline.
     batch: Vec<DecodeIn>,
     /// The read's frame bytes, and each frame's sequence number and span in them.
@@ -96,10 +128,14 @@ struct Reader {
     shaper: ConnShaper,
     /// A login was refused: read no more.
     login_failed: bool,
+    /// Requests the last read refused itself (too long, login failed).
+    refused: u64,
+    /// Its last read filled the buffer: counted in its loop's backlog.
+    backlogged: bool,
 }
 
 impl Reader {
-    fn new(conn: Arc<Conn>, limits: Limits) -> Self {
+    pub(crate) fn new(conn: Arc<Conn>, limits: Limits) -> Self {
         Reader {
             conn,
             framer: LineFramer::with_max_len(limits.max_frame),
@@ -113,22 +149,43 @@ impl Reader {
             partial_since: None,
             shaper: ConnShaper::default(),
             login_failed: false,
+            refused: 0,
+            backlogged: false,
+        }
+    }
+
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+
+    /// Keeps `home`'s count of connections with input waiting: a read that filled the buffer
+    /// likely left more in the socket.
+    fn backlogged(&mut self, full: bool, home: &EventLoop) {
+        if full != self.backlogged {
+            self.backlogged = full;
+            home.reads
+                .backlogged
+                .fetch_add(if full { 1 } else { -1 }, Ordering::Relaxed);
         }
     }
 
     /// Waits for room (backpressure), then reads; returns the bytes read, or why to stop.
     async fn read(
         &mut self,
-        rd: &mut OwnedReadHalf,
+        rd: &TcpStream,
         stop: &mut watch::Receiver<bool>,
         pauses: &ReadPauseMetrics,
     ) -> Result<usize, Stop> {
-        // Registered before the checks below, so a cut after them still wakes the read.
+        // Registered before the checks below, so a cut or a move after them still wakes the
+        // read.
         let cut = self.conn.cut.notified();
         tokio::pin!(cut);
         cut.as_mut().enable();
-        if !wait_for_room(&self.conn, self.seq, &self.limits, pauses).await {
-            return Err(Stop::Cut);
+        match wait_for_room(&self.conn, self.seq, &self.limits, pauses).await {
+            Room::Ready if self.conn.move_requested() => return Err(Stop::Move),
+            Room::Ready => {}
+            Room::Cut => return Err(Stop::Cut),
+            Room::Move => return Err(Stop::Move),
         }
         let (deadline, timeout) = match self.partial_since {
             Some(t) => (t + self.limits.frame_timeout, ErrorReason::FrameTimeout),
@@ -139,8 +196,8 @@ impl Reader {
         };
         let read = tokio::select! {
             _ = stop.changed() => return Err(Stop::Server),
-            _ = &mut cut => return Err(Stop::Cut),
-            r = tokio::time::timeout_at(deadline.into(), rd.read(&mut self.buf)) => r,
+            _ = &mut cut => return Err(interrupted(&self.conn)),
+            r = tokio::time::timeout_at(deadline.into(), read_some(rd, &mut self.buf)) => r,
         };
         match read {
             Err(_) => Err(Stop::Timeout(timeout)),
@@ -165,6 +222,7 @@ impl Reader {
                 Ok(f) => f,
                 Err(FrameError::TooLong) => {
                     env.metrics.frame_too_long();
+                    self.refused += 1;
                     pipeline::answer(&self.conn, this, now, FrameError::TooLong.into());
                     continue;
                 }
@@ -181,6 +239,7 @@ impl Reader {
                 }
                 Screened::Answer(response) => pipeline::answer(&self.conn, this, now, response),
                 Screened::Failed => {
+                    self.refused += 1;
                     let failed = Response::Error(ErrorReason::LoginFailed);
                     pipeline::answer(&self.conn, this, now, failed);
                     self.login_failed = true;
@@ -237,10 +296,18 @@ impl Reader {
             .metrics
             .read_pauses()
             .pause(PauseReason::Shaping { global });
-        let woke = tokio::select! {
-            _ = env.stop.changed() => Err(Stop::Server),
-            _ = &mut cut => Err(Stop::Cut),
-            _ = tokio::time::sleep(owed.delay) => Ok(()),
+        let sleep = tokio::time::sleep(owed.delay);
+        tokio::pin!(sleep);
+        // A move request wakes `cut` too; it waits for the pause to end.
+        let woke = loop {
+            tokio::select! {
+                _ = env.stop.changed() => break Err(Stop::Server),
+                _ = &mut cut, if !self.conn.is_closed() => {}
+                _ = &mut sleep => break Ok(()),
+            }
+            if self.conn.is_closed() {
+                break Err(Stop::Cut);
+            }
         };
         drop(pause);
         let paused = now.elapsed();
@@ -255,16 +322,39 @@ impl Reader {
 
 /// Hands a read's frames to the pipeline, admission first. The stages run on this thread
 /// (`caller_runs`) and their answers go out in one write per connection when they are done;
-/// only what does not fit waits.
-async fn publish(batch: &mut Vec<DecodeIn>, env: &SessionEnv) {
+/// only what does not fit waits. Returns how many it refused (admission, a closed pipeline).
+async fn publish(batch: &mut Vec<DecodeIn>, env: &SessionEnv) -> u64 {
+    let offered = batch.len();
     pipeline::admit(&env.admission, batch);
+    let mut refused = (offered - batch.len()) as u64;
     let tried = output::deferring(|| env.input.try_publish_batch(batch));
     let published = match tried {
         Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
         done => done,
     };
-    if let Err(refused) = published {
-        pipeline::refuse(refused.into_inner(), &env.metrics);
+    if let Err(back) = published {
+        let back = back.into_inner();
+        refused += back.len() as u64;
+        pipeline::refuse(back, &env.metrics);
+    }
+    refused
+}
+
+/// Reads what the socket has, waiting until it has something (one `recv` when it is ready).
+async fn read_some(rd: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match rd.try_read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => rd.readable().await?,
+            done => return done,
+        }
+    }
+}
+
+/// Why `conn.cut` woke a waiter: a cut, or else a move request.
+fn interrupted(conn: &Conn) -> Stop {
+    match conn.is_closed() {
+        true => Stop::Cut,
+        false => Stop::Move,
     }
 }
 
@@ -279,14 +369,24 @@ fn timed_out(conn: &Arc<Conn>, reason: ErrorReason, metrics: &ServerMetrics) {
     conn.send(Outgoing::Notify { lines });
 }
 
+/// What a reader may do after [`wait_for_room`].
+enum Room {
+    Ready,
+    Cut,
+    /// Asked to move while paused: the pause goes on on the new loop.
+    Move,
+}
+
 /// Waits while the client is not reading its output (high/low watermarks) or has too many
-/// requests unanswered, and counts such a pause by reason. Returns false when the connection
-/// was cut meanwhile.
-async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPauseMetrics) -> bool {
+/// requests unanswered, and counts such a pause by reason.
+async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPauseMetrics) -> Room {
     let output_over = |bytes: usize| conn.pending() > bytes;
     let too_many = || seq - conn.answered.load(Ordering::Acquire) >= limits.max_in_flight as u64;
     if !(output_over(limits.write_high_watermark) || too_many()) {
-        return !conn.is_closed();
+        return match conn.is_closed() {
+            true => Room::Cut,
+            false => Room::Ready,
+        };
     }
     // Stop reading (TCP backpressure) until output is below the low watermark and fewer
     // than `max_in_flight` requests are unanswered. Only this slow path counts the pause.
@@ -300,10 +400,13 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
         tokio::pin!(drained);
         drained.as_mut().enable();
         if conn.is_closed() {
-            return false;
+            return Room::Cut;
+        }
+        if conn.move_requested() {
+            return Room::Move;
         }
         reason = match (output_over(limits.write_low_watermark), too_many()) {
-            (false, false) => return true,
+            (false, false) => return Room::Ready,
             // While both hold, the pause keeps the reason it has.
             (true, true) => reason,
             (true, false) => PauseReason::Watermark,
@@ -315,11 +418,12 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
 }
 
 /// Waits for the socket whenever it was full and flushes; ends after the reader's last request
-/// is answered and written, or when the connection is cut. The stages write everything else
-/// themselves (see `net::output`).
-pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
+/// is answered and written, or when the connection is cut (and sends FIN then), or stops when
+/// the session is to move (its state stays in the connection's output). The stages write
+/// everything else themselves (see `net::output`).
+pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) -> Ended {
     let Some(out) = conn.socket() else {
-        return;
+        return Ended::Closed;
     };
     loop {
         // A cut while waiting must end the writer too: output for a closed connection is
@@ -330,10 +434,13 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
         if conn.is_closed() || out.finished() {
             break;
         }
+        if conn.move_requested() {
+            return Ended::Moved;
+        }
         if out.is_blocked() {
             let writable = tokio::select! {
                 r = out.writable() => r.is_ok(),
-                _ = &mut cut => break,
+                _ = &mut cut => continue,
             };
             if !writable {
                 conn.close();
@@ -344,16 +451,18 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
         }
         tokio::select! {
             _ = out.kick.notified() => {}
-            _ = &mut cut => break,
+            _ = &mut cut => {}
             () = conn.settled() => {
                 let input = env.input.clone();
                 let c = conn.clone();
-                // Off this task: waiting for room in decode must not stop the writes.
-                tokio::spawn(async move {
+                // Off this task (waiting for room in decode must not stop the writes), and
+                // off the loop, which may end before decode has room.
+                env.control.spawn(async move {
                     let _ = input.publish(DecodeIn::Resume(c)).await;
                 });
             }
         }
     }
     out.shutdown();
+    Ended::Closed
 }

@@ -1,16 +1,20 @@
 //! The TCP listener: socket options, the accept loop and the connection limit.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use super::conn::{Conn, Sink};
+use super::loops::EventLoop;
 use super::output::{Outgoing, SocketOut};
-use super::session::{read_loop, write_loop, SessionEnv};
+use super::session::{read_loop, write_loop, Ended, Reader, SessionEnv};
 use crate::codec::{encode_line, ErrorReason, Response};
 use crate::config::SocketOptions;
 use crate::pipeline::DecodeIn;
@@ -39,7 +43,9 @@ fn tune(stream: &TcpStream, opts: &SocketOptions) -> io::Result<()> {
     Ok(())
 }
 
-/// Accepts until the stop signal, then waits for every session to finish its replies.
+/// Accepts until the stop signal, then waits for every session to finish its replies. Each
+/// connection's session runs on an event loop ([`loops`](super::loops)); what ends it
+/// (the registry, a disconnect cancel) runs here.
 pub(crate) async fn serve(listener: TcpListener, opts: SocketOptions, mut env: SessionEnv) {
     let mut sessions = JoinSet::new();
     loop {
@@ -75,18 +81,28 @@ async fn session(mut stream: TcpStream, env: SessionEnv) {
         let _ = stream.shutdown().await;
         return;
     }
-    let (rd, wr) = stream.into_split();
-    let conn = Arc::new(Conn::new(
-        registry.next_id(),
-        Sink::Socket(SocketOut::new(wr)),
-        env.limits.write_hard_cap,
-        env.metrics.clone(),
-    ));
+    let conn = open(stream, &env);
     env.metrics.connections(registry.open());
-    let writer = tokio::spawn(write_loop(conn.clone(), env.clone()));
-    let seqs = read_loop(conn.clone(), rd, env.clone()).await;
-    conn.send(Outgoing::End { seqs });
-    let _ = writer.await;
+    let (done, ended) = oneshot::channel();
+    let home = env.loops.assign(&conn);
+    let rd = match conn.socket().map(|out| out.rehome(home.handle())) {
+        Some(Ok(rd)) => Some(rd),
+        _ => None,
+    };
+    match rd {
+        Some(rd) => {
+            let reader = Reader::new(conn.clone(), env.limits.clone());
+            home.spawn(start(reader, rd, env.clone(), home.clone(), done));
+            // Resolves when the last loop the session ran on drops `done`.
+            let _ = ended.await;
+        }
+        None => {
+            tracing::warn!(conn = conn.id, "socket not registered with its event loop");
+            conn.close();
+            conn.discard_pending();
+            env.loops.left(&home, &conn);
+        }
+    }
     let last = registry.remove(&conn);
     env.metrics.connections(registry.open());
     // An ingress logs every named session's close, and the matchers count the account's
@@ -102,6 +118,63 @@ async fn session(mut stream: TcpStream, env: SessionEnv) {
             && last.is_some()
         {
             registry.metrics().disconnect_cancel();
+        }
+    }
+}
+
+/// The connection around an accepted socket: its output writes through the listener's
+/// registration until the session's loop registers it anew.
+fn open(stream: TcpStream, env: &SessionEnv) -> Arc<Conn> {
+    Arc::new(Conn::new(
+        env.registry.next_id(),
+        Sink::Socket(SocketOut::new(Arc::new(stream))),
+        env.limits.write_hard_cap,
+        env.metrics.clone(),
+    ))
+}
+
+/// [`run`] as a task of `home` (boxed: a session that moves spawns itself again).
+fn start(
+    reader: Reader,
+    rd: Arc<TcpStream>,
+    env: SessionEnv,
+    home: Arc<EventLoop>,
+    done: oneshot::Sender<()>,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(run(reader, rd, env, home, done))
+}
+
+/// The session on `home`: its writer task and its reader, until the connection ends or the
+/// session moves (it then goes on on the target loop, with its state and `done`).
+async fn run(
+    mut reader: Reader,
+    rd: Arc<TcpStream>,
+    mut env: SessionEnv,
+    home: Arc<EventLoop>,
+    done: oneshot::Sender<()>,
+) {
+    let conn = reader.conn().clone();
+    let writer = tokio::spawn(write_loop(conn.clone(), env.clone()));
+    let ended = read_loop(&mut reader, &rd, &mut env, &home).await;
+    if ended == Ended::Closed {
+        conn.send(Outgoing::End { seqs: reader.seq });
+        let _ = writer.await;
+        conn.discard_pending();
+        env.loops.left(&home, &conn);
+        return;
+    }
+    // The writer stops at the same request; both resume on the target.
+    let _ = writer.await;
+    drop(rd);
+    let target = env.loops.moved(&conn, &home);
+    let rehomed = conn.socket().map(|out| out.rehome(target.handle()));
+    match rehomed {
+        Some(Ok(rd)) => target.spawn(start(reader, rd, env, target.clone(), done)),
+        _ => {
+            tracing::warn!(conn = conn.id, "session could not move: closing it");
+            conn.close();
+            conn.discard_pending();
+            env.loops.left(&target, &conn);
         }
     }
 }

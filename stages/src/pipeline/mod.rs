@@ -43,4 +43,4 @@ pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
 pub(crate) use refuse::{admit, answer, refuse};
 pub use wiring::PipelineError;
-pub(crate) use wiring::{build, Extension, Wiring};
+pub(crate) use wiring::{build, Extension, Network, Wiring};

@@ -4,7 +4,9 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sedaflow::{BuildError, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError};
+use sedaflow::{
+    BuildError, ExternalQueue, OnPanic, Pipeline, PipelineBuilder, Publisher, PublisherError,
+};
 use thiserror::Error;
 
 use super::client::{ClientRef, Clients};
@@ -48,6 +50,15 @@ pub(crate) struct Wiring {
     pub(crate) journal: Option<Arc<Journal>>,
     /// An ingress's link to the order log, which then takes matching's place.
     pub(crate) forward: Option<Arc<IngressLink<ClientRef>>>,
+    /// The network's read and write stages, first and last ([`Network`]).
+    pub(crate) network: Network,
+}
+
+/// The network as the pipeline's first and last stages: their queues and threads are the
+/// network's own, shown like the others'.
+pub(crate) struct Network {
+    pub(crate) read: (&'static str, Arc<dyn ExternalQueue>),
+    pub(crate) write: (&'static str, Arc<dyn ExternalQueue>),
 }
 
 /// The built pipeline and the handle the network stage publishes frames with.
@@ -66,6 +77,8 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     let topic = w.extension.as_ref().map(|_| PRE_MATCH);
     let lanes = Arc::new(AtomicUsize::new(1));
     let l = lanes.clone();
+    let (read, read_queue) = w.network.read;
+    p.external_stage(read, read_queue);
     p.stage("decode", move || Decode {
         metrics: m.clone(),
         topic,
@@ -102,6 +115,8 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     })
     .config(encode)
     .keyed_by(EncodeIn::owner);
+    let (write, write_queue) = w.network.write;
+    p.external_stage(write, write_queue);
     for group in &config.placement.fuse {
         p.fuse(group.iter().cloned());
     }
@@ -115,6 +130,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     watch_admitted(
         &pipeline,
         &w.admission,
+        read,
         if ingress { "publish" } else { "match" },
     );
     Ok(OrderPipeline { pipeline, input })
@@ -142,9 +158,10 @@ fn matching(
     }
 }
 
-/// Admission watches every queue up to `last_admitted` (matching, or an ingress's log): they
-/// hold admitted orders; the ones after it (journal, encode) hold answers.
-fn watch_admitted(pipeline: &Pipeline, admission: &Admission, last_admitted: &str) {
+/// Admission watches every queue from decode up to `last_admitted` (matching, or an
+/// ingress's log): they hold admitted orders; the ones after it (journal, encode) hold
+/// answers. The network's read stage comes before admission.
+fn watch_admitted(pipeline: &Pipeline, admission: &Admission, network: &str, last_admitted: &str) {
     let stages = pipeline.report().stages;
     let through = stages
         .iter()
@@ -152,6 +169,7 @@ fn watch_admitted(pipeline: &Pipeline, admission: &Admission, last_admitted: &st
         .map_or(stages.len(), |i| i + 1);
     let ahead_of_matching = stages[..through]
         .iter()
+        .filter(|s| s.name != network)
         .filter_map(|s| pipeline.queue_probe(&s.name))
         .collect();
     admission.watch(ahead_of_matching);

@@ -1,18 +1,24 @@
 //! A TCP connection's socket output: its [`Reorder`] buffer under a lock, written with
 //! non-blocking `try_write` by whichever thread files what is due; the connection's writer
 //! task takes over only while the socket is full.
+//!
+//! The socket is registered with the reactor of the event loop the session runs on; a move
+//! swaps in a registration with the new loop ([`SocketOut::rehome`]) while no write is in
+//! progress.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, MutexGuard};
-use tokio::net::tcp::OwnedWriteHalf;
+use parking_lot::{Mutex, MutexGuard, RwLock};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::reorder::{Filed, Outgoing, Reorder};
 
 pub(crate) struct SocketOut {
-    wr: OwnedWriteHalf,
+    /// Read-locked by each write (never across an await), write-locked by a move.
+    stream: RwLock<Arc<TcpStream>>,
     state: Mutex<Reorder>,
     /// Tells the writer task that the socket is full (it waits for room and flushes) or that
     /// every reply is written (it finishes).
@@ -42,9 +48,10 @@ pub(crate) struct Progress {
 }
 
 impl SocketOut {
-    pub(crate) fn new(wr: OwnedWriteHalf) -> Self {
+    /// Output to `stream`, which the session's reader reads too.
+    pub(crate) fn new(stream: Arc<TcpStream>) -> Self {
         SocketOut {
-            wr,
+            stream: RwLock::new(stream),
             state: Mutex::new(Reorder::default()),
             kick: Notify::new(),
         }
@@ -142,12 +149,29 @@ impl SocketOut {
 
     /// Waits until the socket takes writes again.
     pub(crate) async fn writable(&self) -> io::Result<()> {
-        self.wr.writable().await
+        let stream = self.stream.read().clone();
+        stream.writable().await
     }
 
     /// Sends FIN: the client reads EOF after the last reply.
     pub(crate) fn shutdown(&self) {
-        let _ = socket2::SockRef::from(self.wr.as_ref()).shutdown(std::net::Shutdown::Write);
+        let stream = self.stream.read();
+        let _ = socket2::SockRef::from(&**stream).shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Registers the socket with `target`'s reactor (the loop it moves to) and
+    /// writes through that registration from now on; returns it for the reader. The old one
+    /// ends when its last holder drops it; the connection stays open (the new registration
+    /// is a duplicate descriptor of the same socket).
+    pub(crate) fn rehome(&self, target: &tokio::runtime::Handle) -> io::Result<Arc<TcpStream>> {
+        let mut slot = self.stream.write();
+        let dup = socket2::SockRef::from(&**slot).try_clone()?;
+        let fresh = {
+            let _in_target = target.enter();
+            Arc::new(TcpStream::from_std(dup.into())?)
+        };
+        *slot = fresh.clone();
+        Ok(fresh)
     }
 
     /// Writes what is in order, outside the lock: one thread writes at a time, and others
@@ -168,8 +192,9 @@ impl SocketOut {
             drop(st);
             let mut sent = 0;
             let mut full = false;
+            let stream = self.stream.read();
             while sent < buf.len() {
-                match self.wr.try_write(&buf[sent..]) {
+                match stream.try_write(&buf[sent..]) {
                     Ok(n) => sent += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         full = true;
@@ -182,6 +207,7 @@ impl SocketOut {
                     }
                 }
             }
+            drop(stream);
             p.bytes += sent;
             st = self.state.lock();
             if !st.chunk_written(buf, sent, full) {
@@ -196,7 +222,6 @@ impl SocketOut {
 #[cfg(test)]
 pub(super) mod tests {
     use tokio::io::AsyncReadExt;
-    use tokio::net::tcp::OwnedReadHalf;
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
@@ -209,14 +234,14 @@ pub(super) mod tests {
         }
     }
 
-    /// A client socket, and the server side's output (its read half kept open).
-    pub(in crate::net::output) async fn connected() -> (TcpStream, OwnedReadHalf, SocketOut) {
+    /// A client socket, and the server side's output (the socket also kept for reads).
+    pub(in crate::net::output) async fn connected() -> (TcpStream, Arc<TcpStream>, SocketOut) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let (rd, wr) = accepted.unwrap().0.into_split();
-        wr.writable().await.unwrap();
-        (client.unwrap(), rd, SocketOut::new(wr))
+        let server = Arc::new(accepted.unwrap().0);
+        server.writable().await.unwrap();
+        (client.unwrap(), server.clone(), SocketOut::new(server))
     }
 
     #[tokio::test]

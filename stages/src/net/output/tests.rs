@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
 use super::held::{HOLD_READS, QUIET};
@@ -17,7 +16,7 @@ use crate::net::conn::{Conn, Sink};
 use crate::pipeline::{Client, ConnId};
 
 /// A connection on a connected socket, with its client.
-async fn conn(id: ConnId) -> (TcpStream, OwnedReadHalf, Arc<Conn>) {
+async fn conn(id: ConnId) -> (TcpStream, Arc<TcpStream>, Arc<Conn>) {
     let (client, rd, out) = connected().await;
     let metrics = ServerMetrics::register();
     let conn = Conn::new(id, Sink::Socket(out), usize::MAX, metrics);

@@ -1,0 +1,287 @@
+//! The network's event loops: a group of threads, each running a single-threaded tokio
+//! runtime with the TCP sessions assigned to it (Netty's event-loop group), sized between
+//! `[network] min_loops` and `max_loops` by the engine's pool rule ([`sizing`]).
+//!
+//! # Sessions and loops
+//! A session (a TCP connection's reader and writer tasks) runs on one loop at a time, so its
+//! reads, framing and the stages it runs inline never leave that thread. A new connection
+//! goes to the active loop with the fewest sessions.
+//!
+//! # Resizing
+//! - **Growing** starts loops and asks sessions of the busiest loops to move to them until
+//!   the counts are even.
+//! - **Shrinking** retires the newest loops: they take no new sessions, every session on them
+//!   is asked to move to an active loop, and a retired loop's thread ends with its last one.
+//!
+//! # Moving a session
+//! A move is a request the session acts on at its next safe point: its reader between two
+//! reads (or while paused for room), its writer between two writes. Both tasks end there,
+//! the socket is registered anew with the target loop's reactor (a duplicate of its
+//! descriptor: the connection itself never closes) and the tasks resume on the target with
+//! their state. Nothing is read twice or lost: requests already read were handed on before
+//! the reader stopped, and output stays in the connection's buffer, written by whichever
+//! thread is next. A reader paused by traffic shaping moves when the pause ends.
+
+mod event_loop;
+mod reads;
+mod sizing;
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::conn::Conn;
+use super::Consolidation;
+use crate::internal_events::LoopMetrics;
+
+pub(crate) use event_loop::{EventLoop, LoopId};
+pub(crate) use reads::ReadCounts;
+pub(crate) use sizing::steer;
+
+/// The group: active loops take sessions, retiring ones still run some.
+pub(crate) struct EventLoops {
+    loops: Mutex<Loops>,
+    next_id: AtomicUsize,
+    min: usize,
+    max: usize,
+    held: Arc<Consolidation>,
+    metrics: LoopMetrics,
+}
+
+#[derive(Default)]
+struct Loops {
+    active: Vec<Arc<EventLoop>>,
+    retiring: Vec<Arc<EventLoop>>,
+    /// Read counts of loops whose threads ended, so the totals never go back.
+    gone: ReadCounts,
+}
+
+impl EventLoops {
+    /// Starts `min` loops (at least one).
+    pub(crate) fn start(
+        min: usize,
+        max: usize,
+        held: Arc<Consolidation>,
+        metrics: LoopMetrics,
+    ) -> std::io::Result<Arc<EventLoops>> {
+        let min = min.max(1);
+        let group = Arc::new(EventLoops {
+            loops: Mutex::default(),
+            next_id: AtomicUsize::new(0),
+            min,
+            max: max.max(min),
+            held,
+            metrics,
+        });
+        group.resize(min)?;
+        Ok(group)
+    }
+
+    pub(crate) fn min(&self) -> usize {
+        self.min
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Active loops now.
+    pub(crate) fn active(&self) -> usize {
+        self.loops.lock().active.len()
+    }
+
+    /// Loop threads now, retiring ones included.
+    pub(crate) fn threads(&self) -> usize {
+        let loops = self.loops.lock();
+        loops.active.len() + loops.retiring.len()
+    }
+
+    /// The active loop with the fewest sessions, which `conn` joins.
+    pub(crate) fn assign(&self, conn: &Arc<Conn>) -> Arc<EventLoop> {
+        let loops = self.loops.lock();
+        let home = least_busy(&loops.active);
+        home.join(conn);
+        home
+    }
+
+    /// `conn` ended on `home`.
+    pub(crate) fn left(&self, home: &EventLoop, conn: &Conn) {
+        home.leave(conn);
+    }
+
+    /// `conn` stopped on `from` for a move: it joins the loop the move named if that one is
+    /// still active, else the least busy active one.
+    pub(crate) fn moved(&self, conn: &Arc<Conn>, from: &EventLoop) -> Arc<EventLoop> {
+        let wanted = conn.take_move();
+        let loops = self.loops.lock();
+        let to = loops
+            .active
+            .iter()
+            .find(|l| Some(l.id) == wanted)
+            .cloned()
+            .unwrap_or_else(|| least_busy(&loops.active));
+        to.join(conn);
+        from.leave(conn);
+        self.metrics.moved();
+        to
+    }
+
+    /// What every loop's readers did, gone loops included.
+    pub(crate) fn reads(&self) -> ReadCounts {
+        let loops = self.loops.lock();
+        let total = loops.gone.clone();
+        for l in loops.active.iter().chain(&loops.retiring) {
+            total.add(&l.reads);
+        }
+        total
+    }
+
+    /// Calls `f` with every session on every loop.
+    pub(crate) fn each_session(&self, mut f: impl FnMut(&Arc<Conn>)) {
+        let loops = self.loops.lock();
+        for l in loops.active.iter().chain(&loops.retiring) {
+            l.each_session(&mut f);
+        }
+    }
+
+    /// Every loop, for the controller's observation.
+    pub(crate) fn all(&self) -> Vec<Arc<EventLoop>> {
+        let loops = self.loops.lock();
+        loops
+            .active
+            .iter()
+            .chain(&loops.retiring)
+            .cloned()
+            .collect()
+    }
+
+    /// Runs `target` loops (within `min..=max`): starts loops and evens the sessions out, or
+    /// retires the newest and moves their sessions away.
+    pub(crate) fn resize(&self, target: usize) -> std::io::Result<()> {
+        let target = target.clamp(self.min, self.max);
+        let mut loops = self.loops.lock();
+        self.reap(&mut loops);
+        while loops.active.len() < target {
+            let id = self.next_id.fetch_add(1, Relaxed);
+            loops.active.push(EventLoop::start(id, self.held.clone())?);
+            self.metrics.started();
+        }
+        while loops.active.len() > target {
+            let Some(old) = loops.active.pop() else { break };
+            old.retire();
+            self.metrics.retired();
+            loops.retiring.push(old);
+        }
+        let mut spread = Spread::new(&loops.active);
+        for old in &loops.retiring {
+            old.each_session(|c| {
+                if !c.move_requested() {
+                    c.request_move(spread.next());
+                }
+            });
+        }
+        even_out(&loops.active, &mut spread);
+        self.metrics.loops(
+            loops.active.len(),
+            loops.active.len() + loops.retiring.len(),
+        );
+        Ok(())
+    }
+
+    /// Joins retired loops whose last session left, keeping their counts.
+    fn reap(&self, loops: &mut Loops) {
+        let (done, still): (Vec<_>, Vec<_>) = std::mem::take(&mut loops.retiring)
+            .into_iter()
+            .partition(|l| l.sessions() == 0);
+        loops.retiring = still;
+        for l in done {
+            l.join_thread();
+            loops.gone.add(&l.reads);
+        }
+    }
+
+    /// Retires every loop and waits for their threads (after the sessions ended).
+    pub(crate) fn shutdown(&self) {
+        let all = {
+            let mut loops = self.loops.lock();
+            let mut all = std::mem::take(&mut loops.active);
+            all.append(&mut loops.retiring);
+            all
+        };
+        for l in &all {
+            l.retire();
+        }
+        for l in &all {
+            l.join_thread();
+        }
+    }
+}
+
+/// A group dropped without [`EventLoops::shutdown`] (a server that failed to start) still
+/// ends its idle loops' threads.
+impl Drop for EventLoops {
+    fn drop(&mut self) {
+        let loops = self.loops.lock();
+        for l in loops.active.iter().chain(&loops.retiring) {
+            l.retire();
+        }
+    }
+}
+
+/// The loop with the fewest sessions (the first on a tie). `loops` is never empty: the group
+/// keeps at least one active.
+fn least_busy(loops: &[Arc<EventLoop>]) -> Arc<EventLoop> {
+    loops
+        .iter()
+        .min_by_key(|l| l.sessions())
+        .cloned()
+        .expect("the group keeps at least one active loop")
+}
+
+/// Hands out target loops, each time the one with the fewest sessions counting those
+/// already handed to it.
+struct Spread {
+    loads: Vec<(LoopId, usize)>,
+}
+
+impl Spread {
+    fn new(active: &[Arc<EventLoop>]) -> Spread {
+        Spread {
+            loads: active.iter().map(|l| (l.id, l.sessions())).collect(),
+        }
+    }
+
+    fn next(&mut self) -> LoopId {
+        match self.loads.iter_mut().min_by_key(|(_, n)| *n) {
+            Some((id, n)) => {
+                *n += 1;
+                *id
+            }
+            None => 0,
+        }
+    }
+
+    /// The even share of the sessions counted so far.
+    fn share(&self) -> usize {
+        let total: usize = self.loads.iter().map(|(_, n)| n).sum();
+        total.div_ceil(self.loads.len().max(1))
+    }
+}
+
+/// Asks sessions of loops above the even share to move to the least loaded.
+fn even_out(active: &[Arc<EventLoop>], spread: &mut Spread) {
+    let share = spread.share();
+    for l in active {
+        let mut extra = l.sessions().saturating_sub(share);
+        l.each_session(|c| {
+            if extra > 0 && !c.move_requested() {
+                let to = spread.next();
+                if to != l.id {
+                    c.request_move(to);
+                    extra -= 1;
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,80 @@
+//! Sizes the event-loop group by the engine's pool rule ([`sedaflow::PoolController`]): grow
+//! while input waits for the loops and throughput rises with them, never past the cores while
+//! they are busy on CPU, back to the minimum after idle time. This is the thin adapter: it
+//! observes the loops each tick and applies the controller's answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sedaflow::{CpuUse, PoolController, PoolObservation};
+use tokio::sync::watch;
+
+use super::EventLoops;
+
+/// How often the group is observed: the engine's controller tick.
+pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+/// What the last tick saw, to observe the next one as a difference.
+struct Seen {
+    at: Instant,
+    read: u64,
+    busy: Duration,
+    cpu: CpuUse,
+}
+
+impl Seen {
+    fn now(group: &EventLoops) -> Seen {
+        let (busy, cpu) = group
+            .all()
+            .iter()
+            .fold((Duration::ZERO, CpuUse::default()), |(b, c), l| {
+                (b + l.busy(), c + l.cpu())
+            });
+        Seen {
+            at: Instant::now(),
+            read: group
+                .reads()
+                .read
+                .load(std::sync::atomic::Ordering::Relaxed),
+            busy,
+            cpu,
+        }
+    }
+}
+
+/// Ticks the controller until the server stops.
+pub(crate) async fn steer(
+    group: Arc<EventLoops>,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut controller = PoolController::new(group.min(), group.max(), cores, idle_timeout);
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = Seen::now(&group);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let now = Seen::now(&group);
+        let reads = group.reads();
+        let observed = PoolObservation {
+            threads: group.active(),
+            // What waits on the loops: requests read and not handed on, connections with
+            // more input than their last read took.
+            queue_len: reads.held() as usize + reads.backlogged(),
+            processed: now.read.saturating_sub(seen.read),
+            interval: now.at - seen.at,
+            busy: now.busy.saturating_sub(seen.busy),
+            cpu: now.cpu.saturating_sub(seen.cpu).demand(),
+        };
+        // Every tick, even at the same size: it also ends retired loops and evens out
+        // sessions that closed unevenly.
+        if let Err(e) = group.resize(controller.observe(&observed)) {
+            tracing::warn!(error = %e, "event loop not started");
+        }
+        seen = now;
+    }
+}
