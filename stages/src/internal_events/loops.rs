@@ -11,6 +11,7 @@ pub(crate) struct LoopMetrics {
     moved: Counter,
     active: Gauge,
     threads: Gauge,
+    backlogged: Gauge,
 }
 
 impl LoopMetrics {
@@ -32,12 +33,18 @@ impl LoopMetrics {
             "Event loops taking sessions now (state=active), and loop threads still running \
              (state=threads: retiring ones included)."
         );
+        describe_gauge!(
+            "sedaflow_net_read_backlogged_connections",
+            "TCP connections whose last read filled the read buffer: input waiting for their \
+             event loop (read each sizing tick)."
+        );
         LoopMetrics {
             started: counter!("sedaflow_net_loops_started_total"),
             retired: counter!("sedaflow_net_loops_retired_total"),
             moved: counter!("sedaflow_net_sessions_moved_total"),
             active: gauge!("sedaflow_net_loops", "state" => "active"),
             threads: gauge!("sedaflow_net_loops", "state" => "threads"),
+            backlogged: gauge!("sedaflow_net_read_backlogged_connections"),
         }
     }
 
@@ -51,6 +58,10 @@ impl LoopMetrics {
 
     pub(crate) fn moved(&self) {
         self.moved.increment(1);
+    }
+
+    pub(crate) fn backlogged(&self, connections: usize) {
+        self.backlogged.set(connections as f64);
     }
 
     pub(crate) fn loops(&self, active: usize, threads: usize) {

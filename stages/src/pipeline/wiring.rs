@@ -101,8 +101,6 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
                 .keyed_by(|o: &Order| o.req.symbol());
         }
     }
-    // After matching and the journal: what it publishes, a restart cannot take back.
-    super::market::declare(&mut p, w.metrics.market());
     let mut encode = config.stages.encode.clone();
     if ingress {
         // An ingress's responses reach encode from one router task in log order; one lane keeps
@@ -110,11 +108,15 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
         encode.lanes = NonZeroUsize::new(1);
     }
     let (clients, metrics) = (w.clients, w.metrics);
+    let market = metrics.market().clone();
     p.stage("encode", move || {
         Encode::new(clients.clone(), metrics.clone())
     })
     .config(encode)
     .keyed_by(EncodeIn::owner);
+    // Fed by matching (after the journal: what it publishes, a restart cannot take back);
+    // declared after encode so `decode, match, encode` may share a domain.
+    super::market::declare(&mut p, &market);
     let (write, write_queue) = w.network.write;
     p.external_stage(write, write_queue);
     for group in &config.placement.fuse {

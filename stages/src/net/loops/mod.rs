@@ -145,6 +145,11 @@ impl EventLoops {
         }
     }
 
+    /// The group's metrics.
+    pub(crate) fn metrics(&self) -> &LoopMetrics {
+        &self.metrics
+    }
+
     /// Every loop, for the controller's observation.
     pub(crate) fn all(&self) -> Vec<Arc<EventLoop>> {
         let loops = self.loops.lock();

@@ -60,6 +60,7 @@ pub(crate) async fn steer(
         }
         let now = Seen::now(&group);
         let reads = group.reads();
+        group.metrics().backlogged(reads.backlogged());
         let observed = PoolObservation {
             threads: group.active(),
             // What waits on the loops: requests read and not handed on, connections with
