@@ -94,6 +94,8 @@ pub struct PoolController {
     tick: u64,
     /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
     cpu_share: Option<f64>,
+    /// The previous tick's throughput.
+    last_rate: Option<f64>,
 }
 
 /// A growth must raise throughput by this share to be kept.
@@ -125,6 +127,7 @@ impl PoolController {
             idle_for: Duration::ZERO,
             tick: 0,
             cpu_share: None,
+            last_rate: None,
         }
     }
 
@@ -134,6 +137,7 @@ impl PoolController {
         let threads = o.threads.max(1);
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
+        let previous = self.last_rate.replace(rate);
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
         if o.busy > Duration::ZERO {
             let share = (o.cpu.as_secs_f64() / o.busy.as_secs_f64()).min(1.0);
@@ -180,7 +184,11 @@ impl PoolController {
         if backlog {
             self.idle_for = Duration::ZERO;
             let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
-            if threads < limit {
+            // Probe only from a steady rate: one still rising at this size (load ramping up)
+            // would credit the added threads with a gain they did not make, and they would
+            // stay.
+            let steady = previous.is_some_and(|p| rate <= p * (1.0 + GAIN));
+            if threads < limit && steady {
                 self.probe = Some(Probe {
                     from: threads,
                     base_rate: rate,
@@ -286,6 +294,29 @@ mod tests {
             seen.push(threads);
         }
         assert!(seen.iter().all(|&t| t <= 2), "{seen:?}");
+    }
+
+    #[test]
+    fn a_load_ramping_up_is_not_taken_for_the_gain_of_a_thread() {
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let mut threads = 1;
+        let mut seen = Vec::new();
+        for tick in 0..40u32 {
+            let busy = TICK * threads as u32;
+            // Arrivals rise 20% a tick for ten ticks, then hold; threads add nothing.
+            let rate = 10_000.0 * 1.2f64.powi(tick.min(10) as i32);
+            threads = c.observe(&PoolObservation {
+                threads,
+                queue_len: 1_000,
+                processed: (rate * TICK.as_secs_f64()) as u64,
+                interval: TICK,
+                busy,
+                cpu: busy.mul_f64(0.01),
+            });
+            seen.push(threads);
+        }
+        assert!(seen[..10].iter().all(|&t| t == 1), "no probe while it ramps: {seen:?}");
+        assert_eq!(seen[20..], [1; 20], "the probe after it failed: {seen:?}");
     }
 
     #[test]
