@@ -15,7 +15,11 @@ use tokio::net::TcpListener;
 async fn against_inline_server(config: LoadgenConfig) -> LoadgenSummary {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(run_inline(listener, std::future::pending::<()>()));
+    let server = tokio::spawn(run_inline(
+        listener,
+        Default::default(),
+        std::future::pending::<()>(),
+    ));
     let summary = loadgen::run(LoadgenConfig { addr, ..config })
         .await
         .unwrap();

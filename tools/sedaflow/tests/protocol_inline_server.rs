@@ -30,7 +30,7 @@ async fn protocol_example_and_rules() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run_inline(listener, stopped));
+    let server = tokio::spawn(run_inline(listener, Default::default(), stopped));
     let connect = || async {
         let (read, write) = TcpStream::connect(addr).await.unwrap().into_split();
         (BufReader::new(read), write)
@@ -108,7 +108,11 @@ async fn protocol_example_and_rules() {
 async fn cancel_by_another_connection_is_an_unknown_order() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(run_inline(listener, std::future::pending::<()>()));
+    let server = tokio::spawn(run_inline(
+        listener,
+        Default::default(),
+        std::future::pending::<()>(),
+    ));
     let (a_read, mut a) = TcpStream::connect(addr).await.unwrap().into_split();
     let (b_read, mut b) = TcpStream::connect(addr).await.unwrap().into_split();
     let (mut a_in, mut b_in) = (BufReader::new(a_read), BufReader::new(b_read));

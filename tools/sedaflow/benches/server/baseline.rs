@@ -1,38 +1,40 @@
 //! The inline baseline as a process of its own, as the staged server runs: this benchmark's
-//! executable re-run as `<bench> --inline-baseline <ip:port>` (port 0 picks a free port)
-//! serves the order protocol with [`run_inline`], prints `listening tcp <ip:port>` on
-//! standard output once bound and stops on SIGINT or SIGTERM.
+//! executable re-run as `<bench> --inline-baseline <ip:port> [<ip:port>]` (port 0 picks a
+//! free port) serves the order protocol with [`run_inline`] on the first address and, given
+//! a second, HTTP order entry with [`run_inline_http`] there, both on the same books; it
+//! prints `listening tcp <ip:port>` (then `listening http <ip:port>`) on standard output
+//! once bound and stops on SIGINT or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::inline::market::Markets;
 use crate::inline::run_inline;
+use crate::inline_http::run_inline_http;
 
 /// The argument that makes the benchmark's executable the baseline server.
 pub const FLAG: &str = "--inline-baseline";
 
-/// The address to serve on when this process was started as the baseline.
-pub fn requested() -> Option<String> {
+/// The addresses to serve on (TCP, and HTTP if given) when this process was started as
+/// the baseline.
+pub fn requested() -> Option<(String, Option<String>)> {
     let mut args = std::env::args().skip(1);
-    (args.next()? == FLAG).then(|| args.next()).flatten()
+    if args.next()? != FLAG {
+        return None;
+    }
+    Some((args.next()?, args.next()))
 }
 
 /// Serves until SIGINT or SIGTERM.
-pub fn serve(addr: &str) -> ExitCode {
+pub fn serve(tcp: &str, http: Option<&str>) -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let addr: SocketAddr = match addr.parse() {
-        Ok(addr) => addr,
-        Err(error) => {
-            eprintln!("inline baseline: bad address {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -41,30 +43,56 @@ pub fn serve(addr: &str) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let listener = match TcpListener::bind(addr).await {
+        let tcp = match bind("tcp", tcp).await {
             Ok(listener) => listener,
-            Err(error) => {
-                eprintln!("inline baseline: cannot bind {addr}: {error}");
-                return ExitCode::FAILURE;
+            Err(message) => return fail(&message),
+        };
+        let http = match http {
+            Some(addr) => match bind("http", addr).await {
+                Ok(listener) => Some(listener),
+                Err(message) => return fail(&message),
+            },
+            None => None,
+        };
+        let markets = Arc::new(Markets::default());
+        let http = async {
+            match http {
+                Some(listener) => {
+                    run_inline_http(listener, Arc::clone(&markets), shutdown_signal()).await
+                }
+                None => Ok(()),
             }
         };
-        let announced = listener.local_addr().and_then(|addr| {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "listening tcp {addr}")?;
-            stdout.flush()
-        });
-        if let Err(error) = announced {
-            eprintln!("inline baseline: cannot announce the address: {error}");
-            return ExitCode::FAILURE;
-        }
-        match run_inline(listener, shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("inline baseline: {error}");
-                ExitCode::FAILURE
-            }
+        let tcp = run_inline(tcp, Arc::clone(&markets), shutdown_signal());
+        match tokio::try_join!(tcp, http) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(error) => fail(&error.to_string()),
         }
     })
+}
+
+/// Binds `addr` and announces it as `listening <name> <ip:port>`.
+async fn bind(name: &str, addr: &str) -> Result<TcpListener, String> {
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|error| format!("bad address {addr}: {error}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|error| format!("cannot bind {addr}: {error}"))?;
+    listener
+        .local_addr()
+        .and_then(|addr| {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "listening {name} {addr}")?;
+            stdout.flush()
+        })
+        .map_err(|error| format!("cannot announce the address: {error}"))?;
+    Ok(listener)
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("inline baseline: {message}");
+    ExitCode::FAILURE
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -6,7 +6,8 @@
 //!
 //! It speaks the same protocol as the staged server (v1: `limit`, `market`, `cancel`,
 //! `ping`), so the load generator can be pointed at either and the difference is what the
-//! staging costs or buys. It is a module of the benchmark, not a library:
+//! staging costs or buys; `inline_http.rs` is its HTTP order entry on the same books. It is
+//! a module of the benchmark, not a library:
 //! `tests/protocol_inline_server.rs` and `tests/loadgen_inline.rs` compile it in by path to
 //! prove it speaks PROTOCOL.md and answers the load generator, `tests/inline_scan.rs` holds
 //! its scanner to the codec's answers.
@@ -34,14 +35,14 @@
 //! # Shutdown
 //!
 //! When `shutdown` completes the listener closes; each connection finishes the chunk it
-//! is working on, writes what it owes and closes, within [`SHUTDOWN_GRACE`]. A client's
-//! half-close is answered the same way.
+//! is working on, writes what it owes and closes, within
+//! [`SHUTDOWN_GRACE`](accept::SHUTDOWN_GRACE). A client's half-close is answered the same
+//! way.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sedaflow_stages::codec::{encode_line, LineFramer, Response};
 use sedaflow_stages::matching::{OrderId, Owner, RejectReason, ReportKind, Request, Symbol};
@@ -49,79 +50,41 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
+#[path = "accept.rs"]
+pub mod accept;
 #[path = "market.rs"]
-mod market;
+pub mod market;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "scan.rs"]
-mod scan;
+pub mod scan;
 
+use accept::accept_until;
 use market::{Market, Markets};
 use outbox::{Outbox, Taken};
 
-/// How long connections get to finish after `shutdown` before they are dropped.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Unwritten output at which a connection stops reading (the staged server's default
 /// write high watermark).
 pub const HIGH_WATER: usize = 256 * 1024;
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
-/// Pause after an accept failure for lack of file descriptors, so it does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Serves the order protocol on `listener` until `shutdown` completes, decoding,
-/// matching and encoding inline in one task per connection.
+/// matching and encoding inline in one task per connection on the books of `markets`.
 ///
 /// # Errors
 ///
-/// An accept error other than a transient one (aborted connection, interrupted call,
-/// out of file descriptors, which are waited out).
-pub async fn run_inline(listener: TcpListener, shutdown: impl Future) -> io::Result<()> {
-    let markets = Arc::new(Markets::default());
-    let (stop, stopped) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    let mut next_owner: Owner = 1;
-    let mut shutdown = std::pin::pin!(shutdown);
-    let result = loop {
-        tokio::select! {
-            _ = shutdown.as_mut() => break Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let connection = Connection::new(next_owner, Arc::clone(&markets));
-                    next_owner += 1;
-                    connections.spawn(connection.serve(stream, stopped.clone()));
-                }
-                Err(error) if is_transient(&error) => {
-                    tracing::warn!(%error, "inline server: accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-                Err(error) => break Err(error),
-            },
-            // Reap finished connections so the set does not grow with every one served.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    };
-    drop(listener);
-    let _ = stop.send(true);
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-        connections.abort_all();
-    }
-    result
-}
-
-fn is_transient(error: &io::Error) -> bool {
-    const EMFILE: i32 = 24;
-    const ENFILE: i32 = 23;
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    ) || matches!(error.raw_os_error(), Some(EMFILE | ENFILE))
+/// An accept error other than a transient one (see [`accept_until`]).
+pub async fn run_inline(
+    listener: TcpListener,
+    markets: Arc<Markets>,
+    shutdown: impl Future,
+) -> io::Result<()> {
+    accept_until(listener, shutdown, |stream, stopped| {
+        Connection::new(markets.owner(), Arc::clone(&markets)).serve(stream, stopped)
+    })
+    .await
 }
 
 /// A book this connection has used.

@@ -36,6 +36,7 @@ use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
 mod baseline;
 mod cpu;
 mod inline;
+mod inline_http;
 mod market_data;
 
 struct Target {
@@ -110,8 +111,8 @@ fn drive(config: LoadgenConfig) -> LoadgenSummary {
 }
 
 fn main() -> ExitCode {
-    if let Some(addr) = baseline::requested() {
-        return baseline::serve(&addr);
+    if let Some((tcp, http)) = baseline::requested() {
+        return baseline::serve(&tcp, http.as_deref());
     }
     compare();
     ExitCode::SUCCESS

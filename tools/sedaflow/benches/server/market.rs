@@ -1,8 +1,9 @@
 //! The books: one per symbol, each behind its own lock with the outboxes of the
 //! connections that have orders on it, so requests on different symbols never wait for
-//! each other.
+//! each other. The TCP and HTTP halves of the baseline share them, and the owners.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use sedaflow_stages::codec::{encode_line, Response};
@@ -14,9 +15,17 @@ use super::outbox::Outbox;
 #[derive(Default)]
 pub struct Markets {
     books: RwLock<HashMap<Symbol, Arc<Mutex<Market>>>>,
+    /// The last owner handed out.
+    owners: AtomicU64,
 }
 
 impl Markets {
+    /// A new owner (account) for a TCP connection or an anonymous HTTP request, unique
+    /// across both.
+    pub fn owner(&self) -> Owner {
+        self.owners.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// The book of `symbol`; `create` makes it when there is none (a new order), otherwise
     /// `None` (a cancel for a symbol never traded has nothing to cancel).
     pub fn get(&self, symbol: Symbol, create: bool) -> Option<Arc<Mutex<Market>>> {

@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use super::client::{READ_GUARD, WRITE_GUARD};
 
-/// Status and body of one answer.
+/// Status, content type and body of one answer.
 #[derive(Debug)]
 pub struct HttpResponse {
     pub status: u16,
+    /// The `Content-Type` header's value, if any.
+    pub content_type: Option<String>,
     pub body: String,
 }
 
@@ -101,6 +103,7 @@ fn parse(raw: &[u8]) -> Result<HttpResponse, String> {
         .ok_or("bad status line")?;
     let mut length = None;
     let mut chunked = false;
+    let mut content_type = None;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             return Err(format!("bad header {line:?}"));
@@ -110,6 +113,8 @@ fn parse(raw: &[u8]) -> Result<HttpResponse, String> {
             length = Some(value.parse::<usize>().map_err(|e| e.to_string())?);
         } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
             chunked = true;
+        } else if name == "content-type" {
+            content_type = Some(value.to_owned());
         }
     }
     let body = if chunked {
@@ -122,7 +127,11 @@ fn parse(raw: &[u8]) -> Result<HttpResponse, String> {
         rest.to_vec()
     };
     let body = String::from_utf8(body).map_err(|e| e.to_string())?;
-    Ok(HttpResponse { status, body })
+    Ok(HttpResponse {
+        status,
+        content_type,
+        body,
+    })
 }
 
 fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
