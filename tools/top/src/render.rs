@@ -197,7 +197,7 @@ fn market(m: &MarketData) -> [Line<'static>; 2] {
 
 const COLUMNS: [(&str, u16); 14] = [
     ("", 1),
-    ("stage", 8),
+    ("stage", 9),
     ("queue", 18),
     ("depth", SPARK as u16),
     ("in/s", 7),
@@ -308,15 +308,22 @@ fn rate(v: f64) -> String {
     }
 }
 
-/// A count: `112`, `64k` (powers of 1024 when exact), `1.5k`.
+/// A count: `112`, `15k`, `64k`, `4096k`, `32M`, `16G`: the smallest unit that keeps it
+/// under five digits, in powers of 1024 when it divides exactly (queue bounds).
 fn count(v: f64) -> String {
     if v < 1e4 {
-        format!("{v:.0}")
-    } else if v % 1024.0 == 0.0 {
-        format!("{:.0}k", v / 1024.0)
-    } else {
-        format!("{:.0}k", v / 1e3)
+        return format!("{v:.0}");
     }
+    let mut scaled = String::new();
+    for (i, (unit, decimal)) in [("k", 1e3), ("M", 1e6), ("G", 1e9)].into_iter().enumerate() {
+        let binary = 1024f64.powi(i as i32 + 1);
+        let base = if v % binary == 0.0 { binary } else { decimal };
+        scaled = format!("{:.0}{unit}", v / base);
+        if v / base < 1e4 {
+            break;
+        }
+    }
+    scaled
 }
 
 fn percent(v: Option<f64>) -> String {
@@ -346,6 +353,10 @@ mod tests {
         assert_eq!(rate(1_250_000.0), "1.25M");
         assert_eq!(count(65_536.0), "64k");
         assert_eq!(count(112.0), "112");
+        assert_eq!(count(15_000.0), "15k");
+        assert_eq!(count(4_194_304.0), "4096k");
+        assert_eq!(count(17_179_869_184.0), "16G");
+        assert_eq!(count(33_554_432.0), "32M");
         assert_eq!(secs(Some(4e-7)), "0.4µs");
         assert_eq!(secs(Some(2.5e-4)), "250µs");
         assert_eq!(secs(Some(2.1e-3)), "2.10ms");
