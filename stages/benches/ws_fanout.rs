@@ -41,6 +41,12 @@ use tokio_tungstenite::WebSocketStream;
 const SUBSCRIBERS: usize = 100;
 const MESSAGES: usize = 20_000;
 const ROUNDS: usize = 3;
+/// A subscriber that receives nothing for this long has stalled: the run fails at once rather
+/// than when the server's idle timeout closes the socket.
+const STALL: Duration = Duration::from_secs(30);
+/// The resting sells sent before their answers are read: a burst of all 20,000 trips admission
+/// control on a busy machine again and again.
+const BURST: usize = 1_000;
 const PAYLOAD: &[u8; 20] = b"{\"type\":\"x\",\"n\":123}";
 /// A trade message as the server sends it (the same length, give or take a digit).
 const TRADE: &[u8] = br#"{"type":"trade","symbol":"WS0","match":10000,"price":"10","qty":1,"taker":"buy","time":1765000000000}"#;
@@ -108,22 +114,8 @@ fn start_server() -> Server {
 /// One round of sedaflow's WebSocket path on a symbol of its own: messages per second.
 async fn run_sedaflow(server: &Server, round: usize) -> f64 {
     let symbol = format!("WS{round}");
-    let (mut maker, mut maker_lines) = order_connection(server.tcp_addr()).await;
-    let mut sells = String::new();
-    for id in 1..=MESSAGES {
-        sells.push_str(&format!(
-            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"sell","price":"10","qty":1}}"#
-        ));
-        sells.push('\n');
-    }
-    maker.write_all(sells.as_bytes()).await.expect("write");
-    for _ in 0..MESSAGES {
-        maker_lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("an ack");
-    }
+    // Held open to the end of the round: its orders are the ones swept.
+    let _maker = rest_sells(server.tcp_addr(), &symbol).await;
     let ready = Arc::new(Barrier::new(SUBSCRIBERS + 1));
     let subscribe = format!(r#"{{"op":"subscribe","channel":"trades","symbol":"{symbol}"}}"#);
     let clients: Vec<_> = (0..SUBSCRIBERS)
@@ -133,12 +125,21 @@ async fn run_sedaflow(server: &Server, round: usize) -> f64 {
         })
         .collect();
     ready.wait().await;
-    let (mut taker, _answers) = order_connection(server.tcp_addr()).await;
-    let start = Instant::now();
-    let sweep = format!(
-        "{{\"op\":\"market\",\"id\":1,\"symbol\":\"{symbol}\",\"side\":\"buy\",\"qty\":{MESSAGES}}}\n"
-    );
-    taker.write_all(sweep.as_bytes()).await.expect("write");
+    let (mut taker, mut answers) = order_connection(server.tcp_addr()).await;
+    let mut id = 1;
+    // Timed from the sweep that matching took (a refused one traded nothing).
+    let start = loop {
+        let start = Instant::now();
+        let sweep = format!(
+            "{{\"op\":\"market\",\"id\":{id},\"symbol\":\"{symbol}\",\"side\":\"buy\",\"qty\":{MESSAGES}}}\n"
+        );
+        taker.write_all(sweep.as_bytes()).await.expect("write");
+        let answer = answers.next_line().await.expect("read").expect("an answer");
+        if admitted(&answer) {
+            break start;
+        }
+        id += 1;
+    };
     for client in clients {
         client.await.expect("client");
     }
@@ -146,6 +147,56 @@ async fn run_sedaflow(server: &Server, round: usize) -> f64 {
 }
 
 type Lines = tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>;
+
+/// Whether the order `answer` answers was admitted (`ack`), or refused as `overloaded`:
+/// admission control, which a burst of 20,000 orders on a busy machine trips, so the order is
+/// to be sent again under the next id. Orders missing from the book would leave every
+/// subscriber waiting for trades that never happen.
+///
+/// # Panics
+///
+/// On any other answer.
+fn admitted(answer: &str) -> bool {
+    if answer.contains(r#""reason":"overloaded""#) {
+        return false;
+    }
+    assert!(
+        answer.contains(r#""type":"ack""#),
+        "an order was refused: {answer}"
+    );
+    true
+}
+
+/// Rests `MESSAGES` sells of one lot on `symbol` from a connection of their own, which it
+/// returns, `BURST` at a time; the [refused](admitted) are sent again.
+async fn rest_sells(addr: SocketAddr, symbol: &str) -> (tokio::net::tcp::OwnedWriteHalf, Lines) {
+    let (mut maker, mut lines) = order_connection(addr).await;
+    let (mut next_id, mut rested, mut refused) = (1, 0, 0);
+    while rested < MESSAGES {
+        let burst = (MESSAGES - rested).min(BURST);
+        let mut sells = String::new();
+        for id in next_id..next_id + burst {
+            sells.push_str(&format!(
+                r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"sell","price":"10","qty":1}}"#
+            ));
+            sells.push('\n');
+        }
+        maker.write_all(sells.as_bytes()).await.expect("write");
+        next_id += burst;
+        for _ in 0..burst {
+            let answer = lines.next_line().await.expect("read").expect("an answer");
+            if admitted(&answer) {
+                rested += 1;
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    if refused > 0 {
+        println!("{symbol}: {refused} resting sells refused as overloaded, sent again");
+    }
+    (maker, lines)
+}
 
 async fn order_connection(addr: SocketAddr) -> (tokio::net::tcp::OwnedWriteHalf, Lines) {
     let (read, write) = TcpStream::connect(addr)
@@ -198,7 +249,10 @@ async fn receive(addr: SocketAddr, first: Option<String>, ready: Arc<Barrier>) {
     ready.wait().await;
     let mut received = 0;
     while received < MESSAGES {
-        match ws.next().await {
+        let Ok(next) = tokio::time::timeout(STALL, ws.next()).await else {
+            panic!("subscriber stalled: {received} of {MESSAGES} received, nothing for {STALL:?}");
+        };
+        match next {
             Some(Ok(Message::Text(_))) => received += 1,
             Some(Ok(_)) => {}
             other => panic!("subscriber ended early: {other:?}"),
