@@ -315,7 +315,10 @@ mod tests {
             });
             seen.push(threads);
         }
-        assert!(seen[..10].iter().all(|&t| t == 1), "no probe while it ramps: {seen:?}");
+        assert!(
+            seen[..10].iter().all(|&t| t == 1),
+            "no probe while it ramps: {seen:?}"
+        );
         assert_eq!(seen[20..], [1; 20], "the probe after it failed: {seen:?}");
     }
 

@@ -84,24 +84,23 @@ async fn session(mut stream: TcpStream, env: SessionEnv) {
     let conn = open(stream, &env);
     env.metrics.connections(registry.open());
     let (done, ended) = oneshot::channel();
-    let home = env.loops.assign(&conn);
-    let rd = match conn.socket().map(|out| out.rehome(home.handle())) {
-        Some(Ok(rd)) => Some(rd),
-        _ => None,
-    };
-    match rd {
-        Some(rd) => {
-            let reader = Reader::new(conn.clone(), env.limits.clone());
-            home.spawn(start(reader, rd, env.clone(), home.clone(), done));
-            // Resolves when the last loop the session ran on drops `done`.
-            let _ = ended.await;
-        }
-        None => {
-            tracing::warn!(conn = conn.id, "socket not registered with its event loop");
-            conn.close();
-            conn.discard_pending();
-            env.loops.left(&home, &conn);
-        }
+    match env.loops.assign(&conn) {
+        Some(home) => match conn.socket().map(|out| out.rehome(home.handle())) {
+            Some(Ok(rd)) => {
+                let reader = Reader::new(conn.clone(), env.limits.clone());
+                home.spawn(start(reader, rd, env.clone(), home.clone(), done));
+                // Resolves when the last loop the session ran on drops `done`.
+                let _ = ended.await;
+            }
+            _ => {
+                tracing::warn!(conn = conn.id, "socket not registered with its event loop");
+                conn.close();
+                conn.discard_pending();
+                env.loops.left(&home, &conn);
+            }
+        },
+        // The server is stopping.
+        None => conn.close(),
     }
     let last = registry.remove(&conn);
     env.metrics.connections(registry.open());
@@ -166,7 +165,13 @@ async fn run(
     // The writer stops at the same request; both resume on the target.
     let _ = writer.await;
     drop(rd);
-    let target = env.loops.moved(&conn, &home);
+    let Some(target) = env.loops.moved(&conn, &home) else {
+        // The server stopped meanwhile.
+        conn.close();
+        conn.discard_pending();
+        env.loops.left(&home, &conn);
+        return;
+    };
     let rehomed = conn.socket().map(|out| out.rehome(target.handle()));
     match rehomed {
         Some(Ok(rd)) => target.spawn(start(reader, rd, env, target.clone(), done)),

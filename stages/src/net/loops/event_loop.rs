@@ -25,6 +25,8 @@ pub(crate) struct EventLoop {
     conns: Mutex<FxHashMap<u64, Arc<Conn>>>,
     /// Set once it takes no more sessions: its thread ends when the last one has left.
     retiring: AtomicBool,
+    /// Set when the server stops: its thread ends now, dropping what still runs on it.
+    stopped: AtomicBool,
     left: Notify,
     /// Time it spent running tasks (unpark to park), for the controller's utilisation.
     busy_nanos: AtomicU64,
@@ -100,7 +102,20 @@ impl EventLoop {
         self.retiring.load(Relaxed)
     }
 
-    /// Waits for the thread to end (after [`EventLoop::retire`] and the last session).
+    /// Ends the thread now (the server stops): sessions still on it are dropped, as a
+    /// runtime's shutdown drops its tasks.
+    pub(crate) fn stop(&self) {
+        self.retiring.store(true, Relaxed);
+        self.stopped.store(true, Relaxed);
+        self.left.notify_one();
+    }
+
+    fn done(&self) -> bool {
+        self.stopped.load(Relaxed) || (self.is_retiring() && self.sessions() == 0)
+    }
+
+    /// Waits for the thread to end (after [`EventLoop::stop`], or [`EventLoop::retire`] and
+    /// the last session).
     pub(crate) fn join_thread(&self) {
         let thread = self.thread.lock().take();
         if let Some(t) = thread {
@@ -166,6 +181,7 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
         handle: runtime.handle().clone(),
         conns: Mutex::default(),
         retiring: AtomicBool::new(false),
+        stopped: AtomicBool::new(false),
         left: Notify::new(),
         busy_nanos: AtomicU64::new(0),
         unparked: Mutex::new(Some(Instant::now())),
@@ -182,7 +198,7 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
     runtime.block_on(async {
         loop {
             let left = this.left.notified();
-            if this.is_retiring() && this.sessions() == 0 {
+            if this.done() {
                 break;
             }
             left.await;

@@ -25,6 +25,8 @@
 mod event_loop;
 mod reads;
 mod sizing;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -55,6 +57,8 @@ struct Loops {
     retiring: Vec<Arc<EventLoop>>,
     /// Read counts of loops whose threads ended, so the totals never go back.
     gone: ReadCounts,
+    /// Shut down: no loop starts again.
+    shut: bool,
 }
 
 impl EventLoops {
@@ -97,12 +101,13 @@ impl EventLoops {
         loops.active.len() + loops.retiring.len()
     }
 
-    /// The active loop with the fewest sessions, which `conn` joins.
-    pub(crate) fn assign(&self, conn: &Arc<Conn>) -> Arc<EventLoop> {
+    /// The active loop with the fewest sessions, which `conn` joins; none once the group has
+    /// shut down.
+    pub(crate) fn assign(&self, conn: &Arc<Conn>) -> Option<Arc<EventLoop>> {
         let loops = self.loops.lock();
-        let home = least_busy(&loops.active);
+        let home = least_busy(&loops.active)?.clone();
         home.join(conn);
-        home
+        Some(home)
     }
 
     /// `conn` ended on `home`.
@@ -111,20 +116,20 @@ impl EventLoops {
     }
 
     /// `conn` stopped on `from` for a move: it joins the loop the move named if that one is
-    /// still active, else the least busy active one.
-    pub(crate) fn moved(&self, conn: &Arc<Conn>, from: &EventLoop) -> Arc<EventLoop> {
+    /// still active, else the least busy active one; none once the group has shut down.
+    pub(crate) fn moved(&self, conn: &Arc<Conn>, from: &EventLoop) -> Option<Arc<EventLoop>> {
         let wanted = conn.take_move();
         let loops = self.loops.lock();
         let to = loops
             .active
             .iter()
             .find(|l| Some(l.id) == wanted)
-            .cloned()
-            .unwrap_or_else(|| least_busy(&loops.active));
+            .or_else(|| least_busy(&loops.active))?
+            .clone();
         to.join(conn);
         from.leave(conn);
         self.metrics.moved();
-        to
+        Some(to)
     }
 
     /// What every loop's readers did, gone loops included.
@@ -166,6 +171,9 @@ impl EventLoops {
     pub(crate) fn resize(&self, target: usize) -> std::io::Result<()> {
         let target = target.clamp(self.min, self.max);
         let mut loops = self.loops.lock();
+        if loops.shut {
+            return Ok(());
+        }
         self.reap(&mut loops);
         while loops.active.len() < target {
             let id = self.next_id.fetch_add(1, Relaxed);
@@ -206,16 +214,18 @@ impl EventLoops {
         }
     }
 
-    /// Retires every loop and waits for their threads (after the sessions ended).
+    /// Stops every loop and waits for their threads. The server calls it once its sessions
+    /// ended, or its shutdown deadline passed: what still runs on a loop is dropped then.
     pub(crate) fn shutdown(&self) {
         let all = {
             let mut loops = self.loops.lock();
+            loops.shut = true;
             let mut all = std::mem::take(&mut loops.active);
             all.append(&mut loops.retiring);
             all
         };
         for l in &all {
-            l.retire();
+            l.stop();
         }
         for l in &all {
             l.join_thread();
@@ -234,14 +244,10 @@ impl Drop for EventLoops {
     }
 }
 
-/// The loop with the fewest sessions (the first on a tie). `loops` is never empty: the group
-/// keeps at least one active.
-fn least_busy(loops: &[Arc<EventLoop>]) -> Arc<EventLoop> {
-    loops
-        .iter()
-        .min_by_key(|l| l.sessions())
-        .cloned()
-        .expect("the group keeps at least one active loop")
+/// The loop with the fewest sessions (the first on a tie); none only after shutdown (the
+/// group keeps at least one active until then).
+fn least_busy(loops: &[Arc<EventLoop>]) -> Option<&Arc<EventLoop>> {
+    loops.iter().min_by_key(|l| l.sessions())
 }
 
 /// Hands out target loops, each time the one with the fewest sessions counting those
