@@ -230,6 +230,11 @@ impl EventLoops {
         for l in &all {
             l.join_thread();
         }
+        // The counts outlive the loops: the pipeline's last report still reads them.
+        let loops = self.loops.lock();
+        for l in &all {
+            loops.gone.add(&l.reads);
+        }
     }
 }
 

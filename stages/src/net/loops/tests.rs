@@ -88,7 +88,16 @@ fn shrinking_moves_every_session_off_the_retired_loops_which_then_end() {
     for (c, _) in conns.iter().zip(&homes) {
         g.left(&g.all()[0], c);
     }
+    g.all()[0]
+        .reads
+        .read
+        .fetch_add(5, std::sync::atomic::Ordering::Relaxed);
     g.shutdown();
+    assert_eq!(
+        g.reads().read.into_inner(),
+        5,
+        "the counts outlive the loops"
+    );
     assert!(g.assign(&conn(9)).is_none(), "no loop after shutdown");
     g.resize(2).unwrap();
     assert_eq!(g.threads(), 0, "and none starts again");
