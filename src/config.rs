@@ -79,6 +79,13 @@ pub struct PoolConfig {
     pub idle_timeout: Duration,
     /// Whether the controller adapts the pool; `false` pins it at `max`.
     pub adaptive: bool,
+    /// How long a worker that ran out of work sleeps before it looks again and, still
+    /// finding none, parks. Producers wake only parked workers, so under a steady trickle a
+    /// stage that tolerates this much delay pays one timer wake-up per `linger` instead of a
+    /// wake-up (and a thread switch) per batch, and takes bigger batches. Zero (the default):
+    /// park at once, woken by the next event.
+    #[serde(with = "humantime_serde")]
+    pub linger: Duration,
 }
 
 impl Default for PoolConfig {
@@ -88,6 +95,7 @@ impl Default for PoolConfig {
             max: NonZeroUsize::new(4).expect("4 is non-zero"),
             idle_timeout: Duration::from_secs(2),
             adaptive: true,
+            linger: Duration::ZERO,
         }
     }
 }

@@ -44,7 +44,7 @@ pub(crate) struct DomainRt {
 impl DomainRt {
     pub(crate) fn new(name: Arc<str>, task: Arc<dyn DomainTask>, config: StageConfig) -> Self {
         DomainRt {
-            pool: Pool::new(name.clone(), task.clone()),
+            pool: Pool::new(name.clone(), task.clone(), config.pool.linger),
             name,
             task,
             control: Mutex::new(Control::new(&config)),

@@ -23,6 +23,8 @@ const PARK: Duration = Duration::from_millis(200);
 pub(crate) struct Pool {
     name: Arc<str>,
     domain: Arc<dyn DomainTask>,
+    /// How long a worker out of work sleeps before it parks (`PoolConfig::linger`).
+    linger: Duration,
     target: AtomicUsize,
     live: AtomicUsize,
     stopping: AtomicBool,
@@ -33,10 +35,11 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(name: Arc<str>, domain: Arc<dyn DomainTask>) -> Arc<Pool> {
+    pub(crate) fn new(name: Arc<str>, domain: Arc<dyn DomainTask>, linger: Duration) -> Arc<Pool> {
         Arc::new(Pool {
             name,
             domain,
+            linger,
             target: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -109,6 +112,14 @@ impl Pool {
             // `queue::pay_owed_wakes`); a busy one keeps consuming towards the watermark.
             let next = ready.try_recv().or_else(|_| {
                 pay_owed_wakes();
+                // Lingering, the worker is not parked: what producers make ready meanwhile
+                // costs them no wake-up, and it is taken here in one go.
+                if !self.linger.is_zero() {
+                    std::thread::sleep(self.linger);
+                    if let Ok(lane) = ready.try_recv() {
+                        return Ok(lane);
+                    }
+                }
                 ready.recv_timeout(PARK)
             });
             match next {

@@ -1,6 +1,7 @@
 //! The market-data stage: adapts [`Books`] to the pipeline, keyed by symbol.
 
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use sedaflow::{Batch, Context, Handler, PipelineBuilder, PoolConfig, StageConfig};
 
@@ -39,6 +40,9 @@ pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
     .keyed_by_digest(MarketIn::digest);
 }
 
+/// How long the market stage's worker waits for more book changes before it parks.
+const LINGER: Duration = Duration::from_millis(1);
+
 /// The stage's settings (also what `sedaflow graph` shows).
 pub(crate) fn config() -> StageConfig {
     StageConfig {
@@ -46,6 +50,10 @@ pub(crate) fn config() -> StageConfig {
         pool: PoolConfig {
             min: 1,
             max: NonZeroUsize::MIN,
+            // Public market data may be a millisecond late: the worker then takes each
+            // millisecond's book changes in one batch (one wake-up, more conflation) instead
+            // of being woken for every matching batch.
+            linger: LINGER,
             ..PoolConfig::default()
         },
         handoff: false,
