@@ -421,9 +421,9 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
 /// is answered and written, or when the connection is cut (and sends FIN then), or stops when
 /// the session is to move (its state stays in the connection's output). The stages write
 /// everything else themselves (see `net::output`).
-pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) -> Ended {
+pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) {
     let Some(out) = conn.socket() else {
-        return Ended::Closed;
+        return;
     };
     loop {
         // A cut while waiting must end the writer too: output for a closed connection is
@@ -435,7 +435,7 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) -> Ended {
             break;
         }
         if conn.move_requested() {
-            return Ended::Moved;
+            return;
         }
         if out.is_blocked() {
             let writable = tokio::select! {
@@ -464,5 +464,4 @@ pub(crate) async fn write_loop(conn: Arc<Conn>, env: SessionEnv) -> Ended {
         }
     }
     out.shutdown();
-    Ended::Closed
 }

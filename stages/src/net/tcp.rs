@@ -94,9 +94,7 @@ async fn session(mut stream: TcpStream, env: SessionEnv) {
             }
             _ => {
                 tracing::warn!(conn = conn.id, "socket not registered with its event loop");
-                conn.close();
-                conn.discard_pending();
-                env.loops.left(&home, &conn);
+                abandon(&conn, &home);
             }
         },
         // The server is stopping.
@@ -159,7 +157,7 @@ async fn run(
         conn.send(Outgoing::End { seqs: reader.seq });
         let _ = writer.await;
         conn.discard_pending();
-        env.loops.left(&home, &conn);
+        home.leave(&conn);
         return;
     }
     // The writer stops at the same request; both resume on the target.
@@ -167,9 +165,7 @@ async fn run(
     drop(rd);
     let Some(target) = env.loops.moved(&conn, &home) else {
         // The server stopped meanwhile.
-        conn.close();
-        conn.discard_pending();
-        env.loops.left(&home, &conn);
+        abandon(&conn, &home);
         return;
     };
     let rehomed = conn.socket().map(|out| out.rehome(target.handle()));
@@ -177,9 +173,15 @@ async fn run(
         Some(Ok(rd)) => target.spawn(start(reader, rd, env, target.clone(), done)),
         _ => {
             tracing::warn!(conn = conn.id, "session could not move: closing it");
-            conn.close();
-            conn.discard_pending();
-            env.loops.left(&target, &conn);
+            abandon(&conn, &target);
         }
     }
+}
+
+/// Ends a session that cannot go on (on `home`): the connection closes, its unwritten output
+/// counts as discarded.
+fn abandon(conn: &Conn, home: &EventLoop) {
+    conn.close();
+    conn.discard_pending();
+    home.leave(conn);
 }

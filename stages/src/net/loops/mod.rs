@@ -110,11 +110,6 @@ impl EventLoops {
         Some(home)
     }
 
-    /// `conn` ended on `home`.
-    pub(crate) fn left(&self, home: &EventLoop, conn: &Conn) {
-        home.leave(conn);
-    }
-
     /// `conn` stopped on `from` for a move: it joins the loop the move named if that one is
     /// still active, else the least busy active one; none once the group has shut down.
     pub(crate) fn moved(&self, conn: &Arc<Conn>, from: &EventLoop) -> Option<Arc<EventLoop>> {

@@ -3,13 +3,14 @@
 //! they are busy on CPU, back to the minimum after idle time. This is the thin adapter: it
 //! observes the loops each tick and applies the controller's answer.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sedaflow::{CpuUse, PoolController, PoolObservation};
 use tokio::sync::watch;
 
-use super::EventLoops;
+use super::{EventLoops, ReadCounts};
 
 /// How often the group is observed: the engine's controller tick.
 pub(crate) const TICK: Duration = Duration::from_millis(100);
@@ -17,7 +18,7 @@ pub(crate) const TICK: Duration = Duration::from_millis(100);
 /// What the last tick saw, to observe the next one as a difference.
 struct Seen {
     at: Instant,
-    read: u64,
+    reads: ReadCounts,
     busy: Duration,
     cpu: CpuUse,
 }
@@ -32,14 +33,15 @@ impl Seen {
             });
         Seen {
             at: Instant::now(),
-            read: group
-                .reads()
-                .read
-                .load(std::sync::atomic::Ordering::Relaxed),
+            reads: group.reads(),
             busy,
             cpu,
         }
     }
+}
+
+fn read(seen: &Seen) -> u64 {
+    seen.reads.read.load(Relaxed)
 }
 
 /// Ticks the controller until the server stops.
@@ -59,14 +61,14 @@ pub(crate) async fn steer(
             _ = tick.tick() => {}
         }
         let now = Seen::now(&group);
-        let reads = group.reads();
+        let reads = &now.reads;
         group.metrics().backlogged(reads.backlogged());
         let observed = PoolObservation {
             threads: group.active(),
             // What waits on the loops: requests read and not handed on, connections with
             // more input than their last read took.
             queue_len: reads.held() as usize + reads.backlogged(),
-            processed: now.read.saturating_sub(seen.read),
+            processed: read(&now).saturating_sub(read(&seen)),
             interval: now.at - seen.at,
             busy: now.busy.saturating_sub(seen.busy),
             cpu: now.cpu.saturating_sub(seen.cpu).demand(),

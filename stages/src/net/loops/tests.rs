@@ -86,7 +86,7 @@ fn shrinking_moves_every_session_off_the_retired_loops_which_then_end() {
     assert_eq!((g.active(), g.threads()), (1, 1));
     assert_eq!(loads(&g), [6]);
     for (c, _) in conns.iter().zip(&homes) {
-        g.left(&g.all()[0], c);
+        g.all()[0].leave(c);
     }
     g.all()[0]
         .reads
