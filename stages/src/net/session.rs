@@ -73,7 +73,7 @@ pub(crate) async fn read_loop(
 ) -> Ended {
     let stop = loop {
         let pauses = env.metrics.read_pauses();
-        let n = match reader.read(rd, &mut env.stop, pauses).await {
+        let n = match reader.read(rd, &mut env.stop, pauses, home).await {
             Ok(n) => n,
             Err(stop) => break stop,
         };
@@ -161,12 +161,7 @@ impl Reader {
     /// Keeps `home`'s count of connections with input waiting: a read that filled the buffer
     /// likely left more in the socket.
     fn backlogged(&mut self, full: bool, home: &EventLoop) {
-        if full != self.backlogged {
-            self.backlogged = full;
-            home.reads
-                .backlogged
-                .fetch_add(if full { 1 } else { -1 }, Ordering::Relaxed);
-        }
+        set_backlogged(&mut self.backlogged, full, home);
     }
 
     /// Waits for room (backpressure), then reads; returns the bytes read, or why to stop.
@@ -175,6 +170,7 @@ impl Reader {
         rd: &TcpStream,
         stop: &mut watch::Receiver<bool>,
         pauses: &ReadPauseMetrics,
+        home: &EventLoop,
     ) -> Result<usize, Stop> {
         // Registered before the checks below, so a cut or a move after them still wakes the
         // read.
@@ -197,7 +193,11 @@ impl Reader {
         let read = tokio::select! {
             _ = stop.changed() => return Err(Stop::Server),
             _ = &mut cut => return Err(interrupted(&self.conn)),
-            r = tokio::time::timeout_at(deadline.into(), read_some(rd, &mut self.buf)) => r,
+            r = tokio::time::timeout_at(deadline.into(), read_some(rd, &mut self.buf, || {
+                // Nothing waits in the socket after all: a full read at the end of a burst
+                // must not count as a backlog while the client is quiet.
+                set_backlogged(&mut self.backlogged, false, home)
+            })) => r,
         };
         match read {
             Err(_) => Err(Stop::Timeout(timeout)),
@@ -340,13 +340,31 @@ async fn publish(batch: &mut Vec<DecodeIn>, env: &SessionEnv) -> u64 {
     refused
 }
 
-/// Reads what the socket has, waiting until it has something (one `recv` when it is ready).
-async fn read_some(rd: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads what the socket has, waiting until it has something (one `recv` when it is ready);
+/// `waits` is told when it has to wait.
+async fn read_some(
+    rd: &TcpStream,
+    buf: &mut [u8],
+    mut waits: impl FnMut(),
+) -> std::io::Result<usize> {
     loop {
         match rd.try_read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => rd.readable().await?,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                waits();
+                rd.readable().await?
+            }
             done => return done,
         }
+    }
+}
+
+/// Sets a reader's backlog flag, counting the change on `home`.
+fn set_backlogged(flag: &mut bool, full: bool, home: &EventLoop) {
+    if full != *flag {
+        *flag = full;
+        home.reads
+            .backlogged
+            .fetch_add(if full { 1 } else { -1 }, Ordering::Relaxed);
     }
 }
 
