@@ -2,9 +2,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::request::json_str;
+use super::raw::{json_str, Raw};
 use super::ErrorReason;
 use crate::accounts::AccountName;
 
@@ -30,9 +29,9 @@ impl fmt::Debug for Login {
 #[derive(Deserialize)]
 struct Wire<'a> {
     #[serde(borrow)]
-    account: Option<&'a RawValue>,
+    account: Option<Raw<'a>>,
     #[serde(borrow)]
-    key: Option<&'a RawValue>,
+    key: Option<Raw<'a>>,
 }
 
 /// Reads the `account` and `key` of a frame that [`decode_request`](super::decode_request)
@@ -67,7 +66,7 @@ pub fn decode_login(frame: &[u8]) -> Result<Login, ErrorReason> {
 }
 
 /// A string field's text; anything else fails the login.
-fn text(raw: Option<&RawValue>) -> Result<Cow<'_, str>, ErrorReason> {
+fn text(raw: Option<Raw<'_>>) -> Result<Cow<'_, str>, ErrorReason> {
     raw.and_then(json_str).ok_or(ErrorReason::LoginFailed)
 }
 

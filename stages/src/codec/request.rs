@@ -1,8 +1,7 @@
-use std::borrow::Cow;
-
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
+use super::flat::scan_flat;
+use super::raw::{json_str, Raw};
 use super::{DecodeError, ErrorReason};
 use crate::matching::{OrderId, Price, Qty, RejectReason, Request, Side, Stp, Symbol, Tif};
 
@@ -14,24 +13,53 @@ const MAX_QTY: Qty = 1_000_000_000;
 /// The request object as it arrives: every field optional and kept as raw JSON text, so a
 /// wrong type is reported against its field rather than as unreadable JSON, and numbers
 /// are judged on their exact text, never through a float.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Wire<'a> {
     #[serde(borrow)]
-    op: Option<&'a RawValue>,
+    op: Option<Raw<'a>>,
     #[serde(borrow)]
-    id: Option<&'a RawValue>,
+    id: Option<Raw<'a>>,
     #[serde(borrow)]
-    symbol: Option<&'a RawValue>,
+    symbol: Option<Raw<'a>>,
     #[serde(borrow)]
-    side: Option<&'a RawValue>,
+    side: Option<Raw<'a>>,
     #[serde(borrow)]
-    price: Option<&'a RawValue>,
+    price: Option<Raw<'a>>,
     #[serde(borrow)]
-    qty: Option<&'a RawValue>,
+    qty: Option<Raw<'a>>,
     #[serde(borrow)]
-    tif: Option<&'a RawValue>,
+    tif: Option<Raw<'a>>,
     #[serde(borrow)]
-    stp: Option<&'a RawValue>,
+    stp: Option<Raw<'a>>,
+}
+
+impl<'a> Wire<'a> {
+    /// The fields of a flat object, without serde; `None` leaves the frame to serde (also
+    /// when a known field repeats, which serde answers as invalid JSON).
+    fn scan(text: &'a str) -> Option<Wire<'a>> {
+        let mut wire = Wire::default();
+        let mut seen = 0u8;
+        scan_flat(text, |key, raw| {
+            let (bit, slot) = match key {
+                "op" => (1, &mut wire.op),
+                "id" => (2, &mut wire.id),
+                "symbol" => (4, &mut wire.symbol),
+                "side" => (8, &mut wire.side),
+                "price" => (16, &mut wire.price),
+                "qty" => (32, &mut wire.qty),
+                "tif" => (64, &mut wire.tif),
+                "stp" => (128, &mut wire.stp),
+                _ => return Some(()),
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            *slot = Raw::scanned(raw);
+            Some(())
+        })?;
+        Some(wire)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -98,7 +126,11 @@ enum Op {
 /// assert_eq!(decode_request(br#"{"op":"ping"}"#), Ok(Request::Ping));
 /// ```
 pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
-    let wire = parse_object(frame)?;
+    decode_fields(&parse_object(frame)?)
+}
+
+/// The rules of [`decode_request`] over a frame's fields, however they were read.
+fn decode_fields(wire: &Wire<'_>) -> Result<Request, DecodeError> {
     // Outer `None`: no id; inner `None`: an id that is not usable.
     let id = wire.id.map(|raw| parse_integer(raw, 1, MAX_ID));
     let op = parse_op_field(wire.op, id.flatten())?;
@@ -124,15 +156,15 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     .map_err(reject)?;
     match op {
         Op::Cancel => Ok(Request::Cancel { id, symbol }),
-        Op::Amend => amend(id, symbol, &wire).map_err(reject),
-        _ => new_order(op, id, symbol, &wire).map_err(reject),
+        Op::Amend => amend(id, symbol, wire).map_err(reject),
+        _ => new_order(op, id, symbol, wire).map_err(reject),
     }
 }
 
 /// A request that names no order.
 fn without_id(
     op: Op,
-    symbol: Option<&RawValue>,
+    symbol: Option<Raw<'_>>,
     usable_id: Option<OrderId>,
 ) -> Result<Request, DecodeError> {
     Ok(match op {
@@ -150,7 +182,7 @@ fn without_id(
 /// The optional `symbol` of `orders` and `cancel_all` (`None`: every book). These name no
 /// order, so an invalid one is an `error`, unless the frame carries a usable `id` anyway.
 fn symbol_or_all(
-    raw: Option<&RawValue>,
+    raw: Option<Raw<'_>>,
     usable_id: Option<OrderId>,
 ) -> Result<Option<Symbol>, DecodeError> {
     let Some(raw) = raw else { return Ok(None) };
@@ -166,7 +198,7 @@ fn symbol_or_all(
 
 /// The `op` field; a missing or unknown one is a `reject` when the id is usable, else an
 /// `error`.
-fn parse_op_field(raw: Option<&RawValue>, usable_id: Option<OrderId>) -> Result<Op, DecodeError> {
+fn parse_op_field(raw: Option<Raw<'_>>, usable_id: Option<OrderId>) -> Result<Op, DecodeError> {
     let (error, reject) = match raw.map(parse_op) {
         Some(Some(op)) => return Ok(op),
         None => (ErrorReason::MissingOp, RejectReason::MissingOp),
@@ -364,10 +396,20 @@ fn put_number(out: &mut Vec<u8>, numbers: &mut itoa::Buffer, name: &str, value: 
     out.extend_from_slice(numbers.format(value).as_bytes());
 }
 
+/// The request object: the flat scanner's reading when the frame has that shape (nearly
+/// every frame, and several times faster), serde's otherwise; both read the same fields.
 fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
     // JSON text is UTF-8; checking it once up front is faster than serde_json checking
     // each string of a byte slice.
     let text = std::str::from_utf8(frame).map_err(|_| ErrorReason::InvalidJson)?;
+    match Wire::scan(text) {
+        Some(wire) => Ok(wire),
+        None => parse_with_serde(text),
+    }
+}
+
+/// The request object read by serde, for frames outside the flat scanner's shape.
+fn parse_with_serde(text: &str) -> Result<Wire<'_>, DecodeError> {
     if !text
         .trim_start_matches([' ', '\t', '\r', '\n'])
         .starts_with('{')
@@ -383,8 +425,8 @@ fn parse_object(frame: &[u8]) -> Result<Wire<'_>, DecodeError> {
 }
 
 fn required<T>(
-    raw: Option<&RawValue>,
-    parse: impl FnOnce(&RawValue) -> Option<T>,
+    raw: Option<Raw<'_>>,
+    parse: impl FnOnce(Raw<'_>) -> Option<T>,
     missing: RejectReason,
     invalid: RejectReason,
 ) -> Result<T, RejectReason> {
@@ -392,7 +434,7 @@ fn required<T>(
 }
 
 /// A JSON integer token in `min ..= max`; no sign, fraction or exponent.
-fn parse_integer(raw: &RawValue, min: u64, max: u64) -> Option<u64> {
+fn parse_integer(raw: Raw<'_>, min: u64, max: u64) -> Option<u64> {
     let text = raw.get().as_bytes();
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
@@ -403,21 +445,10 @@ fn parse_integer(raw: &RawValue, min: u64, max: u64) -> Option<u64> {
     (min..=max).contains(&value).then_some(value)
 }
 
-/// The text of a JSON string token, unescaped; `None` for any other token.
-pub(super) fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
-        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(inner))
-    }
-}
-
 /// An optional field: its default when missing, `invalid` when present but unreadable.
 fn optional<T: Default>(
-    raw: Option<&RawValue>,
-    parse: impl FnOnce(&RawValue) -> Option<T>,
+    raw: Option<Raw<'_>>,
+    parse: impl FnOnce(Raw<'_>) -> Option<T>,
     invalid: RejectReason,
 ) -> Result<T, RejectReason> {
     match raw {
@@ -426,7 +457,7 @@ fn optional<T: Default>(
     }
 }
 
-fn parse_op(raw: &RawValue) -> Option<Op> {
+fn parse_op(raw: Raw<'_>) -> Option<Op> {
     match json_str(raw)?.as_ref() {
         "limit" => Some(Op::Limit),
         "market" => Some(Op::Market),
@@ -440,15 +471,15 @@ fn parse_op(raw: &RawValue) -> Option<Op> {
     }
 }
 
-fn parse_symbol(raw: &RawValue) -> Option<Symbol> {
+fn parse_symbol(raw: Raw<'_>) -> Option<Symbol> {
     json_str(raw).and_then(|text| Symbol::new(&text).ok())
 }
 
-fn parse_qty(raw: &RawValue) -> Option<Qty> {
+fn parse_qty(raw: Raw<'_>) -> Option<Qty> {
     parse_integer(raw, 1, MAX_QTY)
 }
 
-fn parse_side(raw: &RawValue) -> Option<Side> {
+fn parse_side(raw: Raw<'_>) -> Option<Side> {
     match json_str(raw)?.as_ref() {
         "buy" => Some(Side::Buy),
         "sell" => Some(Side::Sell),
@@ -456,11 +487,11 @@ fn parse_side(raw: &RawValue) -> Option<Side> {
     }
 }
 
-fn parse_tif(raw: &RawValue) -> Option<Tif> {
+fn parse_tif(raw: Raw<'_>) -> Option<Tif> {
     parse_name(raw, [Tif::Gtc, Tif::Ioc, Tif::Fok, Tif::Post], Tif::as_str)
 }
 
-fn parse_stp(raw: &RawValue) -> Option<Stp> {
+fn parse_stp(raw: Raw<'_>) -> Option<Stp> {
     let all = [
         Stp::None,
         Stp::CancelTaker,
@@ -472,7 +503,7 @@ fn parse_stp(raw: &RawValue) -> Option<Stp> {
 
 /// The value among `all` whose wire name the JSON string token is.
 fn parse_name<T: Copy, const N: usize>(
-    raw: &RawValue,
+    raw: Raw<'_>,
     all: [T; N],
     name: fn(T) -> &'static str,
 ) -> Option<T> {
@@ -481,7 +512,7 @@ fn parse_name<T: Copy, const N: usize>(
 }
 
 /// A JSON string, or a number token, whose text is a valid [`Price`].
-fn parse_price(raw: &RawValue) -> Option<Price> {
+fn parse_price(raw: Raw<'_>) -> Option<Price> {
     match json_str(raw) {
         Some(text) => Price::parse(&text).ok(),
         None => Price::parse(raw.get()).ok(),

@@ -330,14 +330,15 @@ pub(crate) async fn read_responses(
         framer.push(&buf[..len]);
         let now_ns = clock.now_ns();
         let mut answered = 0u64;
+        // One lock per read, not per line (the writer's is per batch).
+        let mut state = conn.state();
         while let Some(frame) = framer.next_frame() {
             let frame = frame.map_err(|_| conn.violation(ProtocolViolation::TooLong))?;
             let answer = parse_answer(frame).ok_or_else(|| {
                 let quote = String::from_utf8_lossy(&frame[..frame.len().min(QUOTE_LEN)]);
                 conn.violation(ProtocolViolation::Unreadable(quote.into_owned()))
             })?;
-            let event = conn
-                .state()
+            let event = state
                 .tracker
                 .on_answer(answer)
                 .map_err(|violation| conn.violation(violation))?;
@@ -346,6 +347,7 @@ pub(crate) async fn read_responses(
             }
             tally.record(&event, now_ns, clock.measure_from_ns);
         }
+        drop(state);
         if answered > 0 {
             conn.progress
                 .answered

@@ -24,10 +24,12 @@ pub(crate) struct Tally {
     rejects: BTreeMap<String, u64>,
     fills: u64,
     errors: u64,
-    /// Answer time minus intended send time, in nanoseconds.
-    latency: Histogram<u64>,
-    /// The same, of answers other than `reject`/`overloaded` (admitted requests).
+    /// Answer time minus intended send time, in nanoseconds, of answers other than
+    /// `reject`/`overloaded` (admitted requests).
     admitted: Histogram<u64>,
+    /// The same, of `reject`/`overloaded` answers: the two add up to every answer's, and
+    /// each answer is recorded once.
+    refused: Histogram<u64>,
     /// Open loop: actual minus intended send time, in nanoseconds.
     send_lag: Histogram<u64>,
     /// When the last measured answer arrived, in nanoseconds since the run's start.
@@ -45,8 +47,8 @@ impl Tally {
             rejects: BTreeMap::new(),
             fills: 0,
             errors: 0,
-            latency: histogram(),
             admitted: histogram(),
+            refused: histogram(),
             send_lag: histogram(),
             last_answer_ns: 0,
         }
@@ -68,9 +70,9 @@ impl Tally {
                 self.answered += 1;
                 self.last_answer_ns = self.last_answer_ns.max(now_ns);
                 let latency = now_ns.saturating_sub(pending.intended_ns);
-                self.latency.saturating_record(latency);
-                if outcome != Outcome::Rejected(OVERLOADED) {
-                    self.admitted.saturating_record(latency);
+                match outcome {
+                    Outcome::Rejected(OVERLOADED) => self.refused.saturating_record(latency),
+                    _ => self.admitted.saturating_record(latency),
                 }
                 match outcome {
                     Outcome::Acked => self.acks += 1,
@@ -105,8 +107,8 @@ impl Tally {
         self.fills += other.fills;
         self.errors += other.errors;
         // Same bounds on both sides, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
         let _ = self.admitted.add(&other.admitted);
+        let _ = self.refused.add(&other.refused);
         let _ = self.send_lag.add(&other.send_lag);
         self.last_answer_ns = self.last_answer_ns.max(other.last_answer_ns);
     }
@@ -217,7 +219,12 @@ impl LoadgenSummary {
             } else {
                 0.0
             },
-            latency: Latency::of(&tally.latency),
+            latency: Latency::of(&{
+                let mut all = tally.admitted.clone();
+                // Same bounds on both sides, so adding cannot fail.
+                let _ = all.add(&tally.refused);
+                all
+            }),
             admitted_latency: Latency::of(&tally.admitted),
             send_lag: Latency::of(&tally.send_lag),
             market: None,

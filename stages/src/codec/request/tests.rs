@@ -467,4 +467,5 @@ fn every_op_encodes_to_a_line_that_decodes_to_itself() {
     }
 }
 
+mod flat;
 mod management;

@@ -1,16 +1,15 @@
 //! The server benchmark's baseline order server: what a competent engineer writes with plain
 //! tokio and no engine. One task per connection reads a chunk, decodes every request in it
-//! with a hand-written scanner ([`scan`]), matches each on its symbol's book, encodes the
-//! answers, and writes all pending output with one `try_write`; no stages, queues or pools
-//! in between.
+//! (the codec's decoder, whose one-pass flat scanner takes nearly every line), matches each
+//! on its symbol's book, encodes the answers, and writes all pending output with one
+//! `try_write`; no stages, queues or pools in between.
 //!
 //! It speaks the same protocol as the staged server (v1: `limit`, `market`, `cancel`,
 //! `ping`), so the load generator can be pointed at either and the difference is what the
 //! staging costs or buys; `inline_http.rs` is its HTTP order entry on the same books. It is
 //! a module of the benchmark, not a library:
 //! `tests/protocol_inline_server.rs` and `tests/loadgen_inline.rs` compile it in by path to
-//! prove it speaks PROTOCOL.md and answers the load generator, `tests/inline_scan.rs` holds
-//! its scanner to the codec's answers.
+//! prove it speaks PROTOCOL.md and answers the load generator.
 //!
 //! # Ordering
 //!
@@ -44,7 +43,7 @@ use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use sedaflow_stages::codec::{encode_line, LineFramer, Response};
+use sedaflow_stages::codec::{decode_request, encode_line, LineFramer, Response};
 use sedaflow_stages::matching::{OrderId, Owner, RejectReason, ReportKind, Request, Symbol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -57,8 +56,6 @@ pub mod accept;
 pub mod market;
 #[path = "outbox.rs"]
 mod outbox;
-#[path = "scan.rs"]
-pub mod scan;
 
 use accept::accept_until;
 use market::{Market, Markets};
@@ -210,7 +207,7 @@ impl Connection {
 
     /// Answers one frame (or the frame error in its place).
     fn handle(&mut self, frame: Result<&[u8], Response>) {
-        let request = match frame.and_then(|bytes| scan::decode(bytes).map_err(Response::from)) {
+        let request = match frame.and_then(|bytes| decode_request(bytes).map_err(Response::from)) {
             Ok(Request::Ping) => return self.respond(Response::Pong),
             Ok(request) => request,
             Err(response) => return self.respond(response),

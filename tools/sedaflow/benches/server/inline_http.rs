@@ -1,7 +1,7 @@
 //! The baseline's HTTP order entry: what a competent engineer adds to the plain tokio server
 //! ([`run_inline`](crate::inline::run_inline)) without an engine. A hyper HTTP/1.1 server
 //! (keep-alive, a task per connection) whose `POST /orders` handler decodes the body with
-//! the baseline's scanner ([`scan`]), matches it on its symbol's book under that book's lock
+//! the codec's decoder, matches it on its symbol's book under that book's lock
 //! (the same [`Markets`] as the TCP half) and answers with the encoded responses, all inline
 //! in the request's task.
 //!
@@ -30,7 +30,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request as HttpRequest, Response as HttpResponse, StatusCode};
 use hyper_util::rt::TokioIo;
 use sedaflow_stages::codec::{
-    encode_array, encode_response, ErrorReason, Response, DEFAULT_MAX_FRAME_LEN,
+    decode_request, encode_array, encode_response, ErrorReason, Response, DEFAULT_MAX_FRAME_LEN,
 };
 use sedaflow_stages::matching::{RejectReason, ReportKind, Request};
 use tokio::net::{TcpListener, TcpStream};
@@ -38,7 +38,6 @@ use tokio::sync::watch;
 
 use crate::inline::accept::accept_until;
 use crate::inline::market::{Market, Markets};
-use crate::inline::scan;
 
 /// An answer's status and body; the body's first byte tells its content type.
 type Answer = (StatusCode, Vec<u8>);
@@ -108,7 +107,7 @@ async fn read_body(request: HttpRequest<Incoming>) -> Result<Bytes, Answer> {
 
 /// Decodes, matches and encodes one request body, as an anonymous account of its own.
 fn answer(body: &[u8], markets: &Markets) -> Answer {
-    let request = match scan::decode(body).map_err(Response::from) {
+    let request = match decode_request(body).map_err(Response::from) {
         Ok(Request::Ping) => return array(&[Response::Pong]),
         Ok(request) => request,
         Err(Response::Error(reason)) => return error(reason),

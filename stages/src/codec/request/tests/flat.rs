@@ -1,11 +1,7 @@
-//! The inline baseline's hand-written request scanner gives the codec's answer for every
-//! frame: the fuzz corpus, edge cases, and every one-byte edit of typical requests.
+//! The flat scanner's reading gives serde's answer for every frame: the fuzz corpus, edge
+//! cases, and every one-byte edit of typical requests.
 
-// The scanner is a module of the server benchmark, not a library.
-#[path = "../benches/server/scan.rs"]
-mod scan;
-
-use sedaflow_stages::codec::decode_request;
+use super::*;
 
 /// Requests as clients send them, one per op and price form.
 const TYPICAL: &[&str] = &[
@@ -14,6 +10,11 @@ const TYPICAL: &[&str] = &[
     r#"{"op":"market","id":3,"symbol":"ACME","side":"buy","qty":5}"#,
     r#"{"op":"cancel","id":9223372036854775807,"symbol":"ACME"}"#,
     r#"{"op":"ping"}"#,
+    r#"{"op":"amend","id":5,"symbol":"ACME","qty":3,"price":"10.5"}"#,
+    r#"{"op":"market","id":6,"symbol":"ACME","side":"sell","qty":2,"stp":"cancel_maker"}"#,
+    r#"{"op":"orders","symbol":"ACME"}"#,
+    r#"{"op":"cancel_all","id":8}"#,
+    r#"{"op":"login","account":"alice","key":"k"}"#,
 ];
 
 /// Shapes and values at the edges of the scanner's fast path and of each field's rule.
@@ -77,10 +78,16 @@ const EDGES: &[&str] = &[
 /// whitespace, a control character, a non-ASCII lead byte.
 const PROBES: &[u8] = b"\"\\,:{}[] \t\r\n01-.eEntfx\x01\xc3";
 
+/// serde's reading of the frame, without the scanner.
+fn through_serde(frame: &[u8]) -> Result<Request, DecodeError> {
+    let text = std::str::from_utf8(frame).map_err(|_| ErrorReason::InvalidJson)?;
+    decode_fields(&parse_with_serde(text)?)
+}
+
 fn assert_same(frame: &[u8]) {
     assert_eq!(
-        scan::decode(frame),
         decode_request(frame),
+        through_serde(frame),
         "frame {:?}",
         String::from_utf8_lossy(frame)
     );
@@ -95,7 +102,7 @@ fn typical_requests_and_edges() {
 
 #[test]
 fn the_fuzz_corpus() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/request");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/request");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).expect("the fuzz corpus") {
         let frame = std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file");
