@@ -39,10 +39,16 @@ pub struct AdmissionConfig {
     pub min_limit: usize,
     /// Nor above this; also where it starts.
     pub max_limit: usize,
-    /// Multiplicative decrease factor (0 < decrease < 1).
+    /// Multiplicative decrease factor (0 < decrease < 1), of the limit and of a shed
+    /// connection's admitted share.
     pub decrease: f64,
-    /// Additive increase per tick, as a share of the limit the last decrease settled on.
+    /// Additive increase per tick, as a share of the limit the last decrease settled on;
+    /// and, for a connection shed at the read, of all its new orders per read that keeps up.
     pub increase: f64,
+    /// How long a connection's reads may all fill the buffer (input waiting in the socket)
+    /// before its new orders are shed at the read (see `admission::shed`).
+    #[serde(with = "humantime_serde")]
+    pub read_grace: Duration,
 }
 
 impl Default for AdmissionConfig {
@@ -55,6 +61,7 @@ impl Default for AdmissionConfig {
             max_limit: 4096,
             decrease: 0.7,
             increase: 0.05,
+            read_grace: Duration::from_millis(5),
         }
     }
 }

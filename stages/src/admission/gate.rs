@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use sedaflow::QueueProbe;
 
 use super::controller::{AdmissionConfig, AdmissionController, Observation};
+use super::shed::ShedConfig;
 use crate::internal_events::AdmissionMetrics;
 
 /// Response times of the current tick.
@@ -23,6 +24,7 @@ struct Window {
 /// Shared by the readers, the matching stage and the ticker.
 pub(crate) struct Admission {
     enabled: bool,
+    shed: ShedConfig,
     limit: AtomicUsize,
     /// The queues in front of matching, set once the pipeline is built.
     queues: OnceLock<Vec<QueueProbe>>,
@@ -42,6 +44,11 @@ impl Admission {
         metrics.limit(controller.limit());
         Admission {
             enabled: config.enabled,
+            shed: ShedConfig {
+                grace: config.read_grace,
+                decrease: config.decrease,
+                increase: config.increase,
+            },
             limit: AtomicUsize::new(controller.limit()),
             queues: OnceLock::new(),
             base: now,
@@ -78,10 +85,22 @@ impl Admission {
         room.min(wanted)
     }
 
-    /// `admitted` requests went in and `refused` orders were turned away, in one batch.
-    pub(crate) fn counted(&self, admitted: usize, refused: usize) {
+    /// How connections shed at the read; `None` when admission control is off.
+    pub(crate) fn shedding(&self) -> Option<&ShedConfig> {
+        self.enabled.then_some(&self.shed)
+    }
+
+    /// `admitted` requests went in and `refused` orders were turned away, in one batch, by
+    /// the limit or (`at_read`) by the connection's shedding at the read.
+    pub(crate) fn counted(&self, admitted: usize, refused: usize, at_read: bool) {
         self.metrics.admitted(admitted);
-        if refused > 0 {
+        if refused == 0 {
+            return;
+        }
+        if at_read {
+            // Not the limit's doing: it must not count as the limit binding.
+            self.metrics.shed_at_read(refused);
+        } else {
             self.refused.fetch_add(refused as u64, Relaxed);
             self.metrics.refused(refused);
         }

@@ -12,6 +12,8 @@
 
 mod controller;
 mod gate;
+mod shed;
 
 pub use controller::{AdmissionConfig, AdmissionController, Decision, Observation};
 pub(crate) use gate::Admission;
+pub(crate) use shed::ReadShed;

@@ -174,6 +174,7 @@ impl ServerMetrics {
 pub(crate) struct AdmissionMetrics {
     admitted: Counter,
     refused: Counter,
+    shed_at_read: Counter,
     limit: Gauge,
     p90: Gauge,
     queued: Gauge,
@@ -204,6 +205,7 @@ impl AdmissionMetrics {
         let m = AdmissionMetrics {
             admitted: counter!("sedaflow_admission_admitted_total"),
             refused: counter!("sedaflow_server_refused_total", "reason" => "admission"),
+            shed_at_read: counter!("sedaflow_server_refused_total", "reason" => "read_backlog"),
             limit: gauge!("sedaflow_admission_limit"),
             p90: gauge!("sedaflow_admission_response_time_p90_seconds"),
             queued: gauge!("sedaflow_admission_queued"),
@@ -220,6 +222,10 @@ impl AdmissionMetrics {
 
     pub(crate) fn refused(&self, n: usize) {
         self.refused.increment(n as u64);
+    }
+
+    pub(crate) fn shed_at_read(&self, n: usize) {
+        self.shed_at_read.increment(n as u64);
     }
 
     pub(crate) fn limit(&self, limit: usize) {

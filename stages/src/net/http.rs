@@ -110,7 +110,7 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>
         frame: body,
         read_at: Instant::now(),
     }];
-    pipeline::admit(&env.admission, &mut frame);
+    pipeline::admit(&env.admission, &mut frame, usize::MAX);
     // Refused by admission control: the answer is already on its way through `rx`.
     let published = if frame.is_empty() {
         Ok(())

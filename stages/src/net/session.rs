@@ -14,12 +14,12 @@ use tokio::sync::watch;
 
 use super::conn::Conn;
 use super::login::{self, Screened};
-use super::loops::{EventLoop, EventLoops};
+use super::loops::{thread_cpu, EventLoop, EventLoops};
 use super::output::{self, Outgoing};
 use super::registry::Registry;
 use super::shaping::{ConnShaper, Shaping};
 use crate::accounts::Auth;
-use crate::admission::Admission;
+use crate::admission::{Admission, ReadShed};
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
 use crate::internal_events::{PauseReason, ReadPauseMetrics, ServerMetrics};
@@ -77,13 +77,18 @@ pub(crate) async fn read_loop(
             Ok(n) => n,
             Err(stop) => break stop,
         };
-        reader.backlogged(n == reader.buf.len(), home);
+        let full = n == reader.buf.len();
+        reader.backlogged(full, home);
         let requests = reader.frame(n, env);
         let counts = &home.reads;
         counts.read.fetch_add(requests, Ordering::Relaxed);
         let mut refused = std::mem::take(&mut reader.refused);
         if !reader.batch.is_empty() {
-            refused += publish(&mut reader.batch, env).await;
+            let room = match env.admission.shedding() {
+                Some(config) => reader.shed.read(config, full, reader.batch.len()),
+                None => usize::MAX,
+            };
+            refused += publish(&mut reader.batch, room, env).await;
         }
         counts.refused.fetch_add(refused, Ordering::Relaxed);
         counts
@@ -97,6 +102,15 @@ pub(crate) async fn read_loop(
             if let Err(stop) = reader.shape(n, requests, env).await {
                 break stop;
             }
+        }
+        if full {
+            // More input waits: the loop's other connections read first (a reader that
+            // drained its socket in one go would hold them all up), and the CPU time they
+            // took tells whether this one is behind because of them (wall time would also
+            // count the machine not running the loop at all).
+            let yielded = thread_cpu();
+            tokio::task::yield_now().await;
+            reader.shed.waited(thread_cpu().saturating_sub(yielded));
         }
     };
     reader.backlogged(false, home);
@@ -132,6 +146,8 @@ pub(crate) struct Reader {
     refused: u64,
     /// Its last read filled the buffer: counted in its loop's backlog.
     backlogged: bool,
+    /// Shedding new orders at the read while the connection's input waits in the socket.
+    shed: ReadShed,
 }
 
 impl Reader {
@@ -151,6 +167,7 @@ impl Reader {
             login_failed: false,
             refused: 0,
             backlogged: false,
+            shed: ReadShed::default(),
         }
     }
 
@@ -178,8 +195,12 @@ impl Reader {
         tokio::pin!(cut);
         cut.as_mut().enable();
         match wait_for_room(&self.conn, self.seq, &self.limits, pauses).await {
-            Room::Ready if self.conn.move_requested() => return Err(Stop::Move),
-            Room::Ready => {}
+            Room::Ready { .. } if self.conn.move_requested() => return Err(Stop::Move),
+            Room::Ready { paused } => {
+                if paused {
+                    self.shed.paused();
+                }
+            }
             Room::Cut => return Err(Stop::Cut),
             Room::Move => return Err(Stop::Move),
         }
@@ -285,6 +306,7 @@ impl Reader {
         if owed.delay.is_zero() {
             return Ok(());
         }
+        self.shed.paused();
         let cut = self.conn.cut.notified();
         tokio::pin!(cut);
         cut.as_mut().enable();
@@ -320,14 +342,17 @@ impl Reader {
     }
 }
 
-/// Hands a read's frames to the pipeline, admission first. The stages run on this thread
-/// (`caller_runs`) and their answers go out in one write per connection when they are done;
-/// only what does not fit waits. Returns how many it refused (admission, a closed pipeline).
-async fn publish(batch: &mut Vec<DecodeIn>, env: &SessionEnv) -> u64 {
+/// Hands a read's frames to the pipeline, admission first (`read_room`: what shedding at the
+/// read admits). The stages run on this thread (`caller_runs`) and their answers go out, with
+/// admission's refusals, in one write per connection when they are done; only what does not
+/// fit waits. Returns how many it refused (admission, a closed pipeline).
+async fn publish(batch: &mut Vec<DecodeIn>, read_room: usize, env: &SessionEnv) -> u64 {
     let offered = batch.len();
-    pipeline::admit(&env.admission, batch);
-    let mut refused = (offered - batch.len()) as u64;
-    let tried = output::deferring(|| env.input.try_publish_batch(batch));
+    let (mut refused, tried) = output::deferring(|| {
+        pipeline::admit(&env.admission, batch, read_room);
+        let refused = (offered - batch.len()) as u64;
+        (refused, env.input.try_publish_batch(batch))
+    });
     let published = match tried {
         Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
         done => done,
@@ -389,7 +414,10 @@ fn timed_out(conn: &Arc<Conn>, reason: ErrorReason, metrics: &ServerMetrics) {
 
 /// What a reader may do after [`wait_for_room`].
 enum Room {
-    Ready,
+    /// Read on; `paused` when it had to wait first (input held back on purpose).
+    Ready {
+        paused: bool,
+    },
     Cut,
     /// Asked to move while paused: the pause goes on on the new loop.
     Move,
@@ -403,7 +431,7 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
     if !(output_over(limits.write_high_watermark) || too_many()) {
         return match conn.is_closed() {
             true => Room::Cut,
-            false => Room::Ready,
+            false => Room::Ready { paused: false },
         };
     }
     // Stop reading (TCP backpressure) until output is below the low watermark and fewer
@@ -424,7 +452,7 @@ async fn wait_for_room(conn: &Conn, seq: u64, limits: &Limits, pauses: &ReadPaus
             return Room::Move;
         }
         reason = match (output_over(limits.write_low_watermark), too_many()) {
-            (false, false) => return Room::Ready,
+            (false, false) => return Room::Ready { paused: true },
             // While both hold, the pause keeps the reason it has.
             (true, true) => reason,
             (true, false) => PauseReason::Watermark,

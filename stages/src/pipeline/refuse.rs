@@ -12,10 +12,12 @@ use crate::codec::{decode_request, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, ReportKind, Request};
 
-/// Admission control: new orders beyond the controller's room are answered `overloaded`
+/// Admission control: new orders beyond the controller's room, or beyond `read_room` (what
+/// the connection's shedding at the read admits of this batch), are answered `overloaded`
 /// here instead of entering the queues. Only those frames are parsed.
-pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
-    let room = admission.room(batch.len());
+pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room: usize) {
+    let limit_room = admission.room(batch.len());
+    let room = limit_room.min(read_room);
     let mut refused = 0;
     if room < batch.len() {
         let mut seen = 0;
@@ -43,7 +45,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
             }
         });
     }
-    admission.counted(batch.len(), refused);
+    admission.counted(batch.len(), refused, read_room < limit_room);
 }
 
 /// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error.

@@ -2,6 +2,8 @@
 //! timings: a slow matching stage behind a small admission limit makes a burst refuse some
 //! orders `overloaded`, every request is answered exactly once and in order, cancels are never
 //! refused, and a client flooding without reading cannot push the queues past the limit.
+//! When the event loop itself is the bottleneck, connections kept waiting by each other are
+//! shed at the read, again with every request answered once and in order.
 
 mod support;
 
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{get, Client, Req, Server};
+use support::{get, pipeline, Client, Req, Server};
 
 /// One matching thread waiting 2 ms per order (500 orders/s), behind an admission limit of
 /// at most 32 queued orders steering to a 1 ms P90.
@@ -220,4 +222,78 @@ fn a_client_flooding_without_reading_cannot_grow_the_queues_past_the_limit() {
     );
     hog.shutdown_both();
     flood.join().expect("hog writer thread");
+}
+
+/// One event loop, which runs the stages inline; a limit that never cuts (a 10 s target),
+/// so every refusal is shedding at the read, after 1 ms of waiting for other connections.
+const ONE_LOOP: &str = r#"
+[network]
+max_loops = 1
+
+[admission]
+target = "10s"
+read_grace = "1ms"
+"#;
+
+#[test]
+fn connections_kept_waiting_by_each_other_are_shed_at_the_read_and_all_answered_in_order() {
+    const CLIENTS: usize = 16;
+    // 3,000 orders of ~90 bytes: many reads of a full 16 KiB buffer each.
+    const ORDERS: u64 = 3_000;
+    let config = config_file("read-shed", ONE_LOOP);
+    let server = Server::start(&["--config", config.to_str().expect("utf-8 temp path")]);
+    let _ = std::fs::remove_file(config);
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::connect(server.tcp)).collect();
+    // Every client sends its whole burst at once, from its own thread.
+    let writers: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(c, client)| {
+            let symbol = format!("SHED{c}");
+            let reqs = (1..=ORDERS)
+                .map(|id| Req::resting_bid(id, &symbol))
+                .collect();
+            pipeline(client.writer(), reqs)
+        })
+        .collect();
+
+    let (mut acks, mut overloaded) = (0u64, 0u64);
+    for client in &mut clients {
+        for id in 1..=ORDERS {
+            let answer = client.recv();
+            assert_eq!(answer["id"], id, "answers in request order: {answer}");
+            match (answer["type"].as_str(), answer["reason"].as_str()) {
+                (Some("ack"), None) => acks += 1,
+                (Some("reject"), Some("overloaded")) => overloaded += 1,
+                _ => panic!("order {id}: ack or reject/overloaded expected, got {answer}"),
+            }
+        }
+    }
+    for writer in writers {
+        writer
+            .join()
+            .expect("writer thread")
+            .expect("the burst is written");
+    }
+    for client in &mut clients {
+        client.expect_idle();
+    }
+    let total = CLIENTS as u64 * ORDERS;
+    assert_eq!(acks + overloaded, total);
+    assert!(
+        overloaded > 0,
+        "{CLIENTS} connections bursting at once on one loop keep each other waiting"
+    );
+    assert!(acks > 0, "shedding admits part of each read");
+
+    // The server's counts agree with the clients': all of it was shedding at the read.
+    let page = scrape(&server);
+    let refused = |reason: &str| {
+        metric(
+            &page,
+            &format!(r#"sedaflow_server_refused_total{{reason="{reason}"}}"#),
+        ) as u64
+    };
+    assert_eq!(refused("read_backlog"), overloaded);
+    assert_eq!(refused("admission"), 0);
 }

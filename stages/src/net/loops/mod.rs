@@ -22,6 +22,7 @@
 //! the reader stopped, and output stays in the connection's buffer, written by whichever
 //! thread is next. A reader paused by traffic shaping moves when the pause ends.
 
+mod cpu;
 mod event_loop;
 mod reads;
 mod sizing;
@@ -37,6 +38,7 @@ use super::conn::Conn;
 use super::Consolidation;
 use crate::internal_events::LoopMetrics;
 
+pub(crate) use cpu::thread_cpu;
 pub(crate) use event_loop::{EventLoop, LoopId};
 pub(crate) use reads::ReadCounts;
 pub(crate) use sizing::steer;
