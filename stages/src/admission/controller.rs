@@ -61,7 +61,7 @@ impl Default for AdmissionConfig {
             max_limit: 4096,
             decrease: 0.7,
             increase: 0.05,
-            read_grace: Duration::from_millis(5),
+            read_grace: Duration::from_millis(2),
         }
     }
 }
