@@ -115,8 +115,10 @@ impl Tally {
 }
 
 pub(crate) fn histogram() -> Histogram<u64> {
-    // Three significant digits over 1 ns ..= 60 s: the bounds are valid constants.
-    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3)
+    // Two significant digits (within 1%) over 1 ns ..= 60 s: the bounds are valid
+    // constants. Three made each histogram 300 KB; with three per connection, recording
+    // missed the caches and took a tenth of the generator's CPU at 700k requests/s.
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 2)
         .unwrap_or_else(|_| unreachable!("valid histogram bounds"))
 }
 
@@ -385,24 +387,26 @@ mod tests {
         assert_eq!(summary.throughput, 50.0);
         let l = summary.latency;
         assert_eq!(l.count, 100);
-        let near =
-            |d: Duration, micros: u64| d.as_nanos().abs_diff(u128::from(micros) * 1000) < 200;
+        // Within the histogram's 1%.
+        let near = |d: Duration, micros: u64| {
+            d.as_nanos().abs_diff(u128::from(micros) * 1000) <= u128::from(micros) * 10
+        };
         assert!(near(l.p50, 50), "{:?}", l.p50);
         assert!(near(l.p90, 90), "{:?}", l.p90);
         assert!(near(l.p99, 99), "{:?}", l.p99);
         assert!(near(l.max, 100), "{:?}", l.max);
         assert_eq!(summary.send_lag.count, 2);
-        assert_eq!(summary.send_lag.max, Duration::from_micros(2));
+        assert!(near(summary.send_lag.max, 2), "{:?}", summary.send_lag.max);
         assert!(summary
             .to_string()
-            .contains("  Send lag   50% 1.00us  99% 2.00us  max 2.00us"));
+            .contains("  Send lag   50% 1.00us  99% 2.01us  max 2.01us"));
     }
 
     #[test]
     fn display_reads_like_wrk() {
         let mut tally = Tally::new();
         tally.sent = 3;
-        // Below 2048 ns the histogram is exact; above, within 0.1%.
+        // Below 256 ns the histogram is exact; above, within 1% (1.5 ms reads 1.51 ms).
         tally.record(&answer(1, 0, true, Outcome::Acked), 1_000, 0);
         tally.record(
             &answer(2, 0, true, Outcome::Rejected("unknown order")),
@@ -413,7 +417,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[1], "  Latency Distribution");
         assert_eq!(lines[2], "      50%     1.00us");
-        assert_eq!(lines[7], "      max     1.50ms");
+        assert_eq!(lines[7], "      max     1.51ms");
         assert_eq!(
             lines[8],
             "  3 requests in 1.00s, 2 answered: 1 acks, 0 cancelled, 1 rejects"

@@ -6,27 +6,27 @@
 # time). Prints every run (requests/s, P50, P99, goodput = acks + cancels per second,
 # refusals by cause, server CPU seconds), then the medians and P99(2C) / P99(C/3).
 #
-# The load generator shares the 2 cores and runs at a higher priority (nice -5): at 2C it
-# needs about a core to keep its schedule and read its answers, and without priority it
-# fell behind reading them (megabytes of answers unread in its sockets while the server's
-# were empty), so the latency it reported was its own. With it, the server gets what is left
-# and the waiting happens where the test means it to: in the server's sockets.
+# The server runs on CPU 0 and the load generator on CPU 1 (`taskset`): at 2C the generator
+# needs about a core to keep its schedule and read its answers. Sharing both cores, it fell
+# behind reading them (megabytes of answers unread in its sockets while the server's were
+# empty) and the latency it reported was its own; at a higher priority instead, it starved
+# the server in some rounds. Pinned, each has one core, and the waiting happens where the
+# test means it to: in the server's sockets.
 #
 #   flock /tmp/sedaflow-cargo.lock cargo build --release -p sedaflow-cli
 #   flock /tmp/sedaflow-cargo.lock bash tools/sedaflow/benches/overload.sh [rounds, default 3]
 #
-# Needs curl and bc; root for the priority (otherwise the generator runs at the default).
+# Needs curl, bc and taskset, and two CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 target=${CARGO_TARGET_DIR:-target}
 bin=$target/release/sedaflow
 rounds=${1:-3}
-for tool in curl bc; do
+for tool in curl bc taskset; do
     command -v "$tool" >/dev/null || { echo "overload.sh: $tool missing" >&2; exit 1; }
 done
 [ -x "$bin" ] || { echo "overload.sh: build $bin first" >&2; exit 1; }
-nice=()
-[ "$(id -u)" = 0 ] && nice=(nice -n -5)
+[ "$(nproc)" -ge 2 ] || { echo "overload.sh: needs two CPUs" >&2; exit 1; }
 work=$(mktemp -d)
 server=
 cleanup() {
@@ -35,31 +35,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port: a loopback port nobody listens on now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # run closed|RATE: one measurement on a fresh server; prints one line, sets $rps.
 run() {
-    local tcp metrics mode=() t0 t1 out
-    tcp=$(free_port)
-    metrics=$(free_port)
-    "$bin" serve --tcp "127.0.0.1:$tcp" --http 127.0.0.1:0 --metrics "127.0.0.1:$metrics" \
-        >"$work/serve.log" 2>&1 &
+    local tcp= metrics= mode=() t0 t1 out
+    taskset -c 0 "$bin" serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0 \
+        >"$work/serve.out" 2>"$work/serve.err" &
     server=$!
-    for _ in $(seq 50); do
-        curl -sf "http://127.0.0.1:$metrics/metrics" >/dev/null && break
+    for _ in $(seq 300); do
+        tcp=$(awk '/^listening tcp/ {print $3}' "$work/serve.out")
+        metrics=$(awk '/^listening metrics/ {print $3}' "$work/serve.out")
+        [ -n "$tcp" ] && [ -n "$metrics" ] && break
         sleep 0.1
     done
+    if [ -z "$metrics" ]; then
+        echo "overload.sh: the server did not start:" >&2
+        tail -5 "$work/serve.err" >&2
+        exit 1
+    fi
     [ "$1" = closed ] || mode=(--rate "$1")
     t0=$(cpu_ticks "$server")
-    "${nice[@]}" "$bin" loadgen --addr "127.0.0.1:$tcp" --connections 32 --duration 5s \
+    taskset -c 1 "$bin" loadgen --addr "$tcp" --connections 32 --duration 5s \
         --warmup 1s "${mode[@]}" >"$work/loadgen.txt" 2>&1
     t1=$(cpu_ticks "$server")
-    out=$(curl -sf "http://127.0.0.1:$metrics/metrics" | awk '
+    out=$(curl -sf "http://$metrics/metrics" | awk '
         /^sedaflow_server_refused_total\{reason="read_backlog"\}/ { shed = $2 }
         /^sedaflow_server_refused_total\{reason="admission"\}/ { limit = $2 }
         END { printf "shed at read %d, limit %d", shed, limit }')
@@ -90,7 +90,7 @@ ms() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "# network overload: 32 connections, 5 s after 1 s warm-up, $rounds rounds ($(date -u '+%Y-%m-%d %H:%M') UTC)"
+echo "# network overload: server on CPU 0, generator on CPU 1, 32 connections, 5 s after 1 s warm-up, $rounds rounds ($(date -u '+%Y-%m-%d %H:%M') UTC)"
 run closed
 capacity=$rps
 third=$((capacity / 3))
