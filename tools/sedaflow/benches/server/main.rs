@@ -17,6 +17,8 @@
 //!
 //! `SEDAFLOW_BENCH_BEFORE=PATH` adds an older `sedaflow` binary's default and fused servers
 //! ("before (…)"), so a change is measured against its predecessor in the same run.
+//! `SEDAFLOW_BENCH_PIN=1` runs the servers on CPU 0 and the load (this process) on CPU 1, so
+//! each server is measured on one core of its own.
 //!
 //! This 2-core machine's speed drifts by ±15% within minutes, so the servers take turns:
 //! each round measures every server once, closed loop first for all, then open loop, and the
@@ -74,7 +76,15 @@ fn start(t: &Target) -> Running {
         t.name.replace([' ', '(', ')'], "_")
     ));
     let stderr = std::fs::File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from);
-    let mut child = Command::new(&t.bin)
+    let mut command = match pinned() {
+        true => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(&t.bin);
+            c
+        }
+        false => Command::new(&t.bin),
+    };
+    let mut child = command
         .args(&t.args)
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -118,8 +128,30 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `SEDAFLOW_BENCH_PIN` set: servers run on CPU 0, this process (the load) on CPU 1, so
+/// neither takes the other's core (see `benches/overload.sh` for why that matters here).
+fn pinned() -> bool {
+    std::env::var_os("SEDAFLOW_BENCH_PIN").is_some()
+}
+
+/// Pins this process to CPU 1 when [`pinned`].
+fn pin_self() {
+    if !pinned() {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and sched_setaffinity read and
+    // write only the set passed by reference.
+    let pinned = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(1, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    assert!(pinned, "SEDAFLOW_BENCH_PIN: cannot pin to CPU 1");
+}
+
 /// Runs the rounds and prints the table.
 fn compare() {
+    pin_self();
     let quick = std::env::args().any(|a| a == "--quick");
     // Cargo passes `--bench` itself; other words pick servers.
     let picks: Vec<String> = std::env::args()
