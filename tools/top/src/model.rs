@@ -34,8 +34,10 @@ pub struct Header {
 /// domain's entry stage owns them).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageRow {
-    /// Stage name.
+    /// Stage name; `pipeline/stage` when the server runs more than one pipeline.
     pub name: String,
+    /// The pipeline it belongs to (its `pipeline` label; empty without one).
+    pub pipeline: String,
     /// Place in the pipeline (from `sedaflow_stage_info`).
     pub position: u32,
     /// Domain (entry stage's name).
@@ -174,7 +176,13 @@ impl View {
             .filter_map(|info| Some((info, info.label("stage")?)))
             .map(|(info, name)| d.row(info, name))
             .collect();
-        rows.sort_by_key(|r| r.position);
+        rows.sort_by(|a, b| (&a.pipeline, a.position).cmp(&(&b.pipeline, b.position)));
+        // Stages of different pipelines may share a name: their rows must not look alike.
+        if rows.iter().any(|r| r.pipeline != rows[0].pipeline) {
+            for r in &mut rows {
+                r.name = format!("{}/{}", r.pipeline, r.name);
+            }
+        }
         let bottleneck = rows
             .iter()
             .enumerate()
@@ -242,7 +250,13 @@ impl Delta<'_> {
     }
 
     fn row(&self, info: &crate::parse::Sample, name: &str) -> StageRow {
-        let f: &[(&str, &str)] = &[("stage", name)];
+        let pipeline = info.label("pipeline");
+        let both = [("pipeline", pipeline.unwrap_or_default()), ("stage", name)];
+        // Each pipeline's own series: same-named stages of two pipelines are two rows.
+        let f: &[(&str, &str)] = match pipeline {
+            Some(_) => &both,
+            None => &both[1..],
+        };
         let gauge = |metric: &str| self.current.sum(metric, f);
         let depth = gauge("sedaflow_stage_queue_depth");
         let batch = self
@@ -250,6 +264,7 @@ impl Delta<'_> {
             .and_then(|h| h.mean());
         StageRow {
             name: name.to_owned(),
+            pipeline: pipeline.unwrap_or_default().to_owned(),
             position: info
                 .label("position")
                 .and_then(|p| p.parse().ok())
@@ -308,6 +323,31 @@ mod tests {
              sedaflow_stage_utilization_ratio{{stage=\"{name}\"}} {util}\n\
              sedaflow_stage_blocked_seconds_sum{{stage=\"{name}\"}} {blocked}\n"
         )
+    }
+
+    #[test]
+    fn same_named_stages_of_two_pipelines_are_two_rows() {
+        let of = |pipeline: &str, enqueued: u64| {
+            stage("a", 0, enqueued, 0, 0.1, 0.0)
+                .replace("{stage=", &format!("{{pipeline=\"{pipeline}\",stage="))
+        };
+        let a = scrape(&(of("orders", 0) + &of("audit", 0)));
+        let b = scrape(&(of("orders", 100) + &of("audit", 10)));
+        let v = View::between(&a, &b, Duration::from_secs(1));
+        let rows: Vec<_> = v
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.in_per_s))
+            .collect();
+        assert_eq!(rows, [("audit/a", 10.0), ("orders/a", 100.0)]);
+        // One pipeline: plain stage names.
+        let v = View::between(
+            &scrape(&of("orders", 0)),
+            &scrape(&of("orders", 5)),
+            Duration::from_secs(1),
+        );
+        assert_eq!(v.rows[0].name, "a");
+        assert_eq!(v.rows[0].pipeline, "orders");
     }
 
     #[test]
