@@ -43,8 +43,8 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Prometheus `/metrics`.
     pub metrics: SocketAddr,
-    /// Tokio worker threads for HTTP, WebSocket, accepting and timers: one per core. TCP
-    /// sessions run on the event loops (`[network]`).
+    /// Tokio worker threads for accepting, WebSocket sessions and timers: one per core. TCP
+    /// sessions and HTTP connections run on the event loops (`[network]`).
     pub network_threads: NonZeroUsize,
     /// The event loops TCP sessions run on (`[network]`).
     pub network: NetworkConfig,

@@ -5,8 +5,15 @@
 //! (its later reports have nowhere to go and are counted as discarded).
 //! Public market data is served here too: the snapshots (`market`), WebSocket `GET /ws`
 //! (`ws`) and the market page `GET /` (`page`).
+//!
+//! Connections are accepted on the control runtime and served on the event loops, pinned to
+//! the least busy one (see [`loops`](super::loops)): its single thread runs hyper and the
+//! stages inline, with none of the thread hand-offs of a work-stealing runtime. Each
+//! `POST /orders` body counts as a request read by that loop (the `net_read` stage), handed on
+//! or refused. A WebSocket session, once upgraded, runs on the control runtime (see `ws`).
 
 use std::convert::Infallible;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +29,7 @@ use hyper::HeaderMap;
 
 use super::account::Account;
 use super::conn::{Conn, Sink};
+use super::loops::{EventLoop, Pinned};
 use super::market::Market;
 use super::output::Outgoing;
 use super::page;
@@ -32,7 +40,7 @@ use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
 use crate::pipeline::{self, DecodeIn};
 
-/// Serves until the stop signal.
+/// Accepts until the stop signal; each connection is served on an event loop.
 pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
     loop {
         let accepted = tokio::select! {
@@ -40,34 +48,66 @@ pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Ar
             a = listener.accept() => a,
         };
         let Ok((stream, _)) = accepted else { continue };
+        let Some(pinned) = env.loops.pin() else { break };
+        // Registered again with the loop's reactor, on the loop.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
         let (env, market) = (env.clone(), market.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let (env, market) = (env.clone(), market.clone());
-                async move { Ok::<_, Infallible>(route(req, &env, &market).await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .with_upgrades()
-                .await
-            {
-                tracing::debug!(error = %e, "http connection ended with an error");
-            }
-        });
+        let home = pinned.home().clone();
+        home.spawn(connection(stream, pinned, env, market));
     }
+}
+
+/// Serves one connection on the loop it is pinned to, until it closes.
+async fn connection(
+    stream: std::net::TcpStream,
+    pinned: Pinned,
+    env: SessionEnv,
+    market: Arc<Market>,
+) {
+    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+        return;
+    };
+    let home = pinned.home().clone();
+    let service = hyper::service::service_fn(move |req| {
+        let (env, market, home) = (env.clone(), market.clone(), home.clone());
+        async move { Ok::<_, Infallible>(route(req, &env, &market, &home).await) }
+    });
+    let io = hyper_util::rt::TokioIo::new(stream);
+    if let Err(e) = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await
+    {
+        tracing::debug!(error = %e, "http connection ended with an error");
+    }
+    drop(pinned);
 }
 
 async fn route(
     req: Request<Incoming>,
     env: &SessionEnv,
     market: &Arc<Market>,
+    home: &Arc<EventLoop>,
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::GET, "/") => page::serve(market).await,
-        (&Method::POST, "/orders") => order(req, env).await,
-        (&Method::GET, "/ws") => ws::upgrade(req, market, &env.limits, env.stop.clone()),
+        (&Method::POST, "/orders") => {
+            let reads = &home.reads;
+            reads.read.fetch_add(1, Relaxed);
+            let (response, handed) = order(req, env).await;
+            match handed {
+                true => reads.handed.fetch_add(1, Relaxed),
+                false => reads.refused.fetch_add(1, Relaxed),
+            };
+            response
+        }
+        (&Method::GET, "/ws") => {
+            let pinned = (home.pin(), &env.control);
+            ws::upgrade(req, market, &env.limits, env.stop.clone(), pinned)
+        }
         (&Method::GET, path) => match market.snapshot(path, req.uri().query()).await {
             Some(snapshot) => snapshot,
             None => reply(StatusCode::NOT_FOUND, "not found\n".into()),
@@ -76,7 +116,9 @@ async fn route(
     }
 }
 
-async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>> {
+/// Answers one order request; also whether it was handed on to the stages (not refused at
+/// the read: a failed login, a body too long, admission, a closed pipeline).
+async fn order(req: Request<Incoming>, env: &SessionEnv) -> (Response<Full<Bytes>>, bool) {
     let registry = &env.registry;
     let account = match authorize(req.headers(), &env.auth, registry) {
         Ok(account) => account,
@@ -84,7 +126,7 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>
             registry.metrics().login(false);
             let mut body = Vec::new();
             encode_response(&Wire::Error(ErrorReason::LoginFailed), &mut body);
-            return reply(StatusCode::UNAUTHORIZED, body);
+            return (reply(StatusCode::UNAUTHORIZED, body), false);
         }
     };
     let body = match Limited::new(req.into_body(), env.limits.max_frame.get())
@@ -92,7 +134,7 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>
         .await
     {
         Ok(b) => b.to_bytes(),
-        Err(_) => return error(ErrorReason::FrameTooLong),
+        Err(_) => return (error(ErrorReason::FrameTooLong), false),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Conn::new(
@@ -112,13 +154,19 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>
     }];
     pipeline::admit(&env.admission, &mut frame, usize::MAX);
     // Refused by admission control: the answer is already on its way through `rx`.
+    let admitted = !frame.is_empty();
     let published = if frame.is_empty() {
         Ok(())
     } else {
         env.input.publish_batch(&mut frame).await.map(drop)
     };
-    match published {
-        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+    let answer = match published {
+        Err(_) => {
+            return (
+                reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+                false,
+            )
+        }
         Ok(()) => loop {
             let received = tokio::select! {
                 m = rx.recv() => m,
@@ -139,7 +187,8 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> Response<Full<Bytes>
                 None => break reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
             }
         },
-    }
+    };
+    (answer, admitted)
 }
 
 /// The account a request acts for: `Authorization: Basic` names one (checked in `keys`

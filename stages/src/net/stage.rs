@@ -5,10 +5,11 @@
 //! request for them beyond the per-read counts.
 //!
 //! # `net_read` (position 0)
-//! Events are requests framed off TCP sockets.
+//! Events are requests read off the network: frames of TCP sockets and `POST /orders` bodies
+//! (HTTP connections run on the same loops).
 //! - **enqueued**: requests read. **processed**: handed on to decode (or answered at the read:
-//!   a login). **rejected**: refused at the read with a reason (a frame too long, a failed
-//!   login, admission's `overloaded`, a closed pipeline).
+//!   a login). **rejected**: refused at the read with a reason (a frame or body too long, a
+//!   failed login, admission's `overloaded`, a closed pipeline).
 //! - **depth**: requests read and not yet handed on (a reader waiting for room in decode).
 //!   **capacity**: `max_connections × max_in_flight`, the most requests the readers may have
 //!   read and not seen answered.

@@ -35,6 +35,7 @@ use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::http::reply;
+use super::loops::Pinned;
 use super::market::Market;
 use crate::config::Limits;
 use crate::internal_events::MarketMetrics;
@@ -52,12 +53,16 @@ pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Answers the upgrade request: `101` and the socket served from then on, or `400` when the
-/// request is not a WebSocket handshake.
+/// request is not a WebSocket handshake. The session runs on `control`, off the event loops:
+/// a subscriber's fan-out must not take a loop's time from the order connections on it (they
+/// would be shed at the read for it). Its socket stays registered with the loop the HTTP
+/// connection is pinned to, which it keeps pinned (`pinned`) until it ends.
 pub(crate) fn upgrade(
     req: Request<Incoming>,
     market: &Arc<Market>,
     limits: &Limits,
     stop: watch::Receiver<bool>,
+    (pinned, control): (Pinned, &tokio::runtime::Handle),
 ) -> Response<Full<Bytes>> {
     let Some(accept) = accept_key(req.headers()) else {
         return reply(
@@ -67,7 +72,7 @@ pub(crate) fn upgrade(
     };
     let (market, idle) = (market.clone(), limits.idle_timeout);
     let max_frame = limits.max_frame.get();
-    tokio::spawn(async move {
+    control.spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => {
                 let config = WebSocketConfig::default()
@@ -80,6 +85,7 @@ pub(crate) fn upgrade(
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
+        drop(pinned);
     });
     let mut response = reply(StatusCode::SWITCHING_PROTOCOLS, Vec::new());
     let headers = response.headers_mut();

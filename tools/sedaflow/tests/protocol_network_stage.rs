@@ -226,3 +226,28 @@ fn event_loops_grow_under_a_flood_and_return_to_the_minimum_when_idle() {
         },
     );
 }
+
+#[test]
+fn http_order_bodies_count_as_requests_read_by_the_network() {
+    const ORDERS: u64 = 20;
+    let server =
+        Server::start_with_config("[limits]\nmax_frame = 256\n[admission]\nenabled = false\n");
+    for id in 1..=ORDERS {
+        let body = Req::resting_bid(id, "HTTPN").to_line();
+        let r = support::post(server.http, "/orders", &body);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    // A body over the frame limit is refused at the read.
+    let long = format!(r#"{{"op":"ping","pad":"{}"}}"#, "x".repeat(300));
+    assert_eq!(support::post(server.http, "/orders", &long).status, 400);
+    let count = |name: &str| stage(&server, name, "net_read").unwrap_or(-1.0);
+    assert_eq!(
+        count("sedaflow_stage_events_enqueued_total"),
+        (ORDERS + 1) as f64
+    );
+    assert_eq!(
+        count("sedaflow_stage_events_processed_total"),
+        ORDERS as f64
+    );
+    assert_eq!(count("sedaflow_stage_events_rejected_total"), 1.0);
+}

@@ -1,7 +1,8 @@
 //! One event loop: a thread running a single-threaded tokio runtime, the TCP sessions that
-//! live on it, and what the sizing controller reads of it (busy time, CPU demand, reads).
+//! live on it, the HTTP connections pinned to it, and what the sizing controller reads of it
+//! (busy time, CPU demand, reads).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ pub(crate) struct EventLoop {
     handle: Handle,
     /// The sessions it runs (joined at accept or a move in, left at the end or a move out).
     conns: Mutex<FxHashMap<u64, Arc<Conn>>>,
+    /// Connections that live here until they end and never move (HTTP, and the WebSocket
+    /// sessions upgraded from them): a retired loop runs until the last one ends.
+    pinned: AtomicUsize,
     /// Set once it takes no more sessions: its thread ends when the last one has left.
     retiring: AtomicBool,
     /// Set when the server stops: its thread ends now, dropping what still runs on it.
@@ -85,6 +89,22 @@ impl EventLoop {
         self.conns.lock().len()
     }
 
+    /// Sessions and pinned connections: what new work is spread by.
+    pub(crate) fn load(&self) -> usize {
+        self.sessions() + self.pinned.load(Relaxed)
+    }
+
+    /// Nothing runs here that must outlive a retirement.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sessions() == 0 && self.pinned.load(Relaxed) == 0
+    }
+
+    /// Pins a connection here until the returned guard (and every clone) is dropped.
+    pub(crate) fn pin(self: &Arc<Self>) -> Pinned {
+        self.pinned.fetch_add(1, Relaxed);
+        Pinned(self.clone())
+    }
+
     /// Its sessions, for moves and for the output gauges.
     pub(crate) fn each_session(&self, mut f: impl FnMut(&Arc<Conn>)) {
         for conn in self.conns.lock().values() {
@@ -111,7 +131,7 @@ impl EventLoop {
     }
 
     fn done(&self) -> bool {
-        self.stopped.load(Relaxed) || (self.is_retiring() && self.sessions() == 0)
+        self.stopped.load(Relaxed) || (self.is_retiring() && self.is_empty())
     }
 
     /// Waits for the thread to end (after [`EventLoop::stop`], or [`EventLoop::retire`] and
@@ -180,6 +200,7 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
         id,
         handle: runtime.handle().clone(),
         conns: Mutex::default(),
+        pinned: AtomicUsize::new(0),
         retiring: AtomicBool::new(false),
         stopped: AtomicBool::new(false),
         left: Notify::new(),
@@ -207,4 +228,29 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
     this.parked();
     held.idle();
     runtime.shutdown_background();
+}
+
+/// A connection pinned to a loop ([`EventLoop::pin`]); a clone pins one more (a WebSocket
+/// session outliving the HTTP exchange that upgraded it).
+pub(crate) struct Pinned(Arc<EventLoop>);
+
+impl Pinned {
+    /// The loop it is pinned to.
+    pub(crate) fn home(&self) -> &Arc<EventLoop> {
+        &self.0
+    }
+}
+
+impl Clone for Pinned {
+    fn clone(&self) -> Self {
+        self.0.pin()
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if self.0.pinned.fetch_sub(1, Relaxed) == 1 && self.0.is_retiring() {
+            self.0.left.notify_one();
+        }
+    }
 }

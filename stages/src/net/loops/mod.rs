@@ -1,5 +1,6 @@
 //! The network's event loops: a group of threads, each running a single-threaded tokio
-//! runtime with the TCP sessions assigned to it (Netty's event-loop group), sized between
+//! runtime with the TCP sessions and HTTP connections assigned to it (Netty's event-loop
+//! group), sized between
 //! `[network] min_loops` and `max_loops` by the engine's pool rule ([`sizing`]).
 //!
 //! # Sessions and loops
@@ -12,6 +13,13 @@
 //!   the counts are even.
 //! - **Shrinking** retires the newest loops: they take no new sessions, every session on them
 //!   is asked to move to an active loop, and a retired loop's thread ends with its last one.
+//!
+//! # HTTP connections
+//! An HTTP connection (and a WebSocket session upgraded from it) is pinned to the least busy
+//! loop for its whole life: hyper's state cannot move between runtimes. It counts in the
+//! loop's load like a session, and a retired loop runs until its last pinned connection
+//! ends, so retiring never cuts one. Growing serves only new connections: long-lived ones
+//! opened before the load stay where they are (`min_loops` is the remedy).
 //!
 //! # Moving a session
 //! A move is a request the session acts on at its next safe point: its reader between two
@@ -39,7 +47,7 @@ use super::Consolidation;
 use crate::internal_events::LoopMetrics;
 
 pub(crate) use cpu::thread_cpu;
-pub(crate) use event_loop::{EventLoop, LoopId};
+pub(crate) use event_loop::{EventLoop, LoopId, Pinned};
 pub(crate) use reads::ReadCounts;
 pub(crate) use sizing::steer;
 
@@ -110,6 +118,13 @@ impl EventLoops {
         let home = least_busy(&loops.active)?.clone();
         home.join(conn);
         Some(home)
+    }
+
+    /// Pins a connection that never moves (HTTP) to the least busy active loop; `None` once
+    /// the group has shut down.
+    pub(crate) fn pin(&self) -> Option<Pinned> {
+        let loops = self.loops.lock();
+        Some(least_busy(&loops.active)?.pin())
     }
 
     /// `conn` stopped on `from` for a move: it joins the loop the move named if that one is
@@ -203,7 +218,7 @@ impl EventLoops {
     fn reap(&self, loops: &mut Loops) {
         let (done, still): (Vec<_>, Vec<_>) = std::mem::take(&mut loops.retiring)
             .into_iter()
-            .partition(|l| l.sessions() == 0);
+            .partition(|l| l.is_empty());
         loops.retiring = still;
         for l in done {
             l.join_thread();
@@ -246,10 +261,11 @@ impl Drop for EventLoops {
     }
 }
 
-/// The loop with the fewest sessions (the first on a tie); none only after shutdown (the
+/// The loop with the fewest sessions and pinned connections (the first on a tie); none only
+/// after shutdown (the
 /// group keeps at least one active until then).
 fn least_busy(loops: &[Arc<EventLoop>]) -> Option<&Arc<EventLoop>> {
-    loops.iter().min_by_key(|l| l.sessions())
+    loops.iter().min_by_key(|l| l.load())
 }
 
 /// Hands out target loops, each time the one with the fewest sessions counting those

@@ -40,6 +40,16 @@ impl Seen {
     }
 }
 
+/// Loops busy for the whole tick count as one unit of waiting work each: a loop that never
+/// parks always had a task ready.
+fn saturated(busy: Duration, interval: Duration, loops: usize) -> usize {
+    let whole = interval.mul_f64(0.95 * loops as f64);
+    match busy >= whole && loops > 0 {
+        true => loops,
+        false => 0,
+    }
+}
+
 fn read(seen: &Seen) -> u64 {
     seen.reads.read.load(Relaxed)
 }
@@ -63,14 +73,19 @@ pub(crate) async fn steer(
         let now = Seen::now(&group);
         let reads = &now.reads;
         group.metrics().backlogged(reads.backlogged());
+        let interval = now.at - seen.at;
+        let busy = now.busy.saturating_sub(seen.busy);
         let observed = PoolObservation {
             threads: group.active(),
             // What waits on the loops: requests read and not handed on, connections with
-            // more input than their last read took.
-            queue_len: reads.held() as usize + reads.backlogged(),
+            // more input than their last read took, and work on loops that never parked
+            // (HTTP connections wait in their sockets without a read to show it).
+            queue_len: reads.held() as usize
+                + reads.backlogged()
+                + saturated(busy, interval, group.active()),
             processed: read(&now).saturating_sub(read(&seen)),
-            interval: now.at - seen.at,
-            busy: now.busy.saturating_sub(seen.busy),
+            interval,
+            busy,
             cpu: now.cpu.saturating_sub(seen.cpu).demand(),
         };
         // Every tick, even at the same size: it also ends retired loops and evens out

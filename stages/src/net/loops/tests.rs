@@ -104,6 +104,39 @@ fn shrinking_moves_every_session_off_the_retired_loops_which_then_end() {
 }
 
 #[test]
+fn a_retired_loop_runs_until_its_pinned_connections_end() {
+    let g = group(1, 2);
+    g.resize(2).unwrap();
+    // Pins spread like sessions and count as load.
+    let first = g.pin().unwrap();
+    let second = g.pin().unwrap();
+    assert_ne!(first.home().id, second.home().id);
+    let c = conn(1);
+    assert_eq!(
+        g.assign(&c).unwrap().id,
+        first.home().id,
+        "a tie: the first loop"
+    );
+    g.resize(1).unwrap();
+    assert!(second.home().is_retiring(), "the newest loop retires");
+    // An upgraded WebSocket session holds a pin of its own.
+    let upgraded = second.clone();
+    drop(second);
+    g.resize(1).unwrap();
+    assert_eq!(
+        g.threads(),
+        2,
+        "a pinned connection keeps its retired loop running"
+    );
+    drop(upgraded);
+    g.resize(1).unwrap();
+    assert_eq!((g.active(), g.threads()), (1, 1), "then it ends");
+    g.all()[0].leave(&c);
+    drop(first);
+    g.shutdown();
+}
+
+#[test]
 fn the_bounds_hold() {
     let g = group(2, 3);
     g.resize(9).unwrap();
