@@ -96,3 +96,22 @@ pub(crate) async fn steer(
         seen = now;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loops_busy_for_the_whole_tick_count_as_waiting() {
+        let ms = Duration::from_millis;
+        assert_eq!(saturated(ms(96), ms(100), 1), 1);
+        assert_eq!(saturated(ms(90), ms(100), 1), 0);
+        assert_eq!(saturated(ms(195), ms(100), 2), 2);
+        assert_eq!(
+            saturated(ms(120), ms(100), 2),
+            0,
+            "one loop idle half the tick"
+        );
+        assert_eq!(saturated(ms(0), ms(100), 0), 0);
+    }
+}
