@@ -45,8 +45,9 @@ pub struct AdmissionConfig {
     /// Additive increase per tick, as a share of the limit the last decrease settled on;
     /// and, for a connection shed at the read, of all its new orders per read that keeps up.
     pub increase: f64,
-    /// How long a connection's reads may all fill the buffer (input waiting in the socket)
-    /// before its new orders are shed at the read (see `admission::shed`).
+    /// How long a connection whose reads all fill the buffer (input waiting in the socket)
+    /// may wait for the other connections on its event loop, in the loop's CPU time, before
+    /// its new orders are shed at the read (see `admission::shed`).
     #[serde(with = "humantime_serde")]
     pub read_grace: Duration,
 }

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 /// One JSON value's text, as written (a string with its quotes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Raw<'a>(pub(super) &'a str);
+pub(super) struct Raw<'a>(&'a str);
 
 impl<'a> Raw<'a> {
     pub(super) fn get(self) -> &'a str {

@@ -155,7 +155,7 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> (Response<Full<Bytes
     pipeline::admit(&env.admission, &mut frame, usize::MAX);
     // Refused by admission control: the answer is already on its way through `rx`.
     let admitted = !frame.is_empty();
-    let published = if frame.is_empty() {
+    let published = if !admitted {
         Ok(())
     } else {
         env.input.publish_batch(&mut frame).await.map(drop)

@@ -196,11 +196,8 @@ impl Reader {
         cut.as_mut().enable();
         match wait_for_room(&self.conn, self.seq, &self.limits, pauses).await {
             Room::Ready { .. } if self.conn.move_requested() => return Err(Stop::Move),
-            Room::Ready { paused } => {
-                if paused {
-                    self.shed.paused();
-                }
-            }
+            Room::Ready { paused: true } => self.shed.paused(),
+            Room::Ready { paused: false } => {}
             Room::Cut => return Err(Stop::Cut),
             Room::Move => return Err(Stop::Move),
         }

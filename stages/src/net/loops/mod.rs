@@ -1,7 +1,7 @@
 //! The network's event loops: a group of threads, each running a single-threaded tokio
 //! runtime with the TCP sessions and HTTP connections assigned to it (Netty's event-loop
-//! group), sized between
-//! `[network] min_loops` and `max_loops` by the engine's pool rule ([`sizing`]).
+//! group), sized between `[network] min_loops` and `max_loops` by the engine's pool rule
+//! ([`sizing`]).
 //!
 //! # Sessions and loops
 //! A session (a TCP connection's reader and writer tasks) runs on one loop at a time, so its
@@ -262,8 +262,7 @@ impl Drop for EventLoops {
 }
 
 /// The loop with the fewest sessions and pinned connections (the first on a tie); none only
-/// after shutdown (the
-/// group keeps at least one active until then).
+/// after shutdown (the group keeps at least one active until then).
 fn least_busy(loops: &[Arc<EventLoop>]) -> Option<&Arc<EventLoop>> {
     loops.iter().min_by_key(|l| l.load())
 }
