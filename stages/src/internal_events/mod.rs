@@ -27,9 +27,19 @@ pub(crate) use market::MarketMetrics;
 pub(crate) use read_pause::{PauseReason, ReadPauseMetrics};
 pub(crate) use shaping::ShapingMetrics;
 
-/// Cheap to clone: every field is a shared handle.
+/// Cheap to clone: one shared set of handles (each connection and HTTP request holds one).
 #[derive(Clone)]
-pub(crate) struct ServerMetrics {
+pub(crate) struct ServerMetrics(Arc<Handles>);
+
+impl std::ops::Deref for ServerMetrics {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        &self.0
+    }
+}
+
+pub(crate) struct Handles {
     requests: Counter,
     answered: Counter,
     overloaded: Counter,
@@ -64,7 +74,7 @@ impl ServerMetrics {
         let refused =
             |reason: &'static str| counter!("sedaflow_server_refused_total", "reason" => reason);
         let frames = |reason: &'static str| counter!("sedaflow_server_frames_rejected_total", "reason" => reason);
-        let m = ServerMetrics {
+        let m = ServerMetrics(Arc::new(Handles {
             requests: counter!("sedaflow_server_requests_total"),
             answered: counter!("sedaflow_server_answered_total"),
             overloaded: refused("overloaded"),
@@ -87,7 +97,7 @@ impl ServerMetrics {
             read_pauses: ReadPauseMetrics::register(),
             market: MarketMetrics::register(),
             output: Arc::default(),
-        };
+        }));
         m.connections.set(0.0);
         m
     }

@@ -343,7 +343,7 @@ impl Reader {
 /// read admits). The stages run on this thread (`caller_runs`) and their answers go out, with
 /// admission's refusals, in one write per connection when they are done; only what does not
 /// fit waits. Returns how many it refused (admission, a closed pipeline).
-async fn publish(batch: &mut Vec<DecodeIn>, read_room: usize, env: &SessionEnv) -> u64 {
+pub(super) async fn publish(batch: &mut Vec<DecodeIn>, read_room: usize, env: &SessionEnv) -> u64 {
     let offered = batch.len();
     let (mut refused, tried) = output::deferring(|| {
         pipeline::admit(&env.admission, batch, read_room);

@@ -8,9 +8,10 @@
 //!
 //! Connections are accepted on the control runtime and served on the event loops, pinned to
 //! the least busy one (see [`loops`](super::loops)): its single thread runs hyper and the
-//! stages inline, with none of the thread hand-offs of a work-stealing runtime. Each
-//! `POST /orders` body counts as a request read by that loop (the `net_read` stage), handed on
-//! or refused. A WebSocket session, once upgraded, runs on the control runtime (see `ws`).
+//! stages inline, with none of the thread hand-offs of a work-stealing runtime. The order
+//! requests of one loop turn enter the stages as one batch ([`turn`]). Each `POST /orders`
+//! body counts as a request read by that loop (the `net_read` stage), handed on or refused. A
+//! WebSocket session, once upgraded, runs on the control runtime (see `ws`).
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering::Relaxed;
@@ -38,7 +39,9 @@ use super::session::SessionEnv;
 use super::ws;
 use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
-use crate::pipeline::{self, DecodeIn};
+use crate::pipeline::DecodeIn;
+
+mod turn;
 
 /// Accepts until the stop signal; each connection is served on an event loop.
 pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
@@ -70,6 +73,9 @@ async fn connection(
         return;
     };
     let home = pinned.home().clone();
+    // Shared by the connection's requests: one reference count each, not a copy of every
+    // handle inside.
+    let env = Arc::new(env);
     let service = hyper::service::service_fn(move |req| {
         let (env, market, home) = (env.clone(), market.clone(), home.clone());
         async move { Ok::<_, Infallible>(route(req, &env, &market, &home).await) }
@@ -87,7 +93,7 @@ async fn connection(
 
 async fn route(
     req: Request<Incoming>,
-    env: &SessionEnv,
+    env: &Arc<SessionEnv>,
     market: &Arc<Market>,
     home: &Arc<EventLoop>,
 ) -> Response<Full<Bytes>> {
@@ -95,14 +101,8 @@ async fn route(
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::GET, "/") => page::serve(market).await,
         (&Method::POST, "/orders") => {
-            let reads = &home.reads;
-            reads.read.fetch_add(1, Relaxed);
-            let (response, handed) = order(req, env).await;
-            match handed {
-                true => reads.handed.fetch_add(1, Relaxed),
-                false => reads.refused.fetch_add(1, Relaxed),
-            };
-            response
+            home.reads.read.fetch_add(1, Relaxed);
+            order(req, env, home).await
         }
         (&Method::GET, "/ws") => {
             let pinned = (home.pin(), &env.control);
@@ -116,17 +116,23 @@ async fn route(
     }
 }
 
-/// Answers one order request; also whether it was handed on to the stages (not refused at
-/// the read: a failed login, a body too long, admission, a closed pipeline).
-async fn order(req: Request<Incoming>, env: &SessionEnv) -> (Response<Full<Bytes>>, bool) {
+/// Answers one order request. It is counted as refused at the read here (a failed login, a
+/// body too long) or handed on or refused with its turn ([`turn`]).
+async fn order(
+    req: Request<Incoming>,
+    env: &Arc<SessionEnv>,
+    home: &Arc<EventLoop>,
+) -> Response<Full<Bytes>> {
     let registry = &env.registry;
+    let refused = || home.reads.refused.fetch_add(1, Relaxed);
     let account = match authorize(req.headers(), &env.auth, registry) {
         Ok(account) => account,
         Err(LoginFailed) => {
             registry.metrics().login(false);
+            refused();
             let mut body = Vec::new();
             encode_response(&Wire::Error(ErrorReason::LoginFailed), &mut body);
-            return (reply(StatusCode::UNAUTHORIZED, body), false);
+            return reply(StatusCode::UNAUTHORIZED, body);
         }
     };
     let body = match Limited::new(req.into_body(), env.limits.max_frame.get())
@@ -134,7 +140,10 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> (Response<Full<Bytes
         .await
     {
         Ok(b) => b.to_bytes(),
-        Err(_) => return (error(ErrorReason::FrameTooLong), false),
+        Err(_) => {
+            refused();
+            return error(ErrorReason::FrameTooLong);
+        }
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Conn::new(
@@ -146,49 +155,34 @@ async fn order(req: Request<Incoming>, env: &SessionEnv) -> (Response<Full<Bytes
     if let Some(account) = account {
         conn.bind(account);
     }
-    let mut frame = vec![DecodeIn::Frame {
+    let frame = DecodeIn::Frame {
         conn: conn.clone(),
         seq: 0,
         frame: body,
         read_at: Instant::now(),
-    }];
-    pipeline::admit(&env.admission, &mut frame, usize::MAX);
-    // Refused by admission control: the answer is already on its way through `rx`.
-    let admitted = !frame.is_empty();
-    let published = if !admitted {
-        Ok(())
-    } else {
-        env.input.publish_batch(&mut frame).await.map(drop)
     };
-    let answer = match published {
-        Err(_) => {
-            return (
-                reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
-                false,
-            )
-        }
-        Ok(()) => loop {
-            let received = tokio::select! {
-                m = rx.recv() => m,
-                // The account stalled behind its other sessions' orders: this request's task
-                // may be the one to resume it.
-                () = conn.settled() => {
-                    let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
-                    continue;
-                }
-            };
-            match received.map(reply_of) {
-                Some(Some((lines, read_at))) => {
-                    env.metrics.answered(1);
-                    env.metrics.written(read_at.elapsed());
-                    break as_array(&lines);
-                }
-                Some(None) => continue,
-                None => break reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+    // Admitted, refused or not taken by a closing pipeline: the answer comes through `rx`.
+    turn::join(frame, env, home);
+    loop {
+        let received = tokio::select! {
+            m = rx.recv() => m,
+            // The account stalled behind its other sessions' orders: this request's task
+            // may be the one to resume it.
+            () = conn.settled() => {
+                let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
+                continue;
             }
-        },
-    };
-    (answer, admitted)
+        };
+        match received.map(reply_of) {
+            Some(Some((lines, read_at))) => {
+                env.metrics.answered(1);
+                env.metrics.written(read_at.elapsed());
+                return as_array(&lines);
+            }
+            Some(None) => continue,
+            None => return reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+        }
+    }
 }
 
 /// The account a request acts for: `Authorization: Basic` names one (checked in `keys`
