@@ -63,7 +63,14 @@ impl<H: AsyncHandler> LaneStage for AsyncLane<H> {
     }
 
     /// Starts the lane task, which takes the lane's events from the queue itself.
-    fn run(&mut self, _: &Bus, _: &mut [Box<dyn LaneStage>], _: usize, _: Option<&AtomicU64>) {
+    fn run(
+        &mut self,
+        _: &Bus,
+        _: &mut [Box<dyn LaneStage>],
+        _: usize,
+        _: Option<&AtomicU64>,
+        started: Instant,
+    ) -> Instant {
         let shared = &self.shared;
         shared.active.fetch_add(1, Relaxed);
         let task = LaneTask::new(
@@ -73,6 +80,7 @@ impl<H: AsyncHandler> LaneStage for AsyncLane<H> {
             self.quarantine.clone(),
         );
         self.runtime.spawn(task.run());
+        started
     }
 }
 
@@ -108,7 +116,9 @@ impl<E: Send + 'static> LaneRunner for AsyncDomain<E> {
             self.queue.let_go(lane);
             return;
         }
-        self.lanes[lane].lock().run(&self.bus, &mut [], 1, None);
+        self.lanes[lane]
+            .lock()
+            .run(&self.bus, &mut [], 1, None, Instant::now());
     }
 
     fn send_token(&self, token: usize) {

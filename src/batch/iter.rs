@@ -185,20 +185,23 @@ impl<'a, E> Batch<'a, E> {
         true
     }
 
-    /// Keyed stages that track keys or hold quarantined ones: out of the common path.
-    #[inline(never)]
+    /// Keyed stages that track keys or hold quarantined ones. The key is read in place, so
+    /// an event is moved once, to the caller or to `held`.
+    #[inline]
     fn take_keyed(&mut self, key: &KeyFn<E>) -> Option<E> {
         loop {
-            let event = self.take()?;
-            if self.track_key || !self.quarantine.is_empty() {
-                let k = key(&event);
-                if self.quarantine.contains(&k) {
-                    self.held.push(event);
-                    continue;
-                }
-                self.current_key = Some(k);
+            if self.next >= self.look && !self.look_again() {
+                return None;
             }
-            return Some(event);
+            // SAFETY: `next < end`: the slot is initialised and still the batch's.
+            let k = key(unsafe { &*self.events.as_ptr().add(self.next) });
+            if self.quarantine.contains(&k) {
+                let event = self.take()?;
+                self.held.push(event);
+                continue;
+            }
+            self.current_key = Some(k);
+            return self.take();
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use super::route::Bus;
 
@@ -14,11 +15,17 @@ pub(crate) trait LaneStage: Send {
     fn inbox_any(&mut self) -> &mut dyn Any;
     /// Handles everything in the inbox and delivers the outputs; `later[0]` sits at `offset`.
     /// The entry stage notes in `progress` how many events it has handed out so far.
+    ///
+    /// `started` is the caller's latest clock reading (the batch's start, or the stage
+    /// before's end); it returns its own end, when its handler finished. A chain so reads the
+    /// clock once per stage and once per batch, not twice each: the readings cost more than
+    /// a small batch's bookkeeping.
     fn run(
         &mut self,
         bus: &Bus,
         later: &mut [Box<dyn LaneStage>],
         offset: usize,
         progress: Option<&AtomicU64>,
-    );
+        started: Instant,
+    ) -> Instant;
 }

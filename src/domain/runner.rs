@@ -189,12 +189,16 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
                     self.entry.queue_wait.record(wait);
                     self.entry.metrics.batch_taken(n, wait);
                     let taken = &self.load.running[lane].taken;
+                    // Each stage's end is the next one's start; the last one's is the batch's
+                    // (its deliveries to other domains' queues are not handler time).
+                    let mut at = started;
                     for i in 0..chain.len() {
                         let (head, tail) = chain.split_at_mut(i + 1);
                         let progress = (i == 0).then_some(taken);
-                        head[i].run(&self.bus, tail, i + 1, progress);
+                        at = head[i].run(&self.bus, tail, i + 1, progress, at);
                     }
-                    self.load.batch_ended(lane, started.elapsed(), n);
+                    self.load
+                        .batch_ended(lane, at.saturating_duration_since(started), n);
                 }
             }
         }

@@ -187,10 +187,11 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         later: &mut [Box<dyn LaneStage>],
         offset: usize,
         progress: Option<&AtomicU64>,
-    ) {
+        started: Instant,
+    ) -> Instant {
         let n = self.inbox.len() as u64;
         if n == 0 {
-            return;
+            return started;
         }
         let stats = self.shared.stats.clone();
         if !self.shared.entry {
@@ -198,13 +199,13 @@ impl<H: Handler> LaneStage for StageSlot<H> {
             stats.produce.offered.fetch_add(n, Relaxed);
             stats.produce.enqueued.fetch_add(n, Relaxed);
         }
-        let started = Instant::now();
         let Outcome {
             panicked,
             left,
             failed,
         } = self.handle_all(bus, progress);
-        let took = started.elapsed();
+        let handled = Instant::now();
+        let took = handled.saturating_duration_since(started);
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
         self.flush(bus, later, offset);
@@ -229,6 +230,7 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         self.look_every = Watch::every_for(per_event);
         stats.service.record(per_event);
         stats.metrics.batch_served(n, per_event);
+        handled
     }
 }
 

@@ -148,9 +148,12 @@ impl MatchStage {
             if deltas.is_empty() {
                 continue;
             }
+            // The next batch's room, sized by this one's: no doubling of large deltas on the
+            // way up.
+            let room = Vec::with_capacity(deltas.len());
             let event = MarketIn::Deltas {
                 lane: lane as u64,
-                deltas: std::mem::take(deltas),
+                deltas: std::mem::replace(deltas, room),
             };
             match self.journal {
                 Some(_) => ctx.emit(ToJournal::Market(event)),
