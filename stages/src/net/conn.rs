@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::account::Account;
-use super::output::{self, Moment, Outgoing, Pending, Progress, SocketOut, When};
+use super::output::{self, Answer, Moment, Outgoing, Pending, Progress, SocketOut, When};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::Owner;
@@ -17,8 +17,8 @@ use crate::pipeline::{Client, ConnId, OrderState};
 pub(crate) enum Sink {
     /// Written to the socket by whichever thread produces it (TCP).
     Socket(SocketOut),
-    /// Handed to the task that answers (one HTTP request).
-    Channel(mpsc::UnboundedSender<Outgoing>),
+    /// Filed for the task that answers (one HTTP request).
+    Answer(Arc<Answer>),
 }
 
 /// One client connection (TCP, or one HTTP request), shared by its reader, its writer and the
@@ -161,11 +161,10 @@ impl Conn {
                 let p = out.put(msg, when == When::Now);
                 self.put_done(p, when);
             }
-            Sink::Channel(tx) => {
-                if let Err(unsent) = tx.send(msg) {
-                    self.metrics.discarded(unsent.0.responses());
-                }
-            }
+            Sink::Answer(answer) => match msg {
+                Outgoing::Reply { lines, read_at, .. } => answer.put(lines, read_at),
+                other => self.metrics.discarded(other.responses()),
+            },
         }
     }
 
@@ -273,7 +272,7 @@ impl Conn {
     pub(crate) fn socket(&self) -> Option<&SocketOut> {
         match &self.sink {
             Sink::Socket(out) => Some(out),
-            Sink::Channel(_) => None,
+            Sink::Answer(_) => None,
         }
     }
 

@@ -692,7 +692,10 @@ fn sweep(taker: &mut Client, id: u64, symbol: &str, qty: u64) -> u64 {
 fn a_client_that_never_reads_is_cut_when_fills_pass_the_hard_cap() {
     const ORDERS: u64 = 200_000;
     const SWEEPS: u64 = 1_000;
-    let mut server = small_buffers_server(32 * 1024, "");
+    // The cap is cut by fills of the hog's resting sells. Admission control (at the read: the
+    // hog's flood keeps the taker waiting) may refuse the hog's orders `overloaded` on a busy
+    // machine, and then too few rest for the sweeps: this test is about the cap, so it is off.
+    let mut server = small_buffers_server(32 * 1024, "[admission]\nenabled = false\n");
     let calm = Bystander::start(&server);
 
     // The hog rests sells on HOG and never reads a thing.

@@ -22,7 +22,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -32,7 +31,7 @@ use super::account::Account;
 use super::conn::{Conn, Sink};
 use super::loops::{EventLoop, Pinned};
 use super::market::Market;
-use super::output::Outgoing;
+use super::output::Answer;
 use super::page;
 use super::registry::Registry;
 use super::session::SessionEnv;
@@ -145,10 +144,10 @@ async fn order(
             return error(ErrorReason::FrameTooLong);
         }
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let answer = Arc::new(Answer::default());
     let conn = Arc::new(Conn::new(
         registry.next_id(),
-        Sink::Channel(tx),
+        Sink::Answer(answer.clone()),
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));
@@ -161,26 +160,20 @@ async fn order(
         frame: body,
         read_at: Instant::now(),
     };
-    // Admitted, refused or not taken by a closing pipeline: the answer comes through `rx`.
+    // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
     turn::join(frame, env, home);
     loop {
-        let received = tokio::select! {
-            m = rx.recv() => m,
-            // The account stalled behind its other sessions' orders: this request's task
-            // may be the one to resume it.
-            () = conn.settled() => {
-                let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
-                continue;
-            }
-        };
-        match received.map(reply_of) {
-            Some(Some((lines, read_at))) => {
+        tokio::select! {
+            (lines, read_at) = answer.reply() => {
                 env.metrics.answered(1);
                 env.metrics.written(read_at.elapsed());
                 return as_array(&lines);
             }
-            Some(None) => continue,
-            None => return reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
+            // The account stalled behind its other sessions' orders: this request's task
+            // may be the one to resume it.
+            () = conn.settled() => {
+                let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
+            }
         }
     }
 }
@@ -209,14 +202,6 @@ fn authorize(
     let name = auth.login(&decoded[..colon], &decoded[colon + 1..])?;
     registry.metrics().login(true);
     Ok(Some(registry.account(name)))
-}
-
-/// The reply to the request, if this message carries it (reports for others are not ours).
-fn reply_of(m: Outgoing) -> Option<(Vec<u8>, Instant)> {
-    match m {
-        Outgoing::Reply { lines, read_at, .. } => Some((lines, read_at)),
-        Outgoing::Notify { .. } | Outgoing::End { .. } => None,
-    }
 }
 
 /// JSON lines → one JSON array; a lone `error` is the 400 answer instead.

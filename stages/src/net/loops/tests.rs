@@ -4,17 +4,14 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::EventLoops;
 use crate::internal_events::{LoopMetrics, ServerMetrics};
 use crate::net::conn::{Conn, Sink};
 
 fn conn(id: u64) -> Arc<Conn> {
-    let (tx, _rx) = mpsc::unbounded_channel();
     Arc::new(Conn::new(
         id,
-        Sink::Channel(tx),
+        Sink::Answer(Arc::default()),
         usize::MAX,
         ServerMetrics::register(),
     ))

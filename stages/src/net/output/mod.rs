@@ -28,7 +28,12 @@
 //! # Shutdown
 //! After the reader's last request ([`Outgoing::End`]) is answered and written, the writer
 //! task is kicked to finish and send FIN.
+//!
+//! # HTTP
+//! A connection that is one HTTP request has no socket output: its reply is filed in an
+//! [`Answer`] for the request's task, which hyper writes.
 
+mod answer;
 mod held;
 mod pending;
 mod reorder;
@@ -37,6 +42,7 @@ mod socket;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use answer::Answer;
 pub(crate) use held::Consolidation;
 pub(crate) use pending::Pending;
 pub(crate) use reorder::Outgoing;
