@@ -151,6 +151,8 @@ async fn order(
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));
+    // An anonymous request is an account of its own, with no other orders to stall behind.
+    let may_stall = account.is_some();
     if let Some(account) = account {
         conn.bind(account);
     }
@@ -162,20 +164,22 @@ async fn order(
     };
     // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
     turn::join(frame, env, home);
-    loop {
-        tokio::select! {
-            (lines, read_at) = answer.reply() => {
-                env.metrics.answered(1);
-                env.metrics.written(read_at.elapsed());
-                return as_array(&lines);
+    let (lines, read_at) = match may_stall {
+        false => answer.reply().await,
+        true => loop {
+            tokio::select! {
+                reply = answer.reply() => break reply,
+                // The account stalled behind its other sessions' orders: this request's task
+                // may be the one to resume it.
+                () = conn.settled() => {
+                    let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
+                }
             }
-            // The account stalled behind its other sessions' orders: this request's task
-            // may be the one to resume it.
-            () = conn.settled() => {
-                let _ = env.input.publish(DecodeIn::Resume(conn.clone())).await;
-            }
-        }
-    }
+        },
+    };
+    env.metrics.answered(1);
+    env.metrics.written(read_at.elapsed());
+    as_array(lines)
 }
 
 /// The account a request acts for: `Authorization: Basic` names one (checked in `keys`
@@ -205,21 +209,24 @@ fn authorize(
 }
 
 /// JSON lines → one JSON array; a lone `error` is the 400 answer instead.
-fn as_array(lines: &[u8]) -> Response<Full<Bytes>> {
-    let items: Vec<&[u8]> = lines
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    if let [only] = items.as_slice() {
-        if only.starts_with(br#"{"type":"error""#) {
-            return reply(StatusCode::BAD_REQUEST, only.to_vec());
-        }
+fn as_array(mut lines: Vec<u8>) -> Response<Full<Bytes>> {
+    // Each response is one line, `\n`-terminated: the array is the lines with the line ends
+    // made commas, bracketed, in the lines' own buffer.
+    if lines.last() == Some(&b'\n') {
+        lines.pop();
     }
-    let mut body = Vec::with_capacity(lines.len() + 2);
-    body.push(b'[');
-    body.extend_from_slice(&items.join(&b','));
-    body.push(b']');
-    reply(StatusCode::OK, body)
+    let mut many = false;
+    for b in lines.iter_mut().filter(|b| **b == b'\n') {
+        *b = b',';
+        many = true;
+    }
+    if !many && lines.starts_with(br#"{"type":"error""#) {
+        return reply(StatusCode::BAD_REQUEST, lines);
+    }
+    lines.reserve(2);
+    lines.insert(0, b'[');
+    lines.push(b']');
+    reply(StatusCode::OK, lines)
 }
 
 fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
