@@ -12,6 +12,9 @@
 #   flock /tmp/sedaflow-cargo.lock bash tools/sedaflow/benches/http.sh [duration, default 5s] \
 #       [rounds, default 3]
 #
+# SEDAFLOW_BENCH_BEFORE=PATH adds an older `sedaflow` binary ("before") to every round, so a
+# change is measured against its predecessor in the same run.
+#
 # Needs wrk (installed with apt-get when run as root) and curl. Everything listens on free
 # loopback ports; the servers are stopped at the end. wrk shares the machine's cores with
 # the server it drives.
@@ -54,6 +57,7 @@ start() {
     case $1 in
     sedaflow) command=("$bin" serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0) ;;
     baseline) command=("$baseline" --inline-baseline 127.0.0.1:0 127.0.0.1:0) ;;
+    before) command=("$SEDAFLOW_BENCH_BEFORE" serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0) ;;
     esac
     "${command[@]}" >"$scratch/$1.out" 2>"$scratch/$1.err" &
     pid=$!
@@ -121,9 +125,14 @@ measure() {
 }
 
 echo "# HTTP order entry: wrk -t2 -c40 -d$duration --latency, IOC orders, $rounds rounds ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+servers="sedaflow baseline"
+if [ -n "${SEDAFLOW_BENCH_BEFORE:-}" ]; then
+    [ -x "$SEDAFLOW_BENCH_BEFORE" ] || { echo "http.sh: $SEDAFLOW_BENCH_BEFORE is not executable" >&2; exit 1; }
+    servers="$servers before"
+fi
 for round in $(seq "$rounds"); do
-    # Alternate which server goes first, so a drift of the machine's speed does not favour one.
-    if [ $((round % 2)) = 1 ]; then order="sedaflow baseline"; else order="baseline sedaflow"; fi
+    # Alternate the order, so a drift of the machine's speed does not favour one server.
+    if [ $((round % 2)) = 1 ]; then order=$servers; else order=$(tr ' ' '\n' <<<"$servers" | tac | xargs); fi
     for name in $order; do measure "$name" "$round"; done
 done
 
@@ -134,10 +143,15 @@ median() {
 }
 echo
 printf '%-9s %10s %8s %8s %14s\n' server "req/s" "p50 µs" "p99 µs" "cpu µs/req"
-for name in sedaflow baseline; do
+for name in $servers; do
     printf '%-9s %10s %8s %8s %14s\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" \
         "$(median "$name" 4)" "$(median "$name" 5)"
 done
 awk -v r="$(median sedaflow 2)" -v rb="$(median baseline 2)" \
     -v p="$(median sedaflow 4)" -v pb="$(median baseline 4)" \
     'BEGIN {printf "sedaflow/baseline: throughput %.2fx, p99 %.2fx (medians)\n", r / rb, p / pb}'
+if [ -n "${SEDAFLOW_BENCH_BEFORE:-}" ]; then
+    awk -v r="$(median sedaflow 2)" -v rb="$(median before 2)" \
+        -v c="$(median sedaflow 5)" -v cb="$(median before 5)" \
+        'BEGIN {printf "sedaflow/before: throughput %.2fx, cpu per request %.2fx (medians)\n", r / rb, c / cb}'
+fi
