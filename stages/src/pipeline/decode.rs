@@ -76,9 +76,7 @@ impl Decode {
                 let req = Request::CancelAll { symbol: None };
                 let _ = conn.orders().admit(&req);
                 // Nobody waits for the answer: the account's sessions are gone.
-                let mut order = Order::new(conn, u64::MAX, req, 0, Instant::now());
-                order.disconnect = true;
-                self.send(order, ctx);
+                self.send(Order::disconnect(conn, req), ctx);
             }
             DecodeIn::Resume(conn) => self.resume(&conn, ctx),
         }

@@ -102,7 +102,7 @@ impl MatchStage {
         self.symbols.extend(self.engine.books().map(Book::symbol));
         for i in 0..self.symbols.len() {
             let symbol = self.symbols[i];
-            if o.disconnect {
+            if o.is_disconnect() {
                 let from = self.reports.len();
                 let (r, d) = (&mut self.reports, &mut self.deltas);
                 let _ = self.engine.cancel_all_each(owner, Some(symbol), r, d);

@@ -27,7 +27,7 @@ impl Handler for Publish {
             // A session's close is logged for the matchers (a named account's counts its
             // sessions; an anonymous one's cancels at once); nothing answers it, so it settles
             // here, once for all its parts.
-            let close_session = o.disconnect;
+            let close_session = o.is_disconnect();
             if close_session && o.route == 0 {
                 o.conn.orders().settle();
             }
