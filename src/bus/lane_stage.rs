@@ -18,8 +18,8 @@ pub(crate) trait LaneStage: Send {
     ///
     /// `started` is the caller's latest clock reading (the batch's start, or the stage
     /// before's end); it returns its own end, when its handler finished. A chain so reads the
-    /// clock once per stage and once per batch, not twice each: the readings cost more than
-    /// a small batch's bookkeeping.
+    /// clock once per stage and once per batch, not twice each: for a batch of a few events
+    /// the readings are a sizeable share of the engine's cost.
     fn run(
         &mut self,
         bus: &Bus,

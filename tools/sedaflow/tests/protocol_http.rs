@@ -141,3 +141,39 @@ fn healthz_and_metrics_answer_200() {
     let metrics = get(server.metrics, "/metrics");
     assert_eq!(metrics.status, 200, "{metrics:?}");
 }
+
+/// Requests from many connections at once meet in one batch on their loop (its turn): each
+/// is still answered with its own responses, and a bad body among them with its own 400.
+#[test]
+fn concurrent_requests_are_each_answered_with_their_own_responses() {
+    const CLIENTS: u64 = 16;
+    const EACH: u64 = 25;
+    // Admission control off: on a busy machine it may answer some orders `overloaded`.
+    let server = Server::start_with_config("[admission]\nenabled = false\n");
+    let http = server.http;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    let id = c * 1_000 + i + 1;
+                    if i % 5 == 4 {
+                        let r = post(http, "/orders", r#"{"op":"limit","id":0}"#);
+                        assert_eq!(r.status, 400, "client {c}, request {i}: {r:?}");
+                        assert_eq!(r.json()["type"], "error", "{r:?}");
+                        continue;
+                    }
+                    let body = format!(
+                        r#"{{"op":"limit","id":{id},"symbol":"TURN{}","side":"buy","price":"10","qty":1}}"#,
+                        c % 4
+                    );
+                    let r = post(http, "/orders", &body);
+                    assert_eq!(r.status, 200, "client {c}, request {i}: {r:?}");
+                    assert_eq!(r.json(), json!([{"type": "ack", "id": id}]));
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client's answers were wrong");
+    }
+}
