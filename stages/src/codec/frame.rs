@@ -82,7 +82,7 @@ impl LineFramer {
         }
         let mut chunk = chunk;
         if self.discarding {
-            match find_newline(chunk) {
+            match memchr::memchr(b'\n', chunk) {
                 Some(newline) => {
                     self.discarding = false;
                     chunk = &chunk[newline + 1..];
@@ -97,7 +97,7 @@ impl LineFramer {
     /// over-long line; `None` when more input is needed.
     pub fn next_frame(&mut self) -> Option<Result<&[u8], FrameError>> {
         loop {
-            let Some(newline) = find_newline(&self.buf[self.scanned..]) else {
+            let Some(newline) = memchr::memchr(b'\n', &self.buf[self.scanned..]) else {
                 self.scanned = self.buf.len();
                 let pending = &self.buf[self.start..];
                 // A trailing '\r' may be the start of "\r\n", so it does not count yet.
@@ -136,26 +136,6 @@ impl LineFramer {
     pub fn has_partial(&self) -> bool {
         self.discarding || self.start < self.buf.len()
     }
-}
-
-/// The index of the first `\n`, eight bytes at a time: most of the framer's time goes here.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    let position = |bytes: &[u8]| bytes.iter().position(|&b| b == b'\n');
-    let mut words = bytes.chunks_exact(8);
-    for (index, chunk) in words.by_ref().enumerate() {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word) ^ NEWLINES;
-        // Non-zero exactly when some byte of `word` is zero, i.e. was a newline.
-        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
-            return position(chunk).map(|at| index * 8 + at);
-        }
-    }
-    let done = bytes.len() - words.remainder().len();
-    position(words.remainder()).map(|at| done + at)
 }
 
 #[cfg(test)]
@@ -250,22 +230,6 @@ mod tests {
         let mut f = framer(4);
         assert_eq!(feed(&mut f, &[b"12345"]), [Err(FrameError::TooLong)]);
         assert_eq!(feed(&mut f, &[b"678\nab\n"]), [ok("ab")]);
-    }
-
-    #[test]
-    fn finds_newlines_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut bytes = vec![b'x'; len];
-                bytes[at] = b'\n';
-                if at + 3 < len {
-                    bytes[at + 3] = b'\n';
-                }
-                assert_eq!(find_newline(&bytes), Some(at), "len {len} at {at}");
-            }
-            assert_eq!(find_newline(&vec![0x8a; len]), None);
-            assert_eq!(find_newline(&vec![0x0b; len]), None);
-        }
     }
 
     #[test]

@@ -216,8 +216,10 @@ fn as_array(mut lines: Vec<u8>) -> Response<Full<Bytes>> {
         lines.pop();
     }
     let mut many = false;
-    for b in lines.iter_mut().filter(|b| **b == b'\n') {
-        *b = b',';
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\n', &lines[from..]) {
+        lines[from + at] = b',';
+        from += at + 1;
         many = true;
     }
     if !many && lines.starts_with(br#"{"type":"error""#) {
