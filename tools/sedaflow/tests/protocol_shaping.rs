@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{signal, wait_until, Client, Server};
+use support::{post, signal, wait_until, Client, Server};
 
 const PING: &str = r#"{"op":"ping"}"#;
 const PONG: &str = r#"{"type":"pong"}"#;
@@ -127,6 +127,49 @@ fn a_global_request_limit_answers_a_flood_from_every_connection_at_most_at_the_l
     assert!(
         paused.is_some_and(|s| s > 0.0),
         "readers paused for the global limit: {paused:?}"
+    );
+}
+
+#[test]
+fn the_global_request_limit_holds_http_order_entry_too() {
+    const RATE: f64 = 100.0;
+    const CLIENTS: usize = 4;
+    const EACH: usize = 40;
+    let config = ConfigFile::new("http", "[limits]\nread_requests_per_sec = 100\n");
+    let server = config.start();
+    let http = server.http;
+
+    // A connection per request: a limit per connection could not hold them back.
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            thread::spawn(move || {
+                for _ in 0..EACH {
+                    let r = post(http, "/orders", PING);
+                    assert_eq!(r.status, 200, "{r:?}");
+                    assert_eq!(r.body, format!("[{PONG}]"), "{r:?}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("an HTTP client panicked");
+    }
+    let elapsed = started.elapsed();
+
+    let answered = CLIENTS * EACH;
+    let most = most_allowed(RATE, elapsed, 0, 0);
+    assert!(
+        answered as f64 <= most,
+        "{answered} HTTP requests answered in {elapsed:?}: more than a {RATE}/s limit allows ({most:.0})"
+    );
+    let paused = server.series(
+        "sedaflow_net_read_paused_seconds_sum",
+        &[r#"reason="shaping""#, r#"scope="global""#],
+    );
+    assert!(
+        paused.is_some_and(|s| s > 0.0),
+        "requests paused for the global limit: {paused:?}"
     );
 }
 

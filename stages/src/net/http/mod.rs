@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hyper::HeaderMap;
+use parking_lot::Mutex;
 
 use super::account::Account;
 use super::conn::{Conn, Sink};
@@ -35,9 +36,12 @@ use super::output::Answer;
 use super::page;
 use super::registry::Registry;
 use super::session::SessionEnv;
+use super::shaping::ConnShaper;
 use super::ws;
 use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{encode_response, ErrorReason, Response as Wire};
+use crate::config::ReadScope;
+use crate::internal_events::PauseReason;
 use crate::pipeline::DecodeIn;
 
 mod turn;
@@ -75,9 +79,11 @@ async fn connection(
     // Shared by the connection's requests: one reference count each, not a copy of every
     // handle inside.
     let env = Arc::new(env);
+    let shaper = Arc::new(Mutex::new(ConnShaper::default()));
     let service = hyper::service::service_fn(move |req| {
         let (env, market, home) = (env.clone(), market.clone(), home.clone());
-        async move { Ok::<_, Infallible>(route(req, &env, &market, &home).await) }
+        let shaper = shaper.clone();
+        async move { Ok::<_, Infallible>(route(req, &env, &market, (&home, &shaper)).await) }
     });
     let io = hyper_util::rt::TokioIo::new(stream);
     if let Err(e) = hyper::server::conn::http1::Builder::new()
@@ -94,14 +100,14 @@ async fn route(
     req: Request<Incoming>,
     env: &Arc<SessionEnv>,
     market: &Arc<Market>,
-    home: &Arc<EventLoop>,
+    (home, shaper): (&Arc<EventLoop>, &Mutex<ConnShaper>),
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::GET, "/") => page::serve(market).await,
         (&Method::POST, "/orders") => {
             home.reads.read.fetch_add(1, Relaxed);
-            order(req, env, home).await
+            order(req, env, home, shaper).await
         }
         (&Method::GET, "/ws") => {
             let pinned = (home.pin(), &env.control);
@@ -116,11 +122,13 @@ async fn route(
 }
 
 /// Answers one order request. It is counted as refused at the read here (a failed login, a
-/// body too long) or handed on or refused with its turn ([`turn`]).
+/// body too long) or handed on or refused with its turn ([`turn`]); with traffic shaping on,
+/// it waits out what its body owes first ([`shape`]).
 async fn order(
     req: Request<Incoming>,
     env: &Arc<SessionEnv>,
     home: &Arc<EventLoop>,
+    shaper: &Mutex<ConnShaper>,
 ) -> Response<Full<Bytes>> {
     let registry = &env.registry;
     let refused = || home.reads.refused.fetch_add(1, Relaxed);
@@ -144,6 +152,9 @@ async fn order(
             return error(ErrorReason::FrameTooLong);
         }
     };
+    if env.shaping.is_on() {
+        shape(env, shaper, body.len()).await;
+    }
     let answer = Arc::new(Answer::default());
     let conn = Arc::new(Conn::new(
         registry.next_id(),
@@ -180,6 +191,25 @@ async fn order(
     env.metrics.answered(1);
     env.metrics.written(read_at.elapsed());
     as_array(lines)
+}
+
+/// Traffic shaping for one order request: its body's bytes and one request are charged to
+/// the server's limits and to its connection's, and the request waits out what it owes
+/// before it is handed on. Waiting before rather than after (as a TCP reader does, before its
+/// next read) keeps the server's limit on clients that open a connection per request.
+async fn shape(env: &SessionEnv, shaper: &Mutex<ConnShaper>, bytes: usize) {
+    let owed = env
+        .shaping
+        .charge(&mut shaper.lock(), bytes as u64, 1, Instant::now());
+    if owed.delay.is_zero() {
+        return;
+    }
+    let global = owed.scope == ReadScope::Global;
+    let _pause = env
+        .metrics
+        .read_pauses()
+        .pause(PauseReason::Shaping { global });
+    tokio::time::sleep(owed.delay).await;
 }
 
 /// The account a request acts for: `Authorization: Basic` names one (checked in `keys`

@@ -7,7 +7,9 @@
 //! connection's token buckets and the server's ([`bucket`]); a reader that put one in debt
 //! sleeps the delay owed before its next read, and TCP pushes back on the client meanwhile.
 //! Every request read is answered. Over any span `t`, the server reads at most
-//! `rate × t + burst` plus one read per connection (the read that ran into debt).
+//! `rate × t + burst` plus one read per connection (the read that ran into debt). An HTTP
+//! order request is charged the same way but waits out its debt before it is handed on (a
+//! client may open a connection per request), so it adds no read per connection.
 //!
 //! # Cost
 //! With every limit off (the default) a read costs one relaxed load and a branch. With a limit
