@@ -79,6 +79,20 @@ fn most_allowed(rate: f64, elapsed: Duration, readers: usize, window: usize) -> 
         + (readers * window) as f64
 }
 
+/// Asserts that reads (or HTTP requests) paused for a limit of `scope` (`global`, `conn`).
+#[track_caller]
+fn assert_paused(server: &Server, scope: &str) {
+    let scope = format!(r#"scope="{scope}""#);
+    let paused = server.series(
+        "sedaflow_net_read_paused_seconds_sum",
+        &[r#"reason="shaping""#, &scope],
+    );
+    assert!(
+        paused.is_some_and(|s| s > 0.0),
+        "nothing paused for the {scope} limit: {paused:?}"
+    );
+}
+
 fn requests_limit(server: &Server) -> Option<f64> {
     server.series(
         "sedaflow_net_read_limit_per_second",
@@ -120,14 +134,7 @@ fn a_global_request_limit_answers_a_flood_from_every_connection_at_most_at_the_l
         answered as f64 <= most,
         "{answered} requests answered in {elapsed:?}: more than a {RATE}/s limit allows ({most:.0})"
     );
-    let paused = server.series(
-        "sedaflow_net_read_paused_seconds_sum",
-        &[r#"reason="shaping""#, r#"scope="global""#],
-    );
-    assert!(
-        paused.is_some_and(|s| s > 0.0),
-        "readers paused for the global limit: {paused:?}"
-    );
+    assert_paused(&server, "global");
 }
 
 #[test]
@@ -163,14 +170,7 @@ fn the_global_request_limit_holds_http_order_entry_too() {
         answered as f64 <= most,
         "{answered} HTTP requests answered in {elapsed:?}: more than a {RATE}/s limit allows ({most:.0})"
     );
-    let paused = server.series(
-        "sedaflow_net_read_paused_seconds_sum",
-        &[r#"reason="shaping""#, r#"scope="global""#],
-    );
-    assert!(
-        paused.is_some_and(|s| s > 0.0),
-        "requests paused for the global limit: {paused:?}"
-    );
+    assert_paused(&server, "global");
 }
 
 #[test]
@@ -210,14 +210,7 @@ fn a_connection_limit_slows_the_flooding_connection_and_not_a_quiet_one() {
         EACH as f64 <= most,
         "{EACH} requests on one connection in {elapsed:?}: more than {RATE}/s allows ({most:.0})"
     );
-    let paused = server.series(
-        "sedaflow_net_read_paused_seconds_sum",
-        &[r#"reason="shaping""#, r#"scope="conn""#],
-    );
-    assert!(
-        paused.is_some_and(|s| s > 0.0),
-        "the flood paused for its own limit: {paused:?}"
-    );
+    assert_paused(&server, "conn");
 }
 
 #[test]
