@@ -691,20 +691,26 @@ fn sweep(taker: &mut Client, id: u64, symbol: &str, qty: u64) -> u64 {
 #[test]
 fn a_client_that_never_reads_is_cut_when_fills_pass_the_hard_cap() {
     const ORDERS: u64 = 200_000;
-    const SWEEPS: u64 = 1_000;
-    // The cap is cut by fills of the hog's resting sells. Admission control (at the read: the
-    // hog's flood keeps the taker waiting) may refuse the hog's orders `overloaded` on a busy
-    // machine, and then too few rest for the sweeps: this test is about the cap, so it is off.
+    const SWEEPS: u64 = 20_000;
+    // The sweeps look for the cut every this many.
+    const LOOK: u64 = 64;
+    // This test is about the cap, not admission control, which may answer some orders
+    // `overloaded` on a busy machine.
     let mut server = small_buffers_server(32 * 1024, "[admission]\nenabled = false\n");
     let calm = Bystander::start(&server);
 
-    // The hog rests sells on HOG and never reads a thing.
+    // The hog rests large sells on HOG and never reads a thing. How many it gets in before
+    // its unread acks pause its reads depends on how the kernel packs them, so each is large
+    // enough to supply every fill the test needs.
     let hog = Client::connect(server.tcp);
     let flood = {
         let mut writer = hog.writer();
         thread::spawn(move || {
             for id in 1..=ORDERS {
-                if writer.send(&limit_one(id, "HOG", "sell")).is_err() {
+                let order = format!(
+                    r#"{{"op":"limit","id":{id},"symbol":"HOG","side":"sell","price":"1","qty":1000000}}"#
+                );
+                if writer.send(&order).is_err() {
                     return;
                 }
             }
@@ -712,14 +718,14 @@ fn a_client_that_never_reads_is_cut_when_fills_pass_the_hard_cap() {
         })
     };
 
-    // A taker sweeps HOG, 100 at a time (a reply well under the hard cap), until the fills
-    // it causes have cut the hog off; it gets every answer. Its ids are above the hog's: an
-    // id resting on the symbol would be a duplicate.
+    // A taker buys 1 at a time on HOG, each fill a report for the hog, until they have filled
+    // the hog's socket and then its output past the hard cap; it gets every answer. Its ids
+    // are above the hog's: an id resting on the symbol would be a duplicate.
     let mut taker = Client::connect(server.tcp);
     let mut taken = 0;
-    for id in (1..=SWEEPS).map(|n| ORDERS + n) {
-        taken += sweep(&mut taker, id, "HOG", 100);
-        if server.metric("sedaflow_server_slow_clients_closed_total") > 0.0 {
+    for n in 1..=SWEEPS {
+        taken += sweep(&mut taker, ORDERS + n, "HOG", 1);
+        if n % LOOK == 0 && server.metric("sedaflow_server_slow_clients_closed_total") > 0.0 {
             break;
         }
     }
