@@ -339,8 +339,8 @@ impl Reader {
     }
 }
 
-/// Hands a read's frames to the pipeline, admission first (`read_room`: what shedding at the
-/// read admits). The stages run on this thread (`caller_runs`) and their answers go out, with
+/// Hands a read's frames (or an event loop turn's HTTP requests, see `http::turn`) to the
+/// pipeline, admission first (`read_room`: what shedding at the read admits). The stages run on this thread (`caller_runs`) and their answers go out, with
 /// admission's refusals, in one write per connection when they are done; only what does not
 /// fit waits. Returns how many it refused (admission, a closed pipeline).
 pub(super) async fn publish(batch: &mut Vec<DecodeIn>, read_room: usize, env: &SessionEnv) -> u64 {

@@ -54,10 +54,11 @@ trap 'stop; rm -rf "$scratch"' EXIT
 # start NAME: starts the server NAME (sedaflow or baseline) and waits for its HTTP address.
 start() {
     local command
+    local serve=(serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0)
     case $1 in
-    sedaflow) command=("$bin" serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0) ;;
+    sedaflow) command=("$bin" "${serve[@]}") ;;
     baseline) command=("$baseline" --inline-baseline 127.0.0.1:0 127.0.0.1:0) ;;
-    before) command=("$SEDAFLOW_BENCH_BEFORE" serve --tcp 127.0.0.1:0 --http 127.0.0.1:0 --metrics 127.0.0.1:0) ;;
+    before) command=("$SEDAFLOW_BENCH_BEFORE" "${serve[@]}") ;;
     esac
     "${command[@]}" >"$scratch/$1.out" 2>"$scratch/$1.err" &
     pid=$!

@@ -92,8 +92,6 @@ mod tests {
     async fn publish_numbers() {
         let batch = NUMBERS.with_borrow_mut(Turn::take);
         PUBLISHED.lock().unwrap().push(batch);
-        // A slow publish: what joins meanwhile is the next turn's.
-        tokio::task::yield_now().await;
     }
 
     fn join_number(n: u32) {
@@ -118,7 +116,6 @@ mod tests {
             // The next ones start a turn of their own.
             join_number(4);
             join_number(5);
-            tokio::task::yield_now().await;
             tokio::task::yield_now().await;
             assert_eq!(*PUBLISHED.lock().unwrap(), [vec![1, 2, 3], vec![4, 5]]);
         });
