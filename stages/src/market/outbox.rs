@@ -66,6 +66,17 @@ struct Entry {
     item: Option<Item>,
 }
 
+impl Entry {
+    /// Whether it holds no message: emptied by an unsubscribe, or an empty run.
+    fn is_spent(&self) -> bool {
+        match &self.item {
+            None => true,
+            Some(Item::Run { run, next, .. }) => *next >= run.updates.len(),
+            Some(Item::One(_)) => false,
+        }
+    }
+}
+
 /// What an entry holds.
 #[derive(Debug)]
 enum Item {
@@ -272,32 +283,34 @@ impl Outbox {
     /// The next message to write, oldest first; it leaves the outbox (and can no longer be
     /// conflated).
     pub fn pop(&mut self) -> Option<Utf8Bytes> {
-        loop {
-            let front = self.entries.front_mut()?;
-            let text = match &mut front.item {
-                Some(Item::Run { run, next, left }) => {
-                    let text = run.updates.get(*next).map(|u| u.text().clone());
-                    *next += 1;
-                    let len = text.as_ref().map_or(0, |t| t.len());
-                    *left -= len;
-                    self.bytes -= len;
-                    if *next < run.updates.len() {
-                        return text;
-                    }
-                    text
-                }
-                Some(Item::One(update)) => {
-                    self.bytes -= update.bytes().len();
-                    Some(update.text().clone())
-                }
-                None => None,
-            };
+        self.pop_with(|text| text.clone())
+    }
+
+    /// [`pop`](Outbox::pop), handing `f` the message's text in place: a socket's writer
+    /// copies it out without taking a share of the update, which every other subscriber's
+    /// writer shares too.
+    pub fn pop_with<R>(&mut self, f: impl FnOnce(&Utf8Bytes) -> R) -> Option<R> {
+        while self.entries.front().is_some_and(Entry::is_spent) {
             self.entries.pop_front();
             self.popped += 1;
-            if text.is_some() {
-                return text;
-            }
         }
+        let (text, last) = match self.entries.front_mut()?.item.as_mut()? {
+            Item::One(update) => (update.text(), true),
+            Item::Run { run, next, left } => {
+                let update = &run.updates[*next];
+                *next += 1;
+                *left -= update.bytes().len();
+                (update.text(), *next == run.updates.len())
+            }
+        };
+        let len = text.len();
+        let popped = f(text);
+        self.bytes -= len;
+        if last {
+            self.entries.pop_front();
+            self.popped += 1;
+        }
+        Some(popped)
     }
 
     /// The bytes queued and not yet popped.

@@ -3,13 +3,16 @@
 //!
 //! A socket's reader parses each text (or binary) frame with
 //! [`parse_client_message`]: errors are answered into its outbox at once, subscriptions go to
-//! the market-data stage that owns the symbol. Its writer pops the outbox one message at a
-//! time and writes each as a text frame; pings are answered by the protocol layer.
+//! the market-data stage that owns the symbol. The protocol layer reads the socket and
+//! answers pings; the socket's writer owns its write half. It frames the outbox's messages
+//! itself, each a text frame copied straight out of the update every subscriber shares (the
+//! frames are the same for all, a server's being unmasked), and writes the protocol layer's
+//! pongs between whole messages.
 //!
 //! # Backpressure
-//! The outbox counts what is queued and not yet popped; beyond it the writer holds at most
-//! [`WRITE_BUFFER`] bytes in the protocol layer before it waits for the socket. An outbox
-//! that passed its cap holds only the `slow consumer` error: the writer writes it and closes.
+//! The outbox counts what is queued and not yet popped; beyond it the writer holds about
+//! [`WRITE_CHUNK`] bytes taken from it while it waits for the socket. An outbox that passed
+//! its cap holds only the `slow consumer` error: the writer writes it and closes.
 //!
 //! # Shutdown
 //! A socket closes when the client closes it, when it sent nothing (not even a ping) for
@@ -17,21 +20,25 @@
 //! is queued (for at most [`CLOSE_GRACE`]) and sends a close frame, and the stage forgets the
 //! socket's subscriptions.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustc_hash::FxHashSet;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message as Frame, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
 use super::http::reply;
@@ -42,15 +49,15 @@ use crate::internal_events::MarketMetrics;
 use crate::market::{
     parse_client_message, ClientMessage, ErrorReason, Message, Subscription, MAX_SUBSCRIPTIONS,
 };
-use crate::pipeline::{MarketIn, Next, Subscriber};
-
-/// Bytes the writer may hand the protocol layer before it writes them to the socket.
-pub(crate) const WRITE_BUFFER: usize = 64 * 1024;
+use crate::pipeline::{MarketIn, Next, Subscriber, WRITE_CHUNK};
 
 /// How long a closing socket's writer may take to write what is queued.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Io = TokioIo<hyper::upgrade::Upgraded>;
+
+/// The socket as the protocol layer reads it.
+type Socket = WebSocketStream<Protocol>;
 
 /// Answers the upgrade request: `101` and the socket served from then on, or `400` when the
 /// request is not a WebSocket handshake. The session runs on `control`, off the event loops:
@@ -77,11 +84,9 @@ pub(crate) fn upgrade(
             Ok(upgraded) => {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(max_frame))
-                    .max_frame_size(Some(max_frame))
-                    .write_buffer_size(WRITE_BUFFER);
-                let io = TokioIo::new(upgraded);
-                let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                serve(socket, &market, idle, stop).await;
+                    .max_frame_size(Some(max_frame));
+                let halves = tokio::io::split(TokioIo::new(upgraded));
+                serve(halves, config, &market, idle, stop).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
@@ -115,16 +120,21 @@ fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
 
 /// Serves one socket until it closes; then the stage forgets its subscriptions.
 async fn serve(
-    socket: Socket,
+    (read_half, write_half): (ReadHalf<Io>, WriteHalf<Io>),
+    config: WebSocketConfig,
     market: &Arc<Market>,
     idle: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let metrics = market.metrics().clone();
     metrics.subscriber(true);
-    let (sink, stream) = socket.split();
     let subscriber = market.subscriber();
-    let mut writer = tokio::spawn(write(sink, subscriber.clone(), metrics.clone()));
+    let protocol = Protocol {
+        read: read_half,
+        subscriber: subscriber.clone(),
+    };
+    let stream = WebSocketStream::from_raw_socket(protocol, Role::Server, Some(config)).await;
+    let mut writer = tokio::spawn(write(write_half, subscriber.clone(), metrics.clone()));
     let mut held = FxHashSet::default();
     {
         let reading = read(stream, market, &subscriber, &mut held, idle);
@@ -156,7 +166,7 @@ async fn serve(
 /// Reads client messages until the client closes, errs, or stays silent for `idle`; once the
 /// socket is closing, it only waits for that.
 async fn read(
-    mut stream: SplitStream<Socket>,
+    mut stream: Socket,
     market: &Market,
     subscriber: &Arc<Subscriber>,
     held: &mut FxHashSet<Subscription>,
@@ -206,42 +216,86 @@ fn answer(subscriber: &Subscriber, reason: ErrorReason) {
     subscriber.with_outbox(|o| o.answer(&Message::Error(reason)));
 }
 
-/// Writes the outbox, what is queued at each turn then one flush, until it is to close.
-async fn write(
-    mut sink: SplitSink<Socket, Frame>,
-    subscriber: Arc<Subscriber>,
-    metrics: MarketMetrics,
-) {
-    let mut taken = Vec::new();
+/// Writes what the subscriber has, a chunk at a time, until it is to close; then a close
+/// frame.
+async fn write(mut socket: WriteHalf<Io>, subscriber: Arc<Subscriber>, metrics: MarketMetrics) {
+    let mut out = Vec::with_capacity(WRITE_CHUNK);
     loop {
-        let next = subscriber.next(&mut taken);
-        let written = match next {
-            Next::Write => {
-                let io = feed(&mut sink, &mut taken, &metrics);
-                guarded(io, &subscriber).await
-            }
-            Next::Wait => match guarded(sink.flush(), &subscriber).await {
-                Ok(()) => {
-                    subscriber.woken().await;
-                    Ok(())
+        out.clear();
+        match subscriber.next(&mut out, |text, out| {
+            frame(OpCode::Data(Data::Text), text, out)
+        }) {
+            Next::Write { messages, bytes } => {
+                if let Err(e) = guarded(socket.write_all(&out), &subscriber).await {
+                    if matches!(e, Blocked::Slow) {
+                        metrics.slow_consumer();
+                    }
+                    return;
                 }
-                Err(e) => Err(e),
-            },
+                metrics.sent(messages, bytes);
+            }
+            Next::Wait => subscriber.woken().await,
             Next::Close { slow } => {
                 if slow {
                     metrics.slow_consumer();
                 }
-                let _ = sink.send(Frame::Close(None)).await;
-                let _ = sink.close().await;
+                out.clear();
+                frame(OpCode::Control(Control::Close), &[], &mut out);
+                let _ = socket.write_all(&out).await;
                 return;
             }
-        };
-        if let Err(e) = written {
-            if matches!(e, Blocked::Slow) {
-                metrics.slow_consumer();
-            }
-            return;
         }
+    }
+}
+
+/// Appends `payload` as one frame: the header as the protocol crate formats it (unmasked,
+/// as a server's frames are), then the payload.
+fn frame(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+    let header = FrameHeader {
+        opcode,
+        ..FrameHeader::default()
+    };
+    // Formatting into a `Vec` cannot fail.
+    let _ = header.format(payload.len() as u64, out);
+    out.extend_from_slice(payload);
+}
+
+/// The socket as the protocol layer sees it: it reads the socket's read half, and what it
+/// writes (whole frames: pongs) goes to the subscriber's writer, which owns the write half
+/// and writes them between whole messages.
+struct Protocol {
+    read: ReadHalf<Io>,
+    subscriber: Arc<Subscriber>,
+}
+
+impl AsyncRead for Protocol {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Protocol {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        frames: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        // All of it at once: the protocol layer hands over whole frames, and so the writer
+        // never gets half of one.
+        self.subscriber.control(frames);
+        Poll::Ready(Ok(frames.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -269,18 +323,4 @@ async fn guarded<E>(
         },
     };
     done.map_err(|_| Blocked::Io)
-}
-
-/// Hands `taken` (emptied) to the socket's write buffer.
-async fn feed(
-    sink: &mut SplitSink<Socket, Frame>,
-    taken: &mut Vec<Utf8Bytes>,
-    metrics: &MarketMetrics,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    let (count, bytes) = (taken.len(), taken.iter().map(|t| t.len()).sum());
-    for text in taken.drain(..) {
-        sink.feed(Frame::Text(text)).await?;
-    }
-    metrics.sent(count, bytes);
-    Ok(())
 }

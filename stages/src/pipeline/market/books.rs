@@ -64,14 +64,17 @@ impl Book {
             // Trades are never merged: one shared run for all their subscribers.
             let run = (channel == Channel::Trades)
                 .then(|| Run::new(updates.iter().map(|f| f.update.clone()).collect()));
+            // Counted once per run: the counter is shared with every other lane's.
+            let mut conflated = 0;
             subscribers.retain(|_, subscriber| {
-                let (conflated, last) = subscriber.with_outbox(|o| match &run {
+                let (merged, last) = subscriber.with_outbox(|o| match &run {
                     Some(run) => (0, o.push_run(subscription, run)),
                     None => o.push_all(subscription, updates.iter().map(|f| &f.update)),
                 });
-                metrics.conflated(conflated);
+                conflated += merged;
                 !matches!(last, Pushed::Slow | Pushed::Discarded)
             });
+            metrics.conflated(conflated);
         }
         out.clear();
     }

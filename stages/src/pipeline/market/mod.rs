@@ -51,4 +51,4 @@ use books::Books;
 pub(crate) const LANES: usize = 4;
 pub(crate) use events::{LastTrade, MarketIn};
 pub(crate) use stage::{config, declare, STAGE};
-pub(crate) use subscriber::{Next, Subscriber};
+pub(crate) use subscriber::{Next, Subscriber, WRITE_CHUNK};

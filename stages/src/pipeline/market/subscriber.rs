@@ -1,11 +1,11 @@
 //! One WebSocket subscriber as the market-data stage and the socket's writer share it: its
-//! [`Outbox`] behind a lock, and the signal that wakes the writer.
+//! [`Outbox`] behind a lock, the protocol layer's own frames, and the signal that wakes the
+//! writer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::market::Outbox;
 
@@ -15,6 +15,8 @@ use crate::market::Outbox;
 pub(crate) struct Subscriber {
     id: u64,
     outbox: Mutex<Outbox>,
+    /// Whole frames the protocol layer wrote (pongs), written before the next messages.
+    control: Mutex<Vec<u8>>,
     /// Wakes the writer: stored as a permit when it is not waiting, so no wake-up is lost.
     wake: Notify,
     /// Signals the writer that the outbox turned slow, also while it waits on a full socket.
@@ -22,14 +24,15 @@ pub(crate) struct Subscriber {
     closing: AtomicBool,
 }
 
-/// The most messages the writer takes at once: it writes them before it flushes.
-const WRITE_BATCH: usize = 256;
+/// About the most bytes the writer takes at once: it writes them before it takes more.
+pub(crate) const WRITE_CHUNK: usize = 64 * 1024;
 
 /// What the writer does next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
-    /// Write the messages taken.
-    Write,
+    /// Write what was taken: `messages` of the outbox, `bytes` of text in them (and any
+    /// protocol frames before them).
+    Write { messages: usize, bytes: usize },
     /// Nothing queued: wait for [`Subscriber::woken`].
     Wait,
     /// Everything is written and the socket is to close: it passed its cap (`slow`: its
@@ -43,6 +46,7 @@ impl Subscriber {
         Subscriber {
             id,
             outbox: Mutex::new(Outbox::new(cap)),
+            control: Mutex::new(Vec::new()),
             wake: Notify::new(),
             slowed: Notify::new(),
             closing: AtomicBool::new(false),
@@ -77,13 +81,36 @@ impl Subscriber {
         self.slowed.notified().await;
     }
 
-    /// Takes the next messages to write, oldest first, into `out` (up to [`WRITE_BATCH`],
-    /// one lock for all).
-    pub(crate) fn next(&self, out: &mut Vec<Utf8Bytes>) -> Next {
+    /// Queues whole frames of the protocol layer (a pong) to be written before the next
+    /// messages, and wakes the writer.
+    pub(crate) fn control(&self, frames: &[u8]) {
+        self.control.lock().extend_from_slice(frames);
+        self.wake.notify_one();
+    }
+
+    /// Takes what to write next into `out`: the protocol layer's frames, then messages,
+    /// oldest first, each handed to `frame` (which appends it to `out`), until about
+    /// [`WRITE_CHUNK`] bytes (one lock for all).
+    pub(crate) fn next(
+        &self,
+        out: &mut Vec<u8>,
+        mut frame: impl FnMut(&[u8], &mut Vec<u8>),
+    ) -> Next {
+        out.append(&mut self.control.lock());
+        let (mut messages, mut bytes) = (0, 0);
         let mut outbox = self.outbox.lock();
-        out.extend(std::iter::from_fn(|| outbox.pop()).take(WRITE_BATCH));
-        if !out.is_empty() {
-            Next::Write
+        while out.len() < WRITE_CHUNK {
+            let Some(len) = outbox.pop_with(|text| {
+                frame(text.as_bytes(), out);
+                text.len()
+            }) else {
+                break;
+            };
+            messages += 1;
+            bytes += len;
+        }
+        if messages > 0 || !out.is_empty() {
+            Next::Write { messages, bytes }
         } else if outbox.is_slow() {
             Next::Close { slow: true }
         } else if self.is_closing() {

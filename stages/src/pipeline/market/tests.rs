@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{Books, LastTrade, MarketIn, Next, Subscriber};
+use super::{Books, LastTrade, MarketIn, Next, Subscriber, WRITE_CHUNK};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     BookDelta, Channel, Interval, LevelChange, Snapshot, Subscription, Trade, DEFAULT_UNSENT_CAP,
@@ -62,12 +62,13 @@ fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
 
 /// Everything written so far, and whether the writer is to close.
 fn written(subscriber: &Subscriber) -> (Vec<String>, bool) {
-    let (mut texts, mut taken) = (Vec::new(), Vec::new());
+    let (mut texts, mut out) = (Vec::new(), Vec::new());
     loop {
-        let next = subscriber.next(&mut taken);
-        texts.extend(taken.drain(..).map(|t| t.to_string()));
+        let next = subscriber.next(&mut out, |text, _| {
+            texts.push(String::from_utf8_lossy(text).into_owned());
+        });
         match next {
-            Next::Write => {}
+            Next::Write { .. } => {}
             Next::Wait => return (texts, false),
             Next::Close { .. } => return (texts, true),
         }
@@ -303,6 +304,58 @@ fn a_batch_of_changes_reaches_each_subscriber_as_one_depth_update_and_every_trad
             r#"{"type":"depth_update","symbol":"ACME","first_seq":1,"seq":3,"bids":[],"asks":[["10",50]]}"#,
         ]
     );
+}
+
+#[test]
+fn the_writer_takes_protocol_frames_first_then_whole_messages_a_chunk_at_a_time() {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
+    );
+    let _ = written(&w);
+    // Enough trades for more than one chunk, in one run.
+    let trades = 2 * WRITE_CHUNK / 90;
+    for seq in 1..=trades as u64 {
+        books.handle(one(delta(seq, 1_000_000 - seq, Some(1))));
+    }
+    books.flush();
+    w.control(b"<pong>");
+    let framed = |text: &[u8], out: &mut Vec<u8>| {
+        out.push(b'[');
+        out.extend_from_slice(text);
+        out.push(b']');
+    };
+    let (mut out, mut chunks, mut messages) = (Vec::new(), Vec::new(), 0);
+    loop {
+        out.clear();
+        match w.next(&mut out, framed) {
+            Next::Write { messages: m, bytes } => {
+                messages += m;
+                assert_eq!(
+                    bytes + 2 * m,
+                    out.len() - if chunks.is_empty() { 6 } else { 0 }
+                );
+                chunks.push(String::from_utf8(out.clone()).unwrap());
+            }
+            next => {
+                assert_eq!(next, Next::Wait);
+                break;
+            }
+        }
+    }
+    assert_eq!(messages, trades);
+    assert!(chunks[0].starts_with("<pong>[{\"type\":\"trade\""));
+    assert!(chunks.len() > 1, "{} bytes in one chunk", chunks[0].len());
+    for chunk in &chunks {
+        let messages = chunk.trim_start_matches("<pong>");
+        assert!(
+            messages.starts_with('[') && messages.ends_with(']'),
+            "a message split"
+        );
+        assert!(chunk.len() < WRITE_CHUNK + 200, "{} bytes", chunk.len());
+    }
 }
 
 /// What the lane answers to `Latest`.
