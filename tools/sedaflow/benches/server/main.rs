@@ -12,8 +12,9 @@
 //!
 //! "market data (100 subscribers)" is the default server while [`market_data::SUBSCRIBERS`]
 //! WebSocket subscribers follow `depth` and `trades` of the load's 8 symbols (the load
-//! generator's `--md-subscribers`); picking it picks "sedaflow (stage per queue)" too, the
-//! same server without them, and a second table compares the two (see [`market_data`]).
+//! generator's `--md-subscribers`), and "market data (niced subscribers)" the same with them
+//! at the lowest priority; picking either picks "sedaflow (stage per queue)" too, the same
+//! server without them, and a second table compares them (see [`market_data`]).
 //!
 //! `SEDAFLOW_BENCH_BEFORE=PATH` adds an older `sedaflow` binary's default and fused servers
 //! ("before (…)"), so a change is measured against its predecessor in the same run.
@@ -35,6 +36,8 @@ use std::time::Duration;
 
 use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
 
+use market_data::Subscribers;
+
 mod baseline;
 mod cpu;
 mod inline;
@@ -48,8 +51,8 @@ struct Target {
     /// Each load connection logs in to an account of its own first (protocol v2); 0: the v1
     /// path, anonymous connections.
     accounts: usize,
-    /// Market-data subscribers beside the measured load; 0: none.
-    md_subscribers: usize,
+    /// Market-data subscribers beside the measured load.
+    market: Subscribers,
 }
 
 struct Running {
@@ -97,7 +100,7 @@ fn start(t: &Target) -> Running {
         .find_map(|l| l.strip_prefix("listening tcp ").map(str::to_owned))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("{} printed no `listening tcp` line", t.name));
-    let http = (t.md_subscribers > 0).then(|| {
+    let http = (t.market.count > 0).then(|| {
         lines
             .by_ref()
             .find_map(|l| l.strip_prefix("listening http ").map(str::to_owned))
@@ -162,7 +165,7 @@ fn compare() {
     let targets = targets(&scratch);
     let chosen = |t: &Target| picks.is_empty() || picks.iter().any(|p| t.name.contains(p));
     // The market-data row is measured against the same server without subscribers.
-    let with_subscribers = targets.iter().any(|t| t.md_subscribers > 0 && chosen(t));
+    let with_subscribers = targets.iter().any(|t| t.market.count > 0 && chosen(t));
     let picked: Vec<&Target> = targets
         .iter()
         .filter(|t| {
@@ -252,14 +255,14 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
             bin: this,
             args: vec![baseline::FLAG.into(), "127.0.0.1:0".into()],
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
         Target {
             name: "sedaflow (stage per queue)",
             bin: sedaflow.clone(),
             args: serve(&[]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
         Target {
             name: "sedaflow (journal)",
@@ -269,7 +272,7 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 scratch.journal.to_str().expect("utf-8 target path"),
             ]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
         Target {
             name: "sedaflow (no hand-off)",
@@ -279,38 +282,38 @@ fn targets(scratch: &Scratch) -> Vec<Target> {
                 scratch.no_handoff.to_str().expect("utf-8 temp path"),
             ]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
         Target {
             name: "sedaflow (logged in)",
             bin: sedaflow.clone(),
             args: serve(&[]),
             accounts: 8,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
-        market_data::target(sedaflow.clone()),
         Target {
             name: "sedaflow (fused domain)",
-            bin: sedaflow,
+            bin: sedaflow.clone(),
             args: serve(&["--config", fused]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         },
     ];
+    targets.extend(market_data::targets(&sedaflow));
     if let Some(before) = std::env::var_os("SEDAFLOW_BENCH_BEFORE").map(PathBuf::from) {
         targets.push(Target {
             name: "before (stage per queue)",
             bin: before.clone(),
             args: serve(&[]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         });
         targets.push(Target {
             name: "before (fused domain)",
             bin: before,
             args: serve(&["--config", fused]),
             accounts: 0,
-            md_subscribers: 0,
+            market: Subscribers::NONE,
         });
     }
     targets
@@ -365,7 +368,8 @@ impl Bench<'_> {
             seed,
             accounts: t.accounts,
             http: server.http.unwrap_or(self.base.http),
-            md_subscribers: t.md_subscribers,
+            md_subscribers: t.market.count,
+            md_nice: t.market.nice,
             ..self.base.clone()
         });
         let used = cpu::used(pid)

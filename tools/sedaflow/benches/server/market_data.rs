@@ -1,35 +1,60 @@
-//! The market-data row: the default server while WebSocket subscribers follow the load's
+//! The market-data rows: the default server while WebSocket subscribers follow the load's
 //! book changes and trades, against the same server without them (issue 19's target: at
 //! least 0.8× its orders/s).
 //!
 //! Each subscriber subscribes to `depth` and `trades` of every symbol of the load (8, so
 //! the 8 busiest) before the measured run starts, checks every sequence and rebuilds every
 //! book, which must equal `GET /depth` at the end (the load generator's `--md-subscribers`).
-//! The subscribers run in this process beside the order load, on its runtime's 2 threads,
-//! so they take CPU from the server as a real subscriber on this machine would.
+//! The subscribers run in this process beside the order load, on a runtime of 2 threads of
+//! their own, so they take CPU from the server as a real subscriber on this machine would.
+//! The second row runs them at the lowest priority: on 2 cores they cannot keep up with the
+//! load's trades either way (each trade goes to all of them), and its ratio is then mostly
+//! what serving them costs the server.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use sedaflow_loadgen::{LoadgenSummary, MarketSummary};
 
 use super::{median, serve, Target};
 
-/// WebSocket subscribers of the market-data row.
+/// WebSocket subscribers of the market-data rows.
 pub(crate) const SUBSCRIBERS: usize = 100;
 
-/// The server the market-data row is compared with: the same server, no subscribers.
+/// The server the market-data rows are compared with: the same server, no subscribers.
 pub(crate) const WITHOUT: &str = "sedaflow (stage per queue)";
 
-/// The market-data row's server: the default one, with [`SUBSCRIBERS`] subscribers.
-pub(crate) fn target(sedaflow: PathBuf) -> Target {
-    Target {
-        name: "market data (100 subscribers)",
-        bin: sedaflow,
+/// Market-data subscribers beside a target's measured load.
+#[derive(Clone, Copy)]
+pub(crate) struct Subscribers {
+    pub(crate) count: usize,
+    /// Their threads' nice value (19: they run only when the server and the order load
+    /// leave a core idle, as subscribers on other machines would take nothing from them).
+    pub(crate) nice: i32,
+}
+
+impl Subscribers {
+    pub(crate) const NONE: Subscribers = Subscribers { count: 0, nice: 0 };
+}
+
+/// The market-data rows' servers: the default one with [`SUBSCRIBERS`] subscribers at the
+/// load's priority (the issue's measure), and with them at the lowest (what serving them
+/// costs the server alone).
+pub(crate) fn targets(sedaflow: &Path) -> [Target; 2] {
+    let row = |name, nice| Target {
+        name,
+        bin: sedaflow.to_path_buf(),
         args: serve(&[]),
         accounts: 0,
-        md_subscribers: SUBSCRIBERS,
-    }
+        market: Subscribers {
+            count: SUBSCRIBERS,
+            nice,
+        },
+    };
+    [
+        row("market data (100 subscribers)", 0),
+        row("market data (niced subscribers)", 19),
+    ]
 }
 
 /// A row per target with subscribers: its median closed-loop orders/s against
