@@ -98,8 +98,12 @@ impl Update {
     }
 }
 
+/// Room for a trade, a bbo or a small depth update at once, instead of growing to it in
+/// four reallocations.
+const TYPICAL: usize = 128;
+
 fn encoded(message: &Message<'_>) -> Utf8Bytes {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(TYPICAL);
     encode_message(message, &mut out);
     // The encoder writes UTF-8 only; were it not to, the text would show it rather than
     // a socket fail.

@@ -32,7 +32,9 @@ use hyper::header::{HeaderMap, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, UP
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustc_hash::FxHashSet;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
@@ -54,16 +56,16 @@ use crate::pipeline::{MarketIn, Next, Subscriber, WRITE_CHUNK};
 /// How long a closing socket's writer may take to write what is queued.
 pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-type Io = TokioIo<hyper::upgrade::Upgraded>;
-
 /// The socket as the protocol layer reads it.
 type Socket = WebSocketStream<Protocol>;
 
 /// Answers the upgrade request: `101` and the socket served from then on, or `400` when the
 /// request is not a WebSocket handshake. The session runs on `control`, off the event loops:
 /// a subscriber's fan-out must not take a loop's time from the order connections on it (they
-/// would be shed at the read for it). Its socket stays registered with the loop the HTTP
-/// connection is pinned to, which it keeps pinned (`pinned`) until it ends.
+/// would be shed at the read for it). Its socket moves to `control`'s reactor too: a
+/// long-lived subscriber then keeps no loop from retiring, and its readiness wakes the
+/// session directly rather than through the loop. Until the move it keeps the loop it was
+/// registered with pinned (`pinned`).
 pub(crate) fn upgrade(
     req: Request<Incoming>,
     market: &Arc<Market>,
@@ -80,17 +82,20 @@ pub(crate) fn upgrade(
     let (market, idle) = (market.clone(), limits.idle_timeout);
     let max_frame = limits.max_frame.get();
     control.spawn(async move {
-        match hyper::upgrade::on(req).await {
-            Ok(upgraded) => {
+        let socket = hyper::upgrade::on(req)
+            .await
+            .map_err(Moved::Upgrade)
+            .and_then(moved);
+        drop(pinned);
+        match socket {
+            Ok((stream, early)) => {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(max_frame))
                     .max_frame_size(Some(max_frame));
-                let halves = tokio::io::split(TokioIo::new(upgraded));
-                serve(halves, config, &market, idle, stop).await;
+                serve(stream, early, config, &market, idle, stop).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
-        drop(pinned);
     });
     let mut response = reply(StatusCode::SWITCHING_PROTOCOLS, Vec::new());
     let headers = response.headers_mut();
@@ -118,9 +123,37 @@ fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
     HeaderValue::from_str(&derive_accept_key(key.as_bytes())).ok()
 }
 
-/// Serves one socket until it closes; then the stage forgets its subscriptions.
+/// Why an upgraded connection could not be served.
+#[derive(Debug, thiserror::Error)]
+enum Moved {
+    #[error(transparent)]
+    Upgrade(hyper::Error),
+    #[error("not a TCP connection of this server")]
+    Transport,
+    #[error("could not move the socket: {0}")]
+    Register(std::io::Error),
+}
+
+/// The upgraded connection's socket, registered with the current runtime's reactor instead
+/// of the loop's, and what the HTTP layer read past the handshake.
+fn moved(upgraded: hyper::upgrade::Upgraded) -> Result<(TcpStream, Vec<u8>), Moved> {
+    let parts = upgraded
+        .downcast::<TokioIo<TcpStream>>()
+        .map_err(|_| Moved::Transport)?;
+    let stream = parts
+        .io
+        .into_inner()
+        .into_std()
+        .and_then(TcpStream::from_std)
+        .map_err(Moved::Register)?;
+    Ok((stream, parts.read_buf.to_vec()))
+}
+
+/// Serves one socket until it closes; then the stage forgets its subscriptions. `early`: what
+/// was read of it past the handshake.
 async fn serve(
-    (read_half, write_half): (ReadHalf<Io>, WriteHalf<Io>),
+    stream: TcpStream,
+    early: Vec<u8>,
     config: WebSocketConfig,
     market: &Arc<Market>,
     idle: Duration,
@@ -129,11 +162,13 @@ async fn serve(
     let metrics = market.metrics().clone();
     metrics.subscriber(true);
     let subscriber = market.subscriber();
+    let (read_half, write_half) = stream.into_split();
     let protocol = Protocol {
         read: read_half,
         subscriber: subscriber.clone(),
     };
-    let stream = WebSocketStream::from_raw_socket(protocol, Role::Server, Some(config)).await;
+    let stream =
+        WebSocketStream::from_partially_read(protocol, early, Role::Server, Some(config)).await;
     let mut writer = tokio::spawn(write(write_half, subscriber.clone(), metrics.clone()));
     let mut held = FxHashSet::default();
     {
@@ -218,7 +253,7 @@ fn answer(subscriber: &Subscriber, reason: ErrorReason) {
 
 /// Writes what the subscriber has, a chunk at a time, until it is to close; then a close
 /// frame.
-async fn write(mut socket: WriteHalf<Io>, subscriber: Arc<Subscriber>, metrics: MarketMetrics) {
+async fn write(mut socket: OwnedWriteHalf, subscriber: Arc<Subscriber>, metrics: MarketMetrics) {
     let mut out = Vec::with_capacity(WRITE_CHUNK);
     loop {
         out.clear();
@@ -264,7 +299,7 @@ fn frame(opcode: OpCode, payload: &[u8], out: &mut Vec<u8>) {
 /// writes (whole frames: pongs) goes to the subscriber's writer, which owns the write half
 /// and writes them between whole messages.
 struct Protocol {
-    read: ReadHalf<Io>,
+    read: OwnedReadHalf,
     subscriber: Arc<Subscriber>,
 }
 

@@ -5,7 +5,9 @@
 //!   client received show up in `sedaflow_stage_*` for both stages, balanced.
 //! - The loops: idle, the server runs `min_loops`; a flood from many connections starts more
 //!   (sessions move to them); idle again, it retires them (sessions move back) and returns to
-//!   `min_loops`. Every connection stays open and gets every answer, in order, throughout.
+//!   `min_loops`. Every connection stays open and gets every answer, in order, throughout;
+//!   WebSocket subscribers, whose upgrades came in over both loops, keep no loop from
+//!   retiring and stay served.
 //!
 //! No timing is asserted: every wait is a bounded hang guard.
 
@@ -15,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use support::{wait_until, Client, Req, Server};
+use support::{wait_until, Client, Req, Server, WsClient};
 
 fn stage(server: &Server, name: &str, stage: &str) -> Option<f64> {
     let label = format!(r#"stage="{stage}""#);
@@ -180,6 +182,16 @@ fn event_loops_grow_under_a_flood_and_return_to_the_minimum_when_idle() {
     wait_until("sessions moved to the new loop", || {
         server.metric("sedaflow_net_sessions_moved_total") >= 1.0
     });
+    // HTTP connections go to the least busy loop (by sessions, and connections pinned to it):
+    // more of them than the 12 sessions can tip the balance, so some of these upgrades come in
+    // over the loop that retires later.
+    let mut subscribers: Vec<WsClient> = (0..24)
+        .map(|_| {
+            let mut ws = WsClient::connect(server.http);
+            ws.subscribe("trades", "WS");
+            ws
+        })
+        .collect();
     stop.store(true, Ordering::Relaxed);
     let mut clients: Vec<(Client, u64)> = floods
         .into_iter()
@@ -208,6 +220,10 @@ fn event_loops_grow_under_a_flood_and_return_to_the_minimum_when_idle() {
         thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(server.metric("sedaflow_net_loops_retired_total") >= 1.0);
+    for ws in &mut subscribers {
+        ws.subscribe("bbo", "WS");
+        assert_eq!(ws.json()["type"], "bbo", "still served");
+    }
     let connections = server.metric("sedaflow_server_connections");
     assert_eq!(connections, 12.0, "no connection was lost");
     // Each connection still answers, after every move, in order.

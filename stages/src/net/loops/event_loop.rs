@@ -231,7 +231,7 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
 }
 
 /// A connection pinned to a loop ([`EventLoop::pin`]); a clone pins one more (a WebSocket
-/// session outliving the HTTP exchange that upgraded it).
+/// upgrade, until its socket has moved to the runtime that serves it).
 pub(crate) struct Pinned(Arc<EventLoop>);
 
 impl Pinned {
