@@ -12,7 +12,7 @@ use sedaflow::key_digest;
 use super::client::Notice;
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
-use super::market::{MarketIn, LANES as MARKET_LANES};
+use super::market::{DeltaBuffers, MarketIn, LANES as MARKET_LANES};
 use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
@@ -39,6 +39,8 @@ pub(crate) struct MatchStage {
     deltas: Vec<BookDelta>,
     /// The batch's book changes, by market-data lane.
     market: [Vec<BookDelta>; MARKET_LANES],
+    /// Where the next batch's change vectors come from.
+    buffers: Arc<DeltaBuffers>,
 }
 
 impl MatchStage {
@@ -47,6 +49,7 @@ impl MatchStage {
         delay: Duration,
         journal: Option<Arc<Journal>>,
         lanes: Arc<AtomicUsize>,
+        buffers: Arc<DeltaBuffers>,
     ) -> Self {
         MatchStage {
             engine: Engine::default(),
@@ -62,6 +65,7 @@ impl MatchStage {
             symbols: Vec::new(),
             deltas: Vec::new(),
             market: Default::default(),
+            buffers,
         }
     }
 
@@ -150,7 +154,7 @@ impl MatchStage {
             }
             // The next batch's room, sized by this one's: no doubling of large deltas on the
             // way up.
-            let room = Vec::with_capacity(deltas.len());
+            let room = self.buffers.take(deltas.len());
             let event = MarketIn::Deltas {
                 lane: lane as u64,
                 deltas: std::mem::replace(deltas, room),

@@ -14,6 +14,7 @@ use super::decode::Decode;
 use super::encode::Encode;
 use super::events::{DecodeIn, EncodeIn, Order};
 use super::journal::JournalStage;
+use super::market::DeltaBuffers;
 use super::matching::MatchStage;
 use super::publish::Publish;
 use crate::admission::Admission;
@@ -90,8 +91,9 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
         declare(&mut p, PRE_MATCH);
     }
     let ingress = w.forward.is_some();
+    let buffers = Arc::new(DeltaBuffers::default());
     match w.forward {
-        None => matching(&mut p, config, &w.admission, w.journal, &lanes),
+        None => matching(&mut p, config, &w.admission, w.journal, (&lanes, &buffers)),
         Some(link) => {
             // A request on every book goes to every partition, one part each.
             lanes.store(link.partitions() as usize, Ordering::Release);
@@ -116,7 +118,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     .keyed_by(EncodeIn::owner);
     // Fed by matching (after the journal: what it publishes, a restart cannot take back);
     // declared after encode so `decode, match, encode` may share a domain.
-    super::market::declare(&mut p, &market);
+    super::market::declare(&mut p, &market, &buffers);
     let (write, write_queue) = w.network.write;
     p.external_stage(write, write_queue);
     for group in &config.placement.fuse {
@@ -144,12 +146,17 @@ fn matching(
     config: &ServerConfig,
     admission: &Arc<Admission>,
     journal: Option<Arc<Journal>>,
-    lanes: &Arc<AtomicUsize>,
+    (lanes, buffers): (&Arc<AtomicUsize>, &Arc<DeltaBuffers>),
 ) {
     let delay = config.synthetic.match_delay;
-    let (a, j, l) = (admission.clone(), journal.clone(), lanes.clone());
+    let (a, j, l, b) = (
+        admission.clone(),
+        journal.clone(),
+        lanes.clone(),
+        buffers.clone(),
+    );
     p.stage("match", move || {
-        MatchStage::new(a.clone(), delay, j.clone(), l.clone())
+        MatchStage::new(a.clone(), delay, j.clone(), l.clone(), b.clone())
     })
     .config(config.stages.matching.clone())
     .keyed_by_digest(|o: &Order| o.route)

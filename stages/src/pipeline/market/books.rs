@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{LastTrade, MarketIn, Subscriber};
+use super::{DeltaBuffers, LastTrade, MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Run, Snapshot, Subscription,
@@ -20,6 +20,8 @@ pub(crate) struct Books {
     out: Vec<Fanout>,
     /// For the market page's default symbol.
     last_trade: Option<LastTrade>,
+    /// Where the change vectors go back to matching.
+    buffers: Arc<DeltaBuffers>,
     metrics: MarketMetrics,
 }
 
@@ -81,12 +83,13 @@ impl Book {
 }
 
 impl Books {
-    pub(crate) fn new(metrics: MarketMetrics) -> Books {
+    pub(crate) fn new(metrics: MarketMetrics, buffers: Arc<DeltaBuffers>) -> Books {
         Books {
             books: FxHashMap::default(),
             held: Vec::new(),
             out: Vec::new(),
             last_trade: None,
+            buffers,
             metrics,
         }
     }
@@ -105,6 +108,7 @@ impl Books {
                 for delta in &deltas {
                     self.absorb(delta);
                 }
+                self.buffers.give(deltas);
             }
             MarketIn::Subscribe(subscriber, subscription) => {
                 self.subscribe(subscriber, subscription)

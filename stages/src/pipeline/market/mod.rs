@@ -6,6 +6,7 @@
 //! - `subscriber`: [`Subscriber`], a socket's outbox as the stage and the socket share it.
 //! - `books`: one lane's symbols, feeds and fan-out lists.
 //! - `stage`: the [`Handler`](sedaflow::Handler) and its declaration.
+//! - `buffers`: [`DeltaBuffers`], the vectors matching hands its changes over in, reused.
 //!
 //! # Feeding it
 //! Matching emits, per batch and per lane of this stage, one [`MarketIn::Deltas`] with the
@@ -39,6 +40,7 @@
 //! [`Feed`]: crate::market::Feed
 
 mod books;
+mod buffers;
 mod events;
 mod stage;
 mod subscriber;
@@ -46,6 +48,7 @@ mod subscriber;
 mod tests;
 
 use books::Books;
+pub(crate) use buffers::DeltaBuffers;
 
 /// The stage's lanes: matching groups its book changes by them.
 pub(crate) const LANES: usize = 4;

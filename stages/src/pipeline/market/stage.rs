@@ -1,11 +1,12 @@
 //! The market-data stage: adapts [`Books`] to the pipeline, keyed by symbol.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sedaflow::{Batch, Context, Handler, PipelineBuilder, PoolConfig, StageConfig};
 
-use super::{Books, MarketIn};
+use super::{Books, DeltaBuffers, MarketIn};
 use crate::internal_events::MarketMetrics;
 
 /// The stage's name in the pipeline (reports, `top`, `graph`).
@@ -31,10 +32,14 @@ impl Handler for MarketStage {
 /// producers rather than drop: a dropped delta would be a gap in every subscriber's chain.
 /// It never waits on a socket (outboxes never block), so it stays full only while starved of
 /// CPU.
-pub(crate) fn declare(p: &mut PipelineBuilder, metrics: &MarketMetrics) {
-    let metrics = metrics.clone();
+pub(crate) fn declare(
+    p: &mut PipelineBuilder,
+    metrics: &MarketMetrics,
+    buffers: &Arc<DeltaBuffers>,
+) {
+    let (metrics, buffers) = (metrics.clone(), buffers.clone());
     p.stage(STAGE, move || MarketStage {
-        books: Books::new(metrics.clone()),
+        books: Books::new(metrics.clone(), buffers.clone()),
     })
     .config(config())
     .keyed_by_digest(MarketIn::digest);

@@ -31,7 +31,7 @@ fn sub(channel: Channel) -> Subscription {
 }
 
 fn books() -> Books {
-    Books::new(MarketMetrics::register())
+    Books::new(MarketMetrics::register(), Arc::default())
 }
 
 /// A delta at `seq` setting the ask at 10 to `total`, with one trade of `traded` (if any).
