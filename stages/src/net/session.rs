@@ -2,6 +2,7 @@
 //! (reply reordering, watermarks), both on the connection's event loop until asked to move
 //! ([`loops`](super::loops)).
 
+use std::io::ErrorKind::WouldBlock;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use sedaflow::{OfferError, Publisher};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -371,9 +373,16 @@ async fn read_some(
 ) -> std::io::Result<usize> {
     loop {
         match rd.try_read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == WouldBlock => {
                 waits();
                 rd.readable().await?
+            }
+            Ok(n) if n > 0 && n < buf.len() => {
+                // A short read drained the socket: its readiness is cleared here (as tokio's
+                // own `poll_read` does), or the next read would be a `recv` that finds nothing.
+                // Input arriving after it is a new readiness event.
+                let _ = rd.try_io(Interest::READABLE, || Err::<(), _>(WouldBlock.into()));
+                return Ok(n);
             }
             done => return done,
         }
