@@ -32,7 +32,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn partition_of(symbol: Symbol, partitions: u32) -> Partition {
     let n = u64::from(partitions.max(1));
     // The remainder is below `partitions`, so it fits.
-    (fnv1a(symbol.as_str().as_bytes()) % n) as Partition
+    (fnv1a(symbol.as_bytes()) % n) as Partition
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl Writer<'_> {
     }
 
     pub(crate) fn symbol(&mut self, symbol: Symbol) {
-        let text = symbol.as_str().as_bytes();
+        let text = symbol.as_bytes();
         // A symbol is at most 16 bytes.
         self.u8(text.len() as u8);
         self.0.extend_from_slice(text);

@@ -319,7 +319,7 @@ pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
         put_number(out, &mut numbers, "id", id);
     }
     if let Some(symbol) = request.symbol() {
-        put_text(out, "symbol", symbol.as_str().as_bytes());
+        put_text(out, "symbol", symbol.as_bytes());
     }
     match *request {
         Request::Limit {

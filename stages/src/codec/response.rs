@@ -150,7 +150,7 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
 /// is the next field's to write).
 fn symbol_side_price(out: &mut Vec<u8>, symbol: Symbol, side: Side, price: Price) {
     out.extend_from_slice(br#","symbol":""#);
-    out.extend_from_slice(symbol.as_str().as_bytes());
+    out.extend_from_slice(symbol.as_bytes());
     out.extend_from_slice(br#"","side":""#);
     out.extend_from_slice(side.as_str().as_bytes());
     out.extend_from_slice(br#"","price":""#);

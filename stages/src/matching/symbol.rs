@@ -49,10 +49,16 @@ impl Symbol {
         })
     }
 
+    /// The symbol's text, as bytes: what an encoder copies (no UTF-8 check, unlike
+    /// [`as_str`](Symbol::as_str)).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     /// The symbol's text.
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (checked in `new`), so this never falls back.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
