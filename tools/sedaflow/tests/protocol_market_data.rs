@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use support::{get, Ended, Server, WsClient, READ_GUARD};
+use support::{get, wait_until, Ended, Server, WsClient, READ_GUARD};
 use tungstenite::Message;
 
 fn subscribe(channel: &str, symbol: &str) -> String {
@@ -154,6 +154,22 @@ fn pings_are_answered() {
     assert_eq!(ws.frame(), Message::Pong(b"are you there"[..].into()));
     ws.send(&subscribe("depth", "ACME"));
     assert_eq!(ws.json()["type"], "subscribed");
+}
+
+#[test]
+fn a_client_that_closes_gets_a_close_frame_and_the_socket_ends() {
+    let server = Server::start(&[]);
+    let mut ws = WsClient::connect(server.http);
+    subscribed(&mut ws, "trades", "ACME");
+    ws.ping(b"first");
+    ws.close();
+    // What was sent before the close is still answered, then the server's close frame.
+    assert_eq!(ws.frame(), Message::Pong(b"first"[..].into()));
+    assert!(matches!(ws.frame(), Message::Close(_)));
+    assert_eq!(ws.until_end(), (Ended::Closed, None));
+    wait_until("the server forgets the subscriber", || {
+        server.metric("sedaflow_market_subscribers") == 0.0
+    });
 }
 
 #[test]

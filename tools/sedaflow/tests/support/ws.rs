@@ -78,6 +78,13 @@ impl WsClient {
         );
     }
 
+    /// Starts the closing handshake (a close frame).
+    pub fn close(&mut self) {
+        self.socket
+            .close(None)
+            .unwrap_or_else(|e| panic!("sending a close frame failed: {e}"));
+    }
+
     /// Sends a ping with `payload`.
     pub fn ping(&mut self, payload: &'static [u8]) {
         self.socket
