@@ -14,8 +14,8 @@ use crate::market::BookDelta;
 /// Vectors kept for reuse: one per market-data lane for each of a few batches in flight.
 const KEPT: usize = 64;
 
-/// Empty delta vectors, shared by matching's lanes (which take them) and market data's
-/// (which give them back).
+/// Delta vectors for reuse, shared by matching's lanes (which take them) and market data's
+/// (which give them back). An ingress, which runs no matching, only fills it up to [`KEPT`].
 pub(crate) struct DeltaBuffers {
     free: ArrayQueue<Vec<BookDelta>>,
 }

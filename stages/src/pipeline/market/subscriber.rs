@@ -27,6 +27,9 @@ pub(crate) struct Subscriber {
 /// About the most bytes the writer takes at once: it writes them before it takes more.
 pub(crate) const WRITE_CHUNK: usize = 64 * 1024;
 
+/// The most bytes of protocol frames kept unwritten: some thirty pongs.
+const CONTROL_CAP: usize = 4096;
+
 /// What the writer does next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
@@ -82,9 +85,16 @@ impl Subscriber {
     }
 
     /// Queues whole frames of the protocol layer (a pong) to be written before the next
-    /// messages, and wakes the writer.
+    /// messages, and wakes the writer. Past [`CONTROL_CAP`] unwritten (a client that sends
+    /// pings and reads nothing) the older ones are dropped: a pong answering only the latest
+    /// ping is what RFC 6455 allows.
     pub(crate) fn control(&self, frames: &[u8]) {
-        self.control.lock().extend_from_slice(frames);
+        let mut control = self.control.lock();
+        if control.len() + frames.len() > CONTROL_CAP {
+            control.clear();
+        }
+        control.extend_from_slice(frames);
+        drop(control);
         self.wake.notify_one();
     }
 

@@ -358,6 +358,23 @@ fn the_writer_takes_protocol_frames_first_then_whole_messages_a_chunk_at_a_time(
     }
 }
 
+#[test]
+fn unwritten_protocol_frames_are_bounded_keeping_the_latest() {
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    for n in 0..10_000u32 {
+        w.control(format!("<pong {n}>").as_bytes());
+    }
+    let mut out = Vec::new();
+    assert!(matches!(
+        w.next(&mut out, |_, _| {}),
+        Next::Write { messages: 0, .. }
+    ));
+    assert!(out.len() <= 4096, "{} bytes kept", out.len());
+    assert!(out.ends_with(b"<pong 9999>"));
+    out.clear();
+    assert_eq!(w.next(&mut out, |_, _| {}), Next::Wait);
+}
+
 /// What the lane answers to `Latest`.
 fn latest(books: &mut Books) -> Option<LastTrade> {
     let (reply, mut answer) = oneshot::channel();
