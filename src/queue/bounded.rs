@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam::utils::CachePadded;
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use super::error::OfferError;
 use super::handoff::{self, LaneRunner};
@@ -386,15 +386,28 @@ impl<T: Send + 'static> Queue<T> {
                 }
             }
             Some(key) => {
+                // Each event's key is read once; consecutive events of one lane go in under
+                // one lock, and the lane is scheduled once its lock is released.
                 let lanes = self.lanes.len() as u64;
-                let mut events = events.peekable();
-                while let Some(first) = events.next() {
-                    let lane = (key(&first) % lanes) as usize;
-                    let run = std::iter::once(first).chain(std::iter::from_fn(|| {
-                        events.next_if(|e| (key(e) % lanes) as usize == lane)
-                    }));
-                    self.lanes[lane].buf.lock().push_run(run, now);
-                    self.schedule(lane);
+                let mut open: Option<(usize, MutexGuard<'_, LaneBuf<T>>)> = None;
+                for event in events {
+                    let lane = (key(&event) % lanes) as usize;
+                    match &mut open {
+                        Some((at, buf)) if *at == lane => buf.push_one(event, now),
+                        _ => {
+                            if let Some((at, buf)) = open.take() {
+                                drop(buf);
+                                self.schedule(at);
+                            }
+                            let mut buf = self.lanes[lane].buf.lock();
+                            buf.push_one(event, now);
+                            open = Some((lane, buf));
+                        }
+                    }
+                }
+                if let Some((at, buf)) = open {
+                    drop(buf);
+                    self.schedule(at);
                 }
             }
         }

@@ -69,18 +69,29 @@ impl<T> LaneBuf<T> {
 
     /// Appends a run of events that arrived at `at` (onto the last run).
     pub(crate) fn push_run(&mut self, run: impl Iterator<Item = T>, at: Instant) {
-        if self.runs.is_empty() {
-            let buf = self.spare.pop().unwrap_or_default();
-            self.runs.push_back(VecDeque::from(buf));
-        }
-        let Some(last) = self.runs.back_mut() else {
-            return;
-        };
+        let last = self.last_run();
         let before = last.len();
         last.extend(run);
         let added = last.len() - before;
         self.len += added;
         self.note_pushed(added as u64, at);
+    }
+
+    /// Appends one event that arrived at `at` (a keyed offer's events, one by one as each
+    /// one's lane is known).
+    pub(crate) fn push_one(&mut self, event: T, at: Instant) {
+        self.last_run().push_back(event);
+        self.len += 1;
+        self.note_pushed(1, at);
+    }
+
+    /// The run pushes go onto (a spare buffer when the lane holds none).
+    fn last_run(&mut self) -> &mut VecDeque<T> {
+        if self.runs.is_empty() {
+            let buf = self.spare.pop().unwrap_or_default();
+            self.runs.push_back(VecDeque::from(buf));
+        }
+        self.runs.back_mut().expect("a run was just ensured")
     }
 
     fn note_pushed(&mut self, added: u64, at: Instant) {
