@@ -85,6 +85,14 @@ fn subscriber(id: u64, cap: usize) -> Arc<Subscriber> {
     Arc::new(Subscriber::new(id, cap))
 }
 
+/// A lane with one subscriber (default cap) to `channel` of ACME.
+fn subscribed(channel: Channel) -> (Books, Arc<Subscriber>) {
+    let mut books = books();
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    step(&mut books, MarketIn::Subscribe(w.clone(), sub(channel)));
+    (books, w)
+}
+
 #[test]
 fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
     let mut books = books();
@@ -115,12 +123,7 @@ fn a_subscriber_gets_the_snapshot_then_every_update_chained() {
 
 #[test]
 fn unsubscribed_means_nothing_more_of_it() {
-    let mut books = books();
-    let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    step(
-        &mut books,
-        MarketIn::Subscribe(w.clone(), sub(Channel::Bbo)),
-    );
+    let (mut books, w) = subscribed(Channel::Bbo);
     step(
         &mut books,
         MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
@@ -174,12 +177,7 @@ fn a_slow_subscriber_is_cut_off_and_the_others_get_everything() {
 
 #[test]
 fn a_subscriber_that_is_gone_leaves_the_fan_out() {
-    let mut books = books();
-    let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    step(
-        &mut books,
-        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
-    );
+    let (mut books, w) = subscribed(Channel::Trades);
     written(&w);
     step(&mut books, MarketIn::Gone(w.clone(), sub(Channel::Trades)));
     step(&mut books, one(delta(1, 1, Some(1))));
@@ -223,10 +221,7 @@ fn snapshots_show_the_state_the_subscribers_see() {
 
 #[test]
 fn ticks_close_the_candles_of_the_lane() {
-    let mut books = books();
-    let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    let seconds = sub(Channel::Kline(Interval::Second));
-    step(&mut books, MarketIn::Subscribe(w.clone(), seconds));
+    let (mut books, w) = subscribed(Channel::Kline(Interval::Second));
     step(&mut books, one(delta(1, 1, Some(2))));
     let (texts, _) = written(&w);
     assert!(texts[1].ends_with(r#""closed":false}"#), "{texts:?}");
@@ -278,12 +273,7 @@ fn the_1025th_subscription_is_refused_and_not_fanned_out() {
 
 #[test]
 fn a_batch_of_changes_reaches_each_subscriber_as_one_depth_update_and_every_trade() {
-    let mut books = books();
-    let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    step(
-        &mut books,
-        MarketIn::Subscribe(w.clone(), sub(Channel::Depth)),
-    );
+    let (mut books, w) = subscribed(Channel::Depth);
     step(
         &mut books,
         MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
@@ -308,12 +298,7 @@ fn a_batch_of_changes_reaches_each_subscriber_as_one_depth_update_and_every_trad
 
 #[test]
 fn the_writer_takes_protocol_frames_first_then_whole_messages_a_chunk_at_a_time() {
-    let mut books = books();
-    let w = subscriber(1, DEFAULT_UNSENT_CAP);
-    step(
-        &mut books,
-        MarketIn::Subscribe(w.clone(), sub(Channel::Trades)),
-    );
+    let (mut books, w) = subscribed(Channel::Trades);
     let _ = written(&w);
     // Enough trades for more than one chunk, in one run.
     let trades = 2 * WRITE_CHUNK / 90;
