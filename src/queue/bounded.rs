@@ -353,18 +353,38 @@ impl<T: Send + 'static> Queue<T> {
         }
     }
 
+    /// The lane every event of `events` goes to, if they all go to one: a one-lane queue, or
+    /// a keyed offer of one key's lane (a read's frames from one connection, a batch of one
+    /// book's orders). Each key is read once, and a mixed offer stops at its first stray.
+    fn sole_lane(&self, events: &[T]) -> Option<usize> {
+        let lanes = self.lanes.len() as u64;
+        match &self.key {
+            _ if lanes == 1 => Some(0),
+            None => None,
+            Some(key) => {
+                let (first, rest) = events.split_first()?;
+                let lane = key(first) % lanes;
+                rest.iter()
+                    .all(|e| key(e) % lanes == lane)
+                    .then_some(lane as usize)
+            }
+        }
+    }
+
     /// Pushes the first `k` (reserved) events: runs of one lane go in under one lock; a whole
-    /// offer into a one-lane queue swaps buffers instead of copying.
+    /// offer into one lane swaps buffers instead of copying.
     fn push(&self, all: &mut Vec<T>, k: usize) {
         let now = Instant::now();
-        if k == all.len() && self.key.is_none() && self.lanes.len() == 1 {
-            self.lanes[0].buf.lock().push_vec(all, now);
-            self.schedule(0);
-            self.stats
-                .produce
-                .enqueued
-                .fetch_add(k as u64, Ordering::Relaxed);
-            return;
+        if k == all.len() {
+            if let Some(lane) = self.sole_lane(all) {
+                self.lanes[lane].buf.lock().push_vec(all, now);
+                self.schedule(lane);
+                self.stats
+                    .produce
+                    .enqueued
+                    .fetch_add(k as u64, Ordering::Relaxed);
+                return;
+            }
         }
         let mut events = all.drain(..k);
         let n = k;
@@ -494,5 +514,68 @@ impl<T: Send + 'static> Queue<T> {
     /// How long ago the oldest queued event was enqueued.
     pub(crate) fn oldest_age(&self) -> Duration {
         self.oldest().map(|t| t.elapsed()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::internal_events::stage::{StageInfo, StageMetrics};
+
+    type Ev = (u64, u32);
+
+    fn keyed(lanes: usize) -> Queue<Ev> {
+        let info = StageInfo {
+            position: 0,
+            domain: "q".into(),
+            entry: true,
+            keyed: true,
+            when_full: "block",
+        };
+        let stats = Arc::new(StageStats::new(StageMetrics::new(&"q".into(), &info)));
+        let key: KeyFn<Ev> = Arc::new(|e: &Ev| e.0);
+        Queue::new(1024, WhenFull::Block, lanes, Some(key), stats, 64)
+    }
+
+    fn popped(q: &Queue<Ev>, lane: usize) -> Vec<Ev> {
+        let mut out = Vec::new();
+        q.pop(lane, 100, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_keyed_offer_of_one_lane_crosses_whole_and_a_mixed_one_splits_by_key() {
+        let q = keyed(4);
+        // One key's events (a read's frames from one connection): the buffer itself is queued.
+        let mut one: Vec<Ev> = (0..10).map(|i| (5, i)).collect();
+        let buffer = one.as_ptr();
+        assert_eq!(
+            q.offer(&mut one, Wait::Never, Origin::Internal)
+                .unwrap()
+                .enqueued,
+            10
+        );
+        assert!(one.is_empty());
+        let out = popped(&q, 1);
+        assert_eq!(out.as_ptr(), buffer);
+        assert_eq!(out, (0..10).map(|i| (5, i)).collect::<Vec<_>>());
+
+        // Mixed keys: each lane gets its own events, in order.
+        let mut mixed = vec![(1, 0), (2, 1), (5, 2), (2, 3), (1, 4)];
+        q.offer(&mut mixed, Wait::Never, Origin::Internal).unwrap();
+        assert_eq!(popped(&q, 1), [(1, 0), (5, 2), (1, 4)]);
+        assert_eq!(popped(&q, 2), [(2, 1), (2, 3)]);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_one_lane_keyed_queue_takes_any_offer_whole() {
+        let q = keyed(1);
+        let mut mixed: Vec<Ev> = vec![(3, 0), (8, 1), (3, 2)];
+        let buffer = mixed.as_ptr();
+        q.offer(&mut mixed, Wait::Never, Origin::Internal).unwrap();
+        let out = popped(&q, 0);
+        assert_eq!(out.as_ptr(), buffer);
+        assert_eq!(out, [(3, 0), (8, 1), (3, 2)]);
     }
 }
