@@ -115,9 +115,13 @@ impl Admission {
         let since = self.base + Duration::from_nanos(self.since_ns.load(Relaxed));
         let mut w = self.window.lock();
         w.matched += read_at.len() as u64;
-        for &t in read_at.iter().filter(|&&t| t >= since) {
-            let ns = u64::try_from(now.duration_since(t).as_nanos()).unwrap_or(u64::MAX);
-            w.latency.saturating_record(ns);
+        // A read's orders share its time: one sample per run of them, not per order.
+        for run in read_at
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run[0] >= since)
+        {
+            let ns = u64::try_from(now.duration_since(run[0]).as_nanos()).unwrap_or(u64::MAX);
+            w.latency.saturating_record_n(ns, run.len() as u64);
         }
     }
 
@@ -152,5 +156,26 @@ impl Admission {
         }
         self.metrics.limit(decision.limit);
         self.metrics.observed(p90, queued);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reads_orders_count_one_sample_each_at_the_reads_time() {
+        let config = AdmissionConfig::default();
+        let gate = Admission::new(&config, AdmissionMetrics::register(config.target));
+        let old = Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        let new = Instant::now();
+        gate.matched(&[old, old, old, new, new, old]);
+        let w = gate.window.lock();
+        assert_eq!((w.matched, w.latency.len()), (6, 6));
+        // Four of six were read before the sleep: the 90th percentile is theirs, the 20th not.
+        let at = |q| Duration::from_nanos(w.latency.value_at_quantile(q));
+        assert!(at(0.9) >= Duration::from_millis(19), "{:?}", at(0.9));
+        assert!(at(0.2) < at(0.9), "{:?}", at(0.2));
     }
 }
