@@ -348,16 +348,23 @@ impl Default for Stages {
             ..StageConfig::default()
         };
         Stages {
-            decode: stage.clone(),
+            decode: StageConfig {
+                lanes: Some(default_decode_lanes()),
+                ..stage.clone()
+            },
             // A network thread carries its read through decode, matching and encode (hand-off):
             // no queue hop wakes another thread. A matching lane busy on the other thread takes
             // the batch along when it finishes its own (flat combining), so the book stays
             // single-threaded without anyone waiting for it.
             matching: StageConfig {
-                lanes: Some(default_match_lanes()),
+                lanes: Some(half_the_cores()),
                 ..stage.clone()
             },
-            encode: stage,
+            // Encode takes matching's batches as they come: as many lanes as matching has.
+            encode: StageConfig {
+                lanes: Some(half_the_cores()),
+                ..stage
+            },
         }
     }
 }
@@ -371,12 +378,20 @@ fn default_network_threads() -> NonZeroUsize {
     NonZeroUsize::new(cores()).unwrap_or(NonZeroUsize::MIN)
 }
 
-/// One matching lane per two cores (at least one). Lanes split a read's orders by symbol and
-/// every lane batch pays its own run through matching and encode, so they pay only when
-/// matching is what the cores wait for: on this project's 2-core machine one shared lane
-/// served 1.05-1.15x the orders of two (BENCHMARKS.md, "Order server").
-fn default_match_lanes() -> NonZeroUsize {
+/// One matching (and encode) lane per two cores, at least one. Lanes split a batch by key, and
+/// every lane batch pays its own run through the stage, so they pay only when the stage is
+/// what the cores wait for: on this project's 2-core machine one shared matching lane served
+/// 1.05-1.15x the orders of two, and one encode lane instead of eight cut the instructions per
+/// order by 9% (BENCHMARKS.md, "Order server").
+fn half_the_cores() -> NonZeroUsize {
     NonZeroUsize::new(cores() / 2).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// One decode lane per core: each network thread (one per core at most) decodes its own reads
+/// in parallel with the others, and a loop turn's HTTP requests of many accounts meet in a few
+/// batches instead of eight.
+fn default_decode_lanes() -> NonZeroUsize {
+    NonZeroUsize::new(cores()).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Stage placement: groups of consecutive stages fused into one domain.
