@@ -6,6 +6,7 @@ use sedaflow::{Batch, Context, Handler};
 
 use super::client::{Clients, Notice};
 use super::events::EncodeIn;
+use super::responses;
 use crate::internal_events::ServerMetrics;
 
 pub(crate) struct Encode {
@@ -42,7 +43,10 @@ impl Handler for Encode {
                         seq,
                         responses,
                         read_at,
-                    } => conn.reply(seq, read_at, &responses),
+                    } => {
+                        conn.reply(seq, read_at, &responses);
+                        responses::give(responses);
+                    }
                     EncodeIn::Notify(notice) => notices.push(notice),
                 }
             }

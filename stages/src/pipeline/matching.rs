@@ -13,6 +13,7 @@ use super::client::Notice;
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
 use super::market::{DeltaBuffers, MarketIn, LANES as MARKET_LANES};
+use super::responses;
 use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
@@ -185,7 +186,7 @@ impl MatchStage {
     /// other sessions and for other accounts.
     fn route_reports(&self, o: &Order, ctx: &mut Context<'_>) -> Vec<Response> {
         let owner = o.conn.owner();
-        let mut mine = Vec::with_capacity(self.reports.len());
+        let mut mine = responses::take(self.reports.len());
         for r in &self.reports {
             let (to, except) = match r.to {
                 To::Owner(to) if to != owner => (to, None),

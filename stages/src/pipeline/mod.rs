@@ -12,6 +12,7 @@
 //!   leaves unmatched.
 //! - `decode`, `matching`, `journal`, `publish`, `encode`: one stage adapter each.
 //! - `refuse`: frames answered at the read (admission, a refusing pipeline).
+//! - `responses`: the vectors a request's answer travels in, reused per thread.
 //! - `market`: the market-data stage, fed by matching and by the WebSocket subscribers.
 //!
 //! # Ordering
@@ -29,6 +30,7 @@ mod matching;
 mod order_state;
 mod publish;
 mod refuse;
+mod responses;
 mod wiring;
 
 pub use client::ConnId;
