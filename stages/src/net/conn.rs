@@ -18,7 +18,7 @@ pub(crate) enum Sink {
     /// Written to the socket by whichever thread produces it (TCP).
     Socket(SocketOut),
     /// Filed for the task that answers (one HTTP request).
-    Answer(Arc<Answer>),
+    Answer(Answer),
 }
 
 /// One client connection (TCP, or one HTTP request), shared by its reader, its writer and the
@@ -35,8 +35,11 @@ pub(crate) struct Conn {
     pub(crate) answered: AtomicU64,
     /// The writer signals here when output drained or a reply was written.
     pub(crate) drained: Notify,
-    /// The account it acts for, from its first processed request on.
+    /// The account it acts for, from its login (or its HTTP request's authorization) on.
     account: OnceLock<Arc<Account>>,
+    /// Its own anonymous account, made when it reaches the stages without one (an HTTP
+    /// request without `Authorization`): part of the connection, not an allocation of its own.
+    anonymous: OnceLock<Account>,
     /// Signalled when an account is bound.
     bound_now: Notify,
     /// Signalled when the connection is cut, to abandon a blocked write.
@@ -68,6 +71,7 @@ impl Conn {
             answered: AtomicU64::new(0),
             drained: Notify::new(),
             account: OnceLock::new(),
+            anonymous: OnceLock::new(),
             bound_now: Notify::new(),
             cut: Notify::new(),
             handed: AtomicBool::new(false),
@@ -96,7 +100,7 @@ impl Conn {
 
     /// Makes the connection act for `account`; false if it already acts for one.
     pub(crate) fn bind(&self, account: Arc<Account>) -> bool {
-        let bound = self.account.set(account).is_ok();
+        let bound = self.anonymous.get().is_none() && self.account.set(account).is_ok();
         self.bound_now.notify_waiters();
         bound
     }
@@ -123,9 +127,19 @@ impl Conn {
 
     /// The account it acts for: a connection that reaches the stages without one (an HTTP
     /// request, say) acts for an anonymous account of its own.
-    pub(crate) fn account(&self) -> &Arc<Account> {
-        self.account
-            .get_or_init(|| Arc::new(Account::anonymous(self.id)))
+    pub(crate) fn account(&self) -> &Account {
+        match self.account.get() {
+            Some(account) => account,
+            None => self.anonymous.get_or_init(|| Account::anonymous(self.id)),
+        }
+    }
+
+    /// Where an HTTP request's reply is filed (`None` for a TCP connection).
+    pub(crate) fn answer(&self) -> Option<&Answer> {
+        match &self.sink {
+            Sink::Answer(answer) => Some(answer),
+            Sink::Socket(_) => None,
+        }
     }
 
     pub(crate) fn pending(&self) -> usize {

@@ -155,10 +155,9 @@ async fn order(
     if env.shaping.is_on() {
         shape(env, shaper, body.len()).await;
     }
-    let answer = Arc::new(Answer::default());
     let conn = Arc::new(Conn::new(
         registry.next_id(),
-        Sink::Answer(answer.clone()),
+        Sink::Answer(Answer::default()),
         env.limits.write_hard_cap,
         env.metrics.clone(),
     ));
@@ -175,6 +174,7 @@ async fn order(
     };
     // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
     turn::join(frame, env, home);
+    let answer = conn.answer().expect("made with an answer sink above");
     let (lines, read_at) = match may_stall {
         false => answer.reply().await,
         true => loop {

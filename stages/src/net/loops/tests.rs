@@ -11,7 +11,7 @@ use crate::net::conn::{Conn, Sink};
 fn conn(id: u64) -> Arc<Conn> {
     Arc::new(Conn::new(
         id,
-        Sink::Answer(Arc::default()),
+        Sink::Answer(Default::default()),
         usize::MAX,
         ServerMetrics::register(),
     ))
