@@ -98,7 +98,9 @@ impl Conn {
         (to != NOT_MOVING).then_some(to)
     }
 
-    /// Makes the connection act for `account`; false if it already acts for one.
+    /// Makes the connection act for `account`; false if it already acts for one (its login's
+    /// or its HTTP request's, bound before its first request reaches the stages, or its own
+    /// anonymous one, once a request without an account reached them).
     pub(crate) fn bind(&self, account: Arc<Account>) -> bool {
         let bound = self.anonymous.get().is_none() && self.account.set(account).is_ok();
         self.bound_now.notify_waiters();

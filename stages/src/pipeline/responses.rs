@@ -14,6 +14,10 @@ use crate::codec::Response;
 /// Emptied vectors a thread keeps: a few batches' worth.
 const KEPT: usize = 256;
 
+/// The largest vector kept, in responses: an ordinary answer's room. A big answer's (an
+/// `orders` listing hundreds of orders) is freed, so the spares stay a few hundred KiB.
+const KEPT_ROOM: usize = 16;
+
 thread_local! {
     static SPARE: RefCell<Vec<Vec<Response>>> = const { RefCell::new(Vec::new()) };
 }
@@ -25,9 +29,9 @@ pub(crate) fn take(n: usize) -> Vec<Response> {
     v
 }
 
-/// Empties `v` and keeps it for this thread's next [`take`].
+/// Empties `v` and keeps it for this thread's next [`take`] (unless it is big).
 pub(crate) fn give(mut v: Vec<Response>) {
-    if v.capacity() == 0 {
+    if v.capacity() == 0 || v.capacity() > KEPT_ROOM {
         return;
     }
     v.clear();
@@ -52,6 +56,12 @@ mod tests {
         let again = take(2);
         assert!(again.is_empty());
         assert_eq!(again.as_ptr(), buffer);
+        give(Vec::with_capacity(KEPT_ROOM + 1));
+        assert_eq!(
+            SPARE.with(|s| s.borrow().len()),
+            0,
+            "a big vector is not kept"
+        );
         for _ in 0..KEPT + 10 {
             give(Vec::with_capacity(1));
         }
