@@ -70,19 +70,24 @@ impl MatchStage {
         }
     }
 
-    /// Applies a request on one book, journaling it when it changed the book.
-    fn apply(&mut self, o: &Order, ctx: &mut Context<'_>) {
-        if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
+    /// Applies a request on one book, journaling it when it changed the book. Its book
+    /// changes go straight into their market-data lane's vector, trades stamped with the
+    /// batch's time.
+    fn apply(&mut self, o: &Order, now_ms: &mut Option<u64>, ctx: &mut Context<'_>) {
+        let symbol = o.req.symbol();
+        if let (Some(j), Some(symbol)) = (&self.journal, symbol) {
             j.adopt(symbol, &mut self.engine);
         }
         let owner = o.conn.owner();
-        let outcome = self.engine.submit_with_deltas(
-            owner,
-            &o.req,
-            o.floor,
-            &mut self.reports,
-            &mut self.deltas,
-        );
+        let deltas = match symbol {
+            Some(symbol) => &mut self.market[MarketIn::lane_of(symbol) as usize],
+            None => &mut self.deltas,
+        };
+        let made = deltas.len();
+        let outcome =
+            self.engine
+                .submit_with_deltas(owner, &o.req, o.floor, &mut self.reports, deltas);
+        stamp(&mut deltas[made..], now_ms);
         self.journaled(outcome, owner, o.floor, &o.req, ctx);
         if outcome.is_accepted() {
             if let Some(id) = o.req.id() {
@@ -133,16 +138,11 @@ impl MatchStage {
         }
     }
 
-    /// Files the request's book changes by market-data lane, trades stamped with the
-    /// batch's time.
+    /// Files the book changes left in `deltas` (a request on every book's) by market-data
+    /// lane, trades stamped with the batch's time.
     fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
-        for mut delta in self.deltas.drain(..) {
-            if !delta.trades.is_empty() {
-                let now = *now_ms.get_or_insert_with(epoch_ms);
-                for t in &mut delta.trades {
-                    t.time_ms = now;
-                }
-            }
+        stamp(&mut self.deltas, now_ms);
+        for delta in self.deltas.drain(..) {
             self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta);
         }
     }
@@ -278,7 +278,7 @@ impl Handler for MatchStage {
             self.read_at.push(o.read_at);
             self.reports.clear();
             match &o.part {
-                None => self.apply(&o, ctx),
+                None => self.apply(&o, &mut now_ms, ctx),
                 Some(_) => self.apply_on_every_book(&o, ctx),
             }
             self.file_deltas(&mut now_ms);
@@ -294,6 +294,16 @@ impl Handler for MatchStage {
     fn quarantined(&mut self, o: Order, ctx: &mut Context<'_>) {
         if let Some(answer) = o.refused(RejectReason::SymbolUnavailable) {
             self.emit(ctx, answer);
+        }
+    }
+}
+
+/// Gives the trades of `deltas` the batch's time (read once, at its first trade).
+fn stamp(deltas: &mut [BookDelta], now_ms: &mut Option<u64>) {
+    for delta in deltas.iter_mut().filter(|d| !d.trades.is_empty()) {
+        let now = *now_ms.get_or_insert_with(epoch_ms);
+        for t in &mut delta.trades {
+            t.time_ms = now;
         }
     }
 }
