@@ -11,7 +11,7 @@ use super::output::{self, Answer, Moment, Outgoing, Pending, Progress, SocketOut
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::Owner;
-use crate::pipeline::{Client, ConnId, OrderState};
+use crate::pipeline::{Client, ConnId, OrderState, Reply};
 
 /// Where a connection's output goes.
 pub(crate) enum Sink {
@@ -356,6 +356,31 @@ impl Client for Conn {
                 read_at,
             },
         );
+    }
+
+    /// One lock, one write decision and one accounting for the run on an open TCP
+    /// connection; otherwise each answer as [`Client::reply`].
+    fn reply_run(self: Arc<Self>, run: &[Reply]) {
+        let Some(out) = self.socket().filter(|_| !self.is_closed()) else {
+            for r in run {
+                self.clone().reply(r.seq, r.read_at, &r.responses);
+            }
+            return;
+        };
+        let when = output::when(Moment::Filed);
+        let p = out.put_replies(
+            run,
+            |r| (r.seq, r.read_at),
+            |r, buf| {
+                for response in &r.responses {
+                    encode_line(response, buf);
+                }
+            },
+            |n| self.admit(n),
+            |r| self.metrics.discarded(r.responses.len() as u64),
+            when == When::Now,
+        );
+        self.put_done(p, when);
     }
 }
 

@@ -33,6 +33,18 @@ pub(crate) trait Client: fmt::Debug + Send + Sync {
     /// Answers request `seq` with `responses`; the connection writes its answers in request
     /// order whatever order they come in.
     fn reply(self: Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]);
+
+    /// Answers a run of its requests, each as [`Client::reply`] would, filed together: a
+    /// read's answers usually meet in one encode batch.
+    fn reply_run(self: Arc<Self>, run: &[Reply]);
+}
+
+/// One answer of a run ([`Client::reply_run`]).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) seq: u64,
+    pub(crate) read_at: Instant,
+    pub(crate) responses: Vec<Response>,
 }
 
 /// How events name the client they come from or go to.

@@ -34,7 +34,7 @@ mod responses;
 mod wiring;
 
 pub use client::ConnId;
-pub(crate) use client::{Client, Clients, Notice};
+pub(crate) use client::{Client, Clients, Notice, Reply};
 pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;

@@ -89,6 +89,17 @@ pub(crate) struct Filed {
     pub(crate) awaited: bool,
 }
 
+impl Filed {
+    /// What this filing and a later one did together.
+    pub(crate) fn and(self, later: Filed) -> Filed {
+        Filed {
+            replies: self.replies + later.replies,
+            due: self.due || later.due,
+            awaited: self.awaited || later.awaited,
+        }
+    }
+}
+
 impl Reorder {
     /// The reader has read `seqs` requests, the last of them in one read.
     pub(crate) fn note_read(&mut self, seqs: u64) {

@@ -87,6 +87,30 @@ impl SocketOut {
         Some(self.settle(st, filed, write))
     }
 
+    /// Files a run of replies under one lock, each as [`SocketOut::put_reply`] would
+    /// (`reply` gives its sequence number and read time, `encode` its lines; `refused` is told
+    /// of each `admit` refused), then settles once for all of them.
+    pub(crate) fn put_replies<R>(
+        &self,
+        run: &[R],
+        reply: impl Fn(&R) -> (u64, Instant),
+        encode: impl Fn(&R, &mut Vec<u8>),
+        admit: impl Fn(usize) -> bool,
+        mut refused: impl FnMut(&R),
+        write: bool,
+    ) -> Progress {
+        let mut st = self.state.lock();
+        let mut filed = Filed::default();
+        for r in run {
+            let (seq, read_at) = reply(r);
+            match st.file_reply(seq, read_at, |buf| encode(r, buf), &admit) {
+                Some(f) => filed = filed.and(f),
+                None => refused(r),
+            }
+        }
+        self.settle(st, filed, write)
+    }
+
     /// Files a report for this client ([`Reorder::file_notice`]), then as [`SocketOut::put`].
     pub(crate) fn put_notice(
         &self,

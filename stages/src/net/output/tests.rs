@@ -10,10 +10,12 @@ use tokio::net::TcpStream;
 use super::held::{HOLD_READS, QUIET};
 use super::socket::tests::connected;
 use super::{deferring, Consolidation, Outgoing};
+use crate::codec::encode_line;
 use crate::codec::Response;
 use crate::internal_events::ServerMetrics;
+use crate::matching::ReportKind;
 use crate::net::conn::{Conn, Sink};
-use crate::pipeline::{Client, ConnId};
+use crate::pipeline::{Client, ConnId, Reply};
 
 /// A connection on a connected socket, with its client.
 async fn conn(id: ConnId) -> (TcpStream, Arc<TcpStream>, Arc<Conn>) {
@@ -137,4 +139,27 @@ async fn without_consolidation_reports_go_out_when_the_scope_ends() {
         assert_eq!(maker.pending(), 5);
     });
     assert_eq!(maker.pending(), 0);
+}
+
+#[tokio::test]
+async fn a_run_of_answers_is_filed_at_once_and_leaves_in_request_order_with_its_read() {
+    let (mut client, _rd, conn) = conn(1).await;
+    conn.note_read(3);
+    let ack = |id: u64| Reply {
+        seq: id,
+        read_at: Instant::now(),
+        responses: vec![Response::Report(ReportKind::Ack { id })],
+    };
+    // Out of order, and the read's third answer still to come: nothing leaves yet.
+    conn.clone().reply_run(&[ack(1), ack(0)]);
+    assert!(conn.pending() > 0);
+    conn.clone().reply_run(&[ack(2)]);
+    written(&conn).await;
+    let mut expected = Vec::new();
+    for id in 0..3 {
+        encode_line(&Response::Report(ReportKind::Ack { id }), &mut expected);
+    }
+    let mut got = vec![0; expected.len()];
+    client.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, expected);
 }
