@@ -184,11 +184,11 @@ impl Conn {
         }
     }
 
-    /// Sends a report this client did not ask for just now (a resting order's fill), encoded
-    /// straight into a TCP connection's output.
-    pub(crate) fn notify(self: &Arc<Self>, report: &Response) {
+    /// Sends reports this client did not ask for just now (a resting order's fill, then its
+    /// `done`), encoded straight into a TCP connection's output in one filing.
+    pub(crate) fn notify(self: &Arc<Self>, reports: &[Response]) {
         self.put_encoded(
-            std::slice::from_ref(report),
+            reports,
             |out, encode, admit, write| out.put_notice(encode, admit, write),
             |lines| Outgoing::Notify { lines },
         );

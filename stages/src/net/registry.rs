@@ -144,20 +144,34 @@ impl Registry {
 }
 
 impl Clients for Registry {
-    /// One read lock for the whole batch of reports.
+    /// One read lock for the whole batch of reports, and one look-up and one filing per
+    /// session for each run of reports to one account (a maker's fill and its `done`).
     fn notify(&self, notices: &mut Vec<Notice>) -> u64 {
         let sessions = self.sessions.read();
         let mut gone = 0;
-        for n in notices.drain(..) {
-            let live = sessions.get(&n.to).map_or(&[][..], Vec::as_slice);
-            for conn in live.iter().filter(|c| Some(c.id) != n.except) {
-                conn.notify(&Response::Report(n.kind));
+        let mut reports = Vec::new();
+        for run in notices.chunk_by(|a, b| a.to == b.to) {
+            let live = sessions.get(&run[0].to).map_or(&[][..], Vec::as_slice);
+            for conn in live {
+                reports.clear();
+                reports.extend(
+                    run.iter()
+                        .filter(|n| Some(conn.id) != n.except)
+                        .map(|n| Response::Report(n.kind)),
+                );
+                if !reports.is_empty() {
+                    conn.notify(&reports);
+                }
             }
             // The excepted session has it already; with no session at all it is lost.
-            if live.is_empty() && n.except.is_none() && !n.elsewhere {
-                gone += 1;
+            if live.is_empty() {
+                gone += run
+                    .iter()
+                    .filter(|n| n.except.is_none() && !n.elsewhere)
+                    .count() as u64;
             }
         }
+        notices.clear();
         gone
     }
 
