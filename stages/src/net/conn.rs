@@ -368,7 +368,7 @@ impl Client for Conn {
             return;
         };
         let when = output::when(Moment::Filed);
-        let p = out.put_replies(
+        let (p, filed) = out.put_replies(
             run,
             |r| (r.seq, r.read_at),
             |r, buf| {
@@ -377,10 +377,17 @@ impl Client for Conn {
                 }
             },
             |n| self.admit(n),
-            |r| self.metrics.discarded(r.responses.len() as u64),
             when == When::Now,
         );
         self.put_done(p, when);
+        // Past the hard cap (the connection is cut now): the refused answer and the rest are
+        // discarded and counted as one answer at a time would be.
+        if let Some((refused, rest)) = run[filed..].split_first() {
+            self.metrics.discarded(refused.responses.len() as u64);
+            for r in rest {
+                self.clone().reply(r.seq, r.read_at, &r.responses);
+            }
+        }
     }
 }
 

@@ -88,27 +88,26 @@ impl SocketOut {
     }
 
     /// Files a run of replies under one lock, each as [`SocketOut::put_reply`] would
-    /// (`reply` gives its sequence number and read time, `encode` its lines; `refused` is told
-    /// of each `admit` refused), then settles once for all of them.
+    /// (`reply` gives its sequence number and read time, `encode` its lines), then settles once
+    /// for all of them. Stops at the first one `admit` refuses; returns how many were filed.
     pub(crate) fn put_replies<R>(
         &self,
         run: &[R],
         reply: impl Fn(&R) -> (u64, Instant),
         encode: impl Fn(&R, &mut Vec<u8>),
         admit: impl Fn(usize) -> bool,
-        mut refused: impl FnMut(&R),
         write: bool,
-    ) -> Progress {
+    ) -> (Progress, usize) {
         let mut st = self.state.lock();
         let mut filed = Filed::default();
-        for r in run {
+        for (i, r) in run.iter().enumerate() {
             let (seq, read_at) = reply(r);
             match st.file_reply(seq, read_at, |buf| encode(r, buf), &admit) {
                 Some(f) => filed = filed.and(f),
-                None => refused(r),
+                None => return (self.settle(st, filed, write), i),
             }
         }
-        self.settle(st, filed, write)
+        (self.settle(st, filed, write), run.len())
     }
 
     /// Files a report for this client ([`Reorder::file_notice`]), then as [`SocketOut::put`].
