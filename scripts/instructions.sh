@@ -21,8 +21,9 @@ cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
 [ $# -ge 1 ] || { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2; }
 server=$1
-load=${2:-tcp}
-shift $(( $# >= 2 ? 2 : 1 ))
+shift
+load=tcp
+case ${1:-} in tcp | http) load=$1; shift ;; esac
 [ "${1:-}" = "--" ] && shift
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind missing (Debian: apt-get install valgrind)" >&2; exit 1; }
 loadgen=$target/release/sedaflow

@@ -138,10 +138,9 @@ impl MatchStage {
         }
     }
 
-    /// Files the book changes left in `deltas` (a request on every book's) by market-data
-    /// lane, trades stamped with the batch's time.
-    fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
-        stamp(&mut self.deltas, now_ms);
+    /// Files the book changes left in `deltas` (a request on every book's, its trades
+    /// already stamped) by market-data lane.
+    fn file_deltas(&mut self) {
         for delta in self.deltas.drain(..) {
             self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta);
         }
@@ -279,9 +278,12 @@ impl Handler for MatchStage {
             self.reports.clear();
             match &o.part {
                 None => self.apply(&o, &mut now_ms, ctx),
-                Some(_) => self.apply_on_every_book(&o, ctx),
+                Some(_) => {
+                    self.apply_on_every_book(&o, ctx);
+                    stamp(&mut self.deltas, &mut now_ms);
+                }
             }
-            self.file_deltas(&mut now_ms);
+            self.file_deltas();
             let mine = self.route_reports(&o, ctx);
             self.answer(o, mine, ctx);
         }
