@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -85,28 +85,31 @@ pub(crate) async fn run(
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut end: Option<Arc<[Final]>> = None;
     let mut deadline = Instant::now();
-    let open = loop {
+    let open = 'read: loop {
         if end.as_deref().is_some_and(|f| checker.reached(f)) {
             break true;
         }
         tokio::select! {
-            frame = socket.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if checker.frame(text.as_str(), unix_now_ns()) == Seen::SlowConsumer {
-                        break false;
+            frame = socket.next() => {
+                // The frames already read take no new round of this select: a subscriber
+                // that falls behind reads its socket's backlog in long runs, stamped with
+                // one clock reading per run.
+                let now = unix_now_ns();
+                let mut frame = frame;
+                loop {
+                    if let Some(open) = take(&mut checker, frame, now) {
+                        break 'read open;
                     }
                     if ready.is_some() && checker.ready() {
                         // The run may have stopped waiting; it then ends this task anyway.
                         let _ = ready.take().map(|r| r.try_send(()));
                     }
+                    match socket.next().now_or_never() {
+                        Some(next) => frame = next,
+                        None => break,
+                    }
                 }
-                Some(Ok(Message::Binary(_))) => checker.not_text(),
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
-                    checker.cut();
-                    break false;
-                }
-            },
+            }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Bytes::new())).await.is_err() {
                     checker.cut();
@@ -127,6 +130,29 @@ pub(crate) async fn run(
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.close(None)).await;
     }
     Ok(checker.finish(if open { end.as_deref() } else { None }))
+}
+
+/// Checks one frame from the socket; `Some(open)` when the subscriber ends with it (`slow
+/// consumer`, or the socket failed or closed).
+fn take(
+    checker: &mut Checker,
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    now_ns: u64,
+) -> Option<bool> {
+    match frame {
+        Some(Ok(Message::Text(text))) => {
+            (checker.frame(text.as_str(), now_ns) == Seen::SlowConsumer).then_some(false)
+        }
+        Some(Ok(Message::Binary(_))) => {
+            checker.not_text();
+            None
+        }
+        Some(Ok(_)) => None,
+        Some(Err(_)) | None => {
+            checker.cut();
+            Some(false)
+        }
+    }
 }
 
 /// The wall clock in nanoseconds since the Unix epoch, the base of each trade's `time`.
