@@ -177,10 +177,9 @@ impl Conn {
                 let p = out.put(msg, when == When::Now);
                 self.put_done(p, when);
             }
-            Sink::Answer(answer) => match msg {
-                Outgoing::Reply { lines, read_at, .. } => answer.put(lines, read_at),
-                other => self.metrics.discarded(other.responses()),
-            },
+            // Its reply went straight to the answer (`reply`); a later report of the
+            // request's orders has nowhere to go.
+            Sink::Answer(_) => self.metrics.discarded(msg.responses()),
         }
     }
 
@@ -345,8 +344,19 @@ impl Client for Conn {
         self.account().sessions() > others
     }
 
-    /// Encoded straight into a TCP connection's output when it is in turn.
+    /// Encoded straight into a TCP connection's output when it is in turn; for an HTTP
+    /// request, as the body its task sends.
     fn reply(self: Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
+        if let Sink::Answer(answer) = &self.sink {
+            let mut body = Vec::with_capacity(64 * responses.len() + 2);
+            output::encode_body(responses, &mut body);
+            // As `send` does: nothing for a request gone, or past the hard cap.
+            match !self.is_closed() && self.admit(body.len()) {
+                true => answer.put(body, read_at),
+                false => self.metrics.discarded(responses.len() as u64),
+            }
+            return;
+        }
         self.put_encoded(
             responses,
             |out, encode, admit, write| out.put_reply(seq, read_at, encode, admit, write),

@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
@@ -142,15 +143,9 @@ async fn order(
             return reply(StatusCode::UNAUTHORIZED, body);
         }
     };
-    let body = match Limited::new(req.into_body(), env.limits.max_frame.get())
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            refused();
-            return error(ErrorReason::FrameTooLong);
-        }
+    let Some(body) = read_body(req.into_body(), env.limits.max_frame.get()).await else {
+        refused();
+        return error(ErrorReason::FrameTooLong);
     };
     if env.shaping.is_on() {
         shape(env, shaper, body.len()).await;
@@ -175,7 +170,7 @@ async fn order(
     // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
     turn::join(frame, env, home);
     let answer = conn.answer().expect("made with an answer sink above");
-    let (lines, read_at) = match may_stall {
+    let (body, read_at) = match may_stall {
         false => answer.reply().await,
         true => loop {
             tokio::select! {
@@ -190,7 +185,38 @@ async fn order(
     };
     env.metrics.answered(1);
     env.metrics.written(read_at.elapsed());
-    as_array(lines)
+    answered(body)
+}
+
+/// A request's body; `None` past `max` bytes (or when it cannot be read whole). A body that
+/// came in one piece (an order, nearly always) is that piece as hyper read it: no list of
+/// pieces, no copy.
+async fn read_body<B>(body: B, max: usize) -> Option<Bytes>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut body = std::pin::pin!(Limited::new(body, max));
+    let mut whole = Bytes::new();
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        // Trailers carry no order.
+        let Ok(piece) = frame.ok()?.into_data() else {
+            continue;
+        };
+        if whole.is_empty() && joined.is_empty() {
+            whole = piece;
+        } else {
+            if joined.is_empty() {
+                joined.extend_from_slice(&whole);
+            }
+            joined.extend_from_slice(&piece);
+        }
+    }
+    Some(match joined.is_empty() {
+        true => whole,
+        false => joined.freeze(),
+    })
 }
 
 /// Traffic shaping for one order request: its body's bytes and one request are charged to
@@ -238,27 +264,14 @@ fn authorize(
     Ok(Some(registry.account(name)))
 }
 
-/// JSON lines → one JSON array; a lone `error` is the 400 answer instead.
-fn as_array(mut lines: Vec<u8>) -> Response<Full<Bytes>> {
-    // Each response is one line, `\n`-terminated: the array is the lines with the line ends
-    // made commas, bracketed, in the lines' own buffer.
-    if lines.last() == Some(&b'\n') {
-        lines.pop();
-    }
-    let mut many = false;
-    let mut from = 0;
-    while let Some(at) = memchr::memchr(b'\n', &lines[from..]) {
-        lines[from + at] = b',';
-        from += at + 1;
-        many = true;
-    }
-    if !many && lines.starts_with(br#"{"type":"error""#) {
-        return reply(StatusCode::BAD_REQUEST, lines);
-    }
-    lines.reserve(2);
-    lines.insert(0, b'[');
-    lines.push(b']');
-    reply(StatusCode::OK, lines)
+/// The reply's body (see [`output::encode_body`](super::output::encode_body)): an array
+/// answers `200`, a lone `error` object `400`.
+fn answered(body: Vec<u8>) -> Response<Full<Bytes>> {
+    let status = match body.first() {
+        Some(b'[') => StatusCode::OK,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    reply(status, body)
 }
 
 fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
@@ -281,4 +294,38 @@ pub(super) fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> 
         hyper::header::HeaderValue::from_static(ct),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use futures_util::stream;
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+
+    use super::*;
+
+    fn pieces(
+        pieces: &[&'static str],
+    ) -> StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>> {
+        let frames: Vec<_> = pieces
+            .iter()
+            .map(|p| Ok(Frame::data(Bytes::from_static(p.as_bytes()))))
+            .collect();
+        StreamBody::new(stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_and_refused_past_its_limit() {
+        let one = Bytes::from_static(b"{\"op\":\"ping\"}");
+        let whole = read_body(Full::new(one.clone()), 64).await.unwrap();
+        assert_eq!(whole, one);
+        // The piece hyper read, not a copy.
+        assert_eq!(whole.as_ptr(), one.as_ptr());
+        let joined = read_body(pieces(&["{\"op\"", ":", "\"ping\"}"]), 64).await;
+        assert_eq!(joined.as_deref(), Some(&b"{\"op\":\"ping\"}"[..]));
+        assert_eq!(read_body(pieces(&[]), 64).await.as_deref(), Some(&b""[..]));
+        assert_eq!(read_body(pieces(&["12345", "6789"]), 8).await, None);
+    }
 }

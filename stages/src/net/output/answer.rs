@@ -5,6 +5,8 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::codec::{encode_array, encode_response, Response};
+
 /// Where an HTTP request's reply is filed for the request's task: a slot and its signal, no
 /// channel to allocate per request. Anything else addressed to the request's connection (a
 /// later fill of an order it left resting) has nowhere to go.
@@ -14,10 +16,19 @@ pub(crate) struct Answer {
     filed: Notify,
 }
 
+/// Appends the HTTP body answering `responses`: their JSON array, or a lone `error` object
+/// (the body of a `400`).
+pub(crate) fn encode_body(responses: &[Response], out: &mut Vec<u8>) {
+    match responses {
+        [error @ Response::Error(_)] => encode_response(error, out),
+        _ => encode_array(responses, out),
+    }
+}
+
 impl Answer {
-    /// Files the reply: its encoded lines, and when its request was read.
-    pub(crate) fn put(&self, lines: Vec<u8>, read_at: Instant) {
-        *self.reply.lock() = Some((lines, read_at));
+    /// Files the reply: its body (see [`encode_body`]), and when its request was read.
+    pub(crate) fn put(&self, body: Vec<u8>, read_at: Instant) {
+        *self.reply.lock() = Some((body, read_at));
         // A permit if the task does not wait yet: it finds the reply or the permit.
         self.filed.notify_one();
     }
@@ -36,6 +47,27 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_the_array_of_the_responses_or_a_lone_error() {
+        use crate::codec::ErrorReason;
+        let body = |responses: &[Response]| {
+            let mut out = Vec::new();
+            encode_body(responses, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let error = Response::Error(ErrorReason::InvalidJson);
+        assert_eq!(body(&[]), "[]");
+        assert_eq!(body(&[Response::Pong]), r#"[{"type":"pong"}]"#);
+        assert_eq!(
+            body(std::slice::from_ref(&error)),
+            r#"{"type":"error","reason":"invalid json"}"#
+        );
+        assert_eq!(
+            body(&[Response::Pong, error]),
+            r#"[{"type":"pong"},{"type":"error","reason":"invalid json"}]"#
+        );
+    }
 
     #[test]
     fn the_task_gets_the_reply_filed_before_or_while_it_waits() {
