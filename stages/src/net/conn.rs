@@ -80,6 +80,20 @@ impl Conn {
         }
     }
 
+    /// `this` made a new connection with `id` (its sink, cap and metrics kept) in place, if
+    /// nothing else holds it: an HTTP connection's next request renews its last one's `Conn`
+    /// rather than allocate one. `None` while another holder remains (a resting order of the
+    /// request, an answer still on its way), and for a TCP connection.
+    pub(crate) fn renew(mut this: Arc<Conn>, id: ConnId) -> Option<Arc<Conn>> {
+        let conn = Arc::get_mut(&mut this)?;
+        let sink = match &conn.sink {
+            Sink::Answer(_) => Sink::Answer(Answer::default()),
+            Sink::Socket(_) => return None,
+        };
+        *conn = Conn::new(id, sink, conn.hard_cap, conn.metrics.clone());
+        Some(this)
+    }
+
     /// Asks the session to move to event loop `to` at its next safe point: its reader and
     /// writer are woken (through `cut` and `drained`, which re-check why they woke).
     pub(crate) fn request_move(&self, to: usize) {

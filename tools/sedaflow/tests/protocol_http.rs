@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{get, post, post_with, Client, Pattern, Server};
+use support::{get, post, post_with, Client, KeepAlive, Pattern, Server};
 
 /// The body must be a JSON array fitting `expected`, element by element.
 fn assert_array(body: &serde_json::Value, expected: &[&str]) -> Vec<serde_json::Value> {
@@ -112,6 +112,50 @@ fn post_orders_answers_the_requesters_responses() {
     assert_eq!(r.json(), json!([{"type": "pong"}]));
 
     a.expect_idle();
+}
+
+/// Each anonymous request is an account of its own, also one after another on a keep-alive
+/// connection (which reuses its last request's connection state once nothing holds it): an
+/// id is never "not increasing" against an earlier request's, and a resting order stays its
+/// own request's.
+#[test]
+fn a_keep_alive_connections_anonymous_requests_are_accounts_of_their_own() {
+    let server = Server::start(&[]);
+    let mut c = KeepAlive::open(server.http);
+    let ioc =
+        r#"{"op":"limit","id":9,"symbol":"KEEP1","side":"buy","price":"10","qty":1,"tif":"ioc"}"#;
+    for _ in 0..3 {
+        let r = c.post("/orders", ioc);
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_array(
+            &r.json(),
+            &[
+                r#"{"type":"ack","id":9}"#,
+                r#"{"type":"done","id":9,"reason":"expired","leaves":1}"#,
+            ],
+        );
+    }
+    // A resting buy, then a sell crossing it from the next request: two accounts trade.
+    let rest = r#"{"op":"limit","id":1,"symbol":"KEEP2","side":"buy","price":"10","qty":3}"#;
+    let r = c.post("/orders", rest);
+    assert_eq!(r.json(), json!([{"type": "ack", "id": 1}]));
+    let sell = r#"{"op":"limit","id":1,"symbol":"KEEP2","side":"sell","price":"10","qty":2}"#;
+    let r = c.post("/orders", sell);
+    assert_array(
+        &r.json(),
+        &[
+            r#"{"type":"ack","id":1}"#,
+            r#"{"type":"fill","id":1,"symbol":"KEEP2","side":"sell","price":"10","qty":2,"leaves":0}"#,
+            r#"{"type":"done","id":1,"reason":"filled","leaves":0}"#,
+        ],
+    );
+    // What is left of the buy is its own request's: the next request cannot cancel it.
+    let cancel = r#"{"op":"cancel","id":1,"symbol":"KEEP2"}"#;
+    let r = c.post("/orders", cancel);
+    assert_eq!(
+        r.json(),
+        json!([{"type": "reject", "id": 1, "reason": "unknown order"}])
+    );
 }
 
 #[test]

@@ -80,11 +80,11 @@ async fn connection(
     // Shared by the connection's requests: one reference count each, not a copy of every
     // handle inside.
     let env = Arc::new(env);
-    let shaper = Arc::new(Mutex::new(ConnShaper::default()));
+    let shared = Arc::new(Shared::default());
     let service = hyper::service::service_fn(move |req| {
         let (env, market, home) = (env.clone(), market.clone(), home.clone());
-        let shaper = shaper.clone();
-        async move { Ok::<_, Infallible>(route(req, &env, &market, (&home, &shaper)).await) }
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(req, &env, &market, (&home, &shared)).await) }
     });
     let io = hyper_util::rt::TokioIo::new(stream);
     if let Err(e) = hyper::server::conn::http1::Builder::new()
@@ -97,18 +97,27 @@ async fn connection(
     drop(pinned);
 }
 
+/// What one connection's requests share.
+#[derive(Default)]
+struct Shared {
+    shaper: Mutex<ConnShaper>,
+    /// The `Conn` the last order request was answered through: the next one renews it when
+    /// nothing else holds it any more, instead of allocating its own.
+    spare: Mutex<Option<Arc<Conn>>>,
+}
+
 async fn route(
     req: Request<Incoming>,
     env: &Arc<SessionEnv>,
     market: &Arc<Market>,
-    (home, shaper): (&Arc<EventLoop>, &Mutex<ConnShaper>),
+    (home, shared): (&Arc<EventLoop>, &Shared),
 ) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => reply(StatusCode::OK, "ok\n".into()),
         (&Method::GET, "/") => page::serve(market).await,
         (&Method::POST, "/orders") => {
             home.reads.read.fetch_add(1, Relaxed);
-            order(req, env, home, shaper).await
+            order(req, env, home, shared).await
         }
         (&Method::GET, "/ws") => {
             let pinned = (home.pin(), &env.control);
@@ -129,7 +138,7 @@ async fn order(
     req: Request<Incoming>,
     env: &Arc<SessionEnv>,
     home: &Arc<EventLoop>,
-    shaper: &Mutex<ConnShaper>,
+    shared: &Shared,
 ) -> Response<Full<Bytes>> {
     let registry = &env.registry;
     let refused = || home.reads.refused.fetch_add(1, Relaxed);
@@ -148,14 +157,18 @@ async fn order(
         return error(ErrorReason::FrameTooLong);
     };
     if env.shaping.is_on() {
-        shape(env, shaper, body.len()).await;
+        shape(env, &shared.shaper, body.len()).await;
     }
-    let conn = Arc::new(Conn::new(
-        registry.next_id(),
-        Sink::Answer(Answer::default()),
-        env.limits.write_hard_cap,
-        env.metrics.clone(),
-    ));
+    let id = registry.next_id();
+    let spare = shared.spare.lock().take();
+    let conn = spare.and_then(|c| Conn::renew(c, id)).unwrap_or_else(|| {
+        Arc::new(Conn::new(
+            id,
+            Sink::Answer(Answer::default()),
+            env.limits.write_hard_cap,
+            env.metrics.clone(),
+        ))
+    });
     // An anonymous request is an account of its own, with no other orders to stall behind.
     let may_stall = account.is_some();
     if let Some(account) = account {
@@ -185,6 +198,7 @@ async fn order(
     };
     env.metrics.answered(1);
     env.metrics.written(read_at.elapsed());
+    *shared.spare.lock() = Some(conn);
     answered(body)
 }
 

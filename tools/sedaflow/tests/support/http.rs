@@ -1,5 +1,6 @@
 //! A tiny HTTP/1.1 client: one request per connection (`Connection: close`), body read to the
-//! end of the stream; `Content-Length` and chunked bodies both understood.
+//! end of the stream; `Content-Length` and chunked bodies both understood. [`KeepAlive`] sends
+//! its requests one after another on one connection.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -52,28 +53,9 @@ fn request(
     body: Option<&str>,
     headers: &[&str],
 ) -> HttpResponse {
-    let mut stream =
-        TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    let mut stream = connect(addr);
     stream
-        .set_read_timeout(Some(READ_GUARD))
-        .expect("set read timeout");
-    stream
-        .set_write_timeout(Some(WRITE_GUARD))
-        .expect("set write timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in headers {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    if let Some(body) = body {
-        head.push_str("Content-Type: application/json\r\n");
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body.unwrap_or_default().as_bytes());
-    stream
-        .write_all(&bytes)
+        .write_all(&encode(addr, method, path, body, headers, true))
         .unwrap_or_else(|e| panic!("{method} {path}: writing failed: {e}"));
     let mut raw = Vec::new();
     stream
@@ -85,6 +67,99 @@ fn request(
             String::from_utf8_lossy(&raw)
         )
     })
+}
+
+/// One keep-alive connection: each request is sent once the previous one is answered.
+pub struct KeepAlive {
+    addr: SocketAddr,
+    stream: TcpStream,
+}
+
+impl KeepAlive {
+    /// # Panics
+    /// When the connection cannot be opened.
+    pub fn open(addr: SocketAddr) -> KeepAlive {
+        KeepAlive {
+            addr,
+            stream: connect(addr),
+        }
+    }
+
+    /// `POST path` with a JSON body, and its answer (which must have a `Content-Length`).
+    ///
+    /// # Panics
+    /// On any I/O failure or a malformed answer.
+    pub fn post(&mut self, path: &str, body: &str) -> HttpResponse {
+        self.stream
+            .write_all(&encode(self.addr, "POST", path, Some(body), &[], false))
+            .unwrap_or_else(|e| panic!("POST {path}: writing failed: {e}"));
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = answer_end(&raw) {
+                assert_eq!(end, raw.len(), "POST {path}: more than one answer came");
+                return parse(&raw).unwrap_or_else(|e| panic!("POST {path}: {e}"));
+            }
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .unwrap_or_else(|e| panic!("POST {path}: reading the answer failed: {e}"));
+            assert!(n > 0, "POST {path}: the server closed the connection");
+            raw.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Where the first answer in `raw` ends, once its head and `Content-Length` body are in.
+fn answer_end(raw: &[u8]) -> Option<usize> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a keep-alive answer has a Content-Length");
+    let end = split + 4 + length;
+    (raw.len() >= end).then_some(end)
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream =
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(READ_GUARD))
+        .expect("set read timeout");
+    stream
+        .set_write_timeout(Some(WRITE_GUARD))
+        .expect("set write timeout");
+    stream
+}
+
+/// A request's bytes; with `close`, it asks the server to close the connection after it.
+fn encode(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[&str],
+    close: bool,
+) -> Vec<u8> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    if let Some(body) = body {
+        head.push_str("Content-Type: application/json\r\n");
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default().as_bytes());
+    bytes
 }
 
 fn parse(raw: &[u8]) -> Result<HttpResponse, String> {
