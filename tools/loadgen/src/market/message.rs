@@ -118,10 +118,12 @@ fn scan(text: &str) -> Option<Raw<'_>> {
     let mut kind = None;
     scan_flat(text, |key, value| {
         let string = || value.strip_prefix('"')?.strip_suffix('"');
-        let number = |slot: &mut Option<u64>| {
-            (slot.is_none()).then_some(())?;
-            *slot = Some(value.parse().ok()?);
-            Some(())
+        let number = |slot: &mut Option<u64>| match slot {
+            Some(_) => None,
+            None => {
+                *slot = Some(value.parse().ok()?);
+                Some(())
+            }
         };
         match key {
             "type" if kind.is_none() => kind = Some(string()?),
