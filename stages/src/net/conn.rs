@@ -362,8 +362,7 @@ impl Client for Conn {
     /// request, as the body its task sends.
     fn reply(self: Arc<Self>, seq: u64, read_at: Instant, responses: &[Response]) {
         if let Sink::Answer(answer) = &self.sink {
-            let mut body = Vec::with_capacity(64 * responses.len() + 2);
-            output::encode_body(responses, &mut body);
+            let body = output::body(responses);
             // As `send` does: nothing for a request gone, or past the hard cap.
             match !self.is_closed() && self.admit(body.len()) {
                 true => answer.put(body, read_at),

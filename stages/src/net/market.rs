@@ -88,7 +88,7 @@ impl Market {
             Err(reason) => {
                 let mut body = Vec::new();
                 encode_message(&Message::Error(reason), &mut body);
-                return Some(reply(StatusCode::BAD_REQUEST, body));
+                return Some(reply(StatusCode::BAD_REQUEST, body.into()));
             }
         };
         let (tx, rx) = oneshot::channel();
@@ -97,7 +97,7 @@ impl Market {
             Err(Closed) => None,
         };
         Some(match answered {
-            Some(body) => reply(StatusCode::OK, body),
+            Some(body) => reply(StatusCode::OK, body.into()),
             None => reply(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into()),
         })
     }

@@ -97,7 +97,7 @@ pub(crate) fn upgrade(
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
     });
-    let mut response = reply(StatusCode::SWITCHING_PROTOCOLS, Vec::new());
+    let mut response = reply(StatusCode::SWITCHING_PROTOCOLS, Bytes::new());
     let headers = response.headers_mut();
     headers.remove(hyper::header::CONTENT_TYPE);
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));

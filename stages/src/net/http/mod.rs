@@ -149,7 +149,7 @@ async fn order(
             refused();
             let mut body = Vec::new();
             encode_response(&Wire::Error(ErrorReason::LoginFailed), &mut body);
-            return reply(StatusCode::UNAUTHORIZED, body);
+            return reply(StatusCode::UNAUTHORIZED, body.into());
         }
     };
     let Some(body) = read_body(req.into_body(), env.limits.max_frame.get()).await else {
@@ -278,9 +278,9 @@ fn authorize(
     Ok(Some(registry.account(name)))
 }
 
-/// The reply's body (see [`output::encode_body`](super::output::encode_body)): an array
-/// answers `200`, a lone `error` object `400`.
-fn answered(body: Vec<u8>) -> Response<Full<Bytes>> {
+/// The reply's body (see [`output::body`](super::output::body)): an array answers `200`, a
+/// lone `error` object `400`.
+fn answered(body: Bytes) -> Response<Full<Bytes>> {
     let status = match body.first() {
         Some(b'[') => StatusCode::OK,
         _ => StatusCode::BAD_REQUEST,
@@ -291,12 +291,12 @@ fn answered(body: Vec<u8>) -> Response<Full<Bytes>> {
 fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
     let mut body = Vec::new();
     encode_response(&Wire::Error(reason), &mut body);
-    reply(StatusCode::BAD_REQUEST, body)
+    reply(StatusCode::BAD_REQUEST, body.into())
 }
 
-pub(super) fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(super) fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let json = body.first() == Some(&b'{') || body.first() == Some(&b'[');
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     let ct = if json {
         "application/json"

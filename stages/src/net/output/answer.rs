@@ -1,7 +1,9 @@
 //! The output of a connection that is a single HTTP request: the one reply its task waits for.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -12,13 +14,27 @@ use crate::codec::{encode_array, encode_response, Response};
 /// later fill of an order it left resting) has nowhere to go.
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
-    reply: Mutex<Option<(Vec<u8>, Instant)>>,
+    reply: Mutex<Option<(Bytes, Instant)>>,
     filed: Notify,
 }
 
-/// Appends the HTTP body answering `responses`: their JSON array, or a lone `error` object
-/// (the body of a `400`).
-pub(crate) fn encode_body(responses: &[Response], out: &mut Vec<u8>) {
+thread_local! {
+    /// Where a thread encodes answers before copying each out at its exact size: a body is
+    /// then one allocation, which `Bytes` takes without a shared header of its own.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The HTTP body answering `responses`: their JSON array, or a lone `error` object (the body
+/// of a `400`).
+pub(crate) fn body(responses: &[Response]) -> Bytes {
+    SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        encode_body(responses, out);
+        Bytes::copy_from_slice(out)
+    })
+}
+
+fn encode_body(responses: &[Response], out: &mut Vec<u8>) {
     match responses {
         [error @ Response::Error(_)] => encode_response(error, out),
         _ => encode_array(responses, out),
@@ -26,15 +42,15 @@ pub(crate) fn encode_body(responses: &[Response], out: &mut Vec<u8>) {
 }
 
 impl Answer {
-    /// Files the reply: its body (see [`encode_body`]), and when its request was read.
-    pub(crate) fn put(&self, body: Vec<u8>, read_at: Instant) {
+    /// Files the reply: its [`body`], and when its request was read.
+    pub(crate) fn put(&self, body: Bytes, read_at: Instant) {
         *self.reply.lock() = Some((body, read_at));
         // A permit if the task does not wait yet: it finds the reply or the permit.
         self.filed.notify_one();
     }
 
     /// Waits until the reply is filed and takes it.
-    pub(crate) async fn reply(&self) -> (Vec<u8>, Instant) {
+    pub(crate) async fn reply(&self) -> (Bytes, Instant) {
         loop {
             if let Some(reply) = self.reply.lock().take() {
                 return reply;
@@ -51,11 +67,7 @@ mod tests {
     #[test]
     fn a_body_is_the_array_of_the_responses_or_a_lone_error() {
         use crate::codec::ErrorReason;
-        let body = |responses: &[Response]| {
-            let mut out = Vec::new();
-            encode_body(responses, &mut out);
-            String::from_utf8(out).unwrap()
-        };
+        let body = |responses: &[Response]| String::from_utf8(body(responses).to_vec()).unwrap();
         let error = Response::Error(ErrorReason::InvalidJson);
         assert_eq!(body(&[]), "[]");
         assert_eq!(body(&[Response::Pong]), r#"[{"type":"pong"}]"#);
@@ -76,14 +88,17 @@ mod tests {
             .unwrap();
         let answer = std::sync::Arc::new(Answer::default());
         let at = Instant::now();
-        answer.put(b"before\n".to_vec(), at);
-        assert_eq!(runtime.block_on(answer.reply()), (b"before\n".to_vec(), at));
+        answer.put(Bytes::from_static(b"before\n"), at);
+        assert_eq!(
+            runtime.block_on(answer.reply()),
+            (Bytes::from_static(b"before\n"), at)
+        );
         let filer = answer.clone();
         let waiting = runtime.spawn(async move { answer.reply().await });
         runtime.block_on(async {
             tokio::task::yield_now().await;
-            filer.put(b"while\n".to_vec(), at);
-            assert_eq!(waiting.await.unwrap(), (b"while\n".to_vec(), at));
+            filer.put(Bytes::from_static(b"while\n"), at);
+            assert_eq!(waiting.await.unwrap(), (Bytes::from_static(b"while\n"), at));
         });
     }
 }

@@ -42,7 +42,7 @@ mod socket;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use answer::{encode_body, Answer};
+pub(crate) use answer::{body, Answer};
 pub(crate) use held::Consolidation;
 pub(crate) use pending::Pending;
 pub(crate) use reorder::Outgoing;
