@@ -33,14 +33,14 @@ use super::account::Account;
 use super::conn::{Conn, Sink};
 use super::loops::{EventLoop, Pinned};
 use super::market::Market;
-use super::output::Answer;
+use super::output::{self, Answer};
 use super::page;
 use super::registry::Registry;
 use super::session::SessionEnv;
 use super::shaping::ConnShaper;
 use super::ws;
 use crate::accounts::{Auth, LoginFailed};
-use crate::codec::{encode_response, ErrorReason, Response as Wire};
+use crate::codec::{ErrorReason, Response as Wire};
 use crate::config::ReadScope;
 use crate::internal_events::PauseReason;
 use crate::pipeline::DecodeIn;
@@ -147,14 +147,12 @@ async fn order(
         Err(LoginFailed) => {
             registry.metrics().login(false);
             refused();
-            let mut body = Vec::new();
-            encode_response(&Wire::Error(ErrorReason::LoginFailed), &mut body);
-            return reply(StatusCode::UNAUTHORIZED, body.into());
+            return error(StatusCode::UNAUTHORIZED, ErrorReason::LoginFailed);
         }
     };
     let Some(body) = read_body(req.into_body(), env.limits.max_frame.get()).await else {
         refused();
-        return error(ErrorReason::FrameTooLong);
+        return error(StatusCode::BAD_REQUEST, ErrorReason::FrameTooLong);
     };
     if env.shaping.is_on() {
         shape(env, &shared.shaper, body.len()).await;
@@ -278,7 +276,7 @@ fn authorize(
     Ok(Some(registry.account(name)))
 }
 
-/// The reply's body (see [`output::body`](super::output::body)): an array answers `200`, a
+/// The reply's body (see [`output::body`]): an array answers `200`, a
 /// lone `error` object `400`.
 fn answered(body: Bytes) -> Response<Full<Bytes>> {
     let status = match body.first() {
@@ -288,10 +286,9 @@ fn answered(body: Bytes) -> Response<Full<Bytes>> {
     reply(status, body)
 }
 
-fn error(reason: ErrorReason) -> Response<Full<Bytes>> {
-    let mut body = Vec::new();
-    encode_response(&Wire::Error(reason), &mut body);
-    reply(StatusCode::BAD_REQUEST, body.into())
+/// `status` with one `error` object, the body an answer of that one response has.
+fn error(status: StatusCode, reason: ErrorReason) -> Response<Full<Bytes>> {
+    reply(status, output::body(&[Wire::Error(reason)]))
 }
 
 pub(super) fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {

@@ -29,16 +29,12 @@ thread_local! {
 pub(crate) fn body(responses: &[Response]) -> Bytes {
     SCRATCH.with_borrow_mut(|out| {
         out.clear();
-        encode_body(responses, out);
+        match responses {
+            [error @ Response::Error(_)] => encode_response(error, out),
+            _ => encode_array(responses, out),
+        }
         Bytes::copy_from_slice(out)
     })
-}
-
-fn encode_body(responses: &[Response], out: &mut Vec<u8>) {
-    match responses {
-        [error @ Response::Error(_)] => encode_response(error, out),
-        _ => encode_array(responses, out),
-    }
 }
 
 impl Answer {
