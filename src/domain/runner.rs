@@ -214,9 +214,7 @@ impl<E: Send + 'static> LaneRunner for Domain<E> {
             queue: &self.queue,
             lane,
         };
-        for work in after {
-            work();
-        }
+        after::run(after);
     }
 
     fn send_token(&self, token: usize) {

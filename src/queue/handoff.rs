@@ -36,25 +36,37 @@ const ROUND: usize = 64;
 /// again in one batch of the next stage instead of each dragging its own through it.
 type Pending = VecDeque<(Weak<dyn LaneRunner>, usize)>;
 
+/// A thread's kept lanes.
+struct Kept {
+    /// On pool worker threads, and on a caller while it [runs](caller_runs) what it publishes.
+    on: bool,
+    /// Kept with its room while off: a network thread turns it on once per read.
+    lanes: Pending,
+}
+
 thread_local! {
-    /// `Some` on pool worker threads only.
-    static KEPT: RefCell<Option<Pending>> = const { RefCell::new(None) };
+    static KEPT: RefCell<Kept> = const {
+        RefCell::new(Kept {
+            on: false,
+            lanes: VecDeque::new(),
+        })
+    };
 }
 
 /// Marks the calling thread as a pool worker that runs kept lanes.
 pub(crate) fn enable() {
-    KEPT.with(|k| *k.borrow_mut() = Some(VecDeque::new()));
+    KEPT.with(|k| k.borrow_mut().on = true);
 }
 
 /// Keeps a lane that just became ready for this worker to run. Returns false on threads that
 /// are not pool workers (the caller then uses the ready channel).
 pub(crate) fn keep(domain: &Weak<dyn LaneRunner>, lane: usize) -> bool {
-    KEPT.with(|k| match k.borrow_mut().as_mut() {
-        Some(kept) => {
-            kept.push_back((domain.clone(), lane));
-            true
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.on {
+            k.lanes.push_back((domain.clone(), lane));
         }
-        None => false,
+        k.on
     })
 }
 
@@ -63,13 +75,14 @@ pub(crate) fn keep(domain: &Weak<dyn LaneRunner>, lane: usize) -> bool {
 /// pool thread (and a thread switch per hop). On a pool worker it only publishes: the
 /// worker's own loop runs what it keeps.
 pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
-    if KEPT.with(|k| k.borrow().is_some()) {
+    if KEPT.with(|k| k.borrow().on) {
         return publish();
     }
     enable();
     let result = publish();
+    // Leaves nothing kept: it runs the lanes or gives them back.
     run_kept();
-    KEPT.with(|k| *k.borrow_mut() = None);
+    KEPT.with(|k| k.borrow_mut().on = false);
     // The caller goes back to its own code, which may block on anything.
     pay_owed_wakes();
     result
@@ -79,9 +92,7 @@ pub(crate) fn caller_runs<R>(publish: impl FnOnce() -> R) -> R {
 /// their pools.
 pub(crate) fn run_kept() {
     for _ in 0..ROUND {
-        let Some((domain, lane)) =
-            KEPT.with(|k| k.borrow_mut().as_mut().and_then(VecDeque::pop_front))
-        else {
+        let Some((domain, lane)) = KEPT.with(|k| k.borrow_mut().lanes.pop_front()) else {
             return;
         };
         if let Some(d) = domain.upgrade() {
@@ -94,15 +105,17 @@ pub(crate) fn run_kept() {
 /// Hands every kept lane to its own pool. A worker must do this before it blocks on a full
 /// queue: the lane it keeps may be the only one that can make room there.
 pub(crate) fn give_back() {
-    let kept = KEPT.with(|k| {
-        k.borrow_mut()
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
-    });
-    for (domain, lane) in kept {
+    let mut kept = KEPT.with(|k| std::mem::take(&mut k.borrow_mut().lanes));
+    for (domain, lane) in kept.drain(..) {
         if let Some(d) = domain.upgrade() {
             d.send_token(lane);
         }
     }
+    // Its room serves the lanes kept next.
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        if k.lanes.is_empty() {
+            k.lanes = kept;
+        }
+    });
 }

@@ -83,6 +83,19 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// How many channels a symbol has: trades, bbo, depth and a kline per interval.
+    pub(crate) const COUNT: usize = 3 + Interval::ALL.len();
+
+    /// A number below [`Channel::COUNT`], one per channel.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Channel::Trades => 0,
+            Channel::Bbo => 1,
+            Channel::Depth => 2,
+            Channel::Kline(interval) => 3 + interval.index(),
+        }
+    }
+
     /// The wire name of the channel (the interval is a field of its own).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +129,15 @@ mod tests {
         for text in ["", "1S", "60s", "1d", " 1m"] {
             assert_eq!(Interval::parse(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn each_channel_has_an_index_of_its_own() {
+        let mut channels = vec![Channel::Trades, Channel::Bbo, Channel::Depth];
+        channels.extend(Interval::ALL.map(Channel::Kline));
+        let mut indexes: Vec<_> = channels.iter().map(|c| c.index()).collect();
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..Channel::COUNT).collect::<Vec<_>>());
     }
 
     #[test]

@@ -89,17 +89,6 @@ pub(crate) struct Filed {
     pub(crate) awaited: bool,
 }
 
-impl Filed {
-    /// What this filing and a later one did together.
-    pub(crate) fn and(self, later: Filed) -> Filed {
-        Filed {
-            replies: self.replies + later.replies,
-            due: self.due || later.due,
-            awaited: self.awaited || later.awaited,
-        }
-    }
-}
-
 impl Reorder {
     /// The reader has read `seqs` requests, the last of them in one read.
     pub(crate) fn note_read(&mut self, seqs: u64) {
@@ -143,20 +132,56 @@ impl Reorder {
         admit: impl FnOnce(usize) -> bool,
     ) -> Option<Filed> {
         let mut replies = 0;
+        self.place_reply(seq, read_at, encode, admit, &mut replies)
+            .then(|| self.settle(replies))
+    }
+
+    /// Files a run of replies as [`Reorder::file_reply`] each (`reply` gives one's sequence
+    /// number and read time, `encode` its lines), deciding what is due once after them all:
+    /// the same decision, since a run only adds output. Stops at the first one `admit`
+    /// refuses; returns how many were filed.
+    pub(crate) fn file_replies<R>(
+        &mut self,
+        run: &[R],
+        reply: impl Fn(&R) -> (u64, Instant),
+        encode: impl Fn(&R, &mut Vec<u8>),
+        admit: impl Fn(usize) -> bool,
+    ) -> (Filed, usize) {
+        let mut replies = 0;
+        let filed = run
+            .iter()
+            .take_while(|r| {
+                let (seq, read_at) = reply(r);
+                self.place_reply(seq, read_at, |buf| encode(r, buf), &admit, &mut replies)
+            })
+            .count();
+        (self.settle(replies), filed)
+    }
+
+    /// Puts a reply in the output when in turn, else among the waiting; false when `admit`
+    /// refuses it.
+    fn place_reply(
+        &mut self,
+        seq: u64,
+        read_at: Instant,
+        encode: impl FnOnce(&mut Vec<u8>),
+        admit: impl FnOnce(usize) -> bool,
+        replies: &mut u64,
+    ) -> bool {
         if seq == self.next {
             if !self.append(encode, admit) {
-                return None;
+                return false;
             }
-            self.in_turn(read_at, &mut replies);
+            self.in_turn(read_at, replies);
         } else {
             let mut lines = Vec::with_capacity(128);
             encode(&mut lines);
             if !admit(lines.len()) {
-                return None;
+                return false;
             }
             self.waiting.insert(seq, (lines, read_at));
         }
-        Some(self.settle(replies))
+        true
     }
 
     /// Files a report for this client (unsequenced: it goes out with the next write), encoding
@@ -171,7 +196,11 @@ impl Reorder {
 
     /// After filing: takes what came into turn, and decides whether a write is due.
     fn settle(&mut self, mut replies: u64) -> Filed {
-        while let Some((lines, read_at)) = self.waiting.remove(&self.next) {
+        // Replies nearly always come in turn: most filings find nothing waiting.
+        while !self.waiting.is_empty() {
+            let Some((lines, read_at)) = self.waiting.remove(&self.next) else {
+                break;
+            };
             self.out.extend_from_slice(&lines);
             self.in_turn(read_at, &mut replies);
         }
@@ -425,6 +454,41 @@ mod tests {
         r.file(reply(1, "r1\n", t));
         r.file(reply(0, "r0\n", t + Duration::from_millis(1)));
         assert_eq!(write_all(&mut r).1, Some(t));
+    }
+
+    #[test]
+    fn a_run_of_replies_settles_once_as_its_replies_one_by_one_would() {
+        let t = Instant::now();
+        let encode =
+            |seq: &u64, b: &mut Vec<u8>| b.extend_from_slice(format!("r{seq}\n").as_bytes());
+        let (mut one_by_one, mut run) = (Reorder::default(), Reorder::default());
+        for r in [&mut one_by_one, &mut run] {
+            r.note_read(2);
+            r.note_read(4);
+        }
+        let seqs = [1, 0, 2, 3];
+        let mut each = Filed::default();
+        for seq in &seqs[..3] {
+            let f = one_by_one
+                .file_reply(*seq, t, |b| encode(seq, b), |_| true)
+                .expect("admitted");
+            each = filed(
+                each.replies + f.replies,
+                each.due || f.due,
+                each.awaited || f.awaited,
+            );
+        }
+        // The fourth is refused: the run stops there.
+        let admitted = std::cell::Cell::new(0);
+        let admit = |_| {
+            admitted.set(admitted.get() + 1);
+            admitted.get() <= 3
+        };
+        let (f, n) = run.file_replies(&seqs, |&s| (s, t), encode, admit);
+        assert_eq!((f, n), (each, 3));
+        assert_eq!(f, filed(3, true, true));
+        assert_eq!(write_all(&mut run).0, b"r0\nr1\nr2\n");
+        assert_eq!(write_all(&mut one_by_one).0, b"r0\nr1\nr2\n");
     }
 
     #[test]

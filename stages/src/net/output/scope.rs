@@ -67,6 +67,30 @@ pub(crate) type Collected = Vec<(u64, Arc<dyn Pending>, bool)>;
 thread_local! {
     /// The innermost scope running on this thread.
     static COLLECTED: RefCell<Option<Collected>> = const { RefCell::new(None) };
+    /// Emptied lists for the next scopes: a read opens two, and a list grown anew in each
+    /// took several allocations per read.
+    static SPARE: RefCell<Vec<Collected>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Lists kept in [`SPARE`]: enough for nested scopes.
+const SPARE_KEPT: usize = 4;
+
+/// An empty list, one this thread emptied if it has one.
+fn fresh() -> Collected {
+    SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Keeps an emptied list for [`fresh`].
+fn recycle(conns: Collected) {
+    debug_assert!(conns.is_empty());
+    if conns.capacity() > 0 {
+        SPARE.with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < SPARE_KEPT {
+                spare.push(conns);
+            }
+        });
+    }
 }
 
 /// Runs `f` as a scope, then writes what it collected as [`when`] says.
@@ -92,8 +116,9 @@ pub(crate) fn collecting<R>(f: impl FnOnce() -> R) -> (R, Collected) {
             }
         }
     }
+    let list = fresh();
     let mut scope = Scope {
-        outer: Some(COLLECTED.with(|d| d.borrow_mut().replace(Vec::new()))),
+        outer: Some(COLLECTED.with(|d| d.borrow_mut().replace(list))),
     };
     let result = f();
     let outer = scope.outer.take().unwrap_or_default();
@@ -104,10 +129,10 @@ pub(crate) fn collecting<R>(f: impl FnOnce() -> R) -> (R, Collected) {
 }
 
 /// Ends a scope's output: each connection's as [`when`] says.
-pub(crate) fn write_collected(conns: Collected) {
+pub(crate) fn write_collected(mut conns: Collected) {
     // The rule depends on a connection only through `awaited`: asked once for the rest.
     let unawaited = when(Moment::ScopeEnded { awaited: false });
-    for (id, conn, awaited) in conns {
+    for (id, conn, awaited) in conns.drain(..) {
         let at = if awaited {
             when(Moment::ScopeEnded { awaited })
         } else {
@@ -119,6 +144,7 @@ pub(crate) fn write_collected(conns: Collected) {
             When::Held => held::hold(id, conn),
         }
     }
+    recycle(conns);
     // An outermost scope on a network thread: one more read served.
     if unawaited == When::Held {
         held::read_served();
@@ -145,4 +171,21 @@ fn add(id: u64, awaited: bool, conn: impl FnOnce() -> Arc<dyn Pending>) {
 /// Whether a scope is open on this thread.
 fn is_deferring() -> bool {
     COLLECTED.with(|d| d.borrow().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_takes_the_list_an_earlier_one_emptied() {
+        // Outside a network thread with nothing collected: nothing is written.
+        let ((), conns) = collecting(|| ());
+        assert!(conns.is_empty());
+        let list = Collected::with_capacity(8);
+        let at = list.as_ptr();
+        write_collected(list);
+        let ((), conns) = collecting(|| ());
+        assert_eq!(conns.as_ptr(), at, "the emptied list again");
+    }
 }

@@ -87,9 +87,8 @@ impl SocketOut {
         Some(self.settle(st, filed, write))
     }
 
-    /// Files a run of replies under one lock, each as [`SocketOut::put_reply`] would
-    /// (`reply` gives its sequence number and read time, `encode` its lines), then settles once
-    /// for all of them. Stops at the first one `admit` refuses; returns how many were filed.
+    /// Files a run of replies under one lock ([`Reorder::file_replies`]), then as
+    /// [`SocketOut::put`]; returns how many were filed.
     pub(crate) fn put_replies<R>(
         &self,
         run: &[R],
@@ -99,15 +98,8 @@ impl SocketOut {
         write: bool,
     ) -> (Progress, usize) {
         let mut st = self.state.lock();
-        let mut filed = Filed::default();
-        for (i, r) in run.iter().enumerate() {
-            let (seq, read_at) = reply(r);
-            match st.file_reply(seq, read_at, |buf| encode(r, buf), &admit) {
-                Some(f) => filed = filed.and(f),
-                None => return (self.settle(st, filed, write), i),
-            }
-        }
-        (self.settle(st, filed, write), run.len())
+        let (filed, n) = st.file_replies(run, reply, encode, admit);
+        (self.settle(st, filed, write), n)
     }
 
     /// Files a report for this client ([`Reorder::file_notice`]), then as [`SocketOut::put`].

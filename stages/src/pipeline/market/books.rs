@@ -29,7 +29,9 @@ struct Book {
     feed: Feed,
     /// In [`Books::held`].
     held: bool,
-    subscribers: FxHashMap<Channel, FxHashMap<u64, Arc<Subscriber>>>,
+    /// Each channel's subscribers, by [`Channel::index`]: every book change asks which
+    /// channels anyone watches.
+    subscribers: [FxHashMap<u64, Arc<Subscriber>>; Channel::COUNT],
 }
 
 impl Book {
@@ -37,13 +39,13 @@ impl Book {
         Book {
             feed: Feed::new(symbol),
             held: false,
-            subscribers: FxHashMap::default(),
+            subscribers: Default::default(),
         }
     }
 
     /// A book nobody watches and that never changed holds nothing worth keeping.
     fn is_idle(&self) -> bool {
-        self.feed.depth().seq() == 0 && self.subscribers.values().all(FxHashMap::is_empty)
+        self.feed.depth().seq() == 0 && self.subscribers.iter().all(FxHashMap::is_empty)
     }
 
     /// Pushes each update to its channel's subscribers, a run of one channel's updates
@@ -58,9 +60,10 @@ impl Book {
             let run = rest.iter().take_while(|f| f.channel == channel).count();
             let (updates, tail) = rest.split_at(run);
             rest = tail;
-            let Some(subscribers) = self.subscribers.get_mut(&channel) else {
+            let subscribers = &mut self.subscribers[channel.index()];
+            if subscribers.is_empty() {
                 continue;
-            };
+            }
             metrics.fanned_out(channel, subscribers.len() * run);
             let subscription = Subscription { channel, symbol };
             // Trades are never merged: one shared run for all their subscribers.
@@ -150,7 +153,7 @@ impl Books {
             subscribers,
             held,
         } = book;
-        let wanted = |channel| subscribers.get(&channel).is_some_and(|s| !s.is_empty());
+        let wanted = |channel: Channel| !subscribers[channel.index()].is_empty();
         match feed.absorb(delta, wanted) {
             Ok(()) => {
                 if !*held {
@@ -194,10 +197,7 @@ impl Books {
             !o.is_slow()
         });
         if subscribed {
-            book.subscribers
-                .entry(channel)
-                .or_default()
-                .insert(subscriber.id(), subscriber);
+            book.subscribers[channel.index()].insert(subscriber.id(), subscriber);
         } else if book.is_idle() {
             self.books.remove(&subscription.symbol);
         }
@@ -207,9 +207,7 @@ impl Books {
         let Some(book) = self.books.get_mut(&subscription.symbol) else {
             return;
         };
-        if let Some(subscribers) = book.subscribers.get_mut(&subscription.channel) {
-            subscribers.remove(&subscriber.id());
-        }
+        book.subscribers[subscription.channel.index()].remove(&subscriber.id());
         if book.is_idle() {
             self.books.remove(&subscription.symbol);
         }
