@@ -102,9 +102,11 @@ impl ServerMetrics {
         m
     }
 
-    /// A request reached matching.
-    pub(crate) fn request(&self) {
-        self.requests.increment(1);
+    /// `n` requests reached matching.
+    pub(crate) fn requests(&self, n: u64) {
+        if n > 0 {
+            self.requests.increment(n);
+        }
     }
 
     /// A request was refused for `reason` (`overloaded`, `symbol unavailable`).

@@ -23,12 +23,14 @@ use crate::internal_events::ServerMetrics;
 use crate::matching::{RejectReason, Request};
 
 pub(crate) struct Decode {
-    pub(crate) metrics: ServerMetrics,
+    metrics: ServerMetrics,
     /// Where validated orders go: matching directly, or a stage added before it.
-    pub(crate) topic: Option<&'static str>,
+    topic: Option<&'static str>,
     /// Matching's lanes, known once the pipeline is built: the parts of a request on every
     /// book.
-    pub(crate) lanes: Arc<AtomicUsize>,
+    lanes: Arc<AtomicUsize>,
+    /// Requests passed on in this batch: counted once per batch, as the counter is shared.
+    passed: u64,
 }
 
 impl Handler for Decode {
@@ -44,6 +46,7 @@ impl Handler for Decode {
                 event => self.take(event, ctx),
             }
         }
+        self.metrics.requests(std::mem::take(&mut self.passed));
     }
 
     /// Matching refused orders (its queue is full and set to `Reject`): answer `overloaded`.
@@ -63,8 +66,21 @@ impl Handler for Decode {
 }
 
 impl Decode {
+    pub(crate) fn new(
+        metrics: ServerMetrics,
+        topic: Option<&'static str>,
+        lanes: Arc<AtomicUsize>,
+    ) -> Decode {
+        Decode {
+            metrics,
+            topic,
+            lanes,
+            passed: 0,
+        }
+    }
+
     /// A frame or a disconnect, in its turn.
-    fn take(&self, event: DecodeIn, ctx: &mut Context<'_>) {
+    fn take(&mut self, event: DecodeIn, ctx: &mut Context<'_>) {
         match event {
             DecodeIn::Frame {
                 conn,
@@ -83,7 +99,7 @@ impl Decode {
     }
 
     fn frame(
-        &self,
+        &mut self,
         conn: ClientRef,
         seq: u64,
         frame: Bytes,
@@ -119,7 +135,7 @@ impl Decode {
                 return;
             }
         };
-        self.metrics.request();
+        self.passed += 1;
         self.send(Order::new(conn, seq, req, floor, read_at), ctx);
     }
 
@@ -148,7 +164,7 @@ impl Decode {
         }
     }
 
-    fn resume(&self, conn: &ClientRef, ctx: &mut Context<'_>) {
+    fn resume(&mut self, conn: &ClientRef, ctx: &mut Context<'_>) {
         let mut rest = conn.orders().resume().into_iter();
         while let Some(event) = rest.next() {
             if conn.orders().is_stalled() {

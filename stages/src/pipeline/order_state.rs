@@ -14,7 +14,7 @@
 //! Who writes what: only the account's decode lane writes `max_sent` and `held`; matching
 //! (or an ingress's router) writes `max_accepted` and settles `in_flight`.
 
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use parking_lot::Mutex;
@@ -63,7 +63,7 @@ impl OrderState {
     pub(crate) fn admit(&self, req: &Request) -> Admit {
         let floor = match *req {
             Request::Limit { id, .. } | Request::Market { id, .. } => {
-                if id > self.max_sent.load(SeqCst) {
+                if id > self.max_sent.load(Relaxed) {
                     0
                 } else {
                     // Stall, then look again: a settling order either sees the flag and wakes
@@ -79,7 +79,10 @@ impl OrderState {
             _ => 0,
         };
         if let Request::Limit { id, .. } | Request::Market { id, .. } = *req {
-            self.max_sent.fetch_max(id, SeqCst);
+            // Its one writer, the account's decode lane, is the one reader too: a plain store.
+            if id > self.max_sent.load(Relaxed) {
+                self.max_sent.store(id, Relaxed);
+            }
         }
         self.in_flight.fetch_add(1, SeqCst);
         Admit::Pass { floor }

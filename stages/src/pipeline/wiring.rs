@@ -80,13 +80,9 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     let l = lanes.clone();
     let (read, read_queue) = w.network.read;
     p.external_stage(read, read_queue);
-    p.stage("decode", move || Decode {
-        metrics: m.clone(),
-        topic,
-        lanes: l.clone(),
-    })
-    .config(config.stages.decode.clone())
-    .keyed_by(|e: &DecodeIn| e.conn().owner());
+    p.stage("decode", move || Decode::new(m.clone(), topic, l.clone()))
+        .config(config.stages.decode.clone())
+        .keyed_by(|e: &DecodeIn| e.conn().owner());
     if let Some(declare) = w.extension {
         declare(&mut p, PRE_MATCH);
     }

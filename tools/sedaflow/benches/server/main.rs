@@ -5,8 +5,8 @@
 //!
 //! `NAME`s pick the servers whose names contain one of them (the inline baseline always
 //! runs): `-- "stage per queue" journal` compares journaling off and on. For each server:
-//! closed loop (8 connections × 16 requests in flight) for the maximum orders/s, then open
-//! loop at half of that server's own maximum for latency. Servers run as separate processes
+//! closed loop (8 connections × 16 requests in flight by default) for the maximum orders/s,
+//! then open loop at half of that server's own maximum for latency. Servers run as separate processes
 //! (the real `sedaflow` binary; for the baseline, [`inline`], this executable re-run by
 //! [`baseline`]); the load generator runs in this process.
 //!
@@ -18,6 +18,7 @@
 //!
 //! `SEDAFLOW_BENCH_BEFORE=PATH` adds an older `sedaflow` binary's default and fused servers
 //! ("before (…)"), so a change is measured against its predecessor in the same run.
+//! `SEDAFLOW_BENCH_PIPELINE=N` keeps N requests in flight per connection instead of 16.
 //! `SEDAFLOW_BENCH_PIN=1` runs the servers on CPU 0 and the load (this process) on CPU 1, so
 //! each server is measured on one core of its own.
 //!
@@ -177,7 +178,7 @@ fn compare() {
     let bench = Bench {
         base: LoadgenConfig {
             connections: NonZeroUsize::new(8).expect("non-zero"),
-            pipeline: NonZeroUsize::new(16).expect("non-zero"),
+            pipeline: pipeline(),
             ..LoadgenConfig::default()
         },
         secs: if quick { 2 } else { 5 },
@@ -195,6 +196,18 @@ fn compare() {
     let cpu: Vec<f64> = cpu.iter_mut().map(|runs| median(runs)).collect();
     print_table(&picked, &closed, &max, &cpu, &open);
     market_data::print_table(&picked, &closed_runs, &max);
+}
+
+/// Requests in flight per connection: 16, or `SEDAFLOW_BENCH_PIPELINE` (issue 16 measured its
+/// baseline at 64).
+fn pipeline() -> NonZeroUsize {
+    let default = NonZeroUsize::new(16).expect("non-zero");
+    match std::env::var("SEDAFLOW_BENCH_PIPELINE") {
+        Ok(n) => n
+            .parse()
+            .unwrap_or_else(|_| panic!("SEDAFLOW_BENCH_PIPELINE: {n:?} is not a positive count")),
+        Err(_) => default,
+    }
 }
 
 /// The files the servers' command lines name, in this process's own names.
