@@ -73,12 +73,11 @@ impl MatchStage {
     /// Applies a request on one book, journaling it when it changed the book. Its book
     /// changes go straight into their market-data lane's vector, trades stamped with the
     /// batch's time.
-    fn apply(&mut self, o: &Order, now_ms: &mut Option<u64>, ctx: &mut Context<'_>) {
+    fn apply(&mut self, o: &Order, owner: Owner, now_ms: &mut Option<u64>, ctx: &mut Context<'_>) {
         let symbol = o.req.symbol();
         if let (Some(j), Some(symbol)) = (&self.journal, symbol) {
             j.adopt(symbol, &mut self.engine);
         }
-        let owner = o.conn.owner();
         let deltas = match symbol {
             Some(symbol) => &mut self.market[MarketIn::lane_of(symbol) as usize],
             None => &mut self.deltas,
@@ -100,14 +99,13 @@ impl MatchStage {
     /// (each journaled with its symbol, so a replay by one engine cancels exactly these). A
     /// disconnect's cancels step each book's sequence once per order, so they are journaled
     /// as one `cancel` each, which a replay steps the same way.
-    fn apply_on_every_book(&mut self, o: &Order, ctx: &mut Context<'_>) {
+    fn apply_on_every_book(&mut self, o: &Order, owner: Owner, ctx: &mut Context<'_>) {
         if let Some(j) = &self.journal {
             let (lane, lanes) = (o.route, self.lanes.load(Ordering::Acquire).max(1) as u64);
             j.adopt_where(&mut self.engine, |symbol| {
                 key_digest(&symbol) % lanes == lane
             });
         }
-        let owner = o.conn.owner();
         self.symbols.clear();
         self.symbols.extend(self.engine.books().map(Book::symbol));
         for i in 0..self.symbols.len() {
@@ -183,8 +181,7 @@ impl MatchStage {
 
     /// Splits the reports: the requester's answer (returned), and notices for the account's
     /// other sessions and for other accounts.
-    fn route_reports(&self, o: &Order, ctx: &mut Context<'_>) -> Vec<Response> {
-        let owner = o.conn.owner();
+    fn route_reports(&self, o: &Order, owner: Owner, ctx: &mut Context<'_>) -> Vec<Response> {
         let mut mine = responses::take(self.reports.len());
         for r in &self.reports {
             let (to, except) = match r.to {
@@ -276,15 +273,16 @@ impl Handler for MatchStage {
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
+            let owner = o.conn.owner();
             match &o.part {
-                None => self.apply(&o, &mut now_ms, ctx),
+                None => self.apply(&o, owner, &mut now_ms, ctx),
                 Some(_) => {
-                    self.apply_on_every_book(&o, ctx);
+                    self.apply_on_every_book(&o, owner, ctx);
                     stamp(&mut self.deltas, &mut now_ms);
+                    self.file_deltas();
                 }
             }
-            self.file_deltas();
-            let mine = self.route_reports(&o, ctx);
+            let mine = self.route_reports(&o, owner, ctx);
             self.answer(o, mine, ctx);
         }
         self.send_deltas(ctx);
