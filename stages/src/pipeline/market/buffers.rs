@@ -21,8 +21,8 @@ const KEPT: usize = 256;
 /// (which give them back). An ingress, which runs no matching, only fills it up to [`KEPT`].
 pub(crate) struct DeltaBuffers {
     /// A stack: matching takes the vector given back last, the one most likely still in a
-    /// cache, rather than the coldest. One lock per vector either way, never contended for
-    /// long.
+    /// cache, rather than the coldest (a queue's order). Each take or give holds the lock for
+    /// a push or a pop.
     free: Mutex<Vec<Vec<BookDelta>>>,
 }
 
