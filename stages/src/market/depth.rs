@@ -151,6 +151,35 @@ mod tests {
     }
 
     #[test]
+    fn only_changes_at_or_through_the_best_move_the_bbo() {
+        let mut depth = Depth::default();
+        let book = [
+            level(Side::Buy, "10", 5),
+            level(Side::Buy, "9", 5),
+            level(Side::Sell, "11", 5),
+            level(Side::Sell, "12", 5),
+        ];
+        assert_eq!(depth.apply(1, &book), Ok(true));
+        // Behind the best on both sides, added and removed: the bbo stays.
+        let behind = [level(Side::Buy, "9", 0), level(Side::Sell, "13", 7)];
+        assert_eq!(depth.apply(2, &behind), Ok(false));
+        // Through the best: a higher bid, and the best ask gone.
+        assert_eq!(depth.apply(3, &[level(Side::Buy, "10.5", 1)]), Ok(true));
+        assert_eq!(depth.apply(4, &[level(Side::Sell, "11", 0)]), Ok(true));
+        let bbo = depth.bbo();
+        assert_eq!(
+            bbo.bid.map(|(p, q)| format!("{p}:{q}")).as_deref(),
+            Some("10.5:1")
+        );
+        assert_eq!(
+            bbo.ask.map(|(p, q)| format!("{p}:{q}")).as_deref(),
+            Some("12:5")
+        );
+        // At the best with the same total: looked at, and unchanged.
+        assert_eq!(depth.apply(5, &[level(Side::Sell, "12", 5)]), Ok(false));
+    }
+
+    #[test]
     fn refuses_stale_and_gapped_sequences() {
         let mut depth = Depth::default();
         depth.apply(1, &[level(Side::Buy, "10", 5)]).unwrap();
