@@ -167,14 +167,8 @@ mod tests {
         assert_eq!(depth.apply(3, &[level(Side::Buy, "10.5", 1)]), Ok(true));
         assert_eq!(depth.apply(4, &[level(Side::Sell, "11", 0)]), Ok(true));
         let bbo = depth.bbo();
-        assert_eq!(
-            bbo.bid.map(|(p, q)| format!("{p}:{q}")).as_deref(),
-            Some("10.5:1")
-        );
-        assert_eq!(
-            bbo.ask.map(|(p, q)| format!("{p}:{q}")).as_deref(),
-            Some("12:5")
-        );
+        assert_eq!(prices(bbo.bid.into_iter()), ["10.5:1"]);
+        assert_eq!(prices(bbo.ask.into_iter()), ["12:5"]);
         // At the best with the same total: looked at, and unchanged.
         assert_eq!(depth.apply(5, &[level(Side::Sell, "12", 5)]), Ok(false));
     }

@@ -136,9 +136,10 @@ impl MatchStage {
         }
     }
 
-    /// Files the book changes left in `deltas` (a request on every book's, its trades
-    /// already stamped) by market-data lane.
-    fn file_deltas(&mut self) {
+    /// Files the book changes a request on every book left in `deltas` by market-data lane,
+    /// trades stamped with the batch's time.
+    fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
+        stamp(&mut self.deltas, now_ms);
         for delta in self.deltas.drain(..) {
             self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta);
         }
@@ -278,8 +279,7 @@ impl Handler for MatchStage {
                 None => self.apply(&o, owner, &mut now_ms, ctx),
                 Some(_) => {
                     self.apply_on_every_book(&o, owner, ctx);
-                    stamp(&mut self.deltas, &mut now_ms);
-                    self.file_deltas();
+                    self.file_deltas(&mut now_ms);
                 }
             }
             let mine = self.route_reports(&o, owner, ctx);
