@@ -1,9 +1,9 @@
-//! The scale-out deployment under test: a `nats-server -js` of its own on a free port with a
+//! The scale-out deployment under test: a `nats-server -js` of its own on a port it picks, with a
 //! scratch store, ingresses (`sedaflow serve --role ingress`) and matchers (`--role
 //! matcher`), all child processes stopped when dropped.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,12 +36,13 @@ impl Nats {
     /// If `nats-server` is not installed (with how to install it), or it does not come up.
     pub fn start() -> Nats {
         let dir = scratch("nats");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        fs::create_dir_all(&dir).expect("the NATS scratch directory");
+        // It picks its own port (`-p -1`) and names it in a ports file once it listens: a port
+        // probed free here could be taken by another test's server before this one binds it.
         let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .arg(dir.join("store"))
+            .arg("--ports_file_dir")
             .arg(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -53,14 +54,22 @@ impl Nats {
                      `bash tests/run.sh` installs it (as root), or `apt-get install -y nats-server`"
                 )
             });
-        let nats = Nats {
+        let ports = dir.join(format!("nats-server_{}.ports", child.id()));
+        let mut nats = Nats {
             child,
             dir,
-            url: format!("nats://127.0.0.1:{port}"),
+            url: String::new(),
         };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        wait_until("nats-server accepts connections", || {
-            TcpStream::connect(addr).is_ok()
+        wait_until("nats-server names its port", || {
+            if let Ok(Some(status)) = nats.child.try_wait() {
+                panic!("nats-server exited at start: {status}");
+            }
+            // `{"nats":["nats://127.0.0.1:<port>"]}`, maybe not yet whole.
+            let named = fs::read(&ports)
+                .ok()
+                .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+                .and_then(|v| v["nats"][0].as_str().map(str::to_owned));
+            named.map(|url| nats.url = url).is_some()
         });
         nats
     }
