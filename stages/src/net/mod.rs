@@ -23,6 +23,7 @@ mod session;
 mod shaping;
 mod stage;
 pub(crate) mod tcp;
+mod turn;
 mod ws;
 
 pub(crate) use loops::{steer as steer_loops, EventLoops};

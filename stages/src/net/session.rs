@@ -20,6 +20,7 @@ use super::loops::{thread_cpu, EventLoop, EventLoops};
 use super::output::{self, Outgoing};
 use super::registry::Registry;
 use super::shaping::{ConnShaper, Shaping};
+use super::turn;
 use crate::accounts::Auth;
 use crate::admission::{Admission, ReadShed};
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
@@ -71,7 +72,7 @@ pub(crate) async fn read_loop(
     reader: &mut Reader,
     rd: &TcpStream,
     env: &mut SessionEnv,
-    home: &EventLoop,
+    home: &Arc<EventLoop>,
 ) -> Ended {
     let stop = loop {
         let pauses = env.metrics.read_pauses();
@@ -85,17 +86,31 @@ pub(crate) async fn read_loop(
         let counts = &home.reads;
         counts.read.fetch_add(requests, Ordering::Relaxed);
         let mut refused = std::mem::take(&mut reader.refused);
+        // Frames answered at the read in their slot (a session's login) count as handed on.
+        let mut handed = requests.saturating_sub(refused + reader.batch.len() as u64);
         if !reader.batch.is_empty() {
             let room = match env.admission.shedding() {
                 Some(config) => reader.shed.read(config, full, reader.batch.len()),
                 None => usize::MAX,
             };
-            refused += publish(&mut reader.batch, room, env).await;
+            if full || home.reads.backlogged.load(Ordering::Relaxed) > 0 {
+                // A read that filled the buffer is a large batch already, and more input waits
+                // behind it: it goes on at once, shed as the connection's share says. While
+                // any connection of the loop is behind so, the others' reads go on at once too:
+                // a turn would keep the loop from reading the waiting input for longer.
+                let offered = reader.batch.len() as u64;
+                let (input, admission) = (&env.input, &env.admission);
+                let r = publish(&mut reader.batch, room, input, admission, &env.metrics).await;
+                refused += r;
+                handed += offered - r;
+            } else {
+                // It emptied the socket (and was admitted whole): it joins the loop's turn,
+                // which counts it.
+                turn::join(reader.batch.drain(..), env, home).wait().await;
+            }
         }
         counts.refused.fetch_add(refused, Ordering::Relaxed);
-        counts
-            .handed
-            .fetch_add(requests.saturating_sub(refused), Ordering::Relaxed);
+        counts.handed.fetch_add(handed, Ordering::Relaxed);
         if reader.login_failed {
             // Its answer is on its way; the writer closes after writing it.
             break Stop::Eof;
@@ -341,25 +356,32 @@ impl Reader {
     }
 }
 
-/// Hands a read's frames (or an event loop turn's HTTP requests, see `http::turn`) to the
-/// pipeline, admission first (`read_room`: what shedding at the read admits). The stages run on this thread (`caller_runs`) and their answers go out, with
-/// admission's refusals, in one write per connection when they are done; only what does not
-/// fit waits. Returns how many it refused (admission, a closed pipeline).
-pub(super) async fn publish(batch: &mut Vec<DecodeIn>, read_room: usize, env: &SessionEnv) -> u64 {
+/// Hands a read's frames, or a loop turn's ([`turn`]), to the pipeline, admission first
+/// (`read_room`: what shedding at the read admits). The stages run on this thread
+/// (`caller_runs`) and their answers go out, with admission's refusals, in one write per
+/// connection when they are done; only what does not fit waits. Returns how many it refused
+/// (admission, a closed pipeline).
+pub(super) async fn publish(
+    batch: &mut Vec<DecodeIn>,
+    read_room: usize,
+    input: &Publisher<DecodeIn>,
+    admission: &Admission,
+    metrics: &ServerMetrics,
+) -> u64 {
     let offered = batch.len();
     let (mut refused, tried) = output::deferring(|| {
-        pipeline::admit(&env.admission, batch, read_room);
+        pipeline::admit(admission, batch, read_room);
         let refused = (offered - batch.len()) as u64;
-        (refused, env.input.try_publish_batch(batch))
+        (refused, input.try_publish_batch(batch))
     });
     let published = match tried {
-        Err(OfferError::Full(mut left)) => env.input.publish_batch(&mut left).await,
+        Err(OfferError::Full(mut left)) => input.publish_batch(&mut left).await,
         done => done,
     };
     if let Err(back) = published {
         let back = back.into_inner();
         refused += back.len() as u64;
-        pipeline::refuse(back, &env.metrics);
+        pipeline::refuse(back, metrics);
     }
     refused
 }

@@ -1,45 +1,94 @@
 //! The order requests of one event-loop turn, handed to the pipeline together.
 //!
-//! An HTTP connection carries one request at a time, so each `POST /orders` alone would be a
-//! batch of one, paying every stage's per-batch costs (queue hand-offs, clock readings,
-//! counters) for a single order. Instead a request joins its loop's current turn: the first
-//! one of a turn spawns a task on the loop, which runs after the tasks woken before it (the
-//! other connections whose requests arrived with it) and publishes everything gathered as
-//! one batch, admission first, as a TCP read's frames go. Answers come back to each request's
-//! own connection as before, so nothing else about a request changes.
+//! Every stage pays per batch: queue hand-offs, clock readings, counters, and its code
+//! brought back into the instruction cache. A TCP read that empties the socket carries only
+//! what one client sent since its last read, an HTTP request one order, so a batch per read
+//! or per request pays those costs for few orders. Instead, such a read joins its loop's
+//! current turn: the first join of a turn spawns a task on the loop, which runs after the
+//! tasks woken before it (the other connections whose input arrived with it) and publishes
+//! everything gathered as one batch, admission first. Answers go back to each request's own
+//! connection as before, each connection's in one write at the end of the turn.
 //!
-//! The turn is the loop thread's own: HTTP connections never leave the loop they are pinned
-//! to, and the publishing task is spawned on that loop.
+//! A TCP reader waits until its turn is [`Published`] before it reads again, as it waited
+//! for its own publish before: a full pipeline still stops the reads (backpressure), and a
+//! connection has at most one read in a turn. An HTTP request waits for its answer instead.
+//! A read that filled the buffer does not join: it is a large batch already, with more
+//! input behind it, and goes on at once, shed at the read if its connection is behind
+//! (`admission::shed`, whose measure of waiting is the yield after such a read).
+//!
+//! The turn is the loop thread's own: sessions move between loops only between reads, HTTP
+//! connections never, and the publishing task is spawned on that loop.
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::LocalKey;
 
-use super::super::loops::EventLoop;
-use super::super::session::{self, SessionEnv};
+use sedaflow::Publisher;
+use tokio::sync::Notify;
+
+use super::loops::EventLoop;
+use super::session::{self, SessionEnv};
+use crate::admission::Admission;
+use crate::internal_events::ServerMetrics;
 use crate::pipeline::DecodeIn;
+
+/// Set once a turn's requests are handed on (or refused).
+#[derive(Debug, Default)]
+pub(crate) struct Published {
+    done: AtomicBool,
+    notify: Notify,
+}
+
+impl Published {
+    /// Waits until the turn is published.
+    pub(crate) async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a publish between the two still wakes us.
+            notified.as_mut().enable();
+            if self.done.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn set(&self) {
+        self.done.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+}
 
 /// What a thread gathered since its last publish.
 struct Turn<T> {
     items: Vec<T>,
-    /// A publish is spawned and will take `items`.
-    scheduled: bool,
+    /// Set while a publish is spawned that will take `items`.
+    published: Option<Arc<Published>>,
 }
 
 impl<T> Turn<T> {
     const fn new() -> Self {
         Turn {
             items: Vec::new(),
-            scheduled: false,
+            published: None,
         }
     }
 
-    /// Everything gathered; the next item starts a new turn.
-    fn take(&mut self) -> Vec<T> {
-        self.scheduled = false;
-        std::mem::take(&mut self.items)
+    /// Everything gathered, and the signal to set once it is published; the next item starts
+    /// a new turn.
+    fn take(&mut self) -> (Vec<T>, Option<Arc<Published>>) {
+        (std::mem::take(&mut self.items), self.published.take())
+    }
+
+    /// Gives an emptied vector back, so the next turns gather without growing one anew.
+    fn give_back(&mut self, mut items: Vec<T>) {
+        if self.items.is_empty() && items.capacity() > self.items.capacity() {
+            items.clear();
+            self.items = items;
+        }
     }
 }
 
@@ -47,34 +96,73 @@ thread_local! {
     static TURN: RefCell<Turn<DecodeIn>> = const { RefCell::new(Turn::new()) };
 }
 
-/// Adds `item` to this thread's `turn`; the turn's first item spawns `publish()` on the
-/// current runtime, which is to [`take`](Turn::take) the turn.
-fn gather<T, F>(turn: &'static LocalKey<RefCell<Turn<T>>>, item: T, publish: impl FnOnce() -> F)
+/// Adds `items` to this thread's `turn` and returns the turn's signal; the turn's first items
+/// spawn `publish()` on the current runtime, which is to [`take`](Turn::take) the turn.
+fn gather<T, F>(
+    turn: &'static LocalKey<RefCell<Turn<T>>>,
+    items: impl IntoIterator<Item = T>,
+    publish: impl FnOnce() -> F,
+) -> Arc<Published>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let first = turn.with_borrow_mut(|turn| {
-        turn.items.push(item);
-        !std::mem::replace(&mut turn.scheduled, true)
+    let (published, first) = turn.with_borrow_mut(|turn| {
+        turn.items.extend(items);
+        match &turn.published {
+            Some(published) => (published.clone(), false),
+            None => {
+                let published = Arc::new(Published::default());
+                turn.published = Some(published.clone());
+                (published, true)
+            }
+        }
     });
     if first {
         tokio::spawn(publish());
     }
+    published
 }
 
-/// Adds `frame` to this loop's turn. Must run on `home`'s thread, which counts the turn's
-/// requests as handed on or refused.
-pub(super) fn join(frame: DecodeIn, env: &Arc<SessionEnv>, home: &Arc<EventLoop>) {
-    gather(&TURN, frame, || publish(env.clone(), home.clone()));
+/// Adds `frames` (admitted at the read, see [`session`]) to this loop's turn. Must run on
+/// `home`'s thread, which counts the turn's requests as handed on or refused.
+pub(super) fn join(
+    frames: impl IntoIterator<Item = DecodeIn>,
+    env: &SessionEnv,
+    home: &Arc<EventLoop>,
+) -> Arc<Published> {
+    gather(&TURN, frames, || {
+        publish(Hand {
+            input: env.input.clone(),
+            admission: env.admission.clone(),
+            metrics: env.metrics.clone(),
+            home: home.clone(),
+        })
+    })
+}
+
+/// What publishing a turn needs.
+struct Hand {
+    input: Publisher<DecodeIn>,
+    admission: Arc<Admission>,
+    metrics: ServerMetrics,
+    home: Arc<EventLoop>,
 }
 
 /// Publishes what the turn gathered (a turn that starts meanwhile spawns its own).
-async fn publish(env: Arc<SessionEnv>, home: Arc<EventLoop>) {
-    let mut frames = TURN.with_borrow_mut(Turn::take);
-    let offered = frames.len() as u64;
-    let refused = session::publish(&mut frames, usize::MAX, &env).await;
-    home.reads.handed.fetch_add(offered - refused, Relaxed);
-    home.reads.refused.fetch_add(refused, Relaxed);
+async fn publish(hand: Hand) {
+    let (mut frames, published) = TURN.with_borrow_mut(Turn::take);
+    let offered = frames.len();
+    let (input, admission) = (&hand.input, &hand.admission);
+    let refused = session::publish(&mut frames, usize::MAX, input, admission, &hand.metrics).await;
+    let counts = &hand.home.reads;
+    counts
+        .handed
+        .fetch_add(offered as u64 - refused, Ordering::Relaxed);
+    counts.refused.fetch_add(refused, Ordering::Relaxed);
+    TURN.with_borrow_mut(|turn| turn.give_back(frames));
+    if let Some(published) = published {
+        published.set();
+    }
 }
 
 #[cfg(test)]
@@ -90,34 +178,56 @@ mod tests {
     static PUBLISHED: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
 
     async fn publish_numbers() {
-        let batch = NUMBERS.with_borrow_mut(Turn::take);
-        PUBLISHED.lock().unwrap().push(batch);
+        let (batch, published) = NUMBERS.with_borrow_mut(Turn::take);
+        // Published after a wait, as a full pipeline would make it.
+        tokio::task::yield_now().await;
+        PUBLISHED.lock().unwrap().push(batch.clone());
+        NUMBERS.with_borrow_mut(|turn| turn.give_back(batch));
+        published.unwrap().set();
     }
 
-    fn join_number(n: u32) {
-        gather(&NUMBERS, n, publish_numbers);
+    fn join_numbers(n: &[u32]) -> Arc<Published> {
+        gather(&NUMBERS, n.iter().copied(), publish_numbers)
     }
 
     #[test]
-    fn what_joins_in_one_turn_is_published_as_one_batch() {
+    fn what_joins_in_one_turn_is_published_as_one_batch_and_awaited_together() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime.block_on(async {
-            // Three requests woken together: their tasks run before the publish.
-            let woken: Vec<_> = (1..=3)
-                .map(|n| tokio::spawn(async move { join_number(n) }))
+            // Three reads woken together: their tasks run before the publish, and each waits
+            // for it.
+            let woken: Vec<_> = [&[1, 2][..], &[3], &[4, 5, 6]]
+                .into_iter()
+                .map(|read| {
+                    let read = read.to_vec();
+                    tokio::spawn(async move {
+                        let published = join_numbers(&read);
+                        assert!(PUBLISHED.lock().unwrap().is_empty());
+                        published.wait().await;
+                        PUBLISHED.lock().unwrap().len()
+                    })
+                })
                 .collect();
             for task in woken {
-                task.await.unwrap();
+                assert_eq!(task.await.unwrap(), 1, "each read saw its turn published");
             }
-            tokio::task::yield_now().await;
-            assert_eq!(*PUBLISHED.lock().unwrap(), [vec![1, 2, 3]]);
-            // The next ones start a turn of their own.
-            join_number(4);
-            join_number(5);
-            tokio::task::yield_now().await;
-            assert_eq!(*PUBLISHED.lock().unwrap(), [vec![1, 2, 3], vec![4, 5]]);
+            assert_eq!(*PUBLISHED.lock().unwrap(), [vec![1, 2, 3, 4, 5, 6]]);
+            // The next ones start a turn of their own, in the room the first one left.
+            let room = NUMBERS.with_borrow(|turn| turn.items.capacity());
+            assert!(room >= 6, "the published turn's vector came back");
+            let a = join_numbers(&[7]);
+            let b = join_numbers(&[8]);
+            assert!(Arc::ptr_eq(&a, &b));
+            b.wait().await;
+            assert_eq!(
+                *PUBLISHED.lock().unwrap(),
+                [vec![1, 2, 3, 4, 5, 6], vec![7, 8]]
+            );
+            let c = join_numbers(&[9]);
+            assert!(!Arc::ptr_eq(&a, &c), "a new turn, a new signal");
+            c.wait().await;
         });
     }
 }

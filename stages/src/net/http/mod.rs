@@ -38,14 +38,13 @@ use super::page;
 use super::registry::Registry;
 use super::session::SessionEnv;
 use super::shaping::ConnShaper;
+use super::turn;
 use super::ws;
 use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{ErrorReason, Response as Wire};
 use crate::config::ReadScope;
 use crate::internal_events::PauseReason;
 use crate::pipeline::DecodeIn;
-
-mod turn;
 
 /// Accepts until the stop signal; each connection is served on an event loop.
 pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
@@ -179,7 +178,7 @@ async fn order(
         read_at: Instant::now(),
     };
     // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
-    turn::join(frame, env, home);
+    turn::join([frame], env, home);
     let answer = conn.answer().expect("made with an answer sink above");
     let (body, read_at) = match may_stall {
         false => answer.reply().await,

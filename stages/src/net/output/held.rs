@@ -2,7 +2,8 @@
 //! and network threads.
 //!
 //! A network thread ([`Consolidation::resumed`]) holds the connections whose unawaited
-//! output its scopes left, and writes them after [`HOLD_READS`] more reads. A thread that
+//! output its scopes left, and writes them after [`HOLD_READS`] more reads (each outermost
+//! scope one: a loop turn's reads handed on together, or one read that went on alone). A thread that
 //! goes idle hands what it holds over instead of writing it: a running thread writes it with
 //! its own after [`HOLD_READS`] reads, and the flusher after [`HANDED_WAIT`] if none does. In
 //! a busy server most of it never needs a write of its own: the next answer to that client

@@ -14,7 +14,7 @@
 //!    resting order's fill) is due but not awaited.
 //! 2. **By whom, and at which moment**: [`When`], decided by [`when`] alone.
 //!    - `Now`: a put outside any scope writes what it makes due before it returns.
-//!    - `AtScopeEnd`: inside a deferral scope ([`scope`]: a reader's read, an encode batch)
+//!    - `AtScopeEnd`: inside a deferral scope ([`scope`]: a loop turn's reads, an encode batch)
 //!      output is written when the innermost scope ends, once per connection however many
 //!      replies it filed. The encode stage ends its scope after its lane is released
 //!      ([`sedaflow::Context::after_release`]), so another thread encodes the next batch

@@ -1,10 +1,10 @@
 //! Deferral scopes, and the one rule for when due output is written ([`when`]).
 //!
-//! A scope runs a piece of work (a reader's read, whose stages run on this thread with
-//! `caller_runs`; an encode batch) holding back the writes of the output it files, then
-//! writes each connection's output once: one `send` per connection per batch, however many
-//! replies the batch filed for it. Scopes nest (a reader's read, and inside it each encode
-//! batch).
+//! A scope runs a piece of work (a loop turn's reads or a reader's read, whose stages run
+//! on this thread with `caller_runs`; an encode batch) holding back the writes of the output
+//! it files, then writes each connection's output once: one `send` per connection per batch,
+//! however many replies the batch filed for it. Scopes nest (a turn, and inside it each
+//! encode batch).
 
 use std::cell::RefCell;
 use std::sync::Arc;
