@@ -68,5 +68,5 @@ pub use error::{DecodeError, ErrorReason, FrameError};
 pub use flat::scan_flat;
 pub use frame::{LineFramer, DEFAULT_MAX_FRAME_LEN};
 pub use login::{decode_login, encode_login, Login};
-pub use request::{decode_request, encode_request};
+pub use request::{decode_request, encode_request, new_order_id};
 pub use response::{encode_array, encode_line, encode_response, Response};

@@ -129,6 +129,31 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     decode_fields(&parse_object(frame)?)
 }
 
+/// The id of a new order (`limit` or `market`) with a usable id, read without checking its
+/// other fields: what admission needs to refuse one `overloaded` at the read, for a part of
+/// a decode's cost (the object is still read whole, so only JSON is taken). `None` for every
+/// other frame: another request, or one that decode answers with an error.
+///
+/// # Examples
+///
+/// ```
+/// use sedaflow_stages::codec::new_order_id;
+///
+/// assert_eq!(new_order_id(br#"{"op":"limit","id":8,"symbol":"ACME","side":"buy","price":"10","qty":1}"#), Some(8));
+/// // Its other fields are not read: decode would reject this one for its price.
+/// assert_eq!(new_order_id(br#"{"op":"market","id":9,"price":"x"}"#), Some(9));
+/// assert_eq!(new_order_id(br#"{"op":"cancel","id":7,"symbol":"ACME"}"#), None);
+/// assert_eq!(new_order_id(br#"{"op":"limit","id":0}"#), None);
+/// assert_eq!(new_order_id(br#"{"op":"limit","id":8"#), None);
+/// ```
+pub fn new_order_id(frame: &[u8]) -> Option<OrderId> {
+    let wire = parse_object(frame).ok()?;
+    match parse_op(wire.op?)? {
+        Op::Limit | Op::Market => parse_integer(wire.id?, 1, MAX_ID),
+        _ => None,
+    }
+}
+
 /// The rules of [`decode_request`] over a frame's fields, however they were read.
 fn decode_fields(wire: &Wire<'_>) -> Result<Request, DecodeError> {
     // Outer `None`: no id; inner `None`: an id that is not usable.

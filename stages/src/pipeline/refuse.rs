@@ -8,13 +8,15 @@ use std::time::Instant;
 use super::client::Client;
 use super::events::DecodeIn;
 use crate::admission::Admission;
-use crate::codec::{decode_request, Response};
+use crate::codec::{decode_request, new_order_id, Response};
 use crate::internal_events::ServerMetrics;
-use crate::matching::{RejectReason, ReportKind, Request};
+use crate::matching::{OrderId, RejectReason, ReportKind, Request};
 
 /// Admission control: new orders beyond the controller's room, or beyond `read_room` (what
 /// the connection's shedding at the read admits of this batch), are answered `overloaded`
-/// here instead of entering the queues. Only those frames are parsed.
+/// here instead of entering the queues. Only the frames beyond the room are read, and only
+/// for their op and id ([`new_order_id`]): refusing must cost a small part of serving, so a
+/// new order refused here is `overloaded` whatever its other fields hold.
 pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room: usize) {
     let limit_room = admission.room(batch.len());
     let room = limit_room.min(read_room);
@@ -35,13 +37,13 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             if seen <= room {
                 return true;
             }
-            match decode_request(frame) {
-                Ok(req @ (Request::Limit { .. } | Request::Market { .. })) => {
+            match new_order_id(frame) {
+                Some(id) => {
                     refused += 1;
-                    answer(conn, *seq, *read_at, overloaded(&req));
+                    answer(conn, *seq, *read_at, overloaded(id));
                     false
                 }
-                _ => true,
+                None => true,
             }
         });
     }
@@ -62,7 +64,7 @@ pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
                 Ok(Request::Ping) => Response::Pong,
                 Ok(req) => {
                     metrics.refused(RejectReason::Overloaded.as_str());
-                    overloaded(&req)
+                    overloaded(req.id().unwrap_or_default())
                 }
                 Err(e) => e.into(),
             };
@@ -71,9 +73,9 @@ pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
     }
 }
 
-fn overloaded(req: &Request) -> Response {
+fn overloaded(id: OrderId) -> Response {
     ReportKind::Reject {
-        id: req.id().unwrap_or_default(),
+        id,
         reason: RejectReason::Overloaded,
     }
     .into()
