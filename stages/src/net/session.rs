@@ -93,7 +93,7 @@ pub(crate) async fn read_loop(
                 Some(config) => reader.shed.read(config, full, reader.batch.len()),
                 None => usize::MAX,
             };
-            if full || home.reads.backlogged.load(Ordering::Relaxed) > 0 {
+            if full || home.reads.backlogged() > 0 {
                 // A read that filled the buffer is a large batch already, and more input waits
                 // behind it: it goes on at once, shed as the connection's share says. While
                 // any connection of the loop is behind so, the others' reads go on at once too:
