@@ -83,10 +83,10 @@ impl<T> Turn<T> {
         (std::mem::take(&mut self.items), self.published.take())
     }
 
-    /// Gives an emptied vector back, so the next turns gather without growing one anew.
-    fn give_back(&mut self, mut items: Vec<T>) {
-        if self.items.is_empty() && items.capacity() > self.items.capacity() {
-            items.clear();
+    /// Gives a published turn's vector back (the publish emptied it), so the next turns
+    /// gather without growing one anew.
+    fn give_back(&mut self, items: Vec<T>) {
+        if items.is_empty() && self.items.is_empty() && items.capacity() > self.items.capacity() {
             self.items = items;
         }
     }
@@ -123,8 +123,8 @@ where
     published
 }
 
-/// Adds `frames` (admitted at the read, see [`session`]) to this loop's turn. Must run on
-/// `home`'s thread, which counts the turn's requests as handed on or refused.
+/// Adds `frames` to this loop's turn, whose publish admits them. Must run on `home`'s
+/// thread, which counts the turn's requests as handed on or refused.
 pub(super) fn join(
     frames: impl IntoIterator<Item = DecodeIn>,
     env: &SessionEnv,
@@ -178,10 +178,11 @@ mod tests {
     static PUBLISHED: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
 
     async fn publish_numbers() {
-        let (batch, published) = NUMBERS.with_borrow_mut(Turn::take);
+        let (mut batch, published) = NUMBERS.with_borrow_mut(Turn::take);
         // Published after a wait, as a full pipeline would make it.
         tokio::task::yield_now().await;
         PUBLISHED.lock().unwrap().push(batch.clone());
+        batch.clear();
         NUMBERS.with_borrow_mut(|turn| turn.give_back(batch));
         published.unwrap().set();
     }
