@@ -129,10 +129,11 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     decode_fields(&parse_object(frame)?)
 }
 
-/// The id of a new order (`limit` or `market`) with a usable id, read without checking its
-/// other fields: what admission needs to refuse one `overloaded` at the read, for a part of
-/// a decode's cost (the object is still read whole, so only JSON is taken). `None` for every
-/// other frame: another request, or one that decode answers with an error.
+/// The id of a new order (`limit` or `market`) with a usable id, read without the rest of
+/// the frame: what admission needs to refuse one `overloaded` at the read, for a small part
+/// of a decode's cost. The scan stops at the second of `op` and `id` (they usually come
+/// first), so what follows them, well-formed or not, is not read. `None` for every other
+/// frame: another request, or one whose op or id decode answers with an error.
 ///
 /// # Examples
 ///
@@ -140,16 +141,41 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
 /// use sedaflow_stages::codec::new_order_id;
 ///
 /// assert_eq!(new_order_id(br#"{"op":"limit","id":8,"symbol":"ACME","side":"buy","price":"10","qty":1}"#), Some(8));
-/// // Its other fields are not read: decode would reject this one for its price.
+/// // What follows the op and the id is not read: decode would reject this one for its price.
 /// assert_eq!(new_order_id(br#"{"op":"market","id":9,"price":"x"}"#), Some(9));
+/// assert_eq!(new_order_id(br#"{"symbol":"ACME","id":9,"op":"market"}"#), Some(9));
 /// assert_eq!(new_order_id(br#"{"op":"cancel","id":7,"symbol":"ACME"}"#), None);
 /// assert_eq!(new_order_id(br#"{"op":"limit","id":0}"#), None);
-/// assert_eq!(new_order_id(br#"{"op":"limit","id":8"#), None);
+/// assert_eq!(new_order_id(br#"{"op":"limit" "id":8}"#), None);
 /// ```
 pub fn new_order_id(frame: &[u8]) -> Option<OrderId> {
-    let wire = parse_object(frame).ok()?;
-    match parse_op(wire.op?)? {
-        Op::Limit | Op::Market => parse_integer(wire.id?, 1, MAX_ID),
+    let text = std::str::from_utf8(frame).ok()?;
+    let (mut op, mut id) = (None, None);
+    let whole = scan_flat(text, |key, raw| {
+        let slot = match key {
+            "op" => &mut op,
+            "id" => &mut id,
+            _ => return Some(()),
+        };
+        if slot.replace(Raw::scanned(raw)).is_some() {
+            // A repeated field: serde's `invalid json`.
+            return None;
+        }
+        // Both read: stop here.
+        (op.is_none() || id.is_none()).then_some(())
+    });
+    let (op, id) = match (op, id) {
+        (Some(op), Some(id)) => (op, id),
+        // A flat object without both.
+        _ if whole.is_some() => return None,
+        // Outside the flat shape (or a field repeated before both were read): serde's reading.
+        _ => {
+            let wire = parse_with_serde(text).ok()?;
+            (wire.op, wire.id)
+        }
+    };
+    match parse_op(op?)? {
+        Op::Limit | Op::Market => parse_integer(id?, 1, MAX_ID),
         _ => None,
     }
 }

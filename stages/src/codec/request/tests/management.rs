@@ -273,9 +273,11 @@ fn encodes_the_exact_v2_text() {
 
 proptest! {
     /// Whatever the bytes, decoding answers without panicking, and an answer with an id
-    /// names an id the frame could carry.
+    /// names an id the frame could carry; admission's reading of a new order's id does not
+    /// panic either.
     #[test]
     fn any_bytes_decode_or_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = new_order_id(&bytes);
         match decode_request(&bytes) {
             Ok(request) => prop_assert!(request.id().is_none_or(|id| (1..=MAX_ID).contains(&id))),
             Err(DecodeError::Reject { id, .. }) => prop_assert!((1..=MAX_ID).contains(&id)),
@@ -306,6 +308,15 @@ proptest! {
             .map(|(name, value)| format!("\"{name}\":{value}"))
             .collect();
         let frame = format!("{{\"op\":\"{op}\",{}}}", fields.join(","));
+        // Admission refuses exactly the new orders decode would take by op and id (and, not
+        // reading further, also those decode rejects for another field).
+        match decode(&frame) {
+            Ok(Request::Limit { id, .. } | Request::Market { id, .. }) => {
+                prop_assert_eq!(new_order_id(frame.as_bytes()), Some(id));
+            }
+            Ok(_) => prop_assert_eq!(new_order_id(frame.as_bytes()), None),
+            Err(_) => {}
+        }
         if let Ok(request) = decode(&frame) {
             let mut out = Vec::new();
             encode_request(&request, &mut out);
