@@ -12,8 +12,9 @@
 //! quiet loop waits for nobody and is never shed.
 //!
 //! - **A full read after more than `grace` of waiting** multiplies the connection's admitted
-//!   share by `decrease`: the rest of its new orders are answered `overloaded` at the read,
-//!   which costs a small part of serving them, so the reader catches up. The next cut needs
+//!   share by `decrease`: the rest of its new orders, the read's oldest, are answered
+//!   `overloaded` at the read, which costs a small part of serving them, so the reader
+//!   catches up. The next cut needs
 //!   another `grace` of waiting: the reads that drain what piled up before are full too.
 //! - **A read that did not fill the buffer** emptied the socket: it is admitted whole (the
 //!   connection is not behind), the streak ends and the share grows by `increase`, up to

@@ -17,14 +17,25 @@ use crate::matching::{OrderId, RejectReason, ReportKind, Request};
 /// here instead of entering the queues. Only the frames beyond the room are read, and only
 /// for their op and id ([`new_order_id`]): refusing must cost a small part of serving, so a
 /// new order refused here is `overloaded` whatever its other fields hold.
+///
+/// The limit admits a batch's first orders; shedding at the read admits its last ones and
+/// refuses the oldest, which waited longest in the socket: their answers are due at once (no
+/// earlier request of the connection is left unanswered), so they go out in order without
+/// waiting in the connection's reorder buffer for the admitted ones.
 pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room: usize) {
     let limit_room = admission.room(batch.len());
+    let at_read = read_room < limit_room;
     let room = limit_room.min(read_room);
     let mut refused = 0;
     if room < batch.len() {
-        let mut seen = 0;
+        // The frames at these positions are admitted whatever they are.
+        let admitted = match at_read {
+            true => batch.len() - room..batch.len(),
+            false => 0..room,
+        };
+        let mut at = 0;
         batch.retain(|f| {
-            seen += 1;
+            at += 1;
             let DecodeIn::Frame {
                 conn,
                 seq,
@@ -34,7 +45,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             else {
                 return true;
             };
-            if seen <= room {
+            if admitted.contains(&(at - 1)) {
                 return true;
             }
             match new_order_id(frame) {
@@ -47,7 +58,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             }
         });
     }
-    admission.counted(batch.len(), refused, read_room < limit_room);
+    admission.counted(batch.len(), refused, at_read);
 }
 
 /// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error.
@@ -90,4 +101,114 @@ pub(crate) fn answer<C: Client + ?Sized>(
     response: Response,
 ) {
     Client::reply(conn.clone(), seq, read_at, std::slice::from_ref(&response));
+}
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+
+    use super::super::client::Reply;
+    use super::super::order_state::OrderState;
+    use super::*;
+    use crate::admission::AdmissionConfig;
+    use crate::internal_events::AdmissionMetrics;
+
+    /// A connection that records the answers filed for it.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        orders: OrderState,
+        answered: Mutex<Vec<(u64, Vec<Response>)>>,
+    }
+
+    impl Client for Recorder {
+        fn id(&self) -> u64 {
+            1
+        }
+        fn owner(&self) -> crate::matching::Owner {
+            1
+        }
+        fn orders(&self) -> &OrderState {
+            &self.orders
+        }
+        fn shares_account(&self) -> bool {
+            false
+        }
+        fn reply(self: Arc<Self>, seq: u64, _: Instant, responses: &[Response]) {
+            self.answered.lock().push((seq, responses.to_vec()));
+        }
+        fn reply_run(self: Arc<Self>, run: &[Reply]) {
+            for r in run {
+                self.answered.lock().push((r.seq, r.responses.clone()));
+            }
+        }
+    }
+
+    /// A batch of `lines`, request `i` with sequence number `i`.
+    fn batch(conn: &Arc<Recorder>, lines: &[&str]) -> Vec<DecodeIn> {
+        let now = Instant::now();
+        (0..)
+            .zip(lines)
+            .map(|(seq, line)| DecodeIn::Frame {
+                conn: conn.clone(),
+                seq,
+                frame: bytes::Bytes::copy_from_slice(line.as_bytes()),
+                read_at: now,
+            })
+            .collect()
+    }
+
+    fn seqs(batch: &[DecodeIn]) -> Vec<u64> {
+        batch
+            .iter()
+            .map(|f| match f {
+                DecodeIn::Frame { seq, .. } => *seq,
+                _ => unreachable!("frames only"),
+            })
+            .collect()
+    }
+
+    const LINES: [&str; 5] = [
+        r#"{"op":"limit","id":1,"symbol":"A","side":"buy","price":"1","qty":1}"#,
+        r#"{"op":"cancel","id":1,"symbol":"A"}"#,
+        r#"{"op":"limit","id":3,"symbol":"A","side":"buy","price":"1","qty":1}"#,
+        r#"{"op":"market","id":4,"symbol":"A","side":"buy","qty":1}"#,
+        r#"{"op":"limit","id":5,"symbol":"A","side":"buy","price":"1","qty":1}"#,
+    ];
+
+    fn answers(conn: &Recorder) -> Vec<(u64, Response)> {
+        conn.answered
+            .lock()
+            .iter()
+            .map(|(seq, r)| (*seq, r[0]))
+            .collect()
+    }
+
+    #[test]
+    fn shedding_at_the_read_refuses_the_oldest_orders_and_the_limit_the_newest() {
+        let config = AdmissionConfig::default();
+        let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
+        // The read admits two: the last two; before them the orders are refused, the cancel
+        // goes on.
+        let conn = Arc::new(Recorder::default());
+        let mut frames = batch(&conn, &LINES);
+        admit(&admission, &mut frames, 2);
+        assert_eq!(seqs(&frames), [1, 3, 4]);
+        assert_eq!(answers(&conn), [(0, overloaded(1)), (2, overloaded(3))]);
+
+        // A limit of two admits the first two; after them the orders are refused.
+        let config = AdmissionConfig {
+            max_limit: 2,
+            min_limit: 1,
+            ..AdmissionConfig::default()
+        };
+        let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
+        let conn = Arc::new(Recorder::default());
+        let mut frames = batch(&conn, &LINES);
+        admit(&admission, &mut frames, usize::MAX);
+        assert_eq!(seqs(&frames), [0, 1]);
+        assert_eq!(
+            answers(&conn),
+            [(2, overloaded(3)), (3, overloaded(4)), (4, overloaded(5))]
+        );
+    }
 }
