@@ -33,9 +33,10 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             true => batch.len() - room..batch.len(),
             false => 0..room,
         };
-        let mut at = 0;
+        let mut next = 0;
         batch.retain(|f| {
-            at += 1;
+            let at = next;
+            next += 1;
             let DecodeIn::Frame {
                 conn,
                 seq,
@@ -45,7 +46,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             else {
                 return true;
             };
-            if admitted.contains(&(at - 1)) {
+            if admitted.contains(&at) {
                 return true;
             }
             match new_order_id(frame) {
