@@ -1,9 +1,11 @@
-use std::collections::BTreeMap;
-
 use super::{DeltaError, LevelChange};
-use crate::matching::{Price, Qty, Side};
+use crate::matching::{Ladder, Price, Qty, Rung, Side};
 
 /// One book aggregated per price level, at a sequence number.
+///
+/// Each side is a [`Ladder`] like matching's own, best level last: the levels a request
+/// changes are mostly at or next to the best, so finding one is a short scan, a new level
+/// there moves little, and the best bid and offer are each side's last level.
 ///
 /// # Examples
 ///
@@ -18,11 +20,38 @@ use crate::matching::{Price, Qty, Side};
 /// assert_eq!(depth.bbo().ask, Some((ask, 100)));
 /// assert_eq!(depth.asks().collect::<Vec<_>>(), [(ask, 100)]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Depth {
     seq: u64,
-    bids: BTreeMap<Price, Qty>,
-    asks: BTreeMap<Price, Qty>,
+    bids: Ladder<Total>,
+    asks: Ladder<Total>,
+}
+
+/// A level's key and total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Total {
+    key: u64,
+    qty: Qty,
+}
+
+impl Rung for Total {
+    fn key(&self) -> u64 {
+        self.key
+    }
+
+    fn at(key: u64) -> Total {
+        Total { key, qty: 0 }
+    }
+}
+
+impl Default for Depth {
+    fn default() -> Depth {
+        Depth {
+            seq: 0,
+            bids: Ladder::new(Side::Buy),
+            asks: Ladder::new(Side::Sell),
+        }
+    }
 }
 
 impl Depth {
@@ -33,12 +62,12 @@ impl Depth {
 
     /// The bid levels, best (highest) first.
     pub fn bids(&self) -> impl Iterator<Item = (Price, Qty)> + '_ {
-        self.bids.iter().rev().map(|(&price, &qty)| (price, qty))
+        best_first(&self.bids)
     }
 
     /// The ask levels, best (lowest) first.
     pub fn asks(&self) -> impl Iterator<Item = (Price, Qty)> + '_ {
-        self.asks.iter().map(|(&price, &qty)| (price, qty))
+        best_first(&self.asks)
     }
 
     /// The best bid and offer now.
@@ -68,22 +97,27 @@ impl Depth {
         if seq > expected {
             return Err(DeltaError::Gap { seq, expected });
         }
-        let before = self.bbo();
+        let before = (self.bids.best().copied(), self.asks.best().copied());
         for change in levels {
             let side = match change.side {
                 Side::Buy => &mut self.bids,
                 Side::Sell => &mut self.asks,
             };
-            if change.total == 0 {
-                side.remove(&change.price);
-            } else {
-                side.insert(change.price, change.total);
+            let key = side.key(change.price);
+            if change.total > 0 {
+                side.entry(key).qty = change.total;
+            } else if let Some(index) = side.find(key) {
+                side.remove(index);
             }
         }
         self.seq = seq;
-        let after = self.bbo();
-        Ok((before.bid, before.ask) != (after.bid, after.ask))
+        Ok(before != (self.bids.best().copied(), self.asks.best().copied()))
     }
+}
+
+fn best_first(side: &Ladder<Total>) -> impl Iterator<Item = (Price, Qty)> + '_ {
+    let levels = side.levels().iter().rev();
+    levels.map(|level| (side.price(level.key), level.qty))
 }
 
 /// The best bid and offer with the total at each, as of `seq`; `None` for an empty side.
@@ -99,6 +133,10 @@ pub struct Bbo {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::*;
 
     fn level(side: Side, price: &str, total: Qty) -> LevelChange {
@@ -190,5 +228,52 @@ mod tests {
             })
         );
         assert_eq!(depth, before);
+    }
+
+    proptest! {
+        /// Against a map per side: the same levels in the same order, and a bbo change
+        /// reported exactly when the best bid or offer moved (the ladder scans near the best
+        /// and searches beyond it, so prices spread over both).
+        #[test]
+        fn matches_a_sorted_map_per_side(
+            deltas in proptest::collection::vec(
+                proptest::collection::vec((any::<bool>(), 1u64..40, 0u64..4), 0..4),
+                1..60,
+            ),
+        ) {
+            let mut depth = Depth::default();
+            let mut sides: [BTreeMap<u64, Qty>; 2] = Default::default();
+            for (i, changes) in deltas.iter().enumerate() {
+                let levels: Vec<LevelChange> = changes
+                    .iter()
+                    .map(|&(buy, ticks, total)| LevelChange {
+                        side: if buy { Side::Buy } else { Side::Sell },
+                        price: Price::from_ticks(ticks).unwrap(),
+                        total,
+                    })
+                    .collect();
+                let best = |sides: &[BTreeMap<u64, Qty>; 2]| {
+                    let bid = sides[0].iter().next_back().map(|(&p, &q)| (p, q));
+                    (bid, sides[1].iter().next().map(|(&p, &q)| (p, q)))
+                };
+                let before = best(&sides);
+                for &(buy, ticks, total) in changes {
+                    let side = &mut sides[usize::from(!buy)];
+                    match total {
+                        0 => side.remove(&ticks),
+                        total => side.insert(ticks, total),
+                    };
+                }
+                let moved = depth.apply(i as u64 + 1, &levels).unwrap();
+                prop_assert_eq!(moved, before != best(&sides));
+                let ticks = |levels: Vec<(Price, Qty)>| -> Vec<(u64, Qty)> {
+                    levels.into_iter().map(|(p, q)| (p.ticks(), q)).collect()
+                };
+                let bids: Vec<_> = sides[0].iter().rev().map(|(&p, &q)| (p, q)).collect();
+                let asks: Vec<_> = sides[1].iter().map(|(&p, &q)| (p, q)).collect();
+                prop_assert_eq!(ticks(depth.bids().collect()), bids);
+                prop_assert_eq!(ticks(depth.asks().collect()), asks);
+            }
+        }
     }
 }

@@ -5,6 +5,14 @@ use super::{Price, Qty, Side};
 /// orders arrive near the top of the book.
 const NEAR_BEST: usize = 8;
 
+/// What a ladder holds per price: its key, and what a new level starts as.
+pub(crate) trait Rung {
+    /// The level's key (see [`Ladder::key`]).
+    fn key(&self) -> u64;
+    /// An empty level at `key`.
+    fn at(key: u64) -> Self;
+}
+
 /// A price level: the FIFO of the orders resting at one price, as slab links, and their
 /// total open quantity (what market data shows for the level).
 #[derive(Clone, Copy, Debug)]
@@ -15,19 +23,35 @@ pub(crate) struct Level {
     pub(crate) total: Qty,
 }
 
+impl Rung for Level {
+    fn key(&self) -> u64 {
+        self.key
+    }
+
+    fn at(key: u64) -> Level {
+        Level {
+            key,
+            head: NIL,
+            tail: NIL,
+            total: 0,
+        }
+    }
+}
+
 /// One side's price levels, sorted by key with the best level last, so taking liquidity
-/// pops from the end and new levels near the top move little.
+/// pops from the end and new levels near the top move little. Matching's books hold
+/// [`Level`]s; market data's aggregated depth holds only each level's total.
 ///
 /// A level's key grows as its price gets better for this side: the price itself for bids,
 /// its complement for asks. So "crosses a limit" is one `>=` on either side.
-#[derive(Debug)]
-pub(crate) struct Ladder {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ladder<L = Level> {
     side: Side,
-    levels: Vec<Level>,
+    levels: Vec<L>,
 }
 
-impl Ladder {
-    pub(crate) fn new(side: Side) -> Ladder {
+impl<L: Rung> Ladder<L> {
+    pub(crate) fn new(side: Side) -> Ladder<L> {
         Ladder {
             side,
             levels: Vec::new(),
@@ -59,15 +83,19 @@ impl Ladder {
     }
 
     /// The levels that cross `limit`, best first.
-    pub(crate) fn crossing(&self, limit: Option<Price>) -> impl Iterator<Item = &Level> {
+    pub(crate) fn crossing(&self, limit: Option<Price>) -> impl Iterator<Item = &L> {
         let threshold = self.threshold(limit);
         self.levels
             .iter()
             .rev()
-            .take_while(move |level| level.key >= threshold)
+            .take_while(move |level| level.key() >= threshold)
     }
 
-    pub(crate) fn best_mut(&mut self) -> Option<&mut Level> {
+    pub(crate) fn best(&self) -> Option<&L> {
+        self.levels.last()
+    }
+
+    pub(crate) fn best_mut(&mut self) -> Option<&mut L> {
         self.levels.last_mut()
     }
 
@@ -76,17 +104,11 @@ impl Ladder {
     }
 
     /// The level at `key`, created empty if missing.
-    pub(crate) fn entry(&mut self, key: u64) -> &mut Level {
+    pub(crate) fn entry(&mut self, key: u64) -> &mut L {
         let index = match self.search(key) {
             Ok(index) => index,
             Err(index) => {
-                let level = Level {
-                    key,
-                    head: NIL,
-                    tail: NIL,
-                    total: 0,
-                };
-                self.levels.insert(index, level);
+                self.levels.insert(index, L::at(key));
                 index
             }
         };
@@ -98,7 +120,7 @@ impl Ladder {
         self.search(key).ok()
     }
 
-    pub(crate) fn get_mut(&mut self, index: usize) -> &mut Level {
+    pub(crate) fn get_mut(&mut self, index: usize) -> &mut L {
         &mut self.levels[index]
     }
 
@@ -107,7 +129,7 @@ impl Ladder {
     }
 
     /// Levels, worst first.
-    pub(crate) fn levels(&self) -> &[Level] {
+    pub(crate) fn levels(&self) -> &[L] {
         &self.levels
     }
 
@@ -116,7 +138,7 @@ impl Ladder {
         let len = self.levels.len();
         let near = len.saturating_sub(NEAR_BEST);
         for index in (near..len).rev() {
-            let here = self.levels[index].key;
+            let here = self.levels[index].key();
             if here == key {
                 return Ok(index);
             }
@@ -124,7 +146,7 @@ impl Ladder {
                 return Err(index + 1);
             }
         }
-        self.levels[..near].binary_search_by_key(&key, |level| level.key)
+        self.levels[..near].binary_search_by_key(&key, Rung::key)
     }
 }
 
@@ -142,8 +164,8 @@ mod tests {
 
     #[test]
     fn best_is_last_on_both_sides() {
-        let mut bids = Ladder::new(Side::Buy);
-        let mut asks = Ladder::new(Side::Sell);
+        let mut bids = Ladder::<Level>::new(Side::Buy);
+        let mut asks = Ladder::<Level>::new(Side::Sell);
         for ticks in [5, 1, 9, 3, 7] {
             bids.entry(bids.key(price(ticks)));
             asks.entry(asks.key(price(ticks)));
@@ -156,7 +178,7 @@ mod tests {
 
     #[test]
     fn keeps_levels_sorted_far_from_the_best() {
-        let mut ladder = Ladder::new(Side::Buy);
+        let mut ladder = Ladder::<Level>::new(Side::Buy);
         // Inserts far below the best go through the binary search.
         for ticks in (1..=40).rev().chain([20, 41, 1, 100]) {
             ladder.entry(ladder.key(price(ticks)));
@@ -177,7 +199,7 @@ mod tests {
 
     #[test]
     fn crossing_levels_come_best_first_up_to_the_limit() {
-        let mut asks = Ladder::new(Side::Sell);
+        let mut asks = Ladder::<Level>::new(Side::Sell);
         for ticks in [12, 10, 11, 15] {
             asks.entry(asks.key(price(ticks)));
         }
@@ -193,7 +215,7 @@ mod tests {
 
     #[test]
     fn entry_returns_the_existing_level() {
-        let mut ladder = Ladder::new(Side::Sell);
+        let mut ladder = Ladder::<Level>::new(Side::Sell);
         let key = ladder.key(price(10));
         ladder.entry(key).head = 7;
         assert_eq!(ladder.entry(key).head, 7);

@@ -112,6 +112,7 @@ pub use book::Book;
 pub use delta::{BookDelta, LevelChange, Levels, Trade, Trades};
 pub use engine::Engine;
 pub use error::{PriceError, RestoreError, SymbolError};
+pub(crate) use ladder::{Ladder, Rung};
 pub use order::{OrderId, Owner, Qty, Resting, Side, Stp, Tif};
 pub use outcome::Outcome;
 pub use price::{Price, PriceText};
