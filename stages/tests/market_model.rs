@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use sedaflow_stages::market::{
-    BookDelta, Channel, Feed, LevelChange, Outbox, Subscription, Trade, DEFAULT_UNSENT_CAP,
+    BookDelta, Channel, Deltas, Feed, LevelChange, Outbox, Subscription, Trade, DEFAULT_UNSENT_CAP,
 };
 use sedaflow_stages::matching::{Price, Qty, Side, Symbol};
 use serde_json::Value;
@@ -123,6 +123,8 @@ fn best(levels: &Levels, bid: bool) -> Value {
 fn run(steps: &[Step]) -> Vec<Client> {
     let symbol = Symbol::new("ACME").unwrap();
     let mut feed = Feed::new(symbol);
+    // The deltas since the last flush, as matching hands a batch over.
+    let mut handed = Deltas::default();
     let mut book = Levels::new();
     let (mut seq, mut matches, mut now) = (0, 0, 1_700_000_000_000u64);
     let mut outboxes: Vec<Outbox> = (0..SUBSCRIBERS)
@@ -171,9 +173,15 @@ fn run(steps: &[Step]) -> Vec<Client> {
                     levels,
                     trades,
                 };
-                feed.absorb(&delta, |_| true).expect("in sequence");
+                handed.push(delta.view());
+                let last = handed.iter().last().expect("just pushed");
+                assert_eq!(last, delta.view());
+                feed.absorb(last, |_| true).expect("in sequence");
             }
-            Step::Flush => flush(&mut feed, &mut outboxes),
+            Step::Flush => {
+                handed.clear();
+                flush(&mut feed, &mut outboxes);
+            }
             Step::Subscribe(who) => {
                 // As the stage does: a subscription sees every change before it.
                 flush(&mut feed, &mut outboxes);

@@ -1,6 +1,6 @@
 use super::{
-    encode_array, encode_message, BookDelta, CandleSeries, Channel, DeltaError, Depth, DepthUpdate,
-    History, Interval, Message, Snapshot, Trade, Update,
+    encode_array, encode_message, BookDelta, CandleSeries, Channel, DeltaError, DeltaRef, Depth,
+    DepthUpdate, History, Interval, Message, Snapshot, Trade, Update,
 };
 use crate::matching::Symbol;
 
@@ -88,7 +88,7 @@ impl Feed {
     /// [`DeltaError`] when the delta is for another symbol or does not carry the next
     /// `seq`; nothing changes then.
     pub fn apply(&mut self, delta: &BookDelta, out: &mut Vec<Fanout>) -> Result<(), DeltaError> {
-        self.apply_for(delta, |_| true, out)
+        self.apply_for(delta.view(), |_| true, out)
     }
 
     /// [`Feed::apply`], encoding only the updates of the channels `wanted` says someone
@@ -100,7 +100,7 @@ impl Feed {
     /// As [`Feed::apply`].
     pub fn apply_for(
         &mut self,
-        delta: &BookDelta,
+        delta: DeltaRef<'_>,
         wanted: impl Fn(Channel) -> bool,
         out: &mut Vec<Fanout>,
     ) -> Result<(), DeltaError> {
@@ -121,16 +121,16 @@ impl Feed {
     /// As [`Feed::apply`]; nothing changes then.
     pub fn absorb(
         &mut self,
-        delta: &BookDelta,
+        delta: DeltaRef<'_>,
         wanted: impl Fn(Channel) -> bool,
     ) -> Result<(), DeltaError> {
         if delta.symbol != self.symbol {
             return Err(DeltaError::WrongSymbol);
         }
-        let bbo_changed = self.depth.apply(delta.seq, &delta.levels)?;
+        let bbo_changed = self.depth.apply(delta.seq, delta.levels)?;
         let (symbol, held) = (self.symbol, &mut self.held);
         let trades = wanted(Channel::Trades);
-        for trade in &delta.trades {
+        for trade in delta.trades {
             self.trades.push(*trade);
             if trades {
                 held.trades.push(Fanout {
@@ -140,7 +140,7 @@ impl Feed {
             }
         }
         if wanted(Channel::Depth) {
-            let update = DepthUpdate::new(delta.seq, &delta.levels);
+            let update = DepthUpdate::new(delta.seq, delta.levels);
             match &mut held.depth {
                 Some(pending) => pending.merge(&update),
                 None => held.depth = Some(update),
@@ -150,7 +150,7 @@ impl Feed {
         if !delta.trades.is_empty() {
             for (series, open) in self.candles.iter_mut().zip(&mut held.open) {
                 let watched = wanted(Channel::Kline(series.interval()));
-                for trade in &delta.trades {
+                for trade in delta.trades {
                     if let (Some(closed), true) = (series.trade(trade), watched) {
                         held.closed
                             .push(kline(symbol, series.interval(), &closed, true));

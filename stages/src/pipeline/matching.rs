@@ -18,7 +18,7 @@ use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
 use crate::journal::Journal;
-use crate::market::BookDelta;
+use crate::market::{BookDelta, Deltas};
 use crate::matching::{
     Book, Engine, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To,
 };
@@ -36,10 +36,11 @@ pub(crate) struct MatchStage {
     lanes: Arc<AtomicUsize>,
     /// Scratch: the books of a request on every book.
     symbols: Vec<Symbol>,
-    /// Scratch: one request's book changes.
+    /// Scratch: one request's book changes, made here and filed into `market` (the memory
+    /// stays in this thread's cache; only the compact copies cross to market data's).
     deltas: Vec<BookDelta>,
     /// The batch's book changes, by market-data lane.
-    market: [Vec<BookDelta>; MARKET_LANES],
+    market: [Deltas; MARKET_LANES],
     /// Where the next batch's change vectors come from.
     buffers: Arc<DeltaBuffers>,
 }
@@ -71,22 +72,13 @@ impl MatchStage {
     }
 
     /// Applies a request on one book, journaling it when it changed the book. Its book
-    /// changes go straight into their market-data lane's vector, trades stamped with the
-    /// batch's time.
-    fn apply(&mut self, o: &Order, owner: Owner, now_ms: &mut Option<u64>, ctx: &mut Context<'_>) {
-        let symbol = o.req.symbol();
-        if let (Some(j), Some(symbol)) = (&self.journal, symbol) {
+    /// changes are left in `deltas`.
+    fn apply(&mut self, o: &Order, owner: Owner, ctx: &mut Context<'_>) {
+        if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
             j.adopt(symbol, &mut self.engine);
         }
-        let deltas = match symbol {
-            Some(symbol) => &mut self.market[MarketIn::lane_of(symbol) as usize],
-            None => &mut self.deltas,
-        };
-        let made = deltas.len();
-        let outcome =
-            self.engine
-                .submit_with_deltas(owner, &o.req, o.floor, &mut self.reports, deltas);
-        stamp(&mut deltas[made..], now_ms);
+        let (r, d) = (&mut self.reports, &mut self.deltas);
+        let outcome = self.engine.submit_with_deltas(owner, &o.req, o.floor, r, d);
         self.journaled(outcome, owner, o.floor, &o.req, ctx);
         if outcome.is_accepted() {
             if let Some(id) = o.req.id() {
@@ -136,13 +128,14 @@ impl MatchStage {
         }
     }
 
-    /// Files the book changes a request on every book left in `deltas` by market-data lane,
-    /// trades stamped with the batch's time.
+    /// Files the book changes a request left in `deltas` by market-data lane, trades stamped
+    /// with the batch's time.
     fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
         stamp(&mut self.deltas, now_ms);
-        for delta in self.deltas.drain(..) {
-            self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta);
+        for delta in &self.deltas {
+            self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta.view());
         }
+        self.deltas.clear();
     }
 
     /// Hands the batch's book changes to market data: one event per lane that has some.
@@ -153,7 +146,7 @@ impl MatchStage {
             }
             // The next batch's room, sized by this one's: no doubling of large deltas on the
             // way up.
-            let room = self.buffers.take(deltas.len());
+            let room = self.buffers.take(deltas);
             let event = MarketIn::Deltas {
                 lane: lane as u64,
                 deltas: std::mem::replace(deltas, room),
@@ -276,12 +269,10 @@ impl Handler for MatchStage {
             self.reports.clear();
             let owner = o.conn.owner();
             match &o.part {
-                None => self.apply(&o, owner, &mut now_ms, ctx),
-                Some(_) => {
-                    self.apply_on_every_book(&o, owner, ctx);
-                    self.file_deltas(&mut now_ms);
-                }
+                None => self.apply(&o, owner, ctx),
+                Some(_) => self.apply_on_every_book(&o, owner, ctx),
             }
+            self.file_deltas(&mut now_ms);
             let mine = self.route_reports(&o, owner, ctx);
             self.answer(o, mine, ctx);
         }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use super::{DeltaBuffers, LastTrade, MarketIn, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
-    BookDelta, Channel, DeltaError, Fanout, Feed, Pushed, Run, Snapshot, Subscription,
+    Channel, DeltaError, DeltaRef, Fanout, Feed, Pushed, Run, Snapshot, Subscription,
 };
 use crate::matching::Symbol;
 
@@ -108,7 +108,7 @@ impl Books {
         }
         match event {
             MarketIn::Deltas { deltas, .. } => {
-                for delta in &deltas {
+                for delta in deltas.iter() {
                     self.absorb(delta);
                 }
                 self.buffers.give(deltas);
@@ -143,7 +143,7 @@ impl Books {
         }
     }
 
-    fn absorb(&mut self, delta: &BookDelta) {
+    fn absorb(&mut self, delta: DeltaRef<'_>) {
         let book = self
             .books
             .entry(delta.symbol)

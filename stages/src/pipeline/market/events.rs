@@ -6,7 +6,7 @@ use sedaflow::key_digest;
 use tokio::sync::oneshot;
 
 use super::Subscriber;
-use crate::market::{BookDelta, Snapshot, Subscription};
+use crate::market::{BookDelta, Deltas, Snapshot, Subscription};
 use crate::matching::Symbol;
 
 /// One event for the market-data stage. Everything but [`MarketIn::Tick`] and
@@ -18,7 +18,7 @@ pub(crate) enum MarketIn {
     /// One matching batch's book changes for the symbols of lane `lane` (from matching,
     /// after the journal when there is one), in the order matching made them: one event per
     /// lane and batch, not per request.
-    Deltas { lane: u64, deltas: Vec<BookDelta> },
+    Deltas { lane: u64, deltas: Deltas },
     /// A socket subscribes: it gets `subscribed` and the current state, then the updates.
     Subscribe(Arc<Subscriber>, Subscription),
     /// A socket unsubscribes: it gets `unsubscribed`, and nothing of it after that.
@@ -55,9 +55,9 @@ impl MarketIn {
     /// Book changes made elsewhere (a matcher of the scale-out roles), as matching here hands
     /// them over: one [`MarketIn::Deltas`] per lane that has some, each in the given order.
     pub(crate) fn from_deltas(deltas: Vec<BookDelta>, out: &mut Vec<MarketIn>) {
-        let mut lanes: [Vec<BookDelta>; super::LANES] = Default::default();
-        for delta in deltas {
-            lanes[MarketIn::lane_of(delta.symbol) as usize].push(delta);
+        let mut lanes: [Deltas; super::LANES] = Default::default();
+        for delta in &deltas {
+            lanes[MarketIn::lane_of(delta.symbol) as usize].push(delta.view());
         }
         let by_lane = lanes.into_iter().zip(0u64..);
         out.extend(

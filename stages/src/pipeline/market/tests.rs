@@ -7,15 +7,18 @@ use tokio::sync::oneshot;
 use super::{Books, LastTrade, MarketIn, Next, Subscriber, WRITE_CHUNK};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
-    BookDelta, Channel, Interval, LevelChange, Snapshot, Subscription, Trade, DEFAULT_UNSENT_CAP,
+    BookDelta, Channel, Deltas, Interval, LevelChange, Snapshot, Subscription, Trade,
+    DEFAULT_UNSENT_CAP,
 };
 use crate::matching::{Price, Qty, Side, Symbol};
 
 /// One book change, as matching hands it over (alone in its batch).
 fn one(delta: BookDelta) -> MarketIn {
+    let mut deltas = Deltas::default();
+    deltas.push(delta.view());
     MarketIn::Deltas {
         lane: MarketIn::lane_of(delta.symbol),
-        deltas: vec![delta],
+        deltas,
     }
 }
 
