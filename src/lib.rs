@@ -56,6 +56,7 @@ mod domain;
 mod error;
 mod event;
 mod external;
+mod idle_runner;
 mod internal_events;
 mod pipeline;
 mod pool;
@@ -78,6 +79,7 @@ pub use event::{key_digest, Event};
 pub use external::{
     ExternalCounts, ExternalGauges, ExternalQueue, ExternalStage, ExternalStageBuilder,
 };
+pub use idle_runner::IdleRunner;
 pub use internal_events::{install_prometheus, ExporterError, Histogram, MetricsExporter};
 pub use pipeline::Pipeline;
 pub use pool::{CpuDemand, CpuUse, PoolController, PoolObservation};

@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use crate::bus::{Bus, Publisher, PublisherError};
 use crate::concurrency::Concurrency;
 use crate::event::Event;
+use crate::idle_runner::IdleRunner;
 use crate::internal_events::{self, Registration, Scraped};
 use crate::queue_probe::QueueProbe;
 use crate::report::Report;
@@ -224,6 +225,20 @@ impl Pipeline {
     /// each lane.
     pub fn lanes<S: StageRef + ?Sized>(&self, stage: &S) -> Option<usize> {
         Some(self.domain_of(stage)?.task.lanes())
+    }
+
+    /// An [`IdleRunner`] for the domain that runs `stage`: a thread of the caller's that is
+    /// idle runs its ready batches, ahead of the domain's own workers. `None` for an unknown
+    /// or external stage, and for an async one (its batches are futures on its runtime).
+    pub fn idle_runner<S: StageRef + ?Sized>(&self, stage: &S) -> Option<IdleRunner> {
+        let domain = self.domain_of(stage)?;
+        if domain.task.concurrency().is_some() {
+            return None;
+        }
+        Some(IdleRunner::new(
+            domain.task.clone(),
+            domain.config.pool.linger,
+        ))
     }
 
     /// In-flight calls and limit of the async stage `stage`; `None` for an unknown stage or
