@@ -228,6 +228,9 @@ impl Server {
             let market = MarketFeed::new(market, MarketIn::from_deltas);
             runtime.block_on(tasks.spawn(encode, pipeline::answered, admission.clone(), market))?;
         }
+        if let Some(runner) = order.pipeline.idle_runner(pipeline::MARKET_STAGE) {
+            loops.run_when_idle(runner);
+        }
         let market = net::Market::new(&order.pipeline, &config.market, metrics.market().clone())
             .map_err(PipelineError::from)?;
         let listeners = Listeners::bind(&config)?;

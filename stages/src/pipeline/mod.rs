@@ -39,7 +39,8 @@ pub use events::Order;
 pub(crate) use events::{DecodeIn, EncodeIn};
 pub(crate) use journal::JournalStage;
 pub(crate) use market::{
-    config as market_config, MarketIn, Next, Subscriber, STAGE as MARKET_STAGE, WRITE_CHUNK,
+    config as market_config, MarketIn, Next, Subscriber, LANES as MARKET_LANES,
+    STAGE as MARKET_STAGE, WRITE_CHUNK,
 };
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;

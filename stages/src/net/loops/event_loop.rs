@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use super::super::conn::Conn;
 use super::super::Consolidation;
-use super::ReadCounts;
+use super::{IdleWork, ReadCounts};
 
 /// A loop's identity among every loop the group ever started (a move names its target by it).
 pub(crate) type LoopId = usize;
@@ -49,12 +49,17 @@ impl std::fmt::Debug for EventLoop {
 
 impl EventLoop {
     /// Starts loop `id` on a thread of its own. Its runtime's park hooks account busy time
-    /// and hand held output over ([`Consolidation`]), as every network thread does.
-    pub(crate) fn start(id: LoopId, held: Arc<Consolidation>) -> std::io::Result<Arc<EventLoop>> {
+    /// and hand held output over ([`Consolidation`]), as every network thread does, then run
+    /// the group's [`IdleWork`].
+    pub(crate) fn start(
+        id: LoopId,
+        held: Arc<Consolidation>,
+        idle: Arc<IdleWork>,
+    ) -> std::io::Result<Arc<EventLoop>> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name(format!("sf-net-{id}"))
-            .spawn(move || run(id, held, tx))?;
+            .spawn(move || run(id, held, idle, tx))?;
         let Ok(Ok(this)) = rx.recv() else {
             let _ = thread.join();
             return Err(std::io::Error::other("event loop did not start"));
@@ -170,7 +175,12 @@ type Started = std::io::Result<Arc<EventLoop>>;
 
 /// The loop's thread: builds its runtime, reports it started, and runs until retired and
 /// empty; whatever output it still holds is handed over before the thread ends.
-fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSender<Started>) {
+fn run(
+    id: LoopId,
+    held: Arc<Consolidation>,
+    work: Arc<IdleWork>,
+    started: std::sync::mpsc::SyncSender<Started>,
+) {
     let cell: Arc<OnceLock<Arc<EventLoop>>> = Arc::default();
     let (on_unpark, on_park) = (cell.clone(), cell.clone());
     let (resumed, idle) = (held.clone(), held.clone());
@@ -187,6 +197,8 @@ fn run(id: LoopId, held: Arc<Consolidation>, started: std::sync::mpsc::SyncSende
             if let Some(l) = on_park.get() {
                 l.parked();
             }
+            // Not counted as the loop's busy time: it is work the loop takes on only when idle.
+            work.run();
         })
         .build();
     let runtime = match runtime {

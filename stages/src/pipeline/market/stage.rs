@@ -28,10 +28,11 @@ impl Handler for MarketStage {
 }
 
 /// Declares the stage. Its own pool, no hand-off: fan-out to many subscribers is work that
-/// must not ride on matching's (or a network reader's) thread. A full queue blocks its
-/// producers rather than drop: a dropped delta would be a gap in every subscriber's chain.
-/// It never waits on a socket (outboxes never block), so it stays full only while starved of
-/// CPU.
+/// must not ride on matching's (or a network reader's) thread. Event loops run its batches
+/// only in their idle moments, and only while those stay short (the loops' idle work, see
+/// `net::loops`). A full queue blocks its producers rather than drop: a dropped delta would
+/// be a gap in every subscriber's chain. It never waits on a socket (outboxes never block),
+/// so it stays full only while starved of CPU.
 pub(crate) fn declare(
     p: &mut PipelineBuilder,
     metrics: &MarketMetrics,
@@ -45,8 +46,10 @@ pub(crate) fn declare(
     .keyed_by_digest(MarketIn::digest);
 }
 
-/// How long the market stage's worker waits for more book changes before it parks.
-const LINGER: Duration = Duration::from_millis(1);
+/// How long the market stage's worker waits for more book changes before it parks: twice
+/// the idle loops' round, so while they have idle moments they take the batches and the
+/// worker rarely runs one.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// The stage's settings (also what `sedaflow graph` shows).
 pub(crate) fn config() -> StageConfig {
@@ -55,9 +58,9 @@ pub(crate) fn config() -> StageConfig {
         pool: PoolConfig {
             min: 1,
             max: NonZeroUsize::MIN,
-            // Public market data may be a millisecond late: the worker then takes each
-            // millisecond's book changes in one batch (one wake-up, more conflation) instead
-            // of being woken for every matching batch.
+            // Public market data may be a few milliseconds late: the worker then takes each
+            // linger's book changes in one batch (one wake-up, more conflation) instead of
+            // being woken for every matching batch.
             linger: LINGER,
             ..PoolConfig::default()
         },
