@@ -41,6 +41,7 @@ mod scope;
 mod socket;
 #[cfg(test)]
 mod tests;
+mod waiting;
 
 pub(crate) use answer::{body, Answer};
 pub(crate) use held::Consolidation;

@@ -14,8 +14,10 @@
 //! before the end of the stream are due. Due bytes that answer a read, end the stream or fill
 //! the buffer are *awaited*; the rest are reports nobody asked for just now.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
+
+use super::waiting::Waiting;
 
 /// Output held back for a coalesced write goes out anyway past this many bytes.
 const COALESCE_LIMIT: usize = 64 * 1024;
@@ -60,8 +62,9 @@ impl Outgoing {
 pub(crate) struct Reorder {
     /// Sequence number of the next reply to write.
     next: u64,
-    /// Replies that arrived before their turn (other symbols' threads were faster).
-    waiting: BTreeMap<u64, (Vec<u8>, Instant)>,
+    /// Replies that arrived before their turn (refused at the read, or other symbols'
+    /// threads were faster).
+    waiting: Waiting,
     /// In order, not yet written.
     out: Vec<u8>,
     /// `out`'s previous buffer, reused while a thread writes the current one.
@@ -113,7 +116,8 @@ impl Reorder {
                 lines,
                 read_at,
             } => {
-                self.waiting.insert(seq, (lines, read_at));
+                let copy = |out: &mut Vec<u8>| out.extend_from_slice(&lines);
+                self.waiting.hold(self.next, seq, read_at, copy, |_| true);
             }
             Outgoing::Notify { lines } => self.out.extend_from_slice(&lines),
             Outgoing::End { seqs } => self.end = Some(seqs),
@@ -173,15 +177,10 @@ impl Reorder {
                 return false;
             }
             self.in_turn(read_at, replies);
+            true
         } else {
-            let mut lines = Vec::with_capacity(128);
-            encode(&mut lines);
-            if !admit(lines.len()) {
-                return false;
-            }
-            self.waiting.insert(seq, (lines, read_at));
+            self.waiting.hold(self.next, seq, read_at, encode, admit)
         }
-        true
     }
 
     /// Files a report for this client (unsequenced: it goes out with the next write), encoding
@@ -197,11 +196,7 @@ impl Reorder {
     /// After filing: takes what came into turn, and decides whether a write is due.
     fn settle(&mut self, mut replies: u64) -> Filed {
         // Replies nearly always come in turn: most filings find nothing waiting.
-        while !self.waiting.is_empty() {
-            let Some((lines, read_at)) = self.waiting.remove(&self.next) else {
-                break;
-            };
-            self.out.extend_from_slice(&lines);
+        while let Some(read_at) = self.waiting.take(self.next, &mut self.out) {
             self.in_turn(read_at, &mut replies);
         }
         let mut read_answered = false;
