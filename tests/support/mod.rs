@@ -33,3 +33,47 @@ pub fn value(text: &str, series: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
 }
+
+/// An event of key `key`, the `seq`-th published: for tests of per-key order.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyed {
+    pub key: u32,
+    pub seq: u64,
+}
+
+/// Each key's sequence numbers, in the order a handler saw them.
+pub type Seen = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u32, Vec<u64>>>>;
+
+/// Notes `events` (as a handler sees them) in `seen`.
+pub fn note(seen: &Seen, events: impl IntoIterator<Item = Keyed>) {
+    let mut seen = seen.lock().unwrap();
+    for e in events {
+        seen.entry(e.key).or_default().push(e.seq);
+    }
+}
+
+/// Publishes events `0..events` over `keys` keys (scattered), `batch` at a time.
+pub fn publish_keyed(input: &sedaflow::Publisher<Keyed>, events: u64, keys: u32, batch: usize) {
+    let mut pending = Vec::with_capacity(batch);
+    for seq in 0..events {
+        let key = (seq.wrapping_mul(2_654_435_761) % u64::from(keys)) as u32;
+        pending.push(Keyed { key, seq });
+        if pending.len() == batch {
+            input.blocking_publish_batch(&mut pending).unwrap();
+        }
+    }
+    input.blocking_publish_batch(&mut pending).unwrap();
+}
+
+/// Asserts that `seen` holds each of `events` once, each key's in publishing order.
+pub fn assert_each_once_in_key_order(seen: &Seen, events: u64) {
+    let seen = seen.lock().unwrap();
+    let total: usize = seen.values().map(Vec::len).sum();
+    assert_eq!(total as u64, events, "each event once");
+    for (key, seqs) in seen.iter() {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "key {key} out of order"
+        );
+    }
+}
