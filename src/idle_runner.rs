@@ -20,7 +20,7 @@ use crate::queue::handoff;
 ///
 /// Idle threads run at most one round per the domain's
 /// [`linger`](crate::PoolConfig::linger), so a stage that lingers to batch keeps its batches,
-/// and, [with a budget](IdleRunner::with_budget), only while rounds stay short.
+/// and, [with a budget](IdleRunner::budget), only while rounds stay short.
 ///
 /// Got from [`Pipeline::idle_runner`](crate::Pipeline::idle_runner).
 ///
@@ -61,8 +61,8 @@ pub struct IdleRunner {
 
 /// When an idle thread may run the next round, shared by every clone.
 struct Pace {
-    /// At most one round per this long: the domain's linger, so its batches stay as large as
-    /// its lingering workers make them (zero: a round whenever asked).
+    /// At most one round per this long: by default the domain's linger, so its batches stay
+    /// as large as its lingering workers make them (zero: a round whenever asked).
     every: Duration,
     /// A round that takes longer is too much for a thread that has work of its own.
     budget: Duration,
@@ -90,25 +90,16 @@ impl IdleRunner {
     pub(crate) fn new(task: Arc<dyn DomainTask>, linger: Duration) -> Self {
         IdleRunner {
             task,
-            pace: Arc::new(Pace {
-                every: linger,
-                budget: Duration::MAX,
-                epoch: Instant::now(),
-                next: AtomicU64::new(0),
-            }),
+            pace: Arc::new(Pace::new(linger, Duration::MAX)),
         }
     }
 
     /// Runs at most one round per `every` instead of per the domain's linger: shorter, and
     /// the idle threads take most rounds before a lingering worker wakes for them.
     pub fn every(self, every: Duration) -> Self {
+        let budget = self.pace.budget;
         IdleRunner {
-            pace: Arc::new(Pace {
-                every,
-                budget: self.pace.budget,
-                epoch: self.pace.epoch,
-                next: AtomicU64::new(0),
-            }),
+            pace: Arc::new(Pace::new(every, budget)),
             ..self
         }
     }
@@ -116,21 +107,18 @@ impl IdleRunner {
     /// Runs rounds only while they take at most `budget`: a round that took longer (a stage
     /// whose batches grew heavy) stops them for [`BACKOFF`] times its length, then one round
     /// probes again. Without a budget an idle thread runs whatever is ready.
-    pub fn with_budget(self, budget: Duration) -> Self {
+    pub fn budget(self, budget: Duration) -> Self {
+        let every = self.pace.every;
         IdleRunner {
-            pace: Arc::new(Pace {
-                every: self.pace.every,
-                budget,
-                epoch: self.pace.epoch,
-                next: AtomicU64::new(0),
-            }),
+            pace: Arc::new(Pace::new(every, budget)),
             ..self
         }
     }
 
     /// Runs a round: one batch of each lane that is ready now, up to `max` batches, and
-    /// answers how many ran. Nothing runs (0) when nothing is ready, within the domain's
-    /// linger of the last round, or while an overrun keeps rounds off. What the batches emit
+    /// answers how many ran. Nothing runs (0) when nothing is ready, within `every` (the
+    /// domain's linger unless [set](IdleRunner::every)) of the last round, or while an
+    /// overrun keeps rounds off. What the batches emit
     /// goes on as from the caller's [publishing](crate::Publisher::try_publish_batch): lanes
     /// it makes ready of stages that allow hand-off run here too.
     pub fn run_ready(&self, max: usize) -> usize {
@@ -169,6 +157,15 @@ impl IdleRunner {
 }
 
 impl Pace {
+    fn new(every: Duration, budget: Duration) -> Pace {
+        Pace {
+            every,
+            budget,
+            epoch: Instant::now(),
+            next: AtomicU64::new(0),
+        }
+    }
+
     fn nanos(&self, at: Instant) -> u64 {
         self.nanos_of(at.saturating_duration_since(self.epoch))
     }

@@ -28,7 +28,7 @@ pub(crate) struct IdleWork {
 impl IdleWork {
     /// From now on, idle loops run `runner`'s ready batches.
     pub(crate) fn set(&self, runner: IdleRunner) {
-        let _ = self.runner.set(runner.with_budget(BUDGET).every(EVERY));
+        let _ = self.runner.set(runner.budget(BUDGET).every(EVERY));
     }
 
     /// A loop's runtime is about to park: runs what is ready.
