@@ -15,6 +15,9 @@ const SPARE: usize = 64;
 /// A line buffer bigger than this is freed rather than kept (an `orders` listing).
 const SPARE_ROOM: usize = 4096;
 
+/// A new line buffer's room: an answer's lines usually fit, with no growing on the way.
+const LINES: usize = 128;
+
 /// What an early reply holds: its lines, and when its request was read.
 type Held = (Vec<u8>, Instant);
 
@@ -42,7 +45,10 @@ impl Waiting {
         admit: impl FnOnce(usize) -> bool,
     ) -> bool {
         self.advance(next);
-        let mut lines = self.spare.pop().unwrap_or_default();
+        let mut lines = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(LINES));
         encode(&mut lines);
         if !admit(lines.len()) {
             self.give_back(lines);
