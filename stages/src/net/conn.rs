@@ -10,8 +10,8 @@ use super::account::Account;
 use super::output::{self, Answer, Moment, Outgoing, Pending, Progress, SocketOut, When};
 use crate::codec::{encode_line, Response};
 use crate::internal_events::ServerMetrics;
-use crate::matching::Owner;
-use crate::pipeline::{Client, ConnId, OrderState, Reply};
+use crate::matching::{OrderId, Owner};
+use crate::pipeline::{self, Client, ConnId, OrderState, Reply};
 
 /// Where a connection's output goes.
 pub(crate) enum Sink {
@@ -332,6 +332,57 @@ impl Conn {
             self.drained.notify_waiters();
         }
     }
+
+    /// Answers new orders `(seq, id)` of one read `overloaded` (shed at the read), filed as
+    /// one run.
+    pub(crate) fn overloaded(self: &Arc<Self>, refused: &[(u64, OrderId)], read_at: Instant) {
+        self.put_run(
+            refused,
+            |&(seq, _)| (seq, read_at),
+            |&(_, id), answer| answer(&[pipeline::overloaded(id)]),
+        );
+    }
+
+    /// Files a run of answers (`reply`: one's sequence number and read time; `responses`
+    /// hands its responses to the closure it is given) under one lock, with one write
+    /// decision and one accounting, on an open TCP connection; otherwise each answer as
+    /// [`Client::reply`].
+    fn put_run<R>(
+        self: &Arc<Self>,
+        run: &[R],
+        reply: impl Fn(&R) -> (u64, Instant),
+        responses: impl Fn(&R, &mut dyn FnMut(&[Response])),
+    ) {
+        let one = |r: &R| {
+            let (seq, read_at) = reply(r);
+            responses(r, &mut |rs| self.clone().reply(seq, read_at, rs));
+        };
+        let Some(out) = self.socket().filter(|_| !self.is_closed()) else {
+            run.iter().for_each(one);
+            return;
+        };
+        let when = output::when(Moment::Filed);
+        let (p, filed) = out.put_replies(
+            run,
+            &reply,
+            |r, buf| {
+                responses(r, &mut |rs| {
+                    for response in rs {
+                        encode_line(response, buf);
+                    }
+                })
+            },
+            |n| self.admit(n),
+            when == When::Now,
+        );
+        self.put_done(p, when);
+        // Past the hard cap (the connection is cut now): the refused answer and the rest are
+        // discarded and counted as one answer at a time would be.
+        if let Some((refused, rest)) = run[filed..].split_first() {
+            responses(refused, &mut |rs| self.metrics.discarded(rs.len() as u64));
+            rest.iter().for_each(one);
+        }
+    }
 }
 
 /// The stages answer a connection through this.
@@ -384,33 +435,11 @@ impl Client for Conn {
     /// One lock, one write decision and one accounting for the run on an open TCP
     /// connection; otherwise each answer as [`Client::reply`].
     fn reply_run(self: Arc<Self>, run: &[Reply]) {
-        let Some(out) = self.socket().filter(|_| !self.is_closed()) else {
-            for r in run {
-                self.clone().reply(r.seq, r.read_at, &r.responses);
-            }
-            return;
-        };
-        let when = output::when(Moment::Filed);
-        let (p, filed) = out.put_replies(
+        self.put_run(
             run,
             |r| (r.seq, r.read_at),
-            |r, buf| {
-                for response in &r.responses {
-                    encode_line(response, buf);
-                }
-            },
-            |n| self.admit(n),
-            when == When::Now,
+            |r, answer| answer(&r.responses),
         );
-        self.put_done(p, when);
-        // Past the hard cap (the connection is cut now): the refused answer and the rest are
-        // discarded and counted as one answer at a time would be.
-        if let Some((refused, rest)) = run[filed..].split_first() {
-            self.metrics.discarded(refused.responses.len() as u64);
-            for r in rest {
-                self.clone().reply(r.seq, r.read_at, &r.responses);
-            }
-        }
     }
 }
 

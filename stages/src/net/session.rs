@@ -26,6 +26,7 @@ use crate::admission::{Admission, ReadShed};
 use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
 use crate::internal_events::{PauseReason, ReadPauseMetrics, ServerMetrics};
+use crate::matching::OrderId;
 use crate::pipeline::{self, DecodeIn};
 
 /// What a session needs from the server.
@@ -86,11 +87,12 @@ pub(crate) async fn read_loop(
         let counts = &home.reads;
         counts.read.fetch_add(requests, Ordering::Relaxed);
         let mut refused = std::mem::take(&mut reader.refused);
+        let offered = reader.spans.len();
         // Frames answered at the read in their slot (a session's login) count as handed on.
-        let mut handed = requests.saturating_sub(refused + reader.batch.len() as u64);
-        if !reader.batch.is_empty() {
+        let mut handed = requests.saturating_sub(refused + offered as u64);
+        if offered > 0 {
             let room = match env.admission.shedding() {
-                Some(config) => reader.shed.read(config, full, reader.batch.len()),
+                Some(config) => reader.shed.read(config, full, offered),
                 None => usize::MAX,
             };
             if full || home.reads.backlogged() > 0 {
@@ -98,15 +100,20 @@ pub(crate) async fn read_loop(
                 // behind it: it goes on at once, shed as the connection's share says. While
                 // any connection of the loop is behind so, the others' reads go on at once too:
                 // a turn would keep the loop from reading the waiting input for longer.
-                let offered = reader.batch.len() as u64;
+                let mut batch = std::mem::take(&mut reader.batch);
                 let (input, admission) = (&env.input, &env.admission);
-                let r = publish(&mut reader.batch, room, input, admission, &env.metrics).await;
+                let fill = |batch: &mut Vec<DecodeIn>| reader.shed_into(room, batch, admission);
+                let r = publish(&mut batch, fill, input, admission, &env.metrics).await;
+                reader.batch = batch;
                 refused += r;
-                handed += offered - r;
+                handed += offered as u64 - r;
             } else {
                 // It emptied the socket (and was admitted whole): it joins the loop's turn,
                 // which counts it.
-                turn::join(reader.batch.drain(..), env, home).wait().await;
+                let mut batch = std::mem::take(&mut reader.batch);
+                reader.events(&mut batch);
+                turn::join(batch.drain(..), env, home).wait().await;
+                reader.batch = batch;
             }
         }
         counts.refused.fetch_add(refused, Ordering::Relaxed);
@@ -152,6 +159,10 @@ pub(crate) struct Reader {
     /// The read's frame bytes, and each frame's sequence number and span in them.
     frames: BytesMut,
     spans: Vec<(u64, Range<usize>)>,
+    /// When the last read returned.
+    read_at: Instant,
+    /// New orders shed at the read: sequence number and order id.
+    refusals: Vec<(u64, OrderId)>,
     last_activity: Instant,
     /// When the frame now partly read started.
     partial_since: Option<Instant>,
@@ -178,6 +189,8 @@ impl Reader {
             batch: Vec::new(),
             frames: BytesMut::new(),
             spans: Vec::new(),
+            read_at: Instant::now(),
+            refusals: Vec::new(),
             last_activity: Instant::now(),
             partial_since: None,
             shaper: ConnShaper::default(),
@@ -241,10 +254,10 @@ impl Reader {
         }
     }
 
-    /// Frames the `n` bytes just read into the batch (an over-long frame is answered in its
-    /// slot, and so are the frames of a session that acts for no account yet, see
-    /// [`login`](super::login)), and restarts the timeouts. Returns how many frames ended in
-    /// them.
+    /// Frames the `n` bytes just read (an over-long frame is answered in its slot, and so are
+    /// the frames of a session that acts for no account yet, see [`login`](super::login)),
+    /// and restarts the timeouts. Returns how many frames ended in them; those for the
+    /// pipeline wait in `spans` ([`Reader::shed_into`], [`Reader::events`]).
     fn frame(&mut self, n: usize, env: &SessionEnv) -> u64 {
         let now = Instant::now();
         let before = self.seq;
@@ -282,15 +295,7 @@ impl Reader {
                 }
             }
         }
-        let shared = self.frames.split().freeze();
-        let conn = &self.conn;
-        self.batch
-            .extend(self.spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
-                conn: conn.clone(),
-                seq,
-                frame: shared.slice(span),
-                read_at: now,
-            }));
+        self.read_at = now;
         if self.seq > before {
             self.last_activity = now;
             self.conn.note_read(self.seq);
@@ -303,6 +308,35 @@ impl Reader {
             (false, _) => None,
         };
         self.seq - before
+    }
+
+    /// Sheds at the read ([`pipeline::shed_oldest`]: new orders among the read's oldest
+    /// frames beyond `room`, what the connection's shedding admits), answering them as one
+    /// run before any event is made of them, then puts the rest in `batch` as events;
+    /// returns how many it refused.
+    fn shed_into(&mut self, room: usize, batch: &mut Vec<DecodeIn>, admission: &Admission) -> u64 {
+        pipeline::shed_oldest(&mut self.spans, &self.frames, room, &mut self.refusals);
+        let refused = self.refusals.len();
+        if refused > 0 {
+            self.conn.overloaded(&self.refusals, self.read_at);
+            self.refusals.clear();
+        }
+        admission.counted(0, refused, true);
+        self.events(batch);
+        refused as u64
+    }
+
+    /// Makes the read's frames waiting in `spans` events for the pipeline, in `batch`.
+    fn events(&mut self, batch: &mut Vec<DecodeIn>) {
+        // The read's frames share one buffer: one allocation per read, not per frame.
+        let shared = self.frames.split().freeze();
+        let (conn, read_at) = (&self.conn, self.read_at);
+        batch.extend(self.spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
+            conn: conn.clone(),
+            seq,
+            frame: shared.slice(span),
+            read_at,
+        }));
     }
 
     /// Charges a read of `bytes` carrying `requests` to the traffic shaping limits and sleeps
@@ -356,22 +390,24 @@ impl Reader {
     }
 }
 
-/// Hands a read's frames, or a loop turn's ([`turn`]), to the pipeline, admission first
-/// (`read_room`: what shedding at the read admits). The stages run on this thread
-/// (`caller_runs`) and their answers go out, with admission's refusals, in one write per
+/// Hands a read's frames, or a loop turn's ([`turn`]), to the pipeline, admission first:
+/// `fill` puts the frames in `batch` and returns how many it refused itself (shedding at the
+/// read), then the admission limit refuses what it has no room for. The stages run on this
+/// thread (`caller_runs`) and their answers go out, with the refusals, in one write per
 /// connection when they are done; only what does not fit waits. Returns how many it refused
-/// (admission, a closed pipeline).
+/// (shedding, admission, a closed pipeline).
 pub(super) async fn publish(
     batch: &mut Vec<DecodeIn>,
-    read_room: usize,
+    fill: impl FnOnce(&mut Vec<DecodeIn>) -> u64,
     input: &Publisher<DecodeIn>,
     admission: &Admission,
     metrics: &ServerMetrics,
 ) -> u64 {
-    let offered = batch.len();
     let (mut refused, tried) = output::deferring(|| {
-        pipeline::admit(admission, batch, read_room);
-        let refused = (offered - batch.len()) as u64;
+        let shed = fill(batch);
+        let offered = batch.len();
+        pipeline::admit(admission, batch);
+        let refused = shed + (offered - batch.len()) as u64;
         (refused, input.try_publish_batch(batch))
     });
     let published = match tried {

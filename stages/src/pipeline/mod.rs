@@ -44,6 +44,6 @@ pub(crate) use market::{
 };
 pub(crate) use order_state::OrderState;
 pub(crate) use publish::answered;
-pub(crate) use refuse::{admit, answer, refuse};
+pub(crate) use refuse::{admit, answer, overloaded, refuse, shed_oldest};
 pub use wiring::PipelineError;
 pub(crate) use wiring::{build, Extension, Network, Wiring};

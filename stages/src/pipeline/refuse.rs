@@ -2,6 +2,7 @@
 //! room, and frames the pipeline refused (it is closing, or decode rejects when full). Each
 //! answer takes its request's sequence slot, so the connection's response order holds.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,27 +13,16 @@ use crate::codec::{decode_request, new_order_id, Response};
 use crate::internal_events::ServerMetrics;
 use crate::matching::{OrderId, RejectReason, ReportKind, Request};
 
-/// Admission control: new orders beyond the controller's room, or beyond `read_room` (what
-/// the connection's shedding at the read admits of this batch), are answered `overloaded`
+/// Admission control: new orders beyond the controller's room are answered `overloaded`
 /// here instead of entering the queues. Only the frames beyond the room are read, and only
 /// for their op and id ([`new_order_id`]): refusing must cost a small part of serving, so a
-/// new order refused here is `overloaded` whatever its other fields hold.
-///
-/// The limit admits a batch's first orders; shedding at the read admits its last ones and
-/// refuses the oldest, which waited longest in the socket: their answers are due at once (no
-/// earlier request of the connection is left unanswered), so they go out in order without
-/// waiting in the connection's reorder buffer for the admitted ones.
-pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room: usize) {
-    let limit_room = admission.room(batch.len());
-    let at_read = read_room < limit_room;
-    let room = limit_room.min(read_room);
+/// new order refused here is `overloaded` whatever its other fields hold. The limit admits
+/// a batch's first orders. (Shedding at the read, which refuses a read's oldest orders, is
+/// the network's: it refuses before it makes events.)
+pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
+    let room = admission.room(batch.len());
     let mut refused = 0;
     if room < batch.len() {
-        // The frames at these positions are admitted whatever they are.
-        let admitted = match at_read {
-            true => batch.len() - room..batch.len(),
-            false => 0..room,
-        };
         let mut next = 0;
         batch.retain(|f| {
             let at = next;
@@ -46,7 +36,8 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             else {
                 return true;
             };
-            if admitted.contains(&at) {
+            // The frames at these positions are admitted whatever they are.
+            if at < room {
                 return true;
             }
             match new_order_id(frame) {
@@ -59,7 +50,31 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>, read_room:
             }
         });
     }
-    admission.counted(batch.len(), refused, at_read);
+    admission.counted(batch.len(), refused, false);
+}
+
+/// Shedding at the read, over a read's frames before they are events (`spans` of `bytes`,
+/// each with its sequence number, oldest first): the new orders among all but the last
+/// `room` move to `refused` with their ids, to be answered `overloaded`; the rest stay.
+/// The oldest waited longest in the socket. Frames that are not new orders are never
+/// refused here, and a refused frame is read only for its op and id ([`new_order_id`]).
+pub(crate) fn shed_oldest(
+    spans: &mut Vec<(u64, Range<usize>)>,
+    bytes: &[u8],
+    room: usize,
+    refused: &mut Vec<(u64, OrderId)>,
+) {
+    let beyond = spans.len().saturating_sub(room);
+    let mut at = 0;
+    spans.retain(|(seq, span)| {
+        at += 1;
+        let id = (at <= beyond).then(|| new_order_id(&bytes[span.clone()]));
+        match id.flatten() {
+            Some(id) => refused.push((*seq, id)),
+            None => return true,
+        }
+        false
+    });
 }
 
 /// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error.
@@ -85,7 +100,8 @@ pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
     }
 }
 
-fn overloaded(id: OrderId) -> Response {
+/// The answer to new order `id` refused for overload.
+pub(crate) fn overloaded(id: OrderId) -> Response {
     ReportKind::Reject {
         id,
         reason: RejectReason::Overloaded,
@@ -186,15 +202,26 @@ mod tests {
 
     #[test]
     fn shedding_at_the_read_refuses_the_oldest_orders_and_the_limit_the_newest() {
-        let config = AdmissionConfig::default();
-        let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
         // The read admits two: the last two; before them the orders are refused, the cancel
         // goes on.
-        let conn = Arc::new(Recorder::default());
-        let mut frames = batch(&conn, &LINES);
-        admit(&admission, &mut frames, 2);
-        assert_eq!(seqs(&frames), [1, 3, 4]);
-        assert_eq!(answers(&conn), [(0, overloaded(1)), (2, overloaded(3))]);
+        let bytes = LINES.concat();
+        let mut spans = Vec::new();
+        for (seq, line) in (0..).zip(LINES) {
+            let at = spans
+                .last()
+                .map_or(0, |(_, span): &(u64, Range<usize>)| span.end);
+            spans.push((seq, at..at + line.len()));
+        }
+        let mut refused = Vec::new();
+        shed_oldest(&mut spans, bytes.as_bytes(), 2, &mut refused);
+        assert_eq!(
+            spans.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            [1, 3, 4]
+        );
+        assert_eq!(&bytes[spans[0].1.clone()], LINES[1]);
+        assert_eq!(refused, [(0, 1), (2, 3)]);
+        shed_oldest(&mut spans, bytes.as_bytes(), 3, &mut refused);
+        assert_eq!(spans.len(), 3, "room for all");
 
         // A limit of two admits the first two; after them the orders are refused.
         let config = AdmissionConfig {
@@ -205,7 +232,7 @@ mod tests {
         let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
         let conn = Arc::new(Recorder::default());
         let mut frames = batch(&conn, &LINES);
-        admit(&admission, &mut frames, usize::MAX);
+        admit(&admission, &mut frames);
         assert_eq!(seqs(&frames), [0, 1]);
         assert_eq!(
             answers(&conn),
