@@ -1,10 +1,11 @@
 //! Codec throughput: framing plus decoding of order lines (v1 limits, and a v2 mix of limits
-//! with `stp`, amends and cancels), and encoding of fill lines.
+//! with `stp`, amends and cancels), reading a new order's id alone (what refusing one costs),
+//! and encoding of fill lines.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sedaflow_stages::codec::{decode_request, encode_line, LineFramer, Response};
+use sedaflow_stages::codec::{decode_request, encode_line, new_order_id, LineFramer, Response};
 use sedaflow_stages::matching::{Price, ReportKind, Side, Symbol};
 
 const LINES: usize = 1_000;
@@ -54,6 +55,18 @@ fn bench_decode(c: &mut Criterion) {
             })
         });
     }
+    // What shedding at the read pays per refused frame to find a new order's id.
+    group.bench_function("new_order_id_limit", |b| {
+        let frames: Vec<&[u8]> = input
+            .split(|&b| b == b'\n')
+            .filter(|f| !f.is_empty())
+            .collect();
+        b.iter(|| {
+            let found = frames.iter().filter(|f| new_order_id(f).is_some()).count();
+            assert_eq!(found, LINES, "every line is a new order");
+            black_box(found)
+        })
+    });
     let fill = Response::Report(ReportKind::Fill {
         id: 123_456,
         symbol: Symbol::new("ACME").expect("valid symbol"),
