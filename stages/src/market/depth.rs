@@ -3,7 +3,7 @@ use crate::matching::{Ladder, Price, Qty, Rung, Side};
 
 /// One book aggregated per price level, at a sequence number.
 ///
-/// Each side is a [`Ladder`] like matching's own, best level last: the levels a request
+/// Each side is a `Ladder` like matching's own, best level last: the levels a request
 /// changes are mostly at or next to the best, so finding one is a short scan, a new level
 /// there moves little, and the best bid and offer are each side's last level.
 ///

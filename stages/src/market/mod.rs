@@ -62,7 +62,9 @@ mod outbox;
 mod query;
 mod update;
 
-pub use crate::matching::{BookDelta, DeltaRef, Deltas, LevelChange, Levels, Trade, Trades};
+pub use crate::matching::{
+    BookDelta, DeltaRef, DeltaSink, Deltas, LevelChange, Levels, Trade, Trades,
+};
 pub use candles::{Candle, CandleSeries};
 pub use channel::{Channel, Interval, Subscription};
 pub use client::{parse_client_message, ClientMessage};

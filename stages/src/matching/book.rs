@@ -15,7 +15,7 @@ mod changes;
 mod listing;
 mod restore;
 
-use crate::matching::BookDelta;
+use crate::matching::DeltaSink;
 pub(super) use listing::{cancel_all, list_orders};
 
 /// Resting orders by account and id: ids are unique per account, not per book.
@@ -129,6 +129,8 @@ impl Book {
 
     /// The depth sequence: 0 for a book that never changed, +1 per request that changed its
     /// resting orders (see [`BookDelta`]); the `seq` of the latest delta.
+    ///
+    /// [`BookDelta`]: super::BookDelta
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -153,16 +155,18 @@ impl Book {
         self.submit_into(owner, req, id_floor, out, None)
     }
 
-    /// [`Book::submit`], also appending what the request did to the book for market data:
-    /// one [`BookDelta`] when it changed the resting orders, none otherwise. Its trades'
-    /// `time_ms` is 0: the engine has no clock, so the caller stamps them.
+    /// [`Book::submit`], also putting what the request did to the book for market data in
+    /// `deltas`: one [`BookDelta`] when it changed the resting orders, none otherwise. Its
+    /// trades' `time_ms` is 0: the engine has no clock, so the caller stamps them.
+    ///
+    /// [`BookDelta`]: super::BookDelta
     pub fn submit_with_deltas(
         &mut self,
         owner: Owner,
         req: &Request,
         id_floor: OrderId,
         out: &mut Vec<Report>,
-        deltas: &mut Vec<BookDelta>,
+        deltas: &mut impl DeltaSink,
     ) -> Outcome {
         self.submit_into(owner, req, id_floor, out, Some(deltas))
     }
@@ -175,7 +179,7 @@ impl Book {
         req: &Request,
         id_floor: OrderId,
         out: &mut Vec<Report>,
-        deltas: Option<&mut Vec<BookDelta>>,
+        deltas: Option<&mut (dyn DeltaSink + '_)>,
     ) -> Outcome {
         match *req {
             Request::Orders { .. } => return list_orders([&*self], owner, out),
@@ -190,7 +194,7 @@ impl Book {
 
     /// Ends a request (or, on disconnect, one cancelled order): moves the sequence and
     /// appends the delta when the book changed.
-    fn finish(&mut self, deltas: Option<&mut Vec<BookDelta>>) {
+    fn finish(&mut self, deltas: Option<&mut (dyn DeltaSink + '_)>) {
         self.changes.finish(self.symbol, &mut self.seq, deltas);
     }
 

@@ -40,6 +40,38 @@ impl BookDelta {
     }
 }
 
+impl DeltaRef<'_> {
+    /// An owned copy.
+    pub fn to_delta(&self) -> BookDelta {
+        BookDelta {
+            symbol: self.symbol,
+            seq: self.seq,
+            levels: self.levels.into(),
+            trades: self.trades.into(),
+        }
+    }
+}
+
+/// Where matching puts the deltas it makes: each one is handed over once, borrowed, as it is
+/// made, so a sink copies it straight into its own layout (a [`Deltas`] by market-data lane,
+/// say) with no owned delta in between.
+pub trait DeltaSink {
+    /// Takes a copy of `delta`.
+    fn put(&mut self, delta: DeltaRef<'_>);
+}
+
+impl DeltaSink for Vec<BookDelta> {
+    fn put(&mut self, delta: DeltaRef<'_>) {
+        self.push(delta.to_delta());
+    }
+}
+
+impl DeltaSink for Deltas {
+    fn put(&mut self, delta: DeltaRef<'_>) {
+        self.push(delta);
+    }
+}
+
 /// One [`BookDelta`], borrowed: from a [`Deltas`] or a `BookDelta` alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeltaRef<'a> {
@@ -102,6 +134,16 @@ impl Deltas {
             levels_end: self.levels.len(),
             trades_end: self.trades.len(),
         });
+    }
+
+    /// Appends a copy of `delta` with its trades' time set to `time_ms` (the engine has no
+    /// clock: its trades come with 0).
+    pub fn push_at(&mut self, delta: DeltaRef<'_>, time_ms: u64) {
+        let from = self.trades.len();
+        self.push(delta);
+        for trade in &mut self.trades[from..] {
+            trade.time_ms = time_ms;
+        }
     }
 
     /// The deltas, in the order pushed.
@@ -176,4 +218,55 @@ pub struct Trade {
     pub taker: Side,
     /// When matching executed it, in milliseconds since the Unix epoch.
     pub time_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delta_put_in_either_sink_comes_back_the_same_and_push_at_stamps_only_its_trades() {
+        let symbol = Symbol::new("ACME").unwrap();
+        let price = Price::from_ticks(5).unwrap();
+        let level = LevelChange {
+            side: Side::Sell,
+            price,
+            total: 3,
+        };
+        let trade = |match_id, time_ms| Trade {
+            match_id,
+            price,
+            qty: 1,
+            taker: Side::Buy,
+            time_ms,
+        };
+        let first = BookDelta {
+            symbol,
+            seq: 1,
+            levels: [level].into_iter().collect(),
+            trades: [trade(1, 7)].into_iter().collect(),
+        };
+        let second = BookDelta {
+            seq: 2,
+            levels: Levels::new(),
+            trades: [trade(2, 0), trade(3, 0)].into_iter().collect(),
+            ..first.clone()
+        };
+        let (mut owned, mut compact) = (Vec::new(), Deltas::default());
+        for delta in [&first, &second] {
+            DeltaSink::put(&mut owned, delta.view());
+            compact.put(delta.view());
+        }
+        assert_eq!(owned, [first.clone(), second.clone()]);
+        assert!(compact.iter().eq([first.view(), second.view()]));
+
+        let mut stamped = Deltas::default();
+        stamped.push(first.view());
+        stamped.push_at(second.view(), 42);
+        let times: Vec<Vec<u64>> = stamped
+            .iter()
+            .map(|d| d.trades.iter().map(|t| t.time_ms).collect())
+            .collect();
+        assert_eq!(times, [vec![7], vec![42, 42]]);
+    }
 }

@@ -4,7 +4,7 @@ use foldhash::fast::RandomState;
 
 use super::book::{cancel_all, list_orders};
 use super::{Book, OrderId, Outcome, Owner, Report, Request, Symbol};
-use crate::matching::BookDelta;
+use crate::matching::DeltaSink;
 
 /// All order books of one matching shard, keyed by symbol.
 ///
@@ -71,17 +71,19 @@ impl Engine {
         self.submit_into(owner, req, id_floor, out, None)
     }
 
-    /// [`Engine::submit`], also appending one [`BookDelta`] per book the request changed
-    /// (see [`Book::submit_with_deltas`]): at most one, except for a symbol-less
+    /// [`Engine::submit`], also putting in `deltas` one [`BookDelta`] per book the request
+    /// changed (see [`Book::submit_with_deltas`]): at most one, except for a symbol-less
     /// `cancel_all`, whose deltas come by symbol. Trades' `time_ms` is 0 for the caller to
     /// stamp.
+    ///
+    /// [`BookDelta`]: super::BookDelta
     pub fn submit_with_deltas(
         &mut self,
         owner: Owner,
         req: &Request,
         id_floor: OrderId,
         out: &mut Vec<Report>,
-        deltas: &mut Vec<BookDelta>,
+        deltas: &mut impl DeltaSink,
     ) -> Outcome {
         self.submit_into(owner, req, id_floor, out, Some(deltas))
     }
@@ -91,12 +93,14 @@ impl Engine {
     /// cancelled order (by symbol, then ascending id), as the contract counts a
     /// disconnect's cancels. A journal replaying it must replay it this way too, or the
     /// sequence comes out shorter.
+    ///
+    /// [`BookDelta`]: super::BookDelta
     pub fn cancel_all_each(
         &mut self,
         owner: Owner,
         symbol: Option<Symbol>,
         out: &mut Vec<Report>,
-        deltas: &mut Vec<BookDelta>,
+        deltas: &mut impl DeltaSink,
     ) -> Outcome {
         self.cancel_all(owner, symbol, out, Some(deltas), true)
     }
@@ -107,7 +111,7 @@ impl Engine {
         req: &Request,
         id_floor: OrderId,
         out: &mut Vec<Report>,
-        deltas: Option<&mut Vec<BookDelta>>,
+        deltas: Option<&mut (dyn DeltaSink + '_)>,
     ) -> Outcome {
         match *req {
             Request::Orders { symbol } => {
@@ -142,17 +146,17 @@ impl Engine {
         owner: Owner,
         symbol: Option<Symbol>,
         out: &mut Vec<Report>,
-        mut deltas: Option<&mut Vec<BookDelta>>,
+        deltas: Option<&mut (dyn DeltaSink + '_)>,
         each_order: bool,
     ) -> Outcome {
-        let start = deltas.as_ref().map_or(0, |deltas| deltas.len());
-        let books = self.books.values_mut().filter(|book| covers(symbol, book));
-        let outcome = cancel_all(books, owner, out, deltas.as_deref_mut(), each_order);
-        if let Some(deltas) = deltas {
-            // Stable: each book's deltas stay in sequence order.
-            deltas[start..].sort_by_key(|delta| delta.symbol);
-        }
-        outcome
+        // By symbol, so the deltas come in the same order whatever the map's.
+        let mut books: Vec<&mut Book> = self
+            .books
+            .values_mut()
+            .filter(|book| covers(symbol, book))
+            .collect();
+        books.sort_unstable_by_key(|book| book.symbol());
+        cancel_all(books, owner, out, deltas, each_order)
     }
 
     /// The book of `symbol`, if it has one.

@@ -109,7 +109,7 @@ mod slab;
 mod symbol;
 
 pub use book::Book;
-pub use delta::{BookDelta, DeltaRef, Deltas, LevelChange, Levels, Trade, Trades};
+pub use delta::{BookDelta, DeltaRef, DeltaSink, Deltas, LevelChange, Levels, Trade, Trades};
 pub use engine::Engine;
 pub use error::{PriceError, RestoreError, SymbolError};
 pub(crate) use ladder::{Ladder, Rung};

@@ -18,7 +18,7 @@ use crate::admission::Admission;
 use crate::codec::Response;
 use crate::journal::format::Record;
 use crate::journal::Journal;
-use crate::market::{BookDelta, Deltas};
+use crate::market::{DeltaRef, DeltaSink, Deltas};
 use crate::matching::{
     Book, Engine, OrderId, Outcome, Owner, RejectReason, Report, ReportKind, Request, Symbol, To,
 };
@@ -36,11 +36,8 @@ pub(crate) struct MatchStage {
     lanes: Arc<AtomicUsize>,
     /// Scratch: the books of a request on every book.
     symbols: Vec<Symbol>,
-    /// Scratch: one request's book changes, made here and filed into `market` (the memory
-    /// stays in this thread's cache; only the compact copies cross to market data's).
-    deltas: Vec<BookDelta>,
     /// The batch's book changes, by market-data lane.
-    market: [Deltas; MARKET_LANES],
+    market: ToMarket,
     /// Where the next batch's change vectors come from.
     buffers: Arc<DeltaBuffers>,
 }
@@ -65,19 +62,18 @@ impl MatchStage {
             journal,
             lanes,
             symbols: Vec::new(),
-            deltas: Vec::new(),
-            market: Default::default(),
+            market: ToMarket::default(),
             buffers,
         }
     }
 
-    /// Applies a request on one book, journaling it when it changed the book. Its book
-    /// changes are left in `deltas`.
+    /// Applies a request on one book, journaling it when it changed the book, its book
+    /// changes filed for market data.
     fn apply(&mut self, o: &Order, owner: Owner, ctx: &mut Context<'_>) {
         if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
             j.adopt(symbol, &mut self.engine);
         }
-        let (r, d) = (&mut self.reports, &mut self.deltas);
+        let (r, d) = (&mut self.reports, &mut self.market);
         let outcome = self.engine.submit_with_deltas(owner, &o.req, o.floor, r, d);
         self.journaled(outcome, owner, o.floor, &o.req, ctx);
         if outcome.is_accepted() {
@@ -104,7 +100,7 @@ impl MatchStage {
             let symbol = self.symbols[i];
             if o.is_disconnect() {
                 let from = self.reports.len();
-                let (r, d) = (&mut self.reports, &mut self.deltas);
+                let (r, d) = (&mut self.reports, &mut self.market);
                 let _ = self.engine.cancel_all_each(owner, Some(symbol), r, d);
                 for k in from..self.reports.len() {
                     if let ReportKind::Done { id, .. } = self.reports[k].kind {
@@ -122,25 +118,16 @@ impl MatchStage {
                     symbol: Some(symbol),
                 },
             };
-            let (r, d) = (&mut self.reports, &mut self.deltas);
+            let (r, d) = (&mut self.reports, &mut self.market);
             let outcome = self.engine.submit_with_deltas(owner, &req, 0, r, d);
             self.journaled(outcome, owner, 0, &req, ctx);
         }
     }
 
-    /// Files the book changes a request left in `deltas` by market-data lane, trades stamped
-    /// with the batch's time.
-    fn file_deltas(&mut self, now_ms: &mut Option<u64>) {
-        stamp(&mut self.deltas, now_ms);
-        for delta in &self.deltas {
-            self.market[MarketIn::lane_of(delta.symbol) as usize].push(delta.view());
-        }
-        self.deltas.clear();
-    }
-
     /// Hands the batch's book changes to market data: one event per lane that has some.
     fn send_deltas(&mut self, ctx: &mut Context<'_>) {
-        for (lane, deltas) in self.market.iter_mut().enumerate() {
+        self.market.now_ms = None;
+        for (lane, deltas) in self.market.lanes.iter_mut().enumerate() {
             if deltas.is_empty() {
                 continue;
             }
@@ -263,7 +250,6 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
-        let mut now_ms = None;
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
@@ -272,7 +258,6 @@ impl Handler for MatchStage {
                 None => self.apply(&o, owner, ctx),
                 Some(_) => self.apply_on_every_book(&o, owner, ctx),
             }
-            self.file_deltas(&mut now_ms);
             let mine = self.route_reports(&o, owner, ctx);
             self.answer(o, mine, ctx);
         }
@@ -289,12 +274,20 @@ impl Handler for MatchStage {
     }
 }
 
-/// Gives the trades of `deltas` the batch's time (read once, at its first trade).
-fn stamp(deltas: &mut [BookDelta], now_ms: &mut Option<u64>) {
-    for delta in deltas.iter_mut().filter(|d| !d.trades.is_empty()) {
-        let now = *now_ms.get_or_insert_with(epoch_ms);
-        for t in &mut delta.trades {
-            t.time_ms = now;
+/// A batch's book changes, by market-data lane, as matching makes them; trades get the
+/// batch's time (read once, at its first trade).
+#[derive(Default)]
+struct ToMarket {
+    lanes: [Deltas; MARKET_LANES],
+    now_ms: Option<u64>,
+}
+
+impl DeltaSink for ToMarket {
+    fn put(&mut self, delta: DeltaRef<'_>) {
+        let lane = &mut self.lanes[MarketIn::lane_of(delta.symbol) as usize];
+        match delta.trades.is_empty() {
+            true => lane.push(delta),
+            false => lane.push_at(delta, *self.now_ms.get_or_insert_with(epoch_ms)),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! book's depth sequence) and, when the caller asked for it, the [`BookDelta`] for market
 //! data.
 
-use crate::matching::{BookDelta, LevelChange, Levels, Trade, Trades};
+use crate::matching::{DeltaRef, DeltaSink, LevelChange, Levels, Trade, Trades};
 use crate::matching::{Price, Qty, Side, Symbol};
 
 /// A request's changes to one book, gathered while it runs.
@@ -61,13 +61,13 @@ impl Changes {
         }
     }
 
-    /// Ends the request: when it changed the book, moves `seq` on and appends the recorded
-    /// delta to `deltas` (if given and recording). Leaves no recording behind.
+    /// Ends the request: when it changed the book, moves `seq` on and puts the recorded
+    /// delta in `deltas` (if given and recording). Leaves no recording behind.
     pub(super) fn finish(
         &mut self,
         symbol: Symbol,
         seq: &mut u64,
-        deltas: Option<&mut Vec<BookDelta>>,
+        deltas: Option<&mut (dyn DeltaSink + '_)>,
     ) {
         let recording = self.recording.take();
         if !self.changed {
@@ -78,11 +78,11 @@ impl Changes {
         let (Some(Recording { levels, trades }), Some(deltas)) = (recording, deltas) else {
             return;
         };
-        deltas.push(BookDelta {
+        deltas.put(DeltaRef {
             symbol,
             seq: *seq,
-            levels: last_per_level(levels),
-            trades,
+            levels: &last_per_level(levels),
+            trades: &trades,
         });
     }
 }
@@ -137,7 +137,8 @@ mod tests {
     #[test]
     fn moves_the_sequence_only_when_something_changed() {
         let symbol = Symbol::new("ACME").unwrap();
-        let (mut changes, mut seq, mut deltas) = (Changes::default(), 0, Vec::new());
+        let (mut changes, mut seq) = (Changes::default(), 0);
+        let mut deltas: Vec<crate::matching::BookDelta> = Vec::new();
         changes.start(true);
         changes.finish(symbol, &mut seq, Some(&mut deltas));
         assert_eq!((seq, deltas.len()), (0, 0));

@@ -4,7 +4,7 @@
 //! entering or leaving would have to maintain: these requests are rare, orders are not.
 
 use super::{done, Book};
-use crate::matching::BookDelta;
+use crate::matching::DeltaSink;
 use crate::matching::{
     DoneReason, OrderId, Outcome, Owner, Report, ReportKind, Resting, Symbol, To,
 };
@@ -65,11 +65,13 @@ pub(in crate::matching) fn list_orders<'a>(
 /// Each book it changed moves its sequence once and, when `deltas` is given, gets one
 /// [`BookDelta`]; with `each_order` (cancel on disconnect) a book moves once per cancelled
 /// order instead, ascending by id, each delta the levels after that order left.
+///
+/// [`BookDelta`]: crate::matching::BookDelta
 pub(in crate::matching) fn cancel_all<'a>(
     books: impl IntoIterator<Item = &'a mut Book>,
     owner: Owner,
     out: &mut Vec<Report>,
-    mut deltas: Option<&mut Vec<BookDelta>>,
+    mut deltas: Option<&mut (dyn DeltaSink + '_)>,
     each_order: bool,
 ) -> Outcome {
     let mut cancelled = Vec::new();

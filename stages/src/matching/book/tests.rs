@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::matching::RestoreError;
+use crate::matching::{BookDelta, RestoreError};
 
 mod deltas;
 mod management;
