@@ -9,7 +9,7 @@ use sedaflow::{Batch, Context, Handler};
 
 use sedaflow::key_digest;
 
-use super::client::Notice;
+use super::client::{ClientRef, Notice};
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
 use super::market::{DeltaBuffers, MarketIn, LANES as MARKET_LANES};
@@ -69,7 +69,7 @@ impl MatchStage {
 
     /// Applies a request on one book, journaling it when it changed the book, its book
     /// changes filed for market data.
-    fn apply(&mut self, o: &Order, owner: Owner, ctx: &mut Context<'_>) {
+    fn apply(&mut self, o: &Order, owner: Owner, settling: &mut Settling, ctx: &mut Context<'_>) {
         if let (Some(j), Some(symbol)) = (&self.journal, o.req.symbol()) {
             j.adopt(symbol, &mut self.engine);
         }
@@ -78,7 +78,8 @@ impl MatchStage {
         self.journaled(outcome, owner, o.floor, &o.req, ctx);
         if outcome.is_accepted() {
             if let Some(id) = o.req.id() {
-                o.conn.orders().accepted(id);
+                let run = settling.run(&o.conn);
+                run.accepted = run.accepted.max(id);
             }
         }
     }
@@ -190,7 +191,13 @@ impl MatchStage {
 
     /// Settles the request and sends its answer; a part of a request on every book adds its
     /// answer to the others', and the last part sends the whole.
-    fn answer(&self, o: Order, mut mine: Vec<Response>, ctx: &mut Context<'_>) {
+    fn answer(
+        &self,
+        o: Order,
+        mut mine: Vec<Response>,
+        settling: &mut Settling,
+        ctx: &mut Context<'_>,
+    ) {
         if let Some(part) = &o.part {
             let kinds: Vec<ReportKind> = mine
                 .iter()
@@ -207,7 +214,7 @@ impl MatchStage {
                 mine.push(refusal(&o.req, reason));
             }
         }
-        o.conn.orders().settle();
+        settling.run(&o.conn).settled += 1;
         let reply = EncodeIn::Reply {
             conn: o.conn,
             seq: o.seq,
@@ -223,6 +230,62 @@ impl MatchStage {
             Some(_) => ctx.emit(ToJournal::Out(out)),
             None => ctx.emit(out),
         }
+    }
+}
+
+/// The id rule's counters of a run of one account's orders ([`OrderState`]), updated once
+/// for the run: each update is a locked read-modify-write on memory decode's thread shares,
+/// and a read's orders reach a lane in runs. Written when the account changes and when it
+/// is dropped, at the batch's end or as a panicking handler unwinds: an order left unsettled
+/// would stall its account for good.
+///
+/// [`OrderState`]: super::OrderState
+#[derive(Default)]
+struct Settling {
+    run: Option<Run>,
+}
+
+/// A run's account (through one of its sessions), and what its orders did.
+struct Run {
+    conn: ClientRef,
+    /// The highest id accepted (0: none).
+    accepted: OrderId,
+    /// Orders answered.
+    settled: u64,
+}
+
+impl Settling {
+    /// The run of `conn`'s account, the one before written first if it was another's.
+    fn run(&mut self, conn: &ClientRef) -> &mut Run {
+        let same = matches!(&self.run, Some(r) if std::ptr::eq(r.conn.orders(), conn.orders()));
+        if !same {
+            self.write();
+        }
+        self.run.get_or_insert_with(|| Run {
+            conn: conn.clone(),
+            accepted: 0,
+            settled: 0,
+        })
+    }
+
+    /// Writes the run: the accepted maximum first, so a decode that then finds nothing in
+    /// flight reads it.
+    fn write(&mut self) {
+        if let Some(run) = self.run.take() {
+            let orders = run.conn.orders();
+            if run.accepted > 0 {
+                orders.accepted(run.accepted);
+            }
+            if run.settled > 0 {
+                orders.settle_many(run.settled);
+            }
+        }
+    }
+}
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        self.write();
     }
 }
 
@@ -250,17 +313,19 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
+        let mut settling = Settling::default();
         for o in batch {
             self.read_at.push(o.read_at);
             self.reports.clear();
             let owner = o.conn.owner();
             match &o.part {
-                None => self.apply(&o, owner, ctx),
+                None => self.apply(&o, owner, &mut settling, ctx),
                 Some(_) => self.apply_on_every_book(&o, owner, ctx),
             }
             let mine = self.route_reports(&o, owner, ctx);
-            self.answer(o, mine, ctx);
+            self.answer(o, mine, &mut settling, ctx);
         }
+        drop(settling);
         self.send_deltas(ctx);
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);
@@ -297,4 +362,74 @@ fn epoch_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::super::client::{Client, Reply};
+    use super::super::order_state::Admit;
+    use super::super::OrderState;
+    use super::*;
+    use crate::matching::Side;
+
+    /// A session of its own account.
+    #[derive(Debug, Default)]
+    struct Session {
+        orders: OrderState,
+    }
+
+    impl Client for Session {
+        fn id(&self) -> u64 {
+            1
+        }
+        fn owner(&self) -> Owner {
+            1
+        }
+        fn orders(&self) -> &OrderState {
+            &self.orders
+        }
+        fn shares_account(&self) -> bool {
+            false
+        }
+        fn reply(self: Arc<Self>, _: u64, _: Instant, _: &[Response]) {}
+        fn reply_run(self: Arc<Self>, _: &[Reply]) {}
+    }
+
+    fn order(id: OrderId) -> Request {
+        Request::Market {
+            id,
+            symbol: Symbol::new("ACME").expect("valid symbol"),
+            side: Side::Buy,
+            qty: 1,
+            stp: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_settled_when_the_account_changes_and_when_a_panic_unwinds() {
+        let (a, b) = (Arc::new(Session::default()), Arc::new(Session::default()));
+        let (a_ref, b_ref): (ClientRef, ClientRef) = (a.clone(), b.clone());
+        for id in [5, 7] {
+            assert_eq!(a.orders.admit(&order(id)), Admit::Pass { floor: 0 });
+        }
+        b.orders.admit(&order(9));
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let mut settling = Settling::default();
+            for id in [5, 7] {
+                let run = settling.run(&a_ref);
+                run.accepted = run.accepted.max(id);
+                run.settled += 1;
+            }
+            // Another account's order: `a`'s run is written now.
+            settling.run(&b_ref).settled += 1;
+            assert_eq!(a.orders.admit(&order(6)), Admit::Pass { floor: 7 });
+            panic!("a handler bug");
+        }));
+        assert!(unwound.is_err());
+        // `b`'s run was written as the panic unwound: nothing in flight, no stall.
+        assert_eq!(b.orders.admit(&order(8)), Admit::Pass { floor: 0 });
+        assert!(!b.orders.is_stalled());
+    }
 }

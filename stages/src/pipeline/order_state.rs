@@ -97,7 +97,12 @@ impl OrderState {
     /// stalled connection when it was the last (through the connection's task, never by
     /// blocking on decode's queue).
     pub(crate) fn settle(&self) {
-        if self.in_flight.fetch_sub(1, SeqCst) == 1 && self.stalled.load(SeqCst) {
+        self.settle_many(1);
+    }
+
+    /// `n` of its orders left matching, as `n` [`settle`](Self::settle)s.
+    pub(crate) fn settle_many(&self, n: u64) {
+        if self.in_flight.fetch_sub(n, SeqCst) == n && self.stalled.load(SeqCst) {
             self.settled.notify_one();
         }
     }
