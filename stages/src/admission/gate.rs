@@ -90,19 +90,21 @@ impl Admission {
         self.enabled.then_some(&self.shed)
     }
 
-    /// `admitted` requests went in and `refused` orders were turned away, in one batch, by
-    /// the limit or (`at_read`) by the connection's shedding at the read.
-    pub(crate) fn counted(&self, admitted: usize, refused: usize, at_read: bool) {
+    /// `admitted` requests went in and `refused` orders were turned away by the limit, in
+    /// one batch.
+    pub(crate) fn counted(&self, admitted: usize, refused: usize) {
         self.metrics.admitted(admitted);
-        if refused == 0 {
-            return;
-        }
-        if at_read {
-            // Not the limit's doing: it must not count as the limit binding.
-            self.metrics.shed_at_read(refused);
-        } else {
+        if refused > 0 {
             self.refused.fetch_add(refused as u64, Relaxed);
             self.metrics.refused(refused);
+        }
+    }
+
+    /// A connection's shedding at the read turned `refused` orders away: not the limit's
+    /// doing, so it does not count as the limit binding.
+    pub(crate) fn shed_at_read(&self, refused: usize) {
+        if refused > 0 {
+            self.metrics.shed_at_read(refused);
         }
     }
 

@@ -321,7 +321,7 @@ impl Reader {
             self.conn.overloaded(&self.refusals, self.read_at);
             self.refusals.clear();
         }
-        admission.counted(0, refused, true);
+        admission.shed_at_read(refused);
         self.events(batch);
         refused as u64
     }

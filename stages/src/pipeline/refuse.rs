@@ -50,7 +50,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
             }
         });
     }
-    admission.counted(batch.len(), refused, false);
+    admission.counted(batch.len(), refused);
 }
 
 /// Shedding at the read, over a read's frames before they are events (`spans` of `bytes`,
