@@ -127,7 +127,6 @@ impl MatchStage {
 
     /// Hands the batch's book changes to market data: one event per lane that has some.
     fn send_deltas(&mut self, ctx: &mut Context<'_>) {
-        self.market.now_ms = None;
         for (lane, deltas) in self.market.lanes.iter_mut().enumerate() {
             if deltas.is_empty() {
                 continue;
@@ -313,6 +312,8 @@ impl Handler for MatchStage {
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
         self.read_at.clear();
+        // The batch's trades get the time of its first.
+        self.market.now_ms = None;
         let mut settling = Settling::default();
         for o in batch {
             self.read_at.push(o.read_at);
