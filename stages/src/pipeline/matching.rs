@@ -370,10 +370,10 @@ mod tests {
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
     use super::super::client::{Client, Reply};
+    use super::super::order_state::tests::order;
     use super::super::order_state::Admit;
     use super::super::OrderState;
     use super::*;
-    use crate::matching::Side;
 
     /// A session of its own account.
     #[derive(Debug, Default)]
@@ -396,16 +396,6 @@ mod tests {
         }
         fn reply(self: Arc<Self>, _: u64, _: Instant, _: &[Response]) {}
         fn reply_run(self: Arc<Self>, _: &[Reply]) {}
-    }
-
-    fn order(id: OrderId) -> Request {
-        Request::Market {
-            id,
-            symbol: Symbol::new("ACME").expect("valid symbol"),
-            side: Side::Buy,
-            qty: 1,
-            stp: Default::default(),
-        }
     }
 
     #[test]

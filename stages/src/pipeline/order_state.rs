@@ -134,13 +134,14 @@ impl OrderState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use futures_util::FutureExt;
 
     use super::*;
     use crate::matching::{Side, Symbol};
 
-    fn order(id: OrderId) -> Request {
+    /// A market order with id `id`.
+    pub(in crate::pipeline) fn order(id: OrderId) -> Request {
         Request::Market {
             id,
             symbol: Symbol::new("AAPL").expect("valid symbol"),
