@@ -68,23 +68,22 @@
 //!
 //! # Market data
 //!
-//! Each book keeps its depth sequence ([`Book::seq`]) and each price level its total open
-//! quantity. [`Engine::submit_with_deltas`] also appends, per book the request changed, a
-//! [`BookDelta`]: the book's next `seq` (0 for a book that
-//! never changed; +1 per request that changed its resting orders: an order that rests or
-//! trades, market, `ioc` and `fok` ones included, a cancel, an amend that changed
-//! something, a self-trade cancel of a resting order, and one step per book for
-//! `cancel_all`; not a rejected request, an amend to the current values, nor an order that
-//! neither traded nor rests), each level whose total changed once, with its total after
-//! the request (0: gone), bids then asks, each by ascending price, and the trades in match
-//! order at the resting orders' prices with the incoming order's side. The engine has no
-//! clock: a trade's `time_ms` is 0 for the caller to stamp. A symbol-less `cancel_all`
-//! gives its deltas by symbol. Cancel on disconnect counts one step per cancelled order:
-//! [`Engine::cancel_all_each`] is `cancel_all` with one delta per order (by symbol, then
-//! ascending id). Plain [`Engine::submit`] keeps the sequence and totals alike and records
-//! nothing more. [`Book::restore`] takes the sequence back, and journal snapshots store it,
-//! so recovery carries it on; replay must repeat a disconnect's cancels through
-//! `cancel_all_each` to count them alike.
+//! Each book keeps its depth sequence ([`Book::seq`]) and each price level its total open quantity.
+//! [`Engine::submit_with_deltas`] also puts in a [`DeltaSink`] (a `Vec<BookDelta>`, a compact
+//! [`Deltas`], or the caller's own), per book the request changed, a [`BookDelta`]: the book's next
+//! `seq` (0 for a book that never changed; +1 per request that changed its resting orders: an order
+//! that rests or trades, market, `ioc` and `fok` ones included, a cancel, an amend that changed
+//! something, a self-trade cancel of a resting order, and one step per book for `cancel_all`; not a
+//! rejected request, an amend to the current values, nor an order that neither traded nor rests),
+//! each level whose total changed once, with its total after the request (0: gone), bids then asks,
+//! each by ascending price, and the trades in match order at the resting orders' prices with the
+//! incoming order's side. The engine has no clock: a trade's `time_ms` is 0 for the caller to
+//! stamp. A symbol-less `cancel_all` gives its deltas by symbol. Cancel on disconnect counts one
+//! step per cancelled order: [`Engine::cancel_all_each`] is `cancel_all` with one delta per order
+//! (by symbol, then ascending id). Plain [`Engine::submit`] keeps the sequence and totals alike and
+//! records nothing more. [`Book::restore`] takes the sequence back, and journal snapshots store it,
+//! so recovery carries it on; replay must repeat a disconnect's cancels through `cancel_all_each`
+//! to count them alike.
 //!
 //! # Memory
 //!
