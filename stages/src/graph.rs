@@ -14,7 +14,7 @@
 //! use sedaflow_stages::ServerConfig;
 //! let text = render(&ServerConfig::default(), Format::Mermaid);
 //! assert!(text.starts_with("flowchart LR"));
-//! assert!(text.contains("s_net_read -->|\"DecodeIn frames\"| s_decode"));
+//! assert!(text.contains("s_net_read -->|\"DecodeIn reads\"| s_decode"));
 //! assert!(text.contains("s_decode -->|\"Order\"| s_match"));
 //! assert!(text.contains("s_encode -->|\"JSON lines\"| s_net_write"));
 //! ```
@@ -77,7 +77,7 @@ type Route = (&'static str, &'static str, &'static str);
 
 const ROUTES: [Route; 10] = [
     ("clients", "net_read", "socket reads"),
-    ("net_read", "decode", "DecodeIn frames"),
+    ("net_read", "decode", "DecodeIn reads"),
     ("decode", "match", "Order"),
     ("decode", "encode", "Reply: errors, pongs"),
     ("match", "encode", "Reply, Notify"),
@@ -335,7 +335,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("clients -->|\"socket reads\"| s_net_read"));
-        assert!(text.contains("s_net_read -->|\"DecodeIn frames\"| s_decode"));
+        assert!(text.contains("s_net_read -->|\"DecodeIn reads\"| s_decode"));
         assert!(text.contains("s_decode -->|\"Reply: errors, pongs\"| s_encode"));
         assert!(text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
         assert!(text.contains("s_encode -->|\"JSON lines\"| s_net_write"));

@@ -1,7 +1,7 @@
 //! The controller's adapter: readers ask it per batch how many new orders may enter,
 //! matching reports per batch how long its orders took, and a tick joins the two.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,12 @@ pub(crate) struct Admission {
     enabled: bool,
     shed: ShedConfig,
     limit: AtomicUsize,
-    /// The queues in front of matching, set once the pipeline is built.
+    /// The queues in front of matching after decode, set once the pipeline is built.
     queues: OnceLock<Vec<QueueProbe>>,
+    /// Requests admitted that have not left decode's queue: it queues reads, each of up to a
+    /// buffer's worth of requests, so its own depth would not tell. Signed: a read counted
+    /// down by decode may be counted up a moment later by its reader's thread.
+    decoding: AtomicIsize,
     base: Instant,
     /// Nanoseconds after `base` of the last decrease: orders read before it no longer count.
     since_ns: AtomicU64,
@@ -51,6 +55,7 @@ impl Admission {
             },
             limit: AtomicUsize::new(controller.limit()),
             queues: OnceLock::new(),
+            decoding: AtomicIsize::new(0),
             base: now,
             since_ns: AtomicU64::new(0),
             window: Mutex::new(Window {
@@ -71,9 +76,12 @@ impl Admission {
     }
 
     fn queued(&self) -> usize {
-        self.queues
+        let decoding = usize::try_from(self.decoding.load(Relaxed)).unwrap_or(0);
+        let after = self
+            .queues
             .get()
-            .map_or(0, |qs| qs.iter().map(QueueProbe::backlog).sum())
+            .map_or(0, |qs| qs.iter().map(QueueProbe::backlog).sum::<usize>());
+        decoding + after
     }
 
     /// How many of `wanted` new requests may enter now; the rest are to be refused.
@@ -93,10 +101,21 @@ impl Admission {
     /// `admitted` requests went in and `refused` orders were turned away by the limit, in
     /// one batch.
     pub(crate) fn counted(&self, admitted: usize, refused: usize) {
+        if self.enabled {
+            self.decoding.fetch_add(admitted as isize, Relaxed);
+        }
         self.metrics.admitted(admitted);
         if refused > 0 {
             self.refused.fetch_add(refused as u64, Relaxed);
             self.metrics.refused(refused);
+        }
+    }
+
+    /// `n` admitted requests left decode's queue: taken by decode, or refused by a closing
+    /// pipeline.
+    pub(crate) fn left_decode(&self, n: usize) {
+        if self.enabled && n > 0 {
+            self.decoding.fetch_sub(n as isize, Relaxed);
         }
     }
 

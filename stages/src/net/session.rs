@@ -3,7 +3,6 @@
 //! ([`loops`](super::loops)).
 
 use std::io::ErrorKind::WouldBlock;
-use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,7 +26,7 @@ use crate::codec::{encode_line, ErrorReason, FrameError, LineFramer, Response};
 use crate::config::{Limits, ReadScope};
 use crate::internal_events::{PauseReason, ReadPauseMetrics, ServerMetrics};
 use crate::matching::OrderId;
-use crate::pipeline::{self, DecodeIn};
+use crate::pipeline::{self, DecodeIn, Frames, Span};
 
 /// What a session needs from the server.
 #[derive(Clone)]
@@ -158,7 +157,7 @@ pub(crate) struct Reader {
     batch: Vec<DecodeIn>,
     /// The read's frame bytes, and each frame's sequence number and span in them.
     frames: BytesMut,
-    spans: Vec<(u64, Range<usize>)>,
+    spans: Vec<Span>,
     /// When the last read returned.
     read_at: Instant,
     /// New orders shed at the read: sequence number and order id.
@@ -326,16 +325,19 @@ impl Reader {
         refused as u64
     }
 
-    /// Makes the read's frames waiting in `spans` events for the pipeline, in `batch`.
+    /// Makes the read's frames waiting in `spans` one event for the pipeline, in `batch`.
     fn events(&mut self, batch: &mut Vec<DecodeIn>) {
         // The read's frames share one buffer: one allocation per read, not per frame.
-        let shared = self.frames.split().freeze();
-        let (conn, read_at) = (&self.conn, self.read_at);
-        batch.extend(self.spans.drain(..).map(|(seq, span)| DecodeIn::Frame {
-            conn: conn.clone(),
-            seq,
-            frame: shared.slice(span),
-            read_at,
+        let bytes = self.frames.split().freeze();
+        if self.spans.is_empty() {
+            return;
+        }
+        let room = self.spans.capacity();
+        batch.push(DecodeIn::Read(Frames {
+            conn: self.conn.clone(),
+            bytes,
+            spans: std::mem::replace(&mut self.spans, Vec::with_capacity(room)),
+            read_at: self.read_at,
         }));
     }
 
@@ -405,9 +407,9 @@ pub(super) async fn publish(
 ) -> u64 {
     let (mut refused, tried) = output::deferring(|| {
         let shed = fill(batch);
-        let offered = batch.len();
+        let offered = requests(batch);
         pipeline::admit(admission, batch);
-        let refused = shed + (offered - batch.len()) as u64;
+        let refused = shed + (offered - requests(batch)) as u64;
         (refused, input.try_publish_batch(batch))
     });
     let published = match tried {
@@ -416,10 +418,15 @@ pub(super) async fn publish(
     };
     if let Err(back) = published {
         let back = back.into_inner();
-        refused += back.len() as u64;
-        pipeline::refuse(back, metrics);
+        refused += requests(&back) as u64;
+        pipeline::refuse(back, admission, metrics);
     }
     refused
+}
+
+/// The requests in `batch`.
+pub(super) fn requests(batch: &[DecodeIn]) -> usize {
+    batch.iter().map(DecodeIn::requests).sum()
 }
 
 /// Reads what the socket has, waiting until it has something (one `recv` when it is ready);

@@ -151,7 +151,7 @@ struct Hand {
 /// Publishes what the turn gathered (a turn that starts meanwhile spawns its own).
 async fn publish(hand: Hand) {
     let (mut frames, published) = TURN.with_borrow_mut(Turn::take);
-    let offered = frames.len();
+    let offered = session::requests(&frames);
     let (input, admission) = (&hand.input, &hand.admission);
     let refused = session::publish(&mut frames, |_| 0, input, admission, &hand.metrics).await;
     let counts = &hand.home.reads;

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use sedaflow::{key_digest, Batch, Bounced, Context, Handler};
 
 use super::client::ClientRef;
-use super::events::{DecodeIn, EncodeIn, Order};
+use super::events::{DecodeIn, EncodeIn, Frames, Order};
 use super::order_state::Admit;
+use crate::admission::Admission;
 use crate::codec::{decode_request, ErrorReason, Response};
 use crate::gather::Gather;
 use crate::internal_events::ServerMetrics;
@@ -29,6 +29,8 @@ pub(crate) struct Decode {
     /// Matching's lanes, known once the pipeline is built: the parts of a request on every
     /// book.
     lanes: Arc<AtomicUsize>,
+    /// Told as requests leave decode's queue: it counts them in front of matching.
+    admission: Arc<Admission>,
     /// Requests passed on in this batch: counted once per batch, as the counter is shared.
     passed: u64,
 }
@@ -38,6 +40,8 @@ impl Handler for Decode {
 
     fn handle(&mut self, batch: &mut Batch<'_, DecodeIn>, ctx: &mut Context<'_>) {
         for event in batch {
+            // Told before handling: a panicking handler must not leave them counted.
+            self.admission.left_decode(event.requests());
             match event {
                 DecodeIn::Resume(conn) => self.resume(&conn, ctx),
                 _ if event.conn().orders().is_stalled() => {
@@ -70,24 +74,21 @@ impl Decode {
         metrics: ServerMetrics,
         topic: Option<&'static str>,
         lanes: Arc<AtomicUsize>,
+        admission: Arc<Admission>,
     ) -> Decode {
         Decode {
             metrics,
             topic,
             lanes,
+            admission,
             passed: 0,
         }
     }
 
-    /// A frame or a disconnect, in its turn.
+    /// A read's frames or a disconnect, in its turn.
     fn take(&mut self, event: DecodeIn, ctx: &mut Context<'_>) {
         match event {
-            DecodeIn::Frame {
-                conn,
-                seq,
-                frame,
-                read_at,
-            } => self.frame(conn, seq, frame, read_at, ctx),
+            DecodeIn::Read(frames) => self.read(frames, ctx),
             DecodeIn::Disconnected(conn) => {
                 let req = Request::CancelAll { symbol: None };
                 let _ = conn.orders().admit(&req);
@@ -98,45 +99,54 @@ impl Decode {
         }
     }
 
+    /// Decodes a read's frames in order; a frame that stalls its account is held with the
+    /// frames after it.
+    fn read(&mut self, mut frames: Frames, ctx: &mut Context<'_>) {
+        for at in 0..frames.spans.len() {
+            let (seq, span) = frames.spans[at].clone();
+            let frame = &frames.bytes[span];
+            if let Decoded::Stalled = self.frame(&frames.conn, seq, frame, frames.read_at, ctx) {
+                frames.spans.drain(..at);
+                let conn = frames.conn.clone();
+                conn.orders().hold(DecodeIn::Read(frames));
+                return;
+            }
+        }
+    }
+
     fn frame(
         &mut self,
-        conn: ClientRef,
+        conn: &ClientRef,
         seq: u64,
-        frame: Bytes,
+        frame: &[u8],
         read_at: Instant,
         ctx: &mut Context<'_>,
-    ) {
-        let req = match decode_request(&frame) {
+    ) -> Decoded {
+        let req = match decode_request(frame) {
             Ok(req) => req,
             Err(e) => {
                 self.metrics.frame_rejected(&e);
-                reply(ctx, &conn, seq, read_at, e.into());
-                return;
+                reply(ctx, conn, seq, read_at, e.into());
+                return Decoded::Done;
             }
         };
         match req {
-            Request::Ping => return reply(ctx, &conn, seq, read_at, Response::Pong),
+            Request::Ping => reply(ctx, conn, seq, read_at, Response::Pong),
             // The network answers a login before the session's first request reaches here.
             Request::Login => {
                 let late = Response::Error(ErrorReason::LoginNotFirst);
-                return reply(ctx, &conn, seq, read_at, late);
+                reply(ctx, conn, seq, read_at, late);
             }
-            _ => {}
+            _ => match conn.orders().admit(&req) {
+                Admit::Pass { floor } => {
+                    self.passed += 1;
+                    let order = Order::new(conn.clone(), seq, req, floor, read_at);
+                    self.send(order, ctx);
+                }
+                Admit::Stall => return Decoded::Stalled,
+            },
         }
-        let floor = match conn.orders().admit(&req) {
-            Admit::Pass { floor } => floor,
-            Admit::Stall => {
-                conn.clone().orders().hold(DecodeIn::Frame {
-                    conn,
-                    seq,
-                    frame,
-                    read_at,
-                });
-                return;
-            }
-        };
-        self.passed += 1;
-        self.send(Order::new(conn, seq, req, floor, read_at), ctx);
+        Decoded::Done
     }
 
     /// Hands an admitted request on: to its symbol's matching lane, or one part to each lane.
@@ -176,6 +186,14 @@ impl Decode {
             self.take(event, ctx);
         }
     }
+}
+
+/// What became of a frame.
+enum Decoded {
+    /// Answered, or passed on.
+    Done,
+    /// Its account stalled (the id rule): it waits, with the frames after it.
+    Stalled,
 }
 
 /// Answers request `seq` of `conn` with one response.

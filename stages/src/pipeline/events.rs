@@ -1,5 +1,6 @@
 //! The events that travel between the order pipeline's stages.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,17 +12,11 @@ use crate::codec::Response;
 use crate::gather::Gather;
 use crate::matching::{Owner, RejectReason, ReportKind, Request};
 
-/// Into decode: a frame read from a connection, the word that its account's stall is over,
-/// or that the account's last session closed (cancel on disconnect).
+/// Into decode: a read's frames, the word that its account's stall is over, or that the
+/// account's last session closed (cancel on disconnect).
 #[derive(Debug)]
 pub(crate) enum DecodeIn {
-    Frame {
-        conn: ClientRef,
-        seq: u64,
-        /// A slice of the buffer its read's frames share.
-        frame: Bytes,
-        read_at: Instant,
-    },
+    Read(Frames),
     /// The account's in-flight orders settled: held frames can be decoded.
     Resume(ClientRef),
     /// The account's last session closed: cancel all its resting orders.
@@ -31,10 +26,54 @@ pub(crate) enum DecodeIn {
 impl DecodeIn {
     pub(crate) fn conn(&self) -> &ClientRef {
         match self {
-            DecodeIn::Frame { conn, .. }
+            DecodeIn::Read(Frames { conn, .. })
             | DecodeIn::Resume(conn)
             | DecodeIn::Disconnected(conn) => conn,
         }
+    }
+
+    /// The requests it carries: what admission counts.
+    pub(crate) fn requests(&self) -> usize {
+        match self {
+            DecodeIn::Read(frames) => frames.spans.len(),
+            DecodeIn::Resume(_) | DecodeIn::Disconnected(_) => 0,
+        }
+    }
+}
+
+/// A frame's sequence number and its bytes' span in its read's buffer.
+pub(crate) type Span = (u64, Range<usize>);
+
+/// The frames of one read (a TCP read, an HTTP request), oldest first, as one event: every
+/// event costs each stage a hand-off, a key and a move, and a read carries up to a buffer's
+/// worth of requests. Decode's queue therefore counts reads; admission counts the requests
+/// in them ([`DecodeIn::requests`]).
+#[derive(Debug)]
+pub(crate) struct Frames {
+    pub(crate) conn: ClientRef,
+    /// The frames' bytes: one buffer per read.
+    pub(crate) bytes: Bytes,
+    pub(crate) spans: Vec<Span>,
+    pub(crate) read_at: Instant,
+}
+
+impl Frames {
+    /// A read of one frame, request `seq`.
+    pub(crate) fn one(conn: ClientRef, seq: u64, frame: Bytes, read_at: Instant) -> Frames {
+        let spans = vec![(seq, 0..frame.len())];
+        Frames {
+            conn,
+            bytes: frame,
+            spans,
+            read_at,
+        }
+    }
+
+    /// Each frame with its sequence number, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        self.spans
+            .iter()
+            .map(|(seq, span)| (*seq, &self.bytes[span.clone()]))
     }
 }
 

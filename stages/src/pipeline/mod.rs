@@ -36,7 +36,7 @@ mod wiring;
 pub use client::ConnId;
 pub(crate) use client::{Client, Clients, Notice, Reply};
 pub use events::Order;
-pub(crate) use events::{DecodeIn, EncodeIn};
+pub(crate) use events::{DecodeIn, EncodeIn, Frames, Span};
 pub(crate) use journal::JournalStage;
 pub(crate) use market::{
     config as market_config, MarketIn, Next, Subscriber, LANES as MARKET_LANES,

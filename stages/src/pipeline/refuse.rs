@@ -2,12 +2,11 @@
 //! room, and frames the pipeline refused (it is closing, or decode rejects when full). Each
 //! answer takes its request's sequence slot, so the connection's response order holds.
 
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::client::Client;
-use super::events::DecodeIn;
+use super::events::{DecodeIn, Span};
 use crate::admission::Admission;
 use crate::codec::{decode_request, new_order_id, Response};
 use crate::internal_events::ServerMetrics;
@@ -20,37 +19,36 @@ use crate::matching::{OrderId, RejectReason, ReportKind, Request};
 /// a batch's first orders. (Shedding at the read, which refuses a read's oldest orders, is
 /// the network's: it refuses before it makes events.)
 pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
-    let room = admission.room(batch.len());
+    let wanted = batch.iter().map(DecodeIn::requests).sum();
+    let room = admission.room(wanted);
     let mut refused = 0;
-    if room < batch.len() {
+    if room < wanted {
         let mut next = 0;
-        batch.retain(|f| {
-            let at = next;
-            next += 1;
-            let DecodeIn::Frame {
-                conn,
-                seq,
-                frame,
-                read_at,
-            } = f
-            else {
-                return true;
+        for event in batch.iter_mut() {
+            let DecodeIn::Read(frames) = event else {
+                continue;
             };
-            // The frames at these positions are admitted whatever they are.
-            if at < room {
-                return true;
-            }
-            match new_order_id(frame) {
-                Some(id) => {
-                    refused += 1;
-                    answer(conn, *seq, *read_at, overloaded(id));
-                    false
+            let (conn, bytes, read_at) = (&frames.conn, &frames.bytes, frames.read_at);
+            frames.spans.retain(|(seq, span)| {
+                let at = next;
+                next += 1;
+                // The frames at these positions are admitted whatever they are.
+                if at < room {
+                    return true;
                 }
-                None => true,
-            }
-        });
+                match new_order_id(&bytes[span.clone()]) {
+                    Some(id) => {
+                        refused += 1;
+                        answer(conn, *seq, read_at, overloaded(id));
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
+        batch.retain(|e| !matches!(e, DecodeIn::Read(frames) if frames.spans.is_empty()));
     }
-    admission.counted(batch.len(), refused);
+    admission.counted(wanted - refused, refused);
 }
 
 /// Shedding at the read, over a read's frames before they are events (`spans` of `bytes`,
@@ -59,7 +57,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
 /// The oldest waited longest in the socket. Frames that are not new orders are never
 /// refused here, and a refused frame is read only for its op and id ([`new_order_id`]).
 pub(crate) fn shed_oldest(
-    spans: &mut Vec<(u64, Range<usize>)>,
+    spans: &mut Vec<Span>,
     bytes: &[u8],
     room: usize,
     refused: &mut Vec<(u64, OrderId)>,
@@ -81,17 +79,16 @@ pub(crate) fn shed_oldest(
     });
 }
 
-/// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error.
-pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
-    for f in frames {
-        if let DecodeIn::Frame {
-            conn,
-            seq,
-            frame,
-            read_at,
-        } = f
-        {
-            let response = match decode_request(&frame) {
+/// Answers each frame the pipeline refused: `pong`, `overloaded`, or the frame's error;
+/// `admission` counts them out of decode's queue, which never took them.
+pub(crate) fn refuse(events: Vec<DecodeIn>, admission: &Admission, metrics: &ServerMetrics) {
+    for event in events {
+        let DecodeIn::Read(frames) = event else {
+            continue;
+        };
+        admission.left_decode(frames.spans.len());
+        for (seq, frame) in frames.iter() {
+            let response = match decode_request(frame) {
                 Ok(Request::Ping) => Response::Pong,
                 Ok(req) => {
                     metrics.refused(RejectReason::Overloaded.as_str());
@@ -99,7 +96,7 @@ pub(crate) fn refuse(frames: Vec<DecodeIn>, metrics: &ServerMetrics) {
                 }
                 Err(e) => e.into(),
             };
-            answer(&conn, seq, read_at, response);
+            answer(&frames.conn, seq, frames.read_at, response);
         }
     }
 }
@@ -129,6 +126,7 @@ mod tests {
     use parking_lot::Mutex;
 
     use super::super::client::Reply;
+    use super::super::events::Frames;
     use super::super::order_state::OrderState;
     use super::*;
     use crate::admission::AdmissionConfig;
@@ -164,26 +162,42 @@ mod tests {
         }
     }
 
-    /// A batch of `lines`, request `i` with sequence number `i`.
-    fn batch(conn: &Arc<Recorder>, lines: &[&str]) -> Vec<DecodeIn> {
+    /// A batch of two reads of `lines` (the first `split` in the first), request `i` with
+    /// sequence number `i`.
+    fn batch(conn: &Arc<Recorder>, lines: &[&str], split: usize) -> Vec<DecodeIn> {
         let now = Instant::now();
-        (0..)
-            .zip(lines)
-            .map(|(seq, line)| DecodeIn::Frame {
+        let read = |first: u64, lines: &[&str]| {
+            let bytes = lines.concat();
+            DecodeIn::Read(Frames {
                 conn: conn.clone(),
-                seq,
-                frame: bytes::Bytes::copy_from_slice(line.as_bytes()),
+                spans: spans(first, lines),
+                bytes: bytes.into(),
                 read_at: now,
             })
-            .collect()
+        };
+        vec![
+            read(0, &lines[..split]),
+            read(split as u64, &lines[split..]),
+        ]
     }
 
-    fn seqs(batch: &[DecodeIn]) -> Vec<u64> {
+    /// The spans of `lines` laid end to end, the first with sequence number `first`.
+    fn spans(first: u64, lines: &[&str]) -> Vec<Span> {
+        let mut spans: Vec<Span> = Vec::new();
+        for (seq, line) in (first..).zip(lines) {
+            let at = spans.last().map_or(0, |(_, span)| span.end);
+            spans.push((seq, at..at + line.len()));
+        }
+        spans
+    }
+
+    /// Each read's sequence numbers.
+    fn seqs(batch: &[DecodeIn]) -> Vec<Vec<u64>> {
         batch
             .iter()
             .map(|f| match f {
-                DecodeIn::Frame { seq, .. } => *seq,
-                _ => unreachable!("frames only"),
+                DecodeIn::Read(frames) => frames.spans.iter().map(|(seq, _)| *seq).collect(),
+                _ => unreachable!("reads only"),
             })
             .collect()
     }
@@ -209,13 +223,7 @@ mod tests {
         // The read admits two: the last two; before them the orders are refused, the cancel
         // goes on.
         let bytes = LINES.concat();
-        let mut spans = Vec::new();
-        for (seq, line) in (0..).zip(LINES) {
-            let at = spans
-                .last()
-                .map_or(0, |(_, span): &(u64, Range<usize>)| span.end);
-            spans.push((seq, at..at + line.len()));
-        }
+        let mut spans = spans(0, &LINES);
         let mut refused = Vec::new();
         shed_oldest(&mut spans, bytes.as_bytes(), 2, &mut refused);
         assert_eq!(
@@ -235,12 +243,22 @@ mod tests {
         };
         let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
         let conn = Arc::new(Recorder::default());
-        let mut frames = batch(&conn, &LINES);
+        let mut frames = batch(&conn, &LINES, 1);
         admit(&admission, &mut frames);
-        assert_eq!(seqs(&frames), [0, 1]);
+        assert_eq!(seqs(&frames), [vec![0], vec![1]]);
         assert_eq!(
             answers(&conn),
             [(2, overloaded(3)), (3, overloaded(4)), (4, overloaded(5))]
         );
+        // Admitted requests count against the limit until decode takes them.
+        assert_eq!(admission.room(5), 0);
+        admission.left_decode(2);
+        assert_eq!(admission.room(5), 2);
+        // A read the limit refused whole leaves the batch.
+        conn.answered.lock().clear();
+        let mut frames = batch(&conn, &LINES, 2);
+        admit(&admission, &mut frames);
+        assert_eq!(seqs(&frames), [vec![0, 1]]);
+        assert_eq!(answers(&conn).len(), 3);
     }
 }

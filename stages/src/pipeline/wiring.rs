@@ -77,12 +77,14 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     let m = w.metrics.clone();
     let topic = w.extension.as_ref().map(|_| PRE_MATCH);
     let lanes = Arc::new(AtomicUsize::new(1));
-    let l = lanes.clone();
+    let (l, a) = (lanes.clone(), w.admission.clone());
     let (read, read_queue) = w.network.read;
     p.external_stage(read, read_queue);
-    p.stage("decode", move || Decode::new(m.clone(), topic, l.clone()))
-        .config(config.stages.decode.clone())
-        .keyed_by(|e: &DecodeIn| e.conn().owner());
+    p.stage("decode", move || {
+        Decode::new(m.clone(), topic, l.clone(), a.clone())
+    })
+    .config(config.stages.decode.clone())
+    .keyed_by(|e: &DecodeIn| e.conn().owner());
     if let Some(declare) = w.extension {
         declare(&mut p, PRE_MATCH);
     }
@@ -163,9 +165,10 @@ fn matching(
     }
 }
 
-/// Admission watches every queue from decode up to `last_admitted` (matching, or an
+/// Admission watches every queue after decode up to `last_admitted` (matching, or an
 /// ingress's log): they hold admitted orders; the ones after it (journal, encode) hold
-/// answers. The network's read stage comes before admission.
+/// answers. The network's read stage comes before admission; decode's queue holds reads,
+/// whose requests decode counts itself ([`Admission::left_decode`]).
 fn watch_admitted(pipeline: &Pipeline, admission: &Admission, network: &str, last_admitted: &str) {
     let stages = pipeline.report().stages;
     let through = stages
@@ -174,7 +177,7 @@ fn watch_admitted(pipeline: &Pipeline, admission: &Admission, network: &str, las
         .map_or(stages.len(), |i| i + 1);
     let ahead_of_matching = stages[..through]
         .iter()
-        .filter(|s| s.name != network)
+        .filter(|s| s.name != network && s.name != "decode")
         .filter_map(|s| pipeline.queue_probe(&s.name))
         .collect();
     admission.watch(ahead_of_matching);

@@ -129,6 +129,39 @@ fn the_increasing_id_rule_is_per_account_over_sessions_and_reconnections() {
 }
 
 #[test]
+fn an_order_that_stalls_in_the_middle_of_a_read_holds_the_rest_of_it_in_order() {
+    // One write, so (most likely) one read: id 3 comes while 5 is in flight and waits for
+    // it with everything behind it; 4 stalls again behind 3 and 6 once decode takes them back.
+    let server = Server::start_with_config(KEYS);
+    let mut a = login(&server, "alice", "k-a");
+    let limit = |id: u64, symbol: &str| {
+        format!(
+            r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"buy","price":"1","qty":1}}"#
+        ) + "\n"
+    };
+    let lines = [
+        limit(5, "AAA"),
+        limit(3, "BBB"),
+        limit(6, "CCC"),
+        limit(4, "AAA"),
+        limit(7, "BBB"),
+        "{\"op\":\"ping\"}\n".to_string(),
+    ];
+    a.send_raw(lines.concat().as_bytes());
+    for expected in [
+        r#"{"type":"ack","id":5}"#,
+        r#"{"type":"reject","id":3,"reason":"id not increasing"}"#,
+        r#"{"type":"ack","id":6}"#,
+        r#"{"type":"reject","id":4,"reason":"id not increasing"}"#,
+        r#"{"type":"ack","id":7}"#,
+        r#"{"type":"pong"}"#,
+    ] {
+        a.expect(expected);
+    }
+    a.expect_idle();
+}
+
+#[test]
 fn open_mode_gives_each_connection_its_own_account_unless_it_logs_in() {
     let server = Server::start(&[]);
     let mut x = Client::connect(server.tcp);

@@ -44,7 +44,7 @@ use crate::accounts::{Auth, LoginFailed};
 use crate::codec::{ErrorReason, Response as Wire};
 use crate::config::ReadScope;
 use crate::internal_events::PauseReason;
-use crate::pipeline::DecodeIn;
+use crate::pipeline::{DecodeIn, Frames};
 
 /// Accepts until the stop signal; each connection is served on an event loop.
 pub(crate) async fn serve(listener: TcpListener, mut env: SessionEnv, market: Arc<Market>) {
@@ -171,12 +171,7 @@ async fn order(
     if let Some(account) = account {
         conn.bind(account);
     }
-    let frame = DecodeIn::Frame {
-        conn: conn.clone(),
-        seq: 0,
-        frame: body,
-        read_at: Instant::now(),
-    };
+    let frame = DecodeIn::Read(Frames::one(conn.clone(), 0, body, Instant::now()));
     // Admitted, refused, or not taken by a closing pipeline: the reply is filed for us.
     turn::join([frame], env, home);
     let answer = conn.answer().expect("made with an answer sink above");
