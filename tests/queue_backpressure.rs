@@ -2,9 +2,10 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use sedaflow::{handler_fn, Batch, OfferError, Pipeline, WhenFull};
+use sedaflow::{handler_fn, Batch, Context, Handler, OfferError, Pipeline, QueueProbe, WhenFull};
 
 /// A one-thread stage of capacity 4 whose handler waits for the gate before each batch.
 fn gated(policy: WhenFull) -> (Pipeline, crossbeam_channel::Sender<()>) {
@@ -207,4 +208,74 @@ fn a_probe_counts_queued_events_and_the_batch_being_handled() {
     }
     support::assert_clean(p.shutdown(support::DRAIN));
     assert_eq!((probe.len(), probe.backlog()), (0, 0));
+}
+
+/// A stage that emits `v` events for each `v` and, once a batch is handed on, notes how many
+/// it emitted and what the next stage's probe held then.
+struct Split {
+    next: Arc<OnceLock<QueueProbe>>,
+    seen: Arc<Mutex<Vec<(usize, usize)>>>,
+    emitted: usize,
+}
+
+impl Handler for Split {
+    type In = u32;
+
+    fn handle(&mut self, batch: &mut Batch<'_, u32>, ctx: &mut Context<'_>) {
+        for v in batch {
+            for _ in 0..v {
+                ctx.emit(u64::from(v));
+                self.emitted += 1;
+            }
+        }
+    }
+
+    fn handed_on(&mut self) {
+        let backlog = self.next.get().map_or(0, QueueProbe::backlog);
+        let emitted = std::mem::take(&mut self.emitted);
+        self.seen.lock().unwrap().push((emitted, backlog));
+    }
+}
+
+/// A count a handler keeps beside the engine's (the requests its events carry, say) is
+/// settled in `Handler::handed_on`: by then the batch's output is in the next stage's
+/// backlog, so nothing is counted in neither place.
+#[test]
+fn handed_on_comes_once_per_batch_after_its_output_reached_the_next_stage() {
+    let (open, wait) = support::gate();
+    let (next, seen) = (Arc::new(OnceLock::new()), Arc::new(Mutex::new(Vec::new())));
+    let mut p = Pipeline::builder();
+    let (n, s) = (next.clone(), seen.clone());
+    p.stage("split", move || Split {
+        next: n.clone(),
+        seen: s.clone(),
+        emitted: 0,
+    })
+    .fixed_threads(1)
+    .batch(1, 1);
+    p.stage("sink", move || {
+        let wait = wait.clone();
+        handler_fn(move |batch: &mut Batch<'_, u64>, _ctx| {
+            let _ = wait.recv();
+            batch.for_each(drop);
+        })
+    })
+    .fixed_threads(1);
+    let p = p.build().unwrap();
+    let _ = next.set(p.queue_probe("sink").unwrap());
+    let input = p.publisher::<u32>().unwrap();
+    p.start();
+    input.blocking_publish(3).unwrap();
+    input.blocking_publish(2).unwrap();
+    // The sink waits at its gate: whatever it took is still in its backlog.
+    while seen.lock().unwrap().len() < 2 {
+        std::thread::yield_now();
+    }
+    assert_eq!(*seen.lock().unwrap(), [(3, 3), (2, 5)]);
+    for _ in 0..5 {
+        open.send(()).unwrap();
+    }
+    let r = support::assert_clean(p.shutdown(support::DRAIN));
+    assert_eq!(r.stage("sink").unwrap().processed, 5);
+    assert_eq!(seen.lock().unwrap().len(), 2, "once per batch");
 }

@@ -72,6 +72,14 @@ pub trait Handler: Send + 'static {
     fn quarantined(&mut self, event: Self::In, ctx: &mut Context<'_>) {
         ctx.dead_letter(event, DeadReason::Quarantined);
     }
+
+    /// Called once a batch's output has been handed on, just before the engine counts the
+    /// batch processed (also after a batch in which the handler panicked). A handler that
+    /// keeps its own count of what it holds, beside the engine's (a weight its events
+    /// carry, say), settles it here: until this call its output is in neither this stage's
+    /// backlog nor the next one's queue, so nothing is counted in neither place. The
+    /// default does nothing.
+    fn handed_on(&mut self) {}
 }
 
 /// What a stage does after its handler panicked on an event.

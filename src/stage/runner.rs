@@ -209,6 +209,10 @@ impl<H: Handler> LaneStage for StageSlot<H> {
         // Delivered before they count as processed: an event is always in this stage's
         // count or the next one's (admission control reads `QueueProbe::backlog`).
         self.flush(bus, later, offset);
+        let handler = &mut self.handler;
+        if catch_unwind(AssertUnwindSafe(|| handler.handed_on())).is_err() {
+            tracing::warn!(stage = %self.shared.name, "handed_on() panicked");
+        }
         let consume = &stats.consume;
         consume
             .processed

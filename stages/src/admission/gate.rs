@@ -111,7 +111,7 @@ impl Admission {
         }
     }
 
-    /// `n` admitted requests left decode's queue: taken by decode, or refused by a closing
+    /// `n` admitted requests left decode: decoded and handed on, or refused by a closing
     /// pipeline.
     pub(crate) fn left_decode(&self, n: usize) {
         if self.enabled && n > 0 {

@@ -29,8 +29,11 @@ pub(crate) struct Decode {
     /// Matching's lanes, known once the pipeline is built: the parts of a request on every
     /// book.
     lanes: Arc<AtomicUsize>,
-    /// Told as requests leave decode's queue: it counts them in front of matching.
+    /// Counts the requests in decode's queue in front of matching, for the admission limit.
     admission: Arc<Admission>,
+    /// Requests this batch took from the queue: admission counts them until their orders
+    /// are in matching's queue ([`Handler::handed_on`]).
+    taken: usize,
     /// Requests passed on in this batch: counted once per batch, as the counter is shared.
     passed: u64,
 }
@@ -40,8 +43,8 @@ impl Handler for Decode {
 
     fn handle(&mut self, batch: &mut Batch<'_, DecodeIn>, ctx: &mut Context<'_>) {
         for event in batch {
-            // Told before handling: a panicking handler must not leave them counted.
-            self.admission.left_decode(event.requests());
+            // Counted before handling: a panic fails the event, which left the queue too.
+            self.taken += event.requests();
             match event {
                 DecodeIn::Resume(conn) => self.resume(&conn, ctx),
                 _ if event.conn().orders().is_stalled() => {
@@ -51,6 +54,10 @@ impl Handler for Decode {
             }
         }
         self.metrics.requests(std::mem::take(&mut self.passed));
+    }
+
+    fn handed_on(&mut self) {
+        self.admission.left_decode(std::mem::take(&mut self.taken));
     }
 
     /// Matching refused orders (its queue is full and set to `Reject`): answer `overloaded`.
@@ -81,6 +88,7 @@ impl Decode {
             topic,
             lanes,
             admission,
+            taken: 0,
             passed: 0,
         }
     }

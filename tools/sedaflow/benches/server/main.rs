@@ -6,7 +6,9 @@
 //! `NAME`s pick the servers whose names contain one of them (the inline baseline always
 //! runs): `-- "stage per queue" journal` compares journaling off and on. For each server:
 //! closed loop (8 connections × 16 requests in flight by default) for the maximum orders/s,
-//! then open loop at half of that server's own maximum for latency. Servers run as separate processes
+//! then open loop for latency twice: at half of that server's own maximum, and at one rate
+//! for every server, a third of the inline baseline's maximum (issue 16's measure: each
+//! server's P99 at the same offered load). Servers run as separate processes
 //! (the real `sedaflow` binary; for the baseline, [`inline`], this executable re-run by
 //! [`baseline`]); the load generator runs in this process.
 //!
@@ -191,10 +193,14 @@ fn compare() {
         .map(|runs| runs.iter().map(|s| s.throughput).collect())
         .collect();
     let max: Vec<f64> = closed.iter_mut().map(|runs| median(runs)).collect();
-    let open = bench.open_rounds(&picked, &max);
+    let half: Vec<f64> = max.iter().map(|m| m / 2.0).collect();
+    let open = bench.open_rounds(&picked, &half);
+    let third = vec![max[0] / 3.0; picked.len()];
+    let same = bench.open_rounds(&picked, &third);
     scratch.remove();
     let cpu: Vec<f64> = cpu.iter_mut().map(|runs| median(runs)).collect();
     print_table(&picked, &closed, &max, &cpu, &open);
+    print_same_rate(&picked, &third, &same);
     market_data::print_table(&picked, &closed_runs, &max);
 }
 
@@ -423,15 +429,15 @@ impl Bench<'_> {
         (closed, cpu)
     }
 
-    /// Each server's open-loop runs at half of its own maximum, a run per round.
-    fn open_rounds(&self, picked: &[&Target], max: &[f64]) -> Vec<Vec<LoadgenSummary>> {
+    /// Each server's open-loop runs at its `rate`, a run per round.
+    fn open_rounds(&self, picked: &[&Target], rate: &[f64]) -> Vec<Vec<LoadgenSummary>> {
         let mut open: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
-                let half = NonZeroU64::new((max[i] / 2.0) as u64).expect("some throughput");
-                let (summary, _) = self.run(t, Some(half), 9);
+                let at = NonZeroU64::new(rate[i] as u64).expect("some throughput");
+                let (summary, _) = self.run(t, Some(at), 9);
                 eprintln!(
-                    "  round {round} {:<30} open @{half}/s p50 {:?} p99 {:?}",
+                    "  round {round} {:<30} open @{at}/s p50 {:?} p99 {:?}",
                     t.name, summary.latency.p50, summary.latency.p99
                 );
                 open[i].push(summary);
@@ -439,6 +445,12 @@ impl Bench<'_> {
         }
         open
     }
+}
+
+/// The median of a latency percentile `f` over a server's open-loop runs.
+fn percentile(runs: &[LoadgenSummary], f: fn(&LoadgenSummary) -> Duration) -> Duration {
+    let mut v: Vec<f64> = runs.iter().map(|o| f(o).as_secs_f64()).collect();
+    Duration::from_secs_f64(median(&mut v))
 }
 
 /// A row per server: the median maximum against the inline baseline's (row 0), the
@@ -450,10 +462,7 @@ fn print_table(
     cpu: &[f64],
     open: &[Vec<LoadgenSummary>],
 ) {
-    let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| {
-        let mut v: Vec<f64> = open[i].iter().map(|o| f(o).as_secs_f64()).collect();
-        Duration::from_secs_f64(median(&mut v))
-    };
+    let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| percentile(&open[i], f);
     let inline_p99 = percentile(0, |o| o.latency.p99);
     println!();
     println!(
@@ -485,6 +494,29 @@ fn print_table(
             percentile(i, |o| o.latency.p50),
             p99,
             percentile(i, |o| o.latency.p999),
+            p99.as_secs_f64() / inline_p99.as_secs_f64()
+        );
+    }
+}
+
+/// The open-loop latencies of every server at one rate (`rate`, the same for all), against
+/// the inline baseline's.
+fn print_same_rate(picked: &[&Target], rate: &[f64], open: &[Vec<LoadgenSummary>]) {
+    let inline_p99 = percentile(&open[0], |o| o.latency.p99);
+    println!();
+    println!(
+        "{:<30} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "at a third of inline's max", "open rate/s", "p50", "p99", "p99.9", "p99 vs"
+    );
+    for (i, t) in picked.iter().enumerate() {
+        let p99 = percentile(&open[i], |o| o.latency.p99);
+        println!(
+            "{:<30} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            t.name,
+            rate[i],
+            percentile(&open[i], |o| o.latency.p50),
+            p99,
+            percentile(&open[i], |o| o.latency.p999),
             p99.as_secs_f64() / inline_p99.as_secs_f64()
         );
     }
