@@ -12,13 +12,13 @@
 //! sent by the order's account.
 //!
 //! `*_deltas` run the same requests through `Engine::submit_with_deltas`, as a matching
-//! stage feeding market data does: every request that changes a book also yields its
-//! `BookDelta`, which the consumer takes (and drops) at once.
+//! stage feeding market data does: every request that changes a book also puts its delta
+//! in a `Deltas`, handed on (here: cleared) every 64 requests, as a batch of the stage's.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sedaflow_stages::market::BookDelta;
+use sedaflow_stages::market::Deltas;
 use sedaflow_stages::matching::{
     Engine, OrderId, Outcome, Owner, Price, Report, Request, Side, Stp, Symbol, Tif,
 };
@@ -224,10 +224,13 @@ fn with_deltas(
     req: &Request,
     floor: OrderId,
     out: &mut Vec<Report>,
-    deltas: &mut Vec<BookDelta>,
+    deltas: &mut Deltas,
 ) -> Outcome {
     let outcome = engine.submit_with_deltas(owner, req, floor, out, deltas);
-    deltas.drain(..).for_each(|delta| drop(black_box(delta)));
+    if deltas.len() == 64 {
+        black_box(&*deltas);
+        deltas.clear();
+    }
     outcome
 }
 
@@ -236,7 +239,7 @@ fn run(engine: &mut Engine, requests: &[(u64, Request)], path: Path) -> usize {
     match path {
         Path::Plain => run_with(engine, requests, plain),
         Path::Deltas => {
-            let mut deltas = Vec::with_capacity(16);
+            let mut deltas = Deltas::default();
             run_with(engine, requests, |engine, owner, req, floor, out| {
                 with_deltas(engine, owner, req, floor, out, &mut deltas)
             })

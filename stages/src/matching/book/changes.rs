@@ -15,25 +15,24 @@ use crate::matching::{Price, Qty, Side, Symbol};
 #[derive(Debug, Default)]
 pub(super) struct Changes {
     changed: bool,
-    recording: Option<Recording>,
-}
-
-/// The levels and trades of the request so far; a level appears once per change and is
-/// deduplicated when the delta is made.
-#[derive(Debug, Default)]
-struct Recording {
+    /// Whether this request records its delta.
+    recording: bool,
+    /// The levels and trades of the request so far, kept between requests (cleared at each
+    /// start) so a request's delta is made in place, never moved; a level appears once per
+    /// change and is deduplicated when the delta is made.
     levels: Levels,
     trades: Trades,
 }
 
 impl Changes {
     /// Starts a request: nothing changed yet, and a delta is recorded when `record`.
-    /// [`Changes::finish`] leaves no recording, so the plain path only clears the flag.
     #[inline]
     pub(super) fn start(&mut self, record: bool) {
         self.changed = false;
+        self.recording = record;
         if record {
-            self.recording = Some(Recording::default());
+            self.levels.clear();
+            self.trades.clear();
         }
     }
 
@@ -41,8 +40,8 @@ impl Changes {
     #[inline]
     pub(super) fn level(&mut self, side: Side, price: Price, total: Qty) {
         self.changed = true;
-        if let Some(recording) = &mut self.recording {
-            recording.levels.push(LevelChange { side, price, total });
+        if self.recording {
+            self.levels.push(LevelChange { side, price, total });
         }
     }
 
@@ -50,8 +49,8 @@ impl Changes {
     /// for the caller to stamp.
     #[inline]
     pub(super) fn trade(&mut self, match_id: u64, price: Price, qty: Qty, taker: Side) {
-        if let Some(recording) = &mut self.recording {
-            recording.trades.push(Trade {
+        if self.recording {
+            self.trades.push(Trade {
                 match_id,
                 price,
                 qty,
@@ -62,33 +61,35 @@ impl Changes {
     }
 
     /// Ends the request: when it changed the book, moves `seq` on and puts the recorded
-    /// delta in `deltas` (if given and recording). Leaves no recording behind.
+    /// delta in `deltas` (if given and recording). Records nothing more until the next
+    /// [`Changes::start`] asks for it.
     pub(super) fn finish(
         &mut self,
         symbol: Symbol,
         seq: &mut u64,
         deltas: Option<&mut (dyn DeltaSink + '_)>,
     ) {
-        let recording = self.recording.take();
+        let recording = std::mem::take(&mut self.recording);
         if !self.changed {
             return;
         }
         self.changed = false;
         *seq += 1;
-        let (Some(Recording { levels, trades }), Some(deltas)) = (recording, deltas) else {
+        let (true, Some(deltas)) = (recording, deltas) else {
             return;
         };
+        last_per_level(&mut self.levels);
         deltas.put(DeltaRef {
             symbol,
             seq: *seq,
-            levels: &last_per_level(levels),
-            trades: &trades,
+            levels: &self.levels,
+            trades: &self.trades,
         });
     }
 }
 
-/// Each level once, with its latest total: bids then asks, each by ascending price.
-fn last_per_level(mut levels: Levels) -> Levels {
+/// Keeps each level once, with its latest total: bids then asks, each by ascending price.
+fn last_per_level(levels: &mut Levels) {
     if levels.len() > 1 {
         // Stable, so a level's changes keep their order and the last one is its total now.
         levels.sort_by_key(|change| (change.side == Side::Sell, change.price));
@@ -100,7 +101,6 @@ fn last_per_level(mut levels: Levels) -> Levels {
             same
         });
     }
-    levels
 }
 
 #[cfg(test)]
@@ -117,15 +117,17 @@ mod tests {
 
     #[test]
     fn keeps_the_last_total_of_each_level_in_side_and_price_order() {
-        let levels = vec![
+        let mut levels: Levels = vec![
             change(Side::Sell, 5, 3),
             change(Side::Buy, 7, 10),
             change(Side::Sell, 5, 0),
             change(Side::Buy, 6, 1),
             change(Side::Buy, 7, 4),
-        ];
+        ]
+        .into();
+        last_per_level(&mut levels);
         assert_eq!(
-            last_per_level(levels.into()).as_slice(),
+            levels.as_slice(),
             [
                 change(Side::Buy, 6, 1),
                 change(Side::Buy, 7, 4),
