@@ -5,7 +5,7 @@
 use std::io::ErrorKind::WouldBlock;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use sedaflow::{OfferError, Publisher};
@@ -57,11 +57,22 @@ enum Stop {
     Move,
 }
 
+/// How long a closing session discards what its client still sends, at most (a lingering
+/// close, as nginx's `lingering_time`).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The silence that ends a lingering close early (nginx's `lingering_timeout`): a client
+/// that sends nothing more leaves nothing unread to turn the close into a reset.
+const LINGER_QUIET: Duration = Duration::from_millis(50);
+
 /// How a reader's run on one loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
-    /// The connection is done reading (EOF, error, timeout, cut, server stop).
-    Closed,
+    /// The connection is done reading (EOF, error, timeout, cut, server stop). `linger`: the
+    /// client may still be sending (the server stops, a login failed), so once
+    /// its answers are written its input is discarded until its end of stream
+    /// ([`Reader::linger`]).
+    Closed { linger: bool },
     /// It is to move to another loop, at a point between two reads.
     Moved,
 }
@@ -137,12 +148,20 @@ pub(crate) async fn read_loop(
         }
     };
     reader.backlogged(false, home);
-    match stop {
+    let linger = match stop {
         Stop::Move => return Ended::Moved,
-        Stop::Timeout(reason) => timed_out(&reader.conn, reason, &env.metrics),
-        Stop::Eof | Stop::Server | Stop::Cut => {}
-    }
-    Ended::Closed
+        // A timed-out client is quiet, or trickles: nothing waits unread worth lingering for.
+        Stop::Timeout(reason) => {
+            timed_out(&reader.conn, reason, &env.metrics);
+            false
+        }
+        Stop::Server => true,
+        // A failed login ends the reads as an end of stream would; the client may not know.
+        Stop::Eof => reader.login_failed,
+        // A client that does not read its output is not waited for.
+        Stop::Cut => false,
+    };
+    Ended::Closed { linger }
 }
 
 /// A reader's state between reads (it moves with the session).
@@ -339,6 +358,30 @@ impl Reader {
             spans: std::mem::replace(&mut self.spans, Vec::with_capacity(room)),
             read_at: self.read_at,
         }));
+    }
+
+    /// Discards what the client still sends until its end of stream or [`LINGER_QUIET`] of
+    /// silence, at most [`LINGER`]: closing a socket with unread input sends a reset instead
+    /// of an end of stream, and a reset makes the client's kernel drop the answers it has
+    /// not read yet. Called once the answers are written and the write side is shut.
+    pub(crate) async fn linger(&mut self, rd: &TcpStream) {
+        let buf = &mut self.buf;
+        let drain = async {
+            loop {
+                match rd.try_read(buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == WouldBlock => {
+                        let more = tokio::time::timeout(LINGER_QUIET, rd.readable()).await;
+                        if !matches!(more, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
     }
 
     /// Charges a read of `bytes` carrying `requests` to the traffic shaping limits and sleeps

@@ -153,9 +153,12 @@ async fn run(
     let conn = reader.conn().clone();
     let writer = tokio::spawn(write_loop(conn.clone(), env.clone()));
     let ended = read_loop(&mut reader, &rd, &mut env, &home).await;
-    if ended == Ended::Closed {
+    if let Ended::Closed { linger } = ended {
         conn.send(Outgoing::End { seqs: reader.seq });
         let _ = writer.await;
+        if linger {
+            reader.linger(&rd).await;
+        }
         conn.discard_pending();
         home.leave(&conn);
         return;
