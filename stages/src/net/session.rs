@@ -449,10 +449,7 @@ pub(super) async fn publish(
     metrics: &ServerMetrics,
 ) -> u64 {
     let (mut refused, tried) = output::deferring(|| {
-        let shed = fill(batch);
-        let offered = requests(batch);
-        pipeline::admit(admission, batch);
-        let refused = shed + (offered - requests(batch)) as u64;
+        let refused = fill(batch) + pipeline::admit(admission, batch);
         (refused, input.try_publish_batch(batch))
     });
     let published = match tried {

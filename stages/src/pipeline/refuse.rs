@@ -17,8 +17,8 @@ use crate::matching::{OrderId, RejectReason, ReportKind, Request};
 /// for their op and id ([`new_order_id`]): refusing must cost a small part of serving, so a
 /// new order refused here is `overloaded` whatever its other fields hold. The limit admits
 /// a batch's first orders. (Shedding at the read, which refuses a read's oldest orders, is
-/// the network's: it refuses before it makes events.)
-pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
+/// the network's: it refuses before it makes events.) Returns how many it refused.
+pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) -> u64 {
     let wanted = batch.iter().map(DecodeIn::requests).sum();
     let room = admission.room(wanted);
     let mut refused = 0;
@@ -49,6 +49,7 @@ pub(crate) fn admit(admission: &Admission, batch: &mut Vec<DecodeIn>) {
         batch.retain(|e| !matches!(e, DecodeIn::Read(frames) if frames.spans.is_empty()));
     }
     admission.counted(wanted - refused, refused);
+    refused as u64
 }
 
 /// Shedding at the read, over a read's frames before they are events (`spans` of `bytes`,
@@ -244,7 +245,7 @@ mod tests {
         let admission = Admission::new(&config, AdmissionMetrics::register(config.target));
         let conn = Arc::new(Recorder::default());
         let mut frames = batch(&conn, &LINES, 1);
-        admit(&admission, &mut frames);
+        assert_eq!(admit(&admission, &mut frames), 3);
         assert_eq!(seqs(&frames), [vec![0], vec![1]]);
         assert_eq!(
             answers(&conn),
@@ -257,7 +258,7 @@ mod tests {
         // A read the limit refused whole leaves the batch.
         conn.answered.lock().clear();
         let mut frames = batch(&conn, &LINES, 2);
-        admit(&admission, &mut frames);
+        assert_eq!(admit(&admission, &mut frames), 3);
         assert_eq!(seqs(&frames), [vec![0, 1]]);
         assert_eq!(answers(&conn).len(), 3);
     }
