@@ -13,6 +13,7 @@
 mod account;
 mod conn;
 pub(crate) mod http;
+mod linger;
 mod login;
 mod loops;
 mod market;

@@ -5,7 +5,7 @@
 use std::io::ErrorKind::WouldBlock;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use sedaflow::{OfferError, Publisher};
@@ -57,21 +57,13 @@ enum Stop {
     Move,
 }
 
-/// How long a closing session discards what its client still sends, at most (a lingering
-/// close, as nginx's `lingering_time`).
-const LINGER: Duration = Duration::from_secs(1);
-
-/// The silence that ends a lingering close early (nginx's `lingering_timeout`): a client
-/// that sends nothing more leaves nothing unread to turn the close into a reset.
-const LINGER_QUIET: Duration = Duration::from_millis(50);
-
 /// How a reader's run on one loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
     /// The connection is done reading (EOF, error, timeout, cut, server stop). `linger`: the
     /// client may still be sending (the server stops, a login failed), so once
     /// its answers are written its input is discarded until its end of stream
-    /// ([`Reader::linger`]).
+    /// ([`linger`](super::linger::linger)).
     Closed { linger: bool },
     /// It is to move to another loop, at a point between two reads.
     Moved,
@@ -273,7 +265,7 @@ impl Reader {
     }
 
     /// Frames the `n` bytes just read (an over-long frame is answered in its slot, and so are
-    /// the frames of a session that acts for no account yet, see [`login`](super::login)),
+    /// the frames of a session that acts for no account yet, see [`super::login`]),
     /// and restarts the timeouts. Returns how many frames ended in them; those for the
     /// pipeline wait in `spans` ([`Reader::shed_into`], [`Reader::events`]).
     fn frame(&mut self, n: usize, env: &SessionEnv) -> u64 {
@@ -358,30 +350,6 @@ impl Reader {
             spans: std::mem::replace(&mut self.spans, Vec::with_capacity(room)),
             read_at: self.read_at,
         }));
-    }
-
-    /// Discards what the client still sends until its end of stream or [`LINGER_QUIET`] of
-    /// silence, at most [`LINGER`]: closing a socket with unread input sends a reset instead
-    /// of an end of stream, and a reset makes the client's kernel drop the answers it has
-    /// not read yet. Called once the answers are written and the write side is shut.
-    pub(crate) async fn linger(&mut self, rd: &TcpStream) {
-        let buf = &mut self.buf;
-        let drain = async {
-            loop {
-                match rd.try_read(buf) {
-                    Ok(0) => return,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == WouldBlock => {
-                        let more = tokio::time::timeout(LINGER_QUIET, rd.readable()).await;
-                        if !matches!(more, Ok(Ok(()))) {
-                            return;
-                        }
-                    }
-                    Err(_) => return,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(LINGER, drain).await;
     }
 
     /// Charges a read of `bytes` carrying `requests` to the traffic shaping limits and sleeps

@@ -157,7 +157,7 @@ async fn run(
         conn.send(Outgoing::End { seqs: reader.seq });
         let _ = writer.await;
         if linger {
-            reader.linger(&rd).await;
+            super::linger::linger(&rd).await;
         }
         conn.discard_pending();
         home.leave(&conn);

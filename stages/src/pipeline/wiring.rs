@@ -23,6 +23,9 @@ use crate::config::ServerConfig;
 use crate::internal_events::ServerMetrics;
 use crate::journal::Journal;
 
+/// The decode stage's name.
+const DECODE: &str = "decode";
+
 /// The topic decode publishes orders on when a stage runs before matching.
 const PRE_MATCH: &str = "pre-match";
 
@@ -80,7 +83,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     let (l, a) = (lanes.clone(), w.admission.clone());
     let (read, read_queue) = w.network.read;
     p.external_stage(read, read_queue);
-    p.stage("decode", move || {
+    p.stage(DECODE, move || {
         Decode::new(m.clone(), topic, l.clone(), a.clone())
     })
     .config(config.stages.decode.clone())
@@ -177,7 +180,7 @@ fn watch_admitted(pipeline: &Pipeline, admission: &Admission, network: &str, las
         .map_or(stages.len(), |i| i + 1);
     let ahead_of_matching = stages[..through]
         .iter()
-        .filter(|s| s.name != network && s.name != "decode")
+        .filter(|s| s.name != network && s.name != DECODE)
         .filter_map(|s| pipeline.queue_probe(&s.name))
         .collect();
     admission.watch(ahead_of_matching);

@@ -1,5 +1,5 @@
 //! What one request did to a book: whether its resting orders changed (which moves the
-//! book's depth sequence) and, when the caller asked for it, the [`BookDelta`] for market
+//! book's depth sequence) and, when the caller asked for it, the [`BookDelta`](crate::matching::BookDelta) for market
 //! data.
 
 use crate::matching::{DeltaRef, DeltaSink, LevelChange, Levels, Trade, Trades};
