@@ -137,15 +137,15 @@ fn a_burst_gets_overloaded_answers_and_every_request_exactly_one_answer_in_order
     );
     assert!(acks > 0, "the limit admits work");
 
-    // The server's own counts agree with what the clients saw.
+    // The server's own counts agree with what the clients saw: refused by the limit, or
+    // shed at the read (a burst fills reads, and a busy machine can keep a connection's
+    // reads waiting past the grace).
     let page = scrape(&server);
-    assert_eq!(
-        metric(
-            &page,
-            r#"sedaflow_server_refused_total{reason="admission"}"#
-        ) as u64,
-        overloaded
-    );
+    let refused = |reason: &str| {
+        let series = format!(r#"sedaflow_server_refused_total{{reason="{reason}"}}"#);
+        metric(&page, &series) as u64
+    };
+    assert_eq!(refused("admission") + refused("read_backlog"), overloaded);
     // Admitted: the acked orders, every cancel, and each client's closing ping.
     let cancels = CLIENTS as u64 * ORDERS / 10;
     assert_eq!(
