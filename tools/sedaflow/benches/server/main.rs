@@ -28,7 +28,8 @@
 //! each round measures every server once, closed loop first for all, then open loop, and the
 //! table shows the median of three rounds (one with `--quick`) with the closed-loop range
 //! and the server process's CPU time per answered request in the closed-loop runs (the load
-//! generator shares the cores, so what a server costs shows beside what it achieves).
+//! generator shares the cores, so what a server costs shows beside what it achieves), with
+//! the share of the machine's CPU time nobody used in them.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -187,7 +188,7 @@ fn compare() {
         rounds: if quick { 1 } else { 3 },
         journal: &scratch.journal,
     };
-    let (closed_runs, mut cpu) = bench.closed_rounds(&picked);
+    let (closed_runs, cpu) = bench.closed_rounds(&picked);
     let mut closed: Vec<Vec<f64>> = closed_runs
         .iter()
         .map(|runs| runs.iter().map(|s| s.throughput).collect())
@@ -198,7 +199,7 @@ fn compare() {
     let third = vec![max[0] / 3.0; picked.len()];
     let same = bench.open_rounds(&picked, &third);
     scratch.remove();
-    let cpu: Vec<f64> = cpu.iter_mut().map(|runs| median(runs)).collect();
+    let cpu: Vec<Cost> = cpu.iter().map(|runs| Cost::median(runs)).collect();
     print_table(&picked, &closed, &max, &cpu, &open);
     print_same_rate(&picked, &third, &same);
     market_data::print_table(&picked, &closed_runs, &max);
@@ -366,9 +367,8 @@ struct Bench<'a> {
 
 impl Bench<'_> {
     /// A fresh server per run (and an empty journal: no run recovers another's), warmed up
-    /// until books and connections reach their working size; with the server's CPU time per
-    /// answered request in the measured run, in microseconds.
-    fn run(&self, t: &Target, rate: Option<NonZeroU64>, seed: u64) -> (LoadgenSummary, f64) {
+    /// until books and connections reach their working size; with what the measured run cost.
+    fn run(&self, t: &Target, rate: Option<NonZeroU64>, seed: u64) -> (LoadgenSummary, Cost) {
         let _ = std::fs::remove_dir_all(self.journal);
         let server = start(t);
         drive(LoadgenConfig {
@@ -379,7 +379,7 @@ impl Bench<'_> {
             ..self.base.clone()
         });
         let pid = server.child.id();
-        let before = cpu::used(pid);
+        let (before, machine) = (cpu::used(pid), cpu::Ticks::now());
         let summary = drive(LoadgenConfig {
             addr: server.addr,
             duration: Duration::from_secs(self.secs),
@@ -397,20 +397,25 @@ impl Bench<'_> {
         let per_order = used.map_or(f64::NAN, |cpu| {
             cpu.as_secs_f64() * 1e6 / summary.answered.max(1) as f64
         });
-        (summary, per_order)
+        let idle = cpu::Ticks::now()
+            .zip(machine)
+            .map_or(f64::NAN, |(now, then)| now.idle_since(then));
+        (summary, Cost { per_order, idle })
     }
 
-    /// The closed-loop runs of each server, a run per round, each with the server's CPU
-    /// time per order (µs).
-    fn closed_rounds(&self, picked: &[&Target]) -> (Vec<Vec<LoadgenSummary>>, Vec<Vec<f64>>) {
+    /// The closed-loop runs of each server, a run per round, each with what it cost.
+    fn closed_rounds(&self, picked: &[&Target]) -> (Vec<Vec<LoadgenSummary>>, Vec<Vec<Cost>>) {
         let mut closed: Vec<Vec<LoadgenSummary>> = picked.iter().map(|_| Vec::new()).collect();
-        let mut cpu: Vec<Vec<f64>> = picked.iter().map(|_| Vec::new()).collect();
+        let mut cpu: Vec<Vec<Cost>> = picked.iter().map(|_| Vec::new()).collect();
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
-                let (summary, per_order) = self.run(t, None, 8);
+                let (summary, cost) = self.run(t, None, 8);
                 eprintln!(
-                    "  round {round} {:<30} closed {:>9.0}/s, server cpu {per_order:.2} µs/order",
-                    t.name, summary.throughput
+                    "  round {round} {:<30} closed {:>9.0}/s, server cpu {:.2} µs/order, machine idle {:.0}%",
+                    t.name,
+                    summary.throughput,
+                    cost.per_order,
+                    cost.idle * 100.0
                 );
                 if let Some(market) = &summary.market {
                     eprintln!(
@@ -423,7 +428,7 @@ impl Bench<'_> {
                     );
                 }
                 closed[i].push(summary);
-                cpu[i].push(per_order);
+                cpu[i].push(cost);
             }
         }
         (closed, cpu)
@@ -447,6 +452,27 @@ impl Bench<'_> {
     }
 }
 
+/// What a closed-loop run cost: the server's CPU time per answered request (µs), and the
+/// share of the machine's CPU time nobody used (the server and the load generator share it:
+/// a server that leaves it idle loses to one that does not).
+#[derive(Clone, Copy)]
+struct Cost {
+    per_order: f64,
+    idle: f64,
+}
+
+impl Cost {
+    /// Each measure's median over `runs`.
+    fn median(runs: &[Cost]) -> Cost {
+        let mut per_order: Vec<f64> = runs.iter().map(|c| c.per_order).collect();
+        let mut idle: Vec<f64> = runs.iter().map(|c| c.idle).collect();
+        Cost {
+            per_order: median(&mut per_order),
+            idle: median(&mut idle),
+        }
+    }
+}
+
 /// The median of a latency percentile `f` over a server's open-loop runs.
 fn percentile(runs: &[LoadgenSummary], f: fn(&LoadgenSummary) -> Duration) -> Duration {
     let mut v: Vec<f64> = runs.iter().map(|o| f(o).as_secs_f64()).collect();
@@ -459,19 +485,20 @@ fn print_table(
     picked: &[&Target],
     closed: &[Vec<f64>],
     max: &[f64],
-    cpu: &[f64],
+    cpu: &[Cost],
     open: &[Vec<LoadgenSummary>],
 ) {
     let percentile = |i: usize, f: fn(&LoadgenSummary) -> Duration| percentile(&open[i], f);
     let inline_p99 = percentile(0, |o| o.latency.p99);
     println!();
     println!(
-        "{:<30} {:>12} {:>9} {:>19} {:>9} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "{:<30} {:>12} {:>9} {:>19} {:>9} {:>5} {:>12} {:>10} {:>10} {:>10} {:>9}",
         "server",
         "max orders/s",
         "vs inline",
         "closed-loop range",
         "cpu µs/o",
+        "idle",
         "open rate/s",
         "p50",
         "p99",
@@ -484,12 +511,13 @@ fn print_table(
             .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let p99 = percentile(i, |o| o.latency.p99);
         println!(
-            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>9.2} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>9.2} {:>4.0}% {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
             t.name,
             max[i],
             max[i] / max[0],
             format!("{:.0}k-{:.0}k", lo / 1e3, hi / 1e3),
-            cpu[i],
+            cpu[i].per_order,
+            cpu[i].idle * 100.0,
             max[i] / 2.0,
             percentile(i, |o| o.latency.p50),
             p99,
