@@ -125,32 +125,48 @@ impl Client {
         Ok(Some(line.trim_end_matches(['\n', '\r']).to_owned()))
     }
 
+    /// One line, or what went wrong, in words: the end of stream, a read error, or nothing
+    /// within [`READ_GUARD`].
+    pub fn expected_line(&mut self) -> Result<String, String> {
+        match self.try_recv_line() {
+            Ok(Some(line)) => Ok(line),
+            Ok(None) => {
+                Err("the server closed the connection while a response was expected".into())
+            }
+            Err(e) if is_timeout(&e) => Err(format!(
+                "no response within {READ_GUARD:?} (hang guard): {e}"
+            )),
+            Err(e) => Err(format!("reading a response failed: {e}")),
+        }
+    }
+
     /// One line.
     ///
     /// # Panics
-    /// At end of stream, on a read error, or when nothing arrives within [`READ_GUARD`].
+    /// As [`Client::expected_line`] fails.
     #[track_caller]
     pub fn recv_line(&mut self) -> String {
-        match self.try_recv_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => panic!("the server closed the connection while a response was expected"),
-            Err(e) if is_timeout(&e) => {
-                panic!("no response within {READ_GUARD:?} (hang guard): {e}")
-            }
-            Err(e) => panic!("reading a response failed: {e}"),
+        match self.expected_line() {
+            Ok(line) => line,
+            Err(e) => panic!("{e}"),
         }
+    }
+
+    /// One response, parsed, or what went wrong, in words (also a line that is not JSON).
+    pub fn try_recv(&mut self) -> Result<Value, String> {
+        let line = self.expected_line()?;
+        serde_json::from_str(&line).map_err(|e| format!("response is not JSON ({e}): {line:?}"))
     }
 
     /// One response, parsed.
     ///
     /// # Panics
-    /// As [`Client::recv_line`], or if the line is not JSON.
+    /// As [`Client::try_recv`] fails.
     #[track_caller]
     pub fn recv(&mut self) -> Value {
-        let line = self.recv_line();
-        match serde_json::from_str(&line) {
+        match self.try_recv() {
             Ok(value) => value,
-            Err(e) => panic!("response is not JSON ({e}): {line:?}"),
+            Err(e) => panic!("{e}"),
         }
     }
 

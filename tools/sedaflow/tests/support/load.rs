@@ -10,7 +10,7 @@ use std::thread;
 use serde_json::Value;
 
 use super::check::{Checker, Responses};
-use super::client::{pipeline, Client, READ_GUARD};
+use super::client::{pipeline, Client};
 use super::flow::{symbols, Flow};
 use super::model::Req;
 
@@ -202,13 +202,7 @@ struct Tap<'a> {
 impl Responses for Tap<'_> {
     /// A failure comes back as an error, so the checker names the request left unanswered.
     fn next_response(&mut self) -> Result<Value, String> {
-        let line = match self.client.try_recv_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => return Err("the server closed the connection".into()),
-            Err(e) => return Err(format!("no response within {READ_GUARD:?} ({e})")),
-        };
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("response is not JSON ({e}): {line:?}"))?;
+        let v = self.client.try_recv()?;
         self.seen.push(v.clone());
         self.progress.fetch_add(1, Ordering::Relaxed);
         Ok(v)
