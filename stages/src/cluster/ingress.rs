@@ -29,12 +29,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use sedaflow::{Event, Publisher};
 use tokio::sync::mpsc;
 
+use super::confirm::{Publication, RETRY};
 use super::market::MarketFeed;
 use super::router::{Answer, Router};
 use super::wire::{ConnRef, LogEntry, LogRecord, ENTRIES_PER_MESSAGE};
@@ -43,9 +43,6 @@ use crate::admission::Admission;
 use crate::gather::Gather;
 use crate::internal_events::ClusterMetrics;
 use crate::matching::{OrderId, Owner, Request};
-
-/// Pause between attempts to append an order JetStream did not confirm.
-const RETRY: Duration = Duration::from_millis(100);
 
 /// Most orders appended per round of confirmations: a round's orders for one partition fit
 /// one log message.
@@ -281,7 +278,7 @@ struct Entry {
 /// Appends orders to the log a round at a time: what is waiting (up to [`PUBLISH_BATCH`]) goes
 /// out as one message per partition, then every confirmation is awaited. JetStream's cost is
 /// per message, so batching is what lets the log keep up. A message JetStream did not confirm
-/// is published again with the same message id, which its duplicate window makes idempotent.
+/// is published again ([`Log::publish_confirmed`]).
 async fn append(
     log: Log,
     ingress: u64,
@@ -305,36 +302,22 @@ async fn append(
             messages[at].1.extend_from_slice(&entry.framed);
             messages[at].2 += 1;
         }
-        let mut todo: Vec<(Partition, Bytes, u64)> = messages
+        let mut todo = messages
             .into_iter()
-            .map(|(p, m, n)| (p, Bytes::from(m), n))
-            .collect();
-        while !todo.is_empty() {
-            let mut acks = Vec::with_capacity(todo.len());
-            for (p, message, n) in todo {
-                let publish = PublishMessage::build()
-                    .payload(message.clone())
-                    .message_id(format!("{ingress:016x}.{round}.{p}"));
-                let ack = log.js.send_publish(log.order_subject(p), publish).await;
-                acks.push(((p, message, n), ack));
-            }
-            let mut failed = Vec::new();
-            for (message, ack) in acks {
-                let confirmed = match ack {
-                    Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+            .map(|(p, message, n)| {
+                let publication = Publication {
+                    subject: log.order_subject(p),
+                    payload: Bytes::from(message),
+                    id: format!("{ingress:016x}.{round}.{p}"),
                 };
-                match confirmed {
-                    Ok(()) => metrics.orders_appended(message.2),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "orders not confirmed by JetStream; publishing again");
-                        failed.push(message);
-                    }
-                }
-            }
-            if !failed.is_empty() {
-                tokio::time::sleep(RETRY).await;
-            }
+                (n, publication)
+            })
+            .collect();
+        let mut appended = |n| metrics.orders_appended(n);
+        // An order read is appended, however long JetStream takes.
+        while let Err((failed, e)) = log.publish_confirmed(todo, &mut appended).await {
+            tracing::warn!(error = %e, "orders not confirmed by JetStream; publishing again");
+            tokio::time::sleep(RETRY).await;
             todo = failed;
         }
     }

@@ -7,6 +7,7 @@ use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::confirm::RETRY;
 use super::lease::{Claim, LeaseValue, LeaseView};
 use super::ClusterError;
 
@@ -48,6 +49,11 @@ pub(crate) async fn live_entries(store: &kv::Store) -> Result<Vec<(String, u64)>
         .filter_map(|k| async move { k.ok() })
         .collect()
         .await;
+    // The listing's consumer may deliver a key twice (it restarts after missed heartbeats, as
+    // under a stalled NATS): a member counted twice would shrink every matcher's share.
+    let mut keys = keys;
+    keys.sort_unstable();
+    keys.dedup();
     let mut live = Vec::with_capacity(keys.len());
     for key in keys {
         let entry = store
@@ -104,10 +110,12 @@ pub(crate) async fn try_claim(
 }
 
 /// Writes `value` over `revision`, the fencing check: the new revision, or
-/// [`ClusterError::Fenced`] when the lease moved on.
+/// [`ClusterError::Fenced`] when the lease moved on. A write JetStream does not answer in time
+/// may have landed all the same, so the entry is read back (until a read is answered) and
+/// written again only while it still holds `revision`; holding `value`, it was this write.
 ///
 /// # Errors
-/// `Fenced` when superseded, `JetStream` when the request failed.
+/// Only `Fenced`, when superseded: a request that fails is made again until one is answered.
 pub(crate) async fn renew(
     store: &kv::Store,
     key: &str,
@@ -115,14 +123,27 @@ pub(crate) async fn renew(
     revision: u64,
     value: &LeaseValue,
 ) -> Result<u64, ClusterError> {
-    store
-        .update(key, encode(value), revision)
-        .await
-        .map_err(|e| match e.kind() {
-            kv::UpdateErrorKind::WrongLastRevision => ClusterError::Fenced(partition),
-            _ => ClusterError::JetStream {
-                what: "lease renewal",
-                message: e.to_string(),
-            },
-        })
+    loop {
+        match store.update(key, encode(value), revision).await {
+            Ok(next) => return Ok(next),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                return Err(ClusterError::Fenced(partition))
+            }
+            Err(e) => {
+                tracing::warn!(partition, error = %e, "lease renewal not answered; reading it back")
+            }
+        }
+        let seen = loop {
+            tokio::time::sleep(RETRY).await;
+            match view(store, key).await {
+                Ok(seen) => break seen,
+                Err(e) => tracing::warn!(partition, error = %e, "lease not readable; again"),
+            }
+        };
+        match seen {
+            LeaseView::Present { revision: r, .. } if r == revision => continue,
+            LeaseView::Present { revision, value: v } if v == *value => return Ok(revision),
+            _ => return Err(ClusterError::Fenced(partition)),
+        }
+    }
 }

@@ -11,6 +11,9 @@
 //! Before a partition task publishes anything it renews its lease by compare-and-swap on the
 //! revision it last wrote, committing the log sequence up to which everything is published.
 //! A superseded owner fails that write and stops: it neither publishes nor reads further.
+//! A publication JetStream does not confirm in time goes out again under its message id after
+//! another renewal ([`Log::publish_confirmed`]): a busy NATS server delays the partition
+//! without stopping it.
 //!
 //! # Fail-over
 //! A new owner replays the partition's log from its start into fresh books (matching is
@@ -38,13 +41,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
-use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::kv;
-use async_nats::jetstream::message::PublishMessage;
 use sedaflow::{install_prometheus, MetricsExporter};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use super::confirm::{Publication, RETRY};
 use super::kv::{live_entries, now_ms, renew, try_claim, view};
 use super::lease::{self, Claim, LeaseValue, Staleness};
 use super::log::{lease_key, market_msg_id, response_msg_id};
@@ -484,10 +486,10 @@ impl Worker {
 
     /// Publishes `out` (emptied), one message per destination (split past [`MAX_MESSAGE`]),
     /// and waits for every confirmation; returns how many messages.
-    async fn publish(&self, out: &mut Vec<(Dest, ResponseBatch)>) -> Result<u64, ClusterError> {
+    async fn publish(&mut self, out: &mut Vec<(Dest, ResponseBatch)>) -> Result<u64, ClusterError> {
         // (destination, message, first and last log sequence in it)
         let mut open: Vec<(Dest, Vec<u8>, u64, u64)> = Vec::new();
-        let mut acks = Vec::new();
+        let mut n = 0;
         for (dest, batch) in out.drain(..) {
             let at = match open.iter().position(|(d, ..)| *d == dest) {
                 Some(at) => at,
@@ -503,22 +505,14 @@ impl Worker {
                 // Confirmed before that subject's next message goes out: an ingress drops
                 // anything at or below a position it saw, so a later message must never be
                 // stored when an earlier one was not.
-                let full = open.swap_remove(at);
-                self.send(full)
-                    .await?
-                    .await
-                    .map_err(ClusterError::js("response confirmation"))?;
-                acks.push(None);
+                let full = self.response(open.swap_remove(at));
+                self.confirm(vec![full]).await?;
+                n += 1;
             }
         }
-        for message in open {
-            acks.push(Some(self.send(message).await?));
-        }
-        let n = acks.len() as u64;
-        for ack in acks.into_iter().flatten() {
-            ack.await
-                .map_err(ClusterError::js("response confirmation"))?;
-        }
+        let rest: Vec<_> = open.into_iter().map(|m| self.response(m)).collect();
+        n += rest.len() as u64;
+        self.confirm(rest).await?;
         Ok(n)
     }
 
@@ -527,7 +521,7 @@ impl Worker {
     /// messages. Each is confirmed before the next goes out, so a reader never sees a later
     /// change stored without an earlier one.
     async fn publish_market(
-        &self,
+        &mut self,
         deltas: &mut Vec<BookDelta>,
         first: u64,
         last: u64,
@@ -543,33 +537,38 @@ impl Worker {
         for (part, run) in MarketBatch::split(deltas, MAX_MESSAGE).enumerate() {
             let mut payload = Vec::with_capacity(MAX_MESSAGE.min(64 * run.len()));
             MarketBatch::encode(self.partition, run, &mut payload)?;
-            let message = PublishMessage::build()
-                .payload(payload.into())
-                .message_id(market_msg_id(self.partition, first, last, part));
-            self.log
-                .js
-                .send_publish(self.log.market_subject(self.partition), message)
-                .await
-                .map_err(ClusterError::js("market-data publish"))?
-                .await
-                .map_err(ClusterError::js("market-data confirmation"))?;
+            let message = Publication {
+                subject: self.log.market_subject(self.partition),
+                payload: payload.into(),
+                id: market_msg_id(self.partition, first, last, part),
+            };
+            self.confirm(vec![message]).await?;
             n += 1;
         }
         deltas.clear();
         Ok(n)
     }
 
-    async fn send(
-        &self,
-        (dest, message, first, last): (Dest, Vec<u8>, u64, u64),
-    ) -> Result<PublishAckFuture, ClusterError> {
-        let message = PublishMessage::build()
-            .payload(message.into())
-            .message_id(response_msg_id(self.partition, first, last, dest));
-        self.log
-            .js
-            .send_publish(self.log.response_subject(dest), message)
-            .await
-            .map_err(ClusterError::js("response publish"))
+    fn response(&self, (dest, message, first, last): (Dest, Vec<u8>, u64, u64)) -> Publication {
+        Publication {
+            subject: self.log.response_subject(dest),
+            payload: message.into(),
+            id: response_msg_id(self.partition, first, last, dest),
+        }
+    }
+
+    /// Publishes `messages` until JetStream confirms them ([`Log::publish_confirmed`]),
+    /// renewing the lease before each new attempt: a slow confirmation costs no fail-over,
+    /// and a superseded owner still stops (fencing).
+    async fn confirm(&mut self, messages: Vec<Publication>) -> Result<(), ClusterError> {
+        let mut todo = messages.into_iter().map(|m| ((), m)).collect();
+        while let Err((failed, e)) = self.log.publish_confirmed(todo, drop).await {
+            let partition = self.partition;
+            tracing::warn!(partition, error = %e, "responses not confirmed by JetStream; publishing again");
+            tokio::time::sleep(RETRY).await;
+            self.renew().await?;
+            todo = failed;
+        }
+        Ok(())
     }
 }

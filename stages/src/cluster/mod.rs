@@ -58,6 +58,7 @@
 //! book changes' reader), `matcher`.
 
 mod config;
+mod confirm;
 mod error;
 pub(crate) mod ingress;
 mod kv;

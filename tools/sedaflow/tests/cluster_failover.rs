@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
 
 use support::{
-    assert_same_responses, drive, exact_config, wait_until, Cluster, Server, Session, PARTITIONS,
+    assert_same_responses, drive, drive_interrupted, exact_config, wait_until, Cluster, Server,
+    Session, PARTITIONS,
 };
 
 const CLIENTS: usize = 8;
@@ -32,26 +31,9 @@ fn a_killed_matcher_loses_and_doubles_nothing() {
     let half = reference.iter().map(|s| s.seen.len()).sum::<usize>() / 2;
 
     let mut cluster = Cluster::start(2);
-    let progress = Arc::new(AtomicUsize::new(0));
-    let sessions = thread::scope(|scope| {
-        let load = scope.spawn(|| {
-            drive(
-                Session::open(cluster.ingress.tcp, CLIENTS),
-                flows,
-                &progress,
-            )
-        });
-        // Kill a matcher once the connections are half way through their responses.
-        while progress.load(Ordering::Relaxed) < half && !load.is_finished() {
-            thread::sleep(Duration::from_millis(5));
-        }
-        assert!(
-            !load.is_finished(),
-            "the load ended before the kill: nothing was tested"
-        );
-        cluster.matchers[0].kill9();
-        load.join().expect("the load: see its panic above")
-    });
+    let sessions = Session::open(cluster.ingress.tcp, CLIENTS);
+    // Kill a matcher once the connections are half way through their responses.
+    let sessions = drive_interrupted(sessions, flows, half, || cluster.matchers[0].kill9());
 
     let survivor = &cluster.matchers[1];
     cluster.wait_owned_by(&[1]);
@@ -69,6 +51,7 @@ fn a_killed_matcher_loses_and_doubles_nothing() {
     });
     // ...and they are the same orders with the same owners, prices and open quantities (amends
     // included): `orders` lists them, and cancelling each answers, exactly as the reference.
+    let progress = Arc::new(AtomicUsize::new(0));
     let sessions = drive(sessions, Session::sweep, &progress);
     assert_same_responses(&reference, &sessions);
     wait_until("the survivor's books empty after the sweep", || {

@@ -16,6 +16,9 @@ use super::server::{log_tail, spawn_serve, Server};
 /// Partitions of the test deployments.
 pub const PARTITIONS: u32 = 8;
 
+/// The lease timeout and heartbeat of the test deployments: short, for fail-over tests.
+const LEASE: (&str, &str) = ("2s", "250ms");
+
 /// Hang guard for waits on the deployment (NATS start-up, partition ownership).
 pub const SETTLE_GUARD: Duration = Duration::from_secs(30);
 
@@ -27,6 +30,8 @@ pub struct Nats {
     dir: PathBuf,
     /// `nats://127.0.0.1:<port>`.
     pub url: String,
+    /// Its monitoring endpoint (`/jsz`).
+    monitor: Option<SocketAddr>,
 }
 
 impl Nats {
@@ -40,7 +45,7 @@ impl Nats {
         // It picks its own port (`-p -1`) and names it in a ports file once it listens: a port
         // probed free here could be taken by another test's server before this one binds it.
         let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-sd"])
             .arg(dir.join("store"))
             .arg("--ports_file_dir")
             .arg(&dir)
@@ -59,17 +64,23 @@ impl Nats {
             child,
             dir,
             url: String::new(),
+            monitor: None,
         };
         wait_until("nats-server names its port", || {
             if let Ok(Some(status)) = nats.child.try_wait() {
                 panic!("nats-server exited at start: {status}");
             }
-            // `{"nats":["nats://127.0.0.1:<port>"]}`, maybe not yet whole.
-            let named = fs::read(&ports)
+            // `{"nats":["nats://127.0.0.1:<port>"],"monitoring":[…]}`, maybe not yet whole.
+            let Some(named) = fs::read(&ports)
                 .ok()
                 .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
-                .and_then(|v| v["nats"][0].as_str().map(str::to_owned));
-            named.map(|url| nats.url = url).is_some()
+            else {
+                return false;
+            };
+            let named = |key: &str| named[key][0].as_str().map(str::to_owned);
+            nats.monitor =
+                named("monitoring").and_then(|u| u.strip_prefix("http://")?.parse().ok());
+            named("nats").map(|url| nats.url = url).is_some()
         });
         nats
     }
@@ -162,10 +173,25 @@ impl Cluster {
     /// [`start`](Self::start) with `ingresses` ingresses (at least one) and `top`, top-level
     /// keys such as `cancel_on_disconnect = true`, at the head of the configuration file.
     pub fn start_with(matchers: usize, ingresses: usize, top: &str) -> Cluster {
+        Cluster::launch(matchers, ingresses, top, LEASE)
+    }
+
+    /// [`start`](Self::start) with leases of `lease_timeout`, renewed every `heartbeat`
+    /// (`"10s"`, `"1s"`).
+    pub fn start_leased(matchers: usize, (lease_timeout, heartbeat): (&str, &str)) -> Cluster {
+        Cluster::launch(matchers, 1, "", (lease_timeout, heartbeat))
+    }
+
+    fn launch(
+        matchers: usize,
+        ingresses: usize,
+        top: &str,
+        (lease_timeout, heartbeat): (&str, &str),
+    ) -> Cluster {
         let nats = Nats::start();
         let config = config_file(&format!(
-            "{top}\n[admission]\nenabled = false\n[cluster]\nlease_timeout = \"2s\"\n\
-             heartbeat = \"250ms\"\n"
+            "{top}\n[admission]\nenabled = false\n[cluster]\nlease_timeout = \"{lease_timeout}\"\n\
+             heartbeat = \"{heartbeat}\"\n"
         ));
         let args = role_args("matcher", &config, &nats);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -200,6 +226,14 @@ impl Cluster {
         &self.others[self.others.len() - 1]
     }
 
+    /// Stops the NATS server (SIGSTOP) for `pause`, then lets it go on.
+    pub fn pause_nats(&self, pause: Duration) {
+        let pid = self.nats.child.id();
+        super::server::signal(pid, libc::SIGSTOP);
+        thread::sleep(pause);
+        super::server::signal(pid, libc::SIGCONT);
+    }
+
     /// Waits until the matchers at `live` own all partitions between them, each at least one.
     pub fn wait_owned_by(&self, live: &[usize]) {
         wait_until("the matchers own every partition between them", || {
@@ -212,10 +246,92 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Where the log's traffic stands: each process's cluster counters and NATS's streams, for
+    /// a failed test to show where requests stopped. Read on a thread of its own, so a process
+    /// that no longer answers cannot turn a failure into an abort.
+    fn state(&self) -> String {
+        let ingresses: Vec<_> = std::iter::once(&self.ingress)
+            .chain(&self.others)
+            .map(|s| s.metrics)
+            .collect();
+        let matchers: Vec<_> = self.matchers.iter().map(|m| m.metrics).collect();
+        let monitor = self.nats.monitor;
+        let read = thread::spawn(move || {
+            let counters = |addr: SocketAddr| {
+                let page = get(addr, "/metrics").body;
+                // One line per metric: its value, or each partition's, in partition order.
+                let mut families = std::collections::BTreeMap::<&str, Vec<_>>::new();
+                for line in page.lines().filter(|l| l.starts_with("sedaflow_cluster_")) {
+                    let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
+                    let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+                    let partition = labels
+                        .strip_prefix("partition=\"")
+                        .and_then(|l| l.split('"').next()?.parse::<u32>().ok());
+                    families.entry(name).or_default().push((partition, value));
+                }
+                let lines = families.into_iter().map(|(name, mut values)| {
+                    values.sort();
+                    let values = values.iter().map(|(p, v)| match p {
+                        Some(p) => format!("p{p}={v}"),
+                        None => (*v).to_owned(),
+                    });
+                    format!("{name} {}", values.collect::<Vec<_>>().join(" "))
+                });
+                lines.collect::<Vec<_>>().join("\n  ")
+            };
+            let mut out = Vec::new();
+            for (i, addr) in ingresses.into_iter().enumerate() {
+                out.push(format!("ingress {i}:\n  {}", counters(addr)));
+            }
+            for (i, addr) in matchers.into_iter().enumerate() {
+                out.push(format!("matcher {i}:\n  {}", counters(addr)));
+            }
+            out.push(monitor.map_or("NATS: no monitoring endpoint".into(), streams));
+            out.join("\n")
+        });
+        let state = read.join().unwrap_or_else(|_| "not readable".into());
+        format!("--- the deployment's state ---\n{state}")
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!("{}", self.state());
+        }
         let _ = fs::remove_file(&self.config);
     }
+}
+
+/// Each JetStream stream's message count and each consumer's progress, from NATS's monitoring
+/// endpoint at `monitor`, one line each.
+fn streams(monitor: SocketAddr) -> String {
+    let jsz = get(
+        monitor,
+        "/jsz?accounts=true&streams=true&consumers=true&config=true",
+    )
+    .json();
+    let mut lines = Vec::new();
+    let accounts = jsz["account_details"].as_array().into_iter().flatten();
+    for stream in accounts.flat_map(|a| a["stream_detail"].as_array().into_iter().flatten()) {
+        let (name, messages) = (&stream["name"], &stream["state"]["messages"]);
+        lines.push(format!("stream {name}: {messages} messages"));
+        for c in stream["consumer_detail"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "  consumer {} on {}: delivered {}, ack floor {}, pending {}, ack pending {}, \
+                 waiting pulls {}",
+                c["name"],
+                c["config"]["filter_subject"],
+                c["delivered"]["stream_seq"],
+                c["ack_floor"]["stream_seq"],
+                c["num_pending"],
+                c["num_ack_pending"],
+                c["num_waiting"],
+            ));
+        }
+    }
+    lines.join("\n")
 }
 
 fn start_ingress(config: &Path, nats: &Nats) -> Server {

@@ -149,6 +149,33 @@ pub fn drive(
         .collect()
 }
 
+/// [`drive`], with `meanwhile` run once the connections have received `at` responses between
+/// them, the load still running (a matcher killed, NATS stopped).
+///
+/// # Panics
+/// If the load ends before `at` responses (nothing would be tested), and as [`drive`].
+pub fn drive_interrupted(
+    sessions: Vec<Session>,
+    reqs: impl Fn(&Session) -> Vec<Req> + Send,
+    at: usize,
+    meanwhile: impl FnOnce(),
+) -> Vec<Session> {
+    let progress = Arc::new(AtomicUsize::new(0));
+    thread::scope(|scope| {
+        let progress = &progress;
+        let load = scope.spawn(move || drive(sessions, reqs, progress));
+        while progress.load(Ordering::Relaxed) < at && !load.is_finished() {
+            thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(
+            !load.is_finished(),
+            "the load ended before its interruption: nothing was tested"
+        );
+        meanwhile();
+        load.join().expect("the load: see its panic above")
+    })
+}
+
 /// Asserts that every connection of `got` received, order by order, the same responses as the
 /// same connection of `reference` (as multisets per order id), and no fill twice.
 ///

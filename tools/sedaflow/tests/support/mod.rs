@@ -32,7 +32,7 @@ pub use client::{pipeline, Client, Writer, READ_GUARD};
 pub use cluster::{exact_config, metric, wait_until, Cluster, Matcher, Nats, PARTITIONS};
 pub use flow::{symbols, Flow, Rng};
 pub use http::{get, post, post_with, HttpResponse, KeepAlive};
-pub use load::{assert_same_responses, drive, tally, Session};
+pub use load::{assert_same_responses, drive, drive_interrupted, tally, Session};
 pub use model::{render_price, DoneReason, Model, Reason, Report, Req, Side, Tif, TICKS};
 pub use server::{signal, spawn_serve, Server};
 pub use ws::{DepthBook, Ended, WsClient};
