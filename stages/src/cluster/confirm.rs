@@ -46,12 +46,17 @@ impl Log {
             let ack = self.js.send_publish(message.subject.clone(), publish).await;
             acks.push((tag, message, ack));
         }
-        let (mut failed, mut error) = (Vec::new(), None);
-        for (tag, message, ack) in acks {
+        // Awaited together: each confirmation's timeout starts when it is awaited, so one after
+        // another, a lost connection would cost every message of the round a timeout.
+        let confirmations = acks.into_iter().map(|(tag, message, ack)| async move {
             let outcome = match ack {
                 Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
+            (tag, message, outcome)
+        });
+        let (mut failed, mut error) = (Vec::new(), None);
+        for (tag, message, outcome) in futures_util::future::join_all(confirmations).await {
             match outcome {
                 Ok(()) => confirmed(tag),
                 Err(e) => {

@@ -46,11 +46,16 @@ pub(crate) enum Claim {
     TakeOver { revision: u64, committed: u64 },
 }
 
-/// Whether `view` can be claimed, given whether its revision has gone `stale`.
-pub(crate) fn claim(view: &LeaseView, stale: bool) -> Option<Claim> {
+/// Whether `view` can be claimed by matcher `me`, which does not run the partition, given
+/// whether its revision has gone `stale`. A lease `me` still holds is its own to take again at
+/// once: its task stopped (a request to NATS failed), and nobody else may take it before it
+/// goes stale.
+pub(crate) fn claim(view: &LeaseView, stale: bool, me: &str) -> Option<Claim> {
     match view {
         LeaseView::Absent => Some(Claim::Create),
-        LeaseView::Present { revision, value } if value.owner.is_none() || stale => {
+        LeaseView::Present { revision, value }
+            if value.owner.is_none() || stale || value.owner.as_deref() == Some(me) =>
+        {
             Some(Claim::TakeOver {
                 revision: *revision,
                 committed: value.committed,
@@ -144,18 +149,26 @@ mod tests {
     }
 
     #[test]
-    fn claims_absent_released_or_stale_leases_only() {
-        assert_eq!(claim(&LeaseView::Absent, false), Some(Claim::Create));
-        assert_eq!(claim(&held(4, Some("m1"), 9), false), None);
+    fn claims_absent_released_stale_or_its_own_leases_only() {
+        assert_eq!(claim(&LeaseView::Absent, false, "m2"), Some(Claim::Create));
+        assert_eq!(claim(&held(4, Some("m1"), 9), false, "m2"), None);
         assert_eq!(
-            claim(&held(4, Some("m1"), 9), true),
+            claim(&held(4, Some("m1"), 9), false, "m1"),
+            Some(Claim::TakeOver {
+                revision: 4,
+                committed: 9
+            }),
+            "a lease of its own whose task stopped"
+        );
+        assert_eq!(
+            claim(&held(4, Some("m1"), 9), true, "m2"),
             Some(Claim::TakeOver {
                 revision: 4,
                 committed: 9
             })
         );
         assert_eq!(
-            claim(&held(5, None, 12), false),
+            claim(&held(5, None, 12), false, "m2"),
             Some(Claim::TakeOver {
                 revision: 5,
                 committed: 12

@@ -13,18 +13,14 @@
 //! older than JetStream's duplicate window) carries a `seq` the stage has applied already;
 //! the stage skips it as stale and counts it.
 
-use std::pin::Pin;
-
-use async_nats::jetstream::consumer::{pull, DeliverPolicy};
-use async_nats::jetstream::Message;
-use futures_util::{Stream, StreamExt};
+use async_nats::jetstream::consumer::DeliverPolicy;
+use futures_util::StreamExt;
 use sedaflow::{Event, Publisher};
 
+use super::follow::{follow, Messages};
 use super::wire::MarketBatch;
 use super::{ClusterError, Log};
 use crate::matching::BookDelta;
-
-type Messages = Pin<Box<dyn Stream<Item = Result<Message, pull::OrderedError>> + Send>>;
 
 /// Feeds the book changes of every partition to the market-data stage.
 pub(crate) struct MarketFeed<E: Event> {
@@ -40,24 +36,8 @@ impl<E: Event> MarketFeed<E> {
 
     /// Every partition's changes, from the stream's start.
     pub(super) async fn subscribe(log: &Log) -> Result<Messages, ClusterError> {
-        let stream = log
-            .js
-            .get_stream(log.market_stream())
-            .await
-            .map_err(ClusterError::js("market-data stream"))?;
-        let consumer = stream
-            .create_consumer(pull::OrderedConfig {
-                filter_subject: log.market_subjects(),
-                deliver_policy: DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js("market-data consumer"))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(ClusterError::js("market-data consumer"))?;
-        Ok(Box::pin(messages))
+        let subjects = (log.market_stream(), log.market_subjects());
+        follow(log, subjects, DeliverPolicy::All, "market data").await
     }
 
     /// Hands each message's changes to the stage, waiting while its queue is full (a change
@@ -65,13 +45,6 @@ impl<E: Event> MarketFeed<E> {
     pub(super) async fn run(self, mut messages: Messages) {
         let mut events = Vec::new();
         while let Some(message) = messages.next().await {
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "market-data stream interrupted");
-                    continue;
-                }
-            };
             let batch = match MarketBatch::decode(&message.payload) {
                 Ok(batch) => batch,
                 Err(e) => {

@@ -12,8 +12,11 @@
 //! revision it last wrote, committing the log sequence up to which everything is published.
 //! A superseded owner fails that write and stops: it neither publishes nor reads further.
 //! A publication JetStream does not confirm in time goes out again under its message id after
-//! another renewal ([`Log::publish_confirmed`]): a busy NATS server delays the partition
-//! without stopping it.
+//! another renewal ([`Log::publish_confirmed`]), and a pull it leaves unanswered is given up
+//! with its consumer for a new one that reads on after the last entry applied: a busy or
+//! restarted NATS server delays the partition without stopping it. A partition task that
+//! stops all the same is taken back at the coordinator's next round (its lease still names
+//! this matcher), replaying the log.
 //!
 //! # Fail-over
 //! A new owner replays the partition's log from its start into fresh books (matching is
@@ -255,7 +258,7 @@ impl Coordinator {
                 lease::LeaseView::Present { revision, .. } => age.observe(&p, *revision, now),
                 lease::LeaseView::Absent => false,
             };
-            if let Some(claim) = lease::claim(&view, stale) {
+            if let Some(claim) = lease::claim(&view, stale, &self.id) {
                 claimable.push((p, claim));
             }
         }
@@ -339,7 +342,9 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut release: watch::Receiver<bool>) -> Result<(), ClusterError> {
-        let consumer = self.consumer().await?;
+        let mut consumer = self.consumer(DeliverPolicy::All).await?;
+        // The log sequence of the last message applied to the books.
+        let mut applied = 0;
         let replay_to = self.committed;
         let mut shard = Shard::new(self.partition);
         let mut out = Vec::new();
@@ -353,7 +358,23 @@ impl Worker {
             // A message holds up to ENTRIES_PER_MESSAGE orders: pull what the room can take.
             let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
                 .clamp(1, self.config.max_batch.get());
-            let messages = pull(&consumer, want, wait).await?;
+            let mut messages = match pull(&consumer, want, wait).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    // A pull lost with NATS's connection, or one it did not answer: what it
+                    // may have delivered is lost too, so a new consumer reads on in order.
+                    let partition = self.partition;
+                    tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
+                    tokio::time::sleep(RETRY).await;
+                    let after = DeliverPolicy::ByStartSequence {
+                        start_sequence: applied + 1,
+                    };
+                    consumer = self.consumer(after).await?;
+                    continue;
+                }
+            };
+            // A message delivered again (its ack lost with a connection) is applied already.
+            messages.retain(|m| m.info().map_or(true, |i| i.stream_sequence > applied));
             let (decoded, entries) = decode(&messages)?;
             // Waits while the matcher's queue is full; held until this pull is answered.
             let held = entries.min(self.capacity);
@@ -380,6 +401,7 @@ impl Worker {
                 }
                 continue;
             };
+            applied = seq;
             if !out.is_empty() || !deltas.is_empty() || renewed.elapsed() >= self.config.heartbeat {
                 // The fencing check: nothing is published under a superseded lease.
                 self.renew().await?;
@@ -398,9 +420,10 @@ impl Worker {
         self.hand_over().await
     }
 
-    /// A consumer of its own per owner and term, reading the whole partition: the replay
-    /// rebuilds the books, so no consumer state is shared with a previous owner.
-    async fn consumer(&self) -> Result<PullConsumer, ClusterError> {
+    /// A consumer of its own per owner and term, reading the partition from `start` (the
+    /// whole of it at first: the replay rebuilds the books, so no consumer state is shared with
+    /// a previous owner).
+    async fn consumer(&self, start: DeliverPolicy) -> Result<PullConsumer, ClusterError> {
         let stream = self
             .log
             .js
@@ -410,7 +433,7 @@ impl Worker {
         stream
             .create_consumer(pull::Config {
                 filter_subject: self.log.order_subject(self.partition),
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy: start,
                 ack_policy: AckPolicy::All,
                 inactive_threshold: self.config.lease_timeout * 4,
                 ..Default::default()

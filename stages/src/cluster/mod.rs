@@ -60,6 +60,7 @@
 mod config;
 mod confirm;
 mod error;
+mod follow;
 pub(crate) mod ingress;
 mod kv;
 mod lease;

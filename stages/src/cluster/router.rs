@@ -24,11 +24,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::Message;
 use futures_util::{Stream, StreamExt};
 use sedaflow::{Event, Publisher};
 
+use super::follow::follow;
 use super::ingress::{IngressLink, Pending};
 use super::shard::Dest;
 use super::wire::{ReplyPart, ResponseBatch, WireNotice};
@@ -61,7 +62,7 @@ pub(crate) enum Answer<C> {
 }
 
 /// Response messages, each with whether it came on the shared subject.
-type Responses = Pin<Box<dyn Stream<Item = (bool, Result<Message, pull::OrderedError>)> + Send>>;
+type Responses = Pin<Box<dyn Stream<Item = (bool, Message)> + Send>>;
 
 /// Routes the responses matchers publish for this ingress to its connections.
 pub(super) struct Router<C, E: Event> {
@@ -96,27 +97,12 @@ impl<C, E: Event> Router<C, E> {
     /// Reads this ingress's subject and the shared one, from now on (before this ingress
     /// takes connections, so nothing for them is missed).
     pub(super) async fn subscribe(&self, log: &Log) -> Result<Responses, ClusterError> {
-        let stream = log
-            .js
-            .get_stream(log.responses_stream())
-            .await
-            .map_err(ClusterError::js("response stream"))?;
         let mut both = Vec::with_capacity(2);
         for dest in [Dest::Ingress(self.link.id), Dest::All] {
-            let consumer = stream
-                .create_consumer(pull::OrderedConfig {
-                    filter_subject: log.response_subject(dest),
-                    // What came before is for sessions this ingress does not hold: the shared
-                    // subject's history must not reach sessions that log in now.
-                    deliver_policy: DeliverPolicy::New,
-                    ..Default::default()
-                })
-                .await
-                .map_err(ClusterError::js("response consumer"))?;
-            let messages = consumer
-                .messages()
-                .await
-                .map_err(ClusterError::js("response consumer"))?;
+            let subject = (log.responses_stream(), log.response_subject(dest));
+            // What came before is for sessions this ingress does not hold: the shared
+            // subject's history must not reach sessions that log in now.
+            let messages = follow(log, subject, DeliverPolicy::New, "responses").await?;
             both.push(messages.map(move |m| (dest == Dest::All, m)));
         }
         let all = both.pop().expect("two subjects");
@@ -126,13 +112,6 @@ impl<C, E: Event> Router<C, E> {
 
     pub(super) async fn run(mut self, mut messages: Responses) {
         while let Some((shared, message)) = messages.next().await {
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "response stream interrupted");
-                    continue;
-                }
-            };
             let batches = match ResponseBatch::read_all(&message.payload) {
                 Ok(batches) => batches,
                 Err(e) => {

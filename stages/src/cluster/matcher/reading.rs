@@ -15,32 +15,40 @@ pub(super) async fn pull(
     want: usize,
     wait: Duration,
 ) -> Result<Vec<jetstream::Message>, ClusterError> {
-    let ready = consumer.fetch().max_messages(want).messages().await;
-    let mut got: Vec<_> = collect(ready).await?;
+    let ready = consumer.fetch().max_messages(want).messages();
+    let mut got: Vec<_> = collect(ready, Duration::ZERO).await?;
     if got.is_empty() {
-        let next = consumer
-            .batch()
-            .max_messages(1)
-            .expires(wait)
-            .messages()
-            .await;
-        got = collect(next).await?;
+        let next = consumer.batch().max_messages(1).expires(wait).messages();
+        got = collect(next, wait).await?;
     }
     Ok(got)
 }
 
-async fn collect<S, E1, E2>(batch: Result<S, E1>) -> Result<Vec<jetstream::Message>, ClusterError>
+/// How much longer than its own expiry a pull may take: a request lost with a NATS server's
+/// connection is never answered, and the partition would wait for good.
+const PULL_GRACE: Duration = Duration::from_secs(5);
+
+/// The messages of a pull that expires after `wait`.
+async fn collect<S, E1, E2>(
+    batch: impl std::future::Future<Output = Result<S, E1>>,
+    wait: Duration,
+) -> Result<Vec<jetstream::Message>, ClusterError>
 where
     S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
     E1: std::fmt::Display,
     E2: std::fmt::Display,
 {
-    let mut batch = batch.map_err(ClusterError::js("order fetch"))?;
-    let mut got = Vec::new();
-    while let Some(message) = batch.next().await {
-        got.push(message.map_err(ClusterError::js("order fetch"))?);
-    }
-    Ok(got)
+    let all = async {
+        let mut batch = batch.await.map_err(ClusterError::js("order fetch"))?;
+        let mut got = Vec::new();
+        while let Some(message) = batch.next().await {
+            got.push(message.map_err(ClusterError::js("order fetch"))?);
+        }
+        Ok(got)
+    };
+    tokio::time::timeout(wait + PULL_GRACE, all)
+        .await
+        .map_err(ClusterError::js("order fetch"))?
 }
 
 /// A log message's stream sequence, pending count and records (or why they are unreadable).

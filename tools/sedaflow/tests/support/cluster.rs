@@ -42,32 +42,38 @@ impl Nats {
     pub fn start() -> Nats {
         let dir = scratch("nats");
         fs::create_dir_all(&dir).expect("the NATS scratch directory");
-        // It picks its own port (`-p -1`) and names it in a ports file once it listens: a port
+        // It picks its own ports (`-1`) and names them in a ports file once it listens: a port
         // probed free here could be taken by another test's server before this one binds it.
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-sd"])
-            .arg(dir.join("store"))
-            .arg("--ports_file_dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run nats-server ({e}): the cluster tests need Debian's nats-server; \
-                     `bash tests/run.sh` installs it (as root), or `apt-get install -y nats-server`"
-                )
-            });
-        let ports = dir.join(format!("nats-server_{}.ports", child.id()));
         let mut nats = Nats {
-            child,
+            child: spawn_nats(&dir, "-1", "-1"),
             dir,
             url: String::new(),
             monitor: None,
         };
+        nats.wait_named();
+        nats
+    }
+
+    /// Kills it (`kill -9`) and starts it again on the same ports and store, as a crashed
+    /// server brought back would be.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = |url: &str| url.rsplit(':').next().unwrap_or_default().to_owned();
+        let monitor = self
+            .monitor
+            .map_or("-1".to_owned(), |m| m.port().to_string());
+        self.child = spawn_nats(&self.dir, &port(&self.url), &monitor);
+        self.wait_named();
+    }
+
+    /// Waits until the running server names its ports.
+    fn wait_named(&mut self) {
+        let ports = self
+            .dir
+            .join(format!("nats-server_{}.ports", self.child.id()));
         wait_until("nats-server names its port", || {
-            if let Ok(Some(status)) = nats.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("nats-server exited at start: {status}");
             }
             // `{"nats":["nats://127.0.0.1:<port>"],"monitoring":[…]}`, maybe not yet whole.
@@ -78,12 +84,31 @@ impl Nats {
                 return false;
             };
             let named = |key: &str| named[key][0].as_str().map(str::to_owned);
-            nats.monitor =
+            self.monitor =
                 named("monitoring").and_then(|u| u.strip_prefix("http://")?.parse().ok());
-            named("nats").map(|url| nats.url = url).is_some()
+            named("nats").map(|url| self.url = url).is_some()
         });
-        nats
     }
+}
+
+/// `nats-server -js` on 127.0.0.1 at `port` and monitoring `monitor` (`-1`: any free one),
+/// its store and ports file in `dir`.
+fn spawn_nats(dir: &Path, port: &str, monitor: &str) -> Child {
+    Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", port, "-m", monitor, "-sd"])
+        .arg(dir.join("store"))
+        .arg("--ports_file_dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run nats-server ({e}): the cluster tests need Debian's nats-server; \
+                 `bash tests/run.sh` installs it (as root), or `apt-get install -y nats-server`"
+            )
+        })
 }
 
 impl Drop for Nats {
@@ -224,6 +249,11 @@ impl Cluster {
         let ingress = start_ingress(&self.config, &self.nats);
         self.others.push(ingress);
         &self.others[self.others.len() - 1]
+    }
+
+    /// Kills the NATS server and starts it again on the same port and store.
+    pub fn restart_nats(&mut self) {
+        self.nats.restart();
     }
 
     /// Stops the NATS server (SIGSTOP) for `pause`, then lets it go on.

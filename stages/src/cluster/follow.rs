@@ -1,0 +1,148 @@
+//! Following a stream's subject in order, as JetStream's ordered consumer does, but quick to
+//! notice a lost consumer. async-nats's ordered consumer has the server send an idle heartbeat
+//! every 15 s and recreates its consumer at the second one missed: a consumer lost with a
+//! restarted NATS server (ordered consumers live in the server's memory) left an ingress
+//! without responses for most of a minute. Here the heartbeat comes every [`HEARTBEAT`], and
+//! two missed, a gap in the consumer's sequence or any other error recreate the consumer
+//! after the last message read.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, Message};
+use futures_util::{Stream, StreamExt};
+
+use super::{ClusterError, Log};
+
+/// How often the server shows an idle consumer is alive: two missed, it is made again.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How long one pull request waits for messages (several heartbeats).
+const EXPIRES: Duration = Duration::from_secs(10);
+
+/// How long the server keeps a consumer nobody pulls from (one left behind by a recreation).
+const INACTIVE: Duration = Duration::from_secs(30);
+
+/// The pause before trying again to make a consumer.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// The messages followed, in stream order, each once.
+pub(crate) type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
+
+/// Follows `filter` in stream `stream` from `start`, for `what` (named in logs). The first
+/// consumer is made before this returns: nothing published after the call is missed.
+///
+/// # Errors
+///
+/// The stream or the first consumer could not be had.
+pub(crate) async fn follow(
+    log: &Log,
+    (stream, filter): (String, String),
+    start: DeliverPolicy,
+    what: &'static str,
+) -> Result<Messages, ClusterError> {
+    let mut follower = Follower {
+        js: log.js.clone(),
+        stream,
+        filter,
+        start,
+        last: None,
+        consumed: 0,
+        messages: None,
+        what,
+    };
+    follower.messages = Some(follower.open().await?);
+    Ok(Box::pin(futures_util::stream::unfold(
+        follower,
+        |mut f| async move {
+            let message = f.next().await;
+            Some((message, f))
+        },
+    )))
+}
+
+struct Follower {
+    js: jetstream::Context,
+    stream: String,
+    filter: String,
+    start: DeliverPolicy,
+    /// The stream sequence of the last message read: a new consumer starts after it.
+    last: Option<u64>,
+    /// The current consumer's sequence of that message: the next must follow it.
+    consumed: u64,
+    messages: Option<pull::Stream>,
+    what: &'static str,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Message {
+        loop {
+            let Some(messages) = self.messages.as_mut() else {
+                match self.open().await {
+                    Ok(messages) => self.messages = Some(messages),
+                    Err(e) => {
+                        tracing::warn!(what = self.what, error = %e, "consumer not made; again");
+                        tokio::time::sleep(RETRY).await;
+                    }
+                }
+                continue;
+            };
+            let why = match messages.next().await {
+                Some(Ok(message)) => match message.info() {
+                    Ok(info) if info.consumer_sequence == self.consumed + 1 => {
+                        self.consumed = info.consumer_sequence;
+                        self.last = Some(info.stream_sequence);
+                        return message;
+                    }
+                    Ok(_) => "a gap in the consumer's sequence".to_owned(),
+                    Err(e) => e.to_string(),
+                },
+                Some(Err(e)) => e.to_string(),
+                None => "the consumer's messages ended".to_owned(),
+            };
+            tracing::warn!(
+                what = self.what,
+                error = why,
+                "following again from the last message read"
+            );
+            self.messages = None;
+        }
+    }
+
+    /// A consumer from after the last message read (from the start at first), and its messages.
+    async fn open(&mut self) -> Result<pull::Stream, ClusterError> {
+        let deliver_policy = match self.last {
+            Some(seq) => DeliverPolicy::ByStartSequence {
+                start_sequence: seq + 1,
+            },
+            None => self.start,
+        };
+        let stream = self
+            .js
+            .get_stream(&self.stream)
+            .await
+            .map_err(ClusterError::js(self.what))?;
+        let consumer = stream
+            .create_consumer(pull::Config {
+                filter_subject: self.filter.clone(),
+                deliver_policy,
+                ack_policy: AckPolicy::None,
+                max_deliver: 1,
+                inactive_threshold: INACTIVE,
+                num_replicas: 1,
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js(self.what))?;
+        self.consumed = 0;
+        consumer
+            .stream()
+            .heartbeat(HEARTBEAT)
+            .expires(EXPIRES)
+            .messages()
+            .await
+            .map_err(ClusterError::js(self.what))
+    }
+}
