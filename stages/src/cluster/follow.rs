@@ -30,8 +30,18 @@ const RETRY: Duration = Duration::from_millis(200);
 /// The messages followed, in stream order, each once.
 pub(crate) type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
 
-/// Follows `filter` in stream `stream` from `start`, for `what` (named in logs). The first
-/// consumer is made before this returns: nothing published after the call is missed.
+/// Where following starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// The stream's first message.
+    Beginning,
+    /// The first message published after the call.
+    Now,
+}
+
+/// Follows `filter` in stream `stream` since `since`, for `what` (named in logs). The first
+/// consumer is made before this returns: nothing published after the call is missed, even
+/// when that consumer is lost before its first message.
 ///
 /// # Errors
 ///
@@ -39,15 +49,26 @@ pub(crate) type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
 pub(crate) async fn follow(
     log: &Log,
     (stream, filter): (String, String),
-    start: DeliverPolicy,
+    since: Since,
     what: &'static str,
 ) -> Result<Messages, ClusterError> {
+    let last = match since {
+        Since::Beginning => 0,
+        Since::Now => {
+            let mut stream = log
+                .js
+                .get_stream(&stream)
+                .await
+                .map_err(ClusterError::js(what))?;
+            let info = stream.info().await.map_err(ClusterError::js(what))?;
+            info.state.last_sequence
+        }
+    };
     let mut follower = Follower {
         js: log.js.clone(),
         stream,
         filter,
-        start,
-        last: None,
+        last,
         consumed: 0,
         messages: None,
         what,
@@ -66,9 +87,9 @@ struct Follower {
     js: jetstream::Context,
     stream: String,
     filter: String,
-    start: DeliverPolicy,
-    /// The stream sequence of the last message read: a new consumer starts after it.
-    last: Option<u64>,
+    /// The stream sequence of the last message read (or of the one before the first to
+    /// read): a new consumer starts after it.
+    last: u64,
     /// The current consumer's sequence of that message: the next must follow it.
     consumed: u64,
     messages: Option<pull::Stream>,
@@ -92,7 +113,7 @@ impl Follower {
                 Some(Ok(message)) => match message.info() {
                     Ok(info) if info.consumer_sequence == self.consumed + 1 => {
                         self.consumed = info.consumer_sequence;
-                        self.last = Some(info.stream_sequence);
+                        self.last = info.stream_sequence;
                         return message;
                     }
                     Ok(_) => "a gap in the consumer's sequence".to_owned(),
@@ -110,13 +131,10 @@ impl Follower {
         }
     }
 
-    /// A consumer from after the last message read (from the start at first), and its messages.
+    /// A consumer from after the last message read, and its messages.
     async fn open(&mut self) -> Result<pull::Stream, ClusterError> {
-        let deliver_policy = match self.last {
-            Some(seq) => DeliverPolicy::ByStartSequence {
-                start_sequence: seq + 1,
-            },
-            None => self.start,
+        let deliver_policy = DeliverPolicy::ByStartSequence {
+            start_sequence: self.last + 1,
         };
         let stream = self
             .js

@@ -13,11 +13,10 @@
 //! older than JetStream's duplicate window) carries a `seq` the stage has applied already;
 //! the stage skips it as stale and counts it.
 
-use async_nats::jetstream::consumer::DeliverPolicy;
 use futures_util::StreamExt;
 use sedaflow::{Event, Publisher};
 
-use super::follow::{follow, Messages};
+use super::follow::{follow, Messages, Since};
 use super::wire::MarketBatch;
 use super::{ClusterError, Log};
 use crate::matching::BookDelta;
@@ -37,7 +36,7 @@ impl<E: Event> MarketFeed<E> {
     /// Every partition's changes, from the stream's start.
     pub(super) async fn subscribe(log: &Log) -> Result<Messages, ClusterError> {
         let subjects = (log.market_stream(), log.market_subjects());
-        follow(log, subjects, DeliverPolicy::All, "market data").await
+        follow(log, subjects, Since::Beginning, "market data").await
     }
 
     /// Hands each message's changes to the stage, waiting while its queue is full (a change

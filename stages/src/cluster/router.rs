@@ -24,12 +24,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::Message;
 use futures_util::{Stream, StreamExt};
 use sedaflow::{Event, Publisher};
 
-use super::follow::follow;
+use super::follow::{follow, Since};
 use super::ingress::{IngressLink, Pending};
 use super::shard::Dest;
 use super::wire::{ReplyPart, ResponseBatch, WireNotice};
@@ -102,7 +101,7 @@ impl<C, E: Event> Router<C, E> {
             let subject = (log.responses_stream(), log.response_subject(dest));
             // What came before is for sessions this ingress does not hold: the shared
             // subject's history must not reach sessions that log in now.
-            let messages = follow(log, subject, DeliverPolicy::New, "responses").await?;
+            let messages = follow(log, subject, Since::Now, "responses").await?;
             both.push(messages.map(move |m| (dest == Dest::All, m)));
         }
         let all = both.pop().expect("two subjects");
