@@ -288,25 +288,40 @@ impl Cluster {
         let matchers: Vec<_> = self.matchers.iter().map(|m| m.metrics).collect();
         let monitor = self.nats.monitor;
         let read = thread::spawn(move || {
+            // The cluster's counters, and the stages' queues (a stalled stage keeps its depth).
+            const SHOWN: [&str; 4] = [
+                "sedaflow_cluster_",
+                "sedaflow_stage_queue_depth{",
+                "sedaflow_stage_events_enqueued_total{",
+                "sedaflow_stage_events_processed_total{",
+            ];
             let counters = |addr: SocketAddr| {
                 let page = get(addr, "/metrics").body;
-                // One line per metric: its value, or each partition's, in partition order.
+                // One line per metric: its value, or each partition's or stage's.
                 let mut families = std::collections::BTreeMap::<&str, Vec<_>>::new();
-                for line in page.lines().filter(|l| l.starts_with("sedaflow_cluster_")) {
+                for line in page
+                    .lines()
+                    .filter(|l| SHOWN.iter().any(|p| l.starts_with(p)))
+                {
                     let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
                     let (name, labels) = series.split_once('{').unwrap_or((series, ""));
-                    let partition = labels
-                        .strip_prefix("partition=\"")
-                        .and_then(|l| l.split('"').next()?.parse::<u32>().ok());
-                    families.entry(name).or_default().push((partition, value));
+                    let label = |key: &str| {
+                        let at = labels.find(&format!("{key}=\""))? + key.len() + 2;
+                        labels[at..].split('"').next().map(str::to_owned)
+                    };
+                    let key = match (label("partition"), label("stage")) {
+                        (Some(p), _) => format!("p{p}="),
+                        (None, Some(stage)) => format!("{stage}="),
+                        (None, None) => String::new(),
+                    };
+                    families
+                        .entry(name)
+                        .or_default()
+                        .push(format!("{key}{value}"));
                 }
                 let lines = families.into_iter().map(|(name, mut values)| {
                     values.sort();
-                    let values = values.iter().map(|(p, v)| match p {
-                        Some(p) => format!("p{p}={v}"),
-                        None => (*v).to_owned(),
-                    });
-                    format!("{name} {}", values.collect::<Vec<_>>().join(" "))
+                    format!("{name} {}", values.join(" "))
                 });
                 lines.collect::<Vec<_>>().join("\n  ")
             };
@@ -345,8 +360,11 @@ fn streams(monitor: SocketAddr) -> String {
     let mut lines = Vec::new();
     let accounts = jsz["account_details"].as_array().into_iter().flatten();
     for stream in accounts.flat_map(|a| a["stream_detail"].as_array().into_iter().flatten()) {
-        let (name, messages) = (&stream["name"], &stream["state"]["messages"]);
-        lines.push(format!("stream {name}: {messages} messages"));
+        let (name, state) = (&stream["name"], &stream["state"]);
+        lines.push(format!(
+            "stream {name}: {} messages, the first at {}, the last at {}",
+            state["messages"], state["first_ts"], state["last_ts"]
+        ));
         for c in stream["consumer_detail"].as_array().into_iter().flatten() {
             lines.push(format!(
                 "  consumer {} on {}: delivered {}, ack floor {}, pending {}, ack pending {}, \
