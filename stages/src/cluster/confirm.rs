@@ -11,7 +11,8 @@ use bytes::Bytes;
 
 use super::Log;
 
-/// The pause before publishing again what JetStream did not confirm.
+/// The pause before asking JetStream again (a publication it did not confirm, a consumer it
+/// did not make).
 pub(crate) const RETRY: Duration = Duration::from_millis(100);
 
 /// A message for a log subject, under its id.

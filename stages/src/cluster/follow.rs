@@ -13,6 +13,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::{self, Message};
 use futures_util::{Stream, StreamExt};
 
+use super::confirm::RETRY;
 use super::{ClusterError, Log};
 
 /// How often the server shows an idle consumer is alive: two missed, it is made again.
@@ -23,9 +24,6 @@ const EXPIRES: Duration = Duration::from_secs(10);
 
 /// How long the server keeps a consumer nobody pulls from (one left behind by a recreation).
 const INACTIVE: Duration = Duration::from_secs(30);
-
-/// The pause before trying again to make a consumer.
-const RETRY: Duration = Duration::from_millis(200);
 
 /// The messages followed, in stream order, each once.
 pub(crate) type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
