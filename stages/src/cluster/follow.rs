@@ -25,7 +25,7 @@ const EXPIRES: Duration = Duration::from_secs(10);
 /// How long the server keeps a consumer nobody pulls from (one left behind by a recreation).
 const INACTIVE: Duration = Duration::from_secs(30);
 
-/// The messages followed, in stream order, each once.
+/// The messages followed, in stream order, each once; the stream never ends.
 pub(crate) type Messages = Pin<Box<dyn Stream<Item = Message> + Send>>;
 
 /// Where following starts.
@@ -95,30 +95,31 @@ struct Follower {
 }
 
 impl Follower {
+    /// The next message; anything that goes wrong makes the consumer again, a pause later so a
+    /// server that keeps failing is not flooded with requests.
     async fn next(&mut self) -> Message {
         loop {
-            let Some(messages) = self.messages.as_mut() else {
-                match self.open().await {
-                    Ok(messages) => self.messages = Some(messages),
-                    Err(e) => {
-                        tracing::warn!(what = self.what, error = %e, "consumer not made; again");
-                        tokio::time::sleep(RETRY).await;
+            let why = match self.messages.as_mut() {
+                None => match self.open().await {
+                    Ok(messages) => {
+                        self.messages = Some(messages);
+                        continue;
                     }
-                }
-                continue;
-            };
-            let why = match messages.next().await {
-                Some(Ok(message)) => match message.info() {
-                    Ok(info) if info.consumer_sequence == self.consumed + 1 => {
-                        self.consumed = info.consumer_sequence;
-                        self.last = info.stream_sequence;
-                        return message;
-                    }
-                    Ok(_) => "a gap in the consumer's sequence".to_owned(),
                     Err(e) => e.to_string(),
                 },
-                Some(Err(e)) => e.to_string(),
-                None => "the consumer's messages ended".to_owned(),
+                Some(messages) => match messages.next().await {
+                    Some(Ok(message)) => match message.info() {
+                        Ok(info) if info.consumer_sequence == self.consumed + 1 => {
+                            self.consumed = info.consumer_sequence;
+                            self.last = info.stream_sequence;
+                            return message;
+                        }
+                        Ok(_) => "a gap in the consumer's sequence".to_owned(),
+                        Err(e) => e.to_string(),
+                    },
+                    Some(Err(e)) => e.to_string(),
+                    None => "the consumer's messages ended".to_owned(),
+                },
             };
             tracing::warn!(
                 what = self.what,
@@ -126,6 +127,7 @@ impl Follower {
                 "following again from the last message read"
             );
             self.messages = None;
+            tokio::time::sleep(RETRY).await;
         }
     }
 

@@ -42,7 +42,7 @@ pub(crate) async fn view(store: &kv::Store, key: &str) -> Result<LeaseView, Clus
 /// # Errors
 /// The listing or a read failed.
 pub(crate) async fn live_entries(store: &kv::Store) -> Result<Vec<(String, u64)>, ClusterError> {
-    let keys: Vec<String> = store
+    let mut keys: Vec<String> = store
         .keys()
         .await
         .map_err(ClusterError::js("key listing"))?
@@ -51,7 +51,6 @@ pub(crate) async fn live_entries(store: &kv::Store) -> Result<Vec<(String, u64)>
         .await;
     // The listing's consumer may deliver a key twice (it restarts after missed heartbeats, as
     // under a stalled NATS): a member counted twice would shrink every matcher's share.
-    let mut keys = keys;
     keys.sort_unstable();
     keys.dedup();
     let mut live = Vec::with_capacity(keys.len());

@@ -40,7 +40,7 @@ impl<E: Event> MarketFeed<E> {
     }
 
     /// Hands each message's changes to the stage, waiting while its queue is full (a change
-    /// dropped would be a gap for every subscriber), until the stream or the stage ends.
+    /// dropped would be a gap for every subscriber), until the stage ends.
     pub(super) async fn run(self, mut messages: Messages) {
         let mut events = Vec::new();
         while let Some(message) = messages.next().await {
@@ -58,6 +58,5 @@ impl<E: Event> MarketFeed<E> {
                 return;
             }
         }
-        tracing::warn!("market-data stream ended");
     }
 }

@@ -129,7 +129,6 @@ impl<C, E: Event> Router<C, E> {
                 tracing::debug!("encode closed: responses dropped during shutdown");
             }
         }
-        tracing::warn!("response stream ended");
     }
 
     /// Appends what `batch` (from the `shared` subject or this ingress's) holds for this

@@ -274,9 +274,7 @@ impl Cluster {
             owned.iter().all(|&n| n >= 1.0) && owned.iter().sum::<f64>() == f64::from(PARTITIONS)
         });
     }
-}
 
-impl Cluster {
     /// Where the log's traffic stands: each process's cluster counters and NATS's streams, for
     /// a failed test to show where requests stopped. Read on a thread of its own, so a process
     /// that no longer answers cannot turn a failure into an abort.
@@ -288,43 +286,6 @@ impl Cluster {
         let matchers: Vec<_> = self.matchers.iter().map(|m| m.metrics).collect();
         let monitor = self.nats.monitor;
         let read = thread::spawn(move || {
-            // The cluster's counters, and the stages' queues (a stalled stage keeps its depth).
-            const SHOWN: [&str; 4] = [
-                "sedaflow_cluster_",
-                "sedaflow_stage_queue_depth{",
-                "sedaflow_stage_events_enqueued_total{",
-                "sedaflow_stage_events_processed_total{",
-            ];
-            let counters = |addr: SocketAddr| {
-                let page = get(addr, "/metrics").body;
-                // One line per metric: its value, or each partition's or stage's.
-                let mut families = std::collections::BTreeMap::<&str, Vec<_>>::new();
-                for line in page
-                    .lines()
-                    .filter(|l| SHOWN.iter().any(|p| l.starts_with(p)))
-                {
-                    let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
-                    let (name, labels) = series.split_once('{').unwrap_or((series, ""));
-                    let label = |key: &str| {
-                        let at = labels.find(&format!("{key}=\""))? + key.len() + 2;
-                        labels[at..].split('"').next().map(str::to_owned)
-                    };
-                    let key = match (label("partition"), label("stage")) {
-                        (Some(p), _) => format!("p{p}="),
-                        (None, Some(stage)) => format!("{stage}="),
-                        (None, None) => String::new(),
-                    };
-                    families
-                        .entry(name)
-                        .or_default()
-                        .push(format!("{key}{value}"));
-                }
-                let lines = families.into_iter().map(|(name, mut values)| {
-                    values.sort();
-                    format!("{name} {}", values.join(" "))
-                });
-                lines.collect::<Vec<_>>().join("\n  ")
-            };
             let mut out = Vec::new();
             for (i, addr) in ingresses.into_iter().enumerate() {
                 out.push(format!("ingress {i}:\n  {}", counters(addr)));
@@ -347,6 +308,45 @@ impl Drop for Cluster {
         }
         let _ = fs::remove_file(&self.config);
     }
+}
+
+/// The cluster's counters and the stages' queues (a stalled stage keeps its depth) of the
+/// process whose metrics are at `addr`: one line per metric, with its value or each
+/// partition's or stage's.
+fn counters(addr: SocketAddr) -> String {
+    const SHOWN: [&str; 4] = [
+        "sedaflow_cluster_",
+        "sedaflow_stage_queue_depth{",
+        "sedaflow_stage_events_enqueued_total{",
+        "sedaflow_stage_events_processed_total{",
+    ];
+    let page = get(addr, "/metrics").body;
+    let mut families = std::collections::BTreeMap::<&str, Vec<_>>::new();
+    for line in page
+        .lines()
+        .filter(|l| SHOWN.iter().any(|p| l.starts_with(p)))
+    {
+        let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
+        let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+        let label = |key: &str| {
+            let at = labels.find(&format!("{key}=\""))? + key.len() + 2;
+            labels[at..].split('"').next().map(str::to_owned)
+        };
+        let key = match (label("partition"), label("stage")) {
+            (Some(p), _) => format!("p{p}="),
+            (None, Some(stage)) => format!("{stage}="),
+            (None, None) => String::new(),
+        };
+        families
+            .entry(name)
+            .or_default()
+            .push(format!("{key}{value}"));
+    }
+    let lines = families.into_iter().map(|(name, mut values)| {
+        values.sort();
+        format!("{name} {}", values.join(" "))
+    });
+    lines.collect::<Vec<_>>().join("\n  ")
 }
 
 /// Each JetStream stream's message count and each consumer's progress, from NATS's monitoring
