@@ -61,7 +61,7 @@ use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::matching::BookDelta;
 use crate::signals::StopSignals;
 use crate::ServerConfig;
-use reading::{decode, pull, Decoded};
+use reading::{decode, pull, Decoded, PullFailed};
 
 mod reading;
 
@@ -342,7 +342,8 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut release: watch::Receiver<bool>) -> Result<(), ClusterError> {
-        let mut consumer = self.consumer(DeliverPolicy::All).await?;
+        // `None` after a lost pull, until a new consumer reads on after the last entry applied.
+        let mut consumer = Some(self.consumer(DeliverPolicy::All).await?);
         // The log sequence of the last message applied to the books.
         let mut applied = 0;
         let replay_to = self.committed;
@@ -355,21 +356,44 @@ impl Worker {
             if *release.borrow_and_update() {
                 break;
             }
+            let partition = self.partition;
+            let Some(reader) = &consumer else {
+                let after = DeliverPolicy::ByStartSequence {
+                    start_sequence: applied + 1,
+                };
+                match self.consumer(after).await {
+                    Ok(made) => consumer = Some(made),
+                    // NATS is away: the lease lapses meanwhile, and fencing stops this owner
+                    // if another took over.
+                    Err(e) => {
+                        tracing::warn!(partition, error = %e, "no consumer to read on from; trying again");
+                        tokio::time::sleep(RETRY).await;
+                    }
+                }
+                continue;
+            };
             // A message holds up to ENTRIES_PER_MESSAGE orders: pull what the room can take.
             let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
                 .clamp(1, self.config.max_batch.get());
-            let mut messages = match pull(&consumer, want, wait).await {
+            let mut messages = match pull(reader, want, wait).await {
                 Ok(messages) => messages,
-                Err(e) => {
+                Err(failed) => {
                     // A pull lost with NATS's connection, or one it did not answer: what it
                     // may have delivered is lost too, so a new consumer reads on in order.
-                    let partition = self.partition;
-                    tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
-                    tokio::time::sleep(RETRY).await;
-                    let after = DeliverPolicy::ByStartSequence {
-                        start_sequence: applied + 1,
-                    };
-                    consumer = self.consumer(after).await?;
+                    match failed {
+                        PullFailed::Unanswered => {
+                            self.metrics.pull_unanswered();
+                            tracing::debug!(
+                                partition,
+                                "order pull unanswered; reading on from a new consumer"
+                            );
+                        }
+                        PullFailed::Error(e) => {
+                            tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
+                            tokio::time::sleep(RETRY).await;
+                        }
+                    }
+                    consumer = None;
                     continue;
                 }
             };

@@ -47,6 +47,7 @@ pub(crate) struct PartitionMetrics {
     pending: Gauge,
     resting: Gauge,
     fenced: Counter,
+    unanswered: Counter,
 }
 
 impl PartitionMetrics {
@@ -59,7 +60,8 @@ impl PartitionMetrics {
             replay_remaining: gauge!("sedaflow_cluster_replay_remaining", "partition" => label.clone()),
             pending: gauge!("sedaflow_cluster_consumer_pending", "partition" => label.clone()),
             resting: gauge!("sedaflow_cluster_resting_orders", "partition" => label.clone()),
-            fenced: counter!("sedaflow_cluster_fenced_total", "partition" => label),
+            fenced: counter!("sedaflow_cluster_fenced_total", "partition" => label.clone()),
+            unanswered: counter!("sedaflow_cluster_pulls_unanswered_total", "partition" => label),
         }
     }
 
@@ -81,6 +83,11 @@ impl PartitionMetrics {
 
     pub(crate) fn fenced(&self) {
         self.fenced.increment(1);
+    }
+
+    /// NATS left a pull unanswered past its expiry: a new consumer reads on.
+    pub(crate) fn pull_unanswered(&self) {
+        self.unanswered.increment(1);
     }
 
     /// This process no longer runs the partition: its gauges say nothing about it.
@@ -131,5 +138,9 @@ fn describe() {
     describe_counter!(
         "sedaflow_cluster_fenced_total",
         "Times this matcher found its lease superseded and dropped the partition."
+    );
+    describe_counter!(
+        "sedaflow_cluster_pulls_unanswered_total",
+        "Log pulls NATS left unanswered past their expiry, each given up for a new consumer reading on after the last entry applied, per partition."
     );
 }

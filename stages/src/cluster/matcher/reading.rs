@@ -8,13 +8,26 @@ use futures_util::StreamExt;
 use crate::cluster::wire::LogEntry;
 use crate::cluster::{ClusterError, WireError};
 
+/// Why a pull brought back no messages to apply.
+#[derive(Debug)]
+pub(super) enum PullFailed {
+    /// NATS did not end it within its expiry and [`PULL_GRACE`].
+    Unanswered,
+    /// The request or a message failed.
+    Error(ClusterError),
+}
+
 /// Up to `want` log entries: what is waiting now, or else the next one to arrive within
 /// `wait` (a blocking pull instead of polling an idle partition).
+///
+/// # Errors
+/// A pull that fails or is left unanswered may have had messages delivered that are lost
+/// with it: the caller must read on from a new consumer.
 pub(super) async fn pull(
     consumer: &PullConsumer,
     want: usize,
     wait: Duration,
-) -> Result<Vec<jetstream::Message>, ClusterError> {
+) -> Result<Vec<jetstream::Message>, PullFailed> {
     let ready = consumer.fetch().max_messages(want).messages();
     let mut got: Vec<_> = collect(ready, Duration::ZERO).await?;
     if got.is_empty() {
@@ -24,15 +37,18 @@ pub(super) async fn pull(
     Ok(got)
 }
 
-/// How much longer than its own expiry a pull may take: a request lost with a NATS server's
-/// connection is never answered, and the partition would wait for good.
-const PULL_GRACE: Duration = Duration::from_secs(5);
+/// How much longer than its own expiry a pull may take. A request lost with a NATS server's
+/// connection is never answered; and nats-server (2.9) leaves about one pull in a hundred
+/// unanswered when a message arrives as it expires, which async-nats gives up on only 5 s
+/// later, silently: each cost the partition, and every client with an order on it, 5 s.
+/// Past this grace the pull is abandoned, a new consumer reads on, and nothing is lost.
+const PULL_GRACE: Duration = Duration::from_millis(500);
 
 /// The messages of a pull that expires after `wait`.
 async fn collect<S, E1, E2>(
     batch: impl std::future::Future<Output = Result<S, E1>>,
     wait: Duration,
-) -> Result<Vec<jetstream::Message>, ClusterError>
+) -> Result<Vec<jetstream::Message>, PullFailed>
 where
     S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
     E1: std::fmt::Display,
@@ -46,9 +62,10 @@ where
         }
         Ok(got)
     };
-    tokio::time::timeout(wait + PULL_GRACE, all)
-        .await
-        .map_err(ClusterError::js("order fetch"))?
+    match tokio::time::timeout(wait + PULL_GRACE, all).await {
+        Ok(pulled) => pulled.map_err(PullFailed::Error),
+        Err(_) => Err(PullFailed::Unanswered),
+    }
 }
 
 /// A log message's stream sequence, pending count and records (or why they are unreadable).
