@@ -88,3 +88,34 @@ pub(super) fn decode(
     }
     Ok((decoded, entries))
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::stream;
+
+    use super::*;
+
+    type Messages = stream::Empty<Result<jetstream::Message, String>>;
+
+    #[tokio::test]
+    async fn a_pull_left_unanswered_is_given_up_not_waited_for() {
+        let never = std::future::pending::<
+            Result<stream::Pending<Result<jetstream::Message, String>>, String>,
+        >();
+        let outcome = collect(never, Duration::from_millis(10)).await;
+        assert!(
+            matches!(outcome, Err(PullFailed::Unanswered)),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answered_pull_brings_its_messages_and_a_failed_one_its_error() {
+        let answered = async { Ok::<Messages, String>(stream::empty()) };
+        let outcome = collect(answered, Duration::from_millis(10)).await;
+        assert!(matches!(&outcome, Ok(got) if got.is_empty()), "{outcome:?}");
+        let failed = async { Err::<Messages, _>("no responders".to_owned()) };
+        let outcome = collect(failed, Duration::from_millis(10)).await;
+        assert!(matches!(outcome, Err(PullFailed::Error(_))), "{outcome:?}");
+    }
+}
