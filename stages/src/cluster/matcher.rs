@@ -43,7 +43,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::kv;
 use sedaflow::{install_prometheus, MetricsExporter};
 use tokio::sync::{watch, Semaphore};
@@ -61,7 +60,7 @@ use crate::internal_events::{ClusterMetrics, PartitionMetrics};
 use crate::matching::BookDelta;
 use crate::signals::StopSignals;
 use crate::ServerConfig;
-use reading::{decode, pull, Decoded, PullFailed};
+use reading::{decode, Decoded, Reader};
 
 mod reading;
 
@@ -342,8 +341,8 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut release: watch::Receiver<bool>) -> Result<(), ClusterError> {
-        // `None` after a lost pull, until a new consumer reads on after the last entry applied.
-        let mut consumer = Some(self.consumer(DeliverPolicy::All).await?);
+        let inactive = self.config.lease_timeout * 4;
+        let mut reader = Reader::open(self.log.clone(), self.partition, inactive).await?;
         // The log sequence of the last message applied to the books.
         let mut applied = 0;
         let replay_to = self.committed;
@@ -356,46 +355,11 @@ impl Worker {
             if *release.borrow_and_update() {
                 break;
             }
-            let partition = self.partition;
-            let Some(reader) = &consumer else {
-                let after = DeliverPolicy::ByStartSequence {
-                    start_sequence: applied + 1,
-                };
-                match self.consumer(after).await {
-                    Ok(made) => consumer = Some(made),
-                    // NATS is away: the lease lapses meanwhile, and fencing stops this owner
-                    // if another took over.
-                    Err(e) => {
-                        tracing::warn!(partition, error = %e, "no consumer to read on from; trying again");
-                        tokio::time::sleep(RETRY).await;
-                    }
-                }
-                continue;
-            };
             // A message holds up to ENTRIES_PER_MESSAGE orders: pull what the room can take.
             let want = (self.room.available_permits() / ENTRIES_PER_MESSAGE)
                 .clamp(1, self.config.max_batch.get());
-            let mut messages = match pull(reader, want, wait).await {
-                Ok(messages) => messages,
-                Err(failed) => {
-                    // A pull lost with NATS's connection, or one it did not answer: what it
-                    // may have delivered is lost too, so a new consumer reads on in order.
-                    match failed {
-                        PullFailed::Unanswered => {
-                            self.metrics.pull_unanswered();
-                            tracing::debug!(
-                                partition,
-                                "order pull unanswered; reading on from a new consumer"
-                            );
-                        }
-                        PullFailed::Error(e) => {
-                            tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
-                            tokio::time::sleep(RETRY).await;
-                        }
-                    }
-                    consumer = None;
-                    continue;
-                }
+            let Some(mut messages) = reader.next(want, wait, applied, &self.metrics).await else {
+                continue;
             };
             // A message delivered again (its ack lost with a connection) is applied already.
             messages.retain(|m| m.info().map_or(true, |i| i.stream_sequence > applied));
@@ -442,28 +406,6 @@ impl Worker {
                 .applied(entries as u64, replayed, published, shard.resting());
         }
         self.hand_over().await
-    }
-
-    /// A consumer of its own per owner and term, reading the partition from `start` (the
-    /// whole of it at first: the replay rebuilds the books, so no consumer state is shared with
-    /// a previous owner).
-    async fn consumer(&self, start: DeliverPolicy) -> Result<PullConsumer, ClusterError> {
-        let stream = self
-            .log
-            .js
-            .get_stream(self.log.orders_stream())
-            .await
-            .map_err(ClusterError::js("order stream"))?;
-        stream
-            .create_consumer(pull::Config {
-                filter_subject: self.log.order_subject(self.partition),
-                deliver_policy: start,
-                ack_policy: AckPolicy::All,
-                inactive_threshold: self.config.lease_timeout * 4,
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js("order consumer"))
     }
 
     /// Applies a pull's records to the books; responses go to `out` and book changes to

@@ -1,16 +1,117 @@
-//! Reading an owned partition's log: pulls sized by the room left, and their records.
+//! Reading an owned partition's log: its consumer (made again after a lost pull), pulls sized
+//! by the room left, and their records.
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::PullConsumer};
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use futures_util::StreamExt;
 
+use crate::cluster::confirm::RETRY;
 use crate::cluster::wire::LogEntry;
-use crate::cluster::{ClusterError, WireError};
+use crate::cluster::{ClusterError, Log, Partition, WireError};
+use crate::internal_events::PartitionMetrics;
+
+/// One owner's reading of a partition: a consumer of its own, made again after a pull that
+/// failed or went unanswered, reading on after the last entry applied.
+pub(super) struct Reader {
+    log: Log,
+    partition: Partition,
+    /// How long the server keeps a consumer nobody reads from (one given up for a new one).
+    inactive: Duration,
+    /// `None` after a lost pull, until a new consumer is made.
+    consumer: Option<PullConsumer>,
+}
+
+impl Reader {
+    /// Reads `partition` from its start (the replay rebuilds the books, so no consumer state
+    /// is shared with a previous owner).
+    pub(super) async fn open(
+        log: Log,
+        partition: Partition,
+        inactive: Duration,
+    ) -> Result<Reader, ClusterError> {
+        let mut reader = Reader {
+            log,
+            partition,
+            inactive,
+            consumer: None,
+        };
+        reader.consumer = Some(reader.consumer(DeliverPolicy::All).await?);
+        Ok(reader)
+    }
+
+    /// The next pull ([`pull`]), or nothing this time: a pull that failed or went unanswered
+    /// (counted in `metrics`), after which a consumer reads on after `applied`, or such a
+    /// consumer that could not be made yet (NATS away).
+    pub(super) async fn next(
+        &mut self,
+        want: usize,
+        wait: Duration,
+        applied: u64,
+        metrics: &PartitionMetrics,
+    ) -> Option<Vec<jetstream::Message>> {
+        let partition = self.partition;
+        let Some(consumer) = &self.consumer else {
+            let after = DeliverPolicy::ByStartSequence {
+                start_sequence: applied + 1,
+            };
+            match self.consumer(after).await {
+                Ok(made) => self.consumer = Some(made),
+                // NATS is away: the lease lapses meanwhile, and fencing stops this owner if
+                // another took over.
+                Err(e) => {
+                    tracing::warn!(partition, error = %e, "no consumer to read on from; trying again");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+            return None;
+        };
+        match pull(consumer, want, wait).await {
+            Ok(messages) => Some(messages),
+            // What the lost pull may have delivered is lost with it: a new consumer reads on.
+            Err(PullFailed::Unanswered) => {
+                metrics.pull_unanswered();
+                tracing::debug!(
+                    partition,
+                    "order pull unanswered; reading on from a new consumer"
+                );
+                self.consumer = None;
+                None
+            }
+            Err(PullFailed::Error(e)) => {
+                tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
+                tokio::time::sleep(RETRY).await;
+                self.consumer = None;
+                None
+            }
+        }
+    }
+
+    /// A consumer of this owner's, reading the partition from `start`.
+    async fn consumer(&self, start: DeliverPolicy) -> Result<PullConsumer, ClusterError> {
+        let stream = self
+            .log
+            .js
+            .get_stream(self.log.orders_stream())
+            .await
+            .map_err(ClusterError::js("order stream"))?;
+        stream
+            .create_consumer(pull::Config {
+                filter_subject: self.log.order_subject(self.partition),
+                deliver_policy: start,
+                ack_policy: AckPolicy::All,
+                inactive_threshold: self.inactive,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::js("order consumer"))
+    }
+}
 
 /// Why a pull brought back no messages to apply.
 #[derive(Debug)]
-pub(super) enum PullFailed {
+enum PullFailed {
     /// NATS did not end it within its expiry and [`PULL_GRACE`].
     Unanswered,
     /// The request or a message failed.
@@ -23,7 +124,7 @@ pub(super) enum PullFailed {
 /// # Errors
 /// A pull that fails or is left unanswered may have had messages delivered that are lost
 /// with it: the caller must read on from a new consumer.
-pub(super) async fn pull(
+async fn pull(
     consumer: &PullConsumer,
     want: usize,
     wait: Duration,
