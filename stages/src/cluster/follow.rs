@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::{self, Message};
+use async_nats::jetstream::Message;
 use futures_util::{Stream, StreamExt};
 
 use super::confirm::RETRY;
@@ -63,7 +63,7 @@ pub(crate) async fn follow(
         }
     };
     let mut follower = Follower {
-        js: log.js.clone(),
+        log: log.clone(),
         stream,
         filter,
         last,
@@ -82,7 +82,7 @@ pub(crate) async fn follow(
 }
 
 struct Follower {
-    js: jetstream::Context,
+    log: Log,
     stream: String,
     filter: String,
     /// The stream sequence of the last message read (or of the one before the first to
@@ -136,24 +136,20 @@ impl Follower {
         let deliver_policy = DeliverPolicy::ByStartSequence {
             start_sequence: self.last + 1,
         };
-        let stream = self
-            .js
-            .get_stream(&self.stream)
-            .await
-            .map_err(ClusterError::js(self.what))?;
-        let consumer = stream
-            .create_consumer(pull::Config {
-                filter_subject: self.filter.clone(),
-                deliver_policy,
-                ack_policy: AckPolicy::None,
-                max_deliver: 1,
-                inactive_threshold: INACTIVE,
-                num_replicas: 1,
-                memory_storage: true,
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js(self.what))?;
+        let config = pull::Config {
+            filter_subject: self.filter.clone(),
+            deliver_policy,
+            ack_policy: AckPolicy::None,
+            max_deliver: 1,
+            inactive_threshold: INACTIVE,
+            num_replicas: 1,
+            memory_storage: true,
+            ..Default::default()
+        };
+        let consumer = self
+            .log
+            .pull_consumer(&self.stream, config, self.what)
+            .await?;
         self.consumed = 0;
         consumer
             .stream()

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::{pull, PullConsumer};
 use async_nats::jetstream::{self, kv, stream};
 
 use super::shard::Dest;
@@ -72,6 +73,22 @@ impl Log {
             .await
             .map_err(ClusterError::js("market-data stream"))?;
         Ok(log)
+    }
+
+    /// A new pull consumer of `stream` (`what` names it in errors).
+    pub(crate) async fn pull_consumer(
+        &self,
+        stream: &str,
+        config: pull::Config,
+        what: &'static str,
+    ) -> Result<PullConsumer, ClusterError> {
+        self.js
+            .get_stream(stream)
+            .await
+            .map_err(ClusterError::js(what))?
+            .create_consumer(config)
+            .await
+            .map_err(ClusterError::js(what))
     }
 
     /// The lease bucket (one key per partition) or the member bucket (one key per matcher).

@@ -67,45 +67,41 @@ impl Reader {
             }
             return None;
         };
-        match pull(consumer, want, wait).await {
-            Ok(messages) => Some(messages),
-            // What the lost pull may have delivered is lost with it: a new consumer reads on.
-            Err(PullFailed::Unanswered) => {
+        let failed = match pull(consumer, want, wait).await {
+            Ok(messages) => return Some(messages),
+            Err(failed) => failed,
+        };
+        // What the lost pull may have delivered is lost with it: a new consumer reads on.
+        self.consumer = None;
+        match failed {
+            PullFailed::Unanswered => {
                 metrics.pull_unanswered();
                 tracing::debug!(
                     partition,
                     "order pull unanswered; reading on from a new consumer"
                 );
-                self.consumer = None;
-                None
             }
-            Err(PullFailed::Error(e)) => {
+            PullFailed::Error(e) => {
                 tracing::warn!(partition, error = %e, "order pull failed; reading on from a new consumer");
                 tokio::time::sleep(RETRY).await;
-                self.consumer = None;
-                None
             }
         }
+        None
     }
 
     /// A consumer of this owner's, reading the partition from `start`.
     async fn consumer(&self, start: DeliverPolicy) -> Result<PullConsumer, ClusterError> {
-        let stream = self
-            .log
-            .js
-            .get_stream(self.log.orders_stream())
+        let config = pull::Config {
+            filter_subject: self.log.order_subject(self.partition),
+            deliver_policy: start,
+            ack_policy: AckPolicy::All,
+            inactive_threshold: self.inactive,
+            ..Default::default()
+        };
+        let orders = self.log.orders_stream();
+        self.log
+            .pull_consumer(&orders, config, "order consumer")
             .await
-            .map_err(ClusterError::js("order stream"))?;
-        stream
-            .create_consumer(pull::Config {
-                filter_subject: self.log.order_subject(self.partition),
-                deliver_policy: start,
-                ack_policy: AckPolicy::All,
-                inactive_threshold: self.inactive,
-                ..Default::default()
-            })
-            .await
-            .map_err(ClusterError::js("order consumer"))
     }
 }
 
