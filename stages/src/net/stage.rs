@@ -97,7 +97,7 @@ impl LoopPool {
     /// Busy share of the loops since the previous reading (by either stage, so the two show
     /// the same figure within a scrape).
     fn utilization(&self) -> f64 {
-        let busy: Duration = self.loops.all().iter().map(|l| l.busy()).sum();
+        let busy = self.loops.work().0;
         let now = Instant::now();
         let threads = self.loops.threads().max(1) as f64;
         let mut seen = self.seen.lock();

@@ -36,6 +36,9 @@ pub(crate) struct EventLoop {
     busy_nanos: AtomicU64,
     unparked: Mutex<Option<Instant>>,
     cpu: OnceLock<CpuDemand>,
+    /// The CPU demand when the thread ended: read from it afterwards would give zero, or
+    /// another thread's that reused its id.
+    last_cpu: Mutex<Option<CpuUse>>,
     /// What its readers did: written by its own thread only, so never contended.
     pub(crate) reads: ReadCounts,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -156,6 +159,9 @@ impl EventLoop {
 
     /// CPU demand (on a core or waiting for one) so far.
     pub(crate) fn cpu(&self) -> CpuUse {
+        if let Some(last) = *self.last_cpu.lock() {
+            return last;
+        }
         self.cpu.get().map(|c| c.read()).unwrap_or_default()
     }
 
@@ -219,6 +225,7 @@ fn run(
         busy_nanos: AtomicU64::new(0),
         unparked: Mutex::new(Some(Instant::now())),
         cpu: OnceLock::new(),
+        last_cpu: Mutex::new(None),
         reads: ReadCounts::default(),
         thread: Mutex::new(None),
     });
@@ -240,6 +247,7 @@ fn run(
     this.parked();
     held.idle();
     runtime.shutdown_background();
+    *this.last_cpu.lock() = Some(this.cpu());
 }
 
 /// A connection pinned to a loop ([`EventLoop::pin`]); a clone pins one more (a WebSocket

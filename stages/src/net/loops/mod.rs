@@ -47,8 +47,10 @@ mod tests;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
+use sedaflow::CpuUse;
 
 use super::conn::Conn;
 use super::Consolidation;
@@ -77,6 +79,9 @@ struct Loops {
     retiring: Vec<Arc<EventLoop>>,
     /// Read counts of loops whose threads ended, so the totals never go back.
     gone: ReadCounts,
+    /// Their busy time and CPU demand, for the same reason.
+    gone_busy: Duration,
+    gone_cpu: CpuUse,
     /// Shut down: no loop starts again.
     shut: bool,
 }
@@ -184,7 +189,18 @@ impl EventLoops {
         &self.metrics
     }
 
-    /// Every loop, for the controller's observation.
+    /// Every loop's busy time and CPU demand so far, gone loops included: the difference of
+    /// two readings never drops when a loop retires (it read as an idle tick before).
+    pub(crate) fn work(&self) -> (Duration, CpuUse) {
+        let loops = self.loops.lock();
+        let live = loops.active.iter().chain(&loops.retiring);
+        live.fold((loops.gone_busy, loops.gone_cpu), |(busy, cpu), l| {
+            (busy + l.busy(), cpu + l.cpu())
+        })
+    }
+
+    /// Every loop.
+    #[cfg(test)]
     pub(crate) fn all(&self) -> Vec<Arc<EventLoop>> {
         let loops = self.loops.lock();
         loops
@@ -240,6 +256,8 @@ impl EventLoops {
         loops.retiring = still;
         for l in done {
             l.join_thread();
+            loops.gone_busy += l.busy();
+            loops.gone_cpu = loops.gone_cpu + l.cpu();
             loops.gone.add(&l.reads);
         }
     }

@@ -25,12 +25,7 @@ struct Seen {
 
 impl Seen {
     fn now(group: &EventLoops) -> Seen {
-        let (busy, cpu) = group
-            .all()
-            .iter()
-            .fold((Duration::ZERO, CpuUse::default()), |(b, c), l| {
-                (b + l.busy(), c + l.cpu())
-            });
+        let (busy, cpu) = group.work();
         Seen {
             at: Instant::now(),
             reads: group.reads(),

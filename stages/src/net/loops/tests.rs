@@ -142,3 +142,32 @@ fn the_bounds_hold() {
     assert_eq!(g.active(), 2);
     g.shutdown();
 }
+
+#[test]
+fn a_retired_loops_busy_time_and_cpu_stay_in_the_totals() {
+    use std::time::{Duration, Instant};
+    let g = group(1, 2);
+    g.resize(2).unwrap();
+    // The second loop works on the CPU for 30 ms, then idles.
+    g.all()[1].spawn(async {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(30) {
+            std::hint::spin_loop();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(80));
+    let (busy, cpu) = g.work();
+    g.resize(1).unwrap();
+    g.resize(1).unwrap();
+    assert_eq!(g.threads(), 1, "the retired loop ended");
+    let (busy_after, cpu_after) = g.work();
+    // Else the controller's next tick reads as idle.
+    assert!(busy_after >= busy, "busy {busy:?} then {busy_after:?}");
+    assert!(
+        cpu_after.on_cpu >= cpu.on_cpu,
+        "on a core {:?} then {:?}",
+        cpu.on_cpu,
+        cpu_after.on_cpu
+    );
+    g.shutdown();
+}
