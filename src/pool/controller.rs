@@ -4,7 +4,10 @@
 //! alone grows a CPU-bound stage past the cores, where threads only add context switches, so
 //! this one also climbs the throughput hill (as .NET's pool does): every growth is a probe,
 //! kept only if throughput rose with it; a stage whose threads are mostly on-CPU is capped at
-//! the core count.
+//! the core count. A probe that fails makes its size a ceiling for a cooldown, twice as long
+//! after each further failure under the same load (as TCP backs off its retransmissions):
+//! every probe costs the pool a resize there and back, and a pool that cannot use more
+//! threads should pay for that rarely, not every few seconds for good.
 
 use std::time::Duration;
 
@@ -90,6 +93,13 @@ pub struct PoolController {
     step: usize,
     probe: Option<Probe>,
     ceiling: Option<(usize, u64)>,
+    /// Probes that failed in a row under the same load, and that load's smoothed throughput:
+    /// each one doubles the next cooldown.
+    failed: u32,
+    failed_rate: f64,
+    /// Throughput smoothed over ticks: one tick's reading moves by a fifth either way on a
+    /// busy machine, a new load for good.
+    smoothed_rate: Option<f64>,
     idle_for: Duration,
     tick: u64,
     /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
@@ -102,6 +112,14 @@ pub struct PoolController {
 const GAIN: f64 = 0.05;
 /// Ticks a failed probe's size stays the ceiling before the controller tries again.
 const COOLDOWN_TICKS: u64 = 50;
+/// Doublings of the cooldown while probes keep failing under the same load (50 ticks up to
+/// 800): a pool that cannot use more threads is not disturbed every cooldown for good.
+const MAX_BACKOFF: u32 = 4;
+/// A change of the smoothed throughput by this share is a new load: the back-off starts
+/// over.
+const LOAD_CHANGE: f64 = 0.3;
+/// Weight of a new tick in the smoothed throughput.
+const RATE_WEIGHT: f64 = 0.2;
 /// Busy share above which a non-empty queue means the pool is the bottleneck.
 const BACKLOG_UTILISATION: f64 = 0.75;
 /// CPU demand per busy second above which a stage counts as CPU-bound.
@@ -124,6 +142,9 @@ impl PoolController {
             step: 1,
             probe: None,
             ceiling: None,
+            failed: 0,
+            failed_rate: 0.0,
+            smoothed_rate: None,
             idle_for: Duration::ZERO,
             tick: 0,
             cpu_share: None,
@@ -138,6 +159,11 @@ impl PoolController {
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
         let previous = self.last_rate.replace(rate);
+        let smoothed = match self.smoothed_rate {
+            Some(old) => old + RATE_WEIGHT * (rate - old),
+            None => rate,
+        };
+        self.smoothed_rate = Some(smoothed);
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
         if o.busy > Duration::ZERO {
             let share = (o.cpu.as_secs_f64() / o.busy.as_secs_f64()).min(1.0);
@@ -173,9 +199,13 @@ impl PoolController {
             let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
             if rate >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
                 self.step = (self.step * 2).min(self.max);
+                self.failed = 0;
             } else {
                 self.step = 1;
-                self.ceiling = Some((p.from, self.tick + COOLDOWN_TICKS));
+                let cooldown = COOLDOWN_TICKS << self.failed.min(MAX_BACKOFF);
+                self.failed += 1;
+                self.failed_rate = smoothed;
+                self.ceiling = Some((p.from, self.tick + cooldown));
                 return p.from.max(self.min);
             }
         }
@@ -183,6 +213,10 @@ impl PoolController {
         let backlog = o.queue_len > 0 && utilisation >= BACKLOG_UTILISATION;
         if backlog {
             self.idle_for = Duration::ZERO;
+            let moved = (smoothed - self.failed_rate).abs() > LOAD_CHANGE * self.failed_rate;
+            if self.failed > 0 && moved {
+                self.new_load();
+            }
             let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
             // Probe only from a steady rate: one still rising at this size (load ramping up)
             // would credit the added threads with a gain they did not make, and they would
@@ -200,17 +234,30 @@ impl PoolController {
         }
         if o.queue_len == 0 && utilisation < 0.5 {
             self.idle_for += o.interval;
-            if self.idle_for >= self.idle_timeout && threads > self.min {
-                self.idle_for = Duration::ZERO;
-                self.step = 1;
-                // Keep what the observed work needs, with headroom; idle threads go.
-                let needed = (utilisation * threads as f64 * 1.25).ceil() as usize;
-                return needed.clamp(self.min, threads - 1);
+            if self.idle_for >= self.idle_timeout {
+                // Idle long enough that whatever comes next is a new load.
+                self.new_load();
+                if threads > self.min {
+                    self.idle_for = Duration::ZERO;
+                    self.step = 1;
+                    // Keep what the observed work needs, with headroom; idle threads go.
+                    let needed = (utilisation * threads as f64 * 1.25).ceil() as usize;
+                    return needed.clamp(self.min, threads - 1);
+                }
             }
         } else {
             self.idle_for = Duration::ZERO;
         }
         threads
+    }
+
+    /// The load changed (or went away): the back-off starts over, and a longer cooldown than
+    /// the first ends at most one first cooldown from now.
+    fn new_load(&mut self) {
+        self.failed = 0;
+        if let Some((size, until)) = self.ceiling {
+            self.ceiling = Some((size, until.min(self.tick + COOLDOWN_TICKS)));
+        }
     }
 }
 
@@ -320,6 +367,68 @@ mod tests {
             "no probe while it ramps: {seen:?}"
         );
         assert_eq!(seen[20..], [1; 20], "the probe after it failed: {seen:?}");
+    }
+
+    /// The ticks at which a backlogged pool of steady throughput `rate(tick)` (whatever its
+    /// size) probes a larger size.
+    fn probes(c: &mut PoolController, ticks: u64, rate: impl Fn(u64) -> f64) -> Vec<u64> {
+        let mut threads = 1;
+        let mut at = Vec::new();
+        for tick in 0..ticks {
+            let busy = TICK * threads as u32;
+            let next = c.observe(&PoolObservation {
+                threads,
+                queue_len: 1_000,
+                processed: (rate(tick) * TICK.as_secs_f64()) as u64,
+                interval: TICK,
+                busy,
+                cpu: busy.mul_f64(0.01),
+            });
+            if next > threads {
+                at.push(tick);
+            }
+            threads = next;
+        }
+        at
+    }
+
+    /// Gaps between successive probes.
+    fn gaps(at: &[u64]) -> Vec<u64> {
+        at.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[test]
+    fn a_probe_that_keeps_failing_waits_twice_as_long_each_time() {
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let at = probes(&mut c, 4_000, |_| 10_000.0);
+        // A probe is judged two ticks on, and its ceiling then holds 50, 100, … 800 ticks.
+        let gaps = gaps(&at);
+        assert_eq!(gaps[..6], [53, 103, 203, 403, 803, 803], "{at:?}");
+        assert!(at.len() <= 9, "{at:?}");
+    }
+
+    #[test]
+    fn a_noisy_rate_is_not_a_new_load() {
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        // Each tick's reading anywhere within ±20% of the same load, as on a busy machine.
+        let noise = |t: u64| (t.wrapping_mul(2_654_435_761) % 401) as f64 / 1_000.0 - 0.2;
+        let at = probes(&mut c, 2_000, |t| 10_000.0 * (1.0 + noise(t)));
+        assert!(
+            gaps(&at).windows(2).take(4).all(|w| w[1] > w[0]),
+            "each wait longer: {at:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_load_ends_the_back_off() {
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        // Backed off to 400 ticks, then the load doubles at tick 600: the next probe comes
+        // one first cooldown after it, not at the end of the long one.
+        let at = probes(&mut c, 1_400, |t| if t < 600 { 10_000.0 } else { 20_000.0 });
+        let after: Vec<u64> = at.iter().copied().filter(|&t| t >= 600).collect();
+        assert!(after.first().is_some_and(|&t| t <= 656), "{at:?}");
+        // Under the new load the back-off starts over from the first cooldown.
+        assert_eq!(gaps(&after), [53, 103, 203], "{at:?}");
     }
 
     #[test]
