@@ -34,10 +34,29 @@ pub struct PoolObservation {
     pub cpu: Duration,
 }
 
+/// A pool's load: its throughput and utilisation, smoothed over ticks.
+#[derive(Debug, Clone, Copy, Default)]
+struct Smoothed {
+    rate: f64,
+    utilisation: f64,
+}
+
+impl Smoothed {
+    /// A new load: throughput moved by [`LOAD_CHANGE`], or the pool got busier by
+    /// [`BUSIER`] (a pool held at its size cannot show more demand as throughput: it shows
+    /// it as time busy).
+    fn is_new_load(&self, before: &Smoothed) -> bool {
+        (self.rate - before.rate).abs() > LOAD_CHANGE * before.rate
+            || self.utilisation > before.utilisation + BUSIER
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Probe {
     from: usize,
     base_rate: f64,
+    /// The load as it was before the probe (its own ticks, at another size, would blur it).
+    load: Smoothed,
     settle: u8,
 }
 
@@ -93,13 +112,13 @@ pub struct PoolController {
     step: usize,
     probe: Option<Probe>,
     ceiling: Option<(usize, u64)>,
-    /// Probes that failed in a row under the same load, and that load's smoothed throughput:
-    /// each one doubles the next cooldown.
+    /// Probes that failed in a row under the same load (each one doubles the next cooldown),
+    /// and that load's smoothed throughput and utilisation.
     failed: u32,
-    failed_rate: f64,
-    /// Throughput smoothed over ticks: one tick's reading moves by a fifth either way on a
-    /// busy machine, a new load for good.
-    smoothed_rate: Option<f64>,
+    failed_at: Smoothed,
+    /// Throughput and utilisation smoothed over ticks: one tick's reading moves by a fifth
+    /// either way on a busy machine, a new load for good.
+    smoothed: Option<Smoothed>,
     idle_for: Duration,
     tick: u64,
     /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
@@ -118,8 +137,10 @@ const MAX_BACKOFF: u32 = 4;
 /// A change of the smoothed throughput by this share is a new load: the back-off starts
 /// over.
 const LOAD_CHANGE: f64 = 0.3;
-/// Weight of a new tick in the smoothed throughput.
-const RATE_WEIGHT: f64 = 0.2;
+/// A rise of the smoothed utilisation by this much is a new load too.
+const BUSIER: f64 = 0.15;
+/// Weight of a new tick in the smoothed throughput and utilisation.
+const LOAD_WEIGHT: f64 = 0.2;
 /// Busy share above which a non-empty queue means the pool is the bottleneck.
 const BACKLOG_UTILISATION: f64 = 0.75;
 /// CPU demand per busy second above which a stage counts as CPU-bound.
@@ -143,8 +164,8 @@ impl PoolController {
             probe: None,
             ceiling: None,
             failed: 0,
-            failed_rate: 0.0,
-            smoothed_rate: None,
+            failed_at: Smoothed::default(),
+            smoothed: None,
             idle_for: Duration::ZERO,
             tick: 0,
             cpu_share: None,
@@ -159,12 +180,15 @@ impl PoolController {
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
         let previous = self.last_rate.replace(rate);
-        let smoothed = match self.smoothed_rate {
-            Some(old) => old + RATE_WEIGHT * (rate - old),
-            None => rate,
-        };
-        self.smoothed_rate = Some(smoothed);
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
+        let smoothed = match self.smoothed {
+            Some(old) => Smoothed {
+                rate: old.rate + LOAD_WEIGHT * (rate - old.rate),
+                utilisation: old.utilisation + LOAD_WEIGHT * (utilisation - old.utilisation),
+            },
+            None => Smoothed { rate, utilisation },
+        };
+        self.smoothed = Some(smoothed);
         if o.busy > Duration::ZERO {
             let share = (o.cpu.as_secs_f64() / o.busy.as_secs_f64()).min(1.0);
             self.cpu_share = Some(match self.cpu_share {
@@ -203,8 +227,8 @@ impl PoolController {
             } else {
                 self.step = 1;
                 let cooldown = COOLDOWN_TICKS << self.failed.min(MAX_BACKOFF);
-                self.failed += 1;
-                self.failed_rate = smoothed;
+                self.failed = self.failed.saturating_add(1);
+                self.failed_at = p.load;
                 self.ceiling = Some((p.from, self.tick + cooldown));
                 return p.from.max(self.min);
             }
@@ -213,8 +237,7 @@ impl PoolController {
         let backlog = o.queue_len > 0 && utilisation >= BACKLOG_UTILISATION;
         if backlog {
             self.idle_for = Duration::ZERO;
-            let moved = (smoothed - self.failed_rate).abs() > LOAD_CHANGE * self.failed_rate;
-            if self.failed > 0 && moved {
+            if self.failed > 0 && smoothed.is_new_load(&self.failed_at) {
                 self.new_load();
             }
             let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
@@ -226,6 +249,7 @@ impl PoolController {
                 self.probe = Some(Probe {
                     from: threads,
                     base_rate: rate,
+                    load: smoothed,
                     settle: 1,
                 });
                 return (threads + self.step).min(limit);
@@ -429,6 +453,39 @@ mod tests {
         assert!(after.first().is_some_and(|&t| t <= 656), "{at:?}");
         // Under the new load the back-off starts over from the first cooldown.
         assert_eq!(gaps(&after), [53, 103, 203], "{at:?}");
+    }
+
+    #[test]
+    fn more_demand_on_a_pool_held_at_its_size_ends_the_back_off() {
+        // One thread serves up to 12.5 k/s; demand is 10 k/s (more threads add nothing), then
+        // 20 k/s from tick 800, which a second thread could serve. Held at one thread, the
+        // pool's throughput can only rise by a quarter: its busy time shows the new demand.
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let mut threads = 1;
+        let mut grew = None;
+        for tick in 0..1_000u64 {
+            let demand: f64 = if tick < 800 { 10_000.0 } else { 20_000.0 };
+            let served = demand.min(threads as f64 * 12_500.0);
+            let utilisation = served / (threads as f64 * 12_500.0);
+            let busy = TICK.mul_f64(utilisation * threads as f64);
+            threads = c.observe(&PoolObservation {
+                threads,
+                queue_len: 1_000,
+                processed: (served * TICK.as_secs_f64()) as u64,
+                interval: TICK,
+                busy,
+                cpu: busy.mul_f64(0.01),
+            });
+            if tick >= 800 && threads > 1 && grew.is_none() {
+                grew = Some(tick);
+            }
+        }
+        let grew = grew.expect("it grows under the new demand");
+        assert!(
+            grew <= 860,
+            "within a first cooldown, not the backed-off one: {grew}"
+        );
+        assert!(threads >= 2, "and stays grown: {threads}");
     }
 
     #[test]

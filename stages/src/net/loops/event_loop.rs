@@ -230,6 +230,9 @@ fn run(
         thread: Mutex::new(None),
     });
     let _ = this.cpu.set(CpuDemand::current());
+    // However the thread ends, its last CPU reading stays (read later it would be zero, or
+    // another thread's that reused its id).
+    let _last = LastCpu(this.clone());
     let _ = cell.set(this.clone());
     held.resumed();
     if started.send(Ok(this.clone())).is_err() {
@@ -247,7 +250,16 @@ fn run(
     this.parked();
     held.idle();
     runtime.shutdown_background();
-    *this.last_cpu.lock() = Some(this.cpu());
+}
+
+/// Keeps a loop's last CPU reading when its thread ends.
+struct LastCpu(Arc<EventLoop>);
+
+impl Drop for LastCpu {
+    fn drop(&mut self) {
+        let last = self.0.cpu();
+        *self.0.last_cpu.lock() = Some(last);
+    }
 }
 
 /// A connection pinned to a loop ([`EventLoop::pin`]); a clone pins one more (a WebSocket

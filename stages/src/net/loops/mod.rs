@@ -192,11 +192,21 @@ impl EventLoops {
     /// Every loop's busy time and CPU demand so far, gone loops included: the difference of
     /// two readings never drops when a loop retires (it read as an idle tick before).
     pub(crate) fn work(&self) -> (Duration, CpuUse) {
-        let loops = self.loops.lock();
-        let live = loops.active.iter().chain(&loops.retiring);
-        live.fold((loops.gone_busy, loops.gone_cpu), |(busy, cpu), l| {
-            (busy + l.busy(), cpu + l.cpu())
-        })
+        // Read outside the lock (CPU demand is a file read per loop), which new connections
+        // take. A loop reaped meanwhile is counted once: it is in the list, not in these
+        // totals, and keeps its last reading.
+        let (gone, live) = {
+            let loops = self.loops.lock();
+            let live: Vec<_> = loops
+                .active
+                .iter()
+                .chain(&loops.retiring)
+                .cloned()
+                .collect();
+            ((loops.gone_busy, loops.gone_cpu), live)
+        };
+        live.iter()
+            .fold(gone, |(busy, cpu), l| (busy + l.busy(), cpu + l.cpu()))
     }
 
     /// Every loop.
@@ -279,9 +289,11 @@ impl EventLoops {
             l.join_thread();
         }
         // The counts outlive the loops: the pipeline's last report still reads them.
-        let loops = self.loops.lock();
+        let mut loops = self.loops.lock();
         for l in &all {
             loops.gone.add(&l.reads);
+            loops.gone_busy += l.busy();
+            loops.gone_cpu = loops.gone_cpu + l.cpu();
         }
     }
 }

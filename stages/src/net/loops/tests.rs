@@ -145,29 +145,35 @@ fn the_bounds_hold() {
 
 #[test]
 fn a_retired_loops_busy_time_and_cpu_stay_in_the_totals() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+    const WORK: Duration = Duration::from_millis(30);
     let g = group(1, 2);
     g.resize(2).unwrap();
-    // The second loop works on the CPU for 30 ms, then idles.
-    g.all()[1].spawn(async {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(30) {
+    let (before, cpu_before) = g.work();
+    // The second loop works on a core for 30 ms (of its own CPU time: the machine may be
+    // busy with other tests).
+    let (done, worked) = std::sync::mpsc::channel();
+    g.all()[1].spawn(async move {
+        let cpu = sedaflow::CpuDemand::current();
+        let start = cpu.read().on_cpu;
+        while cpu.read().on_cpu < start + WORK {
             std::hint::spin_loop();
         }
+        let _ = done.send(());
     });
-    std::thread::sleep(Duration::from_millis(80));
-    let (busy, cpu) = g.work();
+    worked.recv().unwrap();
     g.resize(1).unwrap();
     g.resize(1).unwrap();
     assert_eq!(g.threads(), 1, "the retired loop ended");
-    let (busy_after, cpu_after) = g.work();
-    // Else the controller's next tick reads as idle.
-    assert!(busy_after >= busy, "busy {busy:?} then {busy_after:?}");
+    // Else the controller's tick after a retire reads as idle.
+    let (after, cpu_after) = g.work();
+    assert!(after >= before + WORK, "busy {before:?} then {after:?}");
     assert!(
-        cpu_after.on_cpu >= cpu.on_cpu,
+        cpu_after.on_cpu >= cpu_before.on_cpu + WORK,
         "on a core {:?} then {:?}",
-        cpu.on_cpu,
+        cpu_before.on_cpu,
         cpu_after.on_cpu
     );
     g.shutdown();
+    assert!(g.work().0 >= after, "and after shutdown");
 }
