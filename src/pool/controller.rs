@@ -317,6 +317,19 @@ mod tests {
         seen
     }
 
+    /// A tick of a blocking stage with work queued: `threads` served `rate` a second, busy
+    /// for `busy` in all.
+    fn backed_up(threads: usize, rate: f64, busy: Duration) -> PoolObservation {
+        PoolObservation {
+            threads,
+            queue_len: 1_000,
+            processed: (rate * TICK.as_secs_f64()) as u64,
+            interval: TICK,
+            busy,
+            cpu: busy.mul_f64(0.01),
+        }
+    }
+
     #[test]
     fn grows_a_blocking_stage_to_its_best_size() {
         let mut c = PoolController::new(1, 64, 2, Duration::from_secs(1));
@@ -376,14 +389,7 @@ mod tests {
             let busy = TICK * threads as u32;
             // Arrivals rise 20% a tick for ten ticks, then hold; threads add nothing.
             let rate = 10_000.0 * 1.2f64.powi(tick.min(10) as i32);
-            threads = c.observe(&PoolObservation {
-                threads,
-                queue_len: 1_000,
-                processed: (rate * TICK.as_secs_f64()) as u64,
-                interval: TICK,
-                busy,
-                cpu: busy.mul_f64(0.01),
-            });
+            threads = c.observe(&backed_up(threads, rate, busy));
             seen.push(threads);
         }
         assert!(
@@ -400,14 +406,7 @@ mod tests {
         let mut at = Vec::new();
         for tick in 0..ticks {
             let busy = TICK * threads as u32;
-            let next = c.observe(&PoolObservation {
-                threads,
-                queue_len: 1_000,
-                processed: (rate(tick) * TICK.as_secs_f64()) as u64,
-                interval: TICK,
-                busy,
-                cpu: busy.mul_f64(0.01),
-            });
+            let next = c.observe(&backed_up(threads, rate(tick), busy));
             if next > threads {
                 at.push(tick);
             }
@@ -468,14 +467,7 @@ mod tests {
             let served = demand.min(threads as f64 * 12_500.0);
             let utilisation = served / (threads as f64 * 12_500.0);
             let busy = TICK.mul_f64(utilisation * threads as f64);
-            threads = c.observe(&PoolObservation {
-                threads,
-                queue_len: 1_000,
-                processed: (served * TICK.as_secs_f64()) as u64,
-                interval: TICK,
-                busy,
-                cpu: busy.mul_f64(0.01),
-            });
+            threads = c.observe(&backed_up(threads, served, busy));
             if tick >= 800 && threads > 1 && grew.is_none() {
                 grew = Some(tick);
             }
