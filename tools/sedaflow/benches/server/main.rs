@@ -29,7 +29,8 @@
 //! table shows the median of three rounds (one with `--quick`) with the closed-loop range
 //! and the server process's CPU time per answered request in the closed-loop runs (the load
 //! generator shares the cores, so what a server costs shows beside what it achieves), with
-//! the share of the machine's CPU time nobody used in them.
+//! the share of the machine's CPU time nobody used in them, and for a staged server how its
+//! network pool moved in them (loops started and sessions moved, from its `/metrics`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -41,12 +42,14 @@ use std::time::Duration;
 use sedaflow_loadgen::{self as loadgen, LoadgenConfig, LoadgenSummary};
 
 use market_data::Subscribers;
+use pool::Moves;
 
 mod baseline;
 mod cpu;
 mod inline;
 mod inline_http;
 mod market_data;
+mod pool;
 
 struct Target {
     name: &'static str,
@@ -64,6 +67,8 @@ struct Running {
     addr: SocketAddr,
     /// The HTTP address, read when the target has market-data subscribers.
     http: Option<SocketAddr>,
+    /// The metrics address of a staged server (for its pool's moves).
+    metrics: Option<SocketAddr>,
 }
 
 impl Drop for Running {
@@ -111,9 +116,21 @@ fn start(t: &Target) -> Running {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("{} printed no `listening http` line", t.name))
     });
+    let metrics = t.args.iter().any(|a| a == "--metrics").then(|| {
+        lines
+            .by_ref()
+            .find_map(|l| l.strip_prefix("listening metrics ").map(str::to_owned))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{} printed no `listening metrics` line", t.name))
+    });
     // Keep reading: a server whose stdout pipe closes may fail its later writes.
     std::thread::spawn(move || lines.for_each(drop));
-    Running { child, addr, http }
+    Running {
+        child,
+        addr,
+        http,
+        metrics,
+    }
 }
 
 fn drive(config: LoadgenConfig) -> LoadgenSummary {
@@ -379,6 +396,7 @@ impl Bench<'_> {
             ..self.base.clone()
         });
         let pid = server.child.id();
+        let pool = server.metrics.and_then(Moves::read);
         let (before, machine) = (cpu::used(pid), cpu::Ticks::now());
         let summary = drive(LoadgenConfig {
             addr: server.addr,
@@ -400,7 +418,17 @@ impl Bench<'_> {
         let idle = cpu::Ticks::now()
             .zip(machine)
             .map_or(f64::NAN, |(now, then)| now.idle_since(then));
-        (summary, Cost { per_order, idle })
+        let moves = server
+            .metrics
+            .and_then(Moves::read)
+            .zip(pool)
+            .map(|(after, before)| after.since(before));
+        let cost = Cost {
+            per_order,
+            idle,
+            moves,
+        };
+        (summary, cost)
     }
 
     /// The closed-loop runs of each server, a run per round, each with what it cost.
@@ -410,8 +438,14 @@ impl Bench<'_> {
         for round in 1..=self.rounds {
             for (i, t) in picked.iter().enumerate() {
                 let (summary, cost) = self.run(t, None, 8);
+                let moves = cost.moves.map_or(String::new(), |m| {
+                    format!(
+                        ", loops started {:.0}, sessions moved {:.0}",
+                        m.started, m.moved
+                    )
+                });
                 eprintln!(
-                    "  round {round} {:<30} closed {:>9.0}/s, server cpu {:.2} µs/order, machine idle {:.0}%",
+                    "  round {round} {:<30} closed {:>9.0}/s, server cpu {:.2} µs/order, machine idle {:.0}%{moves}",
                     t.name,
                     summary.throughput,
                     cost.per_order,
@@ -454,11 +488,13 @@ impl Bench<'_> {
 
 /// What a closed-loop run cost: the server's CPU time per answered request (µs), and the
 /// share of the machine's CPU time nobody used (the server and the load generator share it:
-/// a server that leaves it idle loses to one that does not).
+/// a server that leaves it idle loses to one that does not); for a staged server, how its
+/// network pool moved.
 #[derive(Clone, Copy)]
 struct Cost {
     per_order: f64,
     idle: f64,
+    moves: Option<Moves>,
 }
 
 impl Cost {
@@ -466,9 +502,16 @@ impl Cost {
     fn median(runs: &[Cost]) -> Cost {
         let mut per_order: Vec<f64> = runs.iter().map(|c| c.per_order).collect();
         let mut idle: Vec<f64> = runs.iter().map(|c| c.idle).collect();
+        let moves: Vec<Moves> = runs.iter().filter_map(|c| c.moves).collect();
+        let mut started: Vec<f64> = moves.iter().map(|m| m.started).collect();
+        let mut moved: Vec<f64> = moves.iter().map(|m| m.moved).collect();
         Cost {
             per_order: median(&mut per_order),
             idle: median(&mut idle),
+            moves: (!moves.is_empty()).then(|| Moves {
+                started: median(&mut started),
+                moved: median(&mut moved),
+            }),
         }
     }
 }
@@ -492,13 +535,14 @@ fn print_table(
     let inline_p99 = percentile(0, |o| o.latency.p99);
     println!();
     println!(
-        "{:<30} {:>12} {:>9} {:>19} {:>9} {:>5} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "{:<30} {:>12} {:>9} {:>19} {:>9} {:>5} {:>12} {:>12} {:>10} {:>10} {:>10} {:>9}",
         "server",
         "max orders/s",
         "vs inline",
         "closed-loop range",
         "cpu µs/o",
         "idle",
+        "loops/moved",
         "open rate/s",
         "p50",
         "p99",
@@ -510,14 +554,19 @@ fn print_table(
             .iter()
             .fold((f64::MAX, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let p99 = percentile(i, |o| o.latency.p99);
+        // Loops started and sessions moved in a measured closed-loop run (median).
+        let moves = cpu[i]
+            .moves
+            .map_or("-".into(), |m| format!("{:.0}/{:.0}", m.started, m.moved));
         println!(
-            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>9.2} {:>4.0}% {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
+            "{:<30} {:>12.0} {:>8.2}x {:>19} {:>9.2} {:>4.0}% {:>12} {:>12.0} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.2}x",
             t.name,
             max[i],
             max[i] / max[0],
             format!("{:.0}k-{:.0}k", lo / 1e3, hi / 1e3),
             cpu[i].per_order,
             cpu[i].idle * 100.0,
+            moves,
             max[i] / 2.0,
             percentile(i, |o| o.latency.p50),
             p99,
