@@ -38,3 +38,5 @@ need nats-server nats-server
 need chromium chromium
 
 cargo test --workspace
+# The benchmarks are not tests, but they must keep building: `cargo test` does not build them.
+cargo check --workspace --benches
