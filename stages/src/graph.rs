@@ -84,7 +84,7 @@ const ROUTES: [Route; 10] = [
     ("encode", "net_write", "JSON lines"),
     ("net_write", "clients", "socket writes"),
     ("net_read", "market", "subscribe, snapshot requests"),
-    ("match", "market", "book changes, per batch"),
+    ("match", "market", "watched books' changes, per batch"),
     ("market", "subscribers", "WebSocket updates"),
 ];
 
@@ -341,7 +341,7 @@ mod tests {
         assert!(text.contains("s_encode -->|\"JSON lines\"| s_net_write"));
         assert!(text.contains("s_net_write -->|\"socket writes\"| clients"));
         assert!(text.contains("s_net_read -->|\"subscribe, snapshot requests\"| s_market"));
-        assert!(text.contains("s_match -->|\"book changes, per batch\"| s_market"));
+        assert!(text.contains("s_match -->|\"watched books' changes, per batch\"| s_market"));
         assert!(text.contains("s_market -->|\"WebSocket updates\"| subscribers"));
         assert!(text.contains("clients([\"clients: TCP sockets\"])"));
         assert!(text.contains("subscribers([\"WebSocket subscribers: tokio\"])"));
@@ -432,7 +432,7 @@ mod tests {
         assert!(text.contains("s_journal -->|\"Reply, Notify (durable)\"| s_encode"));
         assert!(text.contains("s_journal -->|\"book changes (durable)\"| s_market"));
         assert!(!text.contains("s_match -->|\"Reply, Notify\"| s_encode"));
-        assert!(!text.contains("s_match -->|\"book changes, per batch\"| s_market"));
+        assert!(!text.contains("s_match -->|\"watched books' changes, per batch\"| s_market"));
     }
 
     #[test]

@@ -79,6 +79,11 @@ impl Feed {
         &self.depth
     }
 
+    /// Its latest trade, if it has had one.
+    pub fn last_trade(&self) -> Option<&Trade> {
+        self.trades.last(1).next()
+    }
+
     /// Applies one request's changes and appends what to fan out, in this order: each
     /// trade (in match order), the `depth_update`, the `bbo` when the best bid or offer
     /// changed, and per interval the candles the trades closed then the open candle.

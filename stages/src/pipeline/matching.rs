@@ -12,7 +12,7 @@ use sedaflow::key_digest;
 use super::client::{ClientRef, Notice};
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
-use super::market::{DeltaBuffers, MarketIn, LANES as MARKET_LANES};
+use super::market::{DeltaBuffers, Direct, Feeds, MarketIn, LANES as MARKET_LANES};
 use super::responses;
 use crate::admission::Admission;
 use crate::codec::Response;
@@ -48,8 +48,10 @@ impl MatchStage {
         delay: Duration,
         journal: Option<Arc<Journal>>,
         lanes: Arc<AtomicUsize>,
-        buffers: Arc<DeltaBuffers>,
+        (buffers, feeds): (Arc<DeltaBuffers>, Arc<Feeds>),
     ) -> Self {
+        // With a journal, every change waits in the journal stage until durable.
+        let direct = journal.is_none().then(|| Direct::new(feeds));
         MatchStage {
             engine: Engine::default(),
             reports: Vec::new(),
@@ -62,7 +64,11 @@ impl MatchStage {
             journal,
             lanes,
             symbols: Vec::new(),
-            market: ToMarket::default(),
+            market: ToMarket {
+                lanes: Default::default(),
+                now_ms: None,
+                direct,
+            },
             buffers,
         }
     }
@@ -327,6 +333,7 @@ impl Handler for MatchStage {
             self.answer(o, mine, &mut settling, ctx);
         }
         drop(settling);
+        self.market.release();
         self.send_deltas(ctx);
         self.pace.after(self.read_at.len());
         self.admission.matched(&self.read_at);
@@ -338,22 +345,46 @@ impl Handler for MatchStage {
             self.emit(ctx, answer);
         }
     }
+
+    /// After a panic too: the feeds locked for the batch are let go.
+    fn handed_on(&mut self) {
+        self.market.release();
+    }
 }
 
-/// A batch's book changes, by market-data lane, as matching makes them; trades get the
-/// batch's time (read once, at its first trade).
-#[derive(Default)]
+/// A batch's book changes, by market-data lane, as matching makes them, but for those it
+/// applies itself ([`Direct`]); trades get the batch's time (read once, at its first trade).
 struct ToMarket {
     lanes: [Deltas; MARKET_LANES],
     now_ms: Option<u64>,
+    /// Without a journal: the feeds matching updates itself.
+    direct: Option<Direct>,
+}
+
+impl ToMarket {
+    /// Unlocks the feeds matching updated in this batch.
+    fn release(&mut self) {
+        if let Some(direct) = &mut self.direct {
+            direct.release();
+        }
+    }
 }
 
 impl DeltaSink for ToMarket {
     fn put(&mut self, delta: DeltaRef<'_>) {
+        let time_ms = match delta.trades.is_empty() {
+            true => 0,
+            false => *self.now_ms.get_or_insert_with(epoch_ms),
+        };
+        if let Some(direct) = &mut self.direct {
+            if direct.apply(delta, time_ms) {
+                return;
+            }
+        }
         let lane = &mut self.lanes[MarketIn::lane_of(delta.symbol) as usize];
         match delta.trades.is_empty() {
             true => lane.push(delta),
-            false => lane.push_at(delta, *self.now_ms.get_or_insert_with(epoch_ms)),
+            false => lane.push_at(delta, time_ms),
         }
     }
 }

@@ -14,7 +14,7 @@ use super::decode::Decode;
 use super::encode::Encode;
 use super::events::{DecodeIn, EncodeIn, Order};
 use super::journal::JournalStage;
-use super::market::DeltaBuffers;
+use super::market::{DeltaBuffers, Feeds};
 use super::matching::MatchStage;
 use super::publish::Publish;
 use crate::admission::Admission;
@@ -93,8 +93,15 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     }
     let ingress = w.forward.is_some();
     let buffers = Arc::new(DeltaBuffers::default());
+    let feeds = Arc::new(Feeds::default());
     match w.forward {
-        None => matching(&mut p, config, &w.admission, w.journal, (&lanes, &buffers)),
+        None => matching(
+            &mut p,
+            config,
+            &w.admission,
+            w.journal,
+            (&lanes, &buffers, &feeds),
+        ),
         Some(link) => {
             // A request on every book goes to every partition, one part each.
             lanes.store(link.partitions() as usize, Ordering::Release);
@@ -119,7 +126,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
     .keyed_by(EncodeIn::owner);
     // Fed by matching (after the journal: what it publishes, a restart cannot take back);
     // declared after encode so `decode, match, encode` may share a domain.
-    super::market::declare(&mut p, &market, &buffers);
+    super::market::declare(&mut p, &market, (&feeds, &buffers));
     let (write, write_queue) = w.network.write;
     p.external_stage(write, write_queue);
     for group in &config.placement.fuse {
@@ -147,17 +154,19 @@ fn matching(
     config: &ServerConfig,
     admission: &Arc<Admission>,
     journal: Option<Arc<Journal>>,
-    (lanes, buffers): (&Arc<AtomicUsize>, &Arc<DeltaBuffers>),
+    (lanes, buffers, feeds): (&Arc<AtomicUsize>, &Arc<DeltaBuffers>, &Arc<Feeds>),
 ) {
     let delay = config.synthetic.match_delay;
-    let (a, j, l, b) = (
+    let (a, j, l, b, f) = (
         admission.clone(),
         journal.clone(),
         lanes.clone(),
         buffers.clone(),
+        feeds.clone(),
     );
     p.stage("match", move || {
-        MatchStage::new(a.clone(), delay, j.clone(), l.clone(), b.clone())
+        let market = (b.clone(), f.clone());
+        MatchStage::new(a.clone(), delay, j.clone(), l.clone(), market)
     })
     .config(config.stages.matching.clone())
     .keyed_by_digest(|o: &Order| o.route)

@@ -1,8 +1,9 @@
 //! Market data fed by real trading (PROTOCOL.md "Market data"): the contract example's
 //! WebSocket subscriber line for line; trades, bbo and candles following the orders; and a
 //! randomized order flow whose book, rebuilt by a subscriber from its snapshot and every
-//! update, equals `GET /depth` and the sequence has no gap; and a subscriber that never reads
-//! while orders trade, cut off without slowing them.
+//! update, equals `GET /depth` and the sequence has no gap, also for subscribers that come and
+//! go mid-flow; and a subscriber that never reads while orders trade, cut off without slowing
+//! them.
 
 mod support;
 
@@ -150,37 +151,128 @@ fn rebuilds_a_random_flow(server: &Server) {
     w.subscribe("depth", "RND");
     let mut book = DepthBook::of(&w.json());
     assert_eq!(book.seq, 0);
-    let mut rng = Rng::new(0x6d64);
-    let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(server.tcp)).collect();
+    let mut flow = RandomFlow::new(server, "RND");
     for id in 1..=400u64 {
-        let c = &mut clients[rng.below(3) as usize];
-        let side = if rng.below(2) == 0 { "buy" } else { "sell" };
-        let price = 95 + rng.below(11);
-        let qty = 1 + rng.below(20);
-        let line = match rng.below(10) {
-            0 => format!(
-                r#"{{"op":"cancel","id":{},"symbol":"RND"}}"#,
-                id.saturating_sub(3)
-            ),
-            1 => {
-                format!(r#"{{"op":"market","id":{id},"symbol":"RND","side":"{side}","qty":{qty}}}"#)
-            }
-            _ => format!(
-                r#"{{"op":"limit","id":{id},"symbol":"RND","side":"{side}","price":"{price}","qty":{qty}}}"#
-            ),
-        };
-        c.send(&line);
+        flow.send(id);
     }
-    // Every request answered: the books are final.
-    for c in &mut clients {
-        c.send(r#"{"op":"ping"}"#);
-        while c.recv()["type"] != "pong" {}
-    }
+    flow.finish();
     let expected = DepthBook::of(&get(server.http, "/depth?symbol=RND").json());
     while book.seq < expected.seq {
         book.update(&w.json());
     }
     assert_eq!(book, expected);
+}
+
+/// Matching applies the changes of a book nobody subscribes to itself, and hands them to
+/// market data while someone does: a subscriber that comes mid-flow must still get the state
+/// at its `seq` and every change after it, one that leaves must get a gapless chain up to
+/// its `unsubscribed`, and the snapshots must hold every change and trade, whoever applied
+/// them.
+#[test]
+fn subscribers_that_come_and_go_mid_flow_each_get_a_gapless_chain() {
+    let server = Server::start(&[]);
+    let mut flow = RandomFlow::new(&server, "MID");
+    let mut watching: Vec<(WsClient, DepthBook)> = Vec::new();
+    let mut chains = 0;
+    for id in 1..=1_000u64 {
+        match id % 100 {
+            // Every 100 orders someone subscribes, and 50 orders later the oldest leaves:
+            // the book goes from unwatched to watched and back, or stays watched.
+            0 => {
+                let mut w = WsClient::connect(server.http);
+                w.subscribe("depth", "MID");
+                let book = DepthBook::of(&w.json());
+                watching.push((w, book));
+            }
+            50 if id % 300 != 50 && !watching.is_empty() => {
+                let (mut w, mut book) = watching.remove(0);
+                w.send(r#"{"op":"unsubscribe","channel":"depth","symbol":"MID"}"#);
+                loop {
+                    let message = w.json();
+                    if message["type"] == "unsubscribed" {
+                        break;
+                    }
+                    book.update(&message);
+                }
+                chains += 1;
+            }
+            _ => {}
+        }
+        flow.send(id);
+    }
+    flow.finish();
+    assert!(
+        chains >= 3 && watching.len() >= 2,
+        "{chains} left, {}",
+        watching.len()
+    );
+    let expected = DepthBook::of(&get(server.http, "/depth?symbol=MID").json());
+    for (mut w, mut book) in watching {
+        while book.seq < expected.seq {
+            book.update(&w.json());
+        }
+        assert_eq!(book, expected);
+    }
+    // Every trade once, in match order.
+    let trades = get(server.http, "/trades?symbol=MID&limit=1000").json();
+    let matches: Vec<u64> = trades
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|t| t["match"].as_u64().expect("a match id"))
+        .collect();
+    assert!(matches.len() > 100, "{} trades", matches.len());
+    assert!(
+        matches.windows(2).all(|w| w[1] == w[0] + 1),
+        "gaps or repeats: {matches:?}"
+    );
+}
+
+/// Random limit, market and cancel requests on one symbol from three sessions, sent without
+/// waiting for the answers.
+struct RandomFlow {
+    rng: Rng,
+    clients: Vec<Client>,
+    symbol: &'static str,
+}
+
+impl RandomFlow {
+    fn new(server: &Server, symbol: &'static str) -> RandomFlow {
+        RandomFlow {
+            rng: Rng::new(0x6d64),
+            clients: (0..3).map(|_| Client::connect(server.tcp)).collect(),
+            symbol,
+        }
+    }
+
+    fn send(&mut self, id: u64) {
+        let (rng, symbol) = (&mut self.rng, self.symbol);
+        let c = &mut self.clients[rng.below(3) as usize];
+        let side = if rng.below(2) == 0 { "buy" } else { "sell" };
+        let price = 95 + rng.below(11);
+        let qty = 1 + rng.below(20);
+        let line = match rng.below(10) {
+            0 => format!(
+                r#"{{"op":"cancel","id":{},"symbol":"{symbol}"}}"#,
+                id.saturating_sub(3)
+            ),
+            1 => format!(
+                r#"{{"op":"market","id":{id},"symbol":"{symbol}","side":"{side}","qty":{qty}}}"#
+            ),
+            _ => format!(
+                r#"{{"op":"limit","id":{id},"symbol":"{symbol}","side":"{side}","price":"{price}","qty":{qty}}}"#
+            ),
+        };
+        c.send(&line);
+    }
+
+    /// Waits until every request is answered: the book is final.
+    fn finish(&mut self) {
+        for c in &mut self.clients {
+            c.send(r#"{"op":"ping"}"#);
+            while c.recv()["type"] != "pong" {}
+        }
+    }
 }
 
 #[test]

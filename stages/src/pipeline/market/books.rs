@@ -1,32 +1,35 @@
-//! One lane's market data: per symbol a [`Feed`] and who subscribes to each of its channels.
+//! One lane's market data: per symbol its [`Feed`] (shared with matching, see `feeds`) and who
+//! subscribes to each of its channels.
 
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{DeltaBuffers, LastTrade, MarketIn, Subscriber};
+use super::{DeltaBuffers, Feeds, LastTrade, MarketIn, SharedFeed, Subscriber};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     Channel, DeltaError, DeltaRef, Fanout, Feed, Pushed, Run, Snapshot, Subscription,
 };
 use crate::matching::Symbol;
 
-/// The symbols of one lane. Plain fields: the lane's events come one at a time.
+/// The symbols of one lane that have subscribers or changes handed over. Plain fields: the
+/// lane's events come one at a time.
 pub(crate) struct Books {
     books: FxHashMap<Symbol, Book>,
     /// Books whose feeds hold absorbed changes not yet fanned out.
     held: Vec<Symbol>,
     /// Reused for each event's updates.
     out: Vec<Fanout>,
-    /// For the market page's default symbol.
-    last_trade: Option<LastTrade>,
+    /// Every symbol's feed, this lane's and the others'.
+    feeds: Arc<Feeds>,
     /// Where the change vectors go back to matching.
     buffers: Arc<DeltaBuffers>,
     metrics: MarketMetrics,
 }
 
 struct Book {
-    feed: Feed,
+    symbol: Symbol,
+    feed: Arc<SharedFeed>,
     /// In [`Books::held`].
     held: bool,
     /// Each channel's subscribers, by [`Channel::index`]: every book change asks which
@@ -35,17 +38,17 @@ struct Book {
 }
 
 impl Book {
-    fn new(symbol: Symbol) -> Book {
+    fn new(symbol: Symbol, feeds: &Feeds) -> Book {
         Book {
-            feed: Feed::new(symbol),
+            symbol,
+            feed: feeds.get_or_insert(symbol),
             held: false,
             subscribers: Default::default(),
         }
     }
 
-    /// A book nobody watches and that never changed holds nothing worth keeping.
-    fn is_idle(&self) -> bool {
-        self.feed.depth().seq() == 0 && self.subscribers.iter().all(FxHashMap::is_empty)
+    fn is_watched(&self) -> bool {
+        self.subscribers.iter().any(|s| !s.is_empty())
     }
 
     /// Pushes each update to its channel's subscribers, a run of one channel's updates
@@ -53,7 +56,7 @@ impl Book {
     /// subscriber one lock, not a thousand); one that is (or just turned) slow leaves the
     /// lists.
     fn fan_out(&mut self, out: &mut Vec<Fanout>, metrics: &MarketMetrics) {
-        let symbol = self.feed.symbol();
+        let symbol = self.symbol;
         let mut rest = &out[..];
         while let Some(first) = rest.first() {
             let channel = first.channel;
@@ -86,12 +89,16 @@ impl Book {
 }
 
 impl Books {
-    pub(crate) fn new(metrics: MarketMetrics, buffers: Arc<DeltaBuffers>) -> Books {
+    pub(crate) fn new(
+        metrics: MarketMetrics,
+        feeds: Arc<Feeds>,
+        buffers: Arc<DeltaBuffers>,
+    ) -> Books {
         Books {
             books: FxHashMap::default(),
             held: Vec::new(),
             out: Vec::new(),
-            last_trade: None,
+            feeds,
             buffers,
             metrics,
         }
@@ -125,9 +132,9 @@ impl Books {
                 // The requester may have gone; nobody to tell then.
                 let _ = reply.send(self.snapshot(&snapshot));
             }
-            MarketIn::Tick { now_ms, .. } => self.tick(now_ms),
+            MarketIn::Tick { lane, now_ms } => self.tick(lane, now_ms),
             // The page may have gone; nobody to tell then.
-            MarketIn::Latest { reply, .. } => drop(reply.send(self.last_trade)),
+            MarketIn::Latest { lane, reply } => drop(reply.send(self.latest(lane))),
         }
     }
 
@@ -138,33 +145,23 @@ impl Books {
                 continue;
             };
             book.held = false;
-            book.feed.flush(&mut self.out);
+            book.feed.lock().feed.flush(&mut self.out);
             book.fan_out(&mut self.out, &self.metrics);
         }
     }
 
     fn absorb(&mut self, delta: DeltaRef<'_>) {
+        let feeds = &self.feeds;
         let book = self
             .books
             .entry(delta.symbol)
-            .or_insert_with(|| Book::new(delta.symbol));
-        let Book {
-            feed,
-            subscribers,
-            held,
-        } = book;
-        let wanted = |channel: Channel| !subscribers[channel.index()].is_empty();
-        match feed.absorb(delta, wanted) {
+            .or_insert_with(|| Book::new(delta.symbol, feeds));
+        let wanted = |channel: Channel| !book.subscribers[channel.index()].is_empty();
+        match book.feed.lock().feed.absorb(delta, wanted) {
             Ok(()) => {
-                if !*held {
-                    *held = true;
+                if !book.held {
+                    book.held = true;
                     self.held.push(delta.symbol);
-                }
-                if let Some(trade) = delta.trades.last() {
-                    self.last_trade = Some(LastTrade {
-                        time_ms: trade.time_ms,
-                        symbol: delta.symbol,
-                    });
                 }
             }
             // A replay of what the feed holds already (a take-over replaying the log).
@@ -179,27 +176,34 @@ impl Books {
     }
 
     /// Queues `subscribed` and the current state, and adds the subscriber to the fan-out,
-    /// all in this lane's turn: the next update of the symbol chains to the state sent.
+    /// all in this lane's turn and under the feed's lock, which also marks the book watched:
+    /// every later change comes through the stage, so the next update chains to the state
+    /// sent.
     fn subscribe(&mut self, subscriber: Arc<Subscriber>, subscription: Subscription) {
+        let (symbol, channel) = (subscription.symbol, subscription.channel);
+        let feeds = &self.feeds;
         let book = self
             .books
-            .entry(subscription.symbol)
-            .or_insert_with(|| Book::new(subscription.symbol));
-        let channel = subscription.channel;
+            .entry(symbol)
+            .or_insert_with(|| Book::new(symbol, feeds));
+        let mut state = book.feed.lock();
         let subscribed = subscriber.with_outbox(|o| {
             if o.subscribe(subscription).is_err() || o.is_slow() {
                 return false;
             }
-            if let Some(initial) = book.feed.initial(channel) {
+            if let Some(initial) = state.feed.initial(channel) {
                 // A fresh subscription's first update is never conflated.
                 o.push(subscription, &initial);
             }
             !o.is_slow()
         });
         if subscribed {
+            state.watched = true;
+            drop(state);
             book.subscribers[channel.index()].insert(subscriber.id(), subscriber);
-        } else if book.is_idle() {
-            self.books.remove(&subscription.symbol);
+        } else {
+            drop(state);
+            self.unwatch_if_unsubscribed(symbol);
         }
     }
 
@@ -208,24 +212,59 @@ impl Books {
             return;
         };
         book.subscribers[subscription.channel.index()].remove(&subscriber.id());
-        if book.is_idle() {
-            self.books.remove(&subscription.symbol);
+        self.unwatch_if_unsubscribed(subscription.symbol);
+    }
+
+    /// Once a book has no subscriber left, matching may apply its changes again (after those
+    /// on their way here), and the lane forgets it; so does the feeds' map if it never
+    /// changed. Called between batches, when no book holds updates.
+    fn unwatch_if_unsubscribed(&mut self, symbol: Symbol) {
+        let Some(book) = self.books.get(&symbol) else {
+            return;
+        };
+        if book.is_watched() {
+            return;
         }
+        book.feed.lock().watched = false;
+        self.books.remove(&symbol);
+        self.feeds.drop_unused(symbol);
     }
 
     fn snapshot(&self, snapshot: &Snapshot) -> Vec<u8> {
         let mut body = Vec::new();
-        match self.books.get(&snapshot.symbol()) {
-            Some(book) => book.feed.snapshot(snapshot, &mut body),
+        match self.feeds.get(snapshot.symbol()) {
+            Some(shared) => shared.lock().feed.snapshot(snapshot, &mut body),
             None => Feed::new(snapshot.symbol()).snapshot(snapshot, &mut body),
         }
         body
     }
 
-    fn tick(&mut self, now_ms: u64) {
-        for book in self.books.values_mut() {
-            book.feed.tick(now_ms, &mut self.out);
-            book.fan_out(&mut self.out, &self.metrics);
+    /// Closes the ended candles of lane `lane`'s feeds, matching's and this stage's alike.
+    fn tick(&mut self, lane: u64, now_ms: u64) {
+        for shared in self.feeds.of_lane(lane) {
+            let symbol = {
+                let mut state = shared.lock();
+                state.feed.tick(now_ms, &mut self.out);
+                state.feed.symbol()
+            };
+            match self.books.get_mut(&symbol) {
+                Some(book) => book.fan_out(&mut self.out, &self.metrics),
+                None => self.out.clear(),
+            }
         }
+    }
+
+    /// The newest trade of lane `lane`'s feeds.
+    fn latest(&self, lane: u64) -> Option<LastTrade> {
+        let feeds = self.feeds.of_lane(lane);
+        let last = feeds.iter().filter_map(|shared| {
+            let state = shared.lock();
+            let trade = state.feed.last_trade()?;
+            Some(LastTrade {
+                time_ms: trade.time_ms,
+                symbol: state.feed.symbol(),
+            })
+        });
+        last.max()
     }
 }

@@ -7,12 +7,16 @@
 //! - `books`: one lane's symbols, feeds and fan-out lists.
 //! - `stage`: the [`Handler`](sedaflow::Handler) and its declaration.
 //! - `buffers`: [`DeltaBuffers`], the vectors matching hands its changes over in, reused.
+//! - `feeds`: [`Feeds`], each symbol's feed, which matching updates itself while nobody
+//!   subscribes to the book.
 //!
 //! # Feeding it
-//! Matching emits, per batch and per lane of this stage, one [`MarketIn::Deltas`] with the
-//! book changes of that lane's symbols (each request that changed a book, with the book's
-//! next `seq`); with a journal, the journal stage emits it once the batch's records are
-//! durable (nothing is published that a restart could take back). Sockets publish
+//! Matching applies the changes of a book nobody subscribes to itself, to the book's shared
+//! feed (`feeds`). The others it hands over: per batch and per lane of this stage, one
+//! [`MarketIn::Deltas`] with the book changes of that lane's symbols (each request that
+//! changed a book, with the book's next `seq`). With a journal, matching hands every change
+//! over and the journal stage emits them once the batch's records are durable (nothing is
+//! published that a restart could take back). Sockets publish
 //! `Subscribe`, `Unsubscribe` and, once closed, `Gone`; HTTP snapshot requests publish
 //! `Snapshot` with a reply channel, so they see the same state as the sockets. A ticker
 //! publishes one `Tick` per lane about every 250 ms, which closes the candles whose interval
@@ -42,6 +46,7 @@
 mod books;
 mod buffers;
 mod events;
+mod feeds;
 mod stage;
 mod subscriber;
 #[cfg(test)]
@@ -49,6 +54,8 @@ mod tests;
 
 use books::Books;
 pub(crate) use buffers::DeltaBuffers;
+use feeds::SharedFeed;
+pub(crate) use feeds::{Direct, Feeds};
 
 /// The stage's lanes: matching groups its book changes by them.
 pub(crate) const LANES: usize = 4;

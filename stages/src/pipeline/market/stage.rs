@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sedaflow::{Batch, Context, Handler, PipelineBuilder, PoolConfig, StageConfig};
 
-use super::{Books, DeltaBuffers, MarketIn};
+use super::{Books, DeltaBuffers, Feeds, MarketIn};
 use crate::internal_events::MarketMetrics;
 
 /// The stage's name in the pipeline (reports, `top`, `graph`).
@@ -36,11 +36,11 @@ impl Handler for MarketStage {
 pub(crate) fn declare(
     p: &mut PipelineBuilder,
     metrics: &MarketMetrics,
-    buffers: &Arc<DeltaBuffers>,
+    (feeds, buffers): (&Arc<Feeds>, &Arc<DeltaBuffers>),
 ) {
-    let (metrics, buffers) = (metrics.clone(), buffers.clone());
+    let (metrics, feeds, buffers) = (metrics.clone(), feeds.clone(), buffers.clone());
     p.stage(STAGE, move || MarketStage {
-        books: Books::new(metrics.clone(), buffers.clone()),
+        books: Books::new(metrics.clone(), feeds.clone(), buffers.clone()),
     })
     .config(config())
     .keyed_by_digest(MarketIn::digest);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{Books, LastTrade, MarketIn, Next, Subscriber, WRITE_CHUNK};
+use super::{Books, Direct, Feeds, LastTrade, MarketIn, Next, Subscriber, WRITE_CHUNK};
 use crate::internal_events::MarketMetrics;
 use crate::market::{
     BookDelta, Channel, Deltas, Interval, LevelChange, Snapshot, Subscription, Trade,
@@ -22,7 +22,7 @@ fn one(delta: BookDelta) -> MarketIn {
     }
 }
 
-fn acme() -> Symbol {
+pub(super) fn acme() -> Symbol {
     Symbol::new("ACME").unwrap()
 }
 
@@ -34,11 +34,11 @@ fn sub(channel: Channel) -> Subscription {
 }
 
 fn books() -> Books {
-    Books::new(MarketMetrics::register(), Arc::default())
+    Books::new(MarketMetrics::register(), Arc::default(), Arc::default())
 }
 
 /// A delta at `seq` setting the ask at 10 to `total`, with one trade of `traded` (if any).
-fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
+pub(super) fn delta(seq: u64, total: Qty, traded: Option<Qty>) -> BookDelta {
     let price = Price::parse("10").unwrap();
     BookDelta {
         symbol: acme(),
@@ -193,6 +193,15 @@ fn snapshot(books: &mut Books, snapshot: Snapshot) -> String {
     String::from_utf8(rx.try_recv().unwrap()).unwrap()
 }
 
+/// `GET /trades?symbol=ACME&limit=10`.
+fn acme_trades(books: &mut Books) -> String {
+    let ten = Snapshot::Trades {
+        symbol: acme(),
+        limit: 10,
+    };
+    snapshot(books, ten)
+}
+
 #[test]
 fn snapshots_show_the_state_the_subscribers_see() {
     let mut books = books();
@@ -206,13 +215,7 @@ fn snapshots_show_the_state_the_subscribers_see() {
         snapshot(&mut books, Snapshot::Depth { symbol: acme() }),
         r#"{"type":"depth","symbol":"ACME","seq":1,"bids":[],"asks":[["10",7]]}"#
     );
-    let trades = snapshot(
-        &mut books,
-        Snapshot::Trades {
-            symbol: acme(),
-            limit: 10,
-        },
-    );
+    let trades = acme_trades(&mut books);
     assert!(trades.starts_with(r#"[{"type":"trade","symbol":"ACME","match":1,"#));
     let empty = Snapshot::Klines {
         symbol: other,
@@ -231,7 +234,7 @@ fn ticks_close_the_candles_of_the_lane() {
     step(
         &mut books,
         MarketIn::Tick {
-            lane: 0,
+            lane: MarketIn::lane_of(acme()),
             now_ms: 1_999,
         },
     );
@@ -239,7 +242,7 @@ fn ticks_close_the_candles_of_the_lane() {
     step(
         &mut books,
         MarketIn::Tick {
-            lane: 0,
+            lane: MarketIn::lane_of(acme()),
             now_ms: 2_000,
         },
     );
@@ -366,7 +369,8 @@ fn unwritten_protocol_frames_are_bounded_keeping_the_latest() {
 /// What the lane answers to `Latest`.
 fn latest(books: &mut Books) -> Option<LastTrade> {
     let (reply, mut answer) = oneshot::channel();
-    books.handle(MarketIn::Latest { lane: 0, reply });
+    let lane = MarketIn::lane_of(acme());
+    books.handle(MarketIn::Latest { lane, reply });
     answer.try_recv().unwrap()
 }
 
@@ -389,4 +393,95 @@ fn the_lane_tells_its_latest_trade() {
     // A replay of what the feed holds is no new trade.
     books.handle(one(delta(2, 60, Some(40))));
     assert_eq!(latest(&mut books), Some(expected));
+}
+
+/// Matching's side of a change (a batch of its own): applied to the feed, or handed to the
+/// lane; answers whether it was handed over.
+fn matched(direct: &mut Direct, books: &mut Books, delta: BookDelta) -> bool {
+    let time_ms = delta.trades.first().map_or(0, |t| t.time_ms);
+    let handed_over = !direct.apply(delta.view(), time_ms);
+    direct.release();
+    if handed_over {
+        step(books, one(delta));
+    }
+    handed_over
+}
+
+#[test]
+fn books_nobody_watches_are_matchings_and_a_subscriber_takes_them_over_in_order() {
+    let feeds = Arc::new(Feeds::default());
+    let mut books = Books::new(MarketMetrics::register(), feeds.clone(), Arc::default());
+    let mut direct = Direct::new(feeds.clone());
+    for seq in 1..=3 {
+        assert!(!matched(
+            &mut direct,
+            &mut books,
+            delta(seq, 100 - seq, Some(1))
+        ));
+    }
+    let w = subscriber(1, DEFAULT_UNSENT_CAP);
+    step(
+        &mut books,
+        MarketIn::Subscribe(w.clone(), sub(Channel::Depth)),
+    );
+    for seq in 4..=5 {
+        assert!(matched(
+            &mut direct,
+            &mut books,
+            delta(seq, 100 - seq, None)
+        ));
+    }
+    let (texts, _) = written(&w);
+    assert_eq!(
+        texts,
+        [
+            r#"{"type":"subscribed","channel":"depth","symbol":"ACME"}"#,
+            r#"{"type":"depth","symbol":"ACME","seq":3,"bids":[],"asks":[["10",97]]}"#,
+            // Not read in between: merged.
+            r#"{"type":"depth_update","symbol":"ACME","first_seq":4,"seq":5,"bids":[],"asks":[["10",95]]}"#,
+        ]
+    );
+    step(
+        &mut books,
+        MarketIn::Unsubscribe(w.clone(), sub(Channel::Depth)),
+    );
+    // Unwatched again: but a change still on its way to the lane keeps the next ones
+    // coming through it, in order.
+    let shared = feeds.get(acme()).unwrap();
+    let reading = shared.lock();
+    assert!(
+        !direct.apply(delta(6, 94, None).view(), 0),
+        "the feed is busy"
+    );
+    direct.release();
+    drop(reading);
+    assert!(
+        !direct.apply(delta(7, 93, None).view(), 0),
+        "6 is on its way"
+    );
+    direct.release();
+    for seq in [6, 7] {
+        step(&mut books, one(delta(seq, 100 - seq, None)));
+    }
+    assert!(!matched(&mut direct, &mut books, delta(8, 92, Some(2))));
+    assert_eq!(
+        snapshot(&mut books, Snapshot::Depth { symbol: acme() }),
+        r#"{"type":"depth","symbol":"ACME","seq":8,"bids":[],"asks":[["10",92]]}"#
+    );
+    let trades = acme_trades(&mut books);
+    let matches: Vec<u64> = serde_json::from_str::<Vec<serde_json::Value>>(&trades)
+        .unwrap()
+        .iter()
+        .map(|t| t["match"].as_u64().unwrap())
+        .collect();
+    assert_eq!(matches, [1, 2, 3, 8], "every trade, whoever applied it");
+    let again = subscriber(2, DEFAULT_UNSENT_CAP);
+    step(
+        &mut books,
+        MarketIn::Subscribe(again.clone(), sub(Channel::Depth)),
+    );
+    assert!(matched(&mut direct, &mut books, delta(9, 91, None)));
+    let (texts, _) = written(&again);
+    assert!(texts[1].contains(r#""seq":8,"#), "{texts:?}");
+    assert!(texts[2].contains(r#""first_seq":9,"seq":9,"#), "{texts:?}");
 }
