@@ -1,5 +1,6 @@
 //! Market data: WebSocket subscribers, what they were sent, conflated updates, slow-consumer
-//! disconnects, fan-out per channel and deltas the feed could not apply.
+//! disconnects, fan-out per channel, and book changes applied (by matching or by the stage)
+//! or not.
 
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ struct Series {
     fanout: [Counter; 4],
     stale: Counter,
     gap: Counter,
+    /// Book changes applied by matching, by the stage.
+    applied: [Counter; 2],
 }
 
 impl MarketMetrics {
@@ -53,8 +56,14 @@ impl MarketMetrics {
             "sedaflow_market_deltas_skipped_total",
             "Book changes the feed did not apply: `stale` (a replay), `gap` (a bug upstream)."
         );
+        describe_counter!(
+            "sedaflow_market_deltas_total",
+            "Book changes applied to the symbols' feeds: `by=\"matching\"` for books nobody \
+             subscribes to, `by=\"stage\"` for those the market stage applied."
+        );
         let fanout =
             |channel: &'static str| counter!("sedaflow_market_fanout_total", "channel" => channel);
+        let applied = |by: &'static str| counter!("sedaflow_market_deltas_total", "by" => by);
         let skipped = |reason: &'static str| counter!("sedaflow_market_deltas_skipped_total", "reason" => reason);
         let series = Series {
             subscribers: gauge!("sedaflow_market_subscribers"),
@@ -70,6 +79,7 @@ impl MarketMetrics {
             ],
             stale: skipped("stale"),
             gap: skipped("gap"),
+            applied: [applied("matching"), applied("stage")],
         };
         series.subscribers.set(0.0);
         MarketMetrics(Arc::new(series))
@@ -109,6 +119,14 @@ impl MarketMetrics {
     /// A subscriber passed its cap: it was sent `slow consumer` and closed.
     pub(crate) fn slow_consumer(&self) {
         self.0.slow.increment(1);
+    }
+
+    /// `count` book changes were applied to their feeds, by matching (`by_matching`) or by
+    /// the stage.
+    pub(crate) fn applied(&self, by_matching: bool, count: u64) {
+        if count > 0 {
+            self.0.applied[usize::from(!by_matching)].increment(count);
+        }
     }
 
     /// The feed did not apply a delta, for `error`.

@@ -12,7 +12,7 @@ use sedaflow::key_digest;
 use super::client::{ClientRef, Notice};
 use super::events::{refusal, EncodeIn, Order};
 use super::journal::ToJournal;
-use super::market::{DeltaBuffers, Direct, Feeds, MarketIn, LANES as MARKET_LANES};
+use super::market::{DeltaBuffers, Direct, MarketIn, LANES as MARKET_LANES};
 use super::responses;
 use crate::admission::Admission;
 use crate::codec::Response;
@@ -48,10 +48,9 @@ impl MatchStage {
         delay: Duration,
         journal: Option<Arc<Journal>>,
         lanes: Arc<AtomicUsize>,
-        (buffers, feeds): (Arc<DeltaBuffers>, Arc<Feeds>),
+        buffers: Arc<DeltaBuffers>,
+        direct: Option<Direct>,
     ) -> Self {
-        // With a journal, every change waits in the journal stage until durable.
-        let direct = journal.is_none().then(|| Direct::new(feeds));
         MatchStage {
             engine: Engine::default(),
             reports: Vec::new(),

@@ -14,13 +14,13 @@ use super::decode::Decode;
 use super::encode::Encode;
 use super::events::{DecodeIn, EncodeIn, Order};
 use super::journal::JournalStage;
-use super::market::{DeltaBuffers, Feeds};
+use super::market::{DeltaBuffers, Direct, Feeds};
 use super::matching::MatchStage;
 use super::publish::Publish;
 use crate::admission::Admission;
 use crate::cluster::ingress::IngressLink;
 use crate::config::ServerConfig;
-use crate::internal_events::ServerMetrics;
+use crate::internal_events::{MarketMetrics, ServerMetrics};
 use crate::journal::Journal;
 
 /// The decode stage's name.
@@ -101,6 +101,7 @@ pub(crate) fn build(config: &ServerConfig, w: Wiring) -> Result<OrderPipeline, P
             &w.admission,
             w.journal,
             (&lanes, &buffers, &feeds),
+            w.metrics.market(),
         ),
         Some(link) => {
             // A request on every book goes to every partition, one part each.
@@ -155,18 +156,20 @@ fn matching(
     admission: &Arc<Admission>,
     journal: Option<Arc<Journal>>,
     (lanes, buffers, feeds): (&Arc<AtomicUsize>, &Arc<DeltaBuffers>, &Arc<Feeds>),
+    metrics: &MarketMetrics,
 ) {
     let delay = config.synthetic.match_delay;
-    let (a, j, l, b, f) = (
+    let (a, j, l, b) = (
         admission.clone(),
         journal.clone(),
         lanes.clone(),
         buffers.clone(),
-        feeds.clone(),
     );
+    // With a journal, every change waits in the journal stage until durable.
+    let direct = journal.is_none().then(|| (feeds.clone(), metrics.clone()));
     p.stage("match", move || {
-        let market = (b.clone(), f.clone());
-        MatchStage::new(a.clone(), delay, j.clone(), l.clone(), market)
+        let direct = direct.clone().map(|(f, m)| Direct::new(f, m));
+        MatchStage::new(a.clone(), delay, j.clone(), l.clone(), b.clone(), direct)
     })
     .config(config.stages.matching.clone())
     .keyed_by_digest(|o: &Order| o.route)

@@ -226,6 +226,18 @@ fn subscribers_that_come_and_go_mid_flow_each_get_a_gapless_chain() {
         matches.windows(2).all(|w| w[1] == w[0] + 1),
         "gaps or repeats: {matches:?}"
     );
+    // Each change applied once: by matching while nobody watched, by the stage otherwise.
+    let by = |who: &str| {
+        let label = format!(r#"by="{who}""#);
+        server.series("sedaflow_market_deltas_total", &[label.as_str()])
+    };
+    let (matching, stage) = (by("matching"), by("stage"));
+    assert!(matches!(matching, Some(n) if n > 0.0), "{matching:?}");
+    assert!(matches!(stage, Some(n) if n > 0.0), "{stage:?}");
+    assert_eq!(
+        server.metric("sedaflow_market_deltas_total"),
+        expected.seq as f64
+    );
 }
 
 /// Random limit, market and cancel requests on one symbol from three sessions, sent without

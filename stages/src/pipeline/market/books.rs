@@ -115,9 +115,8 @@ impl Books {
         }
         match event {
             MarketIn::Deltas { deltas, .. } => {
-                for delta in deltas.iter() {
-                    self.absorb(delta);
-                }
+                let applied = deltas.iter().filter(|delta| self.absorb(*delta)).count();
+                self.metrics.applied(false, applied as u64);
                 self.buffers.give(deltas);
             }
             MarketIn::Subscribe(subscriber, subscription) => {
@@ -150,7 +149,8 @@ impl Books {
         }
     }
 
-    fn absorb(&mut self, delta: DeltaRef<'_>) {
+    /// Applies `delta` to its feed; answers whether it did.
+    fn absorb(&mut self, delta: DeltaRef<'_>) -> bool {
         let feeds = &self.feeds;
         let book = self
             .books
@@ -163,6 +163,7 @@ impl Books {
                     book.held = true;
                     self.held.push(delta.symbol);
                 }
+                return true;
             }
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
@@ -173,6 +174,7 @@ impl Books {
                 self.metrics.skipped(&e);
             }
         }
+        false
     }
 
     /// Queues `subscribed` and the current state, and adds the subscriber to the fan-out,

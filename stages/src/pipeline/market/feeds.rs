@@ -33,6 +33,7 @@ use parking_lot::{Mutex, RawMutex};
 use rustc_hash::FxHashMap;
 
 use super::{MarketIn, LANES};
+use crate::internal_events::MarketMetrics;
 use crate::market::{DeltaRef, Feed, Trade};
 use crate::matching::Symbol;
 
@@ -117,6 +118,9 @@ pub(crate) struct Direct {
     touched: Vec<Symbol>,
     /// Scratch: a change's trades with their time.
     trades: Vec<Trade>,
+    /// Changes applied in this batch, counted at its end.
+    applied: u64,
+    metrics: MarketMetrics,
 }
 
 struct Known {
@@ -129,12 +133,14 @@ struct Known {
 }
 
 impl Direct {
-    pub(crate) fn new(feeds: Arc<Feeds>) -> Direct {
+    pub(crate) fn new(feeds: Arc<Feeds>, metrics: MarketMetrics) -> Direct {
         Direct {
             feeds,
             known: FxHashMap::default(),
             touched: Vec::new(),
             trades: Vec::new(),
+            applied: 0,
+            metrics,
         }
     }
 
@@ -183,11 +189,15 @@ impl Direct {
             ..delta
         };
         // Nothing wanted: the stage encodes what subscribers get, and there are none.
-        state.feed.absorb(delta, |_| false).is_ok()
+        let applied = state.feed.absorb(delta, |_| false).is_ok();
+        self.applied += u64::from(applied);
+        applied
     }
 
     /// Unlocks the feeds the batch holds: at the end of each batch, and after a panic.
     pub(crate) fn release(&mut self) {
+        self.metrics
+            .applied(true, std::mem::take(&mut self.applied));
         for symbol in self.touched.drain(..) {
             if let Some(known) = self.known.get_mut(&symbol) {
                 known.locked = None;
@@ -222,7 +232,7 @@ mod tests {
     #[test]
     fn matching_applies_changes_of_unwatched_caught_up_free_feeds_only() {
         let feeds = Arc::new(Feeds::default());
-        let mut direct = Direct::new(feeds.clone());
+        let mut direct = Direct::new(feeds.clone(), MarketMetrics::register());
         assert!(batch(&mut direct, 1));
         assert_eq!(seq(&feeds), 1);
         let shared = feeds.get(acme()).unwrap();
@@ -246,7 +256,7 @@ mod tests {
     #[test]
     fn a_batch_holds_the_feeds_it_updated_until_it_ends() {
         let feeds = Arc::new(Feeds::default());
-        let mut direct = Direct::new(feeds.clone());
+        let mut direct = Direct::new(feeds.clone(), MarketMetrics::register());
         assert!(direct.apply(delta(1).view(), 0));
         assert!(direct.apply(delta(2).view(), 0));
         let shared = feeds.get(acme()).unwrap();
@@ -265,7 +275,7 @@ mod tests {
     #[test]
     fn dropping_a_feed_matching_holds_waits_for_nothing() {
         let feeds = Arc::new(Feeds::default());
-        let mut direct = Direct::new(feeds.clone());
+        let mut direct = Direct::new(feeds.clone(), MarketMetrics::register());
         let _ = feeds.get_or_insert(acme());
         assert!(!direct.apply(delta(2).view(), 0), "held, at seq 0");
         let (done, dropped) = std::sync::mpsc::channel();
@@ -283,7 +293,7 @@ mod tests {
     #[test]
     fn a_dropped_feed_is_looked_up_again() {
         let feeds = Arc::new(Feeds::default());
-        let mut direct = Direct::new(feeds.clone());
+        let mut direct = Direct::new(feeds.clone(), MarketMetrics::register());
         // A subscription to a book that never changed, ended: its feed is dropped while
         // matching knows it.
         let _ = feeds.get_or_insert(acme());

@@ -411,7 +411,7 @@ fn matched(direct: &mut Direct, books: &mut Books, delta: BookDelta) -> bool {
 fn books_nobody_watches_are_matchings_and_a_subscriber_takes_them_over_in_order() {
     let feeds = Arc::new(Feeds::default());
     let mut books = Books::new(MarketMetrics::register(), feeds.clone(), Arc::default());
-    let mut direct = Direct::new(feeds.clone());
+    let mut direct = Direct::new(feeds.clone(), MarketMetrics::register());
     for seq in 1..=3 {
         assert!(!matched(
             &mut direct,
