@@ -228,6 +228,31 @@ impl MatchStage {
         self.emit(ctx, reply);
     }
 
+    /// Matches and answers each order of the batch, then hands its book changes on.
+    fn match_batch(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
+        self.read_at.clear();
+        // The batch's trades get the time of its first.
+        self.market.now_ms = None;
+        let mut settling = Settling::default();
+        for o in batch {
+            self.read_at.push(o.read_at);
+            self.reports.clear();
+            let owner = o.conn.owner();
+            match &o.part {
+                None => self.apply(&o, owner, &mut settling, ctx),
+                Some(_) => self.apply_on_every_book(&o, owner, ctx),
+            }
+            let mine = self.route_reports(&o, owner, ctx);
+            self.answer(o, mine, &mut settling, ctx);
+        }
+        drop(settling);
+        // Before pacing and handing on: the market stage need not wait for those.
+        self.market.release();
+        self.send_deltas(ctx);
+        self.pace.after(self.read_at.len());
+        self.admission.matched(&self.read_at);
+    }
+
     /// Sends output on to encode, through the journal stage when there is one.
     fn emit(&self, ctx: &mut Context<'_>, out: EncodeIn) {
         match self.journal {
@@ -316,26 +341,10 @@ impl Handler for MatchStage {
     type In = Order;
 
     fn handle(&mut self, batch: &mut Batch<'_, Order>, ctx: &mut Context<'_>) {
-        self.read_at.clear();
-        // The batch's trades get the time of its first.
-        self.market.now_ms = None;
-        let mut settling = Settling::default();
-        for o in batch {
-            self.read_at.push(o.read_at);
-            self.reports.clear();
-            let owner = o.conn.owner();
-            match &o.part {
-                None => self.apply(&o, owner, &mut settling, ctx),
-                Some(_) => self.apply_on_every_book(&o, owner, ctx),
-            }
-            let mine = self.route_reports(&o, owner, ctx);
-            self.answer(o, mine, &mut settling, ctx);
-        }
-        drop(settling);
-        self.market.release();
-        self.send_deltas(ctx);
-        self.pace.after(self.read_at.len());
-        self.admission.matched(&self.read_at);
+        // However the batch ends: a panic unwinding from it would otherwise keep the market
+        // stage waiting for the feeds it locked.
+        let stage = Unlocking(self);
+        stage.0.match_batch(batch, ctx);
     }
 
     /// A handler panic left this symbol's book in an unknown state: refuse its orders.
@@ -344,10 +353,14 @@ impl Handler for MatchStage {
             self.emit(ctx, answer);
         }
     }
+}
 
-    /// After a panic too: the feeds locked for the batch are let go.
-    fn handed_on(&mut self) {
-        self.market.release();
+/// Unlocks the feeds matching updated in a batch, when dropped.
+struct Unlocking<'a>(&'a mut MatchStage);
+
+impl Drop for Unlocking<'_> {
+    fn drop(&mut self) {
+        self.0.market.release();
     }
 }
 
@@ -452,5 +465,47 @@ mod tests {
         // `b`'s run was written as the panic unwound: nothing in flight, no stall.
         assert_eq!(b.orders.admit(&order(8)), Admit::Pass { floor: 0 });
         assert!(!b.orders.is_stalled());
+    }
+
+    #[test]
+    fn a_batch_that_panics_lets_go_of_the_feeds_it_locked() {
+        use super::super::market::Feeds;
+        use crate::admission::AdmissionConfig;
+        use crate::internal_events::{AdmissionMetrics, MarketMetrics};
+        use crate::market::BookDelta;
+
+        let config = AdmissionConfig::default();
+        let admission = Arc::new(Admission::new(
+            &config,
+            AdmissionMetrics::register(config.target),
+        ));
+        let feeds = Arc::new(Feeds::default());
+        let direct = Direct::new(feeds.clone(), MarketMetrics::register());
+        let lanes = Arc::new(AtomicUsize::new(1));
+        let mut stage = MatchStage::new(
+            admission,
+            Duration::ZERO,
+            None,
+            lanes,
+            Arc::default(),
+            Some(direct),
+        );
+        let symbol = Symbol::new("ACME").unwrap();
+        let delta = BookDelta {
+            symbol,
+            seq: 1,
+            levels: Default::default(),
+            trades: Default::default(),
+        };
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let stage = Unlocking(&mut stage);
+            stage.0.market.put(delta.view());
+            let feed = feeds.get(symbol).unwrap();
+            assert!(feed.try_lock().is_none(), "held for the batch");
+            panic!("a handler bug");
+        }));
+        assert!(unwound.is_err());
+        let feed = feeds.get(symbol).unwrap();
+        assert_eq!(feed.try_lock().map(|s| s.feed.depth().seq()), Some(1));
     }
 }

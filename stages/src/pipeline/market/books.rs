@@ -12,8 +12,8 @@ use crate::market::{
 };
 use crate::matching::Symbol;
 
-/// The symbols of one lane that have subscribers or changes handed over. Plain fields: the
-/// lane's events come one at a time.
+/// The symbols of one lane that have subscribers, or have had changes handed over. Plain
+/// fields: the lane's events come one at a time.
 pub(crate) struct Books {
     books: FxHashMap<Symbol, Book>,
     /// Books whose feeds hold absorbed changes not yet fanned out.
@@ -167,8 +167,8 @@ impl Books {
             }
             // A replay of what the feed holds already (a take-over replaying the log).
             Err(e @ DeltaError::Stale { .. }) => self.metrics.skipped(&e),
-            // Matching hands every change over through a queue that never drops, so a gap is
-            // a bug upstream; the feed keeps the last state it can vouch for.
+            // Changes reach a feed in order, from matching itself or through a queue that never
+            // drops, so a gap is a bug upstream; the feed keeps the last state it can vouch for.
             Err(e @ (DeltaError::Gap { .. } | DeltaError::WrongSymbol)) => {
                 tracing::error!(symbol = %delta.symbol, error = %e, "market data: delta skipped");
                 self.metrics.skipped(&e);
@@ -256,7 +256,8 @@ impl Books {
         }
     }
 
-    /// The newest trade of lane `lane`'s feeds.
+    /// The newest trade of lane `lane`'s feeds (the greatest symbol's of those at the same
+    /// millisecond), each feed read under its lock: a market page's load, not a hot path.
     fn latest(&self, lane: u64) -> Option<LastTrade> {
         let feeds = self.feeds.of_lane(lane);
         let last = feeds.iter().filter_map(|shared| {

@@ -1,6 +1,6 @@
-//! The market-data stage: keyed by symbol, it keeps each symbol's [`Feed`] and subscribers,
-//! applies matching's book changes and fans the updates out to the subscribers' outboxes
-//! (PROTOCOL.md, "Market data").
+//! The market-data stage: keyed by symbol, it keeps each symbol's subscribers and, shared
+//! with matching, its [`Feed`]; applies the book changes matching hands over and fans the
+//! updates out to the subscribers' outboxes (PROTOCOL.md, "Market data").
 //!
 //! - `events`: [`MarketIn`], what the stage takes.
 //! - `subscriber`: [`Subscriber`], a socket's outbox as the stage and the socket share it.
