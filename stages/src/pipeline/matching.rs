@@ -393,11 +393,7 @@ impl DeltaSink for ToMarket {
                 return;
             }
         }
-        let lane = &mut self.lanes[MarketIn::lane_of(delta.symbol) as usize];
-        match delta.trades.is_empty() {
-            true => lane.push(delta),
-            false => lane.push_at(delta, time_ms),
-        }
+        self.lanes[MarketIn::lane_of(delta.symbol) as usize].push_at(delta, time_ms);
     }
 }
 

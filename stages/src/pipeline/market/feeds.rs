@@ -129,8 +129,8 @@ struct Known {
     shared: Arc<SharedFeed>,
     /// Held until the batch ends.
     locked: Option<ArcMutexGuard<RawMutex, FeedState>>,
-    /// Watched when the batch looked: its changes go to the stage until the batch ends,
-    /// and the stage is not kept waiting for the lock.
+    /// Watched, or behind a change on its way, when the batch looked: its changes go to the
+    /// stage until the batch ends, and the stage is not kept waiting for the lock.
     passed: bool,
 }
 
