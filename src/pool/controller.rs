@@ -3,7 +3,9 @@
 //! SEDA's controller adds a thread when a stage's queue backs up and removes idle ones. That
 //! alone grows a CPU-bound stage past the cores, where threads only add context switches, so
 //! this one also climbs the throughput hill (as .NET's pool does): every growth is a probe,
-//! kept only if throughput rose with it; a stage whose threads are mostly on-CPU is capped at
+//! kept only if throughput rose with it over several ticks, from a steady rate (a growth kept
+//! by noise or by a load still ramping up stays until the pool idles, however much it
+//! costs); a stage whose threads are mostly on-CPU is capped at
 //! the core count. A probe that fails makes its size a ceiling for a cooldown, twice as long
 //! after each further failure under the same load (as TCP backs off its retransmissions):
 //! every probe costs the pool a resize there and back, and a pool that cannot use more
@@ -54,10 +56,18 @@ impl Smoothed {
 #[derive(Debug, Clone, Copy)]
 struct Probe {
     from: usize,
+    /// The throughput it must beat: the higher of the last tick's and the smoothed one, so
+    /// a tick that dipped does not lower the bar.
     base_rate: f64,
     /// The load as it was before the probe (its own ticks, at another size, would blur it).
     load: Smoothed,
     settle: u8,
+    /// Work processed and time passed at the new size since it settled: the probe is judged
+    /// on [`JUDGE_TICKS`] of them together, as one tick's reading moves by a fifth either way
+    /// on a busy machine and a kept growth is not looked at again until the pool idles.
+    processed: u64,
+    elapsed: Duration,
+    judged: u8,
 }
 
 /// Decides a pool's size tick by tick, by the rule the engine's own pools follow: grow while
@@ -129,6 +139,8 @@ pub struct PoolController {
 
 /// A growth must raise throughput by this share to be kept.
 const GAIN: f64 = 0.05;
+/// Ticks at a probe's size (after it settled) whose throughput together decides it.
+const JUDGE_TICKS: u8 = 3;
 /// Ticks a failed probe's size stays the ceiling before the controller tries again.
 const COOLDOWN_TICKS: u64 = 50;
 /// Doublings of the cooldown while probes keep failing under the same load (50 ticks up to
@@ -213,17 +225,30 @@ impl PoolController {
         }
         if let Some(mut p) = self.probe.take() {
             if p.settle > 0 {
-                // New threads are still starting: judge the probe on the next tick.
+                // New threads are still starting (and moved work catching up): not yet.
                 p.settle -= 1;
                 self.probe = Some(p);
                 return threads;
             }
+            p.processed += o.processed;
+            p.elapsed += o.interval;
+            p.judged += 1;
+            if p.judged < JUDGE_TICKS {
+                self.probe = Some(p);
+                return threads;
+            }
+            let probed = p.processed as f64 / p.elapsed.as_secs_f64().max(1e-9);
             // A step must return a quarter of what linear scaling would (at least GAIN), so
             // noise cannot pass for progress.
             let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
-            if rate >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
+            if probed >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
                 self.step = (self.step * 2).min(self.max);
                 self.failed = 0;
+                // The rate rose with the pool, not the load: steady at the new size.
+                self.smoothed = Some(Smoothed {
+                    rate: probed,
+                    ..smoothed
+                });
             } else {
                 self.step = 1;
                 let cooldown = COOLDOWN_TICKS << self.failed.min(MAX_BACKOFF);
@@ -241,16 +266,21 @@ impl PoolController {
                 self.new_load();
             }
             let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
-            // Probe only from a steady rate: one still rising at this size (load ramping up)
-            // would credit the added threads with a gain they did not make, and they would
-            // stay.
-            let steady = previous.is_some_and(|p| rate <= p * (1.0 + GAIN));
+            // Probe only from a steady rate: one still rising at this size (load ramping up,
+            // clients still connecting) would credit the added threads with a gain they did
+            // not make, and they would stay. Steady over one tick is not enough: a ramp can
+            // pause for a tick, so the rate must also have caught up with its smoothed self.
+            let steady = previous.is_some_and(|p| rate <= p * (1.0 + GAIN))
+                && rate <= smoothed.rate * (1.0 + GAIN);
             if threads < limit && steady {
                 self.probe = Some(Probe {
                     from: threads,
-                    base_rate: rate,
+                    base_rate: rate.max(smoothed.rate),
                     load: smoothed,
                     settle: 1,
+                    processed: 0,
+                    elapsed: Duration::ZERO,
+                    judged: 0,
                 });
                 return (threads + self.step).min(limit);
             }
@@ -336,8 +366,12 @@ mod tests {
         // 1 ms of blocking per event: each thread adds 1000 events/s.
         let seen = run(&mut c, 40, 0.01, |t| t as f64 * 1000.0);
         assert_eq!(*seen.last().unwrap(), 64, "{seen:?}");
-        // Doubling steps get there in a handful of probes, not 63 single steps.
-        assert!(seen.iter().position(|&t| t == 64).unwrap() < 20, "{seen:?}");
+        // Doubling steps get there in six probes of a few ticks each, not 63 single steps.
+        let probe = 2 + usize::from(JUDGE_TICKS);
+        assert!(
+            seen.iter().position(|&t| t == 64).unwrap() < 6 * probe,
+            "{seen:?}"
+        );
     }
 
     #[test]
@@ -396,7 +430,7 @@ mod tests {
             seen[..10].iter().all(|&t| t == 1),
             "no probe while it ramps: {seen:?}"
         );
-        assert_eq!(seen[20..], [1; 20], "the probe after it failed: {seen:?}");
+        assert_eq!(seen[30..], [1; 10], "the probe after it failed: {seen:?}");
     }
 
     /// The ticks at which a backlogged pool of steady throughput `rate(tick)` (whatever its
@@ -424,10 +458,62 @@ mod tests {
     fn a_probe_that_keeps_failing_waits_twice_as_long_each_time() {
         let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
         let at = probes(&mut c, 4_000, |_| 10_000.0);
-        // A probe is judged two ticks on, and its ceiling then holds 50, 100, … 800 ticks.
+        // A probe is judged after a tick to settle and JUDGE_TICKS more, and its ceiling then
+        // holds 50, 100, … 800 ticks.
+        let judged = 2 + u64::from(JUDGE_TICKS);
         let gaps = gaps(&at);
-        assert_eq!(gaps[..6], [53, 103, 203, 403, 803, 803], "{at:?}");
+        let backed_off = [50, 100, 200, 400, 800, 800].map(|c| c + judged);
+        assert_eq!(gaps[..6], backed_off, "{at:?}");
         assert!(at.len() <= 9, "{at:?}");
+    }
+
+    #[test]
+    fn a_growth_that_loses_is_not_kept_on_one_tick_that_reads_high() {
+        // Two threads serve 20% less than one (cross-thread hand-offs), but the tick after
+        // the new thread settled reads 50% more (work held back by the move, served at
+        // once), and every other tick at one thread dips by a tenth.
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let (mut threads, mut grown_for, mut kept_for) = (1, 0u32, 0u32);
+        for tick in 0..2_000u64 {
+            let rate = match (threads, grown_for) {
+                (1, _) if tick % 2 == 1 => 9_000.0,
+                (1, _) => 10_000.0,
+                (_, 2) => 12_000.0,
+                _ => 8_000.0,
+            };
+            let busy = TICK * threads as u32;
+            threads = c.observe(&backed_up(threads, rate, busy));
+            grown_for = if threads > 1 { grown_for + 1 } else { 0 };
+            kept_for = kept_for.max(grown_for);
+        }
+        assert!(
+            kept_for <= 1 + u32::from(JUDGE_TICKS),
+            "a growth held {kept_for} ticks"
+        );
+    }
+
+    #[test]
+    fn a_load_that_pauses_on_its_way_up_is_not_taken_for_the_gain_of_a_thread() {
+        // Clients connect in two waves: the rate holds for a tick halfway up, then rises to
+        // what one thread serves, 10 k/s. A second thread serves 10% less (hand-offs).
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let (mut threads, mut grown_for, mut kept_for) = (1, 0u32, 0u32);
+        for tick in 0..1_000usize {
+            let demand = [3_000.0, 7_000.0, 7_200.0].get(tick).copied();
+            let served = match threads {
+                1 => 10_000.0,
+                _ => 9_000.0,
+            };
+            let rate = demand.map_or(served, |d: f64| d.min(served));
+            let busy = TICK * threads as u32;
+            threads = c.observe(&backed_up(threads, rate, busy));
+            grown_for = if threads > 1 { grown_for + 1 } else { 0 };
+            kept_for = kept_for.max(grown_for);
+        }
+        assert!(
+            kept_for <= 1 + u32::from(JUDGE_TICKS),
+            "a growth held {kept_for} ticks"
+        );
     }
 
     #[test]
@@ -451,7 +537,8 @@ mod tests {
         let after: Vec<u64> = at.iter().copied().filter(|&t| t >= 600).collect();
         assert!(after.first().is_some_and(|&t| t <= 656), "{at:?}");
         // Under the new load the back-off starts over from the first cooldown.
-        assert_eq!(gaps(&after), [53, 103, 203], "{at:?}");
+        let judged = 2 + u64::from(JUDGE_TICKS);
+        assert_eq!(gaps(&after), [50, 100, 200].map(|c| c + judged), "{at:?}");
     }
 
     #[test]
