@@ -62,9 +62,9 @@ struct Probe {
     /// The load as it was before the probe (its own ticks, at another size, would blur it).
     load: Smoothed,
     settle: u8,
-    /// Work processed and time passed at the new size since it settled: the probe is judged
-    /// on [`JUDGE_TICKS`] of them together, as one tick's reading moves by a fifth either way
-    /// on a busy machine and a kept growth is not looked at again until the pool idles.
+    /// Work processed and time passed at the new size since it settled: a gain is judged on
+    /// [`JUDGE_TICKS`] of them together, as one tick's reading moves by a fifth either way on
+    /// a busy machine and a kept growth is not looked at again until the pool idles.
     processed: u64,
     elapsed: Duration,
     judged: u8,
@@ -133,13 +133,14 @@ pub struct PoolController {
     tick: u64,
     /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
     cpu_share: Option<f64>,
-    /// The previous tick's throughput.
-    last_rate: Option<f64>,
+    /// The previous two ticks' throughput, the latest first.
+    last_rates: [Option<f64>; 2],
 }
 
 /// A growth must raise throughput by this share to be kept.
 const GAIN: f64 = 0.05;
-/// Ticks at a probe's size (after it settled) whose throughput together decides it.
+/// Ticks at a probe's size (after it settled) whose throughput together must show a gain
+/// for it to be kept; one below the old size's rate ends it sooner.
 const JUDGE_TICKS: u8 = 3;
 /// Ticks a failed probe's size stays the ceiling before the controller tries again.
 const COOLDOWN_TICKS: u64 = 50;
@@ -181,7 +182,7 @@ impl PoolController {
             idle_for: Duration::ZERO,
             tick: 0,
             cpu_share: None,
-            last_rate: None,
+            last_rates: [None; 2],
         }
     }
 
@@ -191,7 +192,8 @@ impl PoolController {
         let threads = o.threads.max(1);
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
-        let previous = self.last_rate.replace(rate);
+        let previous = self.last_rates;
+        self.last_rates = [Some(rate), previous[0]];
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
         let smoothed = match self.smoothed {
             Some(old) => Smoothed {
@@ -233,22 +235,19 @@ impl PoolController {
             p.processed += o.processed;
             p.elapsed += o.interval;
             p.judged += 1;
-            if p.judged < JUDGE_TICKS {
+            let probed = p.processed as f64 / p.elapsed.as_secs_f64().max(1e-9);
+            // Below the old size's rate it has lost: ended at once, as a probe costs while
+            // it lasts. A gain must hold for all the ticks.
+            if p.judged < JUDGE_TICKS && probed >= p.base_rate {
                 self.probe = Some(p);
                 return threads;
             }
-            let probed = p.processed as f64 / p.elapsed.as_secs_f64().max(1e-9);
             // A step must return a quarter of what linear scaling would (at least GAIN), so
             // noise cannot pass for progress.
             let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
             if probed >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
                 self.step = (self.step * 2).min(self.max);
                 self.failed = 0;
-                // The rate rose with the pool, not the load: steady at the new size.
-                self.smoothed = Some(Smoothed {
-                    rate: probed,
-                    ..smoothed
-                });
             } else {
                 self.step = 1;
                 let cooldown = COOLDOWN_TICKS << self.failed.min(MAX_BACKOFF);
@@ -268,10 +267,11 @@ impl PoolController {
             let limit = self.ceiling.map_or(cap, |(c, _)| c.min(cap));
             // Probe only from a steady rate: one still rising at this size (load ramping up,
             // clients still connecting) would credit the added threads with a gain they did
-            // not make, and they would stay. Steady over one tick is not enough: a ramp can
-            // pause for a tick, so the rate must also have caught up with its smoothed self.
-            let steady = previous.is_some_and(|p| rate <= p * (1.0 + GAIN))
-                && rate <= smoothed.rate * (1.0 + GAIN);
+            // not make, and they would stay. Steady for two ticks: a ramp can pause for one.
+            let no_rise =
+                |now: f64, before: Option<f64>| before.is_some_and(|b| now <= b * (1.0 + GAIN));
+            let steady = no_rise(rate, previous[0])
+                && previous[0].is_some_and(|last| no_rise(last, previous[1]));
             if threads < limit && steady {
                 self.probe = Some(Probe {
                     from: threads,
@@ -430,7 +430,7 @@ mod tests {
             seen[..10].iter().all(|&t| t == 1),
             "no probe while it ramps: {seen:?}"
         );
-        assert_eq!(seen[30..], [1; 10], "the probe after it failed: {seen:?}");
+        assert_eq!(seen[20..], [1; 20], "the probe after it failed: {seen:?}");
     }
 
     /// The ticks at which a backlogged pool of steady throughput `rate(tick)` (whatever its
@@ -465,6 +465,29 @@ mod tests {
         let backed_off = [50, 100, 200, 400, 800, 800].map(|c| c + judged);
         assert_eq!(gaps[..6], backed_off, "{at:?}");
         assert!(at.len() <= 9, "{at:?}");
+    }
+
+    #[test]
+    fn a_growth_that_loses_ends_after_one_tick_at_its_size() {
+        // Two threads serve 30% less than one: each probe lasts its settling tick and one
+        // more, not every judging tick, as the pool serves less while it lasts.
+        let mut c = PoolController::new(1, 8, 8, Duration::from_secs(1));
+        let (mut threads, mut grown_for) = (1, 0u32);
+        let mut probes = Vec::new();
+        for _ in 0..1_000 {
+            let rate = if threads == 1 { 10_000.0 } else { 7_000.0 };
+            let busy = TICK * threads as u32;
+            threads = c.observe(&backed_up(threads, rate, busy));
+            if threads > 1 {
+                grown_for += 1;
+            } else if grown_for > 0 {
+                probes.push(std::mem::take(&mut grown_for));
+            }
+        }
+        assert!(
+            !probes.is_empty() && probes.iter().all(|&t| t == 2),
+            "{probes:?}"
+        );
     }
 
     #[test]
