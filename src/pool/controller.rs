@@ -133,14 +133,15 @@ pub struct PoolController {
     tick: u64,
     /// CPU demand per busy second, smoothed over ticks (`None` until a busy tick).
     cpu_share: Option<f64>,
-    /// The previous two ticks' throughput, the latest first.
-    last_rates: [Option<f64>; 2],
+    /// The last three ticks' throughput, this one first.
+    last_rates: [Option<f64>; 3],
 }
 
 /// A growth must raise throughput by this share to be kept.
 const GAIN: f64 = 0.05;
 /// Ticks at a probe's size (after it settled) whose throughput together must show a gain
-/// for it to be kept; one below the old size's rate ends it sooner.
+/// for it to be kept; one below the old size's rate, or twice the gain needed, decides it
+/// sooner.
 const JUDGE_TICKS: u8 = 3;
 /// Ticks a failed probe's size stays the ceiling before the controller tries again.
 const COOLDOWN_TICKS: u64 = 50;
@@ -182,7 +183,7 @@ impl PoolController {
             idle_for: Duration::ZERO,
             tick: 0,
             cpu_share: None,
-            last_rates: [None; 2],
+            last_rates: [None; 3],
         }
     }
 
@@ -192,8 +193,7 @@ impl PoolController {
         let threads = o.threads.max(1);
         let secs = o.interval.as_secs_f64().max(1e-9);
         let rate = o.processed as f64 / secs;
-        let previous = self.last_rates;
-        self.last_rates = [Some(rate), previous[0]];
+        self.last_rates = [Some(rate), self.last_rates[0], self.last_rates[1]];
         let utilisation = (o.busy.as_secs_f64() / (threads as f64 * secs)).clamp(0.0, 1.0);
         let smoothed = match self.smoothed {
             Some(old) => Smoothed {
@@ -236,18 +236,25 @@ impl PoolController {
             p.elapsed += o.interval;
             p.judged += 1;
             let probed = p.processed as f64 / p.elapsed.as_secs_f64().max(1e-9);
-            // Below the old size's rate it has lost: ended at once, as a probe costs while
-            // it lasts. A gain must hold for all the ticks.
-            if p.judged < JUDGE_TICKS && probed >= p.base_rate {
-                self.probe = Some(p);
-                return threads;
-            }
             // A step must return a quarter of what linear scaling would (at least GAIN), so
             // noise cannot pass for progress.
             let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
-            if probed >= p.base_rate * (1.0 + GAIN.max(0.25 * added)) {
+            let needed = GAIN.max(0.25 * added);
+            // A probe costs while it lasts, and a pool that scales should not wait: below
+            // the old size's rate it has lost, and twice the gain needed has won, at once.
+            // Anything between must hold for all the judging ticks.
+            let settled = p.judged >= JUDGE_TICKS
+                || probed < p.base_rate
+                || probed >= p.base_rate * (1.0 + 2.0 * needed);
+            if !settled {
+                self.probe = Some(p);
+                return threads;
+            }
+            if probed >= p.base_rate * (1.0 + needed) {
                 self.step = (self.step * 2).min(self.max);
                 self.failed = 0;
+                // The rise was the pool's own: steady at the new size from here.
+                self.last_rates = [Some(probed); 3];
             } else {
                 self.step = 1;
                 let cooldown = COOLDOWN_TICKS << self.failed.min(MAX_BACKOFF);
@@ -268,10 +275,11 @@ impl PoolController {
             // Probe only from a steady rate: one still rising at this size (load ramping up,
             // clients still connecting) would credit the added threads with a gain they did
             // not make, and they would stay. Steady for two ticks: a ramp can pause for one.
-            let no_rise =
-                |now: f64, before: Option<f64>| before.is_some_and(|b| now <= b * (1.0 + GAIN));
-            let steady = no_rise(rate, previous[0])
-                && previous[0].is_some_and(|last| no_rise(last, previous[1]));
+            let no_rise = |w: &[Option<f64>]| match (w[0], w[1]) {
+                (Some(now), Some(before)) => now <= before * (1.0 + GAIN),
+                _ => false,
+            };
+            let steady = self.last_rates.windows(2).all(no_rise);
             if threads < limit && steady {
                 self.probe = Some(Probe {
                     from: threads,
@@ -366,12 +374,9 @@ mod tests {
         // 1 ms of blocking per event: each thread adds 1000 events/s.
         let seen = run(&mut c, 40, 0.01, |t| t as f64 * 1000.0);
         assert_eq!(*seen.last().unwrap(), 64, "{seen:?}");
-        // Doubling steps get there in six probes of a few ticks each, not 63 single steps.
-        let probe = 2 + usize::from(JUDGE_TICKS);
-        assert!(
-            seen.iter().position(|&t| t == 64).unwrap() < 6 * probe,
-            "{seen:?}"
-        );
+        // Doubling steps get there in a handful of probes, not 63 single steps: a probe that
+        // doubles throughput is kept on its first tick at the new size.
+        assert!(seen.iter().position(|&t| t == 64).unwrap() < 20, "{seen:?}");
     }
 
     #[test]
