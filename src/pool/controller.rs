@@ -2,11 +2,11 @@
 //!
 //! SEDA's controller adds a thread when a stage's queue backs up and removes idle ones. That
 //! alone grows a CPU-bound stage past the cores, where threads only add context switches, so
-//! this one also climbs the throughput hill (as .NET's pool does): every growth is a probe,
-//! kept only if throughput rose with it over several ticks, from a steady rate (a growth kept
-//! by noise or by a load still ramping up stays until the pool idles, however much it
-//! costs); a stage whose threads are mostly on-CPU is capped at
-//! the core count. A probe that fails makes its size a ceiling for a cooldown, twice as long
+//! this one also climbs the throughput hill (as .NET's pool does): every growth is a probe
+//! from a steady rate, kept only if throughput rose with it by more than one tick's noise (a
+//! growth kept by noise or by a load still ramping up stays until the pool idles, however
+//! much it costs); a stage whose threads are mostly on-CPU is capped at the core count. A
+//! probe that fails makes its size a ceiling for a cooldown, twice as long
 //! after each further failure under the same load (as TCP backs off its retransmissions):
 //! every probe costs the pool a resize there and back, and a pool that cannot use more
 //! threads should pay for that rarely, not every few seconds for good.
@@ -140,9 +140,11 @@ pub struct PoolController {
 /// A growth must raise throughput by this share to be kept.
 const GAIN: f64 = 0.05;
 /// Ticks at a probe's size (after it settled) whose throughput together must show a gain
-/// for it to be kept; one below the old size's rate, or twice the gain needed, decides it
-/// sooner.
+/// for it to be kept; a loss, or a [`CLEAR_GAIN`], decides it sooner.
 const JUDGE_TICKS: u8 = 3;
+/// A gain no tick's noise makes (a tick moves by a fifth either way), nor twice what a probe
+/// needs: one tick of it keeps the probe.
+const CLEAR_GAIN: f64 = 0.5;
 /// Ticks a failed probe's size stays the ceiling before the controller tries again.
 const COOLDOWN_TICKS: u64 = 50;
 /// Doublings of the cooldown while probes keep failing under the same load (50 ticks up to
@@ -241,11 +243,11 @@ impl PoolController {
             let added = (threads.saturating_sub(p.from)) as f64 / p.from.max(1) as f64;
             let needed = GAIN.max(0.25 * added);
             // A probe costs while it lasts, and a pool that scales should not wait: below
-            // the old size's rate it has lost, and twice the gain needed has won, at once.
-            // Anything between must hold for all the judging ticks.
+            // the old size's rate it has lost, and a clear gain has won, at once. Anything
+            // between must hold for all the judging ticks.
             let settled = p.judged >= JUDGE_TICKS
                 || probed < p.base_rate
-                || probed >= p.base_rate * (1.0 + 2.0 * needed);
+                || probed >= p.base_rate * (1.0 + CLEAR_GAIN.max(2.0 * needed));
             if !settled {
                 self.probe = Some(p);
                 return threads;

@@ -47,9 +47,11 @@ fn grows_a_blocking_stage_to_its_best_size() {
     // 1 ms of blocking per event: each thread adds 1000 events/s.
     let seen = run(&mut c, 40, 0.01, |t| t as f64 * 1000.0);
     assert_eq!(*seen.last().unwrap(), 64, "{seen:?}");
-    // Doubling steps get there in a handful of probes, not 63 single steps: a probe that
-    // doubles throughput is kept on its first tick at the new size.
-    assert!(seen.iter().position(|&t| t == 64).unwrap() < 20, "{seen:?}");
+    // Doubling steps get there in a handful of probes, not 63 single steps, each two ticks
+    // long (one to settle, one to judge: a doubling of throughput is a clear gain) once two
+    // ticks have shown the rate steady.
+    let doublings = [1, 1, 2, 2, 4, 4, 8, 8, 16, 16, 32, 32, 64];
+    assert_eq!(seen[..doublings.len()], doublings, "{seen:?}");
 }
 
 #[test]
@@ -182,13 +184,13 @@ fn a_growth_that_loses_ends_after_one_tick_at_its_size() {
 #[test]
 fn a_growth_that_loses_is_not_kept_on_one_tick_that_reads_high() {
     // Two threads serve 20% less than one (cross-thread hand-offs), but the tick after
-    // the new thread settled reads 50% more (work held back by the move, served at
+    // the new thread settled reads 60% more (work held back by the move, served at
     // once), and every third tick at one thread dips by a tenth (a probe may start there).
     let growths = growths(2_000, |tick, threads, grown_for| {
         match (threads, grown_for) {
             (1, _) if tick % 3 == 2 => 9_000.0,
             (1, _) => 10_000.0,
-            (_, 2) => 12_000.0,
+            (_, 2) => 13_000.0,
             _ => 8_000.0,
         }
     });
@@ -198,10 +200,10 @@ fn a_growth_that_loses_is_not_kept_on_one_tick_that_reads_high() {
 
 #[test]
 fn a_probe_from_a_tick_that_dipped_is_not_credited_with_the_dip() {
-    // A second thread adds nothing, and every third tick at one thread dips by a fifth: a
-    // probe that starts on a dip would see a quarter more at two threads.
+    // A second thread adds nothing, and every third tick at one thread dips by a quarter: a
+    // probe that starts on a dip would see a third more at two threads.
     let growths = growths(2_000, |tick, threads, _| match threads {
-        1 if tick % 3 == 2 => 8_000.0,
+        1 if tick % 3 == 2 => 7_500.0,
         _ => 10_000.0,
     });
     let longest = growths.iter().max().copied().unwrap_or(u32::MAX);
@@ -217,7 +219,7 @@ fn a_load_that_pauses_on_its_way_up_is_not_taken_for_the_gain_of_a_thread() {
             1 => 10_000.0,
             _ => 9_000.0,
         };
-        let demand = [3_000.0, 7_000.0, 7_200.0].get(tick as usize).copied();
+        let demand = [3_000.0, 7_000.0, 7_000.0].get(tick as usize).copied();
         demand.map_or(served, |d: f64| d.min(served))
     });
     let longest = growths.iter().max().copied().unwrap_or(u32::MAX);
