@@ -6,10 +6,10 @@
 //! from a steady rate, kept only if throughput rose with it by more than one tick's noise (a
 //! growth kept by noise or by a load still ramping up stays until the pool idles, however
 //! much it costs); a stage whose threads are mostly on-CPU is capped at the core count. A
-//! probe that fails makes its size a ceiling for a cooldown, twice as long
-//! after each further failure under the same load (as TCP backs off its retransmissions):
-//! every probe costs the pool a resize there and back, and a pool that cannot use more
-//! threads should pay for that rarely, not every few seconds for good.
+//! probe that fails makes its size a ceiling for a cooldown, twice as long after each further
+//! failure under the same load (as TCP backs off its retransmissions): every probe costs the
+//! pool a resize there and back, and a pool that cannot use more threads should pay for that
+//! rarely, not every few seconds for good.
 
 use std::time::Duration;
 
